@@ -1,0 +1,174 @@
+"""What every firm shares: cash, owned facilities, and selling spare capacity.
+
+Any firm that owns capacity sells what it does not need, whatever its type: a
+hyperscaler or neocloud sells all of it, a lab only its surplus over its own
+needs (the role switch). The seller side lives here once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from market import pricing
+from market.records import Contract, ContractState, Facility, FacilityStatus, Quote, RFQ
+
+if TYPE_CHECKING:
+    from market.model import ComputeMarket
+
+
+class Firm(mesa.Agent):
+    kind = "firm"
+    builds_to_suit = False
+
+    def __init__(self, model: ComputeMarket, name: str, spec: dict) -> None:
+        super().__init__(model)
+        self.name = name
+        self.cash_usd = float(spec.get("cash_usd", 0.0))
+        self.credit_rating = float(spec.get("credit_rating", 0.5))
+        self.region = spec.get("region") or model.default_region
+        self.max_build_mw = float(spec.get("max_build_mw", 0.0))
+        self.facilities: list[Facility] = []
+        self.sold: list[Contract] = []  # not yet ended, this firm the seller
+        self.bought: list[Contract] = []  # not yet ended, this firm the buyer
+        self.debt_usd = 0.0
+        self.active = True
+        self.unquoted_h100e = 0.0  # requests it could not serve lately (a demand signal)
+
+    # ------------------------------------------------------------------ capacity
+    def online_capacity_h100e(self) -> float:
+        return sum(f.capacity_h100e for f in self.facilities)
+
+    def expected_capacity_h100e(self, month: int) -> float:
+        return sum(f.expected_capacity_h100e(month) for f in self.facilities)
+
+    def delivered_sold_h100e(self) -> float:
+        return sum(c.delivered_h100e for c in self.sold if c.state == ContractState.ACTIVE)
+
+    def own_reservation_h100e(self, month: int) -> float:
+        """Capacity the firm keeps for itself at ``month``; providers keep none."""
+        return 0.0
+
+    def annual_rate(self) -> float:
+        return self.model.p["base_rate"] + self.model.p["hyperscaler_spread"]
+
+    def build_months(self) -> int:
+        return self.model.p["build_months_lab"]
+
+    # ------------------------------------------------------------------ selling
+    def sells_to(self, rfq: RFQ) -> bool:
+        return rfq.buyer_id != self.unique_id
+
+    def facility_floor(self, f: Facility, buyer_credit: float) -> float:
+        m = self.model
+        gen = f.ordered_generation
+        return pricing.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=m.chip_cost_basis(f),
+            chip_life_months=m.p["chip_useful_life_months"],
+            facility_cost_usd_per_mw=m.p["facility_cost_usd_per_mw"],
+            facility_life_months=m.p["facility_life_months"],
+            h100e_per_mw=m.h100e_per_mw(gen),
+            other_opex_usd_per_mw_month=m.p["other_opex_usd_per_mw_month"],
+            power_price_usd_per_mwh=m.regions[f.region].power_price_usd_per_mwh,
+            pue=m.p["pue"],
+            annual_rate=self.annual_rate(),
+            credit_premium=0.1 * (1.0 - buyer_credit),
+        )
+
+    def _ask(self, floor: float, term: int, exclusive: bool) -> float:
+        p = self.model.p
+        return pricing.ask_usd_per_h100e_hour(
+            floor, markup=self.model.scarcity_markup, base_margin=p["base_margin"],
+            term_months=term, short_term_premium=p["short_term_premium"],
+            cancellable=p["cancellation_notice_months"] > 0,
+            cancellation_premium=p["cancellation_premium"], exclusive=exclusive,
+            exclusivity_premium=p["exclusivity_premium"])
+
+    def free_h100e(self, f: Facility, start: int, end: int) -> float:
+        committed = sum(c.capacity_h100e for c in f.contracts if c.overlaps(start, end))
+        return max(0.0, f.expected_capacity_h100e(start) - committed)
+
+    def quotes(self, rfq: RFQ) -> list[Quote]:
+        """Quotes from capacity free over the whole requested term, site by site."""
+        if not self.active or not self.sells_to(rfq):
+            return []
+        start, end = rfq.start_month, rfq.start_month + rfq.term_months
+        spare = self.expected_capacity_h100e(start) - self.own_reservation_h100e(start)
+        out: list[Quote] = []
+        notice = self.model.p["cancellation_notice_months"]
+        for f in sorted(self.facilities, key=lambda f: (-f.power_mw, f.facility_id)):
+            if spare <= 0:
+                break
+            free = min(self.free_h100e(f, start, end), spare)
+            if free < 1.0:
+                continue
+            whole_site = self.offers_whole_sites() and not any(
+                c.overlaps(start, end) for c in f.contracts) and free >= 0.95 * f.expected_capacity_h100e(start)
+            floor = self.facility_floor(f, rfq.buyer_credit)
+            out.append(Quote(self.unique_id, f.facility_id, free, start, rfq.term_months,
+                             self._ask(floor, rfq.term_months, whole_site), floor,
+                             exclusive=whole_site, cancellation_notice_months=notice,
+                             h100e_per_mw=self.model.h100e_per_mw(f.ordered_generation)))
+            spare -= free
+        served = sum(q.capacity_h100e for q in out)
+        if served < rfq.capacity_h100e:
+            build = self.build_to_suit_quote(rfq, rfq.capacity_h100e - served)
+            if build is not None:
+                out.append(build)
+        self.unquoted_h100e += max(0.0, rfq.capacity_h100e - sum(q.capacity_h100e for q in out))
+        return out
+
+    def offers_whole_sites(self) -> bool:
+        return False
+
+    def build_to_suit_quote(self, rfq: RFQ, h100e: float) -> Quote | None:
+        """A quote on a site the firm would build if the buyer signs (forward start only)."""
+        m = self.model
+        if not self.builds_to_suit or self.max_build_mw <= 0:
+            return None
+        online = m.month + self.build_months()
+        online = max(online, m.regions[self.region].ready_month(m.month, 0.0, m.p))
+        if rfq.start_month < online:
+            return None
+        density = m.h100e_per_mw(m.current_generation)
+        h100e = min(h100e, self.max_build_mw * density)
+        if h100e < 1.0:
+            return None
+        floor = pricing.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=m.best_chip_price(self),
+            chip_life_months=m.p["chip_useful_life_months"],
+            facility_cost_usd_per_mw=m.p["facility_cost_usd_per_mw"],
+            facility_life_months=m.p["facility_life_months"], h100e_per_mw=density,
+            other_opex_usd_per_mw_month=m.p["other_opex_usd_per_mw_month"],
+            power_price_usd_per_mwh=m.regions[self.region].power_price_usd_per_mwh,
+            pue=m.p["pue"], annual_rate=self.annual_rate(),
+            credit_premium=0.1 * (1.0 - rfq.buyer_credit))
+        ask = self._ask(floor, rfq.term_months, False)
+        if not self.can_finance(h100e, ask, rfq.term_months, rfq.buyer_credit):
+            return None
+        return Quote(self.unique_id, None, h100e, rfq.start_month, rfq.term_months, ask, floor,
+                     cancellation_notice_months=m.p["cancellation_notice_months"],
+                     h100e_per_mw=density)
+
+    def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
+        return self.cash_usd >= self.model.build_cost_usd(self, h100e)
+
+    def finance_build(self, capex_usd: float, contract_value_usd: float, buyer_credit: float) -> None:
+        """Pay for a build; hyperscalers and labs from cash (neoclouds borrow)."""
+        self.model.pay(self, None, capex_usd, "capex")
+
+    # ------------------------------------------------------------------ life cycle
+    def step_settlement(self) -> None:
+        """Running costs of owned sites."""
+        m = self.model
+        opex = 0.0
+        for f in self.facilities:
+            if f.status == FacilityStatus.ONLINE:
+                opex += m.facility_opex_usd(f)
+        if opex:
+            m.pay(self, None, opex, "opex")
+
+    def runway_months(self) -> float:
+        burn = self.model.burn_usd(self)
+        return float("inf") if burn <= 0 else self.cash_usd / burn

@@ -1,0 +1,76 @@
+"""Chip suppliers: merchant GPU vendors and captive ASIC programs."""
+
+from __future__ import annotations
+
+import mesa
+
+from market import chips
+from market.records import ChipOrder
+
+
+class ChipSupplier(mesa.Agent):
+    kind = "chip_supplier"
+
+    def __init__(self, model, name: str, spec: dict) -> None:
+        super().__init__(model)
+        self.name = name
+        self.cash_usd = float(spec.get("cash_usd", 0.0))
+        self.production_h100e_per_month = float(spec["production_h100e_per_month"])
+        self.price_usd_per_h100e = float(spec["price_usd_per_h100e"])
+        self.unit_cost_usd_per_h100e = float(spec["unit_cost_usd_per_h100e"])
+        self.margin = float(spec["margin"])
+        self.captive_parent_name = spec.get("captive_parent", "")
+        self.partner_names = set(spec.get("partners", []))
+        self.orders: list[ChipOrder] = []
+        # output decided earlier that arrives after the expansion lag
+        self.pipeline: list[float] = [self.production_h100e_per_month] * max(
+            1, model.p["chip_expansion_lag_months"])
+        self.delivered_last_month_h100e = 0.0
+        self.delivered_12m: list[float] = []
+        self.active = True
+
+    @property
+    def captive(self) -> bool:
+        return bool(self.captive_parent_name)
+
+    def sells_to(self, firm) -> bool:
+        if not self.captive:
+            return True
+        return firm.name == self.captive_parent_name or firm.name in self.partner_names
+
+    def quote_price(self, firm) -> float:
+        # a captive program supplies its parent and partners near cost
+        if self.captive:
+            return self.unit_cost_usd_per_h100e * 1.1
+        return self.price_usd_per_h100e
+
+    def backlog_h100e(self) -> float:
+        return sum(o.open_h100e for o in self.orders)
+
+    def step_supply(self) -> None:
+        """Produce, allocate output among orders under the model's named policy, deliver."""
+        m = self.model
+        output = self.production_h100e_per_month * m.p["chip_supply_multiplier"]
+        shares = chips.allocate(self.orders, output, m.p["chip_allocation_policy"])
+        delivered = 0.0
+        for order in self.orders:
+            q = shares.get(order.order_id, 0.0)
+            if q > 0:
+                m.deliver_chips(self, order, q)
+                delivered += q
+        self.orders = [o for o in self.orders if o.open_h100e > 1e-6 and m.order_alive(o)]
+        self.delivered_last_month_h100e = delivered
+        self.delivered_12m = (self.delivered_12m + [delivered])[-12:]
+
+    def step_investment(self) -> None:
+        """Reprice against the backlog and decide output for after the expansion lag."""
+        p = self.model.p
+        prod = max(self.production_h100e_per_month, 1.0)
+        backlog = self.backlog_h100e()
+        self.price_usd_per_h100e = chips.list_price(
+            self.price_usd_per_h100e, self.unit_cost_usd_per_h100e, self.margin,
+            backlog / prod, p["chip_target_backlog_months"], p["chip_price_backlog_slope"])
+        target = chips.production_target(prod, backlog, p["chip_target_backlog_months"],
+                                         p["chip_max_expansion_per_month"])
+        self.pipeline.append(target)
+        self.production_h100e_per_month = self.pipeline.pop(0)

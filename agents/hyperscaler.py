@@ -1,0 +1,22 @@
+"""Hyperscalers: slow, cheap builders funded by other businesses' cash flow."""
+
+from __future__ import annotations
+
+from agents.base import Firm
+
+
+class Hyperscaler(Firm):
+    kind = "hyperscaler"
+    builds_to_suit = True
+
+    def __init__(self, model, name: str, spec: dict) -> None:
+        super().__init__(model, name, spec)
+        self.outside_cash_flow_usd_per_month = float(spec.get("outside_cash_flow_usd_per_month", 0))
+
+    def build_months(self) -> int:
+        return self.model.p["build_months_hyperscaler"]
+
+    def step_settlement(self) -> None:
+        super().step_settlement()
+        if self.outside_cash_flow_usd_per_month:
+            self.model.pay(None, self, self.outside_cash_flow_usd_per_month, "outside cash flow")

@@ -1,0 +1,234 @@
+"""AI labs: buy compute for inference (serving users) and training (frontier runs);
+sell the surplus of their own sites like a neocloud when they have one."""
+
+from __future__ import annotations
+
+import math
+
+from agents.base import Firm
+from market.records import HOURS_PER_MONTH, ContractState, RFQ
+
+
+class Lab(Firm):
+    kind = "lab"
+
+    def __init__(self, model, name: str, spec: dict) -> None:
+        super().__init__(model, name, spec)
+        self.share = float(spec["initial_share"])
+        self.capability_h100e_months = float(spec["capability_h100e_months"])
+        self.last_run_h100e_months = self.capability_h100e_months
+        self.strategy = spec["strategy"]
+        self.term_months = int(spec["preferred_term_months"]) or model.p["preferred_term_months"]
+        self.revenue_usd = float(spec.get("revenue_usd_per_month", -1.0))
+        self.revenue_history: list[float] = []
+        self.run_h100e = 0.0  # size of the run in progress (0: none)
+        self.run_months_done = 0
+        self.run_plan_h100e = 0.0
+        self.rationed_share = 0.0
+        self.spot_bought_h100e = 0.0
+        self.pool_h100e = 0.0
+        self.used_inference_h100e = 0.0
+        self.used_training_h100e = 0.0
+        self.demand_h100e = 0.0
+        self.investors: dict[int, float] = {}
+
+    # ------------------------------------------------------------------ views
+    @property
+    def capability(self) -> float:
+        """Capability index: decades (log10) of the best completed run's H100e-months."""
+        return math.log10(max(self.capability_h100e_months, 1.0))
+
+    def annual_rate(self) -> float:
+        return self.model.p["lab_cost_of_capital"]
+
+    def inference_forecast_h100e(self, month: int) -> float:
+        m = self.model
+        ahead = max(0, month - m.month)
+        return self.share * m.demand_forecast_h100e(ahead)
+
+    def training_need_h100e(self) -> float:
+        return self.run_h100e if self.run_h100e > 0 else self.run_plan_h100e
+
+    def need_h100e(self, month: int) -> float:
+        return self.inference_forecast_h100e(month) + self.training_need_h100e()
+
+    def bought_h100e(self, month: int) -> float:
+        return sum(c.capacity_h100e for c in self.bought if c.overlaps(month, month + 1))
+
+    def own_free_h100e(self, month: int) -> float:
+        sold = sum(c.capacity_h100e for c in self.sold if c.overlaps(month, month + 1))
+        return max(0.0, self.expected_capacity_h100e(month) - sold)
+
+    def secured_h100e(self, month: int) -> float:
+        return self.own_free_h100e(month) + self.bought_h100e(month)
+
+    def own_reservation_h100e(self, month: int) -> float:
+        need = self.need_h100e(month) - self.bought_h100e(month)
+        return min(self.expected_capacity_h100e(month), max(0.0, need))
+
+    def offers_whole_sites(self) -> bool:
+        return True
+
+    def sells_to(self, rfq: RFQ) -> bool:
+        if rfq.buyer_id == self.unique_id or not self.facilities:
+            return False
+        return not rfq.buyer_is_lab or self.model.p["lease_to_rival_labs"]
+
+    def largest_block_h100e(self) -> float:
+        """Contiguous capacity at one site: own free capacity there plus bought there."""
+        blocks: dict[int, float] = {}
+        for f in self.facilities:
+            sold = sum(c.delivered_h100e for c in f.contracts if c.state == ContractState.ACTIVE)
+            blocks[f.facility_id] = max(0.0, f.capacity_h100e - sold)
+        for c in self.bought:
+            if c.state == ContractState.ACTIVE:
+                blocks[c.facility_id] = blocks.get(c.facility_id, 0.0) + c.delivered_h100e
+        return max(blocks.values(), default=0.0)
+
+    def committed_usd_per_month(self) -> float:
+        return sum(c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
+                   for c in self.bought)
+
+    def budget_usd_per_month(self) -> float:
+        """What the lab can commit to spend on compute per month: revenue plus a
+        year's share of its cash."""
+        return max(0.0, self.revenue_usd) + max(0.0, self.cash_usd) / 12.0
+
+    def value_usd_per_h100e_hour(self, training: bool) -> float:
+        m, p = self.model, self.model.p
+        v = p["revenue_usd_per_h100e_hour"] * (1.0 + 2.0 * self.rationed_share)
+        if training:
+            behind = max(0.0, m.leader_capability - self.capability)
+            v = p["revenue_usd_per_h100e_hour"] * p["training_value_multiplier"] * (1.0 + behind)
+        return v
+
+    def reservation_usd_per_h100e_hour(self, training: bool) -> float:
+        """Value of compute, capped by the outside option (renting on spot)."""
+        outside = self.model.spot_index * self.model.p["outside_option_markup"]
+        return min(self.value_usd_per_h100e_hour(training), max(outside, 1e-6))
+
+    # ------------------------------------------------------------------ training
+    def plan_training(self) -> None:
+        """Size the next frontier run against the strongest rival's last run."""
+        if self.run_h100e > 0:
+            return
+        m, p = self.model, self.model.p
+        months = p["training_run_months"]
+        rival = m.largest_last_run_h100e_months(exclude=self.unique_id)
+        target = max(rival, self.last_run_h100e_months) * p["race_ambition"] / months
+        if p["training_run_cap_h100e"] > 0:
+            target = min(target, p["training_run_cap_h100e"])
+        price = max(m.spot_index, 0.1)
+        budget = p["training_budget_share_of_cash"] * (max(0.0, self.cash_usd)
+                                                        + 12 * max(0.0, self.revenue_usd))
+        affordable = budget / (price * HOURS_PER_MONTH * months)
+        self.run_plan_h100e = max(0.0, min(target, affordable))
+
+    def try_start_run(self) -> None:
+        if self.run_h100e > 0 or self.run_plan_h100e <= 0:
+            return
+        block = self.largest_block_h100e()
+        if block >= self.model.p["training_min_fill"] * self.run_plan_h100e:
+            self.run_h100e = min(block, self.run_plan_h100e)
+            self.run_months_done = 0
+            self.model.log("training",
+                           f"{self.name} starts a training run on {self.run_h100e:,.0f} H100e",
+                           self.name)
+
+    # ------------------------------------------------------------------ contracting
+    def requests(self) -> list[RFQ]:
+        """Requests for quotes from the gap between needed and secured capacity."""
+        m, p = self.model, self.model.p
+        out: list[RFQ] = []
+        lab = True
+        budget_left = self.budget_usd_per_month() - self.committed_usd_per_month()
+        if budget_left <= 0:
+            return out
+        if self.run_h100e <= 0 and self.run_plan_h100e > 0:
+            if self.largest_block_h100e() < p["training_min_fill"] * self.run_plan_h100e:
+                res = self.reservation_usd_per_h100e_hour(True)
+                size = min(self.run_plan_h100e, budget_left / (res * HOURS_PER_MONTH))
+                if size >= 1.0:
+                    out.append(RFQ(self.unique_id, size, m.month + 1, self.term_months, True,
+                                   "training", res, self.credit_rating, lab))
+                    budget_left -= size * res * HOURS_PER_MONTH
+        cover = p["procurement_coverage"]
+        horizon = p["rfq_horizon_months"]
+        infer_only = self.training_need_h100e() if out else 0.0
+        res = self.reservation_usd_per_h100e_hour(False)
+        for start in (m.month + 1, m.month + horizon):
+            gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
+            gap -= sum(r.capacity_h100e for r in out if not r.contiguous)
+            gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
+            if gap >= max(1.0, 0.02 * self.need_h100e(start)):
+                out.append(RFQ(self.unique_id, gap, start, self.term_months, False, "inference",
+                               res, self.credit_rating, lab))
+                budget_left -= gap * res * HOURS_PER_MONTH
+        return out
+
+    # ------------------------------------------------------------------ use
+    def step_use(self) -> None:
+        """Run training and serve users from the capacity at hand; ration the rest."""
+        m = self.model
+        own = sum(f.capacity_h100e for f in self.facilities) - self.delivered_sold_h100e()
+        bought = sum(c.delivered_h100e for c in self.bought if c.state == ContractState.ACTIVE)
+        pool = max(0.0, own) + bought + self.spot_bought_h100e
+        demand = self.share * m.demand_h100e
+        run = self.run_h100e
+        if self.strategy == "training_first":
+            training = min(run, pool)
+            inference = min(demand, pool - training)
+        else:
+            inference = min(demand, pool)
+            training = run if pool - inference >= run else 0.0
+        if run > 0 and training >= run - 1e-6:
+            self.run_months_done += 1
+            if self.run_months_done >= m.p["training_run_months"]:
+                size = run * self.run_months_done
+                self.capability_h100e_months = max(self.capability_h100e_months, size)
+                self.last_run_h100e_months = size
+                m.record_run(self, size)
+                self.run_h100e = 0.0
+                self.run_plan_h100e = 0.0
+        elif run > 0:
+            training = 0.0  # a stalled run makes no progress this month
+        self.pool_h100e = pool
+        self.demand_h100e = demand
+        self.used_inference_h100e = inference
+        self.used_training_h100e = training
+        self.rationed_share = 0.0 if demand <= 0 else max(0.0, 1.0 - inference / demand)
+        self.revenue_usd = inference * m.p["revenue_usd_per_h100e_hour"] * HOURS_PER_MONTH
+        self.revenue_history = (self.revenue_history + [self.revenue_usd])[-13:]
+
+    def used_share(self) -> float:
+        used = self.used_inference_h100e + self.used_training_h100e
+        return 1.0 if self.pool_h100e <= 0 else min(1.0, used / self.pool_h100e)
+
+    def revenue_growth_per_year(self) -> float:
+        h = self.revenue_history
+        if len(h) < 4 or h[0] <= 0:
+            return 1.0
+        months = len(h) - 1
+        return (max(h[-1], 1.0) / h[0]) ** (12.0 / months)
+
+    def step_settlement(self) -> None:
+        super().step_settlement()
+        if self.revenue_usd > 0:
+            self.model.pay(None, self, self.revenue_usd, "revenue")
+
+    def spot_bid(self) -> tuple[float, float]:
+        """(H100e wanted now, price) for the spot market."""
+        m = self.model
+        own = sum(f.capacity_h100e for f in self.facilities) - self.delivered_sold_h100e()
+        bought = sum(c.delivered_h100e for c in self.bought if c.state == ContractState.ACTIVE)
+        have = max(0.0, own) + bought
+        want = self.share * m.demand_h100e + self.run_h100e - have
+        if want <= 0:
+            return 0.0, 0.0
+        price = self.value_usd_per_h100e_hour(False)
+        affordable = max(0.0, self.cash_usd) / (price * HOURS_PER_MONTH)
+        return min(want, affordable), price
+
+    def surplus_h100e(self) -> float:
+        return max(0.0, self.pool_h100e - self.used_inference_h100e - self.used_training_h100e)
+

@@ -1,0 +1,52 @@
+"""Demand: the AI services market's growth and the contest for users among labs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+
+def next_demand_index(index: float, growth_per_year: float, volatility_per_year: float,
+                      shock: float) -> float:
+    """One month of stochastic growth: log growth with drift ln(g)/12 and a normal
+    ``shock`` (standard normal draw) scaled to ``volatility_per_year``/sqrt(12)."""
+    drift = math.log(growth_per_year) / 12.0
+    return index * math.exp(drift + volatility_per_year / math.sqrt(12.0) * shock)
+
+
+def agentic_share(month: int, initial: float, growth_per_year: float) -> float:
+    return min(1.0, initial + growth_per_year * month / 12.0)
+
+
+def compute_per_user(share_agentic: float, multiplier: float) -> float:
+    """Compute per user relative to an all-chat market at the start."""
+    return 1.0 - share_agentic + share_agentic * multiplier
+
+
+def logit_shares(capability: Mapping[int, float], intensity: float) -> dict[int, float]:
+    """Contest success function: share_i proportional to exp(intensity * capability_i),
+    with capability in decades (log10) of training compute. Intensity 0: equal shares."""
+    if not capability:
+        return {}
+    top = max(capability.values())
+    weights = {k: math.exp(intensity * (c - top)) for k, c in capability.items()}
+    total = sum(weights.values())
+    return {k: w / total for k, w in weights.items()}
+
+
+def update_shares(shares: Mapping[int, float], targets: Mapping[int, float], inertia: float,
+                  rationed: Mapping[int, float], churn: float) -> dict[int, float]:
+    """Shares move toward the contest's targets with inertia; a lab that rationed a
+    fraction r of its users last month loses ``churn * r`` of its share, which goes
+    to its rivals in proportion to their targets. Result sums to 1."""
+    if not shares:
+        return {}
+    moved = {k: inertia * shares.get(k, 0.0) + (1.0 - inertia) * targets[k] for k in targets}
+    lost = {k: moved[k] * churn * min(1.0, max(0.0, rationed.get(k, 0.0))) for k in moved}
+    pool = sum(lost.values())
+    out = {k: moved[k] - lost[k] + pool * targets[k] for k in moved}
+    total = sum(out.values())
+    if total <= 0:
+        n = len(out)
+        return {k: 1.0 / n for k in out}
+    return {k: max(0.0, v) / total for k, v in out.items()}

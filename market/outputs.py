@@ -1,0 +1,92 @@
+"""Declarations of the model-level outputs: one row per month in timeseries.csv.
+
+Each output is declared once with its meaning; the DataCollector reports exactly
+these, and docs/odd.md lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TERM_BUCKETS = ("short", "medium", "long")
+
+
+def term_bucket(term_months: int) -> str:
+    """short: under 12 months; medium: 12 to 35; long: 36 or more."""
+    if term_months < 12:
+        return "short"
+    return "medium" if term_months < 36 else "long"
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    help: str
+
+
+_O = Output
+OUTPUTS: tuple[Output, ...] = (
+    _O("spot_price_usd_per_h100e_hour", "Clearing price of this month's spot market (empty: no bids or asks)."),
+    _O("spot_price_index_usd_per_h100e_hour", "Rental price index: smoothed spot price, every agent's outside option."),
+    _O("spot_price_usd_per_mw_month", "The price index per MW-month of H100-generation capacity."),
+    _O("spot_volume_h100e", "Capacity rented on the spot market this month."),
+    _O("market_tightness", "Unmet spot demand over unsold spot supply (0 = slack)."),
+    *[_O(f"contract_price_{b}_usd_per_h100e_hour",
+         f"Volume-weighted price of contracts signed this month with {b} terms "
+         "(short < 12 months <= medium < 36 months <= long); empty when none.")
+      for b in TERM_BUCKETS],
+    _O("new_contracts", "Contracts signed this month."),
+    _O("new_contract_h100e", "Capacity of the contracts signed this month."),
+    _O("active_contracts", "Contracts delivering this month."),
+    _O("contracted_h100e", "Capacity delivered under contracts this month."),
+    _O("capacity_h100e_total", "Online capacity, all owners."),
+    _O("capacity_h100e_hyperscaler", "Online capacity owned by hyperscalers."),
+    _O("capacity_h100e_neocloud", "Online capacity owned by neoclouds."),
+    _O("capacity_h100e_lab", "Online capacity owned by labs."),
+    _O("hyperscaler_share_of_capacity", "Hyperscalers' share of online capacity."),
+    _O("power_mw_online", "IT power of online sites."),
+    _O("power_mw_under_construction", "IT power of sites being built or waiting for the grid."),
+    _O("capacity_hhi", "HHI (0-10,000) of online capacity ownership."),
+    _O("capacity_top4_share", "Share of online capacity owned by the four largest owners."),
+    _O("lab_compute_hhi", "HHI of the compute labs have at hand."),
+    _O("lab_compute_top4_share", "Share of lab compute held by the four largest labs."),
+    _O("chip_supply_hhi", "HHI of chip deliveries over the last 12 months, by supplier."),
+    _O("chip_supply_top4_share", "Share of chip deliveries by the four largest suppliers (12 months)."),
+    _O("chip_production_h100e_per_month", "Chip output this month."),
+    _O("chip_backlog_h100e", "Chips ordered and not yet delivered."),
+    _O("chip_price_usd_per_h100e", "Lowest merchant list price per H100e."),
+    _O("merchant_share_of_chip_supply", "Merchant GPU vendors' share of chip deliveries (12 months)."),
+    _O("active_labs", "Labs in the market."),
+    _O("active_neoclouds", "Neoclouds in the market."),
+    _O("active_hyperscalers", "Hyperscalers in the market."),
+    _O("active_providers", "Neoclouds and hyperscalers in the market."),
+    _O("cumulative_exits", "Firms that have left the market (failed labs, defaulted neoclouds)."),
+    _O("cumulative_defaults", "Neocloud defaults so far."),
+    _O("cumulative_acquisitions", "Acquisitions so far (firms and distressed sites)."),
+    _O("cumulative_blocked_mergers", "Deals blocked by merger review so far."),
+    _O("cumulative_surplus_leases", "Whole-site leases from one lab to another so far."),
+    _O("largest_run_h100e_months", "Largest training run completed so far (frontier), H100e-months."),
+    _O("largest_run_growth_12m", "Growth factor of the frontier run over the last 12 months."),
+    _O("largest_active_run_h100e", "Largest training run in progress, H100e."),
+    _O("capex_usd_12m_hyperscaler", "Hyperscalers' capex (sites and chips) over the last 12 months."),
+    _O("capex_usd_12m_neocloud", "Neoclouds' capex over the last 12 months."),
+    _O("capex_usd_12m_lab", "Labs' capex over the last 12 months."),
+    _O("capex_usd_12m_total", "All owners' capex over the last 12 months."),
+    _O("demand_h100e", "Inference compute users asked for this month."),
+    _O("served_inference_h100e", "Inference compute actually served."),
+    _O("training_h100e", "Compute used by training runs."),
+    _O("rationed_share", "Share of inference demand not served (users rationed)."),
+    _O("inference_share_of_compute", "Inference's share of compute used."),
+    _O("utilisation", "Compute used over online capacity."),
+    _O("lab_cash_usd", "Labs' cash, summed."),
+    _O("lab_revenue_usd_per_month", "Labs' revenue this month, summed."),
+    _O("neocloud_debt_usd", "Neoclouds' debt outstanding, summed."),
+    _O("sentiment_index", "Investor sentiment: -1 winter, 0 normal, 1 boom."),
+    _O("agentic_share", "Share of users running agentic workloads."),
+    _O("network_firms", "Firms in the network."),
+    _O("network_ties", "Ties of any kind between firms."),
+    _O("network_contract_ties", "Pairs of firms with an active contract."),
+    _O("network_density", "Ties over possible ties."),
+    _O("network_degree_centralisation", "Freeman degree centralisation (1 = a star)."),
+    _O("largest_seller_share_of_contract_volume", "Largest seller's share of active contracted H100e."),
+)

@@ -1,0 +1,111 @@
+"""Contract pricing and bargaining: cost floor, scarcity markup, term and option
+premia, surplus splitting and multi-sourcing. Plain functions, no model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from market.records import HOURS_PER_MONTH, Quote
+
+
+def annuity_usd_per_month(principal_usd: float, annual_rate: float, months: int) -> float:
+    """Level monthly payment that repays ``principal_usd`` with interest over ``months``."""
+    if months <= 0:
+        raise ValueError("months must be positive")
+    r = annual_rate / 12.0
+    if r <= 0:
+        return principal_usd / months
+    return principal_usd * r / (1.0 - (1.0 + r) ** -months)
+
+
+def cost_floor_usd_per_h100e_hour(*, chip_cost_usd_per_h100e: float, chip_life_months: int,
+                                  facility_cost_usd_per_mw: float, facility_life_months: int,
+                                  h100e_per_mw: float, other_opex_usd_per_mw_month: float,
+                                  power_price_usd_per_mwh: float, pue: float,
+                                  annual_rate: float, credit_premium: float = 0.0) -> float:
+    """What an H100e-hour costs its owner: capital recovery of chips and building at the
+    owner's cost of capital, energy and other running costs, plus a premium for the
+    buyer's credit risk (a share of the total)."""
+    chips = annuity_usd_per_month(chip_cost_usd_per_h100e, annual_rate, chip_life_months)
+    building = annuity_usd_per_month(facility_cost_usd_per_mw, annual_rate,
+                                     facility_life_months) / h100e_per_mw
+    energy = power_price_usd_per_mwh * pue * HOURS_PER_MONTH / h100e_per_mw  # 1 MW for a month
+    other = other_opex_usd_per_mw_month / h100e_per_mw
+    return (chips + building + energy + other) / HOURS_PER_MONTH * (1.0 + credit_premium)
+
+
+def tightness(unmet_demand_h100e: float, free_supply_h100e: float) -> float:
+    """Excess demand over a measure of supply, 0 when supply is ample; bounded at 10."""
+    if unmet_demand_h100e <= 0:
+        return 0.0
+    if free_supply_h100e <= 0:
+        return 10.0
+    return min(10.0, unmet_demand_h100e / free_supply_h100e)
+
+
+def scarcity_markup(tight: float, slope: float, cap: float) -> float:
+    return min(cap, 1.0 + slope * tight)
+
+
+def term_factor(term_months: int, short_term_premium: float) -> float:
+    """Short terms carry a premium, falling linearly from one month to 36 months."""
+    if term_months <= 0:
+        raise ValueError("a contract term must be at least one month")
+    return 1.0 + short_term_premium * max(0.0, (36 - term_months) / 35.0)
+
+
+def ask_usd_per_h100e_hour(floor: float, *, markup: float, base_margin: float, term_months: int,
+                           short_term_premium: float, cancellable: bool,
+                           cancellation_premium: float, exclusive: bool,
+                           exclusivity_premium: float) -> float:
+    price = floor * (1.0 + base_margin) * markup * term_factor(term_months, short_term_premium)
+    if cancellable:
+        price *= 1.0 + cancellation_premium
+    if exclusive:
+        price *= 1.0 + exclusivity_premium
+    return price
+
+
+def seller_power(base: float, slope: float, tight: float) -> float:
+    """Seller's share of the surplus: higher when the market is tight."""
+    return min(0.95, max(0.05, base + slope * tight))
+
+
+def bargain(ask: float, reservation: float, seller_share: float) -> float | None:
+    """Split the surplus between the seller's ask and the buyer's reservation value.
+    No deal (None) when the reservation is below the ask."""
+    if reservation < ask:
+        return None
+    return ask + seller_share * (reservation - ask)
+
+
+def choose_quotes(quotes: Sequence[Quote], need_h100e: float, contiguous: bool,
+                  min_fill: float = 0.0) -> list[tuple[Quote, float]]:
+    """Which quotes a buyer takes and how much of each.
+
+    Inference: multi-source greedily from the cheapest ask until the need is met.
+    Training (contiguous): one quote at one site; the cheapest that covers the need,
+    else the largest that covers at least ``min_fill`` of it. Ties go to the earlier
+    quote so the outcome is deterministic.
+    """
+    if need_h100e <= 0:
+        return []
+    ranked = sorted(enumerate(quotes), key=lambda iq: (iq[1].ask_usd_per_h100e_hour, iq[0]))
+    if contiguous:
+        full = [q for _, q in ranked if q.capacity_h100e >= need_h100e]
+        if full:
+            return [(full[0], need_h100e)]
+        partial = [q for _, q in ranked if q.capacity_h100e >= min_fill * need_h100e]
+        if not partial:
+            return []
+        best = max(partial, key=lambda q: q.capacity_h100e)
+        return [(best, best.capacity_h100e)]
+    chosen, left = [], need_h100e
+    for _, q in ranked:
+        if left <= 0:
+            break
+        take = min(q.capacity_h100e, left)
+        if take > 0:
+            chosen.append((q, take))
+            left -= take
+    return chosen

@@ -1,0 +1,164 @@
+"""Typed records the mechanisms exchange. Plain data: no behaviour that needs a model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+HOURS_PER_MONTH = 730.0
+
+
+class FacilityStatus(IntEnum):
+    PLANNED = 0
+    UNDER_CONSTRUCTION = 1
+    ONLINE = 2
+    RETIRED = 3
+
+
+class ContractState(IntEnum):
+    """States only move forward: SIGNED -> ACTIVE -> ENDED (or SIGNED -> ENDED)."""
+
+    SIGNED = 0
+    ACTIVE = 1
+    ENDED = 2
+
+
+@dataclass
+class ChipBatch:
+    generation: int
+    h100e: float
+    installed_month: int
+    cost_usd_per_h100e: float
+
+
+@dataclass
+class Facility:
+    facility_id: int
+    name: str
+    owner_id: int
+    region: str
+    power_mw: float
+    status: FacilityStatus
+    online_month: int  # month index it comes (or came) online
+    build_cost_usd: float
+    build_started_month: int = 0
+    grid_ready_month: int = 0
+    chips: list[ChipBatch] = field(default_factory=list)
+    pending_h100e: float = 0.0  # ordered chips not yet delivered
+    ordered_generation: int = 0
+    contracts: list = field(default_factory=list)  # Contract objects sold from this site
+
+    @property
+    def capacity_h100e(self) -> float:
+        if self.status != FacilityStatus.ONLINE:
+            return 0.0
+        return sum(b.h100e for b in self.chips)
+
+    @property
+    def installed_h100e(self) -> float:
+        return sum(b.h100e for b in self.chips)
+
+    def power_used_mw(self, density_of) -> float:
+        return sum(b.h100e / density_of(b.generation) for b in self.chips)
+
+    def expected_capacity_h100e(self, month: int) -> float:
+        """Capacity the owner can count on at ``month``: installed plus ordered chips,
+        provided the site is online by then."""
+        if self.status == FacilityStatus.RETIRED or self.online_month > month:
+            return 0.0
+        return self.installed_h100e + self.pending_h100e
+
+
+@dataclass
+class Contract:
+    contract_id: int
+    buyer_id: int
+    seller_id: int
+    facility_id: int
+    capacity_h100e: float
+    start_month: int
+    term_months: int
+    price_usd_per_h100e_hour: float
+    price_usd_per_mw_month: float
+    signed_month: int
+    ramp_months: int = 0
+    ramp_discount: float = 0.0
+    take_or_pay_share: float = 1.0
+    cancellation_notice_months: int = 0
+    exclusive: bool = False
+    purpose: str = "inference"
+    origin: str = "negotiated"  # negotiated | opening book | circular deal
+    state: ContractState = ContractState.SIGNED
+    delivered_h100e: float = 0.0
+    end_reason: str = ""
+    ended_month: int = -1
+    paid_usd: float = 0.0
+
+    @property
+    def end_month(self) -> int:
+        """First month after the term."""
+        return self.start_month + self.term_months
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.state != ContractState.ENDED and self.start_month < end and start < self.end_month
+
+    def monthly_payment_usd(self, month: int, delivered_h100e: float, used_share: float) -> float:
+        rate = self.price_usd_per_h100e_hour
+        if month - self.start_month < self.ramp_months:
+            rate *= 1.0 - self.ramp_discount
+        owed_share = used_share + (1.0 - used_share) * self.take_or_pay_share
+        return delivered_h100e * rate * HOURS_PER_MONTH * owed_share
+
+
+@dataclass
+class RFQ:
+    """A buyer's request for quotes."""
+
+    buyer_id: int
+    capacity_h100e: float
+    start_month: int
+    term_months: int
+    contiguous: bool  # training: the whole block at one site
+    purpose: str
+    reservation_usd_per_h100e_hour: float
+    buyer_credit: float
+    buyer_is_lab: bool = True
+
+
+@dataclass
+class Quote:
+    seller_id: int
+    facility_id: int | None  # None: build to suit (a new site)
+    capacity_h100e: float
+    start_month: int
+    term_months: int
+    ask_usd_per_h100e_hour: float
+    floor_usd_per_h100e_hour: float
+    exclusive: bool = False
+    cancellation_notice_months: int = 0
+    h100e_per_mw: float = 700.0
+
+
+@dataclass
+class ChipOrder:
+    order_id: int
+    buyer_id: int
+    supplier_id: int
+    facility_id: int
+    h100e: float
+    month_placed: int
+    price_usd_per_h100e: float
+    long_term_agreement: bool = False
+    delivered_h100e: float = 0.0
+
+    @property
+    def open_h100e(self) -> float:
+        return max(0.0, self.h100e - self.delivered_h100e)
+
+
+@dataclass
+class Event:
+    month: str
+    kind: str
+    text: str
+    actors: tuple[str, ...] = ()

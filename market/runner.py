@@ -1,0 +1,239 @@
+"""The one way to run a model: used by the CLI, the experiments, the UI and the tests.
+
+``run()`` builds a ComputeMarket from a scenario, seed and overrides, steps it month
+by month (with an optional progress bar), and returns the tables; with ``out`` it
+writes them to a folder atomically: the folder appears complete or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from market.model import ComputeMarket, month_label
+from market.outputs import OUTPUTS
+from market.params import PARAMS
+from market.records import ContractState
+
+FLOAT_FORMAT = "%.10g"
+
+
+class OutputError(ValueError):
+    """An output folder that cannot be used; the message says why."""
+
+
+@dataclass
+class RunResult:
+    model: ComputeMarket
+    timeseries: pd.DataFrame
+    contracts: pd.DataFrame
+    events: pd.DataFrame
+    labs: pd.DataFrame
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    out: Path | None = None
+    files: list[str] = field(default_factory=list)
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("compute-market")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_model(scenario="baseline", seed: int | None = None, years: float | None = None,
+                overrides: dict[str, Any] | None = None) -> ComputeMarket:
+    params = dict(overrides or {})
+    if years is not None:
+        params["years"] = years
+    return ComputeMarket(scenario=scenario, rng=seed, **params)
+
+
+def check_out_dir(out: str | Path, overwrite: bool) -> Path:
+    """Refuse a folder that exists and is not empty (unless ``overwrite``), or whose
+    parent cannot be written, before any work is done."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output folder '{out}' exists and is a file")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise OutputError(f"output folder '{out}' exists and is not empty; choose another "
+                          "--out or pass --overwrite to replace it")
+    parent = out.resolve().parent
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK):
+        raise OutputError(f"output folder '{out}' cannot be created: '{probe}' is not writable")
+    return out
+
+
+def run(scenario="baseline", seed: int | None = None, years: float | None = None,
+        overrides: dict[str, Any] | None = None, out: str | Path | None = None,
+        overwrite: bool = False, progress: bool = False, figures: bool = True) -> RunResult:
+    if out is not None:
+        check_out_dir(out, overwrite)
+    model = build_model(scenario, seed, years, overrides)
+    months = model.horizon_months
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=months, unit="month", desc=f"{model.spec.name} seed {model.seed}",
+                   leave=False)
+    model.run_months(months, progress=(lambda m: bar.update(1)) if bar else None)
+    if bar is not None:
+        bar.close()
+    result = collect(model)
+    if out is not None:
+        result.out = Path(out)
+        result.files = write(result, Path(out), overwrite, figures)
+    return result
+
+
+def run_task(task: dict) -> tuple[pd.DataFrame, dict]:
+    """Run function for the sweep runner: a task dict in, (per-month rows, summary) out."""
+    r = run(task.get("scenario", "baseline"), seed=task.get("seed"), years=task.get("years"),
+            overrides=task.get("overrides") or {})
+    return r.timeseries, r.summary
+
+
+def collect(model: ComputeMarket) -> RunResult:
+    ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    ts.insert(0, "month", [month_label(model.p["start_month"], i) for i in range(len(ts))])
+    ts = ts[["month", *[o.name for o in OUTPUTS]]]
+    contracts = contract_book(model)
+    events = pd.DataFrame([{"month": e.month, "kind": e.kind, "text": e.text,
+                            "actors": "; ".join(e.actors)} for e in model.events],
+                          columns=["month", "kind", "text", "actors"])
+    labs = model.datacollector.get_agenttype_vars_dataframe(_lab_class()).reset_index()
+    labs = labs.rename(columns={"Step": "step", "AgentID": "agent_id"})
+    if len(labs):
+        labs.insert(0, "month", [month_label(model.p["start_month"], int(s) - 1) for s in labs["step"]])
+    summary = summarise(model, ts, contracts)
+    manifest = {
+        "package": "compute-market",
+        "version": package_version(),
+        "scenario": model.spec.name,
+        "scenario_source": model.spec.source,
+        "seed": model.seed,
+        "months": len(ts),
+        "parameters": {k: model.p[k] for k in PARAMS},
+        "scenario_tables": model.spec.tables,
+    }
+    return RunResult(model, ts, contracts, events, labs, summary, manifest)
+
+
+def _lab_class():
+    from agents import Lab
+
+    return Lab
+
+
+def contract_book(model: ComputeMarket) -> pd.DataFrame:
+    names = model.names_by_id
+    start = model.p["start_month"]
+    rows = []
+    for c in model.contracts:
+        site = model.facilities.get(c.facility_id)
+        state = {ContractState.SIGNED: "signed", ContractState.ACTIVE: "active",
+                 ContractState.ENDED: "ended"}[c.state]
+        rows.append({
+            "contract_id": c.contract_id,
+            "buyer": names.get(c.buyer_id, str(c.buyer_id)),
+            "seller": names.get(c.seller_id, str(c.seller_id)),
+            "facility": site.name if site else str(c.facility_id),
+            "capacity_h100e": c.capacity_h100e,
+            "signed_month": month_label(start, c.signed_month),
+            "start_month": month_label(start, c.start_month),
+            "term_months": c.term_months,
+            "end_month": month_label(start, c.end_month),
+            "price_usd_per_h100e_hour": c.price_usd_per_h100e_hour,
+            "price_usd_per_mw_month": c.price_usd_per_mw_month,
+            "ramp_months": c.ramp_months,
+            "ramp_discount": c.ramp_discount,
+            "take_or_pay_share": c.take_or_pay_share,
+            "cancellation_notice_months": c.cancellation_notice_months,
+            "exclusive": c.exclusive,
+            "purpose": c.purpose,
+            "origin": c.origin,
+            "state": state,
+            "ended_month": month_label(start, c.ended_month) if c.ended_month >= 0 else "",
+            "end_reason": c.end_reason,
+            "paid_usd": c.paid_usd,
+        })
+    cols = ["contract_id", "buyer", "seller", "facility", "capacity_h100e", "signed_month",
+            "start_month", "term_months", "end_month", "price_usd_per_h100e_hour",
+            "price_usd_per_mw_month", "ramp_months", "ramp_discount", "take_or_pay_share",
+            "cancellation_notice_months", "exclusive", "purpose", "origin", "state",
+            "ended_month", "end_reason", "paid_usd"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def summarise(model: ComputeMarket, ts: pd.DataFrame, contracts: pd.DataFrame) -> dict[str, Any]:
+    last = ts.iloc[-1] if len(ts) else None
+    get = (lambda k: _clean(float(last[k]))) if last is not None else (lambda k: None)
+    return {
+        "scenario": model.spec.name,
+        "seed": model.seed,
+        "final_month": str(last["month"]) if last is not None else model.p["start_month"],
+        "months": len(ts),
+        "active_labs": get("active_labs"),
+        "active_neoclouds": get("active_neoclouds"),
+        "active_hyperscalers": get("active_hyperscalers"),
+        "capacity_h100e_total": get("capacity_h100e_total"),
+        "capacity_h100e_hyperscaler": get("capacity_h100e_hyperscaler"),
+        "capacity_h100e_neocloud": get("capacity_h100e_neocloud"),
+        "capacity_h100e_lab": get("capacity_h100e_lab"),
+        "spot_price_index_usd_per_h100e_hour": get("spot_price_index_usd_per_h100e_hour"),
+        "capacity_hhi": get("capacity_hhi"),
+        "lab_compute_hhi": get("lab_compute_hhi"),
+        "contracts_signed": int((contracts["origin"] != "opening book").sum()) if len(contracts) else 0,
+        "rationed_share": get("rationed_share"),
+        "mean_rationed_share": _clean(float(ts["rationed_share"].mean())) if len(ts) else None,
+        "largest_run_h100e_months": get("largest_run_h100e_months"),
+        "cumulative_exits": get("cumulative_exits"),
+        "cumulative_acquisitions": get("cumulative_acquisitions"),
+        "cumulative_blocked_mergers": get("cumulative_blocked_mergers"),
+        "cumulative_surplus_leases": get("cumulative_surplus_leases"),
+    }
+
+
+def write(result: RunResult, out: Path, overwrite: bool = False, figures: bool = True) -> list[str]:
+    """Write every output into a temporary sibling folder, then move it into place."""
+    out = check_out_dir(out, overwrite)
+    out.resolve().parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.resolve().parent))
+    try:
+        result.timeseries.to_csv(tmp / "timeseries.csv", index=False, float_format=FLOAT_FORMAT)
+        result.contracts.to_csv(tmp / "contracts.csv", index=False, float_format=FLOAT_FORMAT)
+        result.events.to_csv(tmp / "events.csv", index=False)
+        result.labs.to_csv(tmp / "labs.csv", index=False, float_format=FLOAT_FORMAT)
+        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
+        (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=str) + "\n")
+        if figures:
+            from market import viz_figures
+
+            viz_figures.write_run_figures(result, tmp / "figures")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
