@@ -151,12 +151,21 @@ class Firm(mesa.Agent):
                      cancellation_notice_months=m.p["cancellation_notice_months"],
                      h100e_per_mw=density)
 
-    def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
-        return self.cash_usd >= self.model.build_cost_usd(self, h100e)
+    def pending_chip_cost_usd(self) -> float:
+        """Cash already spoken for: chips on order, paid when they arrive."""
+        return sum(f.pending_h100e * f.chip_cost_usd_per_h100e for f in self.facilities)
 
-    def finance_build(self, capex_usd: float, contract_value_usd: float, buyer_credit: float) -> None:
-        """Pay for a build; hyperscalers and labs from cash (neoclouds borrow)."""
-        self.model.pay(self, None, capex_usd, "capex")
+    def free_cash_usd(self) -> float:
+        return self.cash_usd - self.pending_chip_cost_usd()
+
+    def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
+        return self.free_cash_usd() >= self.model.build_cost_usd(self, h100e)
+
+    def finance_build(self, building_usd: float, total_capex_usd: float,
+                      contract_value_usd: float, buyer_credit: float) -> None:
+        """Pay for the building now (chips are paid on delivery); hyperscalers and labs
+        pay from cash, neoclouds borrow."""
+        self.model.pay(self, None, building_usd, "capex")
 
     # ------------------------------------------------------------------ life cycle
     def step_settlement(self) -> None:

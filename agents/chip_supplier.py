@@ -70,7 +70,9 @@ class ChipSupplier(mesa.Agent):
         self.price_usd_per_h100e = chips.list_price(
             self.price_usd_per_h100e, self.unit_cost_usd_per_h100e, self.margin,
             backlog / prod, p["chip_target_backlog_months"], p["chip_price_backlog_slope"])
-        target = chips.production_target(prod, backlog, p["chip_target_backlog_months"],
+        # expansion builds on the latest output already decided, not today's
+        target = chips.production_target(max(self.pipeline[-1], 1.0), backlog,
+                                         p["chip_target_backlog_months"],
                                          p["chip_max_expansion_per_month"])
         self.pipeline.append(target)
         self.production_h100e_per_month = self.pipeline.pop(0)

@@ -13,8 +13,20 @@ class Neocloud(Firm):
 
     def __init__(self, model, name: str, spec: dict) -> None:
         super().__init__(model, name, spec)
-        self.debt_usd = float(spec.get("debt_usd", 0.0))
         self.debt_rate = model.p["base_rate"] + model.p["neocloud_spread_speculative"]
+        # loans: [principal, annual rate, first month of amortisation]
+        self.loans: list[list[float]] = []
+        if spec.get("debt_usd", 0.0) > 0:
+            self.loans.append([float(spec["debt_usd"]), self.debt_rate, 0])
+
+    @property
+    def debt_usd(self) -> float:
+        return sum(loan[0] for loan in getattr(self, "loans", []))
+
+    @debt_usd.setter
+    def debt_usd(self, value: float) -> None:
+        # an acquirer takes over the debt as one loan at the book's average rate
+        self.loans = [[value, self.debt_rate, self.model.month]] if value > 0 else []
 
     def build_months(self) -> int:
         return self.model.p["build_months_neocloud"]
@@ -27,32 +39,40 @@ class Neocloud(Firm):
         capex = self.model.build_cost_usd(self, h100e)
         contract_value = h100e * price * 730.0 * term
         debt = min(capex * (1 - self.equity_share), self.model.p["debt_advance_rate"] * contract_value)
-        return self.cash_usd >= capex - debt
+        return self.free_cash_usd() >= capex - debt
 
-    def finance_build(self, capex_usd: float, contract_value_usd: float, buyer_credit: float) -> None:
+    def finance_build(self, building_usd: float, total_capex_usd: float,
+                      contract_value_usd: float, buyer_credit: float) -> None:
+        """Lenders advance up to (1 - equity share) of the whole build, chips included,
+        but no more than a share of the signed contract's value."""
         p = self.model.p
-        debt = min(capex_usd * (1 - self.equity_share), p["debt_advance_rate"] * contract_value_usd)
+        debt = min(total_capex_usd * (1 - self.equity_share),
+                   p["debt_advance_rate"] * contract_value_usd)
         spread = finance.neocloud_spread(buyer_credit, p["neocloud_spread_investment_grade"],
                                          p["neocloud_spread_speculative"])
         rate = p["base_rate"] + spread
-        # the blended rate of the whole book, weighted by principal
         total = self.debt_usd + debt
-        if total > 0:
+        if total > 0:  # the book's average rate, weighted by principal
             self.debt_rate = (self.debt_rate * self.debt_usd + rate * debt) / total
-        self.debt_usd = total
+        # interest only while the site is built; repayment starts when it earns
+        self.loans.append([debt, rate, self.model.month + self.build_months()])
         self.model.pay(None, self, debt, "loan")
-        self.model.pay(self, None, capex_usd, "capex")
-
-    def debt_service_usd(self) -> float:
-        if self.debt_usd <= 0:
-            return 0.0
-        return pricing.annuity_usd_per_month(self.debt_usd, self.debt_rate,
-                                             self.model.p["debt_term_months"])
+        self.model.pay(self, None, building_usd, "capex")
 
     def step_settlement(self) -> None:
+        """Interest on every loan; repayment of principal on loans past their grace."""
         super().step_settlement()
-        service = self.debt_service_usd()
+        service = 0.0
+        term = self.model.p["debt_term_months"]
+        for loan in self.loans:
+            principal, rate, start = loan
+            interest = principal * rate / 12.0
+            if self.model.month >= start:
+                payment = pricing.annuity_usd_per_month(principal, rate, term)
+                loan[0] = max(0.0, principal - (payment - interest))
+                service += payment
+            else:
+                service += interest
+        self.loans = [loan for loan in self.loans if loan[0] > 1.0]
         if service > 0:
-            interest = self.debt_usd * self.debt_rate / 12.0
-            self.debt_usd = max(0.0, self.debt_usd - (service - interest))
             self.model.pay(self, None, service, "debt service")

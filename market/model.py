@@ -9,7 +9,7 @@ import mesa
 import numpy as np
 
 from agents import FIRM_TYPES, ChipSupplier, Firm, Hyperscaler, Lab, Neocloud
-from market import demand, finance, metrics, pricing, spot
+from market import demand, lifecycle, metrics, pricing, spot
 from market.network import MarketNetwork
 from market.outputs import OUTPUTS, TERM_BUCKETS, term_bucket
 from market.records import (HOURS_PER_MONTH, ChipBatch, ChipOrder, Contract, ContractState,
@@ -100,7 +100,8 @@ class ComputeMarket(mesa.Model):
         self.current_generation = 0
         self.sentiment = self.p["sentiment_initial"]
         self.demand_index = 1.0
-        self.demand_h100e = self.p["inference_demand_h100e_initial"]
+        self.potential_demand_h100e = self.p["inference_demand_h100e_initial"]
+        self.demand_h100e = self.potential_demand_h100e
         self.spot_volume_h100e = 0.0
         self.spot_price = math.nan
         self.tightness = 0.0
@@ -239,7 +240,7 @@ class ComputeMarket(mesa.Model):
                   if f.status == FacilityStatus.ONLINE]
         floor = float(np.median(floors)) if floors else 2.0
         supply = sum(f.capacity_h100e for f in self.facilities.values())
-        self.tightness = pricing.tightness(self.demand_h100e - supply, max(supply, 1.0))
+        self.tightness = pricing.tightness(self.demand_h100e - supply, max(self.demand_h100e, 1.0))
         markup = pricing.scarcity_markup(self.tightness, self.p["scarcity_markup_slope"],
                                          self.p["max_scarcity_markup"])
         return floor * (1 + self.p["base_margin"]) * markup
@@ -268,6 +269,10 @@ class ComputeMarket(mesa.Model):
         if cls not in self.agents_by_type:
             return []
         return sorted(self.agents_by_type[cls], key=lambda a: a.unique_id)
+
+    def _of_type_name(self, kind: str) -> list:
+        return self._of_type({"lab": Lab, "neocloud": Neocloud, "hyperscaler": Hyperscaler,
+                              "chip_supplier": ChipSupplier}[kind])
 
     def labs(self) -> list[Lab]:
         return self._of_type(Lab)
@@ -312,7 +317,9 @@ class ComputeMarket(mesa.Model):
         """What labs expect the market to use ``months_ahead`` from now: the expected
         growth of users times the rise in compute per user."""
         p = self.p
-        users = p["demand_growth_per_year"] ** (months_ahead / 12.0)
+        growth = demand.growth_at(self.month, p["demand_growth_per_year"],
+                                  p["demand_growth_halflife_years"])
+        users = growth ** (months_ahead / 12.0)
         now = demand.compute_per_user(self.agentic_share, p["agentic_compute_multiplier"])
         later = demand.compute_per_user(
             demand.agentic_share(self.month + months_ahead, p["agentic_share_initial"],
@@ -366,10 +373,12 @@ class ComputeMarket(mesa.Model):
         seller = self.firm(q.seller_id)
         p = self.p
         if q.facility_id is None:
+            total = self.build_cost_usd(seller, h100e)
             site = self.start_build(seller, h100e, for_contract=True)
             q.facility_id = site.facility_id
             value = h100e * price * HOURS_PER_MONTH * q.term_months
-            seller.finance_build(site.build_cost_usd, value, getattr(buyer, "credit_rating", 0.5))
+            seller.finance_build(site.build_cost_usd, total, value,
+                                 getattr(buyer, "credit_rating", 0.5))
         if q.exclusive:
             h100e = q.capacity_h100e
         site = self.facilities[q.facility_id]
@@ -434,7 +443,7 @@ class ComputeMarket(mesa.Model):
                                mw, FacilityStatus.UNDER_CONSTRUCTION, online, cost)
         f.grid_ready_month = grid
         if not for_contract:
-            firm.finance_build(cost, 0.0, 0.5)
+            firm.finance_build(cost, self.build_cost_usd(firm, h100e), 0.0, 0.5)
         self.order_chips(firm, f, h100e)
         self.log("build", f"{firm.name} starts building {f.name} ({mw:,.0f} MW, online "
                           f"{month_label(self.p['start_month'], min(online, 10**6))})", firm.name)
@@ -579,9 +588,14 @@ class ComputeMarket(mesa.Model):
         now = demand.compute_per_user(self.agentic_share, p["agentic_compute_multiplier"])
         if self.month > 0:
             old = self.demand_index
+            growth = demand.growth_at(self.month, p["demand_growth_per_year"],
+                                      p["demand_growth_halflife_years"])
             self.demand_index = demand.next_demand_index(
-                old, p["demand_growth_per_year"], p["demand_volatility"], float(self.rng.normal()))
-            self.demand_h100e *= self.demand_index / old * now / prev
+                old, growth, p["demand_volatility"], float(self.rng.normal()))
+            self.potential_demand_h100e *= self.demand_index / old * now / prev
+        self.demand_h100e = self.potential_demand_h100e * demand.price_factor(
+            self.spot_index, p["demand_reference_price_usd_per_h100e_hour"],
+            p["demand_price_elasticity"])
         labs = self.labs()
         caps = {lab.unique_id: lab.capability for lab in labs}
         targets = demand.logit_shares(caps, p["contest_intensity"])
@@ -644,8 +658,7 @@ class ComputeMarket(mesa.Model):
             if firm.max_build_mw <= 0:
                 continue
             recent = any(f.status == FacilityStatus.UNDER_CONSTRUCTION and
-                         self.month - f.build_started_month < max(3, firm.build_months() // 3)
-                         for f in firm.facilities)
+                         self.month - f.build_started_month < 3 for f in firm.facilities)
             if recent:
                 continue
             floor = pricing.cost_floor_usd_per_h100e_hour(
@@ -665,12 +678,13 @@ class ComputeMarket(mesa.Model):
                 committed = sum(c.capacity_h100e for c in firm.sold)
                 busy = committed >= p["target_utilisation"] * max(expected, 1.0)
                 dear = self.spot_index >= p["spec_build_spot_ratio"] * floor
-                want = max(firm.unquoted_h100e, 0.25 * firm.max_build_mw * density) if (busy or dear) else 0.0
+                want = max(firm.unquoted_h100e, (1.0 if dear else 0.25) * firm.max_build_mw * density) \
+                    if (busy or dear) else 0.0
             h100e = min(want, firm.max_build_mw * density)
             if h100e < 0.1 * firm.max_build_mw * density:
                 continue
             reserve = 3.0 * max(self.burn_usd(firm), 0.0)
-            if firm.cash_usd - reserve < self.build_cost_usd(firm, h100e):
+            if firm.free_cash_usd() - reserve < self.build_cost_usd(firm, h100e):
                 continue
             self.start_build(firm, h100e)
         for firm in self.firms():
@@ -679,7 +693,8 @@ class ComputeMarket(mesa.Model):
                     continue
                 headroom = f.power_mw - f.power_used_mw(self.h100e_per_mw)
                 h100e = headroom * density
-                if h100e >= 0.05 * f.power_mw * density and firm.cash_usd > h100e * self.best_chip_price(firm):
+                if (h100e >= 0.05 * f.power_mw * density
+                        and firm.free_cash_usd() > h100e * self.best_chip_price(firm)):
                     self.order_chips(firm, f, h100e)
         for s in self.suppliers():
             s.step_investment()
@@ -710,10 +725,9 @@ class ComputeMarket(mesa.Model):
         if result.price_usd_per_h100e_hour is not None:
             self.spot_index = 0.5 * self.spot_index + 0.5 * result.price_usd_per_h100e_hour
         self.unmet_last_h100e = result.unmet_h100e
-        # excess demand relative to the market's size: a stable measure of scarcity
-        self.tightness = pricing.tightness(result.unmet_h100e,
-                                           max(result.unsold_h100e + result.volume_h100e,
-                                               0.25 * sum(f.online_capacity_h100e() for f in self.firms()), 1.0))
+        # scarcity: the share of the month's compute demand that found no capacity
+        wanted = sum(lab.share * self.demand_h100e + lab.run_h100e for lab in self.labs())
+        self.tightness = pricing.tightness(result.unmet_h100e, max(wanted, 1.0))
         self.scarcity_markup = pricing.scarcity_markup(
             self.tightness, self.p["scarcity_markup_slope"], self.p["max_scarcity_markup"])
 
@@ -755,6 +769,7 @@ class ComputeMarket(mesa.Model):
         for firm in self.firms():
             firm.last_burn_usd = 0.5 * getattr(firm, "last_burn_usd", 0.0) + 0.5 * (
                 getattr(firm, "_out_usd", 0.0) - getattr(firm, "_in_usd", 0.0))
+        lifecycle.settle(self)
 
     # 8 ---------------------------------------------------------------- observation
     def record_run(self, lab: Lab, h100e_months: float) -> None:
@@ -833,6 +848,7 @@ class ComputeMarket(mesa.Model):
             "cumulative_acquisitions": self.counters["acquisitions"],
             "cumulative_blocked_mergers": self.counters["blocked"],
             "cumulative_surplus_leases": self.counters["surplus_leases"],
+            "cumulative_circular_deals": self.counters["circular_deals"],
             "largest_run_h100e_months": self.run_history[-1],
             "largest_run_growth_12m": metrics.growth_factor(self.run_history, 12),
             "largest_active_run_h100e": max((lab.run_h100e for lab in labs), default=0.0),

@@ -65,6 +65,7 @@ OUTPUTS: tuple[Output, ...] = (
     _O("cumulative_acquisitions", "Acquisitions so far (firms and distressed sites)."),
     _O("cumulative_blocked_mergers", "Deals blocked by merger review so far."),
     _O("cumulative_surplus_leases", "Whole-site leases from one lab to another so far."),
+    _O("cumulative_circular_deals", "Strategic investments returned as compute commitments so far."),
     _O("largest_run_h100e_months", "Largest training run completed so far (frontier), H100e-months."),
     _O("largest_run_growth_12m", "Growth factor of the frontier run over the last 12 months."),
     _O("largest_active_run_h100e", "Largest training run in progress, H100e."),

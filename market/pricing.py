@@ -34,13 +34,14 @@ def cost_floor_usd_per_h100e_hour(*, chip_cost_usd_per_h100e: float, chip_life_m
     return (chips + building + energy + other) / HOURS_PER_MONTH * (1.0 + credit_premium)
 
 
-def tightness(unmet_demand_h100e: float, free_supply_h100e: float) -> float:
-    """Excess demand over a measure of supply, 0 when supply is ample; bounded at 10."""
+def tightness(unmet_demand_h100e: float, reference_h100e: float) -> float:
+    """Unmet demand as a share of a reference quantity (the month's demand), 0 when
+    supply is ample; bounded at 10."""
     if unmet_demand_h100e <= 0:
         return 0.0
-    if free_supply_h100e <= 0:
+    if reference_h100e <= 0:
         return 10.0
-    return min(10.0, unmet_demand_h100e / free_supply_h100e)
+    return min(10.0, unmet_demand_h100e / reference_h100e)
 
 
 def scarcity_markup(tight: float, slope: float, cap: float) -> float:

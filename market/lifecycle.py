@@ -1,0 +1,299 @@
+"""Money, failure and consolidation: the second half of the settlement stage.
+
+Fundraising (with strategic investors and circular deals), lab exits, neocloud
+defaults, distressed-asset auctions, acquisitions of weak rivals and merger review.
+These procedures move firms, sites and contracts in the model; the decisions they
+take rest on the plain functions in ``market.finance`` and ``market.metrics``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from market import finance, metrics
+from market.records import HOURS_PER_MONTH, RFQ, ContractState, FacilityStatus
+
+if TYPE_CHECKING:
+    from agents import Firm, Lab
+    from market.model import ComputeMarket
+
+RAISE_COOLDOWN_MONTHS = 3
+
+
+def settle(model: ComputeMarket) -> None:
+    """Sentiment moves; short labs raise money or exit; broke neoclouds default;
+    strong firms may buy distressed rivals."""
+    p = model.p
+    before = model.sentiment
+    model.sentiment = finance.next_sentiment(model.sentiment, p["sentiment_persistence"],
+                                             float(model.rng.random()))
+    if model.sentiment != before:
+        model.log("sentiment", f"investor sentiment turns from {before} to {model.sentiment}")
+    labs = model.labs()
+    ranked = sorted(labs, key=lambda lab: (-lab.capability, lab.unique_id))
+    rank_score = {lab.unique_id: 1.0 - i / max(1, len(ranked) - 1) for i, lab in enumerate(ranked)}
+    for lab in labs:
+        fundraise(model, lab, rank_score[lab.unique_id])
+    for lab in model.labs():
+        if lab.cash_usd < 0:
+            exit_firm(model, lab, "runs out of cash and exits")
+    for neo in model._of_type_name("neocloud"):
+        if neo.cash_usd < 0:
+            model.counters["defaults"] += 1
+            exit_firm(model, neo, "defaults on its debt")
+    acquisitions(model)
+
+
+def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
+    p = model.p
+    burn = model.burn_usd(lab)
+    short = lab.cash_usd < 0 or (burn > 0 and lab.cash_usd / burn < p["fundraise_runway_months"])
+    if not short or model.month - getattr(lab, "last_raise_month", -99) < RAISE_COOLDOWN_MONTHS:
+        return
+    lab.last_raise_month = model.month
+    growth = lab.revenue_growth_per_year()
+    odds = finance.raise_probability(growth, rank_score, model.sentiment)
+    if model.rng.random() >= odds:
+        model.log("raise", f"{lab.name} fails to raise money ({model.sentiment} market)", lab.name)
+        return
+    mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
+    valuation = 12.0 * max(lab.revenue_usd, 0.0) * p["valuation_revenue_multiple"] * mood
+    amount = min(p["fundraise_months_of_burn"] * max(burn, 0.02 * max(lab.revenue_usd, 1e8)) * mood,
+                 0.25 * valuation)
+    if amount <= 0:
+        model.log("raise", f"{lab.name} fails to raise money (no revenue to value)", lab.name)
+        return
+    strategic = amount * p["strategic_investment_share"]
+    investor = strategic_investor(model, lab, strategic)
+    if investor is None:
+        strategic = 0.0
+    model.pay(None, lab, amount - strategic, "equity raise")
+    text = f"{lab.name} raises ${amount / 1e9:,.1f}B"
+    if investor is not None:
+        model.pay(investor, lab, strategic, "strategic investment")
+        model.network.invested(investor.unique_id, lab.unique_id, strategic)
+        lab.investors[investor.unique_id] = lab.investors.get(investor.unique_id, 0.0) + strategic
+        text += f", ${strategic / 1e9:,.1f}B of it from {investor.name}"
+        circular_deal(model, investor, lab, strategic)
+    model.log("raise", text + f" ({model.sentiment} market)", lab.name)
+
+
+def strategic_investor(model: ComputeMarket, lab: Lab, amount: float):
+    """The richest hyperscaler that can spare the money and has capacity to sell."""
+    if amount <= 0:
+        return None
+    options = [h for h in model._of_type_name("hyperscaler")
+               if h.cash_usd > 3 * amount and (h.facilities or h.max_build_mw > 0)]
+    if not options:
+        return None
+    return max(options, key=lambda h: (h.cash_usd, -h.unique_id))
+
+
+def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> None:
+    """The investor's money comes back as a compute commitment with the investor."""
+    p = model.p
+    term = lab.term_months
+    start = model.month + 1
+    res = lab.value_usd_per_h100e_hour(False) * 1.5
+    size = amount / (max(model.spot_index, 0.5) * HOURS_PER_MONTH * term)
+    for start_at in (start, model.month + investor.build_months() + 1):
+        rfq = RFQ(lab.unique_id, size, start_at, term, False, "inference", res,
+                  lab.credit_rating, True)
+        quotes = investor.quotes(rfq)
+        if quotes:
+            q = min(quotes, key=lambda q: (q.ask_usd_per_h100e_hour, q.facility_id or 0))
+            take = min(q.capacity_h100e, amount / (q.ask_usd_per_h100e_hour * HOURS_PER_MONTH * term))
+            if take >= 1.0:
+                model.sign(lab, q, take, q.ask_usd_per_h100e_hour, "inference", "circular deal")
+                model.counters["circular_deals"] += 1
+            return
+    del p
+
+
+# ---------------------------------------------------------------------- exits
+def site_value_usd(model: ComputeMarket, f) -> float:
+    """Replacement value of a site: its building and its chips at today's price,
+    the chips written down over their useful life."""
+    life = model.p["chip_useful_life_months"]
+    price = model.merchant_price_usd_per_h100e()
+    chips = sum(b.h100e * price * max(0.0, 1.0 - (model.month - b.installed_month) / life)
+                for b in f.chips)
+    return f.power_mw * model.p["facility_cost_usd_per_mw"] * 0.8 + chips
+
+
+def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
+    """The firm leaves: its purchases end unpaid, its sites (with the contracts sold
+    from them) are auctioned, its users go to rivals, its remaining cash (or debt
+    beyond its assets) is written off."""
+    model.log("exit", f"{firm.name} {why}", firm.name)
+    model.counters["exits"] += 1
+    for c in list(firm.bought):
+        model.end_contract(c, "buyer exit")
+    for f in list(firm.facilities):
+        auction_site(model, firm, f)
+    for c in list(firm.sold):  # contracts whose site found no buyer
+        model.end_contract(c, "seller exit")
+    remove(model, firm)
+
+
+def remove(model: ComputeMarket, firm) -> None:
+    model.written_off_usd += firm.cash_usd
+    firm.cash_usd = 0.0
+    firm.active = False
+    model.network.remove_firm(firm.unique_id)
+    firm.remove()
+
+
+def auction_site(model: ComputeMarket, seller, f) -> None:
+    """Second-price auction among firms that can pay; merger review applies."""
+    p = model.p
+    value = site_value_usd(model, f) * (1.0 - p["distressed_asset_discount"])
+    bids = []
+    for firm in model.firms():
+        if firm is seller or not firm.active:
+            continue
+        wants = firm.kind != "lab" or firm.max_build_mw > 0
+        if not wants:
+            continue
+        bid = value * (0.7 + 0.6 * float(model.rng.random()))
+        if firm.cash_usd >= bid:
+            bids.append((bid, firm.unique_id))
+    sizes = {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
+    while bids:
+        won = finance.second_price(bids, 0.3 * value)
+        if won is None:
+            break
+        winner_id, price = won
+        winner = model.firm(winner_id)
+        if review_blocks(model, sizes, winner_id, f.capacity_h100e, f"{f.name} to {winner.name}"):
+            bids = [b for b in bids if b[1] != winner_id]
+            continue
+        model.pay(winner, None, price, "asset purchase")
+        transfer_site(model, seller, winner, f)
+        model.counters["acquisitions"] += 1
+        model.log("auction", f"{winner.name} buys {f.name} ({f.power_mw:,.0f} MW) from "
+                             f"{seller.name} at auction for ${price / 1e9:,.2f}B",
+                  winner.name, seller.name)
+        return
+    f.status = FacilityStatus.RETIRED
+    for c in list(f.contracts):
+        model.end_contract(c, "seller exit")
+    seller.facilities.remove(f)
+    model.log("auction", f"{f.name} of {seller.name} finds no buyer and closes", seller.name)
+
+
+def transfer_site(model: ComputeMarket, old, new, f) -> None:
+    old.facilities.remove(f)
+    new.facilities.append(f)
+    f.owner_id = new.unique_id
+    for c in list(f.contracts):
+        if c.state == ContractState.ENDED:
+            continue
+        if c.buyer_id == new.unique_id:  # the buyer now owns the site it rented
+            model.end_contract(c, "merged")
+            continue
+        move_sale(model, c, old, new)
+    for s in model.suppliers():
+        for o in s.orders:
+            if o.facility_id == f.facility_id:
+                o.buyer_id = new.unique_id
+
+
+def move_sale(model: ComputeMarket, c, old, new) -> None:
+    if c in old.sold:
+        old.sold.remove(c)
+    new.sold.append(c)
+    if c.state == ContractState.ACTIVE:
+        usd = c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
+        model.network.contract_ended(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
+        c.seller_id = new.unique_id
+        model.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
+    else:
+        c.seller_id = new.unique_id
+
+
+def review_blocks(model: ComputeMarket, sizes: dict, acquirer_id: int, added: float,
+                  what: str, target_id: int | None = None) -> bool:
+    """Merger review: block when the deal pushes segment HHI over the threshold by
+    more than the delta. ``sizes`` are the segment's firm sizes before the deal."""
+    p = model.p
+    if p["merger_review"] == "off":
+        return False
+    trial = dict(sizes)
+    if target_id is None:
+        target_id = -1
+        trial[target_id] = added
+    blocked, after, rise = metrics.merger_blocked(trial, acquirer_id, target_id,
+                                                  p["merger_hhi_threshold"], p["merger_hhi_delta"])
+    if blocked:
+        model.counters["blocked"] += 1
+        model.log("merger review", f"merger review blocks {what} (HHI would reach {after:,.0f}, "
+                                   f"up {rise:,.0f})")
+    return blocked
+
+
+# ---------------------------------------------------------------------- acquisitions
+def acquisitions(model: ComputeMarket) -> None:
+    """Now and then the strongest firm of a type bids for its most distressed rival."""
+    p = model.p
+    for kind in ("lab", "neocloud"):
+        if model.rng.random() >= p["acquisition_rate"]:
+            continue
+        firms = model._of_type_name(kind)
+        if len(firms) < 2:
+            continue
+        distressed = [f for f in firms if f.runway_months() < p["fundraise_runway_months"] / 2]
+        if not distressed:
+            continue
+        target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
+        buyers = [f for f in firms if f is not target]
+        if kind == "neocloud":
+            buyers += model._of_type_name("hyperscaler")
+        acquirer = max(buyers, key=lambda f: (f.cash_usd, -f.unique_id))
+        price = max(0.0, sum(site_value_usd(model, s) for s in target.facilities)
+                    * (1 - p["distressed_asset_discount"]) + target.cash_usd - target.debt_usd)
+        if acquirer.cash_usd < 2 * price + 1e8:
+            continue
+        if kind == "lab":
+            sizes = {lab.unique_id: lab.pool_h100e for lab in model.labs()}
+        else:
+            sizes = {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
+        if acquirer.kind == kind or kind == "neocloud":
+            if review_blocks(model, sizes, acquirer.unique_id, 0.0,
+                             f"{acquirer.name} acquiring {target.name}", target.unique_id):
+                continue
+        merge(model, acquirer, target, price)
+
+
+def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
+    """``acquirer`` takes over ``target``: sites, contracts, cash, debt, users."""
+    model.pay(acquirer, None, price, "acquisition")
+    for f in list(target.facilities):
+        transfer_site(model, target, acquirer, f)
+    for c in list(target.sold):
+        move_sale(model, c, target, acquirer)
+    for c in list(target.bought):
+        if c.seller_id == acquirer.unique_id:
+            model.end_contract(c, "merged")
+            continue
+        target.bought.remove(c)
+        acquirer.bought.append(c)
+        usd = c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
+        if c.state == ContractState.ACTIVE:
+            model.network.contract_ended(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
+            c.buyer_id = acquirer.unique_id
+            model.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
+        else:
+            c.buyer_id = acquirer.unique_id
+    model.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
+    acquirer.debt_usd += target.debt_usd
+    target.debt_usd = 0.0
+    if target.kind == "lab" and acquirer.kind == "lab":
+        acquirer.share += target.share
+        acquirer.capability_h100e_months = max(acquirer.capability_h100e_months,
+                                               target.capability_h100e_months)
+    model.counters["acquisitions"] += 1
+    model.log("acquisition", f"{acquirer.name} acquires {target.name} for ${price / 1e9:,.2f}B",
+              acquirer.name, target.name)
+    model.network.merge(acquirer.unique_id, target.unique_id)
+    remove(model, target)
