@@ -7,6 +7,7 @@ needs (the role switch). The seller side lives here once.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
@@ -52,6 +53,14 @@ class Firm(mesa.Agent):
 
     def annual_rate(self) -> float:
         return self.model.p["base_rate"] + self.model.p["hyperscaler_spread"]
+
+    def max_site_mw(self) -> float:
+        """Largest site the firm starts at once: its declared size, or a share of the
+        power it already runs, whichever is larger (big fleets build big campuses)."""
+        if self.max_build_mw <= 0:
+            return 0.0
+        fleet = sum(f.power_mw for f in self.facilities if f.status != FacilityStatus.RETIRED)
+        return max(self.max_build_mw, self.model.p["max_site_share_of_fleet"] * fleet)
 
     def build_months(self) -> int:
         return self.model.p["build_months_lab"]
@@ -129,10 +138,11 @@ class Firm(mesa.Agent):
             return None
         online = m.month + self.build_months()
         online = max(online, m.regions[self.region].ready_month(m.month, 0.0, m.p))
-        if rfq.start_month < online:
+        if rfq.latest_start < online:
             return None
+        start = max(rfq.start_month, int(math.ceil(online)))
         density = m.h100e_per_mw(m.current_generation)
-        h100e = min(h100e, self.max_build_mw * density)
+        h100e = min(h100e, self.max_site_mw() * density)
         if h100e < 1.0:
             return None
         floor = pricing.cost_floor_usd_per_h100e_hour(
@@ -147,7 +157,7 @@ class Firm(mesa.Agent):
         ask = self._ask(floor, rfq.term_months, False)
         if not self.can_finance(h100e, ask, rfq.term_months, rfq.buyer_credit):
             return None
-        return Quote(self.unique_id, None, h100e, rfq.start_month, rfq.term_months, ask, floor,
+        return Quote(self.unique_id, None, h100e, start, rfq.term_months, ask, floor,
                      cancellation_notice_months=m.p["cancellation_notice_months"],
                      h100e_per_mw=density)
 

@@ -31,6 +31,7 @@ class Lab(Firm):
         self.used_training_h100e = 0.0
         self.demand_h100e = 0.0
         self.investors: dict[int, float] = {}
+        self.training_misses = 0  # months in a row a training request found no block
 
     # ------------------------------------------------------------------ views
     @property
@@ -109,13 +110,14 @@ class Lab(Firm):
 
     # ------------------------------------------------------------------ training
     def plan_training(self) -> None:
-        """Size the next frontier run against the strongest rival's last run."""
-        if self.run_h100e > 0:
-            return
+        """Size the next frontier run against the strongest rival's last run (or the
+        lab's own run in progress), extrapolated a year ahead at the frontier's recent
+        growth, times the lab's ambition: labs plan the next run while training this one."""
         m, p = self.model, self.model.p
         months = p["training_run_months"]
         rival = m.largest_last_run_h100e_months(exclude=self.unique_id)
-        target = max(rival, self.last_run_h100e_months) * p["race_ambition"] / months
+        own = max(self.last_run_h100e_months, self.run_h100e * months)
+        target = max(rival, own) * p["race_ambition"] * m.frontier_growth_per_year() / months
         if p["training_run_cap_h100e"] > 0:
             target = min(target, p["training_run_cap_h100e"])
         price = max(m.spot_index, 0.1)
@@ -124,13 +126,24 @@ class Lab(Firm):
         affordable = budget / (price * HOURS_PER_MONTH * months)
         self.run_plan_h100e = max(0.0, min(target, affordable))
 
+    def block_coming(self) -> bool:
+        """A signed training contract, not yet started, big enough for the plan."""
+        need = self.model.p["training_min_fill"] * self.run_plan_h100e
+        return any(c.state == ContractState.SIGNED and c.purpose == "training"
+                   and c.capacity_h100e >= need for c in self.bought)
+
     def try_start_run(self) -> None:
+        """Start the planned run on the largest contiguous block: at once if the block
+        holds the whole plan, on a partial block only after asking in vain."""
         if self.run_h100e > 0 or self.run_plan_h100e <= 0:
             return
         block = self.largest_block_h100e()
-        if block >= self.model.p["training_min_fill"] * self.run_plan_h100e:
+        full = block >= self.run_plan_h100e
+        partial = block >= self.model.p["training_min_fill"] * self.run_plan_h100e
+        if full or (partial and self.training_misses >= 2 and not self.block_coming()):
             self.run_h100e = min(block, self.run_plan_h100e)
             self.run_months_done = 0
+            self.training_misses = 0
             self.model.log("training",
                            f"{self.name} starts a training run on {self.run_h100e:,.0f} H100e",
                            self.name)
@@ -144,13 +157,20 @@ class Lab(Firm):
         budget_left = self.budget_usd_per_month() - self.committed_usd_per_month()
         if budget_left <= 0:
             return out
-        if self.run_h100e <= 0 and self.run_plan_h100e > 0:
-            if self.largest_block_h100e() < p["training_min_fill"] * self.run_plan_h100e:
+        if self.run_plan_h100e > 0 and not self.block_coming():
+            if self.largest_block_h100e() < self.run_plan_h100e:
                 res = self.reservation_usd_per_h100e_hour(True)
                 size = min(self.run_plan_h100e, budget_left / (res * HOURS_PER_MONTH))
+                # during a run, or after asking in vain, a lab asks for a block to be
+                # ready later (a forward start that a builder can meet)
+                ahead = self.run_h100e > 0 or self.training_misses >= 2
+                start = m.month + 1 if not ahead else m.month + int(
+                    0.75 * p["rfq_horizon_months"]) + 1
                 if size >= 1.0:
-                    out.append(RFQ(self.unique_id, size, m.month + 1, self.term_months, True,
-                                   "training", res, self.credit_rating, lab))
+                    # a frontier block is worth waiting for: up to two years for a new site
+                    out.append(RFQ(self.unique_id, size, start, self.term_months, True,
+                                   "training", res, self.credit_rating, lab,
+                                   latest_start_month=start + (24 if ahead else 0)))
                     budget_left -= size * res * HOURS_PER_MONTH
         cover = p["procurement_coverage"]
         horizon = p["rfq_horizon_months"]

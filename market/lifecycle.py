@@ -233,8 +233,14 @@ def review_blocks(model: ComputeMarket, sizes: dict, acquirer_id: int, added: fl
 
 
 # ---------------------------------------------------------------------- acquisitions
+def firm_size(model: ComputeMarket, firm) -> float:
+    """Size in the firm's segment: compute at hand for labs, capacity for providers."""
+    return firm.pool_h100e if firm.kind == "lab" else firm.online_capacity_h100e()
+
+
 def acquisitions(model: ComputeMarket) -> None:
-    """Now and then the strongest firm of a type bids for its most distressed rival."""
+    """Now and then the largest firm of a type bids for a rival: its most distressed
+    one at a distressed price, or else its smallest one at the going valuation."""
     p = model.p
     for kind in ("lab", "neocloud"):
         if model.rng.random() >= p["acquisition_rate"]:
@@ -242,26 +248,28 @@ def acquisitions(model: ComputeMarket) -> None:
         firms = model._of_type_name(kind)
         if len(firms) < 2:
             continue
-        distressed = [f for f in firms if f.runway_months() < p["fundraise_runway_months"] / 2]
-        if not distressed:
-            continue
-        target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
-        buyers = [f for f in firms if f is not target]
-        if kind == "neocloud":
-            buyers += model._of_type_name("hyperscaler")
-        acquirer = max(buyers, key=lambda f: (f.cash_usd, -f.unique_id))
-        price = max(0.0, sum(site_value_usd(model, s) for s in target.facilities)
-                    * (1 - p["distressed_asset_discount"]) + target.cash_usd - target.debt_usd)
-        if acquirer.cash_usd < 2 * price + 1e8:
-            continue
-        if kind == "lab":
-            sizes = {lab.unique_id: lab.pool_h100e for lab in model.labs()}
+        buyers = list(firms) + (model._of_type_name("hyperscaler") if kind == "neocloud" else [])
+        acquirer = max(buyers, key=lambda f: (firm_size(model, f), -f.unique_id))
+        rivals = [f for f in firms if f is not acquirer]
+        distressed = [f for f in rivals if f.runway_months() < p["fundraise_runway_months"] / 2]
+        assets = lambda f: sum(site_value_usd(model, s) for s in f.facilities)  # noqa: E731
+        if distressed:
+            target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
+            price = max(0.0, assets(target) * (1 - p["distressed_asset_discount"])
+                        + target.cash_usd - target.debt_usd)
         else:
-            sizes = {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
-        if acquirer.kind == kind or kind == "neocloud":
-            if review_blocks(model, sizes, acquirer.unique_id, 0.0,
-                             f"{acquirer.name} acquiring {target.name}", target.unique_id):
-                continue
+            target = min(rivals, key=lambda f: (firm_size(model, f), f.unique_id))
+            mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
+            revenue = getattr(target, "revenue_usd", 0.0)
+            price = max(0.0, assets(target) + target.cash_usd - target.debt_usd
+                        + 12.0 * revenue * p["valuation_revenue_multiple"] * mood)
+        if acquirer.free_cash_usd() < 1.5 * price + 1e8:
+            continue
+        sizes = {x.unique_id: firm_size(model, x)
+                 for x in (model.labs() if kind == "lab" else model.firms())}
+        if review_blocks(model, sizes, acquirer.unique_id, 0.0,
+                         f"{acquirer.name} acquiring {target.name}", target.unique_id):
+            continue
         merge(model, acquirer, target, price)
 
 

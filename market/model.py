@@ -336,6 +336,11 @@ class ComputeMarket(mesa.Model):
         return max((lab.last_run_h100e_months for lab in self.labs() if lab.unique_id != exclude),
                    default=0.0)
 
+    def frontier_growth_per_year(self) -> float:
+        """Growth of the frontier run over the last year, as labs extrapolate it."""
+        g = metrics.growth_factor(self.run_history, 12)
+        return 1.0 if math.isnan(g) else min(10.0, max(1.0, g))
+
     @property
     def leader_capability(self) -> float:
         return max((lab.capability for lab in self.labs()), default=0.0)
@@ -637,7 +642,9 @@ class ComputeMarket(mesa.Model):
             for rfq in rfqs:
                 quotes = [q for sid in asked for q in self.firm(sid).quotes(rfq)]
                 chosen = pricing.choose_quotes(quotes, rfq.capacity_h100e, rfq.contiguous,
-                                               p["training_min_fill"])
+                                               p["training_min_fill"], rfq.start_month)
+                if rfq.contiguous:
+                    lab.training_misses = 0 if chosen else lab.training_misses + 1
                 for q, take in chosen:
                     price = pricing.bargain(q.ask_usd_per_h100e_hour,
                                             rfq.reservation_usd_per_h100e_hour, share)
@@ -678,10 +685,10 @@ class ComputeMarket(mesa.Model):
                 committed = sum(c.capacity_h100e for c in firm.sold)
                 busy = committed >= p["target_utilisation"] * max(expected, 1.0)
                 dear = self.spot_index >= p["spec_build_spot_ratio"] * floor
-                want = max(firm.unquoted_h100e, (1.0 if dear else 0.25) * firm.max_build_mw * density) \
+                want = max(firm.unquoted_h100e, (1.0 if dear else 0.25) * firm.max_site_mw() * density) \
                     if (busy or dear) else 0.0
-            h100e = min(want, firm.max_build_mw * density)
-            if h100e < 0.1 * firm.max_build_mw * density:
+            h100e = min(want, firm.max_site_mw() * density)
+            if h100e < 0.1 * firm.max_site_mw() * density:
                 continue
             reserve = 3.0 * max(self.burn_usd(firm), 0.0)
             if firm.free_cash_usd() - reserve < self.build_cost_usd(firm, h100e):

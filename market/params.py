@@ -278,6 +278,9 @@ MODEL_PARAMS: tuple[Param, ...] = (
     _p("spec_build_spot_ratio", 1.6, "x",
        "Providers build on speculation when the spot index exceeds their cost floor by this "
        "factor.", "facilities", 1.0, 20.0),
+    _p("max_site_share_of_fleet", 0.25, "share",
+       "A builder's largest new site is its declared size or this share of the power it "
+       "already runs, whichever is larger.", "facilities", 0.0, 5.0),
     _p("target_utilisation", 0.85, "share",
        "Committed share of capacity above which a provider plans a new site.",
        "facilities", 0.1, 1.0),

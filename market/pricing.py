@@ -81,17 +81,24 @@ def bargain(ask: float, reservation: float, seller_share: float) -> float | None
 
 
 def choose_quotes(quotes: Sequence[Quote], need_h100e: float, contiguous: bool,
-                  min_fill: float = 0.0) -> list[tuple[Quote, float]]:
+                  min_fill: float = 0.0, wanted_start: int | None = None,
+                  delay_cost_per_month: float = 0.03) -> list[tuple[Quote, float]]:
     """Which quotes a buyer takes and how much of each.
 
     Inference: multi-source greedily from the cheapest ask until the need is met.
     Training (contiguous): one quote at one site; the cheapest that covers the need,
     else the largest that covers at least ``min_fill`` of it. Ties go to the earlier
-    quote so the outcome is deterministic.
+    quote so the outcome is deterministic. A quote that starts later than
+    ``wanted_start`` counts as dearer by ``delay_cost_per_month`` per month of delay.
     """
     if need_h100e <= 0:
         return []
-    ranked = sorted(enumerate(quotes), key=lambda iq: (iq[1].ask_usd_per_h100e_hour, iq[0]))
+
+    def effective(q: Quote) -> float:
+        delay = 0 if wanted_start is None else max(0, q.start_month - wanted_start)
+        return q.ask_usd_per_h100e_hour * (1.0 + delay_cost_per_month * delay)
+
+    ranked = sorted(enumerate(quotes), key=lambda iq: (effective(iq[1]), iq[0]))
     if contiguous:
         full = [q for _, q in ranked if q.capacity_h100e >= need_h100e]
         if full:

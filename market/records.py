@@ -123,6 +123,11 @@ class RFQ:
     reservation_usd_per_h100e_hour: float
     buyer_credit: float
     buyer_is_lab: bool = True
+    latest_start_month: int = -1  # a later start the buyer still accepts (-1: start_month)
+
+    @property
+    def latest_start(self) -> int:
+        return max(self.start_month, self.latest_start_month)
 
 
 @dataclass
