@@ -130,7 +130,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
     _p("inference_demand_h100e_initial", 8.0e6, "H100e",
        "Compute the AI services market would use in the first month if nobody were rationed.",
        "demand", 0.0, 1e10),
-    _p("demand_growth_per_year", 1.8, "x per year",
+    _p("demand_growth_per_year", 1.6, "x per year",
        "Expected growth factor of user demand (before the agentic shift) per year.",
        "demand", 0.2, 10.0, ui=True),
     _p("demand_growth_halflife_years", 4.0, "years",
@@ -278,7 +278,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
     _p("spec_build_spot_ratio", 1.6, "x",
        "Providers build on speculation when the spot index exceeds their cost floor by this "
        "factor.", "facilities", 1.0, 20.0),
-    _p("max_site_share_of_fleet", 0.25, "share",
+    _p("max_site_share_of_fleet", 1.0, "share",
        "A builder's largest new site is its declared size or this share of the power it "
        "already runs, whichever is larger.", "facilities", 0.0, 5.0),
     _p("target_utilisation", 0.85, "share",
