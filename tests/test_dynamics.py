@@ -1,0 +1,109 @@
+"""Behaviour tests: directions a modeller expects, across seeds, with tolerances.
+
+Each test runs the same seeds under two settings of one lever and compares means,
+so a test fails when the mechanism behind the lever stops working.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from market.runner import run
+
+SEEDS = range(10)
+
+
+def _runs(scenario: str, years: float, **overrides):
+    return [run(scenario, seed=s, years=years, overrides=overrides) for s in SEEDS]
+
+
+def _frontier_growth_per_year(result) -> float:
+    """Yearly growth of the largest completed run from the end of year one to the end."""
+    x = result.timeseries["largest_run_h100e_months"].to_numpy()
+    return float((x[-1] / x[11]) ** (12.0 / (len(x) - 12)))
+
+
+@pytest.mark.slow
+def test_arms_race_grows_the_largest_run_and_damping_stops_it():
+    on = [_frontier_growth_per_year(r) for r in _runs("baseline", 5)]
+    damped = [_frontier_growth_per_year(r) for r in _runs("baseline", 5, race_ambition=1.0)]
+    capped = [_frontier_growth_per_year(r)
+              for r in _runs("baseline", 5, training_run_cap_h100e=400_000.0)]
+    assert np.mean(on) >= 1.5, on
+    assert min(on) > 1.2, on
+    assert np.mean(damped) < 1.1, damped
+    assert np.mean(capped) < np.mean(on) - 0.3, (capped, on)
+
+
+@pytest.mark.slow
+def test_a_sentiment_winter_raises_exits():
+    winter = [r.timeseries["cumulative_exits"].iloc[-1]
+              for r in _runs("classroom", 5, sentiment_initial="winter", sentiment_persistence=1.0)]
+    boom = [r.timeseries["cumulative_exits"].iloc[-1]
+            for r in _runs("classroom", 5, sentiment_initial="boom", sentiment_persistence=1.0)]
+    assert np.mean(winter) > np.mean(boom) + 0.5, (winter, boom)
+    # the raise log tells the story in plain words
+    r = run("classroom", seed=0, years=5,
+            overrides={"sentiment_initial": "winter", "sentiment_persistence": 1.0})
+    texts = " ".join(r.events["text"])
+    assert "fails to raise money (winter market)" in texts
+    assert "runs out of cash and exits" in texts
+
+
+@pytest.mark.slow
+def test_merger_review_lowers_concentration_where_acquisitions_happen():
+    kwargs = dict(acquisition_rate=0.3)
+    off = _runs("baseline", 10, merger_review="off", **kwargs)
+    on = _runs("baseline", 10, merger_review="hhi", **kwargs)
+    acquisitions_off = np.mean([r.timeseries["cumulative_acquisitions"].iloc[-1] for r in off])
+    blocked_on = np.mean([r.timeseries["cumulative_blocked_mergers"].iloc[-1] for r in on])
+    assert acquisitions_off >= 2, acquisitions_off
+    assert blocked_on >= 1, blocked_on
+    hhi_off = np.mean([r.timeseries["lab_compute_hhi"].iloc[-1] for r in off])
+    hhi_on = np.mean([r.timeseries["lab_compute_hhi"].iloc[-1] for r in on])
+    assert hhi_on < hhi_off, (hhi_on, hhi_off)
+
+
+@pytest.mark.slow
+def test_cutting_chip_supply_raises_rationing():
+    full = [r.timeseries["rationed_share"].mean() for r in _runs("classroom", 3)]
+    cut = [r.timeseries["rationed_share"].mean()
+           for r in _runs("classroom", 3, chip_supply_multiplier=0.3)]
+    assert np.mean(cut) > np.mean(full) + 0.03, (cut, full)
+    assert sum(c > f for c, f in zip(cut, full)) >= 8, (cut, full)
+
+
+def test_event_log_and_outputs_tell_the_money_story():
+    r = run("baseline", seed=3, years=4)
+    kinds = set(r.events["kind"])
+    assert {"contract", "build", "online", "training", "raise"} <= kinds, kinds
+    ts = r.timeseries
+    for column in ("largest_run_h100e_months", "largest_run_growth_12m", "capex_usd_12m_hyperscaler",
+                   "capex_usd_12m_neocloud", "capex_usd_12m_lab", "active_labs", "active_providers",
+                   "cumulative_exits", "cumulative_acquisitions", "lab_compute_hhi",
+                   "rationed_share", "sentiment_index"):
+        assert column in ts
+    assert ts["capex_usd_12m_hyperscaler"].iloc[-1] > 0
+    assert (ts["largest_run_h100e_months"].diff().dropna() >= 0).all()
+    assert set(r.labs.columns) >= {"month", "name", "rationed_share", "share", "cash_usd"}
+
+
+def test_a_lab_with_spare_capacity_leases_it_to_a_rival():
+    """Role switch: a lab that owns more than it needs offers the surplus, including
+    whole sites, and another lab takes it."""
+    found = 0
+    for seed in range(4):
+        r = run("classroom", seed=seed, years=4)
+        c = r.contracts
+        lab_names = set(r.labs["name"])
+        lab_to_lab = c[c["seller"].isin(lab_names) & c["buyer"].isin(lab_names)]
+        found += len(lab_to_lab)
+    assert found > 0
+
+
+def test_barring_leases_to_rivals_stops_lab_to_lab_contracts():
+    r = run("classroom", seed=1, years=4, overrides={"lease_to_rival_labs": False})
+    c = r.contracts
+    lab_names = set(r.labs["name"])
+    assert not (c["seller"].isin(lab_names) & c["buyer"].isin(lab_names)).any()
