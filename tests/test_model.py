@@ -1,0 +1,280 @@
+"""The whole model: built-in scenarios run their horizon; runs are reproducible; and
+invariants hold in every month of many seeded runs (capacity, money, contract states)."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from market import ComputeMarket, STAGES, runner
+from market.outputs import OUTPUTS
+from market.records import ContractState
+from market.scenario import builtin_names
+
+OUTPUT_NAMES = [o.name for o in OUTPUTS]
+CAPACITY_COLUMNS = [n for n in OUTPUT_NAMES if "h100e" in n and "price" not in n]
+EPS = 1e-6
+
+
+# =========================================================================== the API
+
+
+def test_the_month_is_eight_named_stages_in_order():
+    assert STAGES == ("supply", "demand", "contracting", "investment", "spot", "use",
+                      "settlement", "observation")
+
+
+def test_the_readme_python_example():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.run_for(24)
+    assert m.steps == 24
+    assert m.calendar_month == "2027-12"
+    assert set(OUTPUT_NAMES) <= set(m.metrics)
+    ts = m.datacollector.get_model_vars_dataframe()
+    assert len(ts) == 24 and list(ts.columns) == OUTPUT_NAMES
+
+
+def test_keyword_only_construction():
+    with pytest.raises(TypeError):
+        ComputeMarket("classroom")  # Mesa tooling passes parameters by name
+
+
+def test_firm_lookup_and_network():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    firms = m.labs() + m.providers() + m.suppliers()
+    assert len(firms) == len(m.agents)
+    for f in firms:
+        assert m.firm(f.unique_id) is f
+        assert f.unique_id in m.network.graph
+    m.run_for(12)
+    assert m.network.graph.number_of_edges() > 0
+    assert all(isinstance(e.text, str) and e.text.startswith(e.month) for e in m.events)
+
+
+# =========================================================================== full horizon
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", builtin_names())
+def test_builtin_scenario_runs_ten_years(name):
+    r = runner.run(name, years=10)
+    months = r.model.horizon_months
+    assert months == 120
+    assert len(r.timeseries) == months
+    assert r.timeseries["month"].iloc[0] == r.model.p["start_month"]
+    assert r.summary["months"] == months
+    assert r.summary["final_month"] == r.timeseries["month"].iloc[-1]
+    assert (r.timeseries["capacity_h100e_total"] > 0).all()
+    assert r.summary["contracts_signed"] > 0
+    assert len(r.events) > 0
+
+
+# =========================================================================== outputs
+
+
+def test_outputs_of_a_run(tmp_path):
+    r = runner.run("classroom", seed=2, years=2, out=tmp_path / "run")
+    out = tmp_path / "run"
+    expected = {"timeseries.csv", "contracts.csv", "events.csv", "labs.csv", "summary.json",
+                "manifest.json"}
+    assert expected <= set(r.files)
+    assert any(f.startswith("figures/") and f.endswith(".png") for f in r.files)
+    for f in r.files:
+        assert (out / f).stat().st_size > 0
+
+    ts = pd.read_csv(out / "timeseries.csv")
+    assert list(ts.columns) == ["month", *OUTPUT_NAMES]
+    assert len(ts) == 24
+    assert list(ts["month"][:3]) == ["2026-01", "2026-02", "2026-03"]
+    assert ts["month"].is_unique
+
+    book = pd.read_csv(out / "contracts.csv")
+    for col in ("buyer", "seller", "facility", "capacity_h100e", "start_month", "term_months",
+                "price_usd_per_h100e_hour", "price_usd_per_mw_month", "ramp_months",
+                "take_or_pay_share", "cancellation_notice_months", "exclusive", "state",
+                "end_reason"):
+        assert col in book.columns
+    assert len(book) == len(r.model.contracts)
+    assert set(book["state"]) <= {"signed", "active", "ended"}
+    assert (book["term_months"] >= 1).all()
+    assert (book["capacity_h100e"] > 0).all()
+    ended = book[book["state"] == "ended"]
+    assert ended["end_reason"].notna().all()
+
+    events = pd.read_csv(out / "events.csv")
+    assert list(events.columns) == ["month", "kind", "text", "actors"]
+    assert (events["text"].str[:7] == events["month"]).all()
+
+    labs = pd.read_csv(out / "labs.csv")
+    for col in ("month", "name", "share", "rationed_share", "compute_h100e", "cash_usd"):
+        assert col in labs.columns
+    assert set(labs["month"]) == set(ts["month"])
+    assert set(labs["name"]) <= {lab["name"] for lab in r.model.spec.tables["lab"]}
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "classroom" and summary["seed"] == 2
+    assert summary["final_month"] == "2027-12"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 2 and manifest["scenario"] == "classroom"
+    assert manifest["parameters"]["years"] == 2.0
+    assert manifest["parameters"] == r.model.p
+
+
+# =========================================================================== determinism
+
+
+def output_bytes(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.mark.parametrize("name,years", [("classroom", 3), ("baseline", 2)])
+def test_same_seed_gives_byte_identical_files(tmp_path, name, years):
+    runner.run(name, seed=11, years=years, out=tmp_path / "a")
+    # another run in between: nothing may leak from one model to the next
+    runner.run(name, seed=12, years=years, out=tmp_path / "other")
+    runner.run(name, seed=11, years=years, out=tmp_path / "b")
+    a, b = output_bytes(tmp_path / "a"), output_bytes(tmp_path / "b")
+    assert sorted(a) == sorted(b)
+    assert any(k.startswith("figures/") for k in a)
+    differ = [k for k in a if a[k] != b[k]]
+    assert differ == []
+    other = output_bytes(tmp_path / "other")
+    assert other["timeseries.csv"] != a["timeseries.csv"]
+
+
+def test_different_seeds_differ():
+    series = {seed: runner.run("classroom", seed=seed, years=3).timeseries for seed in (1, 2, 3)}
+    for a, b in ((1, 2), (1, 3), (2, 3)):
+        assert not series[a].equals(series[b])
+
+
+def test_scenario_seed_is_the_default():
+    r = runner.run("classroom", years=1)
+    assert r.summary["seed"] == ComputeMarket(scenario="classroom").seed
+    assert r.timeseries.equals(runner.run("classroom", seed=r.summary["seed"], years=1).timeseries)
+
+
+# =========================================================================== invariants
+
+
+class Invariants:
+    """Checks one model after construction and after every month."""
+
+    def __init__(self, model):
+        self.m = model
+        self.states: dict[int, ContractState] = {}
+        self.cash0 = self.total_cash()
+        self.external0 = model.external_net_usd
+        self.written0 = model.written_off_usd
+        self.check()
+
+    def total_cash(self):
+        return sum(a.cash_usd for a in self.m.agents)
+
+    def where(self):
+        return f"{self.m.spec.name} seed {self.m.seed} month {self.m.calendar_month}"
+
+    def check(self):
+        m, where = self.m, self.where()
+        # every contract: sane numbers, states only move forward, none disappears
+        assert {c.contract_id for c in m.contracts} >= set(self.states), where
+        delivered_at: dict[int, float] = {}
+        for c in m.contracts:
+            assert c.term_months >= 1, (where, c)
+            assert math.isfinite(c.capacity_h100e) and c.capacity_h100e > 0, (where, c)
+            assert math.isfinite(c.delivered_h100e) and c.delivered_h100e >= 0, (where, c)
+            assert c.delivered_h100e <= c.capacity_h100e * (1 + EPS), (where, c)
+            assert math.isfinite(c.price_usd_per_h100e_hour) and c.price_usd_per_h100e_hour >= 0
+            before = self.states.get(c.contract_id)
+            assert before is None or c.state >= before, (
+                f"{where}: contract {c.contract_id} went from {ContractState(before).name} to "
+                f"{ContractState(c.state).name}")
+            self.states[c.contract_id] = c.state
+            if c.state == ContractState.ENDED:
+                assert c.delivered_h100e == 0, (where, c)
+                assert c.end_reason, (where, c)
+            if c.state == ContractState.ACTIVE:
+                delivered_at[c.facility_id] = delivered_at.get(c.facility_id, 0.0) + c.delivered_h100e
+        # every site: no NaN or negative capacity; never delivers more than it has online
+        for f in m.facilities.values():
+            for value in (f.capacity_h100e, f.installed_h100e, f.pending_h100e, f.power_mw):
+                assert math.isfinite(value) and value >= 0, (where, f.name, value)
+            sold = delivered_at.get(f.facility_id, 0.0)
+            assert sold <= f.capacity_h100e * (1 + EPS) + EPS, (
+                f"{where}: {f.name} delivers {sold} H100e under contract but has "
+                f"{f.capacity_h100e} online")
+        for firm in m.labs() + m.providers():
+            cap = firm.online_capacity_h100e()
+            assert math.isfinite(cap) and cap >= 0, (where, firm.name)
+        # money: every payment made is received, or crosses the model's boundary
+        cash = self.total_cash()
+        assert all(math.isfinite(a.cash_usd) for a in m.agents), where
+        external = m.external_net_usd - self.external0
+        written = m.written_off_usd - self.written0
+        scale = max(abs(self.cash0), abs(cash), abs(external), abs(written), 1.0)
+        assert cash - self.cash0 == pytest.approx(external - written, rel=0, abs=1e-9 * scale + 1.0), (
+            f"{where}: cash changed by {cash - self.cash0:,.2f} but external net flow less "
+            f"write-offs is {external - written:,.2f}")
+        # the month's outputs
+        if m.steps:
+            for name in CAPACITY_COLUMNS:
+                value = m.metrics[name]
+                assert math.isfinite(value) and value >= -EPS, (where, name, value)
+            assert 0 <= m.metrics["rationed_share"] <= 1 + EPS, where
+            for name in ("capacity_hhi", "lab_compute_hhi", "chip_supply_hhi"):
+                assert 0 <= m.metrics[name] <= 10_000 + EPS, (where, name)
+
+
+def run_checked(scenario, seed, months, **overrides):
+    m = ComputeMarket(scenario=scenario, rng=seed, **overrides)
+    inv = Invariants(m)
+    for _ in range(months):
+        m.step()
+        inv.check()
+    return m, inv
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8))
+def test_invariants_classroom(seed):
+    m, inv = run_checked("classroom", seed, 60)
+    assert len(inv.states) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_invariants_baseline(seed):
+    run_checked("baseline", seed, 120)
+
+
+# Levers pushed to their edges: no supply, no demand, no grid, a frantic race, no
+# merger review, no take-or-pay. The invariants must hold there too.
+EDGE_CASES = {
+    "no chips": {"chip_supply_multiplier": 0.0},
+    "no demand": {"inference_demand_h100e_initial": 0.0},
+    "shrinking volatile demand": {"demand_growth_per_year": 0.2, "demand_volatility": 2.0},
+    "no grid": {"grid_capacity_multiplier": 0.0},
+    "arms race": {"contest_intensity": 10.0, "race_ambition": 10.0},
+    "winter, no review": {"sentiment_initial": "winter", "merger_review": "off",
+                          "acquisition_rate": 1.0},
+    "no take-or-pay": {"take_or_pay_share": 0.0, "cancellation_notice_months": 0},
+    "fifo, no lab leases": {"chip_allocation_policy": "fifo", "lease_to_rival_labs": False},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_invariants_at_the_edges(case):
+    run_checked("classroom", 5, 60, **EDGE_CASES[case])
+
+
+def test_every_declared_output_is_reported_each_month():
+    m = ComputeMarket(scenario="classroom", rng=3)
+    for _ in range(6):
+        m.step()
+        assert set(OUTPUT_NAMES) <= set(m.metrics)
+    ts = runner.collect(m).timeseries
+    assert list(ts.columns) == ["month", *OUTPUT_NAMES]
+    assert ts.notna().all()["capacity_h100e_total"]
