@@ -20,6 +20,7 @@ import traceback
 import mesa
 import pandas as pd
 import matplotlib.dates as mdates
+import matplotlib.ticker as mticker
 import solara
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
@@ -41,8 +42,15 @@ KIND_WORDS = {"lab": "labs", "neocloud": "neoclouds", "hyperscaler": "hyperscale
 
 # ------------------------------------------------------------------ controls from declarations
 def label(p: Param) -> str:
-    words = p.name.replace("_", " ")
-    return words if p.unit in ("", "-") else f"{words} [{p.unit}]"
+    """The name in words with its unit; a unit of several words that the name ends
+    with is said once, e.g. 'revenue [USD per H100e-hour]' for revenue_usd_per_h100e_hour."""
+    words = p.name.split("_")
+    if p.unit in ("", "-"):
+        return " ".join(words)
+    unit_words = p.unit.lower().replace("-", " ").split()
+    if 1 < len(unit_words) < len(words) and words[-len(unit_words):] == unit_words:
+        words = words[:-len(unit_words)]
+    return f"{' '.join(words)} [{p.unit}]"
 
 
 def slider_step(p: Param, value: float) -> float:
@@ -210,6 +218,9 @@ def draw_plot(fig, plot, title: str, ts: pd.DataFrame) -> None:
     if len(ts):
         plot(ax, ts)
         month_axis(ax, len(ts))
+        if ax.get_yscale() == "log":  # "240k" is shorter than "2.4 x 10^5" and leaves room
+            ax.yaxis.set_major_formatter(mticker.EngFormatter(sep=""))
+            ax.yaxis.set_minor_formatter(mticker.EngFormatter(sep=""))
     else:
         ax.set_title(title)
         ax.text(0.5, 0.5, "no month simulated yet: press Step", ha="center", va="center",
@@ -257,12 +268,15 @@ CSS = """
 .cm-events li { margin-bottom: 2px; }
 .cm-kind { font-size: 0.72rem; color: #fff; border-radius: 3px; padding: 0 4px; margin-right: 4px; }
 /* Slider labels carry units and are long: give each its own line above the track,
-   and keep the value bubble visible, not only while dragging. */
+   and keep the value visible in a small tag over the thumb, not only while dragging. */
 .v-input__slider .v-input__slot { flex-wrap: wrap; }
 .v-input__slider .v-input__slot > .v-label { flex: 0 0 100%; max-width: 100%;
-  white-space: normal; margin-bottom: 36px; }
+  white-space: normal; margin-bottom: 20px; }
 .v-input__slider .v-slider__thumb-label-container { display: block !important; }
-.v-input__slider .v-slider__thumb-label { transform: translateY(-6px) translateY(-50%) rotate(45deg) scale(0.8) !important; }
+.v-input__slider .v-slider__thumb-label { transform: translate(-50%, -22px) !important;
+  border-radius: 4px !important; height: 17px !important; width: auto !important;
+  min-width: 22px; padding: 0 4px; font-size: 0.7rem; }
+.v-input__slider .v-slider__thumb-label > * { transform: none !important; }
 """
 
 KIND_BADGE = {"contract": "#2ca02c", "exit": "#d62728", "acquisition": "#9467bd",

@@ -113,8 +113,10 @@ def cmd_run(args) -> int:
                         out=out, overwrite=args.overwrite, progress=not args.quiet,
                         figures=not args.no_figures)
     print(format_summary(result.summary))
-    print(f"\nwrote {len(result.files)} files to {out}/: "
-          "timeseries.csv contracts.csv events.csv labs.csv summary.json manifest.json figures/")
+    listing = "timeseries.csv contracts.csv events.csv labs.csv summary.json manifest.json"
+    if not args.no_figures:
+        listing += " figures/"
+    print(f"\nwrote {len(result.files)} files to {out}/: {listing}")
     return 0
 
 

@@ -49,8 +49,9 @@ def logit_shares(capability: Mapping[int, float], intensity: float) -> dict[int,
 def update_shares(shares: Mapping[int, float], targets: Mapping[int, float], inertia: float,
                   rationed: Mapping[int, float], churn: float) -> dict[int, float]:
     """Shares move toward the contest's targets with inertia; a lab that rationed a
-    fraction r of its users last month loses ``churn * r`` of its share, which goes
-    to its rivals in proportion to their targets. Result sums to 1."""
+    fraction r of its users last month loses ``churn * r`` of its share; the users
+    lost are shared out by the contest's targets (so mostly to the strongest labs).
+    Result sums to 1."""
     if not shares:
         return {}
     moved = {k: inertia * shares.get(k, 0.0) + (1.0 - inertia) * targets[k] for k in targets}

@@ -462,7 +462,8 @@ class ComputeMarket(mesa.Model):
                                         / max(s.production_h100e_per_month, 1.0) / 24), s.unique_id))
         o = ChipOrder(self.new_id("order"), firm.unique_id, s.unique_id, f.facility_id, h100e,
                       self.month, s.quote_price(firm),
-                      long_term_agreement=firm.kind == "hyperscaler" or s.captive)
+                      long_term_agreement=firm.kind == "hyperscaler" or s.captive,
+                      generation=self.current_generation)
         s.orders.append(o)
         f.pending_h100e += h100e
         f.ordered_generation = self.current_generation
@@ -480,9 +481,7 @@ class ComputeMarket(mesa.Model):
             return
         o.delivered_h100e += h100e
         f.pending_h100e = max(0.0, f.pending_h100e - h100e)
-        f.chips.append(ChipBatch(o.ordered_generation if hasattr(o, "ordered_generation")
-                                 else f.ordered_generation, h100e, self.month,
-                                 o.price_usd_per_h100e))
+        f.chips.append(ChipBatch(o.generation, h100e, self.month, o.price_usd_per_h100e))
         self.pay(buyer, supplier, h100e * o.price_usd_per_h100e, "chips")
         self.network.supplied(supplier.unique_id, buyer.unique_id, h100e)
 
@@ -629,7 +628,10 @@ class ComputeMarket(mesa.Model):
         share = self.seller_power()
         for f in sellers:
             f.unquoted_h100e *= 0.5
-        for lab in self.labs():
+        labs = self.labs()
+        # buyers take turns in a random order each month, so no lab always asks first
+        for i in self.rng.permutation(len(labs)):
+            lab = labs[int(i)]
             lab.try_start_run()
             rfqs = lab.requests()
             if not rfqs:
@@ -806,7 +808,6 @@ class ComputeMarket(mesa.Model):
         total_cap = sum(cap_by_type.values())
         lab_compute = [lab.pool_h100e for lab in labs]
         chip_sizes = [sum(s.delivered_12m) for s in suppliers]
-        merchant = {s.name: sum(s.delivered_12m) for s in suppliers}
         demand_total = sum(lab.demand_h100e for lab in labs)
         served = sum(lab.used_inference_h100e for lab in labs)
         training = sum(lab.used_training_h100e for lab in labs)
@@ -878,12 +879,9 @@ class ComputeMarket(mesa.Model):
             vol = sum(v for v, _ in prices[b])
             out[f"contract_price_{b}_usd_per_h100e_hour"] = (
                 sum(v * pr for v, pr in prices[b]) / vol if vol > 0 else math.nan)
-        for kind in ("hyperscaler", "neocloud", "lab"):
-            pass
         out["capex_usd_12m_total"] = (out["capex_usd_12m_hyperscaler"] + out["capex_usd_12m_neocloud"]
                                       + out["capex_usd_12m_lab"])
         out.update(self.network.metrics())
-        del merchant
         return out
 
     # ================================================================== running

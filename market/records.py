@@ -155,6 +155,7 @@ class ChipOrder:
     price_usd_per_h100e: float
     long_term_agreement: bool = False
     delivered_h100e: float = 0.0
+    generation: int = 0
 
     @property
     def open_h100e(self) -> float:

@@ -165,6 +165,9 @@ def load_scenario(scenario: str | Path | dict | Scenario = "baseline",
         text = str(scenario)
         path = Path(text)
         if text.endswith(".toml") or path.exists():
+            if path.is_dir():
+                raise ScenarioError(f"scenario '{text}' is a folder: expected a built-in name or "
+                                    "the path of a .toml file")
             if not path.is_file():
                 raise ScenarioError(f"scenario file '{text}' does not exist")
             source = str(path)
