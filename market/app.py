@@ -17,10 +17,10 @@ import math
 import os
 import traceback
 
-import mesa
-import pandas as pd
 import matplotlib.dates as mdates
 import matplotlib.ticker as mticker
+import mesa
+import pandas as pd
 import solara
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
@@ -37,7 +37,6 @@ DEFAULT_SCENARIO = "baseline"
 SEED_KEY = "rng"  # the keyword SolaraViz's seed field fills in
 EVENTS_SHOWN = 12
 CONTRACTS_SHOWN = 8
-KIND_WORDS = {"lab": "labs", "neocloud": "neoclouds", "hyperscaler": "hyperscalers"}
 
 
 # ------------------------------------------------------------------ controls from declarations
@@ -178,7 +177,7 @@ def key_figures(model: ComputeMarket) -> list[tuple[str, str, str]]:
         return "-" if pd.isna(v) else fmt.format(v)
 
     return [
-        ("date", "month simulated", model.calendar_month),
+        ("date", "month simulated", str(last["month"])),
         ("active_labs", "active labs", num("active_labs", "{:.0f}")),
         ("active_neoclouds", "active neoclouds", num("active_neoclouds", "{:.0f}")),
         ("active_hyperscalers", "active hyperscalers", num("active_hyperscalers", "{:.0f}")),
@@ -211,8 +210,8 @@ def png(draw, size: tuple[float, float]) -> bytes:
 
 
 def draw_plot(fig, plot, title: str, ts: pd.DataFrame) -> None:
-    # Fixed margins and a concise date axis instead of tight_layout and
-    # autofmt_xdate, which together take about a third of a plot's drawing time.
+    # Fixed margins and few date ticks instead of tight_layout and autofmt_xdate,
+    # which together take about a third of a plot's drawing time.
     fig.subplots_adjust(left=0.15, right=0.98, top=0.9, bottom=0.12)
     ax = fig.add_subplot()
     if len(ts):
@@ -230,9 +229,11 @@ def draw_plot(fig, plot, title: str, ts: pd.DataFrame) -> None:
 
 
 def month_axis(ax, months: int) -> None:
-    """At most about six ticks, on months or whole years, labelled like the model's months."""
-    if months <= 36:
-        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, math.ceil(months / 6))))
+    """At most about six ticks, on whole quarters, half-years or years, labelled like
+    the model's months."""
+    step = next((k for k in (1, 2, 3, 6) if months / k <= 6), None)
+    if step is not None:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=range(1, 13, step)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     else:
         ax.xaxis.set_major_locator(mdates.YearLocator(max(1, math.ceil(months / 12 / 6))))
@@ -373,8 +374,8 @@ RationingPlot = _plot_view(
     "compute. 0% means everyone was served.")
 TrainingPlot = _plot_view(
     "training", "Largest training run (frontier)", viz_figures.plot_training,
-    "Size of the largest training run completed so far (log scale): each gridline up is ten "
-    "times more compute. Steps up show the arms race.")
+    "Size of the largest training run completed so far, on a log scale: equal steps up mean "
+    "equal growth factors. Each jump is a new frontier run in the arms race.")
 
 
 @solara.component
@@ -446,9 +447,10 @@ COMPONENTS = [KeyFigures, NetworkView, PricesPlot, CapacityPlot, ConcentrationPl
 scenario_choice = solara.reactive(launch_scenario())
 
 
-def scenario_names(current: str) -> list[str]:
-    names = builtin_names()
-    return names if current in names else [current, *names]
+def scenario_names() -> list[str]:
+    """The built-in scenarios, and the one the server was started with if it is a file."""
+    names, launched = builtin_names(), launch_scenario()
+    return names if launched in names else [launched, *names]
 
 
 def scenario_description(name: str) -> str:
@@ -465,7 +467,7 @@ def Page():
     solara.Style(CSS)
     with solara.Sidebar():
         with solara.Card("Scenario", classes=["cm-scenario"]):
-            solara.Select("scenario", values=scenario_names(name), value=scenario_choice)
+            solara.Select("scenario", values=scenario_names(), value=scenario_choice)
             Note(scenario_description(name))
             Note("Choosing a scenario starts it afresh with its own seed and settings. "
                  "Step runs one month; ▶ keeps stepping; Reset starts again with the "
