@@ -1,0 +1,680 @@
+"""Validation: run a calibrated scenario over many seeds and check it against what is known.
+
+    compute-market validate [--scenario colossus-2026] [--seeds 20] [--out runs/validation]
+                            [--overwrite] [--workers N]
+    python -m market.validate --seeds 4 --years 1 --out /tmp/v     (the same, plus --years)
+
+Each seed runs the scenario for the validation window (``VALIDATION_YEARS`` from its
+start month, or ``--years``) through ``market.runner.run``, in parallel processes when
+the machine has more than one core (``market.sweep``, with a progress bar). Every pattern
+below is measured in every run; the report gives, per pattern, the target band and the
+calibration row it comes from, the model's median and 90% interval across seeds, and
+pass or fail. A pattern passes when the median across seeds lies in the band, or, for an
+event, when it happens in at least half of the seeds. Nothing in the model knows these
+targets: a miss is a finding about the model or its calibration, not something to tune
+away here.
+
+Output folder (written whole or not at all)::
+
+    out/validation.md   the report
+    out/patterns.csv    one row per pattern: band, median, 5th and 95th percentile, result
+    out/seeds.csv       one row per seed: every measured value
+    out/figures/*.png   one figure per pattern
+    out/runs/           the sweep folder (manifest.json, runs/, summary.csv, timeseries.csv)
+
+Exit codes: 0 the report was written (whether or not patterns pass), 1 some runs failed
+(the report covers the others), 2 bad input (unknown scenario, --seeds below 1, an
+output folder that cannot be written), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from market.params import ParameterError
+from market.runner import OutputError, check_out_dir
+from market.scenario import ScenarioError, load_scenario
+
+DEFAULT_SCENARIO = "colossus-2026"
+DEFAULT_SEEDS = 20
+DEFAULT_OUT = "runs/validation"
+VALIDATION_YEARS = 3.0  # 2026-2028 for colossus-2026: the years the calibration speaks about
+RUN_FN = "market.validate:run_seed"
+
+# Names of the seed story's actors; other scenarios fall back to rules (see run_seed).
+SHORT_LAB = "Anthropic"
+LEADING_VENDOR = "Nvidia"
+EARLY_MONTHS = 4  # January to April: before the reported lease (S1, May 2026)
+AFTER_MONTHS = 6  # how long "after it secures capacity" is measured
+LEASE_PRICE_REPORTED = 1.25e9 / (220_000 * 730.0)  # S3 over S2: 7.8 USD per H100e-hour
+
+
+class ValidationInputError(ValueError):
+    """A bad flag value; the message names the flag, the value and what is allowed."""
+
+
+# --------------------------------------------------------------------------- patterns
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A known fact the model should reproduce.
+
+    ``column`` names the per-seed value in seeds.csv. ``low``/``high`` bound the target
+    for the median across seeds; for an event (``event=True``) the per-seed value is 0
+    or 1 and the target is the share of seeds in which it happens.
+    """
+
+    key: str
+    title: str
+    source: str
+    column: str
+    low: float
+    high: float
+    fmt: Callable[[float], str]
+    measured: str  # how the per-seed value is computed
+    depends: str  # which parts of the model drive it
+    event: bool = False
+    share: bool = False  # a share: misses are told in percentage points, not as a factor
+
+    def band_text(self) -> str:
+        if self.event:
+            return f"in at least {self.low:.0%} of seeds"
+        if math.isinf(self.high):
+            return f"at least {self.fmt(self.low)}"
+        if math.isinf(self.low):
+            return f"below {self.fmt(self.high)}"
+        return f"{self.fmt(self.low)} to {self.fmt(self.high)}"
+
+
+def _x(v: float) -> str:
+    return f"{v:.2f}x per year"
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}%"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _usd(v: float) -> str:
+    return f"${v:.2f}/H100e-hour"
+
+
+PATTERNS: tuple[Pattern, ...] = (
+    Pattern("compute_stock_growth", "AI compute stock grows 2.5-4x per year",
+            "G4 (global stock 3.3x per year), G5 (Nvidia installed stock 2.3x per year)",
+            "compute_stock_growth_per_year", 2.5, 4.0, _x,
+            "online capacity (capacity_h100e_total), last month over first month, annualised",
+            "chip output and its expansion, grid queues and build times, H100e per MW of each "
+            "chip generation, providers' build decisions"),
+    Pattern("frontier_run_growth", "The largest training run grows 3-6x per year",
+            "G1 (frontier training compute 4-5x per year)",
+            "frontier_run_growth_per_year", 3.0, 6.0, _x,
+            "largest completed run (largest_run_h100e_months), last month over first month, "
+            "annualised",
+            "race_ambition, training budgets, contiguous blocks labs can secure, run length"),
+    Pattern("nvidia_share", "Nvidia's share of accelerator supply stays within 60-85%",
+            "C9 (Nvidia ~70-80% of AI accelerator revenue; ASICs growing faster)",
+            "leading_vendor_share_12m", 0.60, 0.85, _pct,
+            "the leading merchant vendor's share of chip deliveries over the last 12 months of "
+            "the window (per-supplier deliveries at the end of the run)",
+            "which supplier each builder orders from (price and backlog), captive programs' "
+            "output growth, who builds", share=True),
+    Pattern("short_lab_rations_early", "The capacity-short lab rations a few percent of demand "
+            "in early 2026 (~7%)",
+            "S6 (peak-hour limits hit ~7% of users)",
+            "short_lab_rationed_early", 0.02, 0.15, _pct,
+            f"the capacity-short lab's mean rationed share in the first {EARLY_MONTHS} months",
+            "the lab's opening contracts against its demand, a training run's claim on its "
+            "pool, how fast it can buy more", share=True),
+    Pattern("short_lab_rations_less_after", "... and less after it secures capacity",
+            "S9 (usage limits doubled, peak-hour limits removed after the deal)",
+            "short_lab_rationing_falls", 0.5, 1.0, _pct,
+            f"1 when the lab's mean rationed share over the {AFTER_MONTHS} months after its "
+            "first lease of a rival lab's whole site starts (without one: months 7-12) is below "
+            "its early mean, else 0; the difference is in seeds.csv",
+            "the same as above, and whether a lease happens", event=True),
+    Pattern("lab_lease_first_year", "A lab leases a rival lab's whole site in 2026",
+            "S1, S5 (Anthropic leases xAI's Colossus 1, May 2026)",
+            "lab_lease_first_year", 0.5, 1.0, _pct,
+            "1 when an exclusive whole-site contract with a lab on both sides is signed in the "
+            "first calendar year of the run",
+            "lease_to_rival_labs, the owner's own need, whole-site quotes, the buyer's gap and "
+            "reservation price", event=True),
+    Pattern("lab_lease_price", "Its price lies within a factor of two of $7.8/H100e-hour",
+            "S3 over S2 ($1.25B a month / 220,000 GPUs / 730 h)",
+            "lab_lease_price_usd_per_h100e_hour", LEASE_PRICE_REPORTED / 2,
+            LEASE_PRICE_REPORTED * 2, _usd,
+            "price of the first such lease (seeds without one are left out)",
+            "the seller's cost floor and scarcity markup, the buyer's reservation price "
+            "(capped by the spot index times outside_option_markup), bargaining power"),
+)
+
+
+# --------------------------------------------------------------------------- one seed
+
+
+def _growth_per_year(series: pd.Series) -> float:
+    values = series.to_numpy(dtype=float)
+    if len(values) < 2 or not values[0] > 0 or not values[-1] > 0:
+        return math.nan
+    return float((values[-1] / values[0]) ** (12.0 / (len(values) - 1)))
+
+
+def _mean(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(values.mean()) if len(values) else math.nan
+
+
+def _short_lab(model, labs: pd.DataFrame) -> str:
+    """The story's buyer if the scenario has it, else the large lab rationing most early."""
+    names = set(labs["name"]) if len(labs) else set()
+    if SHORT_LAB in names:
+        return SHORT_LAB
+    shares = {r["name"]: r["initial_share"] for r in model.spec.tables["lab"] if r["count"] == 1}
+    total = sum(r["initial_share"] * r["count"] for r in model.spec.tables["lab"]) or 1.0
+    large = [n for n, s in shares.items() if s / total >= 0.05 and n in names]
+    if not large:
+        return ""
+    early = labs[labs["name"].isin(large)].groupby("name", sort=True)["rationed_share"].apply(
+        lambda s: s.iloc[:EARLY_MONTHS].mean())
+    return str(early.idxmax())
+
+
+def _leading_vendor(model) -> Any:
+    merchants = [s for s in model.suppliers() if not s.captive]
+    named = [s for s in model.suppliers() if s.name == LEADING_VENDOR]
+    if named:
+        return named[0]
+    return max(merchants, key=lambda s: (s.production_h100e_per_month, -s.unique_id), default=None)
+
+
+def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-month rows (the run's time series plus the capacity-short lab's columns) and
+    every per-seed value the patterns need, from one finished run."""
+    model, ts, labs, book = result.model, result.timeseries, result.labs, result.contracts
+    frame = ts.copy()
+    short = _short_lab(model, labs)
+    own = labs[labs["name"] == short].set_index("month") if short else pd.DataFrame()
+    for col, src in (("short_lab_rationed_share", "rationed_share"),
+                     ("short_lab_compute_h100e", "compute_h100e"),
+                     ("short_lab_demand_share", "share")):
+        frame[col] = frame["month"].map(own[src]) if len(own) else math.nan
+
+    vendor = _leading_vendor(model)
+    delivered = {s.name: float(sum(s.delivered_12m)) for s in model.suppliers()}
+    total = sum(delivered.values())
+    vendor_share = delivered.get(vendor.name, 0.0) / total if vendor is not None and total > 0 else math.nan
+
+    lab_names = {r["name"] for r in model.spec.tables["lab"]} | set(labs["name"] if len(labs) else [])
+    first_year = model.p["start_month"][:4]
+    leases = book[book["exclusive"].astype(bool) & book["buyer"].isin(lab_names)
+                  & book["seller"].isin(lab_names) & (book["origin"] != "opening book")]
+    leases = leases.sort_values(["signed_month", "contract_id"])
+    in_year = leases[leases["signed_month"].str[:4] == first_year]
+    lease = in_year.iloc[0] if len(in_year) else None
+
+    series = frame["short_lab_rationed_share"]
+    early = _mean(series.iloc[:EARLY_MONTHS])
+    own_leases = leases[leases["buyer"] == short]
+    if len(own_leases):
+        start = own_leases.iloc[0]["start_month"]
+        after_rows = series[frame["month"] >= start].iloc[:AFTER_MONTHS]
+        after_from = str(start)
+    else:
+        after_rows = series.iloc[6:12]
+        after_from = str(frame["month"].iloc[6]) if len(frame) > 6 else ""
+    after = _mean(after_rows)
+    falls = (1.0 if after < early else 0.0) if math.isfinite(early) and math.isfinite(after) else math.nan
+
+    summary = {
+        "compute_stock_growth_per_year": _growth_per_year(ts["capacity_h100e_total"]),
+        "capacity_h100e_first": float(ts["capacity_h100e_total"].iloc[0]),
+        "capacity_h100e_last": float(ts["capacity_h100e_total"].iloc[-1]),
+        "frontier_run_growth_per_year": _growth_per_year(ts["largest_run_h100e_months"]),
+        "largest_run_h100e_months_first": float(ts["largest_run_h100e_months"].iloc[0]),
+        "largest_run_h100e_months_last": float(ts["largest_run_h100e_months"].iloc[-1]),
+        "leading_vendor": vendor.name if vendor is not None else "",
+        "leading_vendor_share_12m": vendor_share,
+        "merchant_share_12m": float(ts["merchant_share_of_chip_supply"].iloc[-1]),
+        "short_lab": short,
+        "short_lab_rationed_early": early,
+        "short_lab_rationed_after": after,
+        "short_lab_after_from": after_from,
+        "short_lab_rationing_change": after - early if math.isfinite(early) and math.isfinite(after) else math.nan,
+        "short_lab_rationing_falls": falls,
+        "lab_leases_whole_site": int(len(leases)),
+        "lab_lease_first_year": 1.0 if lease is not None else 0.0,
+        "lab_lease_signed_month": str(lease["signed_month"]) if lease is not None else "",
+        "lab_lease_buyer": str(lease["buyer"]) if lease is not None else "",
+        "lab_lease_seller": str(lease["seller"]) if lease is not None else "",
+        "lab_lease_facility": str(lease["facility"]) if lease is not None else "",
+        "lab_lease_h100e": float(lease["capacity_h100e"]) if lease is not None else math.nan,
+        "lab_lease_term_months": int(lease["term_months"]) if lease is not None else -1,
+        "lab_lease_purpose": str(lease["purpose"]) if lease is not None else "",
+        "lab_lease_price_usd_per_h100e_hour": float(lease["price_usd_per_h100e_hour"]) if lease is not None else math.nan,
+        "spot_price_index_mean_usd_per_h100e_hour": float(ts["spot_price_index_usd_per_h100e_hour"].mean()),
+    }
+    for name, value in delivered.items():
+        summary[f"delivered_12m_h100e_{name}"] = value
+    return frame, summary
+
+
+def run_seed(task: dict) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run function for market.sweep: one seed of the scenario through market.runner.run."""
+    from market import runner
+
+    result = runner.run(task["scenario"], seed=task["seed"], years=task["years"],
+                        overrides=task.get("overrides") or {}, figures=False)
+    return measure(result)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+@dataclass
+class Outcome:
+    pattern: Pattern
+    values: np.ndarray  # finite per-seed values
+    n_seeds: int
+    median: float
+    p5: float
+    p95: float
+    passed: bool
+    miss: str  # "" when passed
+
+    @property
+    def result(self) -> str:
+        return "pass" if self.passed else "FAIL"
+
+
+def evaluate(pattern: Pattern, seeds: pd.DataFrame) -> Outcome:
+    raw = pd.to_numeric(seeds[pattern.column], errors="coerce") if pattern.column in seeds else pd.Series(dtype=float)
+    values = raw[np.isfinite(raw)].to_numpy(dtype=float)
+    n = len(seeds)
+    if pattern.event:
+        share = float(values.sum()) / n if n else math.nan
+        passed = n > 0 and share >= pattern.low
+        miss = "" if passed else (f"happens in {int(values.sum())} of {_plural(n, 'seed')} ({share:.0%}); "
+                                   f"the target is at least {pattern.low:.0%}")
+        return Outcome(pattern, values, n, share, math.nan, math.nan, passed, miss)
+    if len(values) == 0:
+        return Outcome(pattern, values, n, math.nan, math.nan, math.nan, False,
+                       "no seed produced a value (see the definition)")
+    med = float(np.median(values))
+    p5, p95 = (float(np.percentile(values, q)) for q in (5, 95))
+    passed = pattern.low <= med <= pattern.high
+    miss = ""
+    if not passed:
+        edge = pattern.low if med < pattern.low else pattern.high
+        side = "below" if med < pattern.low else "above"
+        if pattern.share:
+            by = f"by {100 * abs(edge - med):.1f} percentage points"
+        elif med > 0 and edge > 0:
+            by = f"by a factor of {max(edge / med, med / edge):.2f}"
+        else:
+            by = f"by {pattern.fmt(abs(edge - med))}"
+        inside = int(((values >= pattern.low) & (values <= pattern.high)).sum())
+        miss = (f"median {pattern.fmt(med)} is {side} the band {pattern.band_text()} {by}; "
+                f"{inside} of {_plural(len(values), 'seed')} inside it")
+    return Outcome(pattern, values, n, med, p5, p95, passed, miss)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def outcomes_table(outcomes: list[Outcome]) -> pd.DataFrame:
+    rows = []
+    for o in outcomes:
+        p = o.pattern
+        rows.append({"pattern": p.key, "title": p.title, "source": p.source, "event": p.event,
+                     "target_low": p.low, "target_high": p.high, "median": o.median,
+                     "p5": o.p5, "p95": o.p95, "seeds_with_value": len(o.values),
+                     "seeds": o.n_seeds, "result": o.result})
+    return pd.DataFrame(rows)
+
+
+def _value_text(o: Outcome) -> tuple[str, str]:
+    p = o.pattern
+    if p.event:
+        if not o.n_seeds:
+            return "n/a", ""
+        return f"{int(o.values.sum())} of {_plural(o.n_seeds, 'seed')} ({o.median:.0%})", ""
+    if not len(o.values):
+        return "n/a", ""
+    return p.fmt(o.median), f"{p.fmt(o.p5)} to {p.fmt(o.p95)}"
+
+
+def report_markdown(scenario: str, seeds: pd.DataFrame, outcomes: list[Outcome], years: float,
+                    start: str, end: str, n_tasks: int, n_failed: int, figures: list[str]) -> str:
+    n_pass = sum(o.passed for o in outcomes)
+    lines = [f"# Validation of scenario `{scenario}`", ""]
+    first, last = (int(seeds["seed"].min()), int(seeds["seed"].max())) if len(seeds) else (0, 0)
+    which = f"{first}" if first == last else f"{first} to {last}"
+    lines.append(f"{_plural(len(seeds), 'seed')} ({which}), "
+                 f"{years:g} {'year' if years == 1 else 'years'} each ({start} to {end}); "
+                 f"{_plural(n_tasks, 'run')}, {n_failed} failed."
+                 if len(seeds) else f"No run finished ({_plural(n_tasks, 'run')}, {n_failed} failed).")
+    lines += ["", f"**{n_pass} of {len(outcomes)} patterns pass.** A pattern passes when the median across "
+              "seeds lies in the target band (for an event: when it happens in at least the stated share "
+              "of seeds). The 90% interval runs from the 5th to the 95th percentile across seeds.", ""]
+    lines.append("| pattern | source | target | model median | 90% interval | result |")
+    lines.append("|---|---|---|---|---|---|")
+    for o in outcomes:
+        med, interval = _value_text(o)
+        lines.append(f"| {o.pattern.title} | {o.pattern.source} | {o.pattern.band_text()} | {med} | "
+                     f"{interval or '-'} | **{o.result}** |")
+    failed = [o for o in outcomes if not o.passed]
+    lines += ["", "## What fails and by how much", ""]
+    if failed:
+        lines += [f"- **{o.pattern.title}**: {o.miss}." for o in failed]
+    else:
+        lines.append("Nothing: every pattern passes.")
+    lines += ["", "## How each pattern is measured", ""]
+    for o in outcomes:
+        p = o.pattern
+        lines.append(f"- **{p.title}** (`{p.column}` in seeds.csv): {p.measured}. Driven by: {p.depends}.")
+    if len(seeds):
+        lines += ["", "## The actors", ""]
+        short = seeds["short_lab"].replace("", np.nan).dropna()
+        if len(short):
+            names = short.value_counts()
+            lines.append("- Capacity-short lab: " + ", ".join(f"{k} ({_plural(v, 'seed')})" for k, v in names.items()) + ".")
+        vendor = seeds["leading_vendor"].replace("", np.nan).dropna()
+        if len(vendor):
+            lines.append(f"- Leading merchant vendor: {vendor.iloc[0]}.")
+        leased = seeds[seeds["lab_lease_first_year"] == 1]
+        if len(leased):
+            pairs = (leased["lab_lease_buyer"] + " leases " + leased["lab_lease_facility"] + " from "
+                     + leased["lab_lease_seller"]).value_counts()
+            lines.append("- First whole-site lease between labs in the first year: "
+                         + "; ".join(f"{k} ({_plural(v, 'seed')})" for k, v in pairs.items()) + ".")
+            lines += ["", "| seed | signed | buyer | seller | site | H100e | term (months) | purpose | "
+                      "USD per H100e-hour |", "|---|---|---|---|---|---|---|---|---|"]
+            for _, r in leased.sort_values("seed").iterrows():
+                lines.append(f"| {int(r['seed'])} | {r['lab_lease_signed_month']} | {r['lab_lease_buyer']} | "
+                             f"{r['lab_lease_seller']} | {r['lab_lease_facility']} | "
+                             f"{r['lab_lease_h100e']:,.0f} | {int(r['lab_lease_term_months'])} | "
+                             f"{r['lab_lease_purpose']} | {r['lab_lease_price_usd_per_h100e_hour']:.2f} |")
+    if figures:
+        lines += ["", "## Figures", ""]
+        lines += [f"![{Path(f).stem}]({f})" for f in figures]
+    lines += ["", "Per-seed values: `seeds.csv`; per-pattern statistics: `patterns.csv`; the runs: "
+              "`runs/` (market.sweep folder).", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _pyplot():
+    from market import viz_figures  # selects the Agg backend before pyplot loads
+
+    import matplotlib.pyplot as plt
+
+    return viz_figures, plt
+
+
+def _log_axis(ax) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,.3g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: ""))
+
+
+def _dates(ax) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _save(fig, path: Path) -> str:
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    return f"figures/{path.name}"
+
+
+def write_figures(folder: Path, ts: pd.DataFrame, seeds: pd.DataFrame, outcomes: dict[str, Outcome]) -> list[str]:
+    viz, plt = _pyplot()
+    folder.mkdir(parents=True, exist_ok=True)
+    out: list[str] = []
+    if ts.empty:
+        return out
+    months = pd.to_datetime(sorted(ts["month"].unique()), format="%Y-%m")
+    t = np.arange(len(months)) / 12.0
+
+    for key, column, label, scale in (
+        ("compute_stock_growth", "capacity_h100e_total", "online capacity (million H100e, log)", 1e6),
+        ("frontier_run_growth", "largest_run_h100e_months", "largest completed run (million H100e-months, log)", 1e6),
+    ):
+        p = outcomes[key].pattern
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+        d = ts.assign(_y=ts[column] / scale)
+        viz.band_plot(ax, d, "month", "_y", label="model: mean, 10-90% band")
+        start = float(d[d["month"] == d["month"].min()]["_y"].median())
+        ax.fill_between(months, start * p.low ** t, start * p.high ** t, color="grey", alpha=0.15,
+                        label=f"target: {p.band_text()} ({p.source.split(' ')[0]})")
+        _log_axis(ax)
+        _dates(ax)
+        ax.set_ylabel(label)
+        ax.set_title(p.title)
+        ax.legend(fontsize=8, loc="upper left")
+        out.append(_save(fig, folder / f"{key}.png"))
+        plt.close(fig)
+
+    o = outcomes["nvidia_share"]
+    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=110)
+    ax.axvspan(o.pattern.low * 100, o.pattern.high * 100, color="green", alpha=0.12, label="target band (C9)")
+    ax.plot(o.values * 100, np.zeros_like(o.values), "o", alpha=0.6, label="one seed")
+    if len(o.values):
+        ax.axvline(o.median * 100, color="black", lw=1.5, label="median")
+    ax.set_xlim(0, 100)
+    ax.set_yticks([])
+    ax.set_xlabel("leading merchant vendor's share of chip deliveries, last 12 months (%)")
+    ax.set_title(o.pattern.title)
+    ax.legend(fontsize=8, loc="upper left")
+    out.append(_save(fig, folder / "nvidia_share.png"))
+    plt.close(fig)
+
+    o = outcomes["short_lab_rations_early"]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    d = ts.assign(_y=100 * ts["short_lab_rationed_share"])
+    if d["_y"].notna().any():
+        viz.band_plot(ax, d.dropna(subset=["_y"]), "month", "_y", label="model: mean, 10-90% band")
+    early = months[:EARLY_MONTHS + 1]
+    ax.fill_between(early, o.pattern.low * 100, o.pattern.high * 100, color="green", alpha=0.15,
+                    label=f"target for the first {EARLY_MONTHS} months (S6)")
+    ax.plot(early, np.full(len(early), 7.0), color="green", lw=1, ls="--", label="reported: 7% (S6)")
+    names = seeds["short_lab"].replace("", np.nan).dropna() if len(seeds) else pd.Series(dtype=str)
+    who = names.mode().iloc[0] if len(names) else "capacity-short lab"
+    _dates(ax)
+    ax.set_ylabel(f"{who}: users rationed (% of its demand)")
+    ax.set_title("The capacity-short lab's rationing (S6, S9)")
+    ax.legend(fontsize=8, loc="upper right")
+    out.append(_save(fig, folder / "short_lab_rationing.png"))
+    plt.close(fig)
+
+    o = outcomes["lab_lease_price"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110, gridspec_kw={"width_ratios": [3, 2]})
+    ax1.axvspan(o.pattern.low, o.pattern.high, color="green", alpha=0.12, label="within 2x of $7.8 (S3)")
+    ax1.axvline(LEASE_PRICE_REPORTED, color="green", lw=1, ls="--")
+    ax1.plot(o.values, np.zeros_like(o.values), "o", alpha=0.6, label="first lease, one seed")
+    ax1.set_xscale("log")
+    ax1.set_xlim(0.5, 40)
+    ax1.set_yticks([])
+    ax1.set_xlabel("lease price, USD per H100e-hour (log)")
+    ax1.legend(fontsize=8, loc="upper left")
+    ax1.set_title("Whole-site leases between labs")
+    signed = seeds.loc[seeds["lab_lease_first_year"] == 1, "lab_lease_signed_month"] if len(seeds) else pd.Series(dtype=str)
+    first_year = [m.strftime("%Y-%m") for m in months[:12]]
+    counts = signed.value_counts().reindex(first_year, fill_value=0)
+    ax2.bar([m[5:] for m in first_year], counts.values, color="#2ca02c")
+    ax2.yaxis.get_major_locator().set_params(integer=True)
+    ax2.set_ylabel("seeds")
+    ax2.set_xlabel(f"month signed, {first_year[0][:4]}" if first_year else "month signed")
+    ax2.set_title(f"First lease signed ({len(signed)} of {_plural(len(seeds), 'seed')})", fontsize=10)
+    out.append(_save(fig, folder / "lab_lease.png"))
+    plt.close(fig)
+    return out
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Validation:
+    out: Path
+    outcomes: list[Outcome]
+    seeds: pd.DataFrame
+    n_failed: int
+    seconds: float
+
+    @property
+    def passed(self) -> int:
+        return sum(o.passed for o in self.outcomes)
+
+
+def _check_inputs(scenario: str, seeds: int, workers: int | None, years: float | None):
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValidationInputError(f"--seeds {seeds!r} is not allowed: expected an integer >= 1")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValidationInputError(f"--workers {workers!r} is not allowed: expected an integer >= 1")
+    overrides = {} if years is None else {"years": years}
+    try:
+        return load_scenario(scenario, overrides)
+    except ScenarioError as exc:
+        raise ValidationInputError(str(exc).replace("override: ", "--years: ")) from None
+
+
+def _make_temp(out: Path) -> Path:
+    parent = out.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    except OSError as exc:
+        raise OutputError(f"output folder '{out}' cannot be created: {exc.strerror or exc}") from None
+
+
+def run_validation(scenario: str = DEFAULT_SCENARIO, seeds: int = DEFAULT_SEEDS, out: str | Path = DEFAULT_OUT,
+                   overwrite: bool = False, workers: int | None = None, years: float | None = None,
+                   progress: bool = True) -> Validation:
+    """Run ``seeds`` seeds of ``scenario`` and write the report into ``out``. Raises
+    ValidationInputError, OutputError or ScenarioError on bad input, before any run."""
+    from market.model import month_label
+    from market.sweep import make_tasks, run_sweep
+
+    years = VALIDATION_YEARS if years is None else years
+    spec = _check_inputs(scenario, seeds, workers, years)
+    out = check_out_dir(out, overwrite)
+    if workers is None:
+        workers = max(1, min(seeds, os.cpu_count() or 1))
+    backend = "processes" if workers > 1 and seeds > 1 else "serial"
+    tasks = make_tasks(scenario, replicates=seeds, base_seed=spec.seed, years=years)
+    for task in tasks:
+        task["run_id"] = f"seed{task['seed']}"
+    began = time.perf_counter()
+    tmp = _make_temp(out)
+    try:
+        result = run_sweep(tasks, tmp / "runs", run_fn=RUN_FN, backend=backend,
+                           workers=workers if backend == "processes" else None, progress=progress,
+                           extra_manifest={"validation": scenario, "years": years})
+        summary = result.summary
+        ok = summary[summary["status"] == "ok"] if "status" in summary else summary.iloc[0:0]
+        seed_table = ok.drop(columns=[c for c in ("status", "point", "replicate", "overrides") if c in ok])
+        seed_table = seed_table.sort_values("seed").reset_index(drop=True)
+        outcomes = [evaluate(p, seed_table) for p in PATTERNS]
+        figures = write_figures(tmp / "figures", result.timeseries, seed_table,
+                                {o.pattern.key: o for o in outcomes})
+        start = spec.params["start_month"]
+        end = month_label(start, int(round(years * 12)) - 1)
+        text = report_markdown(spec.name, seed_table, outcomes, years, start, end, len(tasks),
+                               result.n_failed, figures)
+        (tmp / "validation.md").write_text(text, encoding="utf-8")
+        outcomes_table(outcomes).to_csv(tmp / "patterns.csv", index=False, float_format="%.6g")
+        seed_table.to_csv(tmp / "seeds.csv", index=False, float_format="%.6g")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Validation(out, outcomes, seed_table, result.n_failed, time.perf_counter() - began)
+
+
+def print_outcome(v: Validation, stream=None) -> None:
+    stream = stream or sys.stdout
+    width = max(len(o.pattern.title) for o in v.outcomes)
+    print(f"{v.passed} of {len(v.outcomes)} patterns pass ({len(v.seeds)} seeds, {v.seconds:.0f} s)",
+          file=stream)
+    for o in v.outcomes:
+        med, interval = _value_text(o)
+        extra = f"  [90%: {interval}]" if interval else ""
+        print(f"  {o.result:<4}  {o.pattern.title:<{width}}  {med}{extra}", file=stream)
+    failed = [o for o in v.outcomes if not o.passed]
+    if failed:
+        print("what fails and by how much:", file=stream)
+        for o in failed:
+            print(f"  - {o.pattern.title}: {o.miss}", file=stream)
+    print(f"wrote {v.out / 'validation.md'}, patterns.csv, seeds.csv, figures/, runs/", file=stream)
+
+
+def main_from_args(args: argparse.Namespace) -> int:
+    """Entry point of ``compute-market validate`` (and of ``python -m market.validate``)."""
+    try:
+        v = run_validation(args.scenario, args.seeds, args.out, overwrite=args.overwrite,
+                           workers=args.workers, years=getattr(args, "years", None),
+                           progress=not getattr(args, "quiet", False))
+    except (ValidationInputError, ScenarioError, ParameterError, OutputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    print_outcome(v)
+    if v.n_failed:
+        print(f"{v.n_failed} runs failed; see {v.out / 'runs' / 'failed'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from market.cli import _Parser
+
+    parser = _Parser(prog="python -m market.validate",
+                     description="Check a scenario against known patterns over many seeds.")
+    parser.add_argument("--scenario", default=DEFAULT_SCENARIO, help="built-in name or .toml path")
+    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="number of seeds (default: %(default)s)")
+    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: %(default)s)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    parser.add_argument("--years", type=float, default=None,
+                        help=f"length of the validation window (default: {VALIDATION_YEARS:g})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return main_from_args(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
