@@ -106,7 +106,10 @@ class Firm(mesa.Agent):
         spare = self.expected_capacity_h100e(start) - self.own_reservation_h100e(start)
         out: list[Quote] = []
         notice = self.model.p["cancellation_notice_months"]
-        for f in sorted(self.facilities, key=lambda f: (-f.power_mw, f.facility_id)):
+        # a provider sells from its largest sites first; a lab gives up its smallest
+        # sites first, so its surplus can be a whole site it no longer needs
+        order = 1 if self.offers_whole_sites() else -1
+        for f in sorted(self.facilities, key=lambda f: (order * f.power_mw, f.facility_id)):
             if spare <= 0:
                 break
             free = min(self.free_h100e(f, start, end), spare)

@@ -104,9 +104,14 @@ class Lab(Firm):
         return v
 
     def reservation_usd_per_h100e_hour(self, training: bool) -> float:
-        """Value of compute, capped by the outside option (renting on spot)."""
+        """Value of compute, capped by the outside option (renting on spot) — but only
+        while spot can be had: when last month's spot market left demand unmet,
+        there is no outside option and the buyer pays up to its value."""
+        value = self.value_usd_per_h100e_hour(training)
+        if self.model.tightness > 0.0:
+            return value
         outside = self.model.spot_index * self.model.p["outside_option_markup"]
-        return min(self.value_usd_per_h100e_hour(training), max(outside, 1e-6))
+        return min(value, max(outside, 1e-6))
 
     # ------------------------------------------------------------------ training
     def plan_training(self) -> None:
@@ -160,7 +165,11 @@ class Lab(Firm):
         if self.run_plan_h100e > 0 and not self.block_coming():
             if self.largest_block_h100e() < self.run_plan_h100e:
                 res = self.reservation_usd_per_h100e_hour(True)
-                size = min(self.run_plan_h100e, budget_left / (res * HOURS_PER_MONTH))
+                # the training budget covers the whole commitment, not just the run
+                training_budget = p["training_budget_share_of_cash"] * (
+                    max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd))
+                size = min(self.run_plan_h100e, budget_left / (res * HOURS_PER_MONTH),
+                           training_budget / (res * HOURS_PER_MONTH * self.term_months))
                 # during a run, or after asking in vain, a lab asks for a block to be
                 # ready later (a forward start that a builder can meet)
                 ahead = self.run_h100e > 0 or self.training_misses >= 2

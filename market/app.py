@@ -105,7 +105,8 @@ def parse_seed(value):
     the scenario's own seed."""
     if value is None or isinstance(value, int) and not isinstance(value, bool):
         if value is not None and value < 0:
-            raise ParameterError(f"field 'seed' = {value!r} is not allowed: expected an integer >= 0")
+            raise ParameterError(
+                f"field 'seed' = {value!r} is not allowed: expected an integer >= 0")
         return value
     text = str(value).strip()
     if not text:
@@ -172,9 +173,9 @@ def key_figures(model: ComputeMarket) -> list[tuple[str, str, str]]:
         return [("date", "month simulated", f"none yet (first: {model.p['start_month']})")]
     last = ts.iloc[-1]
 
-    def num(col, fmt):
+    def num(col, fmt, scale=1.0):
         v = last[col]
-        return "-" if pd.isna(v) else fmt.format(v)
+        return "-" if pd.isna(v) else fmt.format(v * scale)
 
     return [
         ("date", "month simulated", str(last["month"])),
@@ -186,7 +187,7 @@ def key_figures(model: ComputeMarket) -> list[tuple[str, str, str]]:
         ("capacity_hhi", "HHI of capacity ownership", num("capacity_hhi", "{:,.0f}")),
         ("lab_compute_hhi", "HHI of lab compute", num("lab_compute_hhi", "{:,.0f}")),
         ("capacity_total", "online capacity [million H100e]",
-         "-" if pd.isna(last["capacity_h100e_total"]) else f"{last['capacity_h100e_total'] / 1e6:.2f}"),
+         num("capacity_h100e_total", "{:.2f}", 1e-6)),
         ("rationed_share", "users rationed", num("rationed_share", "{:.1%}")),
     ]
 
@@ -212,7 +213,7 @@ def png(draw, size: tuple[float, float]) -> bytes:
 def draw_plot(fig, plot, title: str, ts: pd.DataFrame) -> None:
     # Fixed margins and few date ticks instead of tight_layout and autofmt_xdate,
     # which together take about a third of a plot's drawing time.
-    fig.subplots_adjust(left=0.15, right=0.98, top=0.9, bottom=0.12)
+    fig.subplots_adjust(left=0.17, right=0.98, top=0.9, bottom=0.12)
     ax = fig.add_subplot()
     if len(ts):
         plot(ax, ts)
@@ -313,9 +314,9 @@ def KeyFigures(model):
         if model.step_error is not None:
             solara.Error(f"Stopped: {model.step_error}. Reset starts again.",
                          classes=["cm-error"])
-        rows = "".join(
-            f'<tr><th>{html.escape(lab)}</th><td class="n" data-key="{key}">{html.escape(text)}</td></tr>'
-            for key, lab, text in key_figures(model))
+        rows = "".join(f'<tr><th>{html.escape(lab)}</th>'
+                       f'<td class="n" data-key="{key}">{html.escape(text)}</td></tr>'
+                       for key, lab, text in key_figures(model))
         solara.HTML(tag="table", unsafe_innerHTML=rows, classes=["cm-table"])
         Note("The market at the end of the month just simulated (each Step is one month). "
              "HHI measures concentration from 0 (many small firms) to 10,000 (one firm); "

@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--out", default="runs/validation")
     val.add_argument("--overwrite", action="store_true")
     val.add_argument("--workers", type=int, default=None)
+    val.add_argument("--years", type=_years, default=None,
+                     help="length of each run (default: the validator's horizon)")
+    val.add_argument("--quiet", action="store_true", help="no progress bar")
 
     ui = sub.add_parser("ui", help="open the browser UI (SolaraViz)")
     ui.add_argument("--scenario", default="baseline")
@@ -113,7 +116,8 @@ def cmd_run(args) -> int:
                         out=out, overwrite=args.overwrite, progress=not args.quiet,
                         figures=not args.no_figures)
     print(format_summary(result.summary))
-    listing = "timeseries.csv contracts.csv events.csv labs.csv summary.json manifest.json"
+    listing = ("timeseries.csv contracts.csv events.csv labs.csv suppliers.csv summary.json "
+               "manifest.json")
     if not args.no_figures:
         listing += " figures/"
     print(f"\nwrote {len(result.files)} files to {out}/: {listing}")

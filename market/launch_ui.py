@@ -65,14 +65,20 @@ def main(args: argparse.Namespace) -> int:
     except (ScenarioError, LaunchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Compute Market UI, scenario '{spec.name}': open {local_url(args.host, args.port)} "
+    builtin = spec.source.endswith("(built in)")
+    shown = f"'{spec.name}'" if builtin else f"'{spec.name}' from {spec.source}"
+    print(f"Compute Market UI, scenario {shown}: open {local_url(args.host, args.port)} "
           "in a browser (Ctrl+C stops the server)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"listening on {args.host}: other machines on the network can open it too",
               flush=True)
     # The server may resolve a relative path elsewhere; a built-in name stays a name.
-    scenario = args.scenario if spec.source.endswith("(built in)") else str(Path(args.scenario).resolve())
-    env = {**os.environ, SCENARIO_ENV: scenario,
+    scenario = args.scenario if builtin else str(Path(args.scenario).resolve())
+    # Solara warns at length about cookies on plain http, which is what a local server
+    # uses; the warning is about embedding in other sites and means nothing here.
+    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS", ""),
+                                      "ignore:Cookies with samesite=none:UserWarning"]))
+    env = {**os.environ, SCENARIO_ENV: scenario, "PYTHONWARNINGS": warnings,
            "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     try:
         return subprocess.run(command(args.host, args.port), env=env).returncode

@@ -117,7 +117,13 @@ class ComputeMarket(mesa.Model):
                 "name": "name", "share": "share", "rationed_share": "rationed_share",
                 "compute_h100e": "pool_h100e", "cash_usd": "cash_usd",
                 "revenue_usd_per_month": "revenue_usd", "capability_decades": "capability",
-                "training_run_h100e": "run_h100e"}},
+                "training_run_h100e": "run_h100e"},
+                ChipSupplier: {
+                "name": "name", "captive": "captive",
+                "production_h100e_per_month": "production_h100e_per_month",
+                "delivered_h100e": "delivered_last_month_h100e",
+                "backlog_h100e": lambda s: s.backlog_h100e(),
+                "price_usd_per_h100e": "price_usd_per_h100e"}},
         )
 
     # ================================================================== set-up
@@ -288,7 +294,12 @@ class ComputeMarket(mesa.Model):
 
     # ================================================================== technology and costs
     def generation_at(self, month: int) -> int:
-        return max(0, month) // self.p["generation_interval_months"]
+        """Generation on sale at ``month``: 0 at the start, 1 from
+        ``next_generation_month``, then one more every ``generation_interval_months``."""
+        first = self.p["next_generation_month"]
+        if month < first:
+            return 0
+        return 1 + (month - first) // self.p["generation_interval_months"]
 
     def h100e_per_mw(self, generation: int) -> float:
         return self.p["h100e_per_mw_initial"] * self.p["generation_density_gain"] ** generation
@@ -458,8 +469,10 @@ class ComputeMarket(mesa.Model):
         options = [s for s in self.suppliers() if s.sells_to(firm)]
         if not options or h100e <= 0:
             return
-        s = min(options, key=lambda s: (s.quote_price(firm) * (1 + s.backlog_h100e()
-                                        / max(s.production_h100e_per_month, 1.0) / 24), s.unique_id))
+        # a long backlog means idle sites while waiting: each month of backlog counts
+        # as 10% on the price
+        s = min(options, key=lambda s: (s.quote_price(firm) * (1 + 0.1 * s.backlog_h100e()
+                                        / max(s.production_h100e_per_month, 1.0)), s.unique_id))
         o = ChipOrder(self.new_id("order"), firm.unique_id, s.unique_id, f.facility_id, h100e,
                       self.month, s.quote_price(firm),
                       long_term_agreement=firm.kind == "hyperscaler" or s.captive,
@@ -652,8 +665,8 @@ class ComputeMarket(mesa.Model):
                                             rfq.reservation_usd_per_h100e_hour, share)
                     if price is None:
                         continue
-                    if q.exclusive and not rfq.contiguous and q.capacity_h100e > rfq.capacity_h100e * 1.5:
-                        continue  # a whole site far larger than the need is not worth taking
+                    if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * 1.5:
+                        continue  # a whole site far larger than the need (or budget) is declined
                     self.sign(lab, q, take, price, rfq.purpose, "negotiated")
             lab.try_start_run()
 

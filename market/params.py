@@ -247,6 +247,9 @@ MODEL_PARAMS: tuple[Param, ...] = (
        "(an H100 draws about 1.4 kW all-in).", "supply", 1.0, 1e5),
     _p("chip_useful_life_months", 60, "months", "Months before installed chips retire.",
        "supply", 12, 180),
+    _p("next_generation_month", 24, "months from start",
+       "Month the next chip generation ships; later ones follow every "
+       "generation_interval_months.", "supply", 0, 240),
     _p("generation_interval_months", 24, "months", "Months between chip generations.",
        "supply", 6, 120),
     _p("generation_density_gain", 1.6, "x",

@@ -38,6 +38,7 @@ class RunResult:
     contracts: pd.DataFrame
     events: pd.DataFrame
     labs: pd.DataFrame
+    suppliers: pd.DataFrame
     summary: dict[str, Any]
     manifest: dict[str, Any]
     out: Path | None = None
@@ -115,10 +116,10 @@ def collect(model: ComputeMarket) -> RunResult:
     events = pd.DataFrame([{"month": e.month, "kind": e.kind, "text": e.text,
                             "actors": "; ".join(e.actors)} for e in model.events],
                           columns=["month", "kind", "text", "actors"])
-    labs = model.datacollector.get_agenttype_vars_dataframe(_lab_class()).reset_index()
-    labs = labs.rename(columns={"Step": "step", "AgentID": "agent_id"})
-    if len(labs):
-        labs.insert(0, "month", [month_label(model.p["start_month"], int(s) - 1) for s in labs["step"]])
+    from agents import ChipSupplier, Lab
+
+    labs = _per_agent(model, Lab)
+    suppliers = _per_agent(model, ChipSupplier)
     summary = summarise(model, ts, contracts)
     manifest = {
         "package": "compute-market",
@@ -130,13 +131,15 @@ def collect(model: ComputeMarket) -> RunResult:
         "parameters": {k: model.p[k] for k in PARAMS},
         "scenario_tables": model.spec.tables,
     }
-    return RunResult(model, ts, contracts, events, labs, summary, manifest)
+    return RunResult(model, ts, contracts, events, labs, suppliers, summary, manifest)
 
 
-def _lab_class():
-    from agents import Lab
-
-    return Lab
+def _per_agent(model: ComputeMarket, cls) -> pd.DataFrame:
+    df = model.datacollector.get_agenttype_vars_dataframe(cls).reset_index()
+    df = df.rename(columns={"Step": "step", "AgentID": "agent_id"})
+    if len(df):
+        df.insert(0, "month", [month_label(model.p["start_month"], int(s) - 1) for s in df["step"]])
+    return df
 
 
 def contract_book(model: ComputeMarket) -> pd.DataFrame:
@@ -224,6 +227,7 @@ def write(result: RunResult, out: Path, overwrite: bool = False, figures: bool =
         result.contracts.to_csv(tmp / "contracts.csv", index=False, float_format=FLOAT_FORMAT)
         result.events.to_csv(tmp / "events.csv", index=False)
         result.labs.to_csv(tmp / "labs.csv", index=False, float_format=FLOAT_FORMAT)
+        result.suppliers.to_csv(tmp / "suppliers.csv", index=False, float_format=FLOAT_FORMAT)
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
         (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=str) + "\n")
         if figures:

@@ -53,16 +53,20 @@ def test_a_sentiment_winter_raises_exits():
 
 @pytest.mark.slow
 def test_merger_review_lowers_concentration_where_acquisitions_happen():
-    kwargs = dict(acquisition_rate=0.3)
+    kwargs = dict(acquisition_rate=0.1)
     off = _runs("baseline", 10, merger_review="off", **kwargs)
     on = _runs("baseline", 10, merger_review="hhi", **kwargs)
     acquisitions_off = np.mean([r.timeseries["cumulative_acquisitions"].iloc[-1] for r in off])
     blocked_on = np.mean([r.timeseries["cumulative_blocked_mergers"].iloc[-1] for r in on])
     assert acquisitions_off >= 2, acquisitions_off
     assert blocked_on >= 1, blocked_on
-    hhi_off = np.mean([r.timeseries["lab_compute_hhi"].iloc[-1] for r in off])
-    hhi_on = np.mean([r.timeseries["lab_compute_hhi"].iloc[-1] for r in on])
-    assert hhi_on < hhi_off, (hhi_on, hhi_off)
+    for segment in ("lab_compute_hhi", "capacity_hhi"):
+        hhi_off = np.mean([r.timeseries[segment].iloc[-1] for r in off])
+        hhi_on = np.mean([r.timeseries[segment].iloc[-1] for r in on])
+        assert hhi_on < hhi_off, (segment, hhi_on, hhi_off)
+    labs_off = np.mean([r.timeseries["active_labs"].iloc[-1] for r in off])
+    labs_on = np.mean([r.timeseries["active_labs"].iloc[-1] for r in on])
+    assert labs_on > labs_off, (labs_on, labs_off)
 
 
 @pytest.mark.slow

@@ -76,7 +76,7 @@ def test_builtin_scenario_runs_ten_years(name):
 def test_outputs_of_a_run(tmp_path):
     r = runner.run("classroom", seed=2, years=2, out=tmp_path / "run")
     out = tmp_path / "run"
-    expected = {"timeseries.csv", "contracts.csv", "events.csv", "labs.csv", "summary.json",
+    expected = {"timeseries.csv", "contracts.csv", "events.csv", "labs.csv", "suppliers.csv", "summary.json",
                 "manifest.json"}
     assert expected <= set(r.files)
     assert any(f.startswith("figures/") and f.endswith(".png") for f in r.files)
