@@ -1,0 +1,271 @@
+"""The browser UI without a browser: only market/app.py imports solara; the controls
+come from the parameter declarations; the page's model turns bad values into messages;
+every plot copes with a market that has not stepped yet; `compute-market ui` refuses bad
+input with one clear line and exit code 2 before starting a server."""
+
+from __future__ import annotations
+
+import ast
+import math
+import socket
+from pathlib import Path
+
+import pytest
+
+from market import app, cli, launch_ui, runner
+from market.model import ComputeMarket
+from market.params import MODEL_PARAMS, PARAMS, ui_params
+from market.scenario import builtin_names, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+UI_MODULES = ("solara", "mesa.visualization", "reacton", "ipyvuetify", "ipywidgets")
+# The view, and the setup script that installs Solara's offline assets (it asks solara
+# where its asset cache is); no other file may depend on the UI toolkit.
+ALLOWED = {ROOT / "market" / "app.py", ROOT / "scripts" / "fetch_ui_assets.py"}
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            # `from mesa import visualization`
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def test_only_the_ui_module_imports_solara_or_mesa_visualization():
+    sources = [p for p in ROOT.rglob("*.py")
+               if not any(part.startswith(".") or part in ("build", "runs", "node_modules")
+                          for part in p.relative_to(ROOT).parts)]
+    assert ROOT / "market" / "app.py" in sources
+    offenders = {}
+    for path in sources:
+        hits = sorted(n for n in _imports(path)
+                      if any(n == m or n.startswith(m + ".") for m in UI_MODULES))
+        if hits and path not in ALLOWED:
+            offenders[str(path.relative_to(ROOT))] = hits
+    assert offenders == {}
+    assert "solara" in _imports(ROOT / "market" / "app.py")
+
+
+@pytest.mark.parametrize("scenario", builtin_names())
+def test_the_controls_are_generated_from_the_declarations(scenario):
+    spec = load_scenario(scenario)
+    params = app.model_params(scenario)
+    declared = [p.name for p in MODEL_PARAMS if p.ui]
+    assert declared, "no parameter is declared with ui=True"
+    # the scenario (fixed), the seed field, then one input per ui=True declaration, in order
+    assert list(params) == ["scenario_name", app.SEED_KEY, *declared]
+    assert params["scenario_name"] == scenario
+    assert params[app.SEED_KEY]["type"] == "InputText"
+    assert params[app.SEED_KEY]["value"] == str(spec.seed)
+    for name in declared:
+        p, control = PARAMS[name], params[name]
+        # the starting value is the scenario's, which is the declared default unless the
+        # scenario file sets it: nothing in the UI holds a default of its own
+        assert control["value"] == spec.params[name]
+        assert control["label"] == app.label(p)
+        assert control["label"].startswith(name.split("_")[0])
+        if p.unit not in ("", "-"):
+            assert f"[{p.unit}]" in control["label"]
+        if p.choices is not None:
+            assert control["type"] == "Select" and control["values"] == list(p.choices)
+        elif p.kind is bool:
+            assert control["type"] == "Checkbox"
+        else:
+            assert control["type"] == ("SliderInt" if p.kind is int else "SliderFloat")
+            assert (control["min"], control["max"]) == (p.min, p.max)
+            # the slider can show the value it starts at and the declared default
+            for value in (control["value"], p.default):
+                k = (value - p.min) / control["step"]
+                assert math.isclose(k, round(k), abs_tol=1e-6), (name, value, control["step"])
+            assert (p.max - p.min) / control["step"] <= 10_000
+
+
+def test_a_scenario_that_sets_a_ui_parameter_starts_its_control_there(tmp_path):
+    p = next(p for p in ui_params() if p.kind is float)
+    value = p.max if p.default != p.max else p.min
+    text = (ROOT / "market" / "scenarios" / "classroom.toml").read_text(encoding="utf-8")
+    path = tmp_path / "set.toml"
+    path.write_text(text.replace("[params]\n", f"[params]\n{p.name} = {value!r}\n", 1))
+    assert load_scenario(path).params[p.name] == value
+    assert app.model_params(str(path))[p.name]["value"] == value
+
+
+def test_a_typed_seed_arrives_as_text_and_builds_the_same_market_as_the_runner():
+    page_model = app.PageMarket(scenario_name="classroom", rng=" 7 ")
+    assert page_model.ui_error is None and page_model.seed == 7
+    page_model.run_for(3)
+    ts = app.timeseries(page_model)
+    expected = runner.run("classroom", seed=7, years=3 / 12).timeseries
+    assert list(ts["month"]) == list(expected["month"])
+    assert ts["spot_price_index_usd_per_h100e_hour"].tolist() == \
+        expected["spot_price_index_usd_per_h100e_hour"].tolist()
+
+
+def test_an_empty_seed_means_the_scenarios_seed():
+    assert app.PageMarket(scenario_name="classroom", rng="").seed == load_scenario("classroom").seed
+
+
+@pytest.mark.parametrize("seed", ["abc", "-3", "1.5", "7 8"])
+def test_a_bad_seed_becomes_a_message_naming_the_field_and_value(seed):
+    m = app.PageMarket(scenario_name="classroom", rng=seed)
+    assert m.ui_error is not None
+    assert "'seed'" in m.ui_error and repr(seed.strip()) in m.ui_error
+    assert "integer >= 0" in m.ui_error
+    assert m.running is False
+    m.step()  # a placeholder: stepping it does nothing and raises nothing
+    assert m.steps == 1 and m.ui_error is not None
+
+
+def test_a_value_the_declaration_does_not_allow_becomes_a_message():
+    p = next(p for p in ui_params() if p.kind is float)
+    m = app.PageMarket(scenario_name="classroom", **{p.name: p.max * 2 + 1})
+    assert m.ui_error is not None and f"'{p.name}'" in m.ui_error
+
+
+def test_unknown_scenario_becomes_a_message():
+    m = app.PageMarket(scenario_name="no-such-scenario")
+    assert "unknown scenario 'no-such-scenario'" in m.ui_error
+
+
+def test_resets_pass_mesas_own_scenario_object_which_is_ignored():
+    # SolaraViz's Reset adds `scenario=<mesa Scenario>` next to the page's parameters.
+    from mesa.experimental.scenarios import Scenario as MesaScenario
+
+    m = app.PageMarket(scenario_name="classroom", rng="2", scenario=MesaScenario(),
+                       contest_intensity=0.0)
+    assert m.ui_error is None and m.spec.name == "classroom" and m.p["contest_intensity"] == 0.0
+
+
+def test_a_model_failure_in_a_step_stops_with_a_message(monkeypatch):
+    m = app.PageMarket(scenario_name="classroom")
+    m.step()
+
+    def broken(self):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(ComputeMarket, "stage_spot", broken)
+    m.step()
+    assert m.running is False
+    assert "2026-02" in m.step_error and "ZeroDivisionError" in m.step_error
+    monkeypatch.undo()
+    m.step()  # stays stopped: the month it failed in is half done
+    assert len(app.timeseries(m)) == 1
+
+
+def test_every_view_draws_before_the_first_step_and_after():
+    m = app.PageMarket(scenario_name="classroom")
+    assert len(app.timeseries(m)) == 0
+    assert app.key_figures(m)[0][2].startswith("none yet")
+    vf = app.viz_figures
+    plots = [(vf.plot_prices, "prices"), (vf.plot_capacity, "capacity"),
+             (vf.plot_concentration, "concentration"), (vf.plot_rationing, "rationing"),
+             (vf.plot_training, "training")]
+    for months in (0, 1, 40):
+        if months:
+            m.run_for(months)
+        ts = app.timeseries(m)
+        assert len(ts) == m.steps
+        for plot, title in plots:
+            image = app.png(lambda fig: app.draw_plot(fig, plot, title, ts), (5.2, 2.8))
+            assert image.startswith(b"\x89PNG")
+        assert app.png(lambda fig: app.draw_network(fig, m), (4.6, 3.1)).startswith(b"\x89PNG")
+    figures = dict((k, v) for k, _, v in app.key_figures(m))
+    assert figures["date"] == m.calendar_month == "2029-05"  # 41 months from 2026-01
+    book = app.active_contracts(m)
+    assert len(book) <= app.CONTRACTS_SHOWN and set(book["state"]) <= {"active"}
+    assert book["capacity_h100e"].is_monotonic_decreasing
+
+
+# --------------------------------------------------------------------------- launch_ui
+
+
+@pytest.fixture
+def no_server(monkeypatch):
+    """Record the server command instead of starting it."""
+    calls = []
+
+    def fake_run(cmd, env=None, **kwargs):
+        calls.append((cmd, env))
+
+        class Done:
+            returncode = 0
+        return Done()
+
+    monkeypatch.setattr(launch_ui.subprocess, "run", fake_run)
+    return calls
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ui_prints_the_address_and_serves_the_app_with_the_scenario(no_server, capsys):
+    port = _free_port()
+    assert cli.main(["ui", "--scenario", "classroom", "--port", str(port)]) == 0
+    out = capsys.readouterr().out
+    assert f"http://127.0.0.1:{port}/" in out and "classroom" in out
+    (cmd, env), = no_server
+    assert cmd[1:4] == ["-m", "solara", "run"] and Path(cmd[4]) == ROOT / "market" / "app.py"
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--port") + 1] == str(port)
+    assert "--production" in cmd
+    assert env[launch_ui.SCENARIO_ENV] == "classroom"
+
+
+def test_ui_passes_a_scenario_file_as_an_absolute_path(no_server, tmp_path, monkeypatch):
+    path = tmp_path / "mine.toml"
+    path.write_text((ROOT / "market" / "scenarios" / "classroom.toml").read_text())
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["ui", "--scenario", "mine.toml", "--port", str(_free_port())]) == 0
+    (_, env), = no_server
+    assert env[launch_ui.SCENARIO_ENV] == str(path)
+
+
+def test_ui_refuses_an_unknown_scenario(no_server, capsys):
+    assert cli.main(["ui", "--scenario", "clasroom", "--port", str(_free_port())]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown scenario 'clasroom'") and "classroom" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert no_server == []
+
+
+def test_ui_refuses_a_port_in_use(no_server, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["ui", "--scenario", "classroom", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --port {port}: the port is already in use")
+    assert len(err.strip().splitlines()) == 1
+    assert no_server == []
+
+
+@pytest.mark.parametrize("port", ["0", "70000"])
+def test_ui_refuses_a_port_out_of_range(no_server, capsys, port):
+    assert cli.main(["ui", "--port", port]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --port {port} is not allowed: expected an integer from 1 to 65535")
+    assert no_server == []
+
+
+def test_ui_refuses_a_port_that_is_not_a_number(no_server, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["ui", "--port", "eighty"])
+    assert exit_.value.code == 2
+    assert "--port" in capsys.readouterr().err
+    assert no_server == []
+
+
+def test_ui_refuses_an_unknown_host(no_server, capsys):
+    assert cli.main(["ui", "--host", "no-such-host.invalid", "--port", str(_free_port())]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --host 'no-such-host.invalid' cannot be used")
+    assert no_server == []
