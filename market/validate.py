@@ -18,6 +18,7 @@ Output folder (written whole or not at all)::
 
     out/validation.md   the report
     out/patterns.csv    one row per pattern: band, median, 5th and 95th percentile, result
+                        (a yearly pattern also: its band and the yearly values' percentiles)
     out/seeds.csv       one row per seed: every measured value
     out/figures/*.png   one figure per pattern
     out/runs/           the sweep folder (manifest.json, runs/, summary.csv, timeseries.csv)
@@ -57,6 +58,8 @@ RUN_FN = "market.validate:run_seed"
 # Names of the seed story's actors; other scenarios fall back to rules (see run_seed).
 SHORT_LAB = "Anthropic"
 LEADING_VENDOR = "Nvidia"
+VENDOR_BAND = (0.60, 0.85)  # C9: ~70-80% of accelerator revenue, widened for unit vs revenue share
+VENDOR_PREFIX = "leading_vendor_share_"
 EARLY_MONTHS = 4  # January to April: before the reported lease (S1, May 2026)
 AFTER_MONTHS = 6  # how long "after it secures capacity" is measured
 LEASE_PRICE_REPORTED = 1.25e9 / (220_000 * 730.0)  # S3 over S2: 7.8 USD per H100e-hour
@@ -89,8 +92,15 @@ class Pattern:
     depends: str  # which parts of the model drive it
     event: bool = False
     share: bool = False  # a share: misses are told in percentage points, not as a factor
+    # an event that holds when every calendar year's value lies within this band; the
+    # yearly values are the seeds.csv columns ``yearly_prefix + year``
+    yearly_band: tuple[float, float] | None = None
+    yearly_prefix: str = ""
 
     def band_text(self) -> str:
+        if self.yearly_band is not None:
+            lo, hi = self.yearly_band
+            return f"every year {self.fmt(lo)} to {self.fmt(hi)}, in at least {self.low:.0%} of seeds"
         if self.event:
             return f"in at least {self.low:.0%} of seeds"
         if math.isinf(self.high):
@@ -129,13 +139,17 @@ PATTERNS: tuple[Pattern, ...] = (
             "largest completed run (largest_run_h100e_months), last month over first month, "
             "annualised",
             "race_ambition, training budgets, contiguous blocks labs can secure, run length"),
-    Pattern("nvidia_share", "Nvidia's share of accelerator supply stays within 60-85%",
+    Pattern("nvidia_share", "Nvidia's share of accelerator supply stays within 60-85% every year",
             "C9 (Nvidia ~70-80% of AI accelerator revenue; ASICs growing faster)",
-            "leading_vendor_share_12m", 0.60, 0.85, _pct,
-            "the leading merchant vendor's share of chip deliveries over the last 12 months of "
-            "the window (per-supplier deliveries at the end of the run)",
+            "leading_vendor_share_in_band_every_year", 0.5, 1.0, _pct,
+            "for each calendar year of the run, the leading merchant vendor's H100e delivered "
+            "over all suppliers' H100e delivered that year (suppliers.csv, delivered_h100e; "
+            "a part year counts its months); 1 when every year's share lies within "
+            f"{VENDOR_BAND[0]:.0%}-{VENDOR_BAND[1]:.0%}, else 0. The yearly shares are the "
+            f"`{VENDOR_PREFIX}<year>` columns of seeds.csv",
             "which supplier each builder orders from (price and backlog), captive programs' "
-            "output growth, who builds", share=True),
+            "output growth, who builds", event=True, share=True, yearly_band=VENDOR_BAND,
+            yearly_prefix=VENDOR_PREFIX),
     Pattern("short_lab_rations_early", "The capacity-short lab rations a few percent of demand "
             "in early 2026 (~7%)",
             "S6 (peak-hour limits hit ~7% of users)",
@@ -197,12 +211,29 @@ def _short_lab(model, labs: pd.DataFrame) -> str:
     return str(early.idxmax())
 
 
-def _leading_vendor(model) -> Any:
-    merchants = [s for s in model.suppliers() if not s.captive]
-    named = [s for s in model.suppliers() if s.name == LEADING_VENDOR]
-    if named:
-        return named[0]
-    return max(merchants, key=lambda s: (s.production_h100e_per_month, -s.unique_id), default=None)
+def _leading_vendor(suppliers: pd.DataFrame) -> str:
+    """The story's vendor if the scenario has it, else the merchant with the largest
+    output in the first month."""
+    if not len(suppliers):
+        return ""
+    if LEADING_VENDOR in set(suppliers["name"]):
+        return LEADING_VENDOR
+    first = suppliers[(suppliers["month"] == suppliers["month"].min()) & ~suppliers["captive"].astype(bool)]
+    if not len(first):
+        return ""
+    first = first.sort_values(["production_h100e_per_month", "agent_id"], ascending=[False, True])
+    return str(first.iloc[0]["name"])
+
+
+def yearly_vendor_shares(suppliers: pd.DataFrame, vendor: str) -> dict[str, float]:
+    """The vendor's share of all H100e delivered in each calendar year of the run
+    (years with no deliveries at all are left out)."""
+    if not vendor or not len(suppliers):
+        return {}
+    year = suppliers["month"].str[:4]
+    total = suppliers.groupby(year)["delivered_h100e"].sum()
+    own = suppliers[suppliers["name"] == vendor].groupby(year[suppliers["name"] == vendor])["delivered_h100e"].sum()
+    return {str(y): float(own.get(y, 0.0) / t) for y, t in total.items() if t > 0}
 
 
 def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -217,10 +248,13 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
                      ("short_lab_demand_share", "share")):
         frame[col] = frame["month"].map(own[src]) if len(own) else math.nan
 
-    vendor = _leading_vendor(model)
-    delivered = {s.name: float(sum(s.delivered_12m)) for s in model.suppliers()}
-    total = sum(delivered.values())
-    vendor_share = delivered.get(vendor.name, 0.0) / total if vendor is not None and total > 0 else math.nan
+    suppliers = result.suppliers
+    vendor = _leading_vendor(suppliers)
+    yearly = yearly_vendor_shares(suppliers, vendor)
+    delivered = (suppliers.groupby("name", sort=True)["delivered_h100e"].sum().to_dict()
+                 if len(suppliers) else {})
+    lo, hi = VENDOR_BAND
+    in_band = (1.0 if all(lo <= v <= hi for v in yearly.values()) else 0.0) if yearly else math.nan
 
     lab_names = {r["name"] for r in model.spec.tables["lab"]} | set(labs["name"] if len(labs) else [])
     first_year = model.p["start_month"][:4]
@@ -250,8 +284,11 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
         "frontier_run_growth_per_year": _growth_per_year(ts["largest_run_h100e_months"]),
         "largest_run_h100e_months_first": float(ts["largest_run_h100e_months"].iloc[0]),
         "largest_run_h100e_months_last": float(ts["largest_run_h100e_months"].iloc[-1]),
-        "leading_vendor": vendor.name if vendor is not None else "",
-        "leading_vendor_share_12m": vendor_share,
+        "leading_vendor": vendor,
+        "leading_vendor_share_in_band_every_year": in_band,
+        "leading_vendor_share_min_year": min(yearly.values()) if yearly else math.nan,
+        "leading_vendor_share_max_year": max(yearly.values()) if yearly else math.nan,
+        **{f"{VENDOR_PREFIX}{y}": v for y, v in yearly.items()},
         "merchant_share_12m": float(ts["merchant_share_of_chip_supply"].iloc[-1]),
         "short_lab": short,
         "short_lab_rationed_early": early,
@@ -272,7 +309,7 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
         "spot_price_index_mean_usd_per_h100e_hour": float(ts["spot_price_index_usd_per_h100e_hour"].mean()),
     }
     for name, value in delivered.items():
-        summary[f"delivered_12m_h100e_{name}"] = value
+        summary[f"delivered_h100e_{name}"] = float(value)
     return frame, summary
 
 
@@ -298,16 +335,46 @@ class Outcome:
     p95: float
     passed: bool
     miss: str  # "" when passed
+    yearly: pd.DataFrame | None = None  # seed x calendar year values of a yearly pattern
 
     @property
     def result(self) -> str:
         return "pass" if self.passed else "FAIL"
 
 
+def yearly_table(pattern: Pattern, seeds: pd.DataFrame) -> pd.DataFrame:
+    """Seeds x calendar years: the yearly values of a yearly pattern."""
+    cols = sorted(c for c in seeds.columns if c.startswith(pattern.yearly_prefix)
+                  and c[len(pattern.yearly_prefix):].isdigit())
+    table = seeds[cols].apply(pd.to_numeric, errors="coerce")
+    table.columns = [c[len(pattern.yearly_prefix):] for c in cols]
+    return table
+
+
+def _yearly_miss(pattern: Pattern, table: pd.DataFrame) -> str:
+    lo, hi = pattern.yearly_band
+    parts = []
+    for year in table.columns:
+        v = table[year].dropna()
+        if not len(v):
+            continue
+        inside = int(((v >= lo) & (v <= hi)).sum())
+        parts.append(f"{year}: median {pattern.fmt(float(v.median()))}, {inside} of {_plural(len(v), 'seed')} in band")
+    return "; ".join(parts)
+
+
 def evaluate(pattern: Pattern, seeds: pd.DataFrame) -> Outcome:
     raw = pd.to_numeric(seeds[pattern.column], errors="coerce") if pattern.column in seeds else pd.Series(dtype=float)
     values = raw[np.isfinite(raw)].to_numpy(dtype=float)
     n = len(seeds)
+    if pattern.yearly_band is not None:
+        table = yearly_table(pattern, seeds)
+        share = float(values.sum()) / n if n else math.nan
+        passed = n > 0 and share >= pattern.low
+        miss = "" if passed else (f"every year in band in {int(values.sum())} of {_plural(n, 'seed')} "
+                                   f"({share:.0%}; the target is at least {pattern.low:.0%}); "
+                                   + _yearly_miss(pattern, table))
+        return Outcome(pattern, values, n, share, math.nan, math.nan, passed, miss, table)
     if pattern.event:
         share = float(values.sum()) / n if n else math.nan
         passed = n > 0 and share >= pattern.low
@@ -343,15 +410,39 @@ def outcomes_table(outcomes: list[Outcome]) -> pd.DataFrame:
     rows = []
     for o in outcomes:
         p = o.pattern
+        flat = _yearly_values(o)
+        y5, y50, y95 = (float(np.percentile(flat, q)) for q in (5, 50, 95)) if len(flat) else (math.nan,) * 3
         rows.append({"pattern": p.key, "title": p.title, "source": p.source, "event": p.event,
                      "target_low": p.low, "target_high": p.high, "median": o.median,
                      "p5": o.p5, "p95": o.p95, "seeds_with_value": len(o.values),
-                     "seeds": o.n_seeds, "result": o.result})
+                     "seeds": o.n_seeds, "result": o.result,
+                     "yearly_low": p.yearly_band[0] if p.yearly_band else math.nan,
+                     "yearly_high": p.yearly_band[1] if p.yearly_band else math.nan,
+                     "yearly_median": y50, "yearly_p5": y5, "yearly_p95": y95})
     return pd.DataFrame(rows)
 
 
+def _yearly_values(o: Outcome) -> np.ndarray:
+    if o.yearly is None:
+        return np.array([])
+    flat = o.yearly.to_numpy(dtype=float).ravel()
+    return flat[np.isfinite(flat)]
+
+
 def _value_text(o: Outcome) -> tuple[str, str]:
+    """(median, 90% interval) as the report prints them; for a yearly pattern the
+    number of seeds in which it holds, and the median and interval of the yearly values
+    over all seeds and years."""
     p = o.pattern
+    if p.yearly_band is not None:
+        if not o.n_seeds:
+            return "n/a", ""
+        flat = _yearly_values(o)
+        held = f"{int(o.values.sum())} of {_plural(o.n_seeds, 'seed')} ({o.median:.0%})"
+        if not len(flat):
+            return held, ""
+        y5, y50, y95 = (float(np.percentile(flat, q)) for q in (5, 50, 95))
+        return f"{held}; yearly values: median {p.fmt(y50)}", f"{p.fmt(y5)} to {p.fmt(y95)} (yearly values)"
     if p.event:
         if not o.n_seeds:
             return "n/a", ""
@@ -386,6 +477,19 @@ def report_markdown(scenario: str, seeds: pd.DataFrame, outcomes: list[Outcome],
         lines += [f"- **{o.pattern.title}**: {o.miss}." for o in failed]
     else:
         lines.append("Nothing: every pattern passes.")
+    for o in outcomes:
+        if o.yearly is not None and o.yearly.shape[1]:
+            lo, hi = o.pattern.yearly_band
+            lines += ["", f"## {o.pattern.title}: year by year", "",
+                      "| year | median across seeds | 90% interval | seeds in band |", "|---|---|---|---|"]
+            for year in o.yearly.columns:
+                v = o.yearly[year].dropna().to_numpy(dtype=float)
+                if not len(v):
+                    continue
+                inside = int(((v >= lo) & (v <= hi)).sum())
+                lines.append(f"| {year} | {o.pattern.fmt(float(np.median(v)))} | "
+                             f"{o.pattern.fmt(float(np.percentile(v, 5)))} to "
+                             f"{o.pattern.fmt(float(np.percentile(v, 95)))} | {inside} of {len(v)} |")
     lines += ["", "## How each pattern is measured", ""]
     for o in outcomes:
         p = o.pattern
@@ -482,16 +586,24 @@ def write_figures(folder: Path, ts: pd.DataFrame, seeds: pd.DataFrame, outcomes:
         plt.close(fig)
 
     o = outcomes["nvidia_share"]
-    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=110)
-    ax.axvspan(o.pattern.low * 100, o.pattern.high * 100, color="green", alpha=0.12, label="target band (C9)")
-    ax.plot(o.values * 100, np.zeros_like(o.values), "o", alpha=0.6, label="one seed")
-    if len(o.values):
-        ax.axvline(o.median * 100, color="black", lw=1.5, label="median")
-    ax.set_xlim(0, 100)
-    ax.set_yticks([])
-    ax.set_xlabel("leading merchant vendor's share of chip deliveries, last 12 months (%)")
-    ax.set_title(o.pattern.title)
-    ax.legend(fontsize=8, loc="upper left")
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
+    lo, hi = o.pattern.yearly_band
+    table = o.yearly if o.yearly is not None else pd.DataFrame()
+    years = list(table.columns)
+    ax.axhspan(lo * 100, hi * 100, color="green", alpha=0.12, label="target band (C9)")
+    for i, year in enumerate(years):
+        v = table[year].dropna().to_numpy(dtype=float) * 100
+        x = i + np.linspace(-0.15, 0.15, len(v)) if len(v) > 1 else np.full(len(v), float(i))
+        ax.plot(x, v, "o", color="#1f77b4", alpha=0.6, label="one seed" if i == 0 else None)
+        if len(v):
+            ax.plot([i - 0.25, i + 0.25], [np.median(v)] * 2, color="black", lw=1.5,
+                    label="median" if i == 0 else None)
+    ax.set_xticks(range(len(years)), years)
+    ax.set_xlim(-0.6, max(len(years), 1) - 0.4)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("share of H100e delivered (%)")
+    ax.set_title(o.pattern.title, fontsize=10)
+    ax.legend(fontsize=8, loc="lower left")
     out.append(_save(fig, folder / "nvidia_share.png"))
     plt.close(fig)
 

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 KIND_COLOURS = {"chip_supplier": "#7f7f7f", "hyperscaler": "#1f77b4", "neocloud": "#ff7f0e",
@@ -58,7 +59,8 @@ def plot_concentration(ax, ts: pd.DataFrame) -> None:
     ax.plot(x, ts["lab_compute_hhi"], label="lab compute")
     ax.plot(x, ts["chip_supply_hhi"], label="chip supply")
     ax.axhline(1800, color="grey", ls=":", lw=1)
-    ax.text(x.iloc[0], 1850, "highly concentrated (1,800)", fontsize=7, color="grey")
+    if len(x):
+        ax.text(x.iloc[0], 1850, "highly concentrated (1,800)", fontsize=7, color="grey")
     ax.set_ylabel("HHI (0-10,000)")
     ax.set_title("Concentration")
     ax.legend(fontsize=7, loc="upper left")
@@ -115,17 +117,25 @@ def draw_network(ax, model, pos: dict | None = None, labels: bool | None = None)
     top = max(cap.values(), default=1.0) or 1.0
     vol = [d["contract_h100e"] for _, _, d in g.edges(data=True)]
     vmax = max(vol, default=1.0) or 1.0
+    # one collection per kind of tie: large markets have thousands of edges
+    contract, widths, supply, equity = [], [], [], []
     for a, b, d in g.edges(data=True):
         if a not in pos or b not in pos:
             continue
-        (x0, y0), (x1, y1) = pos[a], pos[b]
+        seg = [pos[a], pos[b]]
         if d["contract_h100e"] > 0:
-            ax.plot([x0, x1], [y0, y1], color="#444444", alpha=0.7,
-                    lw=0.5 + 6.0 * d["contract_h100e"] / vmax, zorder=1)
+            contract.append(seg)
+            widths.append(0.5 + 6.0 * d["contract_h100e"] / vmax)
         elif d["supply_h100e"] > 0:
-            ax.plot([x0, x1], [y0, y1], color="#bbbbbb", lw=0.6, ls="--", zorder=0)
+            supply.append(seg)
         elif d["equity_usd"] > 0:
-            ax.plot([x0, x1], [y0, y1], color="#9467bd", lw=1.0, ls=":", zorder=0)
+            equity.append(seg)
+    ax.add_collection(LineCollection(supply, colors="#bbbbbb", linewidths=0.6,
+                                     linestyles="--", zorder=0))
+    ax.add_collection(LineCollection(equity, colors="#9467bd", linewidths=1.0,
+                                     linestyles=":", zorder=0))
+    ax.add_collection(LineCollection(contract, colors="#444444", alpha=0.7, linewidths=widths,
+                                     zorder=1))
     nodes = [n for n in g.nodes if n in pos]
     xs = [pos[n][0] for n in nodes]
     ys = [pos[n][1] for n in nodes]
