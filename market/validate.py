@@ -10,7 +10,10 @@ the machine has more than one core (``market.sweep``, with a progress bar). Ever
 below is measured in every run; the report gives, per pattern, the target band and the
 calibration row it comes from, the model's median and 90% interval across seeds, and
 pass or fail. A pattern passes when the median across seeds lies in the band, or, for an
-event, when it happens in at least half of the seeds. Nothing in the model knows these
+event, when it happens in at least half of the seeds. A yearly pattern (Nvidia's share of
+supply) is an event that holds in a seed when its value for every calendar year of the
+run lies in its band; the report also gives each year's median and 90% interval across
+seeds. Nothing in the model knows these
 targets: a miss is a finding about the model or its calibration, not something to tune
 away here.
 
@@ -62,6 +65,9 @@ VENDOR_BAND = (0.60, 0.85)  # C9: ~70-80% of accelerator revenue, widened for un
 VENDOR_PREFIX = "leading_vendor_share_"
 EARLY_MONTHS = 4  # January to April: before the reported lease (S1, May 2026)
 AFTER_MONTHS = 6  # how long "after it secures capacity" is measured
+# rationed shares are 1 - served / demand, so a lab that rations nobody can show 1e-16;
+# a fall smaller than this is rounding, not less rationing
+RATIONING_TOLERANCE = 1e-6
 LEASE_PRICE_REPORTED = 1.25e9 / (220_000 * 730.0)  # S3 over S2: 7.8 USD per H100e-hour
 
 
@@ -236,6 +242,14 @@ def yearly_vendor_shares(suppliers: pd.DataFrame, vendor: str) -> dict[str, floa
     return {str(y): float(own.get(y, 0.0) / t) for y, t in total.items() if t > 0}
 
 
+def rationing_falls(early: float, after: float) -> float:
+    """1.0 when the later mean rationed share is below the early one by more than
+    rounding, 0.0 when not, NaN when either is unknown."""
+    if not (math.isfinite(early) and math.isfinite(after)):
+        return math.nan
+    return 1.0 if after < early - RATIONING_TOLERANCE else 0.0
+
+
 def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-month rows (the run's time series plus the capacity-short lab's columns) and
     every per-seed value the patterns need, from one finished run."""
@@ -275,7 +289,7 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
         after_rows = series.iloc[6:12]
         after_from = str(frame["month"].iloc[6]) if len(frame) > 6 else ""
     after = _mean(after_rows)
-    falls = (1.0 if after < early else 0.0) if math.isfinite(early) and math.isfinite(after) else math.nan
+    falls = rationing_falls(early, after)
 
     summary = {
         "compute_stock_growth_per_year": _growth_per_year(ts["capacity_h100e_total"]),

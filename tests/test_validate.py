@@ -85,6 +85,21 @@ def test_report_numbers_come_from_the_seeds(short_validation):
     assert np.allclose(growth, ratio ** (12 / 11))  # 12 monthly rows: 11 months of growth
 
 
+def test_the_vendor_share_is_reported_year_by_year(short_validation):
+    _, out = short_validation
+    seeds = pd.read_csv(out / "seeds.csv")
+    share = next(p for p in validate.PATTERNS if p.key == "nvidia_share")
+    lo, hi = share.yearly_band
+    yearly = seeds[["leading_vendor_share_2026"]]  # a one-year run has one calendar year
+    assert yearly.notna().all().all() and ((yearly > 0) & (yearly < 1)).all().all()
+    inside = ((yearly >= lo) & (yearly <= hi)).all(axis=1).astype(float)
+    assert list(seeds[share.column]) == list(inside)
+    text = (out / "validation.md").read_text()
+    row = next(ln for ln in text.splitlines() if ln.startswith("| 2026 |"))
+    assert f"| {int(((yearly >= lo) & (yearly <= hi)).sum().iloc[0])} of 2 |" in row
+    assert f"{100 * float(yearly.median().iloc[0]):.1f}%" in row
+
+
 def test_failures_are_printed_with_their_size(tmp_path, capsys):
     code = validate.main(["--seeds", "1", "--years", "0.5", "--workers", "1", "--quiet",
                           "--out", str(tmp_path / "v")])
@@ -124,8 +139,8 @@ def test_patterns_pass_on_the_median_and_state_the_miss():
     assert not below.passed
     assert "below the band" in below.miss and "by a factor of 2.00" in below.miss
     assert "1 of 3 seeds inside it" in below.miss
-    share = next(p for p in validate.PATTERNS if p.key == "nvidia_share")
-    high = validate.evaluate(share, pd.DataFrame({share.column: [0.9, 0.95]}))
+    share = next(p for p in validate.PATTERNS if p.key == "short_lab_rations_early")
+    high = validate.evaluate(share, pd.DataFrame({share.column: [0.2, 0.25]}))
     assert not high.passed and "above the band" in high.miss and "by 7.5 percentage points" in high.miss
     event = next(p for p in validate.PATTERNS if p.key == "lab_lease_first_year")
     assert validate.evaluate(event, pd.DataFrame({event.column: [1, 0, 1, 0]})).passed
@@ -133,6 +148,50 @@ def test_patterns_pass_on_the_median_and_state_the_miss():
     assert not few.passed and "happens in 1 of 4 seeds (25%)" in few.miss
     empty = validate.evaluate(p, pd.DataFrame({p.column: [math.nan]}))
     assert not empty.passed and "no seed produced a value" in empty.miss
+
+
+def test_a_yearly_pattern_holds_when_every_year_is_in_band_in_half_the_seeds():
+    p = next(p for p in validate.PATTERNS if p.key == "nvidia_share")
+    assert p.yearly_band == (0.60, 0.85) and p.event
+    seeds = pd.DataFrame({"leading_vendor_share_2026": [0.70, 0.80, 0.55, 0.90],
+                          "leading_vendor_share_2027": [0.65, 0.62, 0.70, 0.75],
+                          p.column: [1.0, 1.0, 0.0, 0.0]})
+    held = validate.evaluate(p, seeds)
+    assert held.passed and held.median == 0.5 and held.miss == ""
+    assert list(held.yearly.columns) == ["2026", "2027"]
+    med, interval = validate._value_text(held)
+    assert med.startswith("2 of 4 seeds (50%); yearly values: median 70.0%")
+    seeds[p.column] = [1.0, 0.0, 0.0, 0.0]
+    missed = validate.evaluate(p, seeds)
+    assert not missed.passed
+    assert "every year in band in 1 of 4 seeds (25%" in missed.miss
+    assert "2026: median 75.0%, 2 of 4 seeds in band" in missed.miss
+    assert "2027: median 67.5%, 4 of 4 seeds in band" in missed.miss
+
+
+def test_rationing_falls_only_by_more_than_rounding():
+    assert validate.rationing_falls(0.07, 0.02) == 1.0
+    assert validate.rationing_falls(0.02, 0.07) == 0.0
+    assert validate.rationing_falls(8.3e-17, 0.0) == 0.0  # nobody rationed in either window
+    assert validate.rationing_falls(0.0, 0.0) == 0.0
+    assert math.isnan(validate.rationing_falls(math.nan, 0.0))
+
+
+def test_yearly_vendor_shares_add_up_each_calendar_years_deliveries():
+    rows = []
+    for month, nvidia, tpu in (("2026-11", 30.0, 10.0), ("2026-12", 50.0, 10.0),
+                               ("2027-01", 0.0, 0.0), ("2027-02", 20.0, 60.0)):
+        rows.append({"month": month, "name": "Nvidia", "captive": False, "agent_id": 1,
+                     "production_h100e_per_month": 100.0, "delivered_h100e": nvidia})
+        rows.append({"month": month, "name": "TPU", "captive": True, "agent_id": 2,
+                     "production_h100e_per_month": 100.0, "delivered_h100e": tpu})
+    suppliers = pd.DataFrame(rows)
+    assert validate._leading_vendor(suppliers) == "Nvidia"
+    assert validate.yearly_vendor_shares(suppliers, "Nvidia") == pytest.approx({"2026": 0.8, "2027": 0.25})
+    quiet = suppliers.assign(delivered_h100e=np.where(suppliers["month"] < "2027", suppliers["delivered_h100e"], 0))
+    assert set(validate.yearly_vendor_shares(quiet, "Nvidia")) == {"2026"}  # a year with no deliveries is left out
+    renamed = suppliers.replace({"name": {"Nvidia": "GPU maker"}})
+    assert validate._leading_vendor(renamed) == "GPU maker"  # the largest merchant when no Nvidia
 
 
 def test_the_reported_lease_price_is_derived_from_the_seed_story():
