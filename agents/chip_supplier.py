@@ -22,6 +22,7 @@ class ChipSupplier(mesa.Agent):
         self.captive_parent_name = spec.get("captive_parent", "")
         self.partner_names = set(spec.get("partners", []))
         self.orders: list[ChipOrder] = []
+        self._backlog_h100e = 0.0  # open orders, kept as a running total
         # output decided earlier that arrives after the expansion lag
         self.pipeline: list[float] = [self.production_h100e_per_month] * max(
             1, model.p["chip_expansion_lag_months"])
@@ -45,7 +46,11 @@ class ChipSupplier(mesa.Agent):
         return self.price_usd_per_h100e
 
     def backlog_h100e(self) -> float:
-        return sum(o.open_h100e for o in self.orders)
+        return self._backlog_h100e
+
+    def add_order(self, order: ChipOrder) -> None:
+        self.orders.append(order)
+        self._backlog_h100e += order.open_h100e
 
     def step_supply(self) -> None:
         """Produce, allocate output among orders under the model's named policy, deliver."""
@@ -59,6 +64,7 @@ class ChipSupplier(mesa.Agent):
                 m.deliver_chips(self, order, q)
                 delivered += q
         self.orders = [o for o in self.orders if o.open_h100e > 1e-6 and m.order_alive(o)]
+        self._backlog_h100e = sum(o.open_h100e for o in self.orders)
         self.delivered_last_month_h100e = delivered
         self.delivered_12m = (self.delivered_12m + [delivered])[-12:]
 

@@ -106,7 +106,9 @@ class ComputeMarket(mesa.Model):
         self.spot_price = math.nan
         self.tightness = 0.0
         self.unmet_last_h100e = 0.0
+        self._by_type: dict = {}
         self._build()
+        self.refresh_leaders()
         self.spot_index = self._initial_spot_index()
         self.scarcity_markup = pricing.scarcity_markup(
             self.tightness, self.p["scarcity_markup_slope"], self.p["max_scarcity_markup"])
@@ -159,6 +161,15 @@ class ComputeMarket(mesa.Model):
                     self.members[spec["name"]].append((name, scale))
                     self.network.add_firm(agent.unique_id, name, cls.kind)
                     self.names_by_id[agent.unique_id] = name
+        self._merchants = [s for s in self.suppliers() if not s.captive]
+        self._captives_by_client: dict[str, list[ChipSupplier]] = defaultdict(list)
+        for s in self.suppliers():
+            if not s.captive:
+                continue
+            for client in sorted({s.captive_parent_name, *s.partner_names}):
+                self._captives_by_client[client].append(s)
+                if client in self.firms_by_name:
+                    self.network.acquaint(s.unique_id, self.firms_by_name[client].unique_id)
         for spec in t["facility"]:
             for owner_name, scale in self.members.get(spec["owner"], [(spec["owner"], 1.0)]):
                 for k in range(spec["count"]):
@@ -174,10 +185,6 @@ class ComputeMarket(mesa.Model):
         for spec in t["contract"]:
             self._opening_contract(spec)
         self._acquaint()
-        for s in self.suppliers():
-            for parent in [s.captive_parent_name, *s.partner_names]:
-                if parent in self.firms_by_name:
-                    self.network.acquaint(s.unique_id, self.firms_by_name[parent].unique_id)
 
     def _opening_facility(self, owner: Firm, spec: dict, scale: float, k: int) -> None:
         power = spec["power_mw"] * scale
@@ -234,12 +241,13 @@ class ComputeMarket(mesa.Model):
         sellers = sorted(f.unique_id for f in self.firms() if f.kind != "lab" or f.facilities)
         k = self.p["acquaintance_degree"]
         for lab in self.labs():
-            pool = [s for s in sellers if s != lab.unique_id]
-            if not pool:
+            if not sellers or k == 0:
                 continue
-            picks = self.rng.choice(len(pool), size=min(k, len(pool)), replace=False)
-            for i in sorted(int(x) for x in picks):
-                self.network.acquaint(lab.unique_id, pool[i])
+            # one spare draw, in case the lab draws itself
+            picks = self.rng.choice(len(sellers), size=min(k + 1, len(sellers)), replace=False)
+            chosen = [sellers[int(i)] for i in picks if sellers[int(i)] != lab.unique_id][:k]
+            for seller_id in sorted(chosen):
+                self.network.acquaint(lab.unique_id, seller_id)
 
     def _initial_spot_index(self) -> float:
         floors = [self.firm(f.owner_id).facility_floor(f, 0.5) for f in self.facilities.values()
@@ -266,15 +274,20 @@ class ComputeMarket(mesa.Model):
         if not hasattr(self, "_firm_by_id"):
             self._firm_by_id = {}
         self._firm_by_id[agent.unique_id] = agent
+        self._by_type = {}
 
     def deregister_agent(self, agent) -> None:
         super().deregister_agent(agent)
         self._firm_by_id.pop(agent.unique_id, None)
+        self._by_type = {}
 
     def _of_type(self, cls) -> list:
-        if cls not in self.agents_by_type:
-            return []
-        return sorted(self.agents_by_type[cls], key=lambda a: a.unique_id)
+        """Agents of a type in id order; cached until an agent joins or leaves."""
+        cached = self._by_type.get(cls)
+        if cached is None:
+            members = self.agents_by_type[cls] if cls in self.agents_by_type else []
+            cached = self._by_type[cls] = sorted(members, key=lambda a: a.unique_id)
+        return list(cached)
 
     def _of_type_name(self, kind: str) -> list:
         return self._of_type({"lab": Lab, "neocloud": Neocloud, "hyperscaler": Hyperscaler,
@@ -305,11 +318,16 @@ class ComputeMarket(mesa.Model):
         return self.p["h100e_per_mw_initial"] * self.p["generation_density_gain"] ** generation
 
     def merchant_price_usd_per_h100e(self) -> float:
-        prices = [s.price_usd_per_h100e for s in self.suppliers() if not s.captive]
+        prices = [s.price_usd_per_h100e for s in self._merchants]
         return min(prices) if prices else 30_000.0
 
+    def suppliers_for(self, firm) -> list[ChipSupplier]:
+        """Suppliers that sell to ``firm``: every merchant, and the captive programs
+        whose parent or partner it is."""
+        return self._merchants + self._captives_by_client.get(firm.name, [])
+
     def best_chip_price(self, firm) -> float:
-        prices = [s.quote_price(firm) for s in self.suppliers() if s.sells_to(firm)]
+        prices = [s.quote_price(firm) for s in self.suppliers_for(firm)]
         return min(prices) if prices else self.merchant_price_usd_per_h100e()
 
     def chip_cost_basis(self, f: Facility) -> float:
@@ -343,9 +361,19 @@ class ComputeMarket(mesa.Model):
         return demand.agentic_share(self.month, self.p["agentic_share_initial"],
                                     self.p["agentic_share_growth_per_year"])
 
+    def refresh_leaders(self) -> None:
+        """The two largest last runs and the top capability, found once rather than
+        by every lab (they change only when runs complete)."""
+        runs = sorted(((lab.last_run_h100e_months, -lab.unique_id) for lab in self.labs()),
+                      reverse=True)[:2]
+        self._top_runs = [(size, -neg) for size, neg in runs]
+        self._leader_capability = max((lab.capability for lab in self.labs()), default=0.0)
+
     def largest_last_run_h100e_months(self, exclude: int | None = None) -> float:
-        return max((lab.last_run_h100e_months for lab in self.labs() if lab.unique_id != exclude),
-                   default=0.0)
+        for size, lab_id in self._top_runs:
+            if lab_id != exclude:
+                return size
+        return 0.0
 
     def frontier_growth_per_year(self) -> float:
         """Growth of the frontier run over the last year, as labs extrapolate it."""
@@ -354,7 +382,7 @@ class ComputeMarket(mesa.Model):
 
     @property
     def leader_capability(self) -> float:
-        return max((lab.capability for lab in self.labs()), default=0.0)
+        return self._leader_capability
 
     def burn_usd(self, firm) -> float:
         """Monthly cash going out net of revenue, from last month's flows."""
@@ -466,7 +494,7 @@ class ComputeMarket(mesa.Model):
         return f
 
     def order_chips(self, firm: Firm, f: Facility, h100e: float) -> None:
-        options = [s for s in self.suppliers() if s.sells_to(firm)]
+        options = self.suppliers_for(firm)
         if not options or h100e <= 0:
             return
         # a long backlog means idle sites while waiting: each month of backlog counts
@@ -477,7 +505,7 @@ class ComputeMarket(mesa.Model):
                       self.month, s.quote_price(firm),
                       long_term_agreement=firm.kind == "hyperscaler" or s.captive,
                       generation=self.current_generation)
-        s.orders.append(o)
+        s.add_order(o)
         f.pending_h100e += h100e
         f.ordered_generation = self.current_generation
         f.chip_cost_usd_per_h100e = o.price_usd_per_h100e
@@ -623,6 +651,7 @@ class ComputeMarket(mesa.Model):
                                           p["churn_per_rationed_share"])
             for lab in labs:
                 lab.share = shares[lab.unique_id]
+        self.refresh_leaders()
         for lab in labs:
             lab.plan_training()
 
@@ -757,6 +786,7 @@ class ComputeMarket(mesa.Model):
     def stage_use(self) -> None:
         for lab in self.labs():
             lab.step_use()
+        self.refresh_leaders()
 
     # 7 ---------------------------------------------------------------- settlement
     def stage_settlement(self) -> None:
