@@ -47,16 +47,24 @@ class Facility:
     pending_h100e: float = 0.0  # ordered chips not yet delivered
     ordered_generation: int = 0
     contracts: list = field(default_factory=list)  # Contract objects sold from this site
+    # chips are only ever appended or filtered into a new list, so the list's identity
+    # and length tell whether the cached sum is still right
+    _installed_key: tuple = field(default=(), init=False, repr=False, compare=False)
+    _installed: float = field(default=0.0, init=False, repr=False, compare=False)
 
     @property
     def capacity_h100e(self) -> float:
         if self.status != FacilityStatus.ONLINE:
             return 0.0
-        return sum(b.h100e for b in self.chips)
+        return self.installed_h100e
 
     @property
     def installed_h100e(self) -> float:
-        return sum(b.h100e for b in self.chips)
+        key = (id(self.chips), len(self.chips))
+        if key != self._installed_key:
+            self._installed = sum(b.h100e for b in self.chips)
+            self._installed_key = key
+        return self._installed
 
     def power_used_mw(self, density_of) -> float:
         return sum(b.h100e / density_of(b.generation) for b in self.chips)
