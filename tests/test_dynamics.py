@@ -53,7 +53,7 @@ def test_a_sentiment_winter_raises_exits():
 
 @pytest.mark.slow
 def test_merger_review_lowers_concentration_where_acquisitions_happen():
-    kwargs = dict(acquisition_rate=0.1)
+    kwargs = dict(acquisition_rate=0.3)
     off = _runs("baseline", 10, merger_review="off", **kwargs)
     on = _runs("baseline", 10, merger_review="hhi", **kwargs)
     acquisitions_off = np.mean([r.timeseries["cumulative_acquisitions"].iloc[-1] for r in off])
