@@ -226,3 +226,11 @@ def test_manifest_example_fields_exist(tmp_path):
                 "cumulative_surplus_leases"):
         assert key in summary
     assert r.summary == summary
+
+
+def test_readme_event_example_comes_from_the_demo_run():
+    """The event line the README quotes is one the documented demo run writes."""
+    quoted = re.search(r'`text` such as "([^"]+)" \(from the `runs/demo` run', README.read_text())
+    assert quoted, "the README no longer quotes an event line from runs/demo"
+    r = runner.run("baseline", seed=7, years=1)
+    assert quoted.group(1) in set(r.events["text"]), quoted.group(1)
