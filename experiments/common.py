@@ -47,8 +47,8 @@ from market.sweep import (
     sweep_kwargs_from_args,
 )
 
-# The model runs through market.runner.run_task, behind a thin adapter (see run_task below).
-RUN_FN = "experiments.common:run_task"
+# Every experiment runs the model through the runner, the one way to run a model.
+RUN_FN = "market.runner:run_task"
 DEFAULT_OUT_ROOT = Path("runs") / "experiments"
 QUICK_REPLICATES = 2
 QUICK_YEARS = 2.0
@@ -166,21 +166,6 @@ class Data:
 
 
 # --------------------------------------------------------------------------- running
-
-
-def run_task(task: dict) -> tuple[pd.DataFrame, dict]:
-    """market.runner.run_task, minus summary entries that repeat a task column.
-
-    The runner's summary carries ``scenario`` and ``seed``, which market.sweep refuses
-    because the task columns already hold them; the values are the same, so they are
-    dropped here rather than failing every run.
-    """
-    from market.runner import run_task as market_run_task
-    from market.sweep import task_columns
-
-    frame, summary = market_run_task(task)
-    taken = set(task_columns(task))
-    return frame, {k: v for k, v in summary.items() if k not in taken}
 
 
 # --------------------------------------------------------------------------- per-run metrics

@@ -202,7 +202,12 @@ class ComputeMarket(mesa.Model):
         cost = self.merchant_price_usd_per_h100e()
         f.chip_cost_usd_per_h100e = cost
         if h100e > 0:
-            f.chips.append(ChipBatch(0, h100e, -spec["chip_age_months"], cost))
+            # a fleet installed over time: four batches spread around the stated
+            # average age, so the opening fleet does not retire in a single month
+            life = self.p["chip_useful_life_months"]
+            for share in (0.25, 0.75, 1.25, 1.75):
+                age = min(int(round(spec["chip_age_months"] * share)), life - 1)
+                f.chips.append(ChipBatch(0, h100e / 4, -age, cost))
 
     def _new_facility(self, owner: Firm, name: str, region: str, power_mw: float,
                       status: FacilityStatus, online_month: int, build_cost: float) -> Facility:

@@ -102,10 +102,12 @@ def run(scenario="baseline", seed: int | None = None, years: float | None = None
 
 
 def run_task(task: dict) -> tuple[pd.DataFrame, dict]:
-    """Run function for the sweep runner: a task dict in, (per-month rows, summary) out."""
+    """Run function for the sweep runner: a task dict in, (per-month rows, summary) out.
+    The summary leaves out the scenario and seed, which the task itself records."""
     r = run(task.get("scenario", "baseline"), seed=task.get("seed"), years=task.get("years"),
-            overrides=task.get("overrides") or {})
-    return r.timeseries, r.summary
+            overrides=task.get("overrides") or {}, figures=False)
+    summary = {k: v for k, v in r.summary.items() if k not in ("scenario", "seed")}
+    return r.timeseries, summary
 
 
 def collect(model: ComputeMarket) -> RunResult:

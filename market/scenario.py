@@ -94,7 +94,9 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
            "Chips installed at the start (-1: as many as the power allows).", -1.0, 1e10),
         _f("online_month", 0, "months from start",
            "Month the site comes online (0 or less: already online).", -600, 600, integer=True),
-        _f("chip_age_months", 12, "months", "Age of the installed chips at the start.", 0, 600,
+        _f("chip_age_months", 12, "months",
+           "Average age of the installed chips at the start (installed in four batches "
+           "aged from a quarter to one and three-quarters of it).", 0, 600,
            integer=True),
     ),
     "contract": (

@@ -185,12 +185,14 @@ def write_run_figures(result, folder: Path) -> list[Path]:
     return out
 
 
-def band_plot(ax, df: pd.DataFrame, x: str, y: str, group: str | None = None, label=None) -> None:
-    """Mean across seeds with a band from the 10th to the 90th percentile."""
+def band_plot(ax, df: pd.DataFrame, x: str, y: str, group: str | None = None, label=None,
+              color=None) -> None:
+    """Mean across seeds with a band from the 10th to the 90th percentile, the band
+    in the line's colour."""
     groups = [(label, df)] if group is None else [(f"{group}={k}", d) for k, d in df.groupby(group)]
     for name, d in groups:
         stats = d.groupby(x)[y].agg([np.mean, lambda s: s.quantile(0.1), lambda s: s.quantile(0.9)])
         stats.columns = ["mean", "lo", "hi"]
         xs = pd.to_datetime(stats.index, format="%Y-%m") if x == "month" else stats.index
-        ax.plot(xs, stats["mean"], label=name)
-        ax.fill_between(xs, stats["lo"], stats["hi"], alpha=0.2)
+        (line,) = ax.plot(xs, stats["mean"], label=name, color=color)
+        ax.fill_between(xs, stats["lo"], stats["hi"], alpha=0.2, color=line.get_color())
