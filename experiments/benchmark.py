@@ -47,10 +47,8 @@ import math
 import os
 import platform
 import pstats
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -432,12 +430,11 @@ def parser() -> argparse.ArgumentParser:
 def write_outputs(out: Path, overwrite: bool, rows: list[dict], notes: list[str],
                   profile: str | None) -> None:
     """All files into a temporary sibling folder, then moved into place."""
+    from market.atomic import replaced_folder
     from market.runner import check_out_dir
 
     out = check_out_dir(out, overwrite)
-    out.resolve().parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.resolve().parent))
-    try:
+    with replaced_folder(out) as tmp:
         with open(tmp / "benchmark.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=COLUMNS)
             w.writeheader()
@@ -450,12 +447,6 @@ def write_outputs(out: Path, overwrite: bool, rows: list[dict], notes: list[str]
         (tmp / "benchmark.md").write_text("\n".join(md), encoding="utf-8")
         if profile is not None:
             (tmp / "profile.txt").write_text(profile, encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def run(sizes: list[int], months: int, warmup: int, repeats: int, seed: int,
@@ -506,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.repeats} repeats; seed {args.seed}; reference: Mesa BoltzmannWealth, one "
               "agent per grid cell, at least "
               f"{REFERENCE_MIN_STEPS} timed steps",
-              f"agents = firms (labs, neoclouds, hyperscalers, chip suppliers); generated markets "
+              "agents = firms (labs, neoclouds, hyperscalers, chip suppliers); generated markets "
               "are copies of the baseline (see experiments/benchmark.py)",
               environment()]
     profile = None

@@ -31,12 +31,12 @@ across seeds, computed from run_metrics.csv).
 
 from __future__ import annotations
 
+
 import argparse
 import math
 import os
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from market.atomic import replaced_folder, write_text
 from market.params import PARAMS, ParameterError
 from market.scenario import ScenarioError, load_scenario
 from market.sweep import SweepMismatchError, add_sweep_arguments, make_tasks, run_sweep, sweep_kwargs_from_args
@@ -369,17 +370,6 @@ class CounterfactualError(ValueError):
     """Bad input; the message names the flag, the value and what is allowed."""
 
 
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build_parser(prog: str) -> argparse.ArgumentParser:
     from market.cli import _Parser
 
@@ -457,19 +447,12 @@ def main(argv: list[str] | None = None) -> int:
     keep = ["run_id", "seed", LEVER, *[m.column for m in METRICS]]
     runs = runs[[c for c in keep if c in runs]].sort_values(["seed", LEVER]).reset_index(drop=True)
     diffs = paired_differences(runs) if len(runs) else pd.DataFrame()
-    _write_text(out / "run_metrics.csv", runs.to_csv(index=False, lineterminator="\n"))
-    _write_text(out / "differences.csv", diffs.to_csv(index=False, lineterminator="\n"))
-    tmp = Path(tempfile.mkdtemp(prefix=".figures.", dir=out))
-    try:
+    write_text(out / "run_metrics.csv", runs.to_csv(index=False, lineterminator="\n"))
+    write_text(out / "differences.csv", diffs.to_csv(index=False, lineterminator="\n"))
+    final = out / "figures"
+    with replaced_folder(final) as tmp:
         figures = write_figures(tmp, ts, diffs)
-        final = out / "figures"
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _write_text(out / "report.md", report_markdown(runs, diffs, years, args.replicates, result.n_failed, figures))
+    write_text(out / "report.md", report_markdown(runs, diffs, years, args.replicates, result.n_failed, figures))
     print(f"colossus_counterfactual: {len(runs)} of {len(tasks)} runs finished; wrote {len(figures)} figures "
           f"and {out / 'report.md'}", file=sys.stderr)
     if result.n_failed:

@@ -20,14 +20,13 @@ runs" compares runs that differ only in the parameter.
 
 from __future__ import annotations
 
+
 import argparse
 import difflib
 import math
-import os
 import shlex
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from market.atomic import replaced_folder, write_text
 from market.params import PARAMS, ParameterError
 from market.scenario import ScenarioError, load_scenario
 from market.sweep import (
-    BACKENDS,
     SweepMismatchError,
     add_sweep_arguments,
     make_tasks,
@@ -843,35 +842,17 @@ def collect(plan: Plan, result) -> Data:
 def write_outputs(data: Data, draw: Callable[[Data, Path], list], notes: Callable[[Data], list] | None) -> list[Path]:
     """run_metrics.csv, points.csv, figures/ and report.md, each replaced whole."""
     out = data.plan.out
-    _write_text(out / "run_metrics.csv", data.runs.to_csv(index=False, lineterminator="\n"))
+    write_text(out / "run_metrics.csv", data.runs.to_csv(index=False, lineterminator="\n"))
     if len(data.runs):
         table = points_table(data.runs, data.plan.factors, data.plan.experiment.metrics)
-        _write_text(out / "points.csv", table.to_csv(index=False, lineterminator="\n"))
-    tmp = Path(tempfile.mkdtemp(prefix=".figures.", dir=out))
-    try:
+        write_text(out / "points.csv", table.to_csv(index=False, lineterminator="\n"))
+    final = out / "figures"
+    with replaced_folder(final) as tmp:
         drawn = [p for p in (draw(data, tmp) if len(data.runs) else []) if p is not None]
-        final = out / "figures"
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     figures = [final / p.name for p in drawn]
     extra = notes(data) if (notes and len(data.runs)) else []
-    _write_text(out / "report.md", report_text(data, figures, extra))
+    write_text(out / "report.md", report_text(data, figures, extra))
     return figures
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(exp: Experiment, argv: Sequence[str] | None, draw: Callable[[Data, Path], list],

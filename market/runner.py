@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from market.atomic import replaced_folder
 from market.model import ComputeMarket, month_label
 from market.outputs import OUTPUTS
 from market.params import PARAMS
@@ -222,9 +221,7 @@ def summarise(model: ComputeMarket, ts: pd.DataFrame, contracts: pd.DataFrame) -
 def write(result: RunResult, out: Path, overwrite: bool = False, figures: bool = True) -> list[str]:
     """Write every output into a temporary sibling folder, then move it into place."""
     out = check_out_dir(out, overwrite)
-    out.resolve().parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.resolve().parent))
-    try:
+    with replaced_folder(out) as tmp:
         result.timeseries.to_csv(tmp / "timeseries.csv", index=False, float_format=FLOAT_FORMAT)
         result.contracts.to_csv(tmp / "contracts.csv", index=False, float_format=FLOAT_FORMAT)
         result.events.to_csv(tmp / "events.csv", index=False)
@@ -236,10 +233,4 @@ def write(result: RunResult, out: Path, overwrite: bool = False, figures: bool =
             from market import viz_figures
 
             viz_figures.write_run_figures(result, tmp / "figures")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())

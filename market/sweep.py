@@ -29,6 +29,7 @@ numbers), so differences between points are not differences between seeds.
 
 from __future__ import annotations
 
+
 import argparse
 import copy
 import functools
@@ -40,7 +41,6 @@ import multiprocessing
 import os
 import platform
 import sys
-import tempfile
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -54,6 +54,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
+
+from market.atomic import write_text
 
 BACKENDS = ("serial", "processes", "dask")
 SAMPLERS = ("grid", "random", "lhs")
@@ -221,7 +223,7 @@ def run_sweep(
         "extra": extra_manifest or {},
         "tasks": tasks,
     }
-    _write_text(out / "manifest.json", _dumps(manifest))
+    write_text(out / "manifest.json", _dumps(manifest))
 
     execute = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[backend]
     bar = tqdm(total=len(tasks), initial=n_skipped, unit="run", file=sys.stderr, disable=not progress)
@@ -240,11 +242,11 @@ def run_sweep(
         if manifest["status"] == "running":
             manifest["status"] = "interrupted"
         manifest["finished_at"] = _now()
-        _write_text(out / "manifest.json", _dumps(manifest))
+        write_text(out / "manifest.json", _dumps(manifest))
 
     summary, timeseries = _collect(runs_dir, failed_dir, tasks)
-    _write_text(out / "summary.csv", summary.to_csv(index=False, lineterminator="\n"))
-    _write_text(out / "timeseries.csv", timeseries.to_csv(index=False, lineterminator="\n"))
+    write_text(out / "summary.csv", summary.to_csv(index=False, lineterminator="\n"))
+    write_text(out / "timeseries.csv", timeseries.to_csv(index=False, lineterminator="\n"))
     return SweepResult(out, manifest["n_done"], n_skipped, manifest["n_failed"], summary, timeseries)
 
 
@@ -332,13 +334,13 @@ def _failure(task: dict, exc: BaseException) -> dict:
 def _record(runs_dir: Path, failed_dir: Path, outcome: dict) -> bool:
     run_id = outcome["run_id"]
     if outcome["ok"]:
-        _write_text(runs_dir / f"{run_id}.csv", outcome["csv"])
-        _write_text(runs_dir / f"{run_id}.json", outcome["json"])  # last: marks the run done
+        write_text(runs_dir / f"{run_id}.csv", outcome["csv"])
+        write_text(runs_dir / f"{run_id}.json", outcome["json"])  # last: marks the run done
         (failed_dir / f"{run_id}.json").unlink(missing_ok=True)
     else:
         (runs_dir / f"{run_id}.json").unlink(missing_ok=True)
         (runs_dir / f"{run_id}.csv").unlink(missing_ok=True)
-        _write_text(failed_dir / f"{run_id}.json", outcome["json"])
+        write_text(failed_dir / f"{run_id}.json", outcome["json"])
     return outcome["ok"]
 
 
@@ -466,18 +468,6 @@ def _load_run_fn(path: str) -> Callable:
     for part in name.split("."):
         target = getattr(target, part)
     return target
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_json(path: Path) -> dict | None:
