@@ -250,7 +250,9 @@ def test_an_error_half_way_leaves_no_output(tmp_path, monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(validate, "write_figures", broken)
+    from market import viz_validation
+
+    monkeypatch.setattr(viz_validation, "write_figures", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         validate.main(["--seeds", "1", "--years", "0.25", "--workers", "1", "--quiet",
                        "--out", str(tmp_path / "v")])
