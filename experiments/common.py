@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from market.atomic import replaced_folder, write_text
+from market.cli import parse_seed
 from market.params import PARAMS, ParameterError
 from market.scenario import ScenarioError, load_scenario
 from market.sweep import (
@@ -705,16 +706,6 @@ def _assignment(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: expected an integer >= 0") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed: expected an integer >= 0")
-    return value
-
-
 def build_parser(exp: Experiment, prog: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description=exp.doc or exp.question, allow_abbrev=False,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -722,7 +713,7 @@ def build_parser(exp: Experiment, prog: str) -> argparse.ArgumentParser:
     group = parser.add_argument_group("experiment")
     group.add_argument("--scenario", default=exp.scenario,
                        help="built-in scenario name or .toml path (default: %(default)s)")
-    group.add_argument("--seed", type=_seed, default=0, help="first seed; replicate r runs with seed+r (default: 0)")
+    group.add_argument("--seed", type=parse_seed, default=0, help="first seed; replicate r runs with seed+r (default: 0)")
     group.add_argument("--quick", action="store_true",
                        help=f"smoke size: {QUICK_REPLICATES} seeds, {QUICK_YEARS:g} years, only the lowest and "
                             "highest value of the first parameter, into <default out>-quick (explicit flags win)")

@@ -56,7 +56,7 @@ def _years(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--years: ")) from None
 
 
-def _seed(text: str) -> int:
+def parse_seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one scenario and write its outputs")
     run.add_argument("--scenario", default="baseline", help="built-in name or path to a .toml file")
     run.add_argument("--years", type=_years, default=None, help="length of the run (default: the scenario's)")
-    run.add_argument("--seed", type=_seed, default=None, help="random seed (default: the scenario's)")
+    run.add_argument("--seed", type=parse_seed, default=None, help="random seed (default: the scenario's)")
     run.add_argument("--out", default=None, help="output folder (default: runs/<scenario>-seed<seed>)")
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     run.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter")

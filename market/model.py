@@ -75,6 +75,7 @@ class ComputeMarket(mesa.Model):
             rng = int(rng.strip()) if rng.strip() else None
         self.spec = load_scenario(scenario, overrides)
         seed_value = self.spec.seed if rng is None else int(rng)
+        self._firm_by_id: dict[int, mesa.Agent] = {}
         super().__init__(rng=seed_value)
         self.seed = seed_value
         self.p = dict(self.spec.params)
@@ -266,18 +267,11 @@ class ComputeMarket(mesa.Model):
 
     # ================================================================== lookups
     def firm(self, unique_id: int):
-        return self._firm_by_id.get(unique_id) if hasattr(self, "_firm_by_id") else self._lookup(unique_id)
-
-    def _lookup(self, unique_id: int):
-        for a in self.agents:
-            if a.unique_id == unique_id:
-                return a
-        return None
+        """The active agent with this id, or None once it has left the market."""
+        return self._firm_by_id.get(unique_id)
 
     def register_agent(self, agent) -> None:  # keeps an id index next to Mesa's own sets
         super().register_agent(agent)
-        if not hasattr(self, "_firm_by_id"):
-            self._firm_by_id = {}
         self._firm_by_id[agent.unique_id] = agent
         self._by_type = {}
 
@@ -576,11 +570,13 @@ class ComputeMarket(mesa.Model):
             if c.state == ContractState.ACTIVE and c.end_month <= self.month:
                 self._expire(c)
             elif c.state == ContractState.SIGNED and c.start_month <= self.month:
-                c.state = ContractState.ACTIVE
-                self.network.contract_started(
-                    c.buyer_id, c.seller_id, c.capacity_h100e,
-                    c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH)
+                self._activate(c)
         self._deliver()
+
+    def _activate(self, c: Contract) -> None:
+        c.state = ContractState.ACTIVE
+        self.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e,
+                                      c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH)
 
     def contracts_open(self) -> list[Contract]:
         out = []
@@ -620,11 +616,8 @@ class ComputeMarket(mesa.Model):
                 if price is not None:
                     c.end_reason = "renewed"
                     new = self.sign(buyer, q, c.capacity_h100e, price, c.purpose, "renewal")
-                    new.state = ContractState.ACTIVE
                     new.ramp_months = 0
-                    self.network.contract_started(
-                        new.buyer_id, new.seller_id, new.capacity_h100e,
-                        new.capacity_h100e * new.price_usd_per_h100e_hour * HOURS_PER_MONTH)
+                    self._activate(new)  # this month's activation pass has already run
                 break
 
     # 2 ---------------------------------------------------------------- demand
