@@ -36,6 +36,8 @@ class Firm(mesa.Agent):
         self.debt_usd = 0.0
         self.active = True
         self.unquoted_h100e = 0.0  # requests it could not serve lately (a demand signal)
+        self._sites_free: dict[int, tuple[float, list]] = {}
+        self._sites_free_epoch = -1
 
     # ------------------------------------------------------------------ capacity
     def online_capacity_h100e(self) -> float:
@@ -95,28 +97,75 @@ class Firm(mesa.Agent):
             exclusivity_premium=p["exclusivity_premium"])
 
     def free_h100e(self, f: Facility, start: int, end: int) -> float:
-        committed = sum(c.capacity_h100e for c in f.contracts if c.overlaps(start, end))
+        committed = f.committed_h100e(start, end, self.model.month)
         return max(0.0, f.expected_capacity_h100e(start) - committed)
+
+    def free_sites(self, start: int, end: int) -> tuple[float, list]:
+        """(expected capacity at ``start``, [(site, H100e free over [start, end), whether
+        no contract there overlaps the window, the site's expected capacity)]) for the
+        sites with at least 1 H100e free, in selling order: a provider sells from its
+        largest sites first; a lab gives up its smallest first, so its surplus can be a
+        whole site it no longer needs.
+
+        While the model's contracting stage runs, the sites with room in the month
+        ``start`` are kept per start month until one of this firm's sites or their
+        contracts change (``forget_free_sites``): every lab asks about the same start
+        months, and a site full in the first month of a window is full over it."""
+        m = self.model
+        epoch = m.quote_epoch
+        if epoch >= 0 and self._sites_free_epoch != epoch:
+            self._sites_free = {}
+            self._sites_free_epoch = epoch
+        hit = self._sites_free.get(start) if epoch >= 0 else None
+        if hit is None:
+            order = 1 if self.offers_whole_sites() else -1
+            room = []
+            for f in sorted(self.facilities, key=lambda f: (order * f.power_mw, f.facility_id)):
+                expected = f.expected_capacity_h100e(start)
+                if expected - f.committed_h100e(start, start + 1, m.month) >= 1.0:
+                    room.append((f, expected))
+            hit = (self.expected_capacity_h100e(start), room)
+            if epoch >= 0:
+                self._sites_free[start] = hit
+        total, room = hit
+        sites = []
+        for f, expected in room:
+            free = max(0.0, expected - f.committed_h100e(start, end, m.month))
+            if free >= 1.0:
+                sites.append((f, free, not any(c.overlaps(start, end) for c in f.contracts),
+                              expected))
+        return total, sites
+
+    def forget_free_sites(self) -> None:
+        self._sites_free = {}
+
+    def site_sold(self, site: Facility) -> None:
+        """A sale only takes room away, and only at ``site``: drop it from the kept
+        start months where it is now full."""
+        month = self.model.month
+        for start, (total, room) in list(self._sites_free.items()):
+            for i, (f, expected) in enumerate(room):
+                if f is site:
+                    if expected - f.committed_h100e(start, start + 1, month) < 1.0:
+                        self._sites_free[start] = (total, room[:i] + room[i + 1:])
+                    break
 
     def quotes(self, rfq: RFQ) -> list[Quote]:
         """Quotes from capacity free over the whole requested term, site by site."""
         if not self.active or not self.sells_to(rfq):
             return []
         start, end = rfq.start_month, rfq.start_month + rfq.term_months
-        spare = self.expected_capacity_h100e(start) - self.own_reservation_h100e(start)
+        expected, sites = self.free_sites(start, end)
+        spare = expected - self.own_reservation_h100e(start)
         out: list[Quote] = []
         notice = self.model.p["cancellation_notice_months"]
-        # a provider sells from its largest sites first; a lab gives up its smallest
-        # sites first, so its surplus can be a whole site it no longer needs
-        order = 1 if self.offers_whole_sites() else -1
-        for f in sorted(self.facilities, key=lambda f: (order * f.power_mw, f.facility_id)):
+        for f, free_here, untouched, site_expected in sites:
             if spare <= 0:
                 break
-            free = min(self.free_h100e(f, start, end), spare)
+            free = min(free_here, spare)
             if free < 1.0:
                 continue
-            whole_site = self.offers_whole_sites() and not any(
-                c.overlaps(start, end) for c in f.contracts) and free >= 0.95 * f.expected_capacity_h100e(start)
+            whole_site = self.offers_whole_sites() and untouched and free >= 0.95 * site_expected
             floor = self.facility_floor(f, rfq.buyer_credit)
             out.append(Quote(self.unique_id, f.facility_id, free, start, rfq.term_months,
                              self._ask(floor, rfq.term_months, whole_site), floor,

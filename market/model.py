@@ -91,6 +91,10 @@ class ComputeMarket(mesa.Model):
         self.external_net_usd = 0.0  # money in from outside less money out, all months
         self.written_off_usd = 0.0  # cash of firms that left the market
         self.capex_history: dict[str, list[float]] = defaultdict(list)
+        # while the contracting stage runs, sellers keep their free capacity per window
+        # (Firm.free_sites); -1 outside it
+        self.quote_epoch = -1
+        self._quote_epochs = 0
         self.run_history: list[float] = []  # frontier (largest completed run) by month
         self.largest_run_h100e_months = 0.0
         self.runs_this_month: list[float] = []
@@ -218,6 +222,7 @@ class ComputeMarket(mesa.Model):
         f.chip_cost_usd_per_h100e = self.merchant_price_usd_per_h100e()
         self.facilities[f.facility_id] = f
         owner.facilities.append(f)
+        owner.forget_free_sites()
         return f
 
     def _opening_contract(self, spec: dict) -> None:
@@ -437,6 +442,8 @@ class ComputeMarket(mesa.Model):
             purpose=purpose, origin=origin)
         self.contracts.append(c)
         site.contracts.append(c)
+        site.contracts_changed()
+        seller.site_sold(site)
         seller.sold.append(c)
         buyer.bought.append(c)
         self.new_contracts.append(c)
@@ -472,6 +479,10 @@ class ComputeMarket(mesa.Model):
         site = self.facilities.get(c.facility_id)
         if site is not None and c in site.contracts:
             site.contracts.remove(c)
+            site.contracts_changed()
+            owner = self.firm(site.owner_id)
+            if owner is not None:
+                owner.forget_free_sites()
 
     # ================================================================== builds and chips
     def start_build(self, firm: Firm, h100e: float, for_contract: bool = False) -> Facility:
@@ -662,6 +673,14 @@ class ComputeMarket(mesa.Model):
         """Labs ask sellers they know, plus a few discovered ones, for quotes on their
         gap; they take the cheapest until the gap is covered; prices split the
         surplus between the ask and the buyer's reservation value."""
+        self._quote_epochs += 1
+        self.quote_epoch = self._quote_epochs
+        try:
+            self._contract_round()
+        finally:
+            self.quote_epoch = -1
+
+    def _contract_round(self) -> None:
         p = self.p
         sellers = [f for f in self.firms() if f.facilities or f.builds_to_suit]
         seller_ids = [f.unique_id for f in sellers]
@@ -791,17 +810,22 @@ class ComputeMarket(mesa.Model):
         """Contract and spot payments, revenue, running costs, debt service."""
         result = self._spot_result
         if result.volume_h100e > 0:
+            # buyers in id order take from sellers in id order, each seller until it
+            # is used up: one pass over both lists
             price = result.price_usd_per_h100e_hour
-            sold = dict(result.sold)
+            sellers = sorted(result.sold.items())
+            left_to_sell = [q for _, q in sellers]
+            j = 0
             for buyer_id, q in sorted(result.bought.items()):
                 buyer = self.firm(buyer_id)
                 left = q
-                for seller_id in sorted(sold):
-                    take = min(left, sold[seller_id])
+                while j < len(sellers):
+                    take = min(left, left_to_sell[j])
                     if take <= 0:
+                        j += 1
                         continue
-                    self.pay(buyer, self.firm(seller_id), take * price * HOURS_PER_MONTH, "spot")
-                    sold[seller_id] -= take
+                    self.pay(buyer, self.firm(sellers[j][0]), take * price * HOURS_PER_MONTH, "spot")
+                    left_to_sell[j] -= take
                     left -= take
                     if left <= 1e-9:
                         break

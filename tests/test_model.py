@@ -278,3 +278,30 @@ def test_every_declared_output_is_reported_each_month():
     ts = runner.collect(m).timeseries
     assert list(ts.columns) == ["month", *OUTPUT_NAMES]
     assert ts.notna().all()["capacity_h100e_total"]
+
+
+@pytest.mark.parametrize("contracting", [False, True])
+def test_a_sale_shows_in_the_next_quote_at_once(contracting):
+    """Sellers keep their free capacity per start month while the contracting stage
+    runs; a sale must still take the sold capacity out of the very next quote."""
+    from market.records import RFQ
+
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.step()
+    lab = m.labs()[0]
+    if contracting:
+        m.quote_epoch = 999  # as during the contracting stage
+    # the first seller and start month with capacity free on an existing site
+    found = ((seller, rfq, [q for q in seller.quotes(rfq) if q.facility_id is not None])
+             for start in range(m.month + 1, m.month + 61) for seller in m.providers()
+             for rfq in [RFQ(lab.unique_id, 1e9, start, 12, False, "inference", 1e3, 0.9)])
+    seller, rfq, before = next((s, r, b) for s, r, b in found if b)
+    q = before[0]
+    m.sign(lab, q, q.capacity_h100e / 2, q.ask_usd_per_h100e_hour, "inference", "negotiated",
+           log=False)
+    after = {a.facility_id: a.capacity_h100e for a in seller.quotes(rfq)
+             if a.facility_id is not None}
+    assert after.get(q.facility_id, 0.0) == pytest.approx(q.capacity_h100e / 2)
+    m.sign(lab, q, q.capacity_h100e / 2, q.ask_usd_per_h100e_hour, "inference", "negotiated",
+           log=False)
+    assert q.facility_id not in {a.facility_id for a in seller.quotes(rfq)}
