@@ -9,6 +9,12 @@ from agents.base import Firm
 from market.records import HOURS_PER_MONTH, ContractState, RFQ
 
 
+# rationing spells in the event log (reporting thresholds, not behaviour)
+SPELL_START_SHARE = 0.05
+SPELL_END_SHARE = 0.01
+SPELL_QUIET_MONTHS = 3
+
+
 class Lab(Firm):
     kind = "lab"
 
@@ -32,6 +38,11 @@ class Lab(Firm):
         self.demand_h100e = 0.0
         self.investors: dict[int, float] = {}
         self.training_misses = 0  # months in a row a training request found no block
+        # the rationing spell in progress, for the event log: its first month (-1: none),
+        # its worst month's rationed share, the months in a row below the end threshold
+        self.spell_start_month = -1
+        self.spell_worst_share = 0.0
+        self.spell_quiet_months = 0
 
     # ------------------------------------------------------------------ views
     @property
@@ -228,6 +239,28 @@ class Lab(Firm):
         self.rationed_share = 0.0 if demand <= 0 else max(0.0, 1.0 - inference / demand)
         self.revenue_usd = inference * m.p["revenue_usd_per_h100e_hour"] * HOURS_PER_MONTH
         self.revenue_history = (self.revenue_history + [self.revenue_usd])[-13:]
+
+    def note_rationing(self) -> None:
+        """Tell the event log when a rationing spell starts (at least
+        ``SPELL_START_SHARE`` of users' demand unserved) and when it ends (below
+        ``SPELL_END_SHARE`` for ``SPELL_QUIET_MONTHS`` months in a row). Reporting only:
+        nothing in the model reads it."""
+        m, share = self.model, self.rationed_share
+        if self.spell_start_month < 0:
+            if share >= SPELL_START_SHARE:
+                self.spell_start_month, self.spell_worst_share = m.month, share
+                self.spell_quiet_months = 0
+                m.log("rationing", f"{self.name} rations its users: {share:.0%} of their demand "
+                                   "goes unserved", self.name)
+            return
+        self.spell_worst_share = max(self.spell_worst_share, share)
+        self.spell_quiet_months = self.spell_quiet_months + 1 if share < SPELL_END_SHARE else 0
+        if self.spell_quiet_months >= SPELL_QUIET_MONTHS:
+            months = m.month - SPELL_QUIET_MONTHS + 1 - self.spell_start_month
+            m.log("rationing", f"{self.name} has served its users in full for "
+                               f"{SPELL_QUIET_MONTHS} months, after {months} months of rationing "
+                               f"(at worst {self.spell_worst_share:.0%} unserved)", self.name)
+            self.spell_start_month = -1
 
     def used_share(self) -> float:
         used = self.used_inference_h100e + self.used_training_h100e

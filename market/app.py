@@ -284,7 +284,7 @@ CSS = """
 KIND_BADGE = {"contract": "#2ca02c", "exit": "#d62728", "acquisition": "#9467bd",
               "merger review": "#8c564b", "raise": "#1f77b4", "build": "#7f7f7f",
               "online": "#17becf", "training": "#bcbd22", "auction": "#ff7f0e",
-              "sentiment": "#e377c2", "technology": "#555555"}
+              "sentiment": "#e377c2", "technology": "#555555", "rationing": "#d4a017"}
 
 
 def Note(text: str):

@@ -294,14 +294,16 @@ def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
         else:
             c.buyer_id = acquirer.unique_id
     model.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
-    acquirer.debt_usd += target.debt_usd
+    debt = target.debt_usd
+    acquirer.debt_usd += debt
     target.debt_usd = 0.0
     if target.kind == "lab" and acquirer.kind == "lab":
         acquirer.share += target.share
         acquirer.capability_h100e_months = max(acquirer.capability_h100e_months,
                                                target.capability_h100e_months)
     model.counters["acquisitions"] += 1
-    model.log("acquisition", f"{acquirer.name} acquires {target.name} for ${price / 1e9:,.2f}B",
+    model.log("acquisition", f"{acquirer.name} acquires {target.name} for ${price / 1e9:,.2f}B"
+              + (f" and takes on its ${debt / 1e9:,.2f}B of debt" if debt >= 5e6 else ""),
               acquirer.name, target.name)
     model.network.merge(acquirer.unique_id, target.unique_id)
     remove(model, target)

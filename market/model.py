@@ -454,7 +454,9 @@ class ComputeMarket(mesa.Model):
                      f"{buyer.name} {what} {h100e:,.0f} H100e from {seller.name} "
                      f"({site.name}) for {c.term_months} months at ${price:.2f}/H100e-hour"
                      + (f" from {month_label(p['start_month'], c.start_month)}"
-                        if c.start_month > self.month + 1 else ""),
+                        if c.start_month > self.month + 1 else "")
+                     + (f", a circular deal: {seller.name}'s investment comes back as this "
+                        "commitment" if origin == "circular deal" else ""),
                      buyer.name, seller.name)
             if c.exclusive and buyer.kind == "lab" and seller.kind == "lab":
                 self.counters["surplus_leases"] += 1
@@ -803,6 +805,7 @@ class ComputeMarket(mesa.Model):
     def stage_use(self) -> None:
         for lab in self.labs():
             lab.step_use()
+            lab.note_rationing()
         self.refresh_leaders()
 
     # 7 ---------------------------------------------------------------- settlement

@@ -93,6 +93,53 @@ def test_event_log_and_outputs_tell_the_money_story():
     assert set(r.labs.columns) >= {"month", "name", "rationed_share", "share", "cash_usd"}
 
 
+def _spells(shares, start, end, quiet):
+    """(first month index, worst share) of each rationing spell in a lab's monthly series."""
+    spells, current, below = [], None, 0
+    for i, x in enumerate(shares):
+        if current is None:
+            if x >= start:
+                current, below = [i, x], 0
+            continue
+        current[1] = max(current[1], x)
+        below = below + 1 if x < end else 0
+        if below >= quiet:
+            spells.append(tuple(current))
+            current = None
+    return spells + ([tuple(current)] if current else [])
+
+
+def test_rationing_spells_are_told_in_the_event_log():
+    """Each lab's spells of rationing, as its monthly rationed share in labs.csv shows
+    them, start and (when over) end with an event in plain words."""
+    from agents.lab import SPELL_END_SHARE, SPELL_QUIET_MONTHS, SPELL_START_SHARE
+
+    r = run("baseline", seed=7, years=5)
+    events = r.events[r.events["kind"] == "rationing"]
+    assert len(events) > 0
+    for name, lab in r.labs.groupby("name"):
+        spells = _spells(lab["rationed_share"].to_list(), SPELL_START_SHARE, SPELL_END_SHARE,
+                         SPELL_QUIET_MONTHS)
+        told = events[events["actors"].apply(lambda a: name in a)]["text"].to_list()
+        starts = [t for t in told if " rations its users: " in t]
+        ends = [t for t in told if "months of rationing" in t]
+        assert len(starts) == len(spells), (name, spells, told)
+        assert len(ends) in (len(spells), len(spells) - 1), (name, spells, told)
+        months = lab["month"].to_list()
+        for (i, worst), text in zip(spells, starts):
+            assert text.startswith(f"{months[i]} {name} rations its users: ")
+        for (i, worst), text in zip(spells, ends):
+            assert f"(at worst {worst:.0%} unserved)" in text, (text, worst)
+
+
+def test_circular_deals_and_acquired_debt_are_told():
+    r = run("baseline", seed=7)
+    deals = r.contracts[r.contracts["origin"] == "circular deal"]
+    told = r.events[r.events["text"].str.contains("a circular deal: ", regex=False)]
+    assert len(deals) > 0 and len(told) == len(deals)
+    assert r.events["text"].str.contains(r"acquires .* and takes on its \$[\d.,]+B of debt").any()
+
+
 def test_a_lab_with_spare_capacity_leases_it_to_a_rival():
     """Role switch: a lab that owns more than it needs offers the surplus, including
     whole sites, and another lab takes it."""
