@@ -575,8 +575,13 @@ class ComputeMarket(mesa.Model):
             if f.status == FacilityStatus.UNDER_CONSTRUCTION and f.online_month <= self.month:
                 f.status = FacilityStatus.ONLINE
                 owner = self.firm(f.owner_id)
+                chips = f"{f.installed_h100e:,.0f} H100e"
+                if f.pending_h100e >= 1.0:
+                    chips += f", {f.pending_h100e:,.0f} more on order"
+                elif f.installed_h100e < 1.0:
+                    chips = "no chips yet"
                 self.log("online", f"{owner.name} brings {f.name} online ({f.power_mw:,.0f} MW, "
-                                   f"{f.installed_h100e:,.0f} H100e)", owner.name)
+                                   f"{chips})", owner.name)
             if f.chips and f.chips[0].installed_month + life <= self.month:
                 f.chips = [b for b in f.chips if b.installed_month + life > self.month]
         for c in self.contracts_open():
