@@ -257,9 +257,10 @@ class Lab(Firm):
         self.spell_quiet_months = self.spell_quiet_months + 1 if share < SPELL_END_SHARE else 0
         if self.spell_quiet_months >= SPELL_QUIET_MONTHS:
             months = m.month - SPELL_QUIET_MONTHS + 1 - self.spell_start_month
-            m.log("rationing", f"{self.name} has served its users in full for "
-                               f"{SPELL_QUIET_MONTHS} months, after {months} months of rationing "
-                               f"(at worst {self.spell_worst_share:.0%} unserved)", self.name)
+            m.log("rationing", f"{self.name} has served {1 - SPELL_END_SHARE:.0%} or more of its "
+                               f"users' demand for {SPELL_QUIET_MONTHS} months, after {months} "
+                               f"months of rationing (at worst {self.spell_worst_share:.0%} "
+                               "unserved)", self.name)
             self.spell_start_month = -1
 
     def used_share(self) -> float:
