@@ -76,7 +76,11 @@ def plot_rationing(ax, ts: pd.DataFrame) -> None:
 
 def plot_training(ax, ts: pd.DataFrame) -> None:
     x = _months(ts)
-    ax.semilogy(x, ts["largest_run_h100e_months"], color="#9467bd")
+    ax.semilogy(x, ts["largest_run_h100e_months"], color="#9467bd", label="largest run")
+    if "frontier_ceiling_h100e_months" in ts:
+        ax.semilogy(x, ts["frontier_ceiling_h100e_months"], color="#9467bd", ls="--", lw=1,
+                    label="largest site × run length")
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.set_ylabel("H100e-months (log)")
     ax.set_title("Largest training run (frontier)")
 
