@@ -29,6 +29,7 @@ class Lab(Firm):
         self.revenue_history: list[float] = []
         self.run_h100e = 0.0  # size of the run in progress (0: none)
         self.run_months_done = 0
+        self.run_stalled_months = 0  # months in a row the run in progress made no progress
         self.run_plan_h100e = 0.0
         self.rationed_share = 0.0
         self.spot_bought_h100e = 0.0
@@ -157,8 +158,13 @@ class Lab(Firm):
         full = block >= self.run_plan_h100e
         partial = block >= self.model.p["training_min_fill"] * self.run_plan_h100e
         if full or (partial and self.training_misses >= 2 and not self.block_coming()):
-            self.run_h100e = min(block, self.run_plan_h100e)
+            run = min(block, self.run_plan_h100e)
+            if self.strategy == "inference_first" and self.at_hand_h100e() - self.share * \
+                    self.model.demand_h100e < run:
+                return  # users come first: no run while they would take the block
+            self.run_h100e = run
             self.run_months_done = 0
+            self.run_stalled_months = 0
             self.training_misses = 0
             self.model.log("training",
                            f"{self.name} starts a training run on {self.run_h100e:,.0f} H100e",
@@ -207,12 +213,18 @@ class Lab(Firm):
         return out
 
     # ------------------------------------------------------------------ use
-    def step_use(self) -> None:
-        """Run training and serve users from the capacity at hand; ration the rest."""
-        m = self.model
+    def at_hand_h100e(self) -> float:
+        """Compute the lab can use this month before spot: its own online capacity not
+        sold to others, plus what its active contracts deliver."""
         own = sum(f.capacity_h100e for f in self.facilities) - self.delivered_sold_h100e()
         bought = sum(c.delivered_h100e for c in self.bought if c.state == ContractState.ACTIVE)
-        pool = max(0.0, own) + bought + self.spot_bought_h100e
+        return max(0.0, own) + bought
+
+    def step_use(self) -> None:
+        """Run training and serve users from the capacity at hand; ration the rest. A
+        run that has made no progress for as long as it would take is shelved."""
+        m = self.model
+        pool = self.at_hand_h100e() + self.spot_bought_h100e
         demand = self.share * m.demand_h100e
         run = self.run_h100e
         if self.strategy == "training_first":
@@ -230,8 +242,17 @@ class Lab(Firm):
                 m.record_run(self, size)
                 self.run_h100e = 0.0
                 self.run_plan_h100e = 0.0
+            self.run_stalled_months = 0
         elif run > 0:
             training = 0.0  # a stalled run makes no progress this month
+            self.run_stalled_months += 1
+            if self.run_stalled_months >= m.p["training_run_months"]:
+                m.log("training", f"{self.name} shelves its training run of {run:,.0f} H100e "
+                                  f"after {self.run_stalled_months} months without the compute "
+                                  "to train", self.name)
+                self.run_h100e = 0.0
+                self.run_months_done = 0
+                self.run_stalled_months = 0
         self.pool_h100e = pool
         self.demand_h100e = demand
         self.used_inference_h100e = inference
@@ -282,10 +303,7 @@ class Lab(Firm):
     def spot_bid(self) -> tuple[float, float]:
         """(H100e wanted now, price) for the spot market."""
         m = self.model
-        own = sum(f.capacity_h100e for f in self.facilities) - self.delivered_sold_h100e()
-        bought = sum(c.delivered_h100e for c in self.bought if c.state == ContractState.ACTIVE)
-        have = max(0.0, own) + bought
-        want = self.share * m.demand_h100e + self.run_h100e - have
+        want = self.share * m.demand_h100e + self.run_h100e - self.at_hand_h100e()
         if want <= 0:
             return 0.0, 0.0
         price = self.value_usd_per_h100e_hour(False)

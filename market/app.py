@@ -376,8 +376,8 @@ RationingPlot = _plot_view(
 TrainingPlot = _plot_view(
     "training", "Largest training run (frontier)", viz_figures.plot_training,
     "Size of the largest training run completed so far, on a log scale: equal steps up mean "
-    "equal growth factors. Each jump is a new frontier run in the arms race. A run needs one "
-    "site, so none can be larger than the dashed line: the largest site times the run length.")
+    "equal growth factors. Each jump is a new frontier run in the arms race. A run starts on "
+    "one site, so none starts larger than the dashed line: the largest site times the run length.")
 
 
 @solara.component

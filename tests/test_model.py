@@ -305,3 +305,32 @@ def test_a_sale_shows_in_the_next_quote_at_once(contracting):
     m.sign(lab, q, q.capacity_h100e / 2, q.ask_usd_per_h100e_hour, "inference", "negotiated",
            log=False)
     assert q.facility_id not in {a.facility_id for a in seller.quotes(rfq)}
+
+
+def test_a_run_without_compute_is_shelved_after_as_long_as_it_would_take():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.step()
+    lab = m.labs()[0]
+    lab.run_h100e, lab.run_months_done, lab.run_stalled_months = 1e12, 0, 0  # never fits
+    for month in range(m.p["training_run_months"]):
+        assert lab.run_h100e == 1e12, month
+        lab.step_use()
+    assert lab.run_h100e == 0 and lab.run_months_done == 0
+    assert m.events[-1].kind == "training"
+    assert "shelves its training run" in m.events[-1].text
+
+
+def test_an_inference_first_lab_does_not_start_a_run_its_users_would_take():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.step()
+    lab = m.labs()[0]
+    lab.run_h100e = 0.0
+    lab.run_plan_h100e = 0.5 * lab.largest_block_h100e()
+    assert lab.run_plan_h100e > 0
+    lab.strategy = "inference_first"
+    lab.share = 1.0  # every user: the compute at hand is all spoken for
+    lab.try_start_run()
+    assert lab.run_h100e == 0
+    lab.strategy = "training_first"
+    lab.try_start_run()
+    assert lab.run_h100e == lab.run_plan_h100e
