@@ -130,10 +130,11 @@ class Firm(mesa.Agent):
         total, room = hit
         sites = []
         for f, expected in room:
-            free = max(0.0, expected - f.committed_h100e(start, end, m.month))
+            committed = f.committed_h100e(start, end, m.month)
+            free = max(0.0, expected - committed)
             if free >= 1.0:
-                sites.append((f, free, not any(c.overlaps(start, end) for c in f.contracts),
-                              expected))
+                # every contract has capacity > 0, so nothing sold means no overlap
+                sites.append((f, free, committed == 0.0, expected))
         return total, sites
 
     def forget_free_sites(self) -> None:
@@ -156,7 +157,7 @@ class Firm(mesa.Agent):
             return []
         start, end = rfq.start_month, rfq.start_month + rfq.term_months
         expected, sites = self.free_sites(start, end)
-        spare = expected - self.own_reservation_h100e(start)
+        spare = expected - self.own_reservation_h100e(start) if sites else 0.0
         out: list[Quote] = []
         notice = self.model.p["cancellation_notice_months"]
         for f, free_here, untouched, site_expected in sites:
