@@ -21,30 +21,49 @@ STAGES = ("supply", "demand", "contracting", "investment", "spot", "use", "settl
 
 
 class Region:
-    """Grid connections are granted first come, first served at a yearly rate."""
+    """Grid connections are granted first come, first served, at a monthly rate that
+    starts at the region's ``grid_mw_per_year`` / 12 and grows by ``growth`` a year
+    (1: the same MW every year)."""
 
-    def __init__(self, spec: dict, multiplier: float) -> None:
+    def __init__(self, spec: dict, multiplier: float, growth: float = 1.0) -> None:
         self.name = spec["name"]
         self.power_price_usd_per_mwh = spec["power_price_usd_per_mwh"]
-        self.mw_per_month = spec["grid_mw_per_year"] * multiplier / 12.0
-        self.queue_clears_month = (spec["queue_mw"] / self.mw_per_month
-                                   if self.mw_per_month > 0 else math.inf)
+        self.mw_per_month = spec["grid_mw_per_year"] * multiplier / 12.0  # at month 0
+        self.growth = growth
+        self.queue_clears_month = self.finish(0.0, spec["queue_mw"])
 
-    def queue_mw(self, month: int) -> float:
-        if math.isinf(self.queue_clears_month):
-            return math.inf
-        return max(0.0, self.queue_clears_month - month) * self.mw_per_month
+    def rate_mw_per_month(self, month: float) -> float:
+        return self.mw_per_month * self.growth ** (month / 12.0)
 
-    def ready_month(self, month: int, mw: float, p: dict) -> float:
+    def finish(self, start: float, mw: float) -> float:
+        """Month by which ``mw`` more are connected, connecting from ``start`` on."""
         if self.mw_per_month <= 0:
             return math.inf
+        if self.growth == 1.0:
+            return start + mw / self.mw_per_month
+        # the connected MW from start to t is the integral of the growing rate
+        k = math.log(self.growth) / 12.0
+        return math.log(math.exp(k * start) + mw * k / self.mw_per_month) / k
+
+    def queue_mw(self, month: int) -> float:
+        """MW booked ahead of a request made in ``month``."""
+        if math.isinf(self.queue_clears_month):
+            return math.inf
+        if self.queue_clears_month <= month:
+            return 0.0
+        if self.growth == 1.0:
+            return (self.queue_clears_month - month) * self.mw_per_month
+        k = math.log(self.growth) / 12.0
+        return self.mw_per_month * (math.exp(k * self.queue_clears_month) - math.exp(k * month)) / k
+
+    def ready_month(self, month: int, mw: float, p: dict) -> float:
         start = max(float(month), self.queue_clears_month)
-        return max(start + mw / self.mw_per_month, month + p["grid_min_wait_months"])
+        return max(self.finish(start, mw), month + p["grid_min_wait_months"])
 
     def book(self, month: int, mw: float, p: dict) -> int:
         ready = self.ready_month(month, mw, p)
         if math.isfinite(ready):
-            self.queue_clears_month = max(float(month), self.queue_clears_month) + mw / self.mw_per_month
+            self.queue_clears_month = self.finish(max(float(month), self.queue_clears_month), mw)
         return int(math.ceil(ready)) if math.isfinite(ready) else 10**9
 
 
@@ -99,7 +118,8 @@ class ComputeMarket(mesa.Model):
         self.largest_run_h100e_months = 0.0
         self.runs_this_month: list[float] = []
         self.new_contracts: list[Contract] = []
-        self.regions = {r["name"]: Region(r, self.p["grid_capacity_multiplier"])
+        self.regions = {r["name"]: Region(r, self.p["grid_capacity_multiplier"],
+                                          self.p["grid_growth_per_year"])
                         for r in self.spec.tables["region"]}
         self.default_region = self.spec.tables["region"][0]["name"]
         self.current_generation = 0

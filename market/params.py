@@ -270,6 +270,9 @@ MODEL_PARAMS: tuple[Param, ...] = (
     _p("grid_capacity_multiplier", 1.0, "x",
        "Scales every region's grid connections per year (faster or slower permitting).",
        "facilities", 0.0, 10.0, ui=True),
+    _p("grid_growth_per_year", 1.0, "x per year",
+       "Yearly growth of every region's new grid connections (1 = the same MW every year; "
+       "utilities and on-site power catching up).", "facilities", 0.5, 5.0),
     _p("grid_min_wait_months", 0, "months",
        "Minimum wait for a new grid connection, on top of any queue.", "facilities", 0, 120),
     _p("build_months_hyperscaler", 24, "months", "Build time of a hyperscaler campus.",

@@ -746,3 +746,35 @@ def test_chip_order_open_amount():
                                          (35, "medium"), (36, "long"), (120, "long")])
 def test_term_buckets(term, bucket):
     assert term_bucket(term) == bucket
+
+
+# ---------------------------------------------------------------------- grid queue
+def _region(growth, queue_mw=0.0, mw_per_year=1200.0):
+    from market.model import Region
+
+    return Region({"name": "R", "power_price_usd_per_mwh": 50.0, "grid_mw_per_year": mw_per_year,
+                   "queue_mw": queue_mw}, 1.0, growth)
+
+
+def test_a_constant_grid_connects_the_same_mw_every_month():
+    r = _region(1.0, queue_mw=600.0)
+    assert r.queue_clears_month == 6.0
+    assert r.queue_mw(2) == pytest.approx(400.0)
+    assert r.ready_month(0, 300.0, {"grid_min_wait_months": 0}) == 9.0
+    assert r.book(0, 300.0, {"grid_min_wait_months": 0}) == 9
+    assert r.queue_mw(0) == pytest.approx(900.0)
+
+
+def test_a_growing_grid_connects_the_integral_of_its_rate():
+    r = _region(2.0)  # 100 MW a month at first, doubling every year
+    first_year = 100.0 * 12.0 / math.log(2.0)  # MW connected in the first 12 months
+    assert r.finish(0.0, first_year) == pytest.approx(12.0)
+    assert r.finish(12.0, 2 * first_year) == pytest.approx(24.0)
+    assert r.rate_mw_per_month(24.0) == pytest.approx(400.0)
+    # booking a year's worth at month 0 queues exactly that many MW ahead of the next
+    assert r.book(0, first_year, {"grid_min_wait_months": 0}) == 12
+    assert r.queue_mw(0) == pytest.approx(first_year)
+    assert r.queue_mw(12) == pytest.approx(0.0, abs=1e-6)
+    # the same MW wait less once the grid has grown
+    assert _region(2.0).finish(24.0, 1000.0) - 24.0 < _region(2.0).finish(0.0, 1000.0)
+    assert _region(1.0).finish(24.0, 1000.0) - 24.0 == _region(1.0).finish(0.0, 1000.0)
