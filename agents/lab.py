@@ -29,6 +29,8 @@ class Lab(Firm):
         self.revenue_history: list[float] = []
         self.run_h100e = 0.0  # size of the run in progress (0: none)
         self.run_months_done = 0
+        self.run_months_planned = 0  # length of the run in progress
+        self.run_goal_h100e_months = 0.0  # what the next run should reach
         self.run_stalled_months = 0  # months in a row the run in progress made no progress
         self.run_plan_h100e = 0.0
         self.rationed_share = 0.0
@@ -133,8 +135,10 @@ class Lab(Firm):
         m, p = self.model, self.model.p
         months = p["training_run_months"]
         rival = m.largest_last_run_h100e_months(exclude=self.unique_id)
-        own = max(self.last_run_h100e_months, self.run_h100e * months)
-        target = max(rival, own) * p["race_ambition"] * m.frontier_growth_per_year() / months
+        own = max(self.last_run_h100e_months,
+                  self.run_h100e * (self.run_months_planned if self.run_h100e > 0 else months))
+        self.run_goal_h100e_months = max(rival, own) * p["race_ambition"] * m.frontier_growth_per_year()
+        target = self.run_goal_h100e_months / months
         if p["training_run_cap_h100e"] > 0:
             target = min(target, p["training_run_cap_h100e"])
         price = max(m.spot_index, 0.1)
@@ -149,26 +153,47 @@ class Lab(Firm):
         return any(c.state == ContractState.SIGNED and c.purpose == "training"
                    and c.capacity_h100e >= need for c in self.bought)
 
+    def longest_run_months(self) -> int:
+        p = self.model.p
+        return max(p["training_run_months"], p["training_run_max_months"])
+
     def try_start_run(self) -> None:
         """Start the planned run on the largest contiguous block: at once if the block
-        holds the whole plan, on a partial block only after asking in vain."""
+        holds the whole plan, on a partial block only after asking in vain. Where runs
+        may last longer than ``training_run_months``, also at once on a smaller block
+        that reaches the run's goal within the longest run allowed, training longer."""
         if self.run_h100e > 0 or self.run_plan_h100e <= 0:
             return
+        p = self.model.p
         block = self.largest_block_h100e()
+        months, longest = p["training_run_months"], self.longest_run_months()
         full = block >= self.run_plan_h100e
-        partial = block >= self.model.p["training_min_fill"] * self.run_plan_h100e
-        if full or (partial and self.training_misses >= 2 and not self.block_coming()):
+        partial = block >= p["training_min_fill"] * self.run_plan_h100e
+        if longest > months:
+            usable = min(block, p["training_run_cap_h100e"]) if p["training_run_cap_h100e"] > 0 \
+                else block
+            goal = self.run_goal_h100e_months
+            stretch = usable > 0 and usable * longest >= goal
+            if not (full or stretch or (partial and self.training_misses >= 2
+                                         and not self.block_coming())):
+                return
+            months = min(longest, max(months, math.ceil(goal / max(usable, 1e-9) - 1e-9)))
+            run = min(usable, goal / months)
+        elif full or (partial and self.training_misses >= 2 and not self.block_coming()):
             run = min(block, self.run_plan_h100e)
-            if self.strategy == "inference_first" and self.at_hand_h100e() - self.share * \
-                    self.model.demand_h100e < run:
-                return  # users come first: no run while they would take the block
-            self.run_h100e = run
-            self.run_months_done = 0
-            self.run_stalled_months = 0
-            self.training_misses = 0
-            self.model.log("training",
-                           f"{self.name} starts a training run on {self.run_h100e:,.0f} H100e",
-                           self.name)
+        else:
+            return
+        if self.strategy == "inference_first" and self.at_hand_h100e() - self.share * \
+                self.model.demand_h100e < run:
+            return  # users come first: no run while they would take the block
+        self.run_h100e = run
+        self.run_months_planned = months
+        self.run_months_done = 0
+        self.run_stalled_months = 0
+        self.training_misses = 0
+        self.model.log("training", f"{self.name} starts a training run on {run:,.0f} H100e"
+                       + (f" for {months} months" if months != p["training_run_months"] else ""),
+                       self.name)
 
     # ------------------------------------------------------------------ contracting
     def requests(self) -> list[RFQ]:
@@ -235,7 +260,7 @@ class Lab(Firm):
             training = run if pool - inference >= run else 0.0
         if run > 0 and training >= run - 1e-6:
             self.run_months_done += 1
-            if self.run_months_done >= m.p["training_run_months"]:
+            if self.run_months_done >= self.run_months_planned:
                 size = run * self.run_months_done
                 self.capability_h100e_months = max(self.capability_h100e_months, size)
                 self.last_run_h100e_months = size

@@ -953,7 +953,8 @@ class ComputeMarket(mesa.Model):
             "largest_run_h100e_months": self.run_history[-1],
             "largest_run_growth_12m": metrics.growth_factor(self.run_history, 12),
             "largest_active_run_h100e": max((lab.run_h100e for lab in labs), default=0.0),
-            "frontier_ceiling_h100e_months": self.p["training_run_months"] * max(
+            "frontier_ceiling_h100e_months": max(self.p["training_run_months"],
+                                                 self.p["training_run_max_months"]) * max(
                 (f.capacity_h100e for f in self.facilities.values()), default=0.0),
             "capex_usd_12m_hyperscaler": sum(self.capex_history["hyperscaler"][-12:]),
             "capex_usd_12m_neocloud": sum(self.capex_history["neocloud"][-12:]),

@@ -70,7 +70,7 @@ OUTPUTS: tuple[Output, ...] = (
     _O("largest_run_growth_12m", "Growth factor of the frontier run over the last 12 months."),
     _O("largest_active_run_h100e", "Largest training run in progress, H100e."),
     _O("frontier_ceiling_h100e_months", "Largest run a lab could start now: the largest online "
-       "site for training_run_months (a run starts on one site)."),
+       "site for the longest run allowed (a run starts on one site)."),
     _O("capex_usd_12m_hyperscaler", "Hyperscalers' capex (sites and chips) over the last 12 months."),
     _O("capex_usd_12m_neocloud", "Neoclouds' capex over the last 12 months."),
     _O("capex_usd_12m_lab", "Labs' capex over the last 12 months."),

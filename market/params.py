@@ -167,6 +167,10 @@ MODEL_PARAMS: tuple[Param, ...] = (
        "(1 = match the leader, no escalation).", "training", 0.5, 10.0, ui=True),
     _p("training_run_months", 4, "months", "Duration of a frontier training run.",
        "training", 1, 24),
+    _p("training_run_max_months", 0, "months",
+       "Longest a lab stretches a run on a block smaller than its plan, training longer to "
+       "reach the run's goal (frontier runs lengthen about 1.4x a year, to 9-12 months at "
+       "most, per Epoch AI); 0 = every run lasts training_run_months.", "training", 0, 36),
     _p("training_run_cap_h100e", 0.0, "H100e",
        "Policy cap on the size of one training run (0 = no cap).", "training", 0.0, 1e10),
     _p("training_budget_share_of_cash", 0.4, "share",

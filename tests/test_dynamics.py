@@ -33,6 +33,10 @@ def test_arms_race_grows_the_largest_run_and_damping_stops_it():
     assert np.mean(on) >= 1.5, on
     assert min(on) > 1.2, on
     assert np.mean(damped) < 1.1, damped
+    # labs that stretch runs to reach their goal do not ratchet the frontier up either
+    stretched = [_frontier_growth_per_year(r) for r in _runs("baseline", 5, race_ambition=1.0,
+                                                             training_run_max_months=12)]
+    assert np.mean(stretched) < 1.1, stretched
     assert np.mean(capped) < np.mean(on) - 0.3, (capped, on)
 
 

@@ -334,3 +334,24 @@ def test_an_inference_first_lab_does_not_start_a_run_its_users_would_take():
     lab.strategy = "training_first"
     lab.try_start_run()
     assert lab.run_h100e == lab.run_plan_h100e
+
+
+def test_a_lab_stretches_a_run_on_a_small_block_to_reach_its_goal():
+    m = ComputeMarket(scenario="classroom", rng=1, training_run_max_months=12)
+    m.step()
+    lab = next(lab for lab in m.labs() if lab.largest_block_h100e() > 0)
+    block = lab.largest_block_h100e()
+    lab.run_h100e, lab.strategy = 0.0, "training_first"
+    lab.run_goal_h100e_months = 7.5 * block  # beyond 4 months, within 12
+    lab.run_plan_h100e = lab.run_goal_h100e_months / m.p["training_run_months"]
+    lab.try_start_run()
+    assert lab.run_months_planned == 8
+    assert lab.run_h100e * lab.run_months_planned == pytest.approx(7.5 * block)
+    assert lab.run_h100e <= block
+    assert m.events[-1].text.endswith(" for 8 months")
+    lab.run_h100e = 0.0
+    lab.run_goal_h100e_months = 13 * block  # out of reach even in 12 months: wait
+    lab.run_plan_h100e = lab.run_goal_h100e_months / m.p["training_run_months"]
+    lab.training_misses = 0
+    lab.try_start_run()
+    assert lab.run_h100e == 0.0
