@@ -41,9 +41,15 @@ class Region:
             return math.inf
         if self.growth == 1.0:
             return start + mw / self.mw_per_month
-        # the connected MW from start to t is the integral of the growing rate
+        # the MW connected from start to t are the integral of the rate, r e^(k u) du,
+        # so t = start + ln(1 + mw k e^(-k start) / r) / k; a shrinking grid (k < 0)
+        # never connects more than r e^(k start) / -k
         k = math.log(self.growth) / 12.0
-        return math.log(math.exp(k * start) + mw * k / self.mw_per_month) / k
+        try:
+            inner = 1.0 + mw * k / self.mw_per_month * math.exp(-k * start)
+        except OverflowError:
+            return math.inf
+        return start + math.log(inner) / k if inner > 0 else math.inf
 
     def queue_mw(self, month: int) -> float:
         """MW booked ahead of a request made in ``month``."""
@@ -54,7 +60,8 @@ class Region:
         if self.growth == 1.0:
             return (self.queue_clears_month - month) * self.mw_per_month
         k = math.log(self.growth) / 12.0
-        return self.mw_per_month * (math.exp(k * self.queue_clears_month) - math.exp(k * month)) / k
+        return (self.rate_mw_per_month(month) * math.expm1(k * (self.queue_clears_month - month))
+                / k)
 
     def ready_month(self, month: int, mw: float, p: dict) -> float:
         start = max(float(month), self.queue_clears_month)

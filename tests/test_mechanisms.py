@@ -778,3 +778,13 @@ def test_a_growing_grid_connects_the_integral_of_its_rate():
     # the same MW wait less once the grid has grown
     assert _region(2.0).finish(24.0, 1000.0) - 24.0 < _region(2.0).finish(0.0, 1000.0)
     assert _region(1.0).finish(24.0, 1000.0) - 24.0 == _region(1.0).finish(0.0, 1000.0)
+
+
+def test_a_shrinking_grid_never_connects_more_than_it_has_left():
+    r = _region(0.5)  # 100 MW a month at first, halving every year
+    total = 100.0 * 12.0 / math.log(2.0)  # all it will ever connect from month 0
+    assert r.finish(0.0, 0.5 * total) == pytest.approx(12.0)
+    assert r.finish(0.0, 1.01 * total) == math.inf
+    assert r.finish(1e6, 1.0) == math.inf
+    assert r.ready_month(0, 2 * total, {"grid_min_wait_months": 0}) == math.inf
+    assert r.book(0, 2 * total, {"grid_min_wait_months": 0}) == 10**9
