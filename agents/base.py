@@ -96,10 +96,6 @@ class Firm(mesa.Agent):
             cancellation_premium=p["cancellation_premium"], exclusive=exclusive,
             exclusivity_premium=p["exclusivity_premium"])
 
-    def free_h100e(self, f: Facility, start: int, end: int) -> float:
-        committed = f.committed_h100e(start, end, self.model.month)
-        return max(0.0, f.expected_capacity_h100e(start) - committed)
-
     def free_sites(self, start: int, end: int) -> tuple[float, list]:
         """(expected capacity at ``start``, [(site, H100e free over [start, end), whether
         no contract there overlaps the window, the site's expected capacity)]) for the
