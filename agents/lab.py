@@ -147,9 +147,26 @@ class Lab(Firm):
         affordable = budget / (price * HOURS_PER_MONTH * months)
         self.run_plan_h100e = max(0.0, min(target, affordable))
 
+    def min_block_h100e(self) -> float:
+        """The smallest block worth a run: ``training_min_fill`` of the plan, or, when
+        that is less, a block whose run beats the frontier the lab races against (its
+        own best and the strongest rival's last run) by ``training_min_gain``."""
+        p = self.model.p
+        fill = p["training_min_fill"] * self.run_plan_h100e
+        if p["training_min_gain"] <= 0:
+            return fill
+        return min(fill, p["training_min_gain"] * self.frontier_h100e_months()
+                   / p["training_run_months"])
+
+    def frontier_h100e_months(self) -> float:
+        """The frontier the lab races against: its own best run or the strongest rival's
+        last run, whichever is larger."""
+        return max(self.capability_h100e_months,
+                   self.model.largest_last_run_h100e_months(exclude=self.unique_id))
+
     def block_coming(self) -> bool:
-        """A signed training contract, not yet started, big enough for the plan."""
-        need = self.model.p["training_min_fill"] * self.run_plan_h100e
+        """A signed training contract, not yet started, big enough for a run."""
+        need = self.min_block_h100e()
         return any(c.state == ContractState.SIGNED and c.purpose == "training"
                    and c.capacity_h100e >= need for c in self.bought)
 
@@ -168,7 +185,9 @@ class Lab(Firm):
         block = self.largest_block_h100e()
         months, longest = p["training_run_months"], self.longest_run_months()
         full = block >= self.run_plan_h100e
-        partial = block >= p["training_min_fill"] * self.run_plan_h100e
+        partial = block >= self.min_block_h100e()
+        beats = p["training_min_gain"] > 0 and \
+            block * months >= p["training_min_gain"] * self.frontier_h100e_months()
         if longest > months:
             usable = min(block, p["training_run_cap_h100e"]) if p["training_run_cap_h100e"] > 0 \
                 else block
@@ -179,7 +198,7 @@ class Lab(Firm):
                 return
             months = min(longest, max(months, math.ceil(goal / max(usable, 1e-9) - 1e-9)))
             run = min(usable, goal / months)
-        elif full or (partial and self.training_misses >= 2 and not self.block_coming()):
+        elif full or beats or (partial and self.training_misses >= 2 and not self.block_coming()):
             run = min(block, self.run_plan_h100e)
         else:
             return

@@ -736,8 +736,10 @@ class ComputeMarket(mesa.Model):
             asked = sorted(set(known) | set(found))
             for rfq in rfqs:
                 quotes = [q for sid in asked for q in self.firm(sid).quotes(rfq)]
+                min_fill = p["training_min_fill"] if p["training_min_gain"] <= 0 else \
+                    lab.min_block_h100e() / rfq.capacity_h100e
                 chosen = pricing.choose_quotes(quotes, rfq.capacity_h100e, rfq.contiguous,
-                                               p["training_min_fill"], rfq.start_month)
+                                               min_fill, rfq.start_month)
                 if rfq.contiguous:
                     lab.training_misses = 0 if chosen else lab.training_misses + 1
                 for q, take in chosen:

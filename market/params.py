@@ -179,6 +179,11 @@ MODEL_PARAMS: tuple[Param, ...] = (
     _p("training_min_fill", 0.5, "share",
        "A lab starts a run on a block this fraction of its plan or larger; otherwise it waits.",
        "training", 0.05, 1.0),
+    _p("training_min_gain", 0.0, "x",
+       "A lab also starts a run at once on a block smaller than training_min_fill of its "
+       "plan when the run would beat the frontier it races against (its own best run and "
+       "the strongest rival's last run) by this factor (0 = off: it waits for a block of "
+       "training_min_fill of its plan).", "training", 0.0, 10.0),
     # contracting
     _p("rfq_horizon_months", 12, "months",
        "How far ahead labs compare secured with needed capacity.", "contracting", 1, 60),
@@ -296,6 +301,10 @@ MODEL_PARAMS: tuple[Param, ...] = (
        "facilities", 0.1, 1.0),
     # finance
     _p("base_rate", 0.045, "per year", "Risk-free interest rate (SOFR).", "finance", 0.0, 0.5),
+    _p("hyperscaler_cash_flow_growth_per_year", 1.0, "x per year",
+       "Yearly growth of hyperscalers' outside cash flow, which funds their capex (1 = the "
+       "scenario's figure every month; big-4 capex grew about 1.7x a year in 2024-26).",
+       "finance", 0.5, 5.0),
     _p("hyperscaler_spread", 0.02, "per year", "Hyperscalers' borrowing spread.",
        "finance", 0.0, 0.5),
     _p("lab_cost_of_capital", 0.15, "per year", "Labs' cost of capital for own builds.",

@@ -355,3 +355,40 @@ def test_a_lab_stretches_a_run_on_a_small_block_to_reach_its_goal():
     lab.training_misses = 0
     lab.try_start_run()
     assert lab.run_h100e == 0.0
+
+
+def test_a_lab_starts_at_once_on_a_block_that_beats_the_frontier():
+    """A block far below the plan still gets a run, without waiting, when the run beats
+    the frontier the lab races against by ``training_min_gain``; a smaller one waits,
+    and so does every block below ``training_min_fill`` of the plan with the rule off."""
+    m = ComputeMarket(scenario="classroom", rng=1, training_min_gain=1.25)
+    m.step()
+    lab = next(lab for lab in m.labs() if lab.largest_block_h100e() > 0)
+    block, months, gain = lab.largest_block_h100e(), m.p["training_run_months"], m.p["training_min_gain"]
+    for other in m.labs():
+        other.last_run_h100e_months = 1.0
+    m.refresh_leaders()
+    lab.run_h100e, lab.strategy, lab.training_misses = 0.0, "training_first", 0
+    lab.run_plan_h100e = 10 * block  # far beyond the block: training_min_fill is not met
+    lab.capability_h100e_months = 1.01 * block * months / gain  # the run would not beat it
+    lab.try_start_run()
+    assert lab.run_h100e == 0.0
+    lab.capability_h100e_months = 0.99 * block * months / gain
+    m.p["training_min_gain"] = 0.0  # off
+    lab.try_start_run()
+    assert lab.run_h100e == 0.0
+    m.p["training_min_gain"] = gain
+    lab.try_start_run()
+    assert lab.run_h100e == pytest.approx(block)
+    assert lab.run_months_planned == months
+
+
+def test_hyperscalers_outside_cash_flow_grows_at_the_declared_rate():
+    grown = ComputeMarket(scenario="classroom", rng=1, hyperscaler_cash_flow_growth_per_year=2.0)
+    flat = ComputeMarket(scenario="classroom", rng=1)
+    for m in (grown, flat):
+        m.month = 18
+    pick = [next(f for f in m.firms() if getattr(f, "outside_cash_flow_usd_per_month", 0) > 0)
+            for m in (grown, flat)]
+    assert pick[0].cash_flow_growth() == pytest.approx(2.0 ** 1.5)
+    assert pick[1].cash_flow_growth() == 1.0
