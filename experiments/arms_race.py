@@ -44,8 +44,8 @@ EXPERIMENT = Experiment(
     metrics=(
         Metric("largest_run", "largest training run by the horizon (million H100e-months)",
                common.last("largest_run_h100e_months"), scale=1e6, fmt="{:,.2f}"),
-        Metric("run_growth", "frontier-run growth over 12 months, run average (x)",
-               common.mean("largest_run_growth_12m", from_month=12), fmt="{:.2f}x"),
+        Metric("run_growth", "frontier-run growth a year, from the end of year one (x)",
+               common.growth_per_year("largest_run_h100e_months", from_month=11), fmt="{:.2f}x"),
         Metric("capex_final_year", "capex in the final 12 months (billion USD)",
                common.last("capex_usd_12m_total"), scale=1e9, fmt="{:,.0f}"),
         Metric("spot_price", "spot rental price index, run average (USD per H100e-hour)",

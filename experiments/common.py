@@ -187,6 +187,16 @@ def mean(column: str, from_month: int = 0) -> Callable[[pd.DataFrame], float]:
     return fn
 
 
+def growth_per_year(column: str, from_month: int = 12) -> Callable[[pd.DataFrame], float]:
+    """Yearly growth factor from month index ``from_month`` to the end (compound)."""
+    def fn(run: pd.DataFrame) -> float:
+        values = run[column].to_numpy(dtype=float)
+        if len(values) <= from_month + 1 or not values[from_month] > 0:
+            return math.nan
+        return float((values[-1] / values[from_month]) ** (12.0 / (len(values) - 1 - from_month)))
+    return fn
+
+
 def annual_log_volatility(column: str) -> Callable[[pd.DataFrame], float]:
     """Standard deviation of the monthly log change, times sqrt(12); months at or below 0 skipped."""
     def fn(run: pd.DataFrame) -> float:

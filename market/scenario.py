@@ -116,7 +116,7 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
     ),
 }
 
-HEADER_FIELDS = {"name", "description", "seed"}
+HEADER_FIELDS = {"name", "description", "seed", "base"}
 
 
 @dataclass
@@ -164,33 +164,78 @@ def load_scenario(scenario: str | Path | dict | Scenario = "baseline",
     elif isinstance(scenario, dict):
         data, source = copy.deepcopy(scenario), "<dict>"
     else:
-        text = str(scenario)
-        path = Path(text)
-        if text.endswith(".toml") or path.exists():
-            if path.is_dir():
-                raise ScenarioError(f"scenario '{text}' is a folder: expected a built-in name or "
-                                    "the path of a .toml file")
-            if not path.is_file():
-                raise ScenarioError(f"scenario file '{text}' does not exist")
-            source = str(path)
-        elif text in builtin_names():
-            path = builtin_dir() / f"{text}.toml"
-            source = f"{text} (built in)"
-        else:
-            raise ScenarioError(
-                f"unknown scenario '{text}'{_suggest(text, builtin_names())}: expected one of "
-                + ", ".join(builtin_names()) + " or the path of a .toml file"
-            )
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"{source}: cannot read the file: {exc}") from None
+        data, source, folder = _read(scenario)
+    data = _with_base(data, source, folder if not isinstance(scenario, (dict, Scenario)) else None,
+                      [source])
     try:
         return _validate(data, source, overrides or {})
     except ParameterError as exc:
         raise ScenarioError(str(exc)) from None
+
+
+def _read(scenario: str | Path, folder: Path | None = None) -> tuple[dict, str, Path]:
+    """The raw table of a scenario named by built-in name or file path (a relative path
+    is looked up in ``folder`` first, when given), its source and its folder."""
+    text = str(scenario)
+    path = Path(text)
+    if folder is not None and not path.is_absolute() and (folder / path).exists():
+        path = folder / path
+    if text.endswith(".toml") or path.exists():
+        if path.is_dir():
+            raise ScenarioError(f"scenario '{text}' is a folder: expected a built-in name or "
+                                "the path of a .toml file")
+        if not path.is_file():
+            raise ScenarioError(f"scenario file '{text}' does not exist")
+        source = str(path)
+    elif text in builtin_names():
+        path = builtin_dir() / f"{text}.toml"
+        source = f"{text} (built in)"
+    else:
+        raise ScenarioError(
+            f"unknown scenario '{text}'{_suggest(text, builtin_names())}: expected one of "
+            + ", ".join(builtin_names()) + " or the path of a .toml file"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{source}: cannot read the file: {exc}") from None
+    return data, source, path.resolve().parent
+
+
+def _with_base(data: dict, source: str, folder: Path | None, chain: list[str]) -> dict:
+    """A scenario that names a ``base`` in its [scenario] table starts from that
+    scenario: its own [params] are laid over the base's, and each actor table it
+    declares (e.g. [[lab]]) replaces the base's table of that kind whole."""
+    head = data.get("scenario")
+    if not isinstance(head, dict):
+        return data
+    head = dict(head)
+    base = head.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ScenarioError(f"{source}: [scenario]: field 'base' = {base!r} is not allowed: "
+                            "expected a built-in scenario name or the path of a .toml file")
+    try:
+        parent, parent_source, parent_folder = _read(base, folder)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: [scenario]: field 'base' = {base!r}: {exc}") from None
+    if Path(parent_source).resolve() in [Path(c).resolve() for c in chain]:
+        raise ScenarioError(f"{source}: [scenario]: field 'base' = {base!r} is not allowed: "
+                            "the scenarios name each other as base (" + " -> ".join(
+                                chain + [parent_source]) + ")")
+    parent = _with_base(parent, parent_source, parent_folder, chain + [parent_source])
+    merged = {key: value for key, value in parent.items() if key != "scenario"}
+    for key, value in data.items():
+        if key == "params" and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        elif key != "scenario":
+            merged[key] = value
+    merged["scenario"] = {**{k: v for k, v in parent.get("scenario", {}).items()
+                             if k in ("seed",)}, **head}
+    return merged
 
 
 def _validate(data: dict, source: str, overrides: dict) -> Scenario:

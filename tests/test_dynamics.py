@@ -24,19 +24,36 @@ def _frontier_growth_per_year(result) -> float:
     return float((x[-1] / x[11]) ** (12.0 / (len(x) - 12)))
 
 
+def _race(scenario: str, **overrides) -> list[float]:
+    return [_frontier_growth_per_year(r) for r in _runs(scenario, 5, **overrides)]
+
+
+@pytest.mark.slow
+def test_where_supply_keeps_up_the_race_grows_the_largest_run_several_fold_a_year():
+    """In fast-growth (the baseline's firms, with grid, capex, chips and demand growing
+    at 2024-26 rates) the largest site can grow as fast as labs ask for blocks: with the
+    race on the frontier run grows three-fold a year or more on average over ten seeds;
+    damped or capped, hardly at all."""
+    on = _race("fast-growth")
+    assert np.mean(on) >= 3.0, on
+    assert min(on) > 2.0, on
+    damped = _race("fast-growth", race_ambition=1.0)
+    assert np.mean(damped) < 1.1, damped
+    capped = _race("fast-growth", training_run_cap_h100e=400_000.0)
+    assert np.mean(capped) < 1.2, capped
+
+
 @pytest.mark.slow
 def test_arms_race_grows_the_largest_run_and_damping_stops_it():
-    on = [_frontier_growth_per_year(r) for r in _runs("baseline", 5)]
-    damped = [_frontier_growth_per_year(r) for r in _runs("baseline", 5, race_ambition=1.0)]
-    capped = [_frontier_growth_per_year(r)
-              for r in _runs("baseline", 5, training_run_cap_h100e=400_000.0)]
+    """In the baseline, supply holds the race back (see docs/calibration.md): the
+    frontier run still grows clearly faster with the race on than damped or capped."""
+    on = _race("baseline")
     assert np.mean(on) >= 1.5, on
     assert min(on) > 1.2, on
-    assert np.mean(damped) < 1.1, damped
+    assert np.mean(_race("baseline", race_ambition=1.0)) < 1.1
     # labs that stretch runs to reach their goal do not ratchet the frontier up either
-    stretched = [_frontier_growth_per_year(r) for r in _runs("baseline", 5, race_ambition=1.0,
-                                                             training_run_max_months=12)]
-    assert np.mean(stretched) < 1.1, stretched
+    assert np.mean(_race("baseline", race_ambition=1.0, training_run_max_months=12)) < 1.1
+    capped = _race("baseline", training_run_cap_h100e=400_000.0)
     assert np.mean(capped) < np.mean(on) - 0.3, (capped, on)
 
 
@@ -59,7 +76,8 @@ def test_a_sentiment_winter_raises_exits():
 def test_merger_review_lowers_concentration_where_acquisitions_happen():
     """Frequent acquisitions and a weak contest for users, so that deals rather than the
     race decide who ends up large; 20 seeds, since a lab's final share of compute varies
-    a lot from seed to seed (with 10 the sign of the lab-compute comparison is noise)."""
+    a lot from seed to seed (with 10 the sign of the lab-compute comparison is noise).
+    Review lowers the mean and, in most seeds, each seed's final lab concentration."""
     kwargs = dict(acquisition_rate=0.3, contest_intensity=0.5)
     seeds = range(20)
     off = [run("baseline", seed=s, years=10, overrides=dict(merger_review="off", **kwargs))
@@ -74,6 +92,9 @@ def test_merger_review_lowers_concentration_where_acquisitions_happen():
         hhi_off = np.mean([r.timeseries[segment].iloc[-1] for r in off])
         hhi_on = np.mean([r.timeseries[segment].iloc[-1] for r in on])
         assert hhi_on < hhi_off, (segment, hhi_on, hhi_off)
+    lower = sum(a.timeseries["lab_compute_hhi"].iloc[-1] < b.timeseries["lab_compute_hhi"].iloc[-1]
+                for a, b in zip(on, off))
+    assert lower > len(seeds) / 2, lower
     labs_off = np.mean([r.timeseries["active_labs"].iloc[-1] for r in off])
     labs_on = np.mean([r.timeseries["active_labs"].iloc[-1] for r in on])
     assert labs_on > labs_off, (labs_on, labs_off)

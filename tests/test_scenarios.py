@@ -137,6 +137,27 @@ def test_a_copy_of_a_builtin_file_loads_the_same(tmp_path):
         assert b.source == str(path)
 
 
+def test_a_scenario_can_start_from_a_base(tmp_path):
+    """A file naming a base takes the base's tables and parameters; its own [params]
+    are laid over them and each actor table it declares replaces the base's."""
+    (tmp_path / "tiny.toml").write_text(MINIMAL)
+    (tmp_path / "variant.toml").write_text(
+        '[scenario]\nname = "variant"\nbase = "tiny.toml"\ndescription = "Richer labs."\n'
+        '[params]\ncontest_intensity = 3.0\n'
+        '[[lab]]\nname = "Lab One"\ncash_usd = 9e9\n[[lab]]\nname = "Lab Two"\ncash_usd = 8e9\n')
+    base, variant = load_scenario(str(tmp_path / "tiny.toml")), load_scenario(
+        str(tmp_path / "variant.toml"))
+    assert variant.name == "variant" and variant.description == "Richer labs."
+    assert variant.seed == base.seed
+    assert variant.params == {**base.params, "contest_intensity": 3.0}
+    assert [lab["cash_usd"] for lab in variant.tables["lab"]] == [9e9, 8e9]
+    assert {k: v for k, v in variant.tables.items() if k != "lab"} == {
+        k: v for k, v in base.tables.items() if k != "lab"}
+    fast = load_scenario("fast-growth")
+    assert fast.tables == load_scenario("baseline").tables
+    assert fast.params["grid_growth_per_year"] > 1
+
+
 def test_overrides_are_validated_and_applied():
     sc = load_scenario("classroom", {"contest_intensity": 0, "merger_review": "off"})
     assert sc.params["contest_intensity"] == 0.0
@@ -186,6 +207,10 @@ BAD_FILES = {
                       ["[[lab]] #3", "'budget_usd'", "allowed:", "cash_usd"]),
     "unknown table": (appended('[[bank]]\nname = "Lender"'),
                       ["'bank'", "allowed:", "neocloud"]),
+    "unknown base": (MINIMAL.replace("[scenario]\n", "[scenario]\nbase = 'basline'\n"),
+                     ["[scenario]", "'base'", "'basline'", "did you mean 'baseline'"]),
+    "base that names itself": (MINIMAL.replace("[scenario]\n", "[scenario]\nbase = 'bad.toml'\n"),
+                               ["[scenario]", "'base'", "'bad.toml'", "name each other"]),
     "unknown header field": (MINIMAL.replace("[scenario]\n", "[scenario]\nauthor = 'me'\n"),
                              ["[scenario]", "'author'", "allowed:", "seed"]),
     "wrong type": (in_params('acquaintance_degree = "three"'),
