@@ -159,14 +159,14 @@ def load_scenario(scenario: str | Path | dict | Scenario = "baseline",
     """Load a scenario by built-in name, file path or dict, apply parameter overrides
     and validate everything. Raises ScenarioError with a message naming the file,
     the field, the value and what is allowed."""
+    folder = None  # where a relative base is looked up first (a dict's: the working folder)
     if isinstance(scenario, Scenario):
         data, source = scenario.as_dict(), scenario.source
     elif isinstance(scenario, dict):
         data, source = copy.deepcopy(scenario), "<dict>"
     else:
         data, source, folder = _read(scenario)
-    data = _with_base(data, source, folder if not isinstance(scenario, (dict, Scenario)) else None,
-                      [source])
+    data = _with_base(data, source, folder, [source])
     try:
         return _validate(data, source, overrides or {})
     except ParameterError as exc:

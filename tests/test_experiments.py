@@ -262,3 +262,11 @@ def test_band_stats_give_mean_and_percentiles_across_seeds():
     stats = common.band_stats(df, ["g"], "v").set_index("g")
     assert stats.loc["a", "mean"] == 5 and stats.loc["a", "p10"] == pytest.approx(1) and stats.loc["a", "p90"] == 9
     assert stats.loc["b", "runs"] == 2 and stats.loc["b", "mean"] == 6
+
+
+def test_growth_per_year_compounds_from_the_given_month():
+    run = pd.DataFrame({"x": [1.0, 2.0, 4.0, 8.0, 16.0]})
+    # from month 1 (2.0) to month 4 (16.0): x8 in 3 months, i.e. x2 a month, x4096 a year
+    assert common.growth_per_year("x", from_month=1)(run) == pytest.approx(2.0 ** 12)
+    assert pd.isna(common.growth_per_year("x", from_month=4)(run))  # nothing after it
+    assert pd.isna(common.growth_per_year("x", from_month=1)(pd.DataFrame({"x": [1, 0, 3]})))
