@@ -362,7 +362,7 @@ class ComputeMarket(mesa.Model):
         return min(prices) if prices else self.merchant_price_usd_per_h100e()
 
     def chip_cost_basis(self, f: Facility) -> float:
-        return getattr(f, "chip_cost_usd_per_h100e", self.merchant_price_usd_per_h100e())
+        return f.chip_cost_usd_per_h100e
 
     def build_cost_usd(self, firm, h100e: float) -> float:
         density = self.h100e_per_mw(self.current_generation)

@@ -23,7 +23,7 @@ class ContractState(IntEnum):
     ENDED = 2
 
 
-@dataclass
+@dataclass(slots=True)
 class ChipBatch:
     generation: int
     h100e: float
@@ -31,7 +31,7 @@ class ChipBatch:
     cost_usd_per_h100e: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Facility:
     facility_id: int
     name: str
@@ -46,6 +46,7 @@ class Facility:
     chips: list[ChipBatch] = field(default_factory=list)
     pending_h100e: float = 0.0  # ordered chips not yet delivered
     ordered_generation: int = 0
+    chip_cost_usd_per_h100e: float = 0.0  # price per H100e of its chips (set with the site)
     contracts: list = field(default_factory=list)  # Contract objects sold from this site
     # chips are only ever appended or filtered into a new list, so the list's identity
     # and length tell whether the cached sum is still right
@@ -96,7 +97,7 @@ class Facility:
         return self.installed_h100e + self.pending_h100e
 
 
-@dataclass
+@dataclass(slots=True)
 class Contract:
     contract_id: int
     buyer_id: int
@@ -137,7 +138,7 @@ class Contract:
         return delivered_h100e * rate * HOURS_PER_MONTH * owed_share
 
 
-@dataclass
+@dataclass(slots=True)
 class RFQ:
     """A buyer's request for quotes."""
 
@@ -157,7 +158,7 @@ class RFQ:
         return max(self.start_month, self.latest_start_month)
 
 
-@dataclass
+@dataclass(slots=True)
 class Quote:
     seller_id: int
     facility_id: int | None  # None: build to suit (a new site)
@@ -171,7 +172,7 @@ class Quote:
     h100e_per_mw: float = 700.0
 
 
-@dataclass
+@dataclass(slots=True)
 class ChipOrder:
     order_id: int
     buyer_id: int
@@ -189,7 +190,7 @@ class ChipOrder:
         return max(0.0, self.h100e - self.delivered_h100e)
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     month: str
     kind: str
