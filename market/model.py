@@ -736,8 +736,8 @@ class ComputeMarket(mesa.Model):
             asked = sorted(set(known) | set(found))
             for rfq in rfqs:
                 quotes = [q for sid in asked for q in self.firm(sid).quotes(rfq)]
-                min_fill = p["training_min_fill"] if p["training_min_gain"] <= 0 else \
-                    lab.min_block_h100e() / rfq.capacity_h100e
+                min_fill = lab.min_block_h100e() / rfq.capacity_h100e \
+                    if rfq.contiguous and p["training_min_gain"] > 0 else p["training_min_fill"]
                 chosen = pricing.choose_quotes(quotes, rfq.capacity_h100e, rfq.contiguous,
                                                min_fill, rfq.start_month)
                 if rfq.contiguous:
