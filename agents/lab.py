@@ -151,12 +151,15 @@ class Lab(Firm):
         """The smallest block worth a run: ``training_min_fill`` of the plan, or, when
         that is less, a block whose run beats the frontier the lab races against (its
         own best and the strongest rival's last run) by ``training_min_gain``."""
+        return min(self.model.p["training_min_fill"] * self.run_plan_h100e,
+                   self.beating_block_h100e())
+
+    def beating_block_h100e(self) -> float:
+        """The block whose run beats the frontier by ``training_min_gain`` (inf when off)."""
         p = self.model.p
-        fill = p["training_min_fill"] * self.run_plan_h100e
         if p["training_min_gain"] <= 0:
-            return fill
-        return min(fill, p["training_min_gain"] * self.frontier_h100e_months()
-                   / p["training_run_months"])
+            return math.inf
+        return p["training_min_gain"] * self.frontier_h100e_months() / p["training_run_months"]
 
     def frontier_h100e_months(self) -> float:
         """The frontier the lab races against: its own best run or the strongest rival's
@@ -186,8 +189,7 @@ class Lab(Firm):
         months, longest = p["training_run_months"], self.longest_run_months()
         full = block >= self.run_plan_h100e
         partial = block >= self.min_block_h100e()
-        beats = p["training_min_gain"] > 0 and \
-            block * months >= p["training_min_gain"] * self.frontier_h100e_months()
+        beats = block >= self.beating_block_h100e()
         if longest > months:
             usable = min(block, p["training_run_cap_h100e"]) if p["training_run_cap_h100e"] > 0 \
                 else block

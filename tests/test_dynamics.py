@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from experiments.common import growth_per_year
 from market.runner import run
 
 SEEDS = range(10)
@@ -20,8 +21,7 @@ def _runs(scenario: str, years: float, **overrides):
 
 def _frontier_growth_per_year(result) -> float:
     """Yearly growth of the largest completed run from the end of year one to the end."""
-    x = result.timeseries["largest_run_h100e_months"].to_numpy()
-    return float((x[-1] / x[11]) ** (12.0 / (len(x) - 12)))
+    return growth_per_year("largest_run_h100e_months", from_month=11)(result.timeseries)
 
 
 def _race(scenario: str, **overrides) -> list[float]:
