@@ -8,4 +8,4 @@ from agents.neocloud import Neocloud
 
 FIRM_TYPES = {"hyperscaler": Hyperscaler, "neocloud": Neocloud, "lab": Lab}
 
-__all__ = ["ChipSupplier", "FIRM_TYPES", "Firm", "Hyperscaler", "Lab", "Neocloud"]
+__all__ = ["FIRM_TYPES", "ChipSupplier", "Firm", "Hyperscaler", "Lab", "Neocloud"]

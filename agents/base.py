@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from market import pricing
-from market.records import Contract, ContractState, Facility, FacilityStatus, Quote, RFQ
+from market.io.records import RFQ, Contract, ContractState, Facility, FacilityStatus, Quote
+from market.mechanisms import pricing
 
 if TYPE_CHECKING:
-    from market.model import ComputeMarket
+    from market.core.model import ComputeMarket
 
 
 class Firm(mesa.Agent):
@@ -90,11 +90,16 @@ class Firm(mesa.Agent):
     def _ask(self, floor: float, term: int, exclusive: bool) -> float:
         p = self.model.p
         return pricing.ask_usd_per_h100e_hour(
-            floor, markup=self.model.scarcity_markup, base_margin=p["base_margin"],
-            term_months=term, short_term_premium=p["short_term_premium"],
+            floor,
+            markup=self.model.scarcity_markup,
+            base_margin=p["base_margin"],
+            term_months=term,
+            short_term_premium=p["short_term_premium"],
             cancellable=p["cancellation_notice_months"] > 0,
-            cancellation_premium=p["cancellation_premium"], exclusive=exclusive,
-            exclusivity_premium=p["exclusivity_premium"])
+            cancellation_premium=p["cancellation_premium"],
+            exclusive=exclusive,
+            exclusivity_premium=p["exclusivity_premium"],
+        )
 
     def free_sites(self, start: int, end: int) -> tuple[float, list]:
         """(expected capacity at ``start``, [(site, H100e free over [start, end), whether
@@ -144,7 +149,7 @@ class Firm(mesa.Agent):
             for i, (f, expected) in enumerate(room):
                 if f is site:
                     if expected - f.committed_h100e(start, start + 1, month) < 1.0:
-                        self._sites_free[start] = (total, room[:i] + room[i + 1:])
+                        self._sites_free[start] = (total, room[:i] + room[i + 1 :])
                     break
 
     def quotes(self, rfq: RFQ) -> list[Quote]:
@@ -164,10 +169,20 @@ class Firm(mesa.Agent):
                 continue
             whole_site = self.offers_whole_sites() and untouched and free >= 0.95 * site_expected
             floor = self.facility_floor(f, rfq.buyer_credit)
-            out.append(Quote(self.unique_id, f.facility_id, free, start, rfq.term_months,
-                             self._ask(floor, rfq.term_months, whole_site), floor,
-                             exclusive=whole_site, cancellation_notice_months=notice,
-                             h100e_per_mw=self.model.h100e_per_mw(f.ordered_generation)))
+            out.append(
+                Quote(
+                    self.unique_id,
+                    f.facility_id,
+                    free,
+                    start,
+                    rfq.term_months,
+                    self._ask(floor, rfq.term_months, whole_site),
+                    floor,
+                    exclusive=whole_site,
+                    cancellation_notice_months=notice,
+                    h100e_per_mw=self.model.h100e_per_mw(f.ordered_generation),
+                )
+            )
             spare -= free
         served = sum(q.capacity_h100e for q in out)
         if served < rfq.capacity_h100e:
@@ -189,7 +204,7 @@ class Firm(mesa.Agent):
         online = max(online, m.regions[self.region].ready_month(m.month, 0.0, m.p))
         if rfq.latest_start < online:
             return None
-        start = max(rfq.start_month, int(math.ceil(online)))
+        start = max(rfq.start_month, math.ceil(online))
         density = m.h100e_per_mw(m.current_generation)
         h100e = min(h100e, self.max_site_mw() * density)
         if h100e < 1.0:
@@ -198,17 +213,28 @@ class Firm(mesa.Agent):
             chip_cost_usd_per_h100e=m.best_chip_price(self),
             chip_life_months=m.p["chip_useful_life_months"],
             facility_cost_usd_per_mw=m.p["facility_cost_usd_per_mw"],
-            facility_life_months=m.p["facility_life_months"], h100e_per_mw=density,
+            facility_life_months=m.p["facility_life_months"],
+            h100e_per_mw=density,
             other_opex_usd_per_mw_month=m.p["other_opex_usd_per_mw_month"],
             power_price_usd_per_mwh=m.regions[self.region].power_price_usd_per_mwh,
-            pue=m.p["pue"], annual_rate=self.annual_rate(),
-            credit_premium=0.1 * (1.0 - rfq.buyer_credit))
+            pue=m.p["pue"],
+            annual_rate=self.annual_rate(),
+            credit_premium=0.1 * (1.0 - rfq.buyer_credit),
+        )
         ask = self._ask(floor, rfq.term_months, False)
         if not self.can_finance(h100e, ask, rfq.term_months, rfq.buyer_credit):
             return None
-        return Quote(self.unique_id, None, h100e, start, rfq.term_months, ask, floor,
-                     cancellation_notice_months=m.p["cancellation_notice_months"],
-                     h100e_per_mw=density)
+        return Quote(
+            self.unique_id,
+            None,
+            h100e,
+            start,
+            rfq.term_months,
+            ask,
+            floor,
+            cancellation_notice_months=m.p["cancellation_notice_months"],
+            h100e_per_mw=density,
+        )
 
     def pending_chip_cost_usd(self) -> float:
         """Cash already spoken for: chips on order, paid when they arrive."""
@@ -220,8 +246,13 @@ class Firm(mesa.Agent):
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
         return self.free_cash_usd() >= self.model.build_cost_usd(self, h100e)
 
-    def finance_build(self, building_usd: float, total_capex_usd: float,
-                      contract_value_usd: float, buyer_credit: float) -> None:
+    def finance_build(
+        self,
+        building_usd: float,
+        total_capex_usd: float,
+        contract_value_usd: float,
+        buyer_credit: float,
+    ) -> None:
         """Pay for the building now (chips are paid on delivery); hyperscalers and labs
         pay from cash, neoclouds borrow."""
         self.model.pay(self, None, building_usd, "capex")

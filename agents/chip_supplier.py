@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import mesa
 
-from market import chips
-from market.records import ChipOrder
+from market.io.records import ChipOrder
+from market.mechanisms import chips
 
 
 class ChipSupplier(mesa.Agent):
@@ -25,7 +25,8 @@ class ChipSupplier(mesa.Agent):
         self._backlog_h100e = 0.0  # open orders, kept as a running total
         # output decided earlier that arrives after the expansion lag
         self.pipeline: list[float] = [self.production_h100e_per_month] * max(
-            1, model.p["chip_expansion_lag_months"])
+            1, model.p["chip_expansion_lag_months"]
+        )
         self.delivered_last_month_h100e = 0.0
         self.delivered_12m: list[float] = []
         self.active = True
@@ -66,7 +67,7 @@ class ChipSupplier(mesa.Agent):
         self.orders = [o for o in self.orders if o.open_h100e > 1e-6 and m.order_alive(o)]
         self._backlog_h100e = sum(o.open_h100e for o in self.orders)
         self.delivered_last_month_h100e = delivered
-        self.delivered_12m = (self.delivered_12m + [delivered])[-12:]
+        self.delivered_12m = ([*self.delivered_12m, delivered])[-12:]
 
     def step_investment(self) -> None:
         """Reprice against the backlog and decide output for after the expansion lag."""
@@ -74,11 +75,19 @@ class ChipSupplier(mesa.Agent):
         prod = max(self.production_h100e_per_month, 1.0)
         backlog = self.backlog_h100e()
         self.price_usd_per_h100e = chips.list_price(
-            self.price_usd_per_h100e, self.unit_cost_usd_per_h100e, self.margin,
-            backlog / prod, p["chip_target_backlog_months"], p["chip_price_backlog_slope"])
+            self.price_usd_per_h100e,
+            self.unit_cost_usd_per_h100e,
+            self.margin,
+            backlog / prod,
+            p["chip_target_backlog_months"],
+            p["chip_price_backlog_slope"],
+        )
         # expansion builds on the latest output already decided, not today's
-        target = chips.production_target(max(self.pipeline[-1], 1.0), backlog,
-                                         p["chip_target_backlog_months"],
-                                         p["chip_max_expansion_per_month"])
+        target = chips.production_target(
+            max(self.pipeline[-1], 1.0),
+            backlog,
+            p["chip_target_backlog_months"],
+            p["chip_max_expansion_per_month"],
+        )
         self.pipeline.append(target)
         self.production_h100e_per_month = self.pipeline.pop(0)

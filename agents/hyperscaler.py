@@ -19,8 +19,12 @@ class Hyperscaler(Firm):
     def step_settlement(self) -> None:
         super().step_settlement()
         if self.outside_cash_flow_usd_per_month:
-            self.model.pay(None, self, self.outside_cash_flow_usd_per_month * self.cash_flow_growth(),
-                           "outside cash flow")
+            self.model.pay(
+                None,
+                self,
+                self.outside_cash_flow_usd_per_month * self.cash_flow_growth(),
+                "outside cash flow",
+            )
 
     def cash_flow_growth(self) -> float:
         """Factor on the scenario's outside cash flow this month."""

@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 
 from agents.base import Firm
-from market.records import HOURS_PER_MONTH, ContractState, RFQ
-
+from market.io.records import HOURS_PER_MONTH, RFQ, ContractState
 
 # rationing spells in the event log (reporting thresholds, not behaviour)
 SPELL_START_SHARE = 0.05
@@ -101,8 +100,9 @@ class Lab(Firm):
         return max(blocks.values(), default=0.0)
 
     def committed_usd_per_month(self) -> float:
-        return sum(c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
-                   for c in self.bought)
+        return sum(
+            c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH for c in self.bought
+        )
 
     def budget_usd_per_month(self) -> float:
         """What the lab can commit to spend on compute per month: revenue plus a
@@ -135,15 +135,20 @@ class Lab(Firm):
         m, p = self.model, self.model.p
         months = p["training_run_months"]
         rival = m.largest_last_run_h100e_months(exclude=self.unique_id)
-        own = max(self.last_run_h100e_months,
-                  self.run_h100e * (self.run_months_planned if self.run_h100e > 0 else months))
-        self.run_goal_h100e_months = max(rival, own) * p["race_ambition"] * m.frontier_growth_per_year()
+        own = max(
+            self.last_run_h100e_months,
+            self.run_h100e * (self.run_months_planned if self.run_h100e > 0 else months),
+        )
+        self.run_goal_h100e_months = (
+            max(rival, own) * p["race_ambition"] * m.frontier_growth_per_year()
+        )
         target = self.run_goal_h100e_months / months
         if p["training_run_cap_h100e"] > 0:
             target = min(target, p["training_run_cap_h100e"])
         price = max(m.spot_index, 0.1)
-        budget = p["training_budget_share_of_cash"] * (max(0.0, self.cash_usd)
-                                                        + 12 * max(0.0, self.revenue_usd))
+        budget = p["training_budget_share_of_cash"] * (
+            max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
+        )
         affordable = budget / (price * HOURS_PER_MONTH * months)
         self.run_plan_h100e = max(0.0, min(target, affordable))
 
@@ -151,8 +156,9 @@ class Lab(Firm):
         """The smallest block worth a run: ``training_min_fill`` of the plan, or, when
         that is less, a block whose run beats the frontier the lab races against (its
         own best and the strongest rival's last run) by ``training_min_gain``."""
-        return min(self.model.p["training_min_fill"] * self.run_plan_h100e,
-                   self.beating_block_h100e())
+        return min(
+            self.model.p["training_min_fill"] * self.run_plan_h100e, self.beating_block_h100e()
+        )
 
     def beating_block_h100e(self) -> float:
         """The block whose run beats the frontier by ``training_min_gain`` (inf when off)."""
@@ -164,14 +170,18 @@ class Lab(Firm):
     def frontier_h100e_months(self) -> float:
         """The frontier the lab races against: its own best run or the strongest rival's
         last run, whichever is larger."""
-        return max(self.capability_h100e_months,
-                   self.model.largest_last_run_h100e_months(exclude=self.unique_id))
+        return max(
+            self.capability_h100e_months,
+            self.model.largest_last_run_h100e_months(exclude=self.unique_id),
+        )
 
     def block_coming(self) -> bool:
         """A signed training contract, not yet started, big enough for a run."""
         need = self.min_block_h100e()
-        return any(c.state == ContractState.SIGNED and c.purpose == "training"
-                   and c.capacity_h100e >= need for c in self.bought)
+        return any(
+            c.state == ContractState.SIGNED and c.purpose == "training" and c.capacity_h100e >= need
+            for c in self.bought
+        )
 
     def longest_run_months(self) -> int:
         p = self.model.p
@@ -191,12 +201,18 @@ class Lab(Firm):
         partial = block >= self.min_block_h100e()
         beats = block >= self.beating_block_h100e()
         if longest > months:
-            usable = min(block, p["training_run_cap_h100e"]) if p["training_run_cap_h100e"] > 0 \
+            usable = (
+                min(block, p["training_run_cap_h100e"])
+                if p["training_run_cap_h100e"] > 0
                 else block
+            )
             goal = self.run_goal_h100e_months
             stretch = usable > 0 and usable * longest >= goal
-            if not (full or stretch or (partial and self.training_misses >= 2
-                                         and not self.block_coming())):
+            if not (
+                full
+                or stretch
+                or (partial and self.training_misses >= 2 and not self.block_coming())
+            ):
                 return
             months = min(longest, max(months, math.ceil(goal / max(usable, 1e-9) - 1e-9)))
             run = min(usable, goal / months)
@@ -204,17 +220,22 @@ class Lab(Firm):
             run = min(block, self.run_plan_h100e)
         else:
             return
-        if self.strategy == "inference_first" and self.at_hand_h100e() - self.share * \
-                self.model.demand_h100e < run:
+        if (
+            self.strategy == "inference_first"
+            and self.at_hand_h100e() - self.share * self.model.demand_h100e < run
+        ):
             return  # users come first: no run while they would take the block
         self.run_h100e = run
         self.run_months_planned = months
         self.run_months_done = 0
         self.run_stalled_months = 0
         self.training_misses = 0
-        self.model.log("training", f"{self.name} starts a training run on {run:,.0f} H100e"
-                       + (f" for {months} months" if months != p["training_run_months"] else ""),
-                       self.name)
+        self.model.log(
+            "training",
+            f"{self.name} starts a training run on {run:,.0f} H100e"
+            + (f" for {months} months" if months != p["training_run_months"] else ""),
+            self.name,
+        )
 
     # ------------------------------------------------------------------ contracting
     def requests(self) -> list[RFQ]:
@@ -225,25 +246,42 @@ class Lab(Firm):
         budget_left = self.budget_usd_per_month() - self.committed_usd_per_month()
         if budget_left <= 0:
             return out
-        if self.run_plan_h100e > 0 and not self.block_coming():
-            if self.largest_block_h100e() < self.run_plan_h100e:
-                res = self.reservation_usd_per_h100e_hour(True)
-                # the training budget covers the whole commitment, not just the run
-                training_budget = p["training_budget_share_of_cash"] * (
-                    max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd))
-                size = min(self.run_plan_h100e, budget_left / (res * HOURS_PER_MONTH),
-                           training_budget / (res * HOURS_PER_MONTH * self.term_months))
-                # during a run, or after asking in vain, a lab asks for a block to be
-                # ready later (a forward start that a builder can meet)
-                ahead = self.run_h100e > 0 or self.training_misses >= 2
-                start = m.month + 1 if not ahead else m.month + int(
-                    0.75 * p["rfq_horizon_months"]) + 1
-                if size >= 1.0:
-                    # a frontier block is worth waiting for: up to two years for a new site
-                    out.append(RFQ(self.unique_id, size, start, self.term_months, True,
-                                   "training", res, self.credit_rating, lab,
-                                   latest_start_month=start + (24 if ahead else 0)))
-                    budget_left -= size * res * HOURS_PER_MONTH
+        if (
+            self.run_plan_h100e > 0
+            and not self.block_coming()
+            and self.largest_block_h100e() < self.run_plan_h100e
+        ):
+            res = self.reservation_usd_per_h100e_hour(True)
+            # the training budget covers the whole commitment, not just the run
+            training_budget = p["training_budget_share_of_cash"] * (
+                max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
+            )
+            size = min(
+                self.run_plan_h100e,
+                budget_left / (res * HOURS_PER_MONTH),
+                training_budget / (res * HOURS_PER_MONTH * self.term_months),
+            )
+            # during a run, or after asking in vain, a lab asks for a block to be
+            # ready later (a forward start that a builder can meet)
+            ahead = self.run_h100e > 0 or self.training_misses >= 2
+            start = m.month + 1 if not ahead else m.month + int(0.75 * p["rfq_horizon_months"]) + 1
+            if size >= 1.0:
+                # a frontier block is worth waiting for: up to two years for a new site
+                out.append(
+                    RFQ(
+                        self.unique_id,
+                        size,
+                        start,
+                        self.term_months,
+                        True,
+                        "training",
+                        res,
+                        self.credit_rating,
+                        lab,
+                        latest_start_month=start + (24 if ahead else 0),
+                    )
+                )
+                budget_left -= size * res * HOURS_PER_MONTH
         cover = p["procurement_coverage"]
         horizon = p["rfq_horizon_months"]
         infer_only = self.training_need_h100e() if out else 0.0
@@ -253,8 +291,19 @@ class Lab(Firm):
             gap -= sum(r.capacity_h100e for r in out if not r.contiguous)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
             if gap >= max(1.0, 0.02 * self.need_h100e(start)):
-                out.append(RFQ(self.unique_id, gap, start, self.term_months, False, "inference",
-                               res, self.credit_rating, lab))
+                out.append(
+                    RFQ(
+                        self.unique_id,
+                        gap,
+                        start,
+                        self.term_months,
+                        False,
+                        "inference",
+                        res,
+                        self.credit_rating,
+                        lab,
+                    )
+                )
                 budget_left -= gap * res * HOURS_PER_MONTH
         return out
 
@@ -293,9 +342,13 @@ class Lab(Firm):
             training = 0.0  # a stalled run makes no progress this month
             self.run_stalled_months += 1
             if self.run_stalled_months >= m.p["training_run_months"]:
-                m.log("training", f"{self.name} shelves its training run of {run:,.0f} H100e "
-                                  f"after {self.run_stalled_months} months without the compute "
-                                  "to train", self.name)
+                m.log(
+                    "training",
+                    f"{self.name} shelves its training run of {run:,.0f} H100e "
+                    f"after {self.run_stalled_months} months without the compute "
+                    "to train",
+                    self.name,
+                )
                 self.run_h100e = 0.0
                 self.run_months_done = 0
                 self.run_stalled_months = 0
@@ -305,7 +358,7 @@ class Lab(Firm):
         self.used_training_h100e = training
         self.rationed_share = 0.0 if demand <= 0 else max(0.0, 1.0 - inference / demand)
         self.revenue_usd = inference * m.p["revenue_usd_per_h100e_hour"] * HOURS_PER_MONTH
-        self.revenue_history = (self.revenue_history + [self.revenue_usd])[-13:]
+        self.revenue_history = ([*self.revenue_history, self.revenue_usd])[-13:]
 
     def note_rationing(self) -> None:
         """Tell the event log when a rationing spell starts (at least
@@ -317,17 +370,24 @@ class Lab(Firm):
             if share >= SPELL_START_SHARE:
                 self.spell_start_month, self.spell_worst_share = m.month, share
                 self.spell_quiet_months = 0
-                m.log("rationing", f"{self.name} rations its users: {share:.0%} of their demand "
-                                   "goes unserved", self.name)
+                m.log(
+                    "rationing",
+                    f"{self.name} rations its users: {share:.0%} of their demand goes unserved",
+                    self.name,
+                )
             return
         self.spell_worst_share = max(self.spell_worst_share, share)
         self.spell_quiet_months = self.spell_quiet_months + 1 if share < SPELL_END_SHARE else 0
         if self.spell_quiet_months >= SPELL_QUIET_MONTHS:
             months = m.month - SPELL_QUIET_MONTHS + 1 - self.spell_start_month
-            m.log("rationing", f"{self.name} has served {1 - SPELL_END_SHARE:.0%} or more of its "
-                               f"users' demand for {SPELL_QUIET_MONTHS} months, after {months} "
-                               f"months of rationing (at worst {self.spell_worst_share:.0%} "
-                               "unserved)", self.name)
+            m.log(
+                "rationing",
+                f"{self.name} has served {1 - SPELL_END_SHARE:.0%} or more of its "
+                f"users' demand for {SPELL_QUIET_MONTHS} months, after {months} "
+                f"months of rationing (at worst {self.spell_worst_share:.0%} "
+                "unserved)",
+                self.name,
+            )
             self.spell_start_month = -1
 
     def used_share(self) -> float:
@@ -358,4 +418,3 @@ class Lab(Firm):
 
     def surplus_h100e(self) -> float:
         return max(0.0, self.pool_h100e - self.used_inference_h100e - self.used_training_h100e)
-

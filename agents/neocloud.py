@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.base import Firm
-from market import finance, pricing
+from market.mechanisms import finance, pricing
 
 
 class Neocloud(Firm):
@@ -38,18 +38,27 @@ class Neocloud(Firm):
         """Lenders advance a share of the signed contract's revenue; the rest is equity."""
         capex = self.model.build_cost_usd(self, h100e)
         contract_value = h100e * price * 730.0 * term
-        debt = min(capex * (1 - self.equity_share), self.model.p["debt_advance_rate"] * contract_value)
+        debt = min(
+            capex * (1 - self.equity_share), self.model.p["debt_advance_rate"] * contract_value
+        )
         return self.free_cash_usd() >= capex - debt
 
-    def finance_build(self, building_usd: float, total_capex_usd: float,
-                      contract_value_usd: float, buyer_credit: float) -> None:
+    def finance_build(
+        self,
+        building_usd: float,
+        total_capex_usd: float,
+        contract_value_usd: float,
+        buyer_credit: float,
+    ) -> None:
         """Lenders advance up to (1 - equity share) of the whole build, chips included,
         but no more than a share of the signed contract's value."""
         p = self.model.p
-        debt = min(total_capex_usd * (1 - self.equity_share),
-                   p["debt_advance_rate"] * contract_value_usd)
-        spread = finance.neocloud_spread(buyer_credit, p["neocloud_spread_investment_grade"],
-                                         p["neocloud_spread_speculative"])
+        debt = min(
+            total_capex_usd * (1 - self.equity_share), p["debt_advance_rate"] * contract_value_usd
+        )
+        spread = finance.neocloud_spread(
+            buyer_credit, p["neocloud_spread_investment_grade"], p["neocloud_spread_speculative"]
+        )
         rate = p["base_rate"] + spread
         total = self.debt_usd + debt
         if total > 0:  # the book's average rate, weighted by principal

@@ -22,8 +22,11 @@ _HELPERS = frozenset({"common"})
 
 
 def _module_names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(__path__)
-                  if not m.ispkg and not m.name.startswith("_") and m.name not in _HELPERS)
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules(__path__)
+        if not m.ispkg and not m.name.startswith("_") and m.name not in _HELPERS
+    )
 
 
 def _load(name: str) -> ModuleType | None:
@@ -43,8 +46,11 @@ def catalogue() -> list[tuple[str, str]]:
         try:
             module = _load(name)
         except Exception as exc:
-            print(f"warning: experiments.{name} cannot be imported ({type(exc).__name__}: {exc}); "
-                  "left out of the list", file=sys.stderr)
+            print(
+                f"warning: experiments.{name} cannot be imported ({type(exc).__name__}: {exc}); "
+                "left out of the list",
+                file=sys.stderr,
+            )
             continue
         if module is not None:
             out.append((name, " ".join(module.QUESTION.split())))
@@ -61,7 +67,10 @@ def run(name: str, argv: list[str] | None = None) -> int:
         known = [n for n, _ in catalogue()]
         close = difflib.get_close_matches(key, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        print(f"error: unknown experiment '{name}'{hint}; available: {', '.join(known)}", file=sys.stderr)
+        print(
+            f"error: unknown experiment '{name}'{hint}; available: {', '.join(known)}",
+            file=sys.stderr,
+        )
         return 2
     try:
         code = module.main(list(argv or []))

@@ -37,21 +37,49 @@ EXPERIMENT = Experiment(
     years=10.0,
     replicates=8,
     factors=(
-        Factor(CONTEST, (0.5, 1.5, 3.0), "contest intensity (share shift per decade of compute)",
-               lambda v: f"{v:g}"),
+        Factor(
+            CONTEST,
+            (0.5, 1.5, 3.0),
+            "contest intensity (share shift per decade of compute)",
+            lambda v: f"{v:g}",
+        ),
         Factor(CHIPS, (0.5, 1.0, 2.0), "chip supply (x baseline output)", lambda v: f"x{v:g}"),
     ),
     metrics=(
-        Metric("largest_run", "largest training run by the horizon (million H100e-months)",
-               common.last("largest_run_h100e_months"), scale=1e6, fmt="{:,.2f}"),
-        Metric("run_growth", "frontier-run growth a year, from the end of year one (x)",
-               common.growth_per_year("largest_run_h100e_months", from_month=11), fmt="{:.2f}x"),
-        Metric("capex_final_year", "capex in the final 12 months (billion USD)",
-               common.last("capex_usd_12m_total"), scale=1e9, fmt="{:,.0f}"),
-        Metric("spot_price", "spot rental price index, run average (USD per H100e-hour)",
-               common.mean("spot_price_index_usd_per_h100e_hour"), fmt="{:.2f}"),
-        Metric("rationed", "share of users rationed, run average (% of inference demand)",
-               common.mean("rationed_share"), scale=0.01, fmt="{:.1f}", kind="share"),
+        Metric(
+            "largest_run",
+            "largest training run by the horizon (million H100e-months)",
+            common.last("largest_run_h100e_months"),
+            scale=1e6,
+            fmt="{:,.2f}",
+        ),
+        Metric(
+            "run_growth",
+            "frontier-run growth a year, from the end of year one (x)",
+            common.growth_per_year("largest_run_h100e_months", from_month=11),
+            fmt="{:.2f}x",
+        ),
+        Metric(
+            "capex_final_year",
+            "capex in the final 12 months (billion USD)",
+            common.last("capex_usd_12m_total"),
+            scale=1e9,
+            fmt="{:,.0f}",
+        ),
+        Metric(
+            "spot_price",
+            "spot rental price index, run average (USD per H100e-hour)",
+            common.mean("spot_price_index_usd_per_h100e_hour"),
+            fmt="{:.2f}",
+        ),
+        Metric(
+            "rationed",
+            "share of users rationed, run average (% of inference demand)",
+            common.mean("rationed_share"),
+            scale=0.01,
+            fmt="{:.1f}",
+            kind="share",
+        ),
     ),
 )
 
@@ -63,12 +91,41 @@ def figures(data: Data, folder: Path) -> list[Path | None]:
         for name in ("largest_run", "capex_final_year", "spot_price", "run_growth", "rationed")
     ]
     for column, label, title, scale, log in (
-        ("largest_run_h100e_months", "million H100e-months (log)", "Largest training run so far", 1e6, True),
-        ("capex_usd_12m_total", "billion USD over the last 12 months", "Capex, all owners", 1e9, False),
-        ("spot_price_index_usd_per_h100e_hour", "USD per H100e-hour", "Spot rental price index", 1.0, False),
+        (
+            "largest_run_h100e_months",
+            "million H100e-months (log)",
+            "Largest training run so far",
+            1e6,
+            True,
+        ),
+        (
+            "capex_usd_12m_total",
+            "billion USD over the last 12 months",
+            "Capex, all owners",
+            1e9,
+            False,
+        ),
+        (
+            "spot_price_index_usd_per_h100e_hour",
+            "USD per H100e-hour",
+            "Spot rental price index",
+            1.0,
+            False,
+        ),
     ):
-        paths.append(common.series_figure(data, column, label, CONTEST, CHIPS, folder / f"{column}_over_time.png",
-                                          f"{title}, by contest intensity", scale=scale, log=log))
+        paths.append(
+            common.series_figure(
+                data,
+                column,
+                label,
+                CONTEST,
+                CHIPS,
+                folder / f"{column}_over_time.png",
+                f"{title}, by contest intensity",
+                scale=scale,
+                log=log,
+            )
+        )
     return paths
 
 

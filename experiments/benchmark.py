@@ -55,9 +55,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-QUESTION = ("How many seconds per simulated month and microseconds per agent-month does the "
-            "engine take at about 100, 1,000 and 10,000 agents, against Mesa's Boltzmann "
-            "wealth example, and does time grow no faster than linearly with agents?")
+QUESTION = (
+    "How many seconds per simulated month and microseconds per agent-month does the "
+    "engine take at about 100, 1,000 and 10,000 agents, against Mesa's Boltzmann "
+    "wealth example, and does time grow no faster than linearly with agents?"
+)
 
 DEFAULT_SIZES = (100, 1000, 10000)
 DEFAULT_MONTHS = 6
@@ -74,11 +76,28 @@ TARGET_RATIO = 10.0
 LINEAR_ALLOWANCE = 1.15
 
 FIRM_SECTIONS = ("chip_supplier", "hyperscaler", "neocloud", "lab")
-COLUMNS = ("size", "agents", "s_per_month", "us_per_agent_month", "reference_us_per_agent_step",
-           "ratio_to_reference", "growth_vs_previous_size", "agents_vs_previous_size",
-           "setup_s")
-HEADERS = ("size", "agents", "s per month", "µs per agent-month", "reference µs per agent-step",
-           "ratio to reference", "time growth vs previous", "agents vs previous", "set-up s")
+COLUMNS = (
+    "size",
+    "agents",
+    "s_per_month",
+    "us_per_agent_month",
+    "reference_us_per_agent_step",
+    "ratio_to_reference",
+    "growth_vs_previous_size",
+    "agents_vs_previous_size",
+    "setup_s",
+)
+HEADERS = (
+    "size",
+    "agents",
+    "s per month",
+    "µs per agent-month",
+    "reference µs per agent-step",
+    "ratio to reference",
+    "time growth vs previous",
+    "agents vs previous",
+    "set-up s",
+)
 
 
 class BenchmarkError(ValueError):
@@ -90,13 +109,13 @@ class BenchmarkError(ValueError):
 
 def baseline_dict() -> dict[str, Any]:
     """The baseline scenario file as plain data."""
-    from market.scenario import builtin_dir
+    from market.io.scenario import builtin_dir
 
     return tomllib.loads((builtin_dir() / "baseline.toml").read_text(encoding="utf-8"))
 
 
 def _default(section: str, field: str) -> Any:
-    from market.scenario import SECTIONS
+    from market.io.scenario import SECTIONS
 
     return next(f.default for f in SECTIONS[section] if f.name == field)
 
@@ -156,24 +175,33 @@ def scaled_scenario(base: dict[str, Any], copies: int) -> dict[str, Any]:
     if "chip_supplier" in base:
         out["chip_supplier"] = suppliers
 
-    archetypes = {row["name"] for s in ("hyperscaler", "neocloud", "lab")
-                  for row in base.get(s, [])}
+    archetypes = {
+        row["name"] for s in ("hyperscaler", "neocloud", "lab") for row in base.get(s, [])
+    }
     if "facility" in base:
         out["facility"] = [
             {**copy.deepcopy(row), "owner": rename[row["owner"]][i]}
-            if row["owner"] not in archetypes else copy.deepcopy(row)  # archetype: every member
+            if row["owner"] not in archetypes
+            else copy.deepcopy(row)  # archetype: every member
             for row in base["facility"]
-            for i in (range(k) if row["owner"] not in archetypes else range(1))]
+            for i in (range(k) if row["owner"] not in archetypes else range(1))
+        ]
     if "contract" in base:
-        out["contract"] = [{**copy.deepcopy(row), "buyer": rename[row["buyer"]][i],
-                            "seller": rename[row["seller"]][i]}
-                           for i in range(k) for row in base["contract"]]
+        out["contract"] = [
+            {
+                **copy.deepcopy(row),
+                "buyer": rename[row["buyer"]][i],
+                "seller": rename[row["seller"]][i],
+            }
+            for i in range(k)
+            for row in base["contract"]
+        ]
 
     for region in out.get("region", []):
         for field in ("grid_mw_per_year", "queue_mw"):
             region[field] = region.get(field, _default("region", field)) * k
 
-    from market.params import PARAMS
+    from market.io.params import PARAMS
 
     params = out.setdefault("params", {})
     demand = "inference_demand_h100e_initial"
@@ -213,9 +241,10 @@ def _with_horizon(scenario: dict[str, Any], months: int) -> dict[str, Any]:
     return s
 
 
-def time_market(scenario: dict[str, Any], months: int, warmup: int, repeats: int,
-                seed: int) -> Timing:
-    from market.model import ComputeMarket
+def time_market(
+    scenario: dict[str, Any], months: int, warmup: int, repeats: int, seed: int
+) -> Timing:
+    from market.core.model import ComputeMarket
 
     scenario = _with_horizon(scenario, months + warmup)
     per_month, setups, agents = [], [], 0
@@ -233,8 +262,7 @@ def time_market(scenario: dict[str, Any], months: int, warmup: int, repeats: int
 
 def boltzmann(agents: int, seed: int):
     """Mesa's Boltzmann wealth example with ``agents`` agents, one per grid cell."""
-    from mesa.examples.basic.boltzmann_wealth_model.model import (BoltzmannScenario,
-                                                                    BoltzmannWealth)
+    from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario, BoltzmannWealth
 
     side = max(1, math.ceil(math.sqrt(agents)))
     return BoltzmannWealth(BoltzmannScenario(rng=seed, n=agents, width=side, height=side))
@@ -265,10 +293,17 @@ def build_rows(markets: list[tuple[str, Timing]], references: dict[int, Timing])
         us = t.s_per_step / t.agents * 1e6
         ref = references[t.agents]
         ref_us = ref.s_per_step / ref.agents * 1e6
-        row = {"size": size, "agents": t.agents, "s_per_month": t.s_per_step,
-               "us_per_agent_month": us, "reference_us_per_agent_step": ref_us,
-               "ratio_to_reference": us / ref_us, "growth_vs_previous_size": math.nan,
-               "agents_vs_previous_size": math.nan, "setup_s": t.setup_s}
+        row = {
+            "size": size,
+            "agents": t.agents,
+            "s_per_month": t.s_per_step,
+            "us_per_agent_month": us,
+            "reference_us_per_agent_step": ref_us,
+            "ratio_to_reference": us / ref_us,
+            "growth_vs_previous_size": math.nan,
+            "agents_vs_previous_size": math.nan,
+            "setup_s": t.setup_s,
+        }
         if size != "baseline":
             if previous is not None:
                 row["growth_vs_previous_size"] = t.s_per_step / previous.s_per_step
@@ -283,9 +318,11 @@ def verdicts(rows: list[dict]) -> list[str]:
     lines = []
     worst = max(rows, key=lambda r: r["ratio_to_reference"])
     met = all(r["ratio_to_reference"] <= TARGET_RATIO for r in rows)
-    lines.append(f"per agent-month vs reference per agent-step: worst {worst['ratio_to_reference']:.1f}x "
-                 f"at {worst['size']} ({worst['agents']} agents); target <= {TARGET_RATIO:g}x: "
-                 + ("met" if met else "MISSED"))
+    lines.append(
+        f"per agent-month vs reference per agent-step: worst {worst['ratio_to_reference']:.1f}x "
+        f"at {worst['size']} ({worst['agents']} agents); target <= {TARGET_RATIO:g}x: "
+        + ("met" if met else "MISSED")
+    )
     generated = [r for r in rows if r["size"] != "baseline"]
     if len(generated) >= 2:
         a, b = generated[-2], generated[-1]
@@ -293,10 +330,12 @@ def verdicts(rows: list[dict]) -> list[str]:
         ratio = b["agents"] / a["agents"]
         exponent = math.log(growth) / math.log(ratio) if ratio > 1 and growth > 0 else math.nan
         ok = growth <= ratio * LINEAR_ALLOWANCE
-        lines.append(f"time per month from {a['agents']:,} to {b['agents']:,} agents: x{growth:.1f} "
-                     f"for x{ratio:.1f} agents (exponent {exponent:.2f}; linear = 1); target: no "
-                     f"faster than linear (within {LINEAR_ALLOWANCE - 1:.0%}): "
-                     + ("met" if ok else "MISSED"))
+        lines.append(
+            f"time per month from {a['agents']:,} to {b['agents']:,} agents: x{growth:.1f} "
+            f"for x{ratio:.1f} agents (exponent {exponent:.2f}; linear = 1); target: no "
+            f"faster than linear (within {LINEAR_ALLOWANCE - 1:.0%}): "
+            + ("met" if ok else "MISSED")
+        )
     return lines
 
 
@@ -319,33 +358,47 @@ def _fmt(key: str, value: Any) -> str:
 def format_table(rows: list[dict], markdown: bool = False) -> str:
     cells = [[_fmt(k, r[k]) for k in COLUMNS] for r in rows]
     if markdown:
-        lines = ["| " + " | ".join(HEADERS) + " |",
-                 "|" + "|".join("---" if i == 0 else "---:" for i in range(len(HEADERS))) + "|"]
+        lines = [
+            "| " + " | ".join(HEADERS) + " |",
+            "|" + "|".join("---" if i == 0 else "---:" for i in range(len(HEADERS))) + "|",
+        ]
         lines += ["| " + " | ".join(c) + " |" for c in cells]
         return "\n".join(lines)
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(HEADERS)]
-    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                       for i, (h, w) in enumerate(zip(HEADERS, widths)))]
-    lines += ["  ".join(v.ljust(w) if i == 0 else v.rjust(w)
-                        for i, (v, w) in enumerate(zip(c, widths))) for c in cells]
+    lines = [
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(HEADERS, widths, strict=False))
+        )
+    ]
+    lines += [
+        "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w)
+            for i, (v, w) in enumerate(zip(c, widths, strict=False))
+        )
+        for c in cells
+    ]
     return "\n".join(lines)
 
 
 def environment() -> str:
     import mesa
 
-    return (f"Python {platform.python_version()}, Mesa {mesa.__version__}, "
-            f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs")
+    return (
+        f"Python {platform.python_version()}, Mesa {mesa.__version__}, "
+        f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs"
+    )
 
 
 # ------------------------------------------------------------------ profiling
 
 
-def profile_market(scenario: dict[str, Any], months: int, warmup: int, seed: int,
-                   limit: int = 30) -> str:
+def profile_market(
+    scenario: dict[str, Any], months: int, warmup: int, seed: int, limit: int = 30
+) -> str:
     """cProfile of ``months`` timed months: the share of each stage of the month, then
     functions by own time, by cumulative time, and who calls the costliest ones."""
-    from market.model import ComputeMarket
+    from market.core.model import ComputeMarket
 
     model = ComputeMarket(scenario=_with_horizon(scenario, months + warmup), rng=seed)
     agents = len(model.agents)
@@ -357,10 +410,18 @@ def profile_market(scenario: dict[str, Any], months: int, warmup: int, seed: int
     text = io.StringIO()
     stats = pstats.Stats(prof, stream=text)
     total = max(stats.total_tt, 1e-12)
-    text.write(f"{agents} agents at the start, {months} months after {warmup} warm-up months, "
-               f"{total:.1f} s under the profiler\n\nTime by stage of the month (cumulative):\n")
-    stages = sorted(((ct, func) for (_, _, func), (_, _, _, ct, _) in stats.stats.items()
-                     if func.startswith("stage_")), reverse=True)
+    text.write(
+        f"{agents} agents at the start, {months} months after {warmup} warm-up months, "
+        f"{total:.1f} s under the profiler\n\nTime by stage of the month (cumulative):\n"
+    )
+    stages = sorted(
+        (
+            (ct, func)
+            for (_, _, func), (_, _, _, ct, _) in stats.stats.items()
+            if func.startswith("stage_")
+        ),
+        reverse=True,
+    )
     for ct, func in stages:
         text.write(f"  {func:<24} {ct:9.2f} s  {ct / total:6.1%}\n")
     text.write("\n")
@@ -381,7 +442,8 @@ def _sizes(text: str) -> list[int]:
     if not sizes or any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not allowed: expected agent counts >= 1 separated by commas, "
-            "e.g. 100,1000,10000")
+            "e.g. 100,1000,10000"
+        )
     return sorted(set(sizes))
 
 
@@ -393,45 +455,78 @@ def _whole(minimum: int):
             value = minimum - 1
         if value < minimum:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not allowed: expected a whole number >= {minimum}")
+                f"{text!r} is not allowed: expected a whole number >= {minimum}"
+            )
         return value
+
     return parse
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m experiments.benchmark", description=QUESTION,
-        epilog="Writes benchmark.md and benchmark.csv (and profile.txt with --profile) to --out.")
-    p.add_argument("--quick", action="store_true",
-                   help="100 and 1,000 agents, 3 months, 1 repeat: a rough figure in seconds "
-                        "(flags given explicitly still win)")
-    p.add_argument("--sizes", type=_sizes, default=None,
-                   help="approximate agent counts of the generated markets (default: "
-                        "100,1000,10000)")
-    p.add_argument("--months", type=_whole(1), default=None,
-                   help=f"timed months per repeat (default: {DEFAULT_MONTHS})")
-    p.add_argument("--warmup", type=_whole(0), default=None,
-                   help=f"untimed months before timing (default: {DEFAULT_WARMUP_MONTHS})")
-    p.add_argument("--repeats", type=_whole(1), default=None,
-                   help=f"fresh models per size; the median is reported (default: "
-                        f"{DEFAULT_REPEATS})")
-    p.add_argument("--seed", type=_whole(0), default=DEFAULT_SEED,
-                   help=f"seed of every model (default: {DEFAULT_SEED})")
-    p.add_argument("--out", default=None,
-                   help=f"folder for benchmark.md and benchmark.csv (default: {DEFAULT_OUT}, "
-                        f"with --quick {DEFAULT_OUT}-quick)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace --out if it exists and is not empty")
-    p.add_argument("--profile", action="store_true",
-                   help="also profile the largest generated market and write profile.txt")
+        prog="python -m experiments.benchmark",
+        description=QUESTION,
+        epilog="Writes benchmark.md and benchmark.csv (and profile.txt with --profile) to --out.",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="100 and 1,000 agents, 3 months, 1 repeat: a rough figure in seconds "
+        "(flags given explicitly still win)",
+    )
+    p.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=None,
+        help="approximate agent counts of the generated markets (default: 100,1000,10000)",
+    )
+    p.add_argument(
+        "--months",
+        type=_whole(1),
+        default=None,
+        help=f"timed months per repeat (default: {DEFAULT_MONTHS})",
+    )
+    p.add_argument(
+        "--warmup",
+        type=_whole(0),
+        default=None,
+        help=f"untimed months before timing (default: {DEFAULT_WARMUP_MONTHS})",
+    )
+    p.add_argument(
+        "--repeats",
+        type=_whole(1),
+        default=None,
+        help=f"fresh models per size; the median is reported (default: {DEFAULT_REPEATS})",
+    )
+    p.add_argument(
+        "--seed",
+        type=_whole(0),
+        default=DEFAULT_SEED,
+        help=f"seed of every model (default: {DEFAULT_SEED})",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help=f"folder for benchmark.md and benchmark.csv (default: {DEFAULT_OUT}, "
+        f"with --quick {DEFAULT_OUT}-quick)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it exists and is not empty"
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile the largest generated market and write profile.txt",
+    )
     return p
 
 
-def write_outputs(out: Path, overwrite: bool, rows: list[dict], notes: list[str],
-                  profile: str | None) -> None:
+def write_outputs(
+    out: Path, overwrite: bool, rows: list[dict], notes: list[str], profile: str | None
+) -> None:
     """All files into a temporary sibling folder, then moved into place."""
-    from market.atomic import replaced_folder
-    from market.runner import check_out_dir
+    from market.io.atomic import replaced_folder
+    from market.run.runner import check_out_dir
 
     out = check_out_dir(out, overwrite)
     with replaced_folder(out) as tmp:
@@ -439,26 +534,46 @@ def write_outputs(out: Path, overwrite: bool, rows: list[dict], notes: list[str]
             w = csv.DictWriter(fh, fieldnames=COLUMNS)
             w.writeheader()
             for r in rows:
-                w.writerow({k: ("" if isinstance(r[k], float) and math.isnan(r[k]) else
-                                f"{r[k]:.6g}" if isinstance(r[k], float) else r[k])
-                            for k in COLUMNS})
-        md = ["# Speed benchmark", "", QUESTION, "", format_table(rows, markdown=True), "",
-              *[f"- {n}" for n in notes], ""]
+                w.writerow(
+                    {
+                        k: (
+                            ""
+                            if isinstance(r[k], float) and math.isnan(r[k])
+                            else f"{r[k]:.6g}"
+                            if isinstance(r[k], float)
+                            else r[k]
+                        )
+                        for k in COLUMNS
+                    }
+                )
+        md = [
+            "# Speed benchmark",
+            "",
+            QUESTION,
+            "",
+            format_table(rows, markdown=True),
+            "",
+            *[f"- {n}" for n in notes],
+            "",
+        ]
         (tmp / "benchmark.md").write_text("\n".join(md), encoding="utf-8")
         if profile is not None:
             (tmp / "profile.txt").write_text(profile, encoding="utf-8")
 
 
-def run(sizes: list[int], months: int, warmup: int, repeats: int, seed: int,
-        log=None) -> tuple[list[dict], dict[str, dict]]:
+def run(
+    sizes: list[int], months: int, warmup: int, repeats: int, seed: int, log=None
+) -> tuple[list[dict], dict[str, dict]]:
     """Measure the baseline, a generated market per size and the reference; return the
     table rows and the scenario dict of each generated market by size."""
     log = log or (lambda msg: None)
     base = baseline_dict()
     markets: list[tuple[str, Timing]] = []
     scenarios: dict[str, dict] = {}
-    for label, scenario in [("baseline", base),
-                            *[(str(n), market_for_size(base, n)[0]) for n in sizes]]:
+    for label, scenario in [
+        ("baseline", base),
+        *[(str(n), market_for_size(base, n)[0]) for n in sizes],
+    ]:
         log(f"{label}: {firm_count(scenario)} agents, {repeats} x ({warmup} + {months} months)")
         markets.append((label, time_market(scenario, months, warmup, repeats, seed)))
         scenarios[label] = scenario
@@ -472,15 +587,22 @@ def run(sizes: list[int], months: int, warmup: int, repeats: int, seed: int,
 def main(argv: list[str] | None = None) -> int:
     args_parser = parser()
     args = args_parser.parse_args(argv)
-    defaults = QUICK if args.quick else {"sizes": list(DEFAULT_SIZES), "months": DEFAULT_MONTHS,
-                                         "warmup": DEFAULT_WARMUP_MONTHS,
-                                         "repeats": DEFAULT_REPEATS}
+    defaults = (
+        QUICK
+        if args.quick
+        else {
+            "sizes": list(DEFAULT_SIZES),
+            "months": DEFAULT_MONTHS,
+            "warmup": DEFAULT_WARMUP_MONTHS,
+            "repeats": DEFAULT_REPEATS,
+        }
+    )
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     if args.out is None:
         args.out = DEFAULT_OUT + ("-quick" if args.quick else "")
-    from market.runner import OutputError, check_out_dir
+    from market.run.runner import OutputError, check_out_dir
 
     try:
         check_out_dir(args.out, args.overwrite)  # refuse before minutes of measuring
@@ -493,13 +615,15 @@ def main(argv: list[str] | None = None) -> int:
 
     rows, scenarios = run(args.sizes, args.months, args.warmup, args.repeats, args.seed, log)
     notes = verdicts(rows)
-    notes += [f"{args.months} timed months after {args.warmup} warm-up months; median of "
-              f"{args.repeats} repeats; seed {args.seed}; reference: Mesa BoltzmannWealth, one "
-              "agent per grid cell, at least "
-              f"{REFERENCE_MIN_STEPS} timed steps",
-              "agents = firms (labs, neoclouds, hyperscalers, chip suppliers); generated markets "
-              "are copies of the baseline (see experiments/benchmark.py)",
-              environment()]
+    notes += [
+        f"{args.months} timed months after {args.warmup} warm-up months; median of "
+        f"{args.repeats} repeats; seed {args.seed}; reference: Mesa BoltzmannWealth, one "
+        "agent per grid cell, at least "
+        f"{REFERENCE_MIN_STEPS} timed steps",
+        "agents = firms (labs, neoclouds, hyperscalers, chip suppliers); generated markets "
+        "are copies of the baseline (see experiments/benchmark.py)",
+        environment(),
+    ]
     profile = None
     generated = [r for r in rows if r["size"] != "baseline"]
     if args.profile and generated:
@@ -511,8 +635,10 @@ def main(argv: list[str] | None = None) -> int:
     for n in notes:
         print(n)
     write_outputs(Path(args.out), args.overwrite, rows, notes, profile)
-    print(f"\nwrote {Path(args.out) / 'benchmark.md'} and benchmark.csv"
-          + (" and profile.txt" if profile else ""))
+    print(
+        f"\nwrote {Path(args.out) / 'benchmark.md'} and benchmark.csv"
+        + (" and profile.txt" if profile else "")
+    )
     return 0
 
 

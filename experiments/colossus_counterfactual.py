@@ -31,7 +31,6 @@ across seeds, computed from run_metrics.csv).
 
 from __future__ import annotations
 
-
 import argparse
 import math
 import os
@@ -44,10 +43,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from market.atomic import replaced_folder, write_text
-from market.params import PARAMS, ParameterError
-from market.scenario import ScenarioError, load_scenario
-from market.sweep import SweepMismatchError, add_sweep_arguments, make_tasks, run_sweep, sweep_kwargs_from_args
+from market.io.atomic import replaced_folder, write_text
+from market.io.params import PARAMS, ParameterError
+from market.io.scenario import ScenarioError, load_scenario
+from market.run.sweep import (
+    SweepMismatchError,
+    add_sweep_arguments,
+    make_tasks,
+    run_sweep,
+    sweep_kwargs_from_args,
+)
 
 QUESTION = "What if the surplus lease were impossible: how do the buyer, the owner and prices fare when labs may not lease capacity to rival labs?"
 
@@ -71,10 +76,17 @@ def _lab_columns(result, name: str, prefix: str) -> pd.DataFrame:
     own = labs[labs["name"] == name].set_index("month")
     months = result.timeseries["month"]
     cols = {}
-    for src, dst in (("rationed_share", "rationed_share"), ("revenue_usd_per_month", "revenue_usd_per_month"),
-                     ("capability_decades", "capability_decades"), ("cash_usd", "cash_usd"),
-                     ("compute_h100e", "compute_h100e"), ("share", "demand_share")):
-        cols[f"{prefix}_{dst}"] = months.map(own[src]).to_numpy() if len(own) else np.full(len(months), math.nan)
+    for src, dst in (
+        ("rationed_share", "rationed_share"),
+        ("revenue_usd_per_month", "revenue_usd_per_month"),
+        ("capability_decades", "capability_decades"),
+        ("cash_usd", "cash_usd"),
+        ("compute_h100e", "compute_h100e"),
+        ("share", "demand_share"),
+    ):
+        cols[f"{prefix}_{dst}"] = (
+            months.map(own[src]).to_numpy() if len(own) else np.full(len(months), math.nan)
+        )
     return pd.DataFrame(cols)
 
 
@@ -87,7 +99,11 @@ def _leased_out(result, owner: str, lab_names: set[str]) -> tuple[np.ndarray, np
     h100e = np.zeros(len(months))
     usd = np.zeros(len(months))
     for _, c in sold.iterrows():
-        stop = c["ended_month"] if isinstance(c["ended_month"], str) and c["ended_month"] else c["end_month"]
+        stop = (
+            c["ended_month"]
+            if isinstance(c["ended_month"], str) and c["ended_month"]
+            else c["end_month"]
+        )
         live = np.array([c["start_month"] <= m < stop for m in months])
         h100e += live * c["capacity_h100e"]
         usd += live * c["capacity_h100e"] * c["price_usd_per_h100e_hour"] * HOURS_PER_MONTH
@@ -95,36 +111,57 @@ def _leased_out(result, owner: str, lab_names: set[str]) -> tuple[np.ndarray, np
 
 
 def run_task(task: dict) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run function for market.sweep: market.runner.run plus the buyer's and owner's columns."""
-    from market import runner
+    """Run function for market.run.sweep: market.run.runner.run plus the buyer's and owner's columns."""
+    from market.run import runner
 
-    result = runner.run(task["scenario"], seed=task["seed"], years=task["years"],
-                        overrides=task.get("overrides") or {}, figures=False)
+    result = runner.run(
+        task["scenario"],
+        seed=task["seed"],
+        years=task["years"],
+        overrides=task.get("overrides") or {},
+        figures=False,
+    )
     ts = result.timeseries
     lab_names = {r["name"] for r in result.model.spec.tables["lab"]} | set(result.labs["name"])
-    keep = ["month", "spot_price_index_usd_per_h100e_hour", "contract_price_long_usd_per_h100e_hour",
-            "rationed_share", "capacity_h100e_total", "cumulative_surplus_leases"]
+    keep = [
+        "month",
+        "spot_price_index_usd_per_h100e_hour",
+        "contract_price_long_usd_per_h100e_hour",
+        "rationed_share",
+        "capacity_h100e_total",
+        "cumulative_surplus_leases",
+    ]
     frame = ts[keep].reset_index(drop=True)
-    frame = pd.concat([frame, _lab_columns(result, BUYER, "buyer"), _lab_columns(result, OWNER, "owner")], axis=1)
+    frame = pd.concat(
+        [frame, _lab_columns(result, BUYER, "buyer"), _lab_columns(result, OWNER, "owner")], axis=1
+    )
     h100e, usd = _leased_out(result, OWNER, lab_names)
     frame["owner_leased_to_labs_h100e"] = h100e
     frame["owner_lease_value_usd_per_month"] = usd
     book = result.contracts
-    paid = book.loc[(book["seller"] == OWNER) & book["buyer"].isin(lab_names - {OWNER}), "paid_usd"].sum()
+    paid = book.loc[
+        (book["seller"] == OWNER) & book["buyer"].isin(lab_names - {OWNER}), "paid_usd"
+    ].sum()
     long_price = frame["contract_price_long_usd_per_h100e_hour"].dropna()
     summary = {
         "buyer_rationed_mean": float(frame["buyer_rationed_share"].mean()),
         "buyer_rationed_first_year": float(frame["buyer_rationed_share"].iloc[:12].mean()),
         "buyer_revenue_usd_total": float(frame["buyer_revenue_usd_per_month"].sum()),
         "buyer_capability_decades_final": float(frame["buyer_capability_decades"].dropna().iloc[-1])
-        if frame["buyer_capability_decades"].notna().any() else math.nan,
+        if frame["buyer_capability_decades"].notna().any()
+        else math.nan,
         "owner_cash_usd_final": float(frame["owner_cash_usd"].dropna().iloc[-1])
-        if frame["owner_cash_usd"].notna().any() else math.nan,
+        if frame["owner_cash_usd"].notna().any()
+        else math.nan,
         "owner_revenue_usd_total": float(frame["owner_revenue_usd_per_month"].sum()),
         "owner_lease_income_usd_total": float(paid),
         "owner_leased_to_labs_h100e_mean": float(h100e.mean()) if len(h100e) else math.nan,
-        "spot_price_mean_usd_per_h100e_hour": float(frame["spot_price_index_usd_per_h100e_hour"].mean()),
-        "long_contract_price_mean_usd_per_h100e_hour": float(long_price.mean()) if len(long_price) else math.nan,
+        "spot_price_mean_usd_per_h100e_hour": float(
+            frame["spot_price_index_usd_per_h100e_hour"].mean()
+        ),
+        "long_contract_price_mean_usd_per_h100e_hour": float(long_price.mean())
+        if len(long_price)
+        else math.nan,
         "market_rationed_mean": float(frame["rationed_share"].mean()),
         "surplus_leases_total": float(frame["cumulative_surplus_leases"].iloc[-1]),
     }
@@ -140,7 +177,9 @@ class Metric:
     label: str
     scale: float
     fmt: str
-    kind: str = "level"  # "level": difference with its relative size; "share": percentage points; "plain"
+    kind: str = (
+        "level"  # "level": difference with its relative size; "share": percentage points; "plain"
+    )
 
     @property
     def share(self) -> bool:
@@ -153,21 +192,65 @@ class Metric:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("buyer_rationed_mean", f"{BUYER}: users rationed, mean over the run (%)", 0.01, "{:.2f}", "share"),
-    Metric("buyer_rationed_first_year", f"{BUYER}: users rationed, first year (%)", 0.01, "{:.2f}", "share"),
-    Metric("buyer_revenue_usd_total", f"{BUYER}: revenue over the run (billion USD)", 1e9, "{:,.1f}"),
-    Metric("buyer_capability_decades_final", f"{BUYER}: capability at the end (log10 H100e-months)", 1.0, "{:.3f}",
-           "plain"),
+    Metric(
+        "buyer_rationed_mean",
+        f"{BUYER}: users rationed, mean over the run (%)",
+        0.01,
+        "{:.2f}",
+        "share",
+    ),
+    Metric(
+        "buyer_rationed_first_year",
+        f"{BUYER}: users rationed, first year (%)",
+        0.01,
+        "{:.2f}",
+        "share",
+    ),
+    Metric(
+        "buyer_revenue_usd_total", f"{BUYER}: revenue over the run (billion USD)", 1e9, "{:,.1f}"
+    ),
+    Metric(
+        "buyer_capability_decades_final",
+        f"{BUYER}: capability at the end (log10 H100e-months)",
+        1.0,
+        "{:.3f}",
+        "plain",
+    ),
     Metric("owner_cash_usd_final", f"{OWNER}: cash at the end (billion USD)", 1e9, "{:,.1f}"),
-    Metric("owner_revenue_usd_total", f"{OWNER}: revenue from its users over the run (billion USD)", 1e9, "{:,.1f}"),
-    Metric("owner_lease_income_usd_total", f"{OWNER}: income from capacity sold to labs (billion USD)", 1e9,
-           "{:,.2f}"),
-    Metric("owner_leased_to_labs_h100e_mean", f"{OWNER}: capacity sold to labs, mean (thousand H100e)", 1e3,
-           "{:,.0f}"),
-    Metric("spot_price_mean_usd_per_h100e_hour", "spot price index, mean (USD per H100e-hour)", 1.0, "{:.3f}"),
-    Metric("long_contract_price_mean_usd_per_h100e_hour", "new long-term contracts, mean price (USD per H100e-hour)", 1.0, "{:.3f}"),
+    Metric(
+        "owner_revenue_usd_total",
+        f"{OWNER}: revenue from its users over the run (billion USD)",
+        1e9,
+        "{:,.1f}",
+    ),
+    Metric(
+        "owner_lease_income_usd_total",
+        f"{OWNER}: income from capacity sold to labs (billion USD)",
+        1e9,
+        "{:,.2f}",
+    ),
+    Metric(
+        "owner_leased_to_labs_h100e_mean",
+        f"{OWNER}: capacity sold to labs, mean (thousand H100e)",
+        1e3,
+        "{:,.0f}",
+    ),
+    Metric(
+        "spot_price_mean_usd_per_h100e_hour",
+        "spot price index, mean (USD per H100e-hour)",
+        1.0,
+        "{:.3f}",
+    ),
+    Metric(
+        "long_contract_price_mean_usd_per_h100e_hour",
+        "new long-term contracts, mean price (USD per H100e-hour)",
+        1.0,
+        "{:.3f}",
+    ),
     Metric("market_rationed_mean", "all labs: users rationed, mean (%)", 0.01, "{:.2f}", "share"),
-    Metric("surplus_leases_total", "whole-site leases between labs (count)", 1.0, "{:.1f}", "plain"),
+    Metric(
+        "surplus_leases_total", "whole-site leases between labs (count)", 1.0, "{:.1f}", "plain"
+    ),
 )
 
 
@@ -195,7 +278,9 @@ def _difference_text(m: Metric, diffs: np.ndarray, base: np.ndarray) -> str:
     ref = float(np.mean(base))
     text = m.fmt.format(mean / m.scale)
     text = text if text.startswith("-") else "+" + text
-    if m.kind == "level" and abs(ref) > 1e-12 and abs(mean / ref) <= 10:  # beyond 1000% a ratio says little
+    if (
+        m.kind == "level" and abs(ref) > 1e-12 and abs(mean / ref) <= 10
+    ):  # beyond 1000% a ratio says little
         text += f" ({mean / abs(ref):+.1%})"
     return text
 
@@ -208,25 +293,41 @@ def _spread_text(m: Metric, diffs: np.ndarray) -> str:
     return f"{f(lo)} to {f(hi)}"
 
 
-def report_markdown(runs: pd.DataFrame, diffs: pd.DataFrame, years: float, replicates: int,
-                    n_failed: int, figures: list[str]) -> str:
+def report_markdown(
+    runs: pd.DataFrame,
+    diffs: pd.DataFrame,
+    years: float,
+    replicates: int,
+    n_failed: int,
+    figures: list[str],
+) -> str:
     lines = ["# Colossus counterfactual", "", f"**Question.** {QUESTION}", ""]
     lines += ["## Setup", ""]
     seeds = sorted(runs["seed"].unique()) if len(runs) else []
-    lines.append(f"- Scenario `{SCENARIO}`, {years:g} years per run; `{LEVER}` = false (lease barred) and "
-                 f"true (lease allowed, the scenario as calibrated), the same {replicates} seeds in both"
-                 + (f" ({seeds[0]} to {seeds[-1]})." if seeds else "."))
-    lines.append(f"- Buyer: {BUYER}; owner of the spare capacity: {OWNER}. Barring leases stops a lab from "
-                 "selling its capacity to another lab on contract or on the spot market; everything else is "
-                 "unchanged.")
-    lines.append(f"- {len(runs)} runs finished, {n_failed} failed; {len(diffs)} seeds finished in both arms.")
-    lines.append("- Differences are paired: each seed's run with the lease allowed minus the same seed's run "
-                 "with it barred. 'Spread' is the 10th to 90th percentile of those differences across seeds.")
+    lines.append(
+        f"- Scenario `{SCENARIO}`, {years:g} years per run; `{LEVER}` = false (lease barred) and "
+        f"true (lease allowed, the scenario as calibrated), the same {replicates} seeds in both"
+        + (f" ({seeds[0]} to {seeds[-1]})." if seeds else ".")
+    )
+    lines.append(
+        f"- Buyer: {BUYER}; owner of the spare capacity: {OWNER}. Barring leases stops a lab from "
+        "selling its capacity to another lab on contract or on the spot market; everything else is "
+        "unchanged."
+    )
+    lines.append(
+        f"- {len(runs)} runs finished, {n_failed} failed; {len(diffs)} seeds finished in both arms."
+    )
+    lines.append(
+        "- Differences are paired: each seed's run with the lease allowed minus the same seed's run "
+        "with it barred. 'Spread' is the 10th to 90th percentile of those differences across seeds."
+    )
     lines += ["", "## Differences (lease allowed minus barred)", ""]
     if diffs.empty:
         lines.append("No seed finished in both arms.")
     else:
-        lines.append("| outcome | lease barred (mean) | lease allowed (mean) | difference (mean) | spread across seeds | seeds higher / lower / same |")
+        lines.append(
+            "| outcome | lease barred (mean) | lease allowed (mean) | difference (mean) | spread across seeds | seeds higher / lower / same |"
+        )
         lines.append("|---|---|---|---|---|---|")
         for m in METRICS:
             d = diffs[f"{m.column}_difference"].to_numpy(dtype=float)
@@ -239,15 +340,21 @@ def report_markdown(runs: pd.DataFrame, diffs: pd.DataFrame, years: float, repli
             d, b, a = d[ok], b[ok], a[ok]
             tol = 1e-9 * max(1.0, float(np.max(np.abs(np.concatenate([a, b])))))
             up, down = int((d > tol).sum()), int((d < -tol).sum())
-            lines.append(f"| {m.label} | {m.show(float(np.mean(b)))} | {m.show(float(np.mean(a)))} | "
-                         f"{_difference_text(m, d, b)} | {_spread_text(m, d)} | {up} / {down} / {len(d) - up - down} |")
+            lines.append(
+                f"| {m.label} | {m.show(float(np.mean(b)))} | {m.show(float(np.mean(a)))} | "
+                f"{_difference_text(m, d, b)} | {_spread_text(m, d)} | {up} / {down} / {len(d) - up - down} |"
+            )
         lines += ["", "## In words", ""]
         lines += _sentences(diffs)
     if figures:
         lines += ["", "## Figures", ""]
         lines += [f"![{Path(f).stem}]({f})" for f in figures]
-    lines += ["", "Data: `run_metrics.csv` (one row per run), `differences.csv` (one row per seed), "
-              "`timeseries.csv` (every month of every run).", ""]
+    lines += [
+        "",
+        "Data: `run_metrics.csv` (one row per run), `differences.csv` (one row per seed), "
+        "`timeseries.csv` (every month of every run).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -262,25 +369,36 @@ def _sentences(diffs: pd.DataFrame) -> list[str]:
 
     leases = diffs["surplus_leases_total_allowed"].to_numpy(dtype=float)
     with_lease = int((leases > 0).sum())
-    out.append(f"- With leases allowed, at least one whole-site lease between labs is signed in {with_lease} of "
-               f"{n} seeds (none can be signed when they are barred).")
-    for column, subject in (("buyer_rationed_mean", f"{BUYER}'s rationed share of users"),
-                            ("buyer_revenue_usd_total", f"{BUYER}'s revenue over the run"),
-                            ("owner_cash_usd_final", f"{OWNER}'s cash at the end"),
-                            ("owner_lease_income_usd_total", f"{OWNER}'s income from capacity sold to labs"),
-                            ("spot_price_mean_usd_per_h100e_hour", "the mean spot price index")):
+    out.append(
+        f"- With leases allowed, at least one whole-site lease between labs is signed in {with_lease} of "
+        f"{n} seeds (none can be signed when they are barred)."
+    )
+    for column, subject in (
+        ("buyer_rationed_mean", f"{BUYER}'s rationed share of users"),
+        ("buyer_revenue_usd_total", f"{BUYER}'s revenue over the run"),
+        ("owner_cash_usd_final", f"{OWNER}'s cash at the end"),
+        ("owner_lease_income_usd_total", f"{OWNER}'s income from capacity sold to labs"),
+        ("spot_price_mean_usd_per_h100e_hour", "the mean spot price index"),
+    ):
         up, down, mean = consistent(column)
         m = next(x for x in METRICS if x.column == column)
         if up == 0 and down == 0:
-            out.append(f"- {subject[0].upper() + subject[1:]} is the same in every seed whether or not "
-                       "leases are allowed.")
+            out.append(
+                f"- {subject[0].upper() + subject[1:]} is the same in every seed whether or not "
+                "leases are allowed."
+            )
             continue
         unit = m.label.rsplit("(", 1)[-1].rstrip(")")
-        amount = (f"{100 * abs(mean):.2f} percentage points" if m.share
-                  else f"{m.fmt.format(abs(mean) / m.scale)} {unit}")
+        amount = (
+            f"{100 * abs(mean):.2f} percentage points"
+            if m.share
+            else f"{m.fmt.format(abs(mean) / m.scale)} {unit}"
+        )
         same_way = up if mean > 0 else down
-        out.append(f"- With leases allowed, {subject} is {'higher' if mean > 0 else 'lower'} by {amount} on "
-                   f"average; it moves that way in {same_way} of {n} seeds.")
+        out.append(
+            f"- With leases allowed, {subject} is {'higher' if mean > 0 else 'lower'} by {amount} on "
+            f"average; it moves that way in {same_way} of {n} seeds."
+        )
     return out
 
 
@@ -288,26 +406,45 @@ def _sentences(diffs: pd.DataFrame) -> list[str]:
 
 
 def _pyplot():
-    from market import viz_figures  # selects the Agg backend before pyplot loads
-
     import matplotlib.pyplot as plt
+
+    from market.view import figures as viz_figures  # selects the Agg backend before pyplot loads
 
     return viz_figures, plt
 
 
 SERIES = (
-    ("buyer", f"{BUYER}, the buyer", (
-        ("buyer_rationed_share", "users rationed (%)", 0.01),
-        ("buyer_revenue_usd_per_month", "revenue (billion USD per month)", 1e9),
-        ("buyer_capability_decades", "capability (log10 H100e-months)", 1.0))),
-    ("owner", f"{OWNER}, the owner of spare capacity", (
-        ("owner_cash_usd", "cash (billion USD)", 1e9),
-        ("owner_revenue_usd_per_month", "revenue from users (billion USD per month)", 1e9),
-        ("owner_leased_to_labs_h100e", "capacity sold to labs (thousand H100e)", 1e3))),
-    ("market", "The market", (
-        ("spot_price_index_usd_per_h100e_hour", "spot price index (USD per H100e-hour)", 1.0),
-        ("contract_price_long_usd_per_h100e_hour", "new long-term contracts (USD per H100e-hour)", 1.0),
-        ("rationed_share", "all labs: users rationed (%)", 0.01))),
+    (
+        "buyer",
+        f"{BUYER}, the buyer",
+        (
+            ("buyer_rationed_share", "users rationed (%)", 0.01),
+            ("buyer_revenue_usd_per_month", "revenue (billion USD per month)", 1e9),
+            ("buyer_capability_decades", "capability (log10 H100e-months)", 1.0),
+        ),
+    ),
+    (
+        "owner",
+        f"{OWNER}, the owner of spare capacity",
+        (
+            ("owner_cash_usd", "cash (billion USD)", 1e9),
+            ("owner_revenue_usd_per_month", "revenue from users (billion USD per month)", 1e9),
+            ("owner_leased_to_labs_h100e", "capacity sold to labs (thousand H100e)", 1e3),
+        ),
+    ),
+    (
+        "market",
+        "The market",
+        (
+            ("spot_price_index_usd_per_h100e_hour", "spot price index (USD per H100e-hour)", 1.0),
+            (
+                "contract_price_long_usd_per_h100e_hour",
+                "new long-term contracts (USD per H100e-hour)",
+                1.0,
+            ),
+            ("rationed_share", "all labs: users rationed (%)", 0.01),
+        ),
+    ),
 )
 
 
@@ -321,12 +458,14 @@ def write_figures(folder: Path, ts: pd.DataFrame, diffs: pd.DataFrame) -> list[s
         return out
     for name, title, panels in SERIES:
         fig, axes = plt.subplots(1, len(panels), figsize=(14, 4), dpi=110)
-        for ax, (column, label, scale) in zip(axes, panels):
+        for ax, (column, label, scale) in zip(axes, panels, strict=False):
             for arm in (False, True):
                 d = ts[ts[LEVER] == arm].dropna(subset=[column])
                 if d.empty:
                     continue
-                viz.band_plot(ax, d.assign(_y=d[column] / scale), "month", "_y", label=ARM_LABEL[arm])
+                viz.band_plot(
+                    ax, d.assign(_y=d[column] / scale), "month", "_y", label=ARM_LABEL[arm]
+                )
             ax.set_ylabel(label)
             locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
             ax.xaxis.set_major_locator(locator)
@@ -344,9 +483,9 @@ def write_figures(folder: Path, ts: pd.DataFrame, diffs: pd.DataFrame) -> list[s
         rows = math.ceil(len(METRICS) / cols)
         fig, grid = plt.subplots(rows, cols, figsize=(12, 3.2 * rows), dpi=110)
         axes = list(grid.flat)
-        for ax in axes[len(METRICS):]:
+        for ax in axes[len(METRICS) :]:
             ax.axis("off")
-        for ax, m in zip(axes, METRICS):
+        for ax, m in zip(axes, METRICS, strict=False):
             d = diffs[f"{m.column}_difference"].to_numpy(dtype=float) / m.scale
             d = d[np.isfinite(d)]
             ax.axhline(0, color="grey", lw=1)
@@ -373,14 +512,23 @@ class CounterfactualError(ValueError):
 def build_parser(prog: str) -> argparse.ArgumentParser:
     from market.cli import _Parser
 
-    parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0],
-                     epilog="See the module docstring for what is written.")
+    parser = _Parser(
+        prog=prog,
+        description=__doc__.split("\n\n")[0],
+        epilog="See the module docstring for what is written.",
+    )
     add_sweep_arguments(parser, replicates=10, years=3.0, out=str(DEFAULT_OUT))
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke size: {QUICK_REPLICATES} seeds, {QUICK_YEARS:g} years, into "
-                             f"{DEFAULT_OUT}-quick (explicit flags win)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="delete an earlier sweep in --out first (otherwise a different sweep there is refused)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke size: {QUICK_REPLICATES} seeds, {QUICK_YEARS:g} years, into "
+        f"{DEFAULT_OUT}-quick (explicit flags win)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete an earlier sweep in --out first (otherwise a different sweep there is refused)",
+    )
     return parser
 
 
@@ -389,20 +537,27 @@ def _prepare_out(out: Path, overwrite: bool) -> None:
         raise CounterfactualError(f"output folder '{out}' exists and is a file")
     if out.is_dir() and any(out.iterdir()):
         if not (out / "manifest.json").is_file():
-            raise CounterfactualError(f"output folder '{out}' is not empty and holds no sweep; choose another --out")
+            raise CounterfactualError(
+                f"output folder '{out}' is not empty and holds no sweep; choose another --out"
+            )
         if overwrite:
             shutil.rmtree(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CounterfactualError(f"output folder '{out}' cannot be created: {exc.strerror or exc}") from None
+        raise CounterfactualError(
+            f"output folder '{out}' cannot be created: {exc.strerror or exc}"
+        ) from None
     if not os.access(out, os.W_OK):
         raise CounterfactualError(f"output folder '{out}' is not writable")
 
 
 def main(argv: list[str] | None = None) -> int:
-    prog = "python -m experiments.colossus_counterfactual" if argv is None else \
-        "compute-market experiment colossus_counterfactual"
+    prog = (
+        "python -m experiments.colossus_counterfactual"
+        if argv is None
+        else "compute-market experiment colossus_counterfactual"
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog).parse_args(argv)
 
@@ -422,19 +577,33 @@ def main(argv: list[str] | None = None) -> int:
         kwargs = sweep_kwargs_from_args(args)
         out = Path(kwargs.pop("out_dir"))
         if kwargs["scheduler"] and kwargs["backend"] != "dask":
-            raise CounterfactualError(f"--scheduler needs --backend dask, not --backend {kwargs['backend']}")
+            raise CounterfactualError(
+                f"--scheduler needs --backend dask, not --backend {kwargs['backend']}"
+            )
         _prepare_out(out, args.overwrite)
-        tasks = make_tasks(SCENARIO, {LEVER: [False, True]}, replicates=args.replicates,
-                           base_seed=spec.seed, years=years)
-        result = run_sweep(tasks, out, run_fn=RUN_FN, extra_manifest={"experiment": "colossus_counterfactual",
-                                                                      "question": QUESTION}, **kwargs)
+        tasks = make_tasks(
+            SCENARIO,
+            {LEVER: [False, True]},
+            replicates=args.replicates,
+            base_seed=spec.seed,
+            years=years,
+        )
+        result = run_sweep(
+            tasks,
+            out,
+            run_fn=RUN_FN,
+            extra_manifest={"experiment": "colossus_counterfactual", "question": QUESTION},
+            **kwargs,
+        )
     except (CounterfactualError, ParameterError, ScenarioError, SweepMismatchError) as exc:
         hint = " (or pass --overwrite to replace it)" if isinstance(exc, SweepMismatchError) else ""
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"interrupted: finished runs are kept in {args.out}; rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            f"interrupted: finished runs are kept in {args.out}; rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
 
     summary = result.summary
@@ -452,12 +621,20 @@ def main(argv: list[str] | None = None) -> int:
     final = out / "figures"
     with replaced_folder(final) as tmp:
         figures = write_figures(tmp, ts, diffs)
-    write_text(out / "report.md", report_markdown(runs, diffs, years, args.replicates, result.n_failed, figures))
-    print(f"colossus_counterfactual: {len(runs)} of {len(tasks)} runs finished; wrote {len(figures)} figures "
-          f"and {out / 'report.md'}", file=sys.stderr)
+    write_text(
+        out / "report.md",
+        report_markdown(runs, diffs, years, args.replicates, result.n_failed, figures),
+    )
+    print(
+        f"colossus_counterfactual: {len(runs)} of {len(tasks)} runs finished; wrote {len(figures)} figures "
+        f"and {out / 'report.md'}",
+        file=sys.stderr,
+    )
     if result.n_failed:
-        print(f"colossus_counterfactual: {result.n_failed} runs failed; see {out / 'failed'} and rerun to retry",
-              file=sys.stderr)
+        print(
+            f"colossus_counterfactual: {result.n_failed} runs failed; see {out / 'failed'} and rerun to retry",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -7,19 +7,18 @@ its figures, and ``main(argv)`` that hands both to ``common.main``. Everything e
 here, so every experiment has the same flags, the same output folder and a report built
 the same way::
 
-    out/manifest.json, runs/, failed/, summary.csv, timeseries.csv   (market.sweep)
+    out/manifest.json, runs/, failed/, summary.csv, timeseries.csv   (market.run.sweep)
     out/run_metrics.csv   one row per finished run: the varied parameters, seed, metrics
     out/points.csv        one row per parameter point: each metric's mean, p10, p90, runs
     out/figures/*.png     means across seeds with a 10-90% band
     out/report.md         the answer, computed from run_metrics.csv
 
 Effects in the report are paired: replicate ``r`` runs with the same seed at every
-parameter point (market.sweep's common random numbers), so "higher in 7 of 8 paired
+parameter point (market.run.sweep's common random numbers), so "higher in 7 of 8 paired
 runs" compares runs that differ only in the parameter.
 """
 
 from __future__ import annotations
-
 
 import argparse
 import difflib
@@ -35,11 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from market.atomic import replaced_folder, write_text
 from market.cli import parse_seed
-from market.params import PARAMS, ParameterError
-from market.scenario import ScenarioError, load_scenario
-from market.sweep import (
+from market.io.atomic import replaced_folder, write_text
+from market.io.params import PARAMS, ParameterError
+from market.io.scenario import ScenarioError, load_scenario
+from market.run.sweep import (
     SweepMismatchError,
     add_sweep_arguments,
     make_tasks,
@@ -48,7 +47,7 @@ from market.sweep import (
 )
 
 # Every experiment runs the model through the runner, the one way to run a model.
-RUN_FN = "market.runner:run_task"
+RUN_FN = "market.run.runner:run_task"
 DEFAULT_OUT_ROOT = Path("runs") / "experiments"
 QUICK_REPLICATES = 2
 QUICK_YEARS = 2.0
@@ -90,7 +89,9 @@ class Metric:
     fn: Callable[[pd.DataFrame], float]
     scale: float = 1.0  # displayed value = raw value / scale
     fmt: str = "{:,.2f}"  # format of a displayed value
-    kind: str = "level"  # "level": relative changes; "share": percentage points; "count": differences
+    kind: str = (
+        "level"  # "level": relative changes; "share": percentage points; "count": differences
+    )
     log: bool = False  # log axis in figures
 
     def show(self, raw: float, unit: bool = False) -> str:
@@ -149,8 +150,11 @@ class Plan:
     def ref_label(self, params: Sequence[str]) -> str:
         """'held at: chip supply x1, neocloud spread 9%' for the factors a figure does not show."""
         shown = set(params)
-        held = [f"{_short(f)} {f.fmt(self.reference[f.param])}" for f in self.factors
-                if f.param not in shown and len(f.values) > 1]
+        held = [
+            f"{_short(f)} {f.fmt(self.reference[f.param])}"
+            for f in self.factors
+            if f.param not in shown and len(f.values) > 1
+        ]
         return ("held at " + ", ".join(held)) if held else ""
 
 
@@ -175,35 +179,42 @@ def last(column: str) -> Callable[[pd.DataFrame], float]:
     def fn(run: pd.DataFrame) -> float:
         values = run[column].dropna()
         return float(values.iloc[-1]) if len(values) else math.nan
+
     return fn
 
 
 def mean(column: str, from_month: int = 0) -> Callable[[pd.DataFrame], float]:
     """Mean over the run, from month index ``from_month`` on (all months if the run is shorter)."""
+
     def fn(run: pd.DataFrame) -> float:
         values = run[column].iloc[from_month:] if len(run) > from_month else run[column]
         values = values.dropna()
         return float(values.mean()) if len(values) else math.nan
+
     return fn
 
 
 def growth_per_year(column: str, from_month: int = 12) -> Callable[[pd.DataFrame], float]:
     """Yearly growth factor from month index ``from_month`` to the end (compound)."""
+
     def fn(run: pd.DataFrame) -> float:
         values = run[column].to_numpy(dtype=float)
         if len(values) <= from_month + 1 or not values[from_month] > 0:
             return math.nan
         return float((values[-1] / values[from_month]) ** (12.0 / (len(values) - 1 - from_month)))
+
     return fn
 
 
 def annual_log_volatility(column: str) -> Callable[[pd.DataFrame], float]:
     """Standard deviation of the monthly log change, times sqrt(12); months at or below 0 skipped."""
+
     def fn(run: pd.DataFrame) -> float:
         values = run[column].where(run[column] > 0).dropna().to_numpy(dtype=float)
         if len(values) < 3:
             return math.nan
         return float(np.std(np.diff(np.log(values)), ddof=1) * math.sqrt(12))
+
     return fn
 
 
@@ -212,17 +223,31 @@ def runs_with(runs: pd.DataFrame, column: str) -> str:
     return f"{int((runs[column] > 0).sum())} of {len(runs)} runs"
 
 
-def run_metrics(timeseries: pd.DataFrame, factors: Sequence[Factor], metrics: Sequence[Metric]) -> pd.DataFrame:
+def run_metrics(
+    timeseries: pd.DataFrame, factors: Sequence[Factor], metrics: Sequence[Metric]
+) -> pd.DataFrame:
     """One row per run: run_id, seed, replicate, point, the factor values, then each metric."""
     if timeseries.empty:
-        return pd.DataFrame(columns=["run_id", "seed", "replicate", "point",
-                                     *[f.param for f in factors], *[m.name for m in metrics]])
+        return pd.DataFrame(
+            columns=[
+                "run_id",
+                "seed",
+                "replicate",
+                "point",
+                *[f.param for f in factors],
+                *[m.name for m in metrics],
+            ]
+        )
     rows = []
     for run_id, run in timeseries.groupby("run_id", sort=True):
         run = run.sort_values("month")
         first = run.iloc[0]
-        row = {"run_id": run_id, "seed": int(first["seed"]), "replicate": int(first["replicate"]),
-               "point": int(first["point"])}
+        row = {
+            "run_id": run_id,
+            "seed": int(first["seed"]),
+            "replicate": int(first["replicate"]),
+            "point": int(first["point"]),
+        }
         row.update({f.param: _native(first[f.param]) for f in factors})
         row.update({m.name: m.fn(run) for m in metrics})
         rows.append(row)
@@ -232,22 +257,27 @@ def run_metrics(timeseries: pd.DataFrame, factors: Sequence[Factor], metrics: Se
 def band_stats(df: pd.DataFrame, by: Sequence[str], column: str) -> pd.DataFrame:
     """Mean, 10th and 90th percentile and number of runs of ``column`` for each group of ``by``."""
     grouped = df.groupby(list(by), sort=False)[column]
-    stats = pd.DataFrame({
-        "mean": grouped.mean(),
-        "p10": grouped.quantile(0.1),
-        "p90": grouped.quantile(0.9),
-        "runs": grouped.count(),
-    })
+    stats = pd.DataFrame(
+        {
+            "mean": grouped.mean(),
+            "p10": grouped.quantile(0.1),
+            "p90": grouped.quantile(0.9),
+            "runs": grouped.count(),
+        }
+    )
     return stats.reset_index()
 
 
-def points_table(runs: pd.DataFrame, factors: Sequence[Factor], metrics: Sequence[Metric]) -> pd.DataFrame:
+def points_table(
+    runs: pd.DataFrame, factors: Sequence[Factor], metrics: Sequence[Metric]
+) -> pd.DataFrame:
     """One row per parameter point: for each metric its mean, p10 and p90 across seeds."""
     by = [f.param for f in factors]
     table = None
     for m in metrics:
-        stats = band_stats(runs, by, m.name).rename(columns={
-            "mean": f"{m.name}_mean", "p10": f"{m.name}_p10", "p90": f"{m.name}_p90"})
+        stats = band_stats(runs, by, m.name).rename(
+            columns={"mean": f"{m.name}_mean", "p10": f"{m.name}_p10", "p90": f"{m.name}_p90"}
+        )
         if table is None:
             table = stats
         else:
@@ -354,10 +384,16 @@ def effect(runs: pd.DataFrame, plan: Plan, factor: Factor, metric: Metric, low, 
     tol = _tolerance(*pairs.to_numpy().ravel()) if len(pairs) else 0.0
     level_means = {v: float(wide[v].dropna().mean()) for v in levels}
     return Effect(
-        factor, metric, low, high,
+        factor,
+        metric,
+        low,
+        high,
         float(pairs[low].mean()) if len(pairs) else math.nan,
         float(pairs[high].mean()) if len(pairs) else math.nan,
-        len(pairs), int((diff > tol).sum()), int((diff < -tol).sum()), level_means,
+        len(pairs),
+        int((diff > tol).sum()),
+        int((diff < -tol).sum()),
+        level_means,
     )
 
 
@@ -383,11 +419,15 @@ def describe(e: Effect) -> str:
     if e.n_pairs == 0:
         return f"{_name(m)} cannot be compared between {f.fmt(e.low)} and {f.fmt(e.high)}: no paired runs finished."
     if e.constant:
-        return (f"{_name(m)} is the same at {f.fmt(e.low)} and {f.fmt(e.high)} in each of the "
-                f"{e.n_pairs} paired runs (mean {m.show(e.mean_low, unit=True)}).")
-    text = (f"{_name(m)} {e.verb()} {_where(e)}: "
-            f"{m.show(e.mean_low, unit=True)} against {m.show(e.mean_high, unit=True)} ({e.change_text()}); "
-            f"higher in {e.n_up}, lower in {e.n_down} of {e.n_pairs} paired runs")
+        return (
+            f"{_name(m)} is the same at {f.fmt(e.low)} and {f.fmt(e.high)} in each of the "
+            f"{e.n_pairs} paired runs (mean {m.show(e.mean_low, unit=True)})."
+        )
+    text = (
+        f"{_name(m)} {e.verb()} {_where(e)}: "
+        f"{m.show(e.mean_low, unit=True)} against {m.show(e.mean_high, unit=True)} ({e.change_text()}); "
+        f"higher in {e.n_up}, lower in {e.n_down} of {e.n_pairs} paired runs"
+    )
     if f.numeric and len(e.level_means) > 2:
         text += "; " + _shape(e)
     return text + "."
@@ -410,7 +450,9 @@ def _shape(e: Effect) -> str:
         return f"not monotonic: highest at {f.fmt(levels[i_max])} ({e.metric.show(means[i_max], unit=True)})"
     if 0 < i_min < len(levels) - 1:
         return f"not monotonic: lowest at {f.fmt(levels[i_min])} ({e.metric.show(means[i_min], unit=True)})"
-    return "not monotonic: " + ", ".join(f"{f.fmt(v)}: {e.metric.show(x)}" for v, x in zip(levels, means))
+    return "not monotonic: " + ", ".join(
+        f"{f.fmt(v)}: {e.metric.show(x)}" for v, x in zip(levels, means, strict=False)
+    )
 
 
 def _name(m: Metric) -> str:
@@ -435,8 +477,10 @@ def _clause(e: Effect, most: str = "", values: bool = True) -> str:
     where = _where(e)
     if not values:
         return f"{e.verb()}{most} {where} ({e.change_text()})"
-    return (f"{e.verb()}{most} {where}: {m.show(e.mean_low, unit=True)} against "
-            f"{m.show(e.mean_high, unit=True)} ({e.change_text()})")
+    return (
+        f"{e.verb()}{most} {where}: {m.show(e.mean_low, unit=True)} against "
+        f"{m.show(e.mean_high, unit=True)} ({e.change_text()})"
+    )
 
 
 def answer_for_metric(runs: pd.DataFrame, plan: Plan, metric: Metric) -> str:
@@ -448,26 +492,38 @@ def answer_for_metric(runs: pd.DataFrame, plan: Plan, metric: Metric) -> str:
         return f"{name}: no paired runs to compare."
     values = runs[metric.name].dropna()
     if len(values) and (values.max() - values.min()) <= _tolerance(values.max(), values.min()):
-        return (f"{name} is {metric.show(float(values.iloc[0]), unit=True)} in every run: "
-                "none of the varied parameters moves it in this range.")
+        return (
+            f"{name} is {metric.show(float(values.iloc[0]), unit=True)} in every run: "
+            "none of the varied parameters moves it in this range."
+        )
     if all(e.constant for e in effects):
-        return (f"{name} differs between seeds but not between parameter values: each pair of runs with "
-                f"the same seed gives the same value (mean {metric.show(float(values.mean()), unit=True)}).")
+        return (
+            f"{name} differs between seeds but not between parameter values: each pair of runs with "
+            f"the same seed gives the same value (mean {metric.show(float(values.mean()), unit=True)})."
+        )
     clear = sorted((e for e in effects if e.direction), key=lambda e: -abs(e.difference))
     if not clear:
         top = max(effects, key=lambda e: abs(e.difference) if math.isfinite(e.difference) else -1)
         if top.verb() == "barely changes":
-            return (f"{name} barely changes with any varied parameter; the largest average change is "
-                    f"{top.change_text()}, {_where(top)}.")
-        return (f"{name}: no varied parameter moves it consistently across seeds; the largest average "
-                f"change is {top.change_text()}, {_where(top)}.")
+            return (
+                f"{name} barely changes with any varied parameter; the largest average change is "
+                f"{top.change_text()}, {_where(top)}."
+            )
+        return (
+            f"{name}: no varied parameter moves it consistently across seeds; the largest average "
+            f"change is {top.change_text()}, {_where(top)}."
+        )
     lead, rest = clear[0], clear[1:]
     several = sum(len(f.values) > 1 for f in plan.factors) > 1
     most = " most" if several and "slightly" not in lead.verb() else ""
     text = f"{name} {_clause(lead, most)}"
     if rest:
         text += "; it also " + "; ".join(_clause(e, values=False) for e in rest)
-    quiet = [f for f in plan.factors if len(f.values) > 1 and f.param not in {e.factor.param for e in clear}]
+    quiet = [
+        f
+        for f in plan.factors
+        if len(f.values) > 1 and f.param not in {e.factor.param for e in clear}
+    ]
     if quiet:
         text += "; no consistent effect of " + " or ".join(_short(f) for f in quiet)
     return text + "."
@@ -477,15 +533,23 @@ def answer_for_metric(runs: pd.DataFrame, plan: Plan, metric: Metric) -> str:
 
 
 def _pyplot():
-    from market import viz_figures  # sets the Agg backend before pyplot is imported
-
     import matplotlib.pyplot as plt
+
+    from market.view import figures as viz_figures  # sets the Agg backend before pyplot is imported
 
     return viz_figures, plt
 
 
-SLIDE_STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9,
-               "legend.title_fontsize": 9, "figure.titlesize": 14, "axes.grid": True, "grid.alpha": 0.3}
+SLIDE_STYLE = {
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "figure.titlesize": 14,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
 
 
 def _levels(df: pd.DataFrame, factor: Factor | None) -> list:
@@ -520,8 +584,14 @@ def _finish(fig, axes, title: str, subtitle: str, path: Path, legend_title: str 
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
         # Outside the last panel, so it never hides a line or a band.
-        axes[-1].legend(handles, labels, title=legend_title, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                        borderaxespad=0.0)
+        axes[-1].legend(
+            handles,
+            labels,
+            title=legend_title,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+        )
     fig.suptitle(title + (f"\n{subtitle}" if subtitle else ""), fontsize=13 if subtitle else 14)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -530,8 +600,15 @@ def _finish(fig, axes, title: str, subtitle: str, path: Path, legend_title: str 
     return path
 
 
-def response_figure(data: Data, metric: Metric, x: str, lines: str | None, facets: str | None,
-                    path: Path, title: str | None = None) -> Path | None:
+def response_figure(
+    data: Data,
+    metric: Metric,
+    x: str,
+    lines: str | None,
+    facets: str | None,
+    path: Path,
+    title: str | None = None,
+) -> Path | None:
     """The metric against one parameter: mean across seeds with a 10-90% band, one line per level
     of ``lines``, one panel per level of ``facets``; other factors at their reference level."""
     viz, plt = _pyplot()
@@ -547,7 +624,7 @@ def response_figure(data: Data, metric: Metric, x: str, lines: str | None, facet
     with plt.rc_context(SLIDE_STYLE):
         panels = _levels(df, ff)
         fig, axes = _facet_figure(plt, len(panels))
-        for ax, level in zip(axes, panels):
+        for ax, level in zip(axes, panels, strict=False):
             sub = df if ff is None else df[df[ff.param] == level]
             for lv in _levels(sub, fl):
                 d = sub if fl is None else sub[sub[fl.param] == lv]
@@ -565,8 +642,17 @@ def response_figure(data: Data, metric: Metric, x: str, lines: str | None, facet
         return _finish(fig, axes, title or _name(metric), subtitle, path, fl.label if fl else None)
 
 
-def series_figure(data: Data, column: str, ylabel: str, lines: str, facets: str | None, path: Path,
-                  title: str, scale: float = 1.0, log: bool = False) -> Path | None:
+def series_figure(
+    data: Data,
+    column: str,
+    ylabel: str,
+    lines: str,
+    facets: str | None,
+    path: Path,
+    title: str,
+    scale: float = 1.0,
+    log: bool = False,
+) -> Path | None:
     """A monthly output over time: mean across seeds with a 10-90% band, one line per level of
     ``lines``, one panel per level of ``facets``; other factors at their reference level."""
     viz, plt = _pyplot()
@@ -577,7 +663,9 @@ def series_figure(data: Data, column: str, ylabel: str, lines: str, facets: str 
     ts = data.timeseries
     if ts.empty or column not in ts:
         return None
-    df = _select(ts[["month", *[f.param for f in plan.factors], column]].dropna(subset=[column]), plan, shown)
+    df = _select(
+        ts[["month", *[f.param for f in plan.factors], column]].dropna(subset=[column]), plan, shown
+    )
     if df.empty:
         return None
     df = df.assign(_y=df[column] / scale)
@@ -586,7 +674,7 @@ def series_figure(data: Data, column: str, ylabel: str, lines: str, facets: str 
     with plt.rc_context(SLIDE_STYLE):
         panels = _levels(df, ff)
         fig, axes = _facet_figure(plt, len(panels))
-        for ax, level in zip(axes, panels):
+        for ax, level in zip(axes, panels, strict=False):
             sub = df if ff is None else df[df[ff.param] == level]
             for lv in _levels(sub, fl):
                 viz.band_plot(ax, sub[sub[fl.param] == lv], "month", "_y", label=fl.fmt(lv))
@@ -632,8 +720,10 @@ def markdown_table(data: Data) -> str:
     for _, row in table.iterrows():
         cells = [f.fmt(_native(row[f.param])) for f in plan.factors]
         for m in plan.experiment.metrics:
-            cells.append(f"{m.show(row[f'{m.name}_mean'])} [{m.show(row[f'{m.name}_p10'])}, "
-                         f"{m.show(row[f'{m.name}_p90'])}]")
+            cells.append(
+                f"{m.show(row[f'{m.name}_mean'])} [{m.show(row[f'{m.name}_p10'])}, "
+                f"{m.show(row[f'{m.name}_p90'])}]"
+            )
         cells.append(str(int(row["runs"])))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -645,23 +735,39 @@ def report_text(data: Data, figures: Sequence[Path], notes: Sequence[str] = ()) 
     n_ok = len(runs)
     out = [f"# {exp.name.replace('_', ' ').capitalize()}", "", f"**Question.** {exp.question}", ""]
     out += ["## Setup", ""]
-    out.append(f"- Scenario `{plan.scenario}`, {plan.years:g} years per run, {plan.replicates} seeds per "
-               f"parameter point (seeds {plan.base_seed} to {plan.base_seed + plan.replicates - 1}, the same "
-               "seeds at every point).")
+    out.append(
+        f"- Scenario `{plan.scenario}`, {plan.years:g} years per run, {plan.replicates} seeds per "
+        f"parameter point (seeds {plan.base_seed} to {plan.base_seed + plan.replicates - 1}, the same "
+        "seeds at every point)."
+    )
     for f in plan.factors:
-        ref = f" (held at {f.fmt(plan.reference[f.param])} while another parameter varies)" if len(f.values) > 1 else ""
-        out.append(f"- `{f.param}` — {f.label}: " + ", ".join(f.fmt(v) for v in f.values) + ref + ".")
+        ref = (
+            f" (held at {f.fmt(plan.reference[f.param])} while another parameter varies)"
+            if len(f.values) > 1
+            else ""
+        )
+        out.append(
+            f"- `{f.param}` — {f.label}: " + ", ".join(f.fmt(v) for v in f.values) + ref + "."
+        )
     if plan.fixed:
-        out.append("- Fixed for every run: " + ", ".join(f"`{k}` = {v!r}" for k, v in plan.fixed.items()) + ".")
-    out.append(f"- {data.n_tasks} runs: {n_ok} finished, {data.n_failed} failed"
-               + (" (see `failed/`; rerunning the same command retries them)." if data.n_failed else "."))
-    out.append("- Numbers are means across seeds; brackets give the 10th to 90th percentile across seeds. "
-               "Effects compare runs with the same seed and the same other parameters (paired runs), "
-               "averaged over the other parameters' levels. An outcome is said to rise or fall only when "
-               "the paired runs that differ move that way more often than chance allows (two-sided sign "
-               f"test, p < {SIGN_TEST_ALPHA:g}); 'slightly' marks a change under {SLIGHT_CHANGE:.0%} "
-               "(under 1 percentage point for shares). Which parameter matters most is judged over the "
-               "ranges listed above.")
+        out.append(
+            "- Fixed for every run: "
+            + ", ".join(f"`{k}` = {v!r}" for k, v in plan.fixed.items())
+            + "."
+        )
+    out.append(
+        f"- {data.n_tasks} runs: {n_ok} finished, {data.n_failed} failed"
+        + (" (see `failed/`; rerunning the same command retries them)." if data.n_failed else ".")
+    )
+    out.append(
+        "- Numbers are means across seeds; brackets give the 10th to 90th percentile across seeds. "
+        "Effects compare runs with the same seed and the same other parameters (paired runs), "
+        "averaged over the other parameters' levels. An outcome is said to rise or fall only when "
+        "the paired runs that differ move that way more often than chance allows (two-sided sign "
+        f"test, p < {SIGN_TEST_ALPHA:g}); 'slightly' marks a change under {SLIGHT_CHANGE:.0%} "
+        "(under 1 percentage point for shares). Which parameter matters most is judged over the "
+        "ranges listed above."
+    )
     out += ["", "## Answer", ""]
     if n_ok == 0:
         out.append("No run finished, so the data give no answer; see `failed/` for the errors.")
@@ -681,14 +787,26 @@ def report_text(data: Data, figures: Sequence[Path], notes: Sequence[str] = ()) 
         out += ["## Figures", ""]
         for path in figures:
             out += [f"![{path.stem.replace('_', ' ')}](figures/{path.name})", ""]
-    out += ["## Reproduce", "", "```", _command_line(plan), "```", "",
-            "Rerunning the command into the same folder skips finished runs and redraws the figures "
-            "and this report.", ""]
+    out += [
+        "## Reproduce",
+        "",
+        "```",
+        _command_line(plan),
+        "```",
+        "",
+        "Rerunning the command into the same folder skips finished runs and redraws the figures "
+        "and this report.",
+        "",
+    ]
     return "\n".join(out)
 
 
 def _command_line(plan: Plan) -> str:
-    return "python -m experiments." + plan.experiment.name + (" " + shlex.join(plan.argv) if plan.argv else "")
+    return (
+        "python -m experiments."
+        + plan.experiment.name
+        + (" " + shlex.join(plan.argv) if plan.argv else "")
+    )
 
 
 # --------------------------------------------------------------------------- command line
@@ -701,7 +819,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _value_list(text: str) -> tuple[str, list[str]]:
     if "=" not in text:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=V1,V2,..., e.g. contest_intensity=0.5,3")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=V1,V2,..., e.g. contest_intensity=0.5,3"
+        )
     name, values = text.split("=", 1)
     items = [v.strip() for v in values.split(",") if v.strip()]
     if not items:
@@ -711,29 +831,63 @@ def _value_list(text: str) -> tuple[str, list[str]]:
 
 def _assignment(text: str) -> tuple[str, str]:
     if "=" not in text:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE, e.g. demand_growth_per_year=2")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=VALUE, e.g. demand_growth_per_year=2"
+        )
     name, value = text.split("=", 1)
     return name.strip(), value.strip()
 
 
 def build_parser(exp: Experiment, prog: str) -> argparse.ArgumentParser:
-    parser = _Parser(prog=prog, description=exp.doc or exp.question, allow_abbrev=False,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_sweep_arguments(parser, replicates=exp.replicates, years=exp.years, out=str(DEFAULT_OUT_ROOT / exp.name))
+    parser = _Parser(
+        prog=prog,
+        description=exp.doc or exp.question,
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_sweep_arguments(
+        parser, replicates=exp.replicates, years=exp.years, out=str(DEFAULT_OUT_ROOT / exp.name)
+    )
     group = parser.add_argument_group("experiment")
-    group.add_argument("--scenario", default=exp.scenario,
-                       help="built-in scenario name or .toml path (default: %(default)s)")
-    group.add_argument("--seed", type=parse_seed, default=0, help="first seed; replicate r runs with seed+r (default: 0)")
-    group.add_argument("--quick", action="store_true",
-                       help=f"smoke size: {QUICK_REPLICATES} seeds, {QUICK_YEARS:g} years, only the lowest and "
-                            "highest value of the first parameter, into <default out>-quick (explicit flags win)")
+    group.add_argument(
+        "--scenario",
+        default=exp.scenario,
+        help="built-in scenario name or .toml path (default: %(default)s)",
+    )
+    group.add_argument(
+        "--seed",
+        type=parse_seed,
+        default=0,
+        help="first seed; replicate r runs with seed+r (default: 0)",
+    )
+    group.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke size: {QUICK_REPLICATES} seeds, {QUICK_YEARS:g} years, only the lowest and "
+        "highest value of the first parameter, into <default out>-quick (explicit flags win)",
+    )
     names = ", ".join(f.param for f in exp.factors)
-    group.add_argument("--values", type=_value_list, action="append", default=[], metavar="NAME=V1,V2",
-                       help=f"replace the values of a varied parameter ({names})")
-    group.add_argument("--set", type=_assignment, action="append", default=[], metavar="NAME=VALUE",
-                       help="fix another model parameter for every run (see 'compute-market params')")
-    group.add_argument("--overwrite", action="store_true",
-                       help="delete an earlier sweep in --out first (otherwise a different sweep there is refused)")
+    group.add_argument(
+        "--values",
+        type=_value_list,
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help=f"replace the values of a varied parameter ({names})",
+    )
+    group.add_argument(
+        "--set",
+        type=_assignment,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix another model parameter for every run (see 'compute-market params')",
+    )
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete an earlier sweep in --out first (otherwise a different sweep there is refused)",
+    )
     return parser
 
 
@@ -757,10 +911,14 @@ def make_plan(exp: Experiment, args: argparse.Namespace, argv: Sequence[str]) ->
     varied = {f.param for f in exp.factors}
     for name, value in args.set:
         if name not in PARAMS:
-            raise ExperimentError(f"--set: unknown parameter '{name}'{_suggest(name, PARAMS)}; "
-                                  "see 'compute-market params'")
+            raise ExperimentError(
+                f"--set: unknown parameter '{name}'{_suggest(name, PARAMS)}; "
+                "see 'compute-market params'"
+            )
         if name in varied:
-            raise ExperimentError(f"--set {name}: this experiment varies '{name}'; use --values {name}=V1,V2")
+            raise ExperimentError(
+                f"--set {name}: this experiment varies '{name}'; use --values {name}=V1,V2"
+            )
         if name == "years":
             raise ExperimentError("--set years: use --years")
         fixed[name] = _check(name, value, "--set")
@@ -768,8 +926,10 @@ def make_plan(exp: Experiment, args: argparse.Namespace, argv: Sequence[str]) ->
     chosen: dict[str, tuple] = {}
     for name, items in args.values:
         if name not in varied:
-            raise ExperimentError(f"--values: '{name}' is not varied by this experiment"
-                                  f"{_suggest(name, varied)}; allowed: {', '.join(sorted(varied))}")
+            raise ExperimentError(
+                f"--values: '{name}' is not varied by this experiment"
+                f"{_suggest(name, varied)}; allowed: {', '.join(sorted(varied))}"
+            )
         values = [_check(name, v, "--values") for v in items]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             values = sorted(values)
@@ -786,8 +946,13 @@ def make_plan(exp: Experiment, args: argparse.Namespace, argv: Sequence[str]) ->
         current = spec.params.get(f.param, PARAMS[f.param].default)
         ref = current if current in values else values[len(values) // 2]
         if args.quick and f.param not in chosen:
-            values = (min(values), max(values)) if (i == 0 and f.numeric) else \
-                (values[0], values[-1]) if i == 0 else (ref,)
+            values = (
+                (min(values), max(values))
+                if (i == 0 and f.numeric)
+                else (values[0], values[-1])
+                if i == 0
+                else (ref,)
+            )
             values = tuple(dict.fromkeys(values))
             ref = ref if ref in values else values[0]
         factors.append(Factor(f.param, tuple(values), f.label, f.fmt, f.tick))
@@ -801,8 +966,18 @@ def make_plan(exp: Experiment, args: argparse.Namespace, argv: Sequence[str]) ->
     out = args.out
     if args.quick and not _given(argv, "--out"):  # a smoke sweep never collides with the full one
         out = DEFAULT_OUT_ROOT / f"{exp.name}-quick"
-    return Plan(exp, tuple(factors), reference, fixed, args.scenario, float(years), replicates,
-                args.seed, Path(out), list(argv))
+    return Plan(
+        exp,
+        tuple(factors),
+        reference,
+        fixed,
+        args.scenario,
+        float(years),
+        replicates,
+        args.seed,
+        Path(out),
+        list(argv),
+    )
 
 
 def _suggest(name: str, names) -> str:
@@ -812,8 +987,9 @@ def _suggest(name: str, names) -> str:
 
 def tasks_for(plan: Plan) -> list[dict]:
     grid = {f.param: list(f.values) for f in plan.factors}
-    tasks = make_tasks(plan.scenario, grid, replicates=plan.replicates, base_seed=plan.base_seed,
-                       years=plan.years)
+    tasks = make_tasks(
+        plan.scenario, grid, replicates=plan.replicates, base_seed=plan.base_seed, years=plan.years
+    )
     for task in tasks:
         task["overrides"].update(plan.fixed)
     return tasks
@@ -827,8 +1003,10 @@ def prepare_out(out: Path, overwrite: bool) -> None:
     if not out.is_dir() or not any(out.iterdir()):
         return
     if not (out / "manifest.json").is_file():
-        raise ExperimentError(f"output folder '{out}' is not empty and holds no sweep (no manifest.json); "
-                              "choose another --out")
+        raise ExperimentError(
+            f"output folder '{out}' is not empty and holds no sweep (no manifest.json); "
+            "choose another --out"
+        )
     if overwrite:
         shutil.rmtree(out)
 
@@ -840,7 +1018,9 @@ def collect(plan: Plan, result) -> Data:
     return Data(plan, runs, ts, n_tasks=len(result.summary), n_failed=int((status != "ok").sum()))
 
 
-def write_outputs(data: Data, draw: Callable[[Data, Path], list], notes: Callable[[Data], list] | None) -> list[Path]:
+def write_outputs(
+    data: Data, draw: Callable[[Data, Path], list], notes: Callable[[Data], list] | None
+) -> list[Path]:
     """run_metrics.csv, points.csv, figures/ and report.md, each replaced whole."""
     out = data.plan.out
     write_text(out / "run_metrics.csv", data.runs.to_csv(index=False, lineterminator="\n"))
@@ -856,11 +1036,19 @@ def write_outputs(data: Data, draw: Callable[[Data, Path], list], notes: Callabl
     return figures
 
 
-def main(exp: Experiment, argv: Sequence[str] | None, draw: Callable[[Data, Path], list],
-         notes: Callable[[Data], list] | None = None) -> int:
+def main(
+    exp: Experiment,
+    argv: Sequence[str] | None,
+    draw: Callable[[Data, Path], list],
+    notes: Callable[[Data], list] | None = None,
+) -> int:
     """Parse flags, run the sweep, write figures and report. Returns the exit code:
     0 done, 1 some runs failed (the report covers the rest), 2 bad input, 130 interrupted."""
-    prog = f"python -m experiments.{exp.name}" if argv is None else f"compute-market experiment {exp.name}"
+    prog = (
+        f"python -m experiments.{exp.name}"
+        if argv is None
+        else f"compute-market experiment {exp.name}"
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(exp, prog).parse_args(argv)
     out = args.out
@@ -871,9 +1059,13 @@ def main(exp: Experiment, argv: Sequence[str] | None, draw: Callable[[Data, Path
         prepare_out(plan.out, args.overwrite)
         kwargs = sweep_kwargs_from_args(args)
         kwargs["out_dir"] = plan.out
-        extra = {"experiment": exp.name, "question": exp.question,
-                 "factors": {f.param: list(f.values) for f in plan.factors},
-                 "reference": plan.reference, "fixed": plan.fixed}
+        extra = {
+            "experiment": exp.name,
+            "question": exp.question,
+            "factors": {f.param: list(f.values) for f in plan.factors},
+            "reference": plan.reference,
+            "fixed": plan.fixed,
+        }
         result = run_sweep(tasks, run_fn=RUN_FN, extra_manifest=extra, **kwargs)
     except (ExperimentError, SweepMismatchError) as exc:
         msg = str(exc)
@@ -881,25 +1073,32 @@ def main(exp: Experiment, argv: Sequence[str] | None, draw: Callable[[Data, Path
             msg += " (or pass --overwrite to replace it)"
         print(f"error: {msg}", file=sys.stderr)
         return 2
-    except OSError as exc:  # an output folder that cannot be written, a scheduler that cannot be reached
+    except (
+        OSError
+    ) as exc:  # an output folder that cannot be written, a scheduler that cannot be reached
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"interrupted: finished runs are kept in {out}; rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            f"interrupted: finished runs are kept in {out}; rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
     data = collect(plan, result)
     figures = write_outputs(data, draw, notes)
-    print(f"{exp.name}: {len(data.runs)} of {data.n_tasks} runs finished ({result.n_done} ran now, "
-          f"{result.n_skipped} already done); wrote {len(figures)} figures and {plan.out / 'report.md'}",
-          file=sys.stderr)
+    print(
+        f"{exp.name}: {len(data.runs)} of {data.n_tasks} runs finished ({result.n_done} ran now, "
+        f"{result.n_skipped} already done); wrote {len(figures)} figures and {plan.out / 'report.md'}",
+        file=sys.stderr,
+    )
     if data.n_failed:
-        print(f"{exp.name}: {data.n_failed} runs failed; see {plan.out / 'failed'} and rerun to retry them",
-              file=sys.stderr)
+        print(
+            f"{exp.name}: {data.n_failed} runs failed; see {plan.out / 'failed'} and rerun to retry them",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
 
 def _native(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
-

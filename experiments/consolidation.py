@@ -32,8 +32,10 @@ from pathlib import Path
 from experiments import common
 from experiments.common import Data, Experiment, Factor, Metric
 
-QUESTION = ("How do the cost-of-capital gap between neoclouds and hyperscalers, market sentiment and "
-            "merger review shape concentration, survivors and exits over 10 years?")
+QUESTION = (
+    "How do the cost-of-capital gap between neoclouds and hyperscalers, market sentiment and "
+    "merger review shape concentration, survivors and exits over 10 years?"
+)
 
 SPREAD = "neocloud_spread_speculative"
 SENTIMENT = "sentiment_initial"
@@ -48,28 +50,73 @@ EXPERIMENT = Experiment(
     years=10.0,
     replicates=5,
     factors=(
-        Factor(SPREAD, (0.03, 0.09, 0.18), "neocloud debt spread (per year, speculative-grade buyers)",
-               lambda v: f"{v:.0%}"),
+        Factor(
+            SPREAD,
+            (0.03, 0.09, 0.18),
+            "neocloud debt spread (per year, speculative-grade buyers)",
+            lambda v: f"{v:.0%}",
+        ),
         Factor(SENTIMENT, ("winter", "normal", "boom"), "starting investor sentiment (state)", str),
-        Factor(REVIEW, ("off", "hhi"), "merger review (rule)", lambda v: REVIEW_NAMES.get(v, str(v))),
+        Factor(
+            REVIEW, ("off", "hhi"), "merger review (rule)", lambda v: REVIEW_NAMES.get(v, str(v))
+        ),
     ),
     metrics=(
-        Metric("capacity_hhi", "HHI of capacity ownership at the horizon (HHI points)",
-               common.last("capacity_hhi"), fmt="{:,.0f}"),
-        Metric("lab_compute_hhi", "HHI of lab compute at the horizon (HHI points)",
-               common.last("lab_compute_hhi"), fmt="{:,.0f}"),
-        Metric("labs_left", "number of labs left at the horizon (firms)", common.last("active_labs"),
-               fmt="{:.1f}", kind="count"),
-        Metric("neoclouds_left", "number of neoclouds left at the horizon (firms)",
-               common.last("active_neoclouds"), fmt="{:.1f}", kind="count"),
-        Metric("exits", "number of exits over the run (firms)", common.last("cumulative_exits"), fmt="{:.1f}",
-               kind="count"),
-        Metric("acquisitions", "number of acquisitions over the run (deals)", common.last("cumulative_acquisitions"),
-               fmt="{:.1f}", kind="count"),
-        Metric("blocked", "number of mergers blocked by review (deals)",
-               common.last("cumulative_blocked_mergers"), fmt="{:.1f}", kind="count"),
-        Metric("hyperscaler_share", "hyperscalers' share of capacity at the horizon (% of capacity)",
-               common.last("hyperscaler_share_of_capacity"), scale=0.01, fmt="{:.1f}", kind="share"),
+        Metric(
+            "capacity_hhi",
+            "HHI of capacity ownership at the horizon (HHI points)",
+            common.last("capacity_hhi"),
+            fmt="{:,.0f}",
+        ),
+        Metric(
+            "lab_compute_hhi",
+            "HHI of lab compute at the horizon (HHI points)",
+            common.last("lab_compute_hhi"),
+            fmt="{:,.0f}",
+        ),
+        Metric(
+            "labs_left",
+            "number of labs left at the horizon (firms)",
+            common.last("active_labs"),
+            fmt="{:.1f}",
+            kind="count",
+        ),
+        Metric(
+            "neoclouds_left",
+            "number of neoclouds left at the horizon (firms)",
+            common.last("active_neoclouds"),
+            fmt="{:.1f}",
+            kind="count",
+        ),
+        Metric(
+            "exits",
+            "number of exits over the run (firms)",
+            common.last("cumulative_exits"),
+            fmt="{:.1f}",
+            kind="count",
+        ),
+        Metric(
+            "acquisitions",
+            "number of acquisitions over the run (deals)",
+            common.last("cumulative_acquisitions"),
+            fmt="{:.1f}",
+            kind="count",
+        ),
+        Metric(
+            "blocked",
+            "number of mergers blocked by review (deals)",
+            common.last("cumulative_blocked_mergers"),
+            fmt="{:.1f}",
+            kind="count",
+        ),
+        Metric(
+            "hyperscaler_share",
+            "hyperscalers' share of capacity at the horizon (% of capacity)",
+            common.last("hyperscaler_share_of_capacity"),
+            scale=0.01,
+            fmt="{:.1f}",
+            kind="share",
+        ),
     ),
 )
 
@@ -77,9 +124,18 @@ EXPERIMENT = Experiment(
 def figures(data: Data, folder: Path) -> list[Path | None]:
     exp = data.plan.experiment
     paths = [
-        common.response_figure(data, exp.metric(name), SPREAD, SENTIMENT, REVIEW, folder / f"{name}.png")
-        for name in ("capacity_hhi", "lab_compute_hhi", "labs_left", "neoclouds_left", "exits",
-                     "acquisitions", "hyperscaler_share")
+        common.response_figure(
+            data, exp.metric(name), SPREAD, SENTIMENT, REVIEW, folder / f"{name}.png"
+        )
+        for name in (
+            "capacity_hhi",
+            "lab_compute_hhi",
+            "labs_left",
+            "neoclouds_left",
+            "exits",
+            "acquisitions",
+            "hyperscaler_share",
+        )
     ]
     for column, label, title, lines in (
         ("capacity_hhi", "HHI points (0-10,000)", "Concentration of capacity ownership", SENTIMENT),
@@ -87,16 +143,27 @@ def figures(data: Data, folder: Path) -> list[Path | None]:
         ("active_neoclouds", "firms", "Neoclouds in the market", SPREAD),
     ):
         name = {SENTIMENT: "starting sentiment", SPREAD: "neocloud spread"}[lines]
-        paths.append(common.series_figure(data, column, label, lines, REVIEW, folder / f"{column}_over_time.png",
-                                          f"{title}, by {name}"))
+        paths.append(
+            common.series_figure(
+                data,
+                column,
+                label,
+                lines,
+                REVIEW,
+                folder / f"{column}_over_time.png",
+                f"{title}, by {name}",
+            )
+        )
     return paths
 
 
 def notes(data: Data) -> list[str]:
     runs = data.runs
-    return [f"For scale: exits happened in {common.runs_with(runs, 'exits')}, acquisitions in "
-            f"{common.runs_with(runs, 'acquisitions')}, and merger review blocked a deal in "
-            f"{common.runs_with(runs, 'blocked')}."]
+    return [
+        f"For scale: exits happened in {common.runs_with(runs, 'exits')}, acquisitions in "
+        f"{common.runs_with(runs, 'acquisitions')}, and merger review blocked a deal in "
+        f"{common.runs_with(runs, 'blocked')}."
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,9 @@ import pandas as pd
 from experiments import common
 from experiments.common import Data, Experiment, Factor, Metric
 
-QUESTION = "How do contract length and take-or-pay share change defaults, contagion and price volatility?"
+QUESTION = (
+    "How do contract length and take-or-pay share change defaults, contagion and price volatility?"
+)
 
 TERM = "preferred_term_months"
 TAKE_OR_PAY = "take_or_pay_share"
@@ -58,7 +60,7 @@ def defaults_after_lab_exits(run: pd.DataFrame) -> float:
         return 0.0
     covered = np.zeros(len(run), dtype=bool)
     for m in exit_months:
-        covered[m:m + CONTAGION_WINDOW_MONTHS + 1] = True
+        covered[m : m + CONTAGION_WINDOW_MONTHS + 1] = True
     total = float(new_defaults[covered].sum())
     return total if math.isfinite(total) else math.nan
 
@@ -71,21 +73,55 @@ EXPERIMENT = Experiment(
     years=10.0,
     replicates=6,
     factors=(
-        Factor(TAKE_OR_PAY, (0.2, 0.5, 0.8, 1.0), "take-or-pay share (% of payment owed when idle)",
-               lambda v: f"{v:.0%}"),
-        Factor(TERM, (12, 36, 60), "requested contract term (months)", lambda v: f"{v} months",
-               tick=str),
+        Factor(
+            TAKE_OR_PAY,
+            (0.2, 0.5, 0.8, 1.0),
+            "take-or-pay share (% of payment owed when idle)",
+            lambda v: f"{v:.0%}",
+        ),
+        Factor(
+            TERM,
+            (12, 36, 60),
+            "requested contract term (months)",
+            lambda v: f"{v} months",
+            tick=str,
+        ),
     ),
     metrics=(
-        Metric("defaults", "number of neocloud defaults over the run (firms)", common.last("cumulative_defaults"),
-               fmt="{:.2f}", kind="count"),
-        Metric("lab_exits", "number of lab exits over the run (firms)", lab_exits, fmt="{:.2f}", kind="count"),
-        Metric("contagion", "number of neocloud defaults within 12 months of a lab exit (firms)",
-               defaults_after_lab_exits, fmt="{:.2f}", kind="count"),
-        Metric("spot_volatility", "spot price volatility, annualised (% a year)",
-               common.annual_log_volatility("spot_price_usd_per_h100e_hour"), scale=0.01, fmt="{:.0f}"),
-        Metric("spot_price", "spot rental price index, run average (USD per H100e-hour)",
-               common.mean("spot_price_index_usd_per_h100e_hour"), fmt="{:.2f}"),
+        Metric(
+            "defaults",
+            "number of neocloud defaults over the run (firms)",
+            common.last("cumulative_defaults"),
+            fmt="{:.2f}",
+            kind="count",
+        ),
+        Metric(
+            "lab_exits",
+            "number of lab exits over the run (firms)",
+            lab_exits,
+            fmt="{:.2f}",
+            kind="count",
+        ),
+        Metric(
+            "contagion",
+            "number of neocloud defaults within 12 months of a lab exit (firms)",
+            defaults_after_lab_exits,
+            fmt="{:.2f}",
+            kind="count",
+        ),
+        Metric(
+            "spot_volatility",
+            "spot price volatility, annualised (% a year)",
+            common.annual_log_volatility("spot_price_usd_per_h100e_hour"),
+            scale=0.01,
+            fmt="{:.0f}",
+        ),
+        Metric(
+            "spot_price",
+            "spot rental price index, run average (USD per H100e-hour)",
+            common.mean("spot_price_index_usd_per_h100e_hour"),
+            fmt="{:.2f}",
+        ),
     ),
 )
 
@@ -93,23 +129,36 @@ EXPERIMENT = Experiment(
 def figures(data: Data, folder: Path) -> list[Path | None]:
     exp = data.plan.experiment
     paths = [
-        common.response_figure(data, exp.metric(name), TAKE_OR_PAY, TERM, None, folder / f"{name}.png")
+        common.response_figure(
+            data, exp.metric(name), TAKE_OR_PAY, TERM, None, folder / f"{name}.png"
+        )
         for name in ("defaults", "lab_exits", "contagion", "spot_volatility", "spot_price")
     ]
     for column, label, title in (
         ("cumulative_defaults", "firms", "Neocloud defaults so far"),
         ("spot_price_usd_per_h100e_hour", "USD per H100e-hour", "Spot clearing price"),
     ):
-        paths.append(common.series_figure(data, column, label, TAKE_OR_PAY, TERM,
-                                          folder / f"{column}_over_time.png", f"{title}, by take-or-pay share"))
+        paths.append(
+            common.series_figure(
+                data,
+                column,
+                label,
+                TAKE_OR_PAY,
+                TERM,
+                folder / f"{column}_over_time.png",
+                f"{title}, by take-or-pay share",
+            )
+        )
     return paths
 
 
 def notes(data: Data) -> list[str]:
     runs = data.runs
-    return [f"For scale: lab exits happened in {common.runs_with(runs, 'lab_exits')}, neocloud defaults in "
-            f"{common.runs_with(runs, 'defaults')}, and a default within {CONTAGION_WINDOW_MONTHS} months of a "
-            f"lab exit in {common.runs_with(runs, 'contagion')}."]
+    return [
+        f"For scale: lab exits happened in {common.runs_with(runs, 'lab_exits')}, neocloud defaults in "
+        f"{common.runs_with(runs, 'defaults')}, and a default within {CONTAGION_WINDOW_MONTHS} months of a "
+        f"lab exit in {common.runs_with(runs, 'contagion')}."
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,11 +44,13 @@ GRID = "grid_capacity_multiplier"
 
 def capex_share(owner: str):
     """``owner``'s share of capex over the run, from the 12-month sums at each year's end."""
+
     def fn(run: pd.DataFrame) -> float:
         ends = list(range(11, len(run), 12)) or [len(run) - 1]
         total = float(run["capex_usd_12m_total"].iloc[ends].sum())
         part = float(run[f"capex_usd_12m_{owner}"].iloc[ends].sum())
         return part / total if total > 0 and math.isfinite(total) else math.nan
+
     return fn
 
 
@@ -60,25 +62,70 @@ EXPERIMENT = Experiment(
     years=10.0,
     replicates=6,
     factors=(
-        Factor(WAIT, (0, 24, 48, 72), "minimum grid-connection wait (months)",
-               lambda v: f"{v} months", tick=str),
-        Factor(GRID, (0.5, 1.0, 2.0), "grid connections per year (x scenario)", lambda v: f"x{v:g}"),
+        Factor(
+            WAIT,
+            (0, 24, 48, 72),
+            "minimum grid-connection wait (months)",
+            lambda v: f"{v} months",
+            tick=str,
+        ),
+        Factor(
+            GRID, (0.5, 1.0, 2.0), "grid connections per year (x scenario)", lambda v: f"x{v:g}"
+        ),
     ),
     metrics=(
-        Metric("rationed", "share of users rationed, run average (% of inference demand)", common.mean("rationed_share"),
-               scale=0.01, fmt="{:.1f}", kind="share"),
-        Metric("spot_price", "spot rental price index, run average (USD per H100e-hour)",
-               common.mean("spot_price_index_usd_per_h100e_hour"), fmt="{:.2f}"),
-        Metric("capacity", "capacity online at the horizon (million H100e)", common.last("capacity_h100e_total"),
-               scale=1e6, fmt="{:,.1f}"),
-        Metric("pipeline", "power waiting for the grid or being built, run average (GW)",
-               common.mean("power_mw_under_construction"), scale=1e3, fmt="{:,.1f}"),
-        Metric("hyperscaler_share", "hyperscalers' share of capacity at the horizon (% of capacity)",
-               common.last("hyperscaler_share_of_capacity"), scale=0.01, fmt="{:.1f}", kind="share"),
-        Metric("neocloud_capex_share", "neoclouds' share of the run's capex (% of capex)", capex_share("neocloud"),
-               scale=0.01, fmt="{:.1f}", kind="share"),
-        Metric("lab_capex_share", "labs' share of the run's capex (% of capex)", capex_share("lab"),
-               scale=0.01, fmt="{:.1f}", kind="share"),
+        Metric(
+            "rationed",
+            "share of users rationed, run average (% of inference demand)",
+            common.mean("rationed_share"),
+            scale=0.01,
+            fmt="{:.1f}",
+            kind="share",
+        ),
+        Metric(
+            "spot_price",
+            "spot rental price index, run average (USD per H100e-hour)",
+            common.mean("spot_price_index_usd_per_h100e_hour"),
+            fmt="{:.2f}",
+        ),
+        Metric(
+            "capacity",
+            "capacity online at the horizon (million H100e)",
+            common.last("capacity_h100e_total"),
+            scale=1e6,
+            fmt="{:,.1f}",
+        ),
+        Metric(
+            "pipeline",
+            "power waiting for the grid or being built, run average (GW)",
+            common.mean("power_mw_under_construction"),
+            scale=1e3,
+            fmt="{:,.1f}",
+        ),
+        Metric(
+            "hyperscaler_share",
+            "hyperscalers' share of capacity at the horizon (% of capacity)",
+            common.last("hyperscaler_share_of_capacity"),
+            scale=0.01,
+            fmt="{:.1f}",
+            kind="share",
+        ),
+        Metric(
+            "neocloud_capex_share",
+            "neoclouds' share of the run's capex (% of capex)",
+            capex_share("neocloud"),
+            scale=0.01,
+            fmt="{:.1f}",
+            kind="share",
+        ),
+        Metric(
+            "lab_capex_share",
+            "labs' share of the run's capex (% of capex)",
+            capex_share("lab"),
+            scale=0.01,
+            fmt="{:.1f}",
+            kind="share",
+        ),
     ),
 )
 
@@ -87,17 +134,39 @@ def figures(data: Data, folder: Path) -> list[Path | None]:
     exp = data.plan.experiment
     paths = [
         common.response_figure(data, exp.metric(name), WAIT, GRID, None, folder / f"{name}.png")
-        for name in ("rationed", "spot_price", "capacity", "pipeline", "hyperscaler_share",
-                     "neocloud_capex_share", "lab_capex_share")
+        for name in (
+            "rationed",
+            "spot_price",
+            "capacity",
+            "pipeline",
+            "hyperscaler_share",
+            "neocloud_capex_share",
+            "lab_capex_share",
+        )
     ]
     for column, label, title, scale in (
         ("rationed_share", "% of inference demand", "Users rationed", 0.01),
-        ("spot_price_index_usd_per_h100e_hour", "USD per H100e-hour", "Spot rental price index", 1.0),
+        (
+            "spot_price_index_usd_per_h100e_hour",
+            "USD per H100e-hour",
+            "Spot rental price index",
+            1.0,
+        ),
         ("power_mw_under_construction", "GW", "Power waiting for the grid or being built", 1e3),
         ("hyperscaler_share_of_capacity", "% of capacity", "Hyperscalers' share of capacity", 0.01),
     ):
-        paths.append(common.series_figure(data, column, label, WAIT, GRID, folder / f"{column}_over_time.png",
-                                          f"{title}, by minimum grid wait", scale=scale))
+        paths.append(
+            common.series_figure(
+                data,
+                column,
+                label,
+                WAIT,
+                GRID,
+                folder / f"{column}_over_time.png",
+                f"{title}, by minimum grid wait",
+                scale=scale,
+            )
+        )
     return paths
 
 

@@ -1,3 +1,5 @@
-from market.cli import main
 import sys
+
+from market.cli import main
+
 sys.exit(main())

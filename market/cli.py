@@ -17,9 +17,9 @@ import argparse
 import sys
 from typing import Any
 
-from market.params import PARAMS, ParameterError
-from market.runner import OutputError
-from market.scenario import ScenarioError
+from market.io.params import PARAMS, ParameterError
+from market.io.scenario import ScenarioError
+from market.run.runner import OutputError
 
 USER_ERRORS = (ScenarioError, ParameterError, OutputError)
 
@@ -41,10 +41,12 @@ def parse_set(items: list[str] | None) -> dict[str, Any]:
         key, value = item.split("=", 1)
         key = key.strip()
         if key not in PARAMS:
-            from market.params import _suggest
+            from market.io.params import _suggest
 
-            raise CliError(f"--set: unknown parameter '{key}'{_suggest(key, PARAMS)}; "
-                           "see 'compute-market params'")
+            raise CliError(
+                f"--set: unknown parameter '{key}'{_suggest(key, PARAMS)}; "
+                "see 'compute-market params'"
+            )
         out[key] = PARAMS[key].check(value.strip(), "--set")
     return out
 
@@ -60,7 +62,9 @@ def parse_seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"seed {text!r} is not allowed: expected an integer >= 0") from None
+        raise argparse.ArgumentTypeError(
+            f"seed {text!r} is not allowed: expected an integer >= 0"
+        ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"seed {value} is not allowed: expected an integer >= 0")
     return value
@@ -72,9 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one scenario and write its outputs")
     run.add_argument("--scenario", default="baseline", help="built-in name or path to a .toml file")
-    run.add_argument("--years", type=_years, default=None, help="length of the run (default: the scenario's)")
-    run.add_argument("--seed", type=parse_seed, default=None, help="random seed (default: the scenario's)")
-    run.add_argument("--out", default=None, help="output folder (default: runs/<scenario>-seed<seed>)")
+    run.add_argument(
+        "--years", type=_years, default=None, help="length of the run (default: the scenario's)"
+    )
+    run.add_argument(
+        "--seed", type=parse_seed, default=None, help="random seed (default: the scenario's)"
+    )
+    run.add_argument(
+        "--out", default=None, help="output folder (default: runs/<scenario>-seed<seed>)"
+    )
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     run.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
@@ -89,8 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--out", default="runs/validation")
     val.add_argument("--overwrite", action="store_true")
     val.add_argument("--workers", type=int, default=None)
-    val.add_argument("--years", type=_years, default=None,
-                     help="length of each run (default: the validator's horizon)")
+    val.add_argument(
+        "--years",
+        type=_years,
+        default=None,
+        help="length of each run (default: the validator's horizon)",
+    )
     val.add_argument("--quiet", action="store_true", help="no progress bar")
 
     ui = sub.add_parser("ui", help="open the browser UI (SolaraViz)")
@@ -105,19 +119,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
-    from market import runner
-    from market.scenario import load_scenario
+    from market.io.scenario import load_scenario
+    from market.run import runner
 
     overrides = parse_set(args.set)
     spec = load_scenario(args.scenario, overrides)  # fail fast, before any output
     seed = spec.seed if args.seed is None else args.seed
     out = args.out or f"runs/{spec.name}-seed{seed}"
-    result = runner.run(args.scenario, seed=seed, years=args.years, overrides=overrides,
-                        out=out, overwrite=args.overwrite, progress=not args.quiet,
-                        figures=not args.no_figures)
+    result = runner.run(
+        args.scenario,
+        seed=seed,
+        years=args.years,
+        overrides=overrides,
+        out=out,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        figures=not args.no_figures,
+    )
     print(format_summary(result.summary))
-    listing = ("timeseries.csv contracts.csv events.csv labs.csv suppliers.csv summary.json "
-               "manifest.json")
+    listing = (
+        "timeseries.csv contracts.csv events.csv labs.csv suppliers.csv summary.json manifest.json"
+    )
     if not args.no_figures:
         listing += " figures/"
     print(f"\nwrote {len(result.files)} files to {out}/: {listing}")
@@ -132,25 +154,43 @@ def format_summary(s: dict) -> str:
     rows = [
         ("scenario / seed", f"{s['scenario']} / {s['seed']}"),
         ("final month", s["final_month"]),
-        ("active labs / neoclouds / hyperscalers",
-         f"{_num(s['active_labs'])} / {_num(s['active_neoclouds'])} / {_num(s['active_hyperscalers'])}"),
-        ("capacity, million H100e: hyperscaler / neocloud / lab",
-         " / ".join(_num(None if s[k] is None else s[k] / 1e6, "{:.2f}") for k in
-                    ("capacity_h100e_hyperscaler", "capacity_h100e_neocloud", "capacity_h100e_lab"))),
-        ("spot price index, USD per H100e-hour", _num(s["spot_price_index_usd_per_h100e_hour"], "{:.2f}")),
+        (
+            "active labs / neoclouds / hyperscalers",
+            f"{_num(s['active_labs'])} / {_num(s['active_neoclouds'])} / {_num(s['active_hyperscalers'])}",
+        ),
+        (
+            "capacity, million H100e: hyperscaler / neocloud / lab",
+            " / ".join(
+                _num(None if s[k] is None else s[k] / 1e6, "{:.2f}")
+                for k in (
+                    "capacity_h100e_hyperscaler",
+                    "capacity_h100e_neocloud",
+                    "capacity_h100e_lab",
+                )
+            ),
+        ),
+        (
+            "spot price index, USD per H100e-hour",
+            _num(s["spot_price_index_usd_per_h100e_hour"], "{:.2f}"),
+        ),
         ("HHI of capacity ownership", _num(s["capacity_hhi"])),
         ("contracts signed (beyond the opening book)", _num(s["contracts_signed"])),
-        ("rationed share of demand: final / mean",
-         f"{_num(s['rationed_share'], '{:.1%}')} / {_num(s['mean_rationed_share'], '{:.1%}')}"),
+        (
+            "rationed share of demand: final / mean",
+            f"{_num(s['rationed_share'], '{:.1%}')} / {_num(s['mean_rationed_share'], '{:.1%}')}",
+        ),
         ("largest training run, H100e-months", _num(s["largest_run_h100e_months"])),
-        ("exits / acquisitions", f"{_num(s['cumulative_exits'])} / {_num(s['cumulative_acquisitions'])}"),
+        (
+            "exits / acquisitions",
+            f"{_num(s['cumulative_exits'])} / {_num(s['cumulative_acquisitions'])}",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
 def cmd_scenarios(args) -> int:
-    from market.scenario import builtin_summaries
+    from market.io.scenario import builtin_summaries
 
     items = builtin_summaries()
     width = max(len(n) for n, _ in items)
@@ -160,7 +200,7 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_params(args) -> int:
-    from market.params import MODEL_PARAMS
+    from market.io.params import MODEL_PARAMS
 
     for p in MODEL_PARAMS:
         print(f"{p.name} = {p.default!r} [{p.unit}] ({p.allowed()}): {p.help}")
@@ -168,13 +208,13 @@ def cmd_params(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from market import validate
+    from market.analysis import validate
 
     return validate.main_from_args(args)
 
 
 def cmd_ui(args) -> int:
-    from market import launch_ui
+    from market.view import launch_ui
 
     return launch_ui.main(args)
 
@@ -190,8 +230,14 @@ def cmd_experiment(args) -> int:
     return experiments.run(name, rest)
 
 
-COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "params": cmd_params,
-            "validate": cmd_validate, "ui": cmd_ui, "experiment": cmd_experiment}
+COMMANDS = {
+    "run": cmd_run,
+    "scenarios": cmd_scenarios,
+    "params": cmd_params,
+    "validate": cmd_validate,
+    "ui": cmd_ui,
+    "experiment": cmd_experiment,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

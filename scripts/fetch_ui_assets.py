@@ -31,9 +31,14 @@ PACKAGES = {
     "vega-lite@5": ("vega-lite@5.23.0", "build/vega-lite.min.js"),
     "vega-embed@6": ("vega-embed@6.29.0", "build/vega-embed.min.js"),
     # Shipped by solara-assets; listed so a mismatched or missing solara-assets still works.
-    "@widgetti/solara-vuetify-app@10.1.1": ("@widgetti/solara-vuetify-app@10.1.1", "dist/fonts.css"),
+    "@widgetti/solara-vuetify-app@10.1.1": (
+        "@widgetti/solara-vuetify-app@10.1.1",
+        "dist/fonts.css",
+    ),
     "@widgetti/vue-grid-layout@2.3.13-alpha.2": (
-        "@widgetti/vue-grid-layout@2.3.13-alpha.2", "dist/vue-grid-layout.umd.min.js"),
+        "@widgetti/vue-grid-layout@2.3.13-alpha.2",
+        "dist/vue-grid-layout.umd.min.js",
+    ),
     "requirejs@2.3.6": ("requirejs@2.3.6", "require.js"),
     "font-awesome@4.5.0": ("font-awesome@4.5.0", "css/font-awesome.min.css"),
 }
@@ -58,7 +63,9 @@ def npm_unpack(spec: str, dest: Path) -> None:
         tmp_path = Path(tmp)
         subprocess.run(
             [npm, "pack", spec, "--silent", "--pack-destination", tmp],
-            check=True, cwd=tmp, stdout=subprocess.DEVNULL,
+            check=True,
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
         )
         (tarball,) = tmp_path.glob("*.tgz")
         with tarfile.open(tarball) as tar:

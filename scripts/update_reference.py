@@ -29,8 +29,14 @@ RUNS = [
     ("colossus-2026", 2026, 3),
     ("colossus-2026", 2027, 10),
 ]
-FILES = ["timeseries.csv", "contracts.csv", "events.csv", "labs.csv", "suppliers.csv",
-         "summary.json"]
+FILES = [
+    "timeseries.csv",
+    "contracts.csv",
+    "events.csv",
+    "labs.csv",
+    "suppliers.csv",
+    "summary.json",
+]
 
 
 def folder(scenario: str, seed: int, years: int) -> Path:
@@ -39,7 +45,7 @@ def folder(scenario: str, seed: int, years: int) -> Path:
 
 def fresh_outputs(scenario: str, seed: int, years: int) -> dict[str, bytes]:
     """Run the model through the one runner and return each output file's bytes."""
-    from market.runner import run
+    from market.run.runner import run
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"

@@ -1,4 +1,4 @@
-"""Stand-in run functions with the shape of market.runner.run_task, for the sweep tests.
+"""Stand-in run functions with the shape of market.run.runner.run_task, for the sweep tests.
 
 Worker processes import this module by name: they inherit the test process's sys.path
 (spawn passes it on), on which test_sweep.py puts this folder.
@@ -20,7 +20,7 @@ def run(task: dict) -> tuple[pd.DataFrame, dict]:
     if calls_dir:  # one file per call, so tests can count calls made in any process
         (Path(calls_dir) / f"{task['run_id']}.{uuid.uuid4().hex}").touch()
     rng = np.random.default_rng(task["seed"])
-    months = int(round(task["years"] * 12))
+    months = round(task["years"] * 12)
     growth = task["overrides"].get("demand_growth", 1.0)
     price = 2.0 * np.exp(np.cumsum(rng.normal(0.0, 0.05, months)) * growth)
     capacity = np.cumsum(rng.poisson(100 * growth, months))

@@ -13,16 +13,17 @@ from pathlib import Path
 import pytest
 
 from experiments import benchmark
-from market.model import ComputeMarket
-from market.scenario import load_scenario
+from market.core.model import ComputeMarket
+from market.io.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_smoke_table_has_every_row_and_column(tmp_path, capsys):
     out = tmp_path / "bench"
-    code = benchmark.main(["--sizes", "30,60", "--months", "2", "--warmup", "1",
-                           "--repeats", "1", "--out", str(out)])
+    code = benchmark.main(
+        ["--sizes", "30,60", "--months", "2", "--warmup", "1", "--repeats", "1", "--out", str(out)]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     for header in benchmark.HEADERS:
@@ -35,12 +36,19 @@ def test_smoke_table_has_every_row_and_column(tmp_path, capsys):
     assert [r["size"] for r in rows] == ["baseline", "30", "60"]
     assert tuple(rows[0]) == benchmark.COLUMNS
     for r in rows:
-        for col in ("agents", "s_per_month", "us_per_agent_month",
-                    "reference_us_per_agent_step", "ratio_to_reference", "setup_s"):
+        for col in (
+            "agents",
+            "s_per_month",
+            "us_per_agent_month",
+            "reference_us_per_agent_step",
+            "ratio_to_reference",
+            "setup_s",
+        ):
             assert float(r[col]) > 0, (r["size"], col)
     assert float(rows[2]["agents"]) > float(rows[1]["agents"])
     assert float(rows[2]["agents_vs_previous_size"]) == pytest.approx(
-        float(rows[2]["agents"]) / float(rows[1]["agents"]), rel=1e-4)
+        float(rows[2]["agents"]) / float(rows[1]["agents"]), rel=1e-4
+    )
     assert float(rows[2]["growth_vs_previous_size"]) > 0
 
     md = (out / "benchmark.md").read_text(encoding="utf-8")
@@ -62,16 +70,21 @@ def test_generated_market_has_about_the_asked_agents_and_scales_the_market():
     assert len(model.facilities) == 10 * len(ComputeMarket(scenario=base, rng=3).facilities)
     base_spec = load_scenario(base)
     assert spec.params["inference_demand_h100e_initial"] == pytest.approx(
-        10 * base_spec.params["inference_demand_h100e_initial"])
-    for region, base_region in zip(spec.tables["region"], base_spec.tables["region"]):
+        10 * base_spec.params["inference_demand_h100e_initial"]
+    )
+    for region, base_region in zip(spec.tables["region"], base_spec.tables["region"], strict=False):
         assert region["grid_mw_per_year"] == pytest.approx(10 * base_region["grid_mw_per_year"])
     # merchant suppliers serve the whole market: as many as before, ten times the output
-    base_output = sum(r["production_h100e_per_month"] for r in base_spec.tables["chip_supplier"]
-                      if not r["captive_parent"])
+    base_output = sum(
+        r["production_h100e_per_month"]
+        for r in base_spec.tables["chip_supplier"]
+        if not r["captive_parent"]
+    )
     merchant_rows = [r for r in spec.tables["chip_supplier"] if not r["captive_parent"]]
     assert sum(r["count"] for r in merchant_rows) == merchants
     assert sum(r["production_h100e_per_month"] for r in merchant_rows) == pytest.approx(
-        10 * base_output)
+        10 * base_output
+    )
     # each copy keeps its own captive chip program, owned by that copy's firm
     parents = [s.captive_parent_name for s in model.suppliers() if s.captive_parent_name]
     assert len(parents) == len(set(parents)) == 10
@@ -79,22 +92,45 @@ def test_generated_market_has_about_the_asked_agents_and_scales_the_market():
 
 def test_profile_is_written_on_request(tmp_path):
     out = tmp_path / "bench"
-    assert benchmark.main(["--sizes", "30", "--months", "1", "--warmup", "0", "--repeats", "1",
-                           "--out", str(out), "--profile"]) == 0
+    assert (
+        benchmark.main(
+            [
+                "--sizes",
+                "30",
+                "--months",
+                "1",
+                "--warmup",
+                "0",
+                "--repeats",
+                "1",
+                "--out",
+                str(out),
+                "--profile",
+            ]
+        )
+        == 0
+    )
     text = (out / "profile.txt").read_text(encoding="utf-8")
     assert "stage_" in text and "tottime" in text
 
 
-@pytest.mark.parametrize("flags, field", [
-    (["--sizes", "100,abc"], "--sizes"),
-    (["--sizes", "0"], "--sizes"),
-    (["--months", "0"], "--months"),
-    (["--repeats", "-2"], "--repeats"),
-])
+@pytest.mark.parametrize(
+    "flags, field",
+    [
+        (["--sizes", "100,abc"], "--sizes"),
+        (["--sizes", "0"], "--sizes"),
+        (["--months", "0"], "--months"),
+        (["--repeats", "-2"], "--repeats"),
+    ],
+)
 def test_bad_flags_are_refused_with_one_message(tmp_path, flags, field):
     out = tmp_path / "bench"
-    r = subprocess.run([sys.executable, "-m", "experiments.benchmark", *flags, "--out", str(out)],
-                       cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "experiments.benchmark", *flags, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2
     assert field in r.stderr and flags[1] in r.stderr and "expected" in r.stderr
     assert "Traceback" not in r.stderr
@@ -117,6 +153,22 @@ def test_listed_and_runnable_as_an_experiment(tmp_path):
 
     assert "benchmark" in dict(experiments.catalogue())
     out = tmp_path / "bench"
-    assert experiments.run("benchmark", ["--sizes", "30", "--months", "1", "--warmup", "0",
-                                         "--repeats", "1", "--out", str(out)]) == 0
+    assert (
+        experiments.run(
+            "benchmark",
+            [
+                "--sizes",
+                "30",
+                "--months",
+                "1",
+                "--warmup",
+                "0",
+                "--repeats",
+                "1",
+                "--out",
+                str(out),
+            ],
+        )
+        == 0
+    )
     assert (out / "benchmark.csv").exists() and (out / "benchmark.md").exists()

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from market import STAGES, docs_tables, runner
+from market import STAGES
 from market.cli import format_summary
+from market.io import docs_tables
+from market.run import runner
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -32,8 +34,9 @@ TIMEOUT_S = 600
 def fenced(path: Path) -> list[tuple[str, str, int]]:
     """(language, body, line number) of every fenced block."""
     text = path.read_text(encoding="utf-8")
-    return [(m.group(1), m.group(2), text.count("\n", 0, m.start()) + 1)
-            for m in FENCE.finditer(text)]
+    return [
+        (m.group(1), m.group(2), text.count("\n", 0, m.start()) + 1) for m in FENCE.finditer(text)
+    ]
 
 
 def marked_blocks() -> list:
@@ -56,19 +59,30 @@ python() { "$PY" "$@"; }
 @pytest.mark.parametrize("lang,body", marked_blocks())
 def test_marked_block_runs(tmp_path, lang, body):
     shutil.copytree(REPO / "market" / "scenarios", tmp_path / "market" / "scenarios")
-    env = dict(os.environ, PY=sys.executable,
-               PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    env = dict(
+        os.environ,
+        PY=sys.executable,
+        PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    )
     if lang == "bash":
         cmd = ["bash", "-c", BASH_PRELUDE + body]
     elif lang == "python":
         cmd = [sys.executable, "-c", body]
     else:
         pytest.fail(f"a block marked '{MARK}' must be bash or python, not {lang!r}")
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    proc = subprocess.run(
+        cmd,
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
     assert proc.returncode == 0, (
         f"exit code {proc.returncode}\n--- block\n{body}\n--- stdout\n{proc.stdout[-4000:]}"
-        f"\n--- stderr\n{proc.stderr[-4000:]}")
+        f"\n--- stderr\n{proc.stderr[-4000:]}"
+    )
 
 
 def test_the_docs_have_marked_blocks():
@@ -83,7 +97,7 @@ def test_the_docs_have_marked_blocks():
 def test_readme_opens_with_the_run_and_test_commands():
     text = README.read_text(encoding="utf-8")
     first = FENCE.search(text)
-    before = text[:first.start()].strip().splitlines()
+    before = text[: first.start()].strip().splitlines()
     assert len(before) <= 1 and all(ln.startswith("# ") for ln in before), before
     commands = [ln.split("#")[0].strip() for ln in first.group(2).splitlines()]
     assert [c for c in commands if c] == ["make run", "make test"]
@@ -114,8 +128,15 @@ def test_readme_options_exist(capsys):
     run_opts = {s for a in sub.choices["run"]._actions for s in a.option_strings}
     text = README.read_text(encoding="utf-8")
     for opt in set(re.findall(r"`(--[a-z-]+)", text)):
-        assert opt in run_opts or opt in {"--list", "--quick", "--help", "--browser", "--port",
-                                          "--host", "--seeds"}, f"README cites unknown option {opt}"
+        assert opt in run_opts or opt in {
+            "--list",
+            "--quick",
+            "--help",
+            "--browser",
+            "--port",
+            "--host",
+            "--seeds",
+        }, f"README cites unknown option {opt}"
     for command in re.findall(r"compute-market (\w+)", text):
         assert command in sub.choices, f"README cites unknown command 'compute-market {command}'"
 
@@ -127,12 +148,15 @@ def test_odd_tables_are_current():
     stale = docs_tables.stale_regions(ODD.read_text(encoding="utf-8"), str(ODD))
     assert stale == [], (
         f"docs/odd.md: generated tables are stale ({', '.join(stale)}); regenerate them with:"
-        f"  {docs_tables.COMMAND}")
+        f"  {docs_tables.COMMAND}"
+    )
 
 
 def test_docs_tables_check_and_update(tmp_path):
     doc = tmp_path / "odd.md"
-    markers = "\n\n".join(f"<!-- {n}:begin -->\nSTALE TABLE\n<!-- {n}:end -->" for n in docs_tables.REGIONS)
+    markers = "\n\n".join(
+        f"<!-- {n}:begin -->\nSTALE TABLE\n<!-- {n}:end -->" for n in docs_tables.REGIONS
+    )
     doc.write_text("# Title\n\nkept text\n\n" + markers + "\n\ntail\n")
     assert docs_tables.main(["--check", "--file", str(doc)]) == 1
     assert docs_tables.main(["--file", str(doc)]) == 0
@@ -145,12 +169,15 @@ def test_docs_tables_check_and_update(tmp_path):
 
 
 def test_generated_tables_cover_every_declaration():
-    from market.outputs import OUTPUTS
-    from market.params import MODEL_PARAMS
-    from market.scenario import SECTIONS
+    from market.io.outputs import OUTPUTS
+    from market.io.params import MODEL_PARAMS
+    from market.io.scenario import SECTIONS
 
-    params, scenario, outputs = (docs_tables.params_table(), docs_tables.scenario_table(),
-                                 docs_tables.outputs_table())
+    params, scenario, outputs = (
+        docs_tables.params_table(),
+        docs_tables.scenario_table(),
+        docs_tables.outputs_table(),
+    )
     assert all(f"| `{p.name}` |" in params for p in MODEL_PARAMS)
     assert all(f"**`[[{s}]]`**" in scenario for s in SECTIONS)
     assert all(f"| `{o.name}` |" in outputs for o in OUTPUTS)
@@ -162,18 +189,34 @@ def section_titles(text: str, level: str) -> list[str]:
 
 def test_odd_has_the_protocol_sections_in_order():
     titles = section_titles(ODD.read_text(encoding="utf-8"), "##")
-    wanted = ["Purpose", "Entities, state variables and scales", "Process overview and scheduling",
-              "Design concepts", "Initialisation", "Input data", "Submodels"]
+    wanted = [
+        "Purpose",
+        "Entities, state variables and scales",
+        "Process overview and scheduling",
+        "Design concepts",
+        "Initialisation",
+        "Input data",
+        "Submodels",
+    ]
     found = [next((i for i, t in enumerate(titles) if w in t), None) for w in wanted]
-    assert None not in found, dict(zip(wanted, found))
+    assert None not in found, dict(zip(wanted, found, strict=False))
     assert found == sorted(found)
 
 
 def test_odd_design_concepts_are_all_there():
     text = ODD.read_text(encoding="utf-8")
     body = text.split("## 4. Design concepts")[1].split("\n## ")[0]
-    for concept in ("Emergence", "Adaptation", "Objectives", "Prediction", "Sensing",
-                    "Interaction", "Stochasticity", "Collectives", "Observation"):
+    for concept in (
+        "Emergence",
+        "Adaptation",
+        "Objectives",
+        "Prediction",
+        "Sensing",
+        "Interaction",
+        "Stochasticity",
+        "Collectives",
+        "Observation",
+    ):
         assert f"**{concept}.**" in body, concept
 
 
@@ -211,19 +254,32 @@ def test_docs_cite_only_names_and_files_that_exist(doc):
                 missing.append(token)
         elif doc == ODD and re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", token):
             missing += [part for part in token.split(".") if part not in words]
-    assert missing == [], f"{doc.name} cites names or files that do not exist: {sorted(set(missing))}"
+    assert missing == [], (
+        f"{doc.name} cites names or files that do not exist: {sorted(set(missing))}"
+    )
 
 
 def test_manifest_example_fields_exist(tmp_path):
     """The README's account of manifest.json and summary.json matches the files."""
     r = runner.run("classroom", seed=1, years=1, out=tmp_path / "run", figures=False)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    for key in ("scenario", "scenario_source", "seed", "months", "version", "parameters",
-                "scenario_tables"):
+    for key in (
+        "scenario",
+        "scenario_source",
+        "seed",
+        "months",
+        "version",
+        "parameters",
+        "scenario_tables",
+    ):
         assert key in manifest
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    for key in ("cumulative_exits", "cumulative_acquisitions", "cumulative_blocked_mergers",
-                "cumulative_surplus_leases"):
+    for key in (
+        "cumulative_exits",
+        "cumulative_acquisitions",
+        "cumulative_blocked_mergers",
+        "cumulative_surplus_leases",
+    ):
         assert key in summary
     assert r.summary == summary
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from experiments.common import growth_per_year
-from market.runner import run
+from market.run.runner import run
 
 SEEDS = range(10)
 
@@ -59,14 +59,22 @@ def test_arms_race_grows_the_largest_run_and_damping_stops_it():
 
 @pytest.mark.slow
 def test_a_sentiment_winter_raises_exits():
-    winter = [r.timeseries["cumulative_exits"].iloc[-1]
-              for r in _runs("classroom", 5, sentiment_initial="winter", sentiment_persistence=1.0)]
-    boom = [r.timeseries["cumulative_exits"].iloc[-1]
-            for r in _runs("classroom", 5, sentiment_initial="boom", sentiment_persistence=1.0)]
+    winter = [
+        r.timeseries["cumulative_exits"].iloc[-1]
+        for r in _runs("classroom", 5, sentiment_initial="winter", sentiment_persistence=1.0)
+    ]
+    boom = [
+        r.timeseries["cumulative_exits"].iloc[-1]
+        for r in _runs("classroom", 5, sentiment_initial="boom", sentiment_persistence=1.0)
+    ]
     assert np.mean(winter) > np.mean(boom) + 0.5, (winter, boom)
     # the raise log tells the story in plain words
-    r = run("classroom", seed=0, years=5,
-            overrides={"sentiment_initial": "winter", "sentiment_persistence": 1.0})
+    r = run(
+        "classroom",
+        seed=0,
+        years=5,
+        overrides={"sentiment_initial": "winter", "sentiment_persistence": 1.0},
+    )
     texts = " ".join(r.events["text"])
     assert "fails to raise money (winter market)" in texts
     assert "runs out of cash and exits" in texts
@@ -78,12 +86,16 @@ def test_merger_review_lowers_concentration_where_acquisitions_happen():
     race decide who ends up large; 20 seeds, since a lab's final share of compute varies
     a lot from seed to seed (with 10 the sign of the lab-compute comparison is noise).
     Review lowers the mean and, in most seeds, each seed's final lab concentration."""
-    kwargs = dict(acquisition_rate=0.3, contest_intensity=0.5)
+    kwargs = {"acquisition_rate": 0.3, "contest_intensity": 0.5}
     seeds = range(20)
-    off = [run("baseline", seed=s, years=10, overrides=dict(merger_review="off", **kwargs))
-           for s in seeds]
-    on = [run("baseline", seed=s, years=10, overrides=dict(merger_review="hhi", **kwargs))
-          for s in seeds]
+    off = [
+        run("baseline", seed=s, years=10, overrides=dict(merger_review="off", **kwargs))
+        for s in seeds
+    ]
+    on = [
+        run("baseline", seed=s, years=10, overrides=dict(merger_review="hhi", **kwargs))
+        for s in seeds
+    ]
     acquisitions_off = np.mean([r.timeseries["cumulative_acquisitions"].iloc[-1] for r in off])
     blocked_on = np.mean([r.timeseries["cumulative_blocked_mergers"].iloc[-1] for r in on])
     assert acquisitions_off >= 2, acquisitions_off
@@ -92,8 +104,10 @@ def test_merger_review_lowers_concentration_where_acquisitions_happen():
         hhi_off = np.mean([r.timeseries[segment].iloc[-1] for r in off])
         hhi_on = np.mean([r.timeseries[segment].iloc[-1] for r in on])
         assert hhi_on < hhi_off, (segment, hhi_on, hhi_off)
-    lower = sum(a.timeseries["lab_compute_hhi"].iloc[-1] < b.timeseries["lab_compute_hhi"].iloc[-1]
-                for a, b in zip(on, off))
+    lower = sum(
+        a.timeseries["lab_compute_hhi"].iloc[-1] < b.timeseries["lab_compute_hhi"].iloc[-1]
+        for a, b in zip(on, off, strict=False)
+    )
     assert lower > len(seeds) / 2, lower
     labs_off = np.mean([r.timeseries["active_labs"].iloc[-1] for r in off])
     labs_on = np.mean([r.timeseries["active_labs"].iloc[-1] for r in on])
@@ -103,10 +117,12 @@ def test_merger_review_lowers_concentration_where_acquisitions_happen():
 @pytest.mark.slow
 def test_cutting_chip_supply_raises_rationing():
     full = [r.timeseries["rationed_share"].mean() for r in _runs("classroom", 3)]
-    cut = [r.timeseries["rationed_share"].mean()
-           for r in _runs("classroom", 3, chip_supply_multiplier=0.3)]
+    cut = [
+        r.timeseries["rationed_share"].mean()
+        for r in _runs("classroom", 3, chip_supply_multiplier=0.3)
+    ]
     assert np.mean(cut) > np.mean(full) + 0.03, (cut, full)
-    assert sum(c > f for c, f in zip(cut, full)) >= 8, (cut, full)
+    assert sum(c > f for c, f in zip(cut, full, strict=False)) >= 8, (cut, full)
 
 
 def test_event_log_and_outputs_tell_the_money_story():
@@ -114,10 +130,20 @@ def test_event_log_and_outputs_tell_the_money_story():
     kinds = set(r.events["kind"])
     assert {"contract", "build", "online", "training", "raise"} <= kinds, kinds
     ts = r.timeseries
-    for column in ("largest_run_h100e_months", "largest_run_growth_12m", "capex_usd_12m_hyperscaler",
-                   "capex_usd_12m_neocloud", "capex_usd_12m_lab", "active_labs", "active_providers",
-                   "cumulative_exits", "cumulative_acquisitions", "lab_compute_hhi",
-                   "rationed_share", "sentiment_index"):
+    for column in (
+        "largest_run_h100e_months",
+        "largest_run_growth_12m",
+        "capex_usd_12m_hyperscaler",
+        "capex_usd_12m_neocloud",
+        "capex_usd_12m_lab",
+        "active_labs",
+        "active_providers",
+        "cumulative_exits",
+        "cumulative_acquisitions",
+        "lab_compute_hhi",
+        "rationed_share",
+        "sentiment_index",
+    ):
         assert column in ts
     assert ts["capex_usd_12m_hyperscaler"].iloc[-1] > 0
     assert (ts["largest_run_h100e_months"].diff().dropna() >= 0).all()
@@ -149,17 +175,18 @@ def test_rationing_spells_are_told_in_the_event_log():
     events = r.events[r.events["kind"] == "rationing"]
     assert len(events) > 0
     for name, lab in r.labs.groupby("name"):
-        spells = _spells(lab["rationed_share"].to_list(), SPELL_START_SHARE, SPELL_END_SHARE,
-                         SPELL_QUIET_MONTHS)
+        spells = _spells(
+            lab["rationed_share"].to_list(), SPELL_START_SHARE, SPELL_END_SHARE, SPELL_QUIET_MONTHS
+        )
         told = events[events["actors"].apply(lambda a: name in a)]["text"].to_list()
         starts = [t for t in told if " rations its users: " in t]
         ends = [t for t in told if "months of rationing" in t]
         assert len(starts) == len(spells), (name, spells, told)
         assert len(ends) in (len(spells), len(spells) - 1), (name, spells, told)
         months = lab["month"].to_list()
-        for (i, worst), text in zip(spells, starts):
+        for (i, _worst), text in zip(spells, starts, strict=False):
             assert text.startswith(f"{months[i]} {name} rations its users: ")
-        for (i, worst), text in zip(spells, ends):
+        for (_i, worst), text in zip(spells, ends, strict=False):
             assert f"(at worst {worst:.0%} unserved)" in text, (text, worst)
 
 

@@ -34,13 +34,17 @@ def test_catalogue_lists_every_experiment_module():
         module = importlib.import_module(f"experiments.{name}")
         assert listed[name] == module.QUESTION and "\n" not in module.QUESTION
         assert module.QUESTION.endswith("?")
-        assert module.__doc__.splitlines()[0].strip(), "the module docstring opens with its question"
+        assert module.__doc__.splitlines()[0].strip(), (
+            "the module docstring opens with its question"
+        )
     # Any module of the package that exposes QUESTION and main is an experiment, whoever wrote it.
     for info in pkgutil.iter_modules(experiments.__path__):
         if info.name.startswith("_") or info.name == "common":
             continue
         module = importlib.import_module(f"experiments.{info.name}")
-        is_experiment = isinstance(getattr(module, "QUESTION", None), str) and callable(getattr(module, "main", None))
+        is_experiment = isinstance(getattr(module, "QUESTION", None), str) and callable(
+            getattr(module, "main", None)
+        )
         assert (info.name in listed) == is_experiment, info.name
     assert "common" not in listed
 
@@ -83,7 +87,8 @@ def test_experiment_runs_end_to_end(name, tmp_path):
     for metric in module.EXPERIMENT.metrics:
         means = runs.groupby(first.param)[metric.name].mean()
         assert points.set_index(first.param)[f"{metric.name}_mean"].to_dict() == pytest.approx(
-            means.to_dict(), nan_ok=True)
+            means.to_dict(), nan_ok=True
+        )
 
     figures = sorted((out / "figures").glob("*.png"))
     assert len(figures) >= 3
@@ -100,7 +105,19 @@ def test_experiment_runs_end_to_end(name, tmp_path):
 @pytest.mark.slow
 def test_dask_backend_gives_the_same_runs_as_serial(tmp_path):
     assert smoke("consolidation", tmp_path / "serial", "--replicates", "1") == 0
-    assert smoke("consolidation", tmp_path / "dask", "--replicates", "1", "--backend", "dask", "--workers", "2") == 0
+    assert (
+        smoke(
+            "consolidation",
+            tmp_path / "dask",
+            "--replicates",
+            "1",
+            "--backend",
+            "dask",
+            "--workers",
+            "2",
+        )
+        == 0
+    )
     runs = sorted((tmp_path / "serial" / "runs").glob("*"))
     assert len(runs) == 4
     for run in runs:
@@ -111,7 +128,10 @@ def test_python_dash_m_runs_an_experiment(tmp_path):
     out = tmp_path / "power"
     proc = subprocess.run(
         [sys.executable, "-m", "experiments.power", *SMOKE, "--replicates", "1", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert (out / "report.md").is_file() and len(pd.read_csv(out / "summary.csv")) == 2
@@ -119,12 +139,24 @@ def test_python_dash_m_runs_an_experiment(tmp_path):
 
 def test_processes_backend_gives_the_same_runs_as_serial(tmp_path):
     assert smoke("arms_race", tmp_path / "serial", "--replicates", "1") == 0
-    assert smoke("arms_race", tmp_path / "processes", "--replicates", "1", "--backend", "processes",
-                 "--workers", "2") == 0
+    assert (
+        smoke(
+            "arms_race",
+            tmp_path / "processes",
+            "--replicates",
+            "1",
+            "--backend",
+            "processes",
+            "--workers",
+            "2",
+        )
+        == 0
+    )
     for run in sorted((tmp_path / "serial" / "runs").glob("*.csv")):
         assert (tmp_path / "processes" / "runs" / run.name).read_bytes() == run.read_bytes()
-    assert (tmp_path / "processes" / "report.md").read_text().split("## Reproduce")[0] == \
-        (tmp_path / "serial" / "report.md").read_text().split("## Reproduce")[0]
+    assert (tmp_path / "processes" / "report.md").read_text().split("## Reproduce")[0] == (
+        tmp_path / "serial" / "report.md"
+    ).read_text().split("## Reproduce")[0]
 
 
 def test_rerun_resumes_and_a_different_sweep_needs_overwrite(tmp_path, capsys):
@@ -149,18 +181,21 @@ def test_rerun_resumes_and_a_different_sweep_needs_overwrite(tmp_path, capsys):
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("flags, words", [
-    (["--replicates", "0"], ["--replicates", "at least 1"]),
-    (["--backend", "threads"], ["--backend", "threads"]),
-    (["--bogus"], ["--bogus"]),
-    (["--years", "-1"], ["years", "-1"]),
-    (["--values", "contest_intensity=high"], ["contest_intensity", "high"]),
-    (["--values", "race_ambition=1,2"], ["race_ambition", "contest_intensity"]),
-    (["--set", "no_such_param=1"], ["no_such_param"]),
-    (["--set", "contest_intensity=2"], ["contest_intensity", "--values"]),
-    (["--scenario", "nowhere"], ["nowhere"]),
-    (["--backend", "processes", "--scheduler", "tcp://127.0.0.1:1"], ["--scheduler", "dask"]),
-])
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--replicates", "0"], ["--replicates", "at least 1"]),
+        (["--backend", "threads"], ["--backend", "threads"]),
+        (["--bogus"], ["--bogus"]),
+        (["--years", "-1"], ["years", "-1"]),
+        (["--values", "contest_intensity=high"], ["contest_intensity", "high"]),
+        (["--values", "race_ambition=1,2"], ["race_ambition", "contest_intensity"]),
+        (["--set", "no_such_param=1"], ["no_such_param"]),
+        (["--set", "contest_intensity=2"], ["contest_intensity", "--values"]),
+        (["--scenario", "nowhere"], ["nowhere"]),
+        (["--backend", "processes", "--scheduler", "tcp://127.0.0.1:1"], ["--scheduler", "dask"]),
+    ],
+)
 def test_bad_flags_exit_2_with_one_clear_line(flags, words, tmp_path, capsys):
     out = tmp_path / "out"
     code = cli.main(["experiment", "arms_race", *flags, "--out", str(out)])
@@ -200,12 +235,17 @@ def test_help_exits_0(capsys):
 
 def _plan(values=(1.0, 2.0, 3.0), other=("a", "b")):
     exp = common.Experiment(
-        name="toy", question="Does x move y?",
-        factors=(common.Factor("x", tuple(values), "lever x (units)", lambda v: f"{v:g}"),
-                 common.Factor("c", tuple(other), "category c (kind)", str)),
+        name="toy",
+        question="Does x move y?",
+        factors=(
+            common.Factor("x", tuple(values), "lever x (units)", lambda v: f"{v:g}"),
+            common.Factor("c", tuple(other), "category c (kind)", str),
+        ),
         metrics=(common.Metric("y", "outcome y (widgets)", common.last("y")),),
     )
-    return common.Plan(exp, exp.factors, {"x": values[1], "c": other[0]}, {}, "baseline", 1.0, 4, 0, Path("."))
+    return common.Plan(
+        exp, exp.factors, {"x": values[1], "c": other[0]}, {}, "baseline", 1.0, 4, 0, Path(".")
+    )
 
 
 def _runs(y):
@@ -217,14 +257,17 @@ def _runs(y):
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("y, verb", [
-    (lambda x, c, r: 10 * x + r, "rises"),
-    (lambda x, c, r: 100 - 10 * x + r, "falls"),
-    (lambda x, c, r: 100 + 0.01 * x + r, "rises slightly"),
-    (lambda x, c, r: 50 + (10 * x if r > 0 else 0), "rises"),  # 6 pairs up, 2 ties
-    (lambda x, c, r: 50 + r, "does not change"),
-    (lambda x, c, r: 50 + x * (10 if r == 0 else -1), "shows no consistent direction"),
-])
+@pytest.mark.parametrize(
+    "y, verb",
+    [
+        (lambda x, c, r: 10 * x + r, "rises"),
+        (lambda x, c, r: 100 - 10 * x + r, "falls"),
+        (lambda x, c, r: 100 + 0.01 * x + r, "rises slightly"),
+        (lambda x, c, r: 50 + (10 * x if r > 0 else 0), "rises"),  # 6 pairs up, 2 ties
+        (lambda x, c, r: 50 + r, "does not change"),
+        (lambda x, c, r: 50 + x * (10 if r == 0 else -1), "shows no consistent direction"),
+    ],
+)
 def test_effect_words_follow_the_numbers(y, verb):
     plan = _plan()
     runs = _runs(y)
@@ -254,19 +297,25 @@ def test_answer_names_the_lever_that_moves_the_outcome():
     assert "as lever x goes from 1 to 3" in text
 
     flat = _runs(lambda x, c, r: 7.0)
-    assert "is 7.00 widgets in every run" in common.answer_for_metric(flat, plan, plan.experiment.metrics[0])
+    assert "is 7.00 widgets in every run" in common.answer_for_metric(
+        flat, plan, plan.experiment.metrics[0]
+    )
 
 
 def test_band_stats_give_mean_and_percentiles_across_seeds():
-    df = pd.DataFrame({"g": ["a"] * 11 + ["b"] * 2, "v": list(range(11)) + [5.0, 7.0]})
+    df = pd.DataFrame({"g": ["a"] * 11 + ["b"] * 2, "v": [*list(range(11)), 5.0, 7.0]})
     stats = common.band_stats(df, ["g"], "v").set_index("g")
-    assert stats.loc["a", "mean"] == 5 and stats.loc["a", "p10"] == pytest.approx(1) and stats.loc["a", "p90"] == 9
+    assert (
+        stats.loc["a", "mean"] == 5
+        and stats.loc["a", "p10"] == pytest.approx(1)
+        and stats.loc["a", "p90"] == 9
+    )
     assert stats.loc["b", "runs"] == 2 and stats.loc["b", "mean"] == 6
 
 
 def test_growth_per_year_compounds_from_the_given_month():
     run = pd.DataFrame({"x": [1.0, 2.0, 4.0, 8.0, 16.0]})
     # from month 1 (2.0) to month 4 (16.0): x8 in 3 months, i.e. x2 a month, x4096 a year
-    assert common.growth_per_year("x", from_month=1)(run) == pytest.approx(2.0 ** 12)
+    assert common.growth_per_year("x", from_month=1)(run) == pytest.approx(2.0**12)
     assert pd.isna(common.growth_per_year("x", from_month=4)(run))  # nothing after it
     assert pd.isna(common.growth_per_year("x", from_month=1)(pd.DataFrame({"x": [1, 0, 3]})))

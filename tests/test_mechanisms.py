@@ -5,17 +5,33 @@ import math
 
 import pytest
 
-from market import chips, demand, finance, metrics, pricing, spot
-from market.network import MarketNetwork
-from market.outputs import term_bucket
-from market.records import (HOURS_PER_MONTH, ChipBatch, ChipOrder, Contract, ContractState,
-                            Facility, FacilityStatus, Quote)
+from market.core.network import MarketNetwork
+from market.io.outputs import term_bucket
+from market.io.records import (
+    HOURS_PER_MONTH,
+    ChipBatch,
+    ChipOrder,
+    Contract,
+    ContractState,
+    Facility,
+    FacilityStatus,
+    Quote,
+)
+from market.mechanisms import chips, demand, finance, metrics, pricing, spot
 
 
 def order(oid, h100e, month=0, lta=False, delivered=0.0):
-    return ChipOrder(oid, buyer_id=100 + oid, supplier_id=1, facility_id=oid, h100e=h100e,
-                     month_placed=month, price_usd_per_h100e=30_000.0,
-                     long_term_agreement=lta, delivered_h100e=delivered)
+    return ChipOrder(
+        oid,
+        buyer_id=100 + oid,
+        supplier_id=1,
+        facility_id=oid,
+        h100e=h100e,
+        month_placed=month,
+        price_usd_per_h100e=30_000.0,
+        long_term_agreement=lta,
+        delivered_h100e=delivered,
+    )
 
 
 def quote(seller, h100e, ask, facility=None):
@@ -23,9 +39,18 @@ def quote(seller, h100e, ask, facility=None):
 
 
 def contract(**kw):
-    base = dict(contract_id=1, buyer_id=1, seller_id=2, facility_id=3, capacity_h100e=1000.0,
-                start_month=10, term_months=24, price_usd_per_h100e_hour=2.0,
-                price_usd_per_mw_month=2.0 * HOURS_PER_MONTH * 700, signed_month=5)
+    base = {
+        "contract_id": 1,
+        "buyer_id": 1,
+        "seller_id": 2,
+        "facility_id": 3,
+        "capacity_h100e": 1000.0,
+        "start_month": 10,
+        "term_months": 24,
+        "price_usd_per_h100e_hour": 2.0,
+        "price_usd_per_mw_month": 2.0 * HOURS_PER_MONTH * 700,
+        "signed_month": 5,
+    }
     base.update(kw)
     return Contract(**base)
 
@@ -94,7 +119,7 @@ def test_allocation_rejects_unknown_policy_and_negative_supply():
 
 
 def test_allocation_policies_match_the_declared_parameter():
-    from market.params import PARAMS
+    from market.io.params import PARAMS
 
     assert PARAMS["chip_allocation_policy"].choices == chips.ALLOCATION_POLICIES
 
@@ -103,8 +128,9 @@ def test_allocation_policies_match_the_declared_parameter():
 
 
 def test_list_price_moves_toward_cost_plus_margin_when_backlog_is_normal():
-    price = chips.list_price(30_000, 10_000, 0.5, backlog_months=1, target_backlog_months=3,
-                             slope=0.25, adjust=0.2)
+    price = chips.list_price(
+        30_000, 10_000, 0.5, backlog_months=1, target_backlog_months=3, slope=0.25, adjust=0.2
+    )
     assert price == pytest.approx(30_000 + 0.2 * (15_000 - 30_000))
     # repeated, it converges to the target
     p = 30_000.0
@@ -147,10 +173,17 @@ def test_annuity_rejects_zero_length_terms(months):
         pricing.annuity_usd_per_month(1000, 0.1, months)
 
 
-FLOOR_ARGS = dict(chip_cost_usd_per_h100e=30_000.0, chip_life_months=60,
-                  facility_cost_usd_per_mw=12e6, facility_life_months=180, h100e_per_mw=700.0,
-                  other_opex_usd_per_mw_month=100_000.0, power_price_usd_per_mwh=70.0, pue=1.2,
-                  annual_rate=0.065)
+FLOOR_ARGS = {
+    "chip_cost_usd_per_h100e": 30_000.0,
+    "chip_life_months": 60,
+    "facility_cost_usd_per_mw": 12e6,
+    "facility_life_months": 180,
+    "h100e_per_mw": 700.0,
+    "other_opex_usd_per_mw_month": 100_000.0,
+    "power_price_usd_per_mwh": 70.0,
+    "pue": 1.2,
+    "annual_rate": 0.065,
+}
 
 
 def test_cost_floor_is_the_sum_of_its_parts():
@@ -199,17 +232,31 @@ def test_zero_length_terms_are_rejected(term):
     with pytest.raises(ValueError, match="at least one month"):
         pricing.term_factor(term, 0.4)
     with pytest.raises(ValueError):
-        pricing.ask_usd_per_h100e_hour(1.0, markup=1.0, base_margin=0.1, term_months=term,
-                                       short_term_premium=0.4, cancellable=False,
-                                       cancellation_premium=0.1, exclusive=False,
-                                       exclusivity_premium=0.1)
+        pricing.ask_usd_per_h100e_hour(
+            1.0,
+            markup=1.0,
+            base_margin=0.1,
+            term_months=term,
+            short_term_premium=0.4,
+            cancellable=False,
+            cancellation_premium=0.1,
+            exclusive=False,
+            exclusivity_premium=0.1,
+        )
 
 
 def test_ask_prices_term_cancellation_and_exclusivity():
     def ask(**kw):
-        args = dict(markup=2.0, base_margin=0.15, term_months=36, short_term_premium=0.4,
-                    cancellable=False, cancellation_premium=0.1, exclusive=False,
-                    exclusivity_premium=0.2)
+        args = {
+            "markup": 2.0,
+            "base_margin": 0.15,
+            "term_months": 36,
+            "short_term_premium": 0.4,
+            "cancellable": False,
+            "cancellation_premium": 0.1,
+            "exclusive": False,
+            "exclusivity_premium": 0.2,
+        }
         args.update(kw)
         return pricing.ask_usd_per_h100e_hour(1.0, **args)
 
@@ -260,18 +307,20 @@ def test_choose_quotes_counts_a_later_start_as_dearer():
     soon = Quote(1, 1, 100, 1, 36, 2.0, 1.6)
     late = Quote(2, 2, 100, 11, 36, 1.8, 1.4)
     # ten months late at 3% a month: 1.8 * 1.3 > 2.0
-    got = pricing.choose_quotes([late, soon], 100, contiguous=True, wanted_start=1,
-                                delay_cost_per_month=0.03)
+    got = pricing.choose_quotes(
+        [late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.03
+    )
     assert [q.seller_id for q, _ in got] == [1]
-    got = pricing.choose_quotes([late, soon], 100, contiguous=True, wanted_start=1,
-                                delay_cost_per_month=0.0)
+    got = pricing.choose_quotes(
+        [late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.0
+    )
     assert [q.seller_id for q, _ in got] == [2]
     # without a wanted start, only the ask counts
     assert [q.seller_id for q, _ in pricing.choose_quotes([late, soon], 100, False)] == [2]
 
 
 def test_rfq_latest_start_is_never_before_the_start():
-    from market.records import RFQ
+    from market.io.records import RFQ
 
     rfq = RFQ(1, 100.0, 10, 36, True, "training", 5.0, 0.5)
     assert rfq.latest_start == 10
@@ -426,7 +475,9 @@ def test_logit_shares_follow_capability():
 
 
 def test_logit_shares_ties_and_zero_intensity_are_equal():
-    assert demand.logit_shares({1: 5.0, 2: 5.0, 3: 5.0}, 2.0) == pytest.approx({1: 1 / 3, 2: 1 / 3, 3: 1 / 3})
+    assert demand.logit_shares({1: 5.0, 2: 5.0, 3: 5.0}, 2.0) == pytest.approx(
+        {1: 1 / 3, 2: 1 / 3, 3: 1 / 3}
+    )
     assert demand.logit_shares({1: 9.0, 2: 1.0}, 0.0) == pytest.approx({1: 0.5, 2: 0.5})
     assert demand.logit_shares({}, 1.0) == {}
 
@@ -441,7 +492,8 @@ def test_update_shares_moves_with_inertia():
     got = demand.update_shares({1: 0.5, 2: 0.5}, {1: 0.9, 2: 0.1}, 0.9, {}, 0.5)
     assert got == pytest.approx({1: 0.54, 2: 0.46})
     assert demand.update_shares({1: 0.5, 2: 0.5}, {1: 0.9, 2: 0.1}, 1.0, {}, 0.5) == pytest.approx(
-        {1: 0.5, 2: 0.5})
+        {1: 0.5, 2: 0.5}
+    )
 
 
 def test_update_shares_rationing_costs_users():
@@ -582,7 +634,7 @@ def test_merger_review_blocks_only_concentrating_deals():
     tiny = {"a": 60, "b": 0.1, "c": 39.9}
     assert not metrics.merger_blocked(tiny, "a", "b", 1800, 100)[0]
     # an unconcentrated market stays under the threshold
-    many = {i: 1.0 for i in range(100)}
+    many = dict.fromkeys(range(100), 1.0)
     assert not metrics.merger_blocked(many, 0, 1, 1800, 0)[0]
 
 
@@ -604,7 +656,13 @@ def test_growth_factor():
 
 def small_network():
     n = MarketNetwork()
-    for i, kind in [(1, "lab"), (2, "lab"), (3, "neocloud"), (4, "hyperscaler"), (5, "chip_supplier")]:
+    for i, kind in [
+        (1, "lab"),
+        (2, "lab"),
+        (3, "neocloud"),
+        (4, "hyperscaler"),
+        (5, "chip_supplier"),
+    ]:
         n.add_firm(i, f"F{i}", kind)
     return n
 
@@ -683,7 +741,7 @@ def test_network_metrics_edge_cases():
 
 
 def test_network_metrics_cover_declared_outputs():
-    from market.outputs import OUTPUTS
+    from market.io.outputs import OUTPUTS
 
     declared = {o.name for o in OUTPUTS}
     assert set(MarketNetwork().metrics()) <= declared
@@ -702,8 +760,13 @@ def test_contract_overlap_and_end():
 
 
 def test_contract_payment_ramp_and_take_or_pay():
-    c = contract(start_month=10, ramp_months=2, ramp_discount=0.25, take_or_pay_share=0.8,
-                 price_usd_per_h100e_hour=2.0)
+    c = contract(
+        start_month=10,
+        ramp_months=2,
+        ramp_discount=0.25,
+        take_or_pay_share=0.8,
+        price_usd_per_h100e_hour=2.0,
+    )
     full = 1000 * 2.0 * HOURS_PER_MONTH
     assert c.monthly_payment_usd(12, 1000, 1.0) == pytest.approx(full)
     assert c.monthly_payment_usd(10, 1000, 1.0) == pytest.approx(full * 0.75)  # ramp
@@ -718,8 +781,18 @@ def test_contract_states_are_ordered():
 
 
 def test_facility_capacity_only_when_online():
-    f = Facility(1, "site", 1, "East", 100.0, FacilityStatus.UNDER_CONSTRUCTION, online_month=5,
-                 build_cost_usd=1e9, chips=[ChipBatch(0, 700.0, 0, 30_000.0)], pending_h100e=300.0)
+    f = Facility(
+        1,
+        "site",
+        1,
+        "East",
+        100.0,
+        FacilityStatus.UNDER_CONSTRUCTION,
+        online_month=5,
+        build_cost_usd=1e9,
+        chips=[ChipBatch(0, 700.0, 0, 30_000.0)],
+        pending_h100e=300.0,
+    )
     assert f.capacity_h100e == 0.0
     assert f.installed_h100e == 700.0
     assert f.expected_capacity_h100e(4) == 0.0
@@ -731,8 +804,17 @@ def test_facility_capacity_only_when_online():
 
 
 def test_facility_power_used_by_generation():
-    f = Facility(1, "site", 1, "East", 10.0, FacilityStatus.ONLINE, 0, 0.0,
-                 chips=[ChipBatch(0, 700.0, 0, 1.0), ChipBatch(1, 1120.0, 0, 1.0)])
+    f = Facility(
+        1,
+        "site",
+        1,
+        "East",
+        10.0,
+        FacilityStatus.ONLINE,
+        0,
+        0.0,
+        chips=[ChipBatch(0, 700.0, 0, 1.0), ChipBatch(1, 1120.0, 0, 1.0)],
+    )
     density = {0: 700.0, 1: 1120.0}
     assert f.power_used_mw(density.get) == pytest.approx(2.0)
 
@@ -742,18 +824,28 @@ def test_chip_order_open_amount():
     assert order(1, 100, delivered=130).open_h100e == 0.0
 
 
-@pytest.mark.parametrize("term,bucket", [(1, "short"), (11, "short"), (12, "medium"),
-                                         (35, "medium"), (36, "long"), (120, "long")])
+@pytest.mark.parametrize(
+    "term,bucket",
+    [(1, "short"), (11, "short"), (12, "medium"), (35, "medium"), (36, "long"), (120, "long")],
+)
 def test_term_buckets(term, bucket):
     assert term_bucket(term) == bucket
 
 
 # ---------------------------------------------------------------------- grid queue
 def _region(growth, queue_mw=0.0, mw_per_year=1200.0):
-    from market.model import Region
+    from market.core.model import Region
 
-    return Region({"name": "R", "power_price_usd_per_mwh": 50.0, "grid_mw_per_year": mw_per_year,
-                   "queue_mw": queue_mw}, 1.0, growth)
+    return Region(
+        {
+            "name": "R",
+            "power_price_usd_per_mwh": 50.0,
+            "grid_mw_per_year": mw_per_year,
+            "queue_mw": queue_mw,
+        },
+        1.0,
+        growth,
+    )
 
 
 def test_a_constant_grid_connects_the_same_mw_every_month():

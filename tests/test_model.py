@@ -7,10 +7,11 @@ import math
 import pandas as pd
 import pytest
 
-from market import ComputeMarket, STAGES, runner
-from market.outputs import OUTPUTS
-from market.records import ContractState
-from market.scenario import builtin_names
+from market import STAGES, ComputeMarket
+from market.io.outputs import OUTPUTS
+from market.io.records import ContractState
+from market.io.scenario import builtin_names
+from market.run import runner
 
 OUTPUT_NAMES = [o.name for o in OUTPUTS]
 CAPACITY_COLUMNS = [n for n in OUTPUT_NAMES if "h100e" in n and "price" not in n]
@@ -21,8 +22,16 @@ EPS = 1e-6
 
 
 def test_the_month_is_eight_named_stages_in_order():
-    assert STAGES == ("supply", "demand", "contracting", "investment", "spot", "use",
-                      "settlement", "observation")
+    assert STAGES == (
+        "supply",
+        "demand",
+        "contracting",
+        "investment",
+        "spot",
+        "use",
+        "settlement",
+        "observation",
+    )
 
 
 def test_the_readme_python_example():
@@ -76,8 +85,15 @@ def test_builtin_scenario_runs_ten_years(name):
 def test_outputs_of_a_run(tmp_path):
     r = runner.run("classroom", seed=2, years=2, out=tmp_path / "run")
     out = tmp_path / "run"
-    expected = {"timeseries.csv", "contracts.csv", "events.csv", "labs.csv", "suppliers.csv", "summary.json",
-                "manifest.json"}
+    expected = {
+        "timeseries.csv",
+        "contracts.csv",
+        "events.csv",
+        "labs.csv",
+        "suppliers.csv",
+        "summary.json",
+        "manifest.json",
+    }
     assert expected <= set(r.files)
     assert any(f.startswith("figures/") and f.endswith(".png") for f in r.files)
     for f in r.files:
@@ -90,10 +106,22 @@ def test_outputs_of_a_run(tmp_path):
     assert ts["month"].is_unique
 
     book = pd.read_csv(out / "contracts.csv")
-    for col in ("buyer", "seller", "facility", "capacity_h100e", "start_month", "term_months",
-                "price_usd_per_h100e_hour", "price_usd_per_mw_month", "ramp_months",
-                "take_or_pay_share", "cancellation_notice_months", "exclusive", "state",
-                "end_reason"):
+    for col in (
+        "buyer",
+        "seller",
+        "facility",
+        "capacity_h100e",
+        "start_month",
+        "term_months",
+        "price_usd_per_h100e_hour",
+        "price_usd_per_mw_month",
+        "ramp_months",
+        "take_or_pay_share",
+        "cancellation_notice_months",
+        "exclusive",
+        "state",
+        "end_reason",
+    ):
         assert col in book.columns
     assert len(book) == len(r.model.contracts)
     assert set(book["state"]) <= {"signed", "active", "ended"}
@@ -125,8 +153,9 @@ def test_outputs_of_a_run(tmp_path):
 
 
 def output_bytes(folder):
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("name,years", [("classroom", 3), ("baseline", 2)])
@@ -190,13 +219,16 @@ class Invariants:
             before = self.states.get(c.contract_id)
             assert before is None or c.state >= before, (
                 f"{where}: contract {c.contract_id} went from {ContractState(before).name} to "
-                f"{ContractState(c.state).name}")
+                f"{ContractState(c.state).name}"
+            )
             self.states[c.contract_id] = c.state
             if c.state == ContractState.ENDED:
                 assert c.delivered_h100e == 0, (where, c)
                 assert c.end_reason, (where, c)
             if c.state == ContractState.ACTIVE:
-                delivered_at[c.facility_id] = delivered_at.get(c.facility_id, 0.0) + c.delivered_h100e
+                delivered_at[c.facility_id] = (
+                    delivered_at.get(c.facility_id, 0.0) + c.delivered_h100e
+                )
         # every site: no NaN or negative capacity; never delivers more than it has online
         for f in m.facilities.values():
             for value in (f.capacity_h100e, f.installed_h100e, f.pending_h100e, f.power_mw):
@@ -204,7 +236,8 @@ class Invariants:
             sold = delivered_at.get(f.facility_id, 0.0)
             assert sold <= f.capacity_h100e * (1 + EPS) + EPS, (
                 f"{where}: {f.name} delivers {sold} H100e under contract but has "
-                f"{f.capacity_h100e} online")
+                f"{f.capacity_h100e} online"
+            )
         for firm in m.labs() + m.providers():
             cap = firm.online_capacity_h100e()
             assert math.isfinite(cap) and cap >= 0, (where, firm.name)
@@ -214,9 +247,12 @@ class Invariants:
         external = m.external_net_usd - self.external0
         written = m.written_off_usd - self.written0
         scale = max(abs(self.cash0), abs(cash), abs(external), abs(written), 1.0)
-        assert cash - self.cash0 == pytest.approx(external - written, rel=0, abs=1e-9 * scale + 1.0), (
+        assert cash - self.cash0 == pytest.approx(
+            external - written, rel=0, abs=1e-9 * scale + 1.0
+        ), (
             f"{where}: cash changed by {cash - self.cash0:,.2f} but external net flow less "
-            f"write-offs is {external - written:,.2f}")
+            f"write-offs is {external - written:,.2f}"
+        )
         # the month's outputs
         if m.steps:
             for name in CAPACITY_COLUMNS:
@@ -239,7 +275,7 @@ def run_checked(scenario, seed, months, **overrides):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(8))
 def test_invariants_classroom(seed):
-    m, inv = run_checked("classroom", seed, 60)
+    _m, inv = run_checked("classroom", seed, 60)
     assert len(inv.states) > 0
 
 
@@ -257,8 +293,11 @@ EDGE_CASES = {
     "shrinking volatile demand": {"demand_growth_per_year": 0.2, "demand_volatility": 2.0},
     "no grid": {"grid_capacity_multiplier": 0.0},
     "arms race": {"contest_intensity": 10.0, "race_ambition": 10.0},
-    "winter, no review": {"sentiment_initial": "winter", "merger_review": "off",
-                          "acquisition_rate": 1.0},
+    "winter, no review": {
+        "sentiment_initial": "winter",
+        "merger_review": "off",
+        "acquisition_rate": 1.0,
+    },
     "no take-or-pay": {"take_or_pay_share": 0.0, "cancellation_notice_months": 0},
     "fifo, no lab leases": {"chip_allocation_policy": "fifo", "lease_to_rival_labs": False},
 }
@@ -284,7 +323,7 @@ def test_every_declared_output_is_reported_each_month():
 def test_a_sale_shows_in_the_next_quote_at_once(contracting):
     """Sellers keep their free capacity per start month while the contracting stage
     runs; a sale must still take the sold capacity out of the very next quote."""
-    from market.records import RFQ
+    from market.io.records import RFQ
 
     m = ComputeMarket(scenario="classroom", rng=1)
     m.step()
@@ -292,18 +331,24 @@ def test_a_sale_shows_in_the_next_quote_at_once(contracting):
     if contracting:
         m.quote_epoch = 999  # as during the contracting stage
     # the first seller and start month with capacity free on an existing site
-    found = ((seller, rfq, [q for q in seller.quotes(rfq) if q.facility_id is not None])
-             for start in range(m.month + 1, m.month + 61) for seller in m.providers()
-             for rfq in [RFQ(lab.unique_id, 1e9, start, 12, False, "inference", 1e3, 0.9)])
+    found = (
+        (seller, rfq, [q for q in seller.quotes(rfq) if q.facility_id is not None])
+        for start in range(m.month + 1, m.month + 61)
+        for seller in m.providers()
+        for rfq in [RFQ(lab.unique_id, 1e9, start, 12, False, "inference", 1e3, 0.9)]
+    )
     seller, rfq, before = next((s, r, b) for s, r, b in found if b)
     q = before[0]
-    m.sign(lab, q, q.capacity_h100e / 2, q.ask_usd_per_h100e_hour, "inference", "negotiated",
-           log=False)
-    after = {a.facility_id: a.capacity_h100e for a in seller.quotes(rfq)
-             if a.facility_id is not None}
+    m.sign(
+        lab, q, q.capacity_h100e / 2, q.ask_usd_per_h100e_hour, "inference", "negotiated", log=False
+    )
+    after = {
+        a.facility_id: a.capacity_h100e for a in seller.quotes(rfq) if a.facility_id is not None
+    }
     assert after.get(q.facility_id, 0.0) == pytest.approx(q.capacity_h100e / 2)
-    m.sign(lab, q, q.capacity_h100e / 2, q.ask_usd_per_h100e_hour, "inference", "negotiated",
-           log=False)
+    m.sign(
+        lab, q, q.capacity_h100e / 2, q.ask_usd_per_h100e_hour, "inference", "negotiated", log=False
+    )
     assert q.facility_id not in {a.facility_id for a in seller.quotes(rfq)}
 
 
@@ -364,7 +409,11 @@ def test_a_lab_starts_at_once_on_a_block_that_beats_the_frontier():
     m = ComputeMarket(scenario="classroom", rng=1, training_min_gain=1.25)
     m.step()
     lab = next(lab for lab in m.labs() if lab.largest_block_h100e() > 0)
-    block, months, gain = lab.largest_block_h100e(), m.p["training_run_months"], m.p["training_min_gain"]
+    block, months, gain = (
+        lab.largest_block_h100e(),
+        m.p["training_run_months"],
+        m.p["training_min_gain"],
+    )
     for other in m.labs():
         other.last_run_h100e_months = 1.0
     m.refresh_leaders()
@@ -388,7 +437,9 @@ def test_hyperscalers_outside_cash_flow_grows_at_the_declared_rate():
     flat = ComputeMarket(scenario="classroom", rng=1)
     for m in (grown, flat):
         m.month = 18
-    pick = [next(f for f in m.firms() if getattr(f, "outside_cash_flow_usd_per_month", 0) > 0)
-            for m in (grown, flat)]
-    assert pick[0].cash_flow_growth() == pytest.approx(2.0 ** 1.5)
+    pick = [
+        next(f for f in m.firms() if getattr(f, "outside_cash_flow_usd_per_month", 0) > 0)
+        for m in (grown, flat)
+    ]
+    assert pick[0].cash_flow_growth() == pytest.approx(2.0**1.5)
     assert pick[1].cash_flow_growth() == 1.0

@@ -6,11 +6,11 @@ import tomllib
 
 import pytest
 
-from market import ComputeMarket, runner
+from market import ComputeMarket
 from market.cli import main
-from market.params import MODEL_PARAMS, PARAMS
-from market.scenario import (SECTIONS, ScenarioError, builtin_dir, builtin_names,
-                             load_scenario)
+from market.io.params import MODEL_PARAMS, PARAMS
+from market.io.scenario import SECTIONS, ScenarioError, builtin_dir, builtin_names, load_scenario
+from market.run import runner
 
 # A complete scenario of one firm per role, independent of the built-in files.
 MINIMAL = """\
@@ -143,16 +143,20 @@ def test_a_scenario_can_start_from_a_base(tmp_path):
     (tmp_path / "tiny.toml").write_text(MINIMAL)
     (tmp_path / "variant.toml").write_text(
         '[scenario]\nname = "variant"\nbase = "tiny.toml"\ndescription = "Richer labs."\n'
-        '[params]\ncontest_intensity = 3.0\n'
-        '[[lab]]\nname = "Lab One"\ncash_usd = 9e9\n[[lab]]\nname = "Lab Two"\ncash_usd = 8e9\n')
-    base, variant = load_scenario(str(tmp_path / "tiny.toml")), load_scenario(
-        str(tmp_path / "variant.toml"))
+        "[params]\ncontest_intensity = 3.0\n"
+        '[[lab]]\nname = "Lab One"\ncash_usd = 9e9\n[[lab]]\nname = "Lab Two"\ncash_usd = 8e9\n'
+    )
+    base, variant = (
+        load_scenario(str(tmp_path / "tiny.toml")),
+        load_scenario(str(tmp_path / "variant.toml")),
+    )
     assert variant.name == "variant" and variant.description == "Richer labs."
     assert variant.seed == base.seed
     assert variant.params == {**base.params, "contest_intensity": 3.0}
     assert [lab["cash_usd"] for lab in variant.tables["lab"]] == [9e9, 8e9]
     assert {k: v for k, v in variant.tables.items() if k != "lab"} == {
-        k: v for k, v in base.tables.items() if k != "lab"}
+        k: v for k, v in base.tables.items() if k != "lab"
+    }
     fast = load_scenario("fast-growth")
     assert fast.tables == load_scenario("baseline").tables
     assert fast.params["grid_growth_per_year"] > 1
@@ -180,8 +184,9 @@ def test_a_users_own_file_runs_through_the_cli(tmp_path, capsys):
     path = tmp_path / "tiny.toml"
     path.write_text(MINIMAL)
     out = tmp_path / "out"
-    code, stdout, err = cli(["run", "--scenario", str(path), "--out", str(out), "--quiet",
-                             "--no-figures"], capsys)
+    code, stdout, err = cli(
+        ["run", "--scenario", str(path), "--out", str(out), "--quiet", "--no-figures"], capsys
+    )
     assert code == 0, err
     assert "tiny / 3" in stdout
     assert (out / "timeseries.csv").read_text().count("\n") == 1 + 12
@@ -201,53 +206,95 @@ def test_scenarios_and_params_commands(capsys):
 # =========================================================================== bad files
 
 BAD_FILES = {
-    "unknown parameter": (in_params("contest_intesity = 2"),
-                          ["[params]", "'contest_intesity'", "contest_intensity"]),
-    "unknown field": (appended('[[lab]]\nname = "Lab Three"\nbudget_usd = 3'),
-                      ["[[lab]] #3", "'budget_usd'", "allowed:", "cash_usd"]),
-    "unknown table": (appended('[[bank]]\nname = "Lender"'),
-                      ["'bank'", "allowed:", "neocloud"]),
-    "unknown base": (MINIMAL.replace("[scenario]\n", "[scenario]\nbase = 'basline'\n"),
-                     ["[scenario]", "'base'", "'basline'", "did you mean 'baseline'"]),
-    "base that names itself": (MINIMAL.replace("[scenario]\n", "[scenario]\nbase = 'bad.toml'\n"),
-                               ["[scenario]", "'base'", "'bad.toml'", "name each other"]),
-    "unknown header field": (MINIMAL.replace("[scenario]\n", "[scenario]\nauthor = 'me'\n"),
-                             ["[scenario]", "'author'", "allowed:", "seed"]),
-    "wrong type": (in_params('acquaintance_degree = "three"'),
-                   ["[params]", "'acquaintance_degree'", "'three'", "an integer from 0 to 50"]),
-    "wrong type, not integer": (in_params("training_run_months = 2.5"),
-                                ["'training_run_months'", "2.5", "an integer"]),
-    "wrong type, boolean": (in_params("lease_to_rival_labs = 1"),
-                            ["'lease_to_rival_labs'", "1", "true or false"]),
-    "wrong type in a table": (appended('[[lab]]\nname = "Lab Three"\ncash_usd = "lots"'),
-                              ["[[lab]] #3", "'cash_usd'", "'lots'", "a number from 0"]),
-    "out of range": (in_params("demand_growth_per_year = 50"),
-                     ["'demand_growth_per_year'", "50", "from 0.2 to 10"]),
-    "out of range in a table": (appended('[[lab]]\nname = "Lab Three"\ncredit_rating = 1.5'),
-                                ["[[lab]] #3", "'credit_rating'", "1.5", "from 0 to 1"]),
-    "not one of the choices": (in_params('chip_allocation_policy = "random"'),
-                               ["'chip_allocation_policy'", "'random'", "'pro_rata'", "'fifo'"]),
-    "bad calendar month": (in_params('start_month = "2026-13"'),
-                           ["'start_month'", "'2026-13'", "YYYY-MM"]),
-    "negative seed": (MINIMAL.replace("seed = 3", "seed = -1"),
-                      ["[scenario]", "'seed'", "-1", "an integer >= 0"]),
-    "missing required field": (appended('[[facility]]\nname = "Lost site"\npower_mw = 10'),
-                               ["[[facility]] #2", "'owner'", "missing"]),
-    "missing required field 2": (appended('[[facility]]\nowner = "Cloud Co"'),
-                                 ["[[facility]] #2", "'power_mw'", "missing"]),
-    "unknown owner": (appended('[[facility]]\nowner = "Cloud Corp"\npower_mw = 10'),
-                      ["[[facility]] #2", "'owner'", "'Cloud Corp'", "Cloud Co"]),
-    "unknown region": (appended('[[lab]]\nname = "Lab Three"\nregion = "Atlantis"'),
-                       ["[[lab]] #3", "'region'", "'Atlantis'", "North"]),
+    "unknown parameter": (
+        in_params("contest_intesity = 2"),
+        ["[params]", "'contest_intesity'", "contest_intensity"],
+    ),
+    "unknown field": (
+        appended('[[lab]]\nname = "Lab Three"\nbudget_usd = 3'),
+        ["[[lab]] #3", "'budget_usd'", "allowed:", "cash_usd"],
+    ),
+    "unknown table": (appended('[[bank]]\nname = "Lender"'), ["'bank'", "allowed:", "neocloud"]),
+    "unknown base": (
+        MINIMAL.replace("[scenario]\n", "[scenario]\nbase = 'basline'\n"),
+        ["[scenario]", "'base'", "'basline'", "did you mean 'baseline'"],
+    ),
+    "base that names itself": (
+        MINIMAL.replace("[scenario]\n", "[scenario]\nbase = 'bad.toml'\n"),
+        ["[scenario]", "'base'", "'bad.toml'", "name each other"],
+    ),
+    "unknown header field": (
+        MINIMAL.replace("[scenario]\n", "[scenario]\nauthor = 'me'\n"),
+        ["[scenario]", "'author'", "allowed:", "seed"],
+    ),
+    "wrong type": (
+        in_params('acquaintance_degree = "three"'),
+        ["[params]", "'acquaintance_degree'", "'three'", "an integer from 0 to 50"],
+    ),
+    "wrong type, not integer": (
+        in_params("training_run_months = 2.5"),
+        ["'training_run_months'", "2.5", "an integer"],
+    ),
+    "wrong type, boolean": (
+        in_params("lease_to_rival_labs = 1"),
+        ["'lease_to_rival_labs'", "1", "true or false"],
+    ),
+    "wrong type in a table": (
+        appended('[[lab]]\nname = "Lab Three"\ncash_usd = "lots"'),
+        ["[[lab]] #3", "'cash_usd'", "'lots'", "a number from 0"],
+    ),
+    "out of range": (
+        in_params("demand_growth_per_year = 50"),
+        ["'demand_growth_per_year'", "50", "from 0.2 to 10"],
+    ),
+    "out of range in a table": (
+        appended('[[lab]]\nname = "Lab Three"\ncredit_rating = 1.5'),
+        ["[[lab]] #3", "'credit_rating'", "1.5", "from 0 to 1"],
+    ),
+    "not one of the choices": (
+        in_params('chip_allocation_policy = "random"'),
+        ["'chip_allocation_policy'", "'random'", "'pro_rata'", "'fifo'"],
+    ),
+    "bad calendar month": (
+        in_params('start_month = "2026-13"'),
+        ["'start_month'", "'2026-13'", "YYYY-MM"],
+    ),
+    "negative seed": (
+        MINIMAL.replace("seed = 3", "seed = -1"),
+        ["[scenario]", "'seed'", "-1", "an integer >= 0"],
+    ),
+    "missing required field": (
+        appended('[[facility]]\nname = "Lost site"\npower_mw = 10'),
+        ["[[facility]] #2", "'owner'", "missing"],
+    ),
+    "missing required field 2": (
+        appended('[[facility]]\nowner = "Cloud Co"'),
+        ["[[facility]] #2", "'power_mw'", "missing"],
+    ),
+    "unknown owner": (
+        appended('[[facility]]\nowner = "Cloud Corp"\npower_mw = 10'),
+        ["[[facility]] #2", "'owner'", "'Cloud Corp'", "Cloud Co"],
+    ),
+    "unknown region": (
+        appended('[[lab]]\nname = "Lab Three"\nregion = "Atlantis"'),
+        ["[[lab]] #3", "'region'", "'Atlantis'", "North"],
+    ),
     "duplicate name": (appended('[[lab]]\nname = "Lab One"'), ["'Lab One'", "twice"]),
-    "no lab": (MINIMAL.replace('[[lab]]\nname = "Lab One"\ncash_usd = 2e9\n', "")
-               .replace('[[lab]]\nname = "Lab Two"\ncash_usd = 1e9\n', ""), ["[[lab]]", "required"]),
+    "no lab": (
+        MINIMAL.replace('[[lab]]\nname = "Lab One"\ncash_usd = 2e9\n', "").replace(
+            '[[lab]]\nname = "Lab Two"\ncash_usd = 1e9\n', ""
+        ),
+        ["[[lab]]", "required"],
+    ),
     "no region": (without('[[region]]\nname = "North"\n'), ["[[region]]", "required"]),
     "broken TOML": (appended('[[lab]\nname = "Lab Three"'), ["not valid TOML", "line"]),
     "contract at an unknown site": (
-        appended('[[contract]]\nbuyer = "Lab One"\nseller = "Cloud Co"\nfacility = "Nowhere"\n'
-                 'capacity_h100e = 1000\nstart_month = "2025-06"\nprice_usd_per_h100e_hour = 2.0'),
-        ["[[contract]]", "'facility'", "'Nowhere'"]),
+        appended(
+            '[[contract]]\nbuyer = "Lab One"\nseller = "Cloud Co"\nfacility = "Nowhere"\n'
+            'capacity_h100e = 1000\nstart_month = "2025-06"\nprice_usd_per_h100e_hour = 2.0'
+        ),
+        ["[[contract]]", "'facility'", "'Nowhere'"],
+    ),
 }
 
 
@@ -274,17 +321,21 @@ def test_bad_scenario_file_is_refused_by_the_cli(tmp_path, capsys, case):
     path.write_text(text)
     runs = tmp_path / "runs"
     runs.mkdir()
-    code, out, err = cli(["run", "--scenario", str(path), "--out", str(runs / "demo"), "--quiet"],
-                         capsys)
+    code, out, err = cli(
+        ["run", "--scenario", str(path), "--out", str(runs / "demo"), "--quiet"], capsys
+    )
     assert_user_error(code, err, str(path), *needles)
     assert out == ""
     assert_nothing_written(runs)
 
 
 def test_unknown_scenario_name(tmp_path, capsys):
-    code, _, err = cli(["run", "--scenario", "basline", "--out", str(tmp_path / "o"), "--quiet"],
-                       capsys)
-    line = assert_user_error(code, err, "'basline'", "did you mean 'baseline'", "classroom", ".toml")
+    code, _, err = cli(
+        ["run", "--scenario", "basline", "--out", str(tmp_path / "o"), "--quiet"], capsys
+    )
+    line = assert_user_error(
+        code, err, "'basline'", "did you mean 'baseline'", "classroom", ".toml"
+    )
     assert line.startswith("error: unknown scenario")
     assert_nothing_written(tmp_path)
     with pytest.raises(ScenarioError, match="unknown scenario 'basline'"):
@@ -301,21 +352,31 @@ def test_missing_scenario_file(tmp_path, capsys):
 # =========================================================================== bad flags
 
 
-@pytest.mark.parametrize("flags,needles", [
-    (["--years", "-1"], ["--years", "'-1'", "from 0.0833333 to 50"]),
-    (["--years", "0"], ["--years", "'0'", "from 0.0833333 to 50"]),
-    (["--years", "ten"], ["--years", "'ten'", "a number"]),
-    (["--seed", "-1"], ["--seed", "-1", "an integer >= 0"]),
-    (["--seed", "x"], ["--seed", "'x'", "an integer >= 0"]),
-    (["--set", "contest_intensity=high"], ["--set", "'contest_intensity'", "'high'", "from 0 to 10"]),
-    (["--set", "contest_intensity=11"], ["--set", "'contest_intensity'", "'11'", "from 0 to 10"]),
-    (["--set", "contest_intesity=1"], ["--set", "'contest_intesity'", "contest_intensity"]),
-    (["--set", "contest_intensity"], ["--set", "NAME=VALUE"]),
-    (["--set", "merger_review=maybe"], ["'merger_review'", "'maybe'", "'off'", "'hhi'"]),
-])
+@pytest.mark.parametrize(
+    "flags,needles",
+    [
+        (["--years", "-1"], ["--years", "'-1'", "from 0.0833333 to 50"]),
+        (["--years", "0"], ["--years", "'0'", "from 0.0833333 to 50"]),
+        (["--years", "ten"], ["--years", "'ten'", "a number"]),
+        (["--seed", "-1"], ["--seed", "-1", "an integer >= 0"]),
+        (["--seed", "x"], ["--seed", "'x'", "an integer >= 0"]),
+        (
+            ["--set", "contest_intensity=high"],
+            ["--set", "'contest_intensity'", "'high'", "from 0 to 10"],
+        ),
+        (
+            ["--set", "contest_intensity=11"],
+            ["--set", "'contest_intensity'", "'11'", "from 0 to 10"],
+        ),
+        (["--set", "contest_intesity=1"], ["--set", "'contest_intesity'", "contest_intensity"]),
+        (["--set", "contest_intensity"], ["--set", "NAME=VALUE"]),
+        (["--set", "merger_review=maybe"], ["'merger_review'", "'maybe'", "'off'", "'hhi'"]),
+    ],
+)
 def test_bad_flags(tmp_path, capsys, flags, needles):
-    code, out, err = cli(["run", "--scenario", "classroom", "--out", str(tmp_path / "o"), "--quiet",
-                          *flags], capsys)
+    code, _out, err = cli(
+        ["run", "--scenario", "classroom", "--out", str(tmp_path / "o"), "--quiet", *flags], capsys
+    )
     assert_user_error(code, err, *needles)
     assert_nothing_written(tmp_path)
 
@@ -334,8 +395,9 @@ def test_non_empty_output_folder_is_refused_and_left_alone(tmp_path, capsys):
     out = tmp_path / "demo"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    code, stdout, err = cli(["run", "--scenario", "classroom", "--years", "1", "--out", str(out),
-                             "--quiet"], capsys)
+    code, stdout, err = cli(
+        ["run", "--scenario", "classroom", "--years", "1", "--out", str(out), "--quiet"], capsys
+    )
     assert_user_error(code, err, str(out), "not empty", "--overwrite")
     assert stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
@@ -347,8 +409,21 @@ def test_overwrite_replaces_a_non_empty_folder(tmp_path, capsys):
     out = tmp_path / "demo"
     out.mkdir()
     (out / "notes.txt").write_text("old")
-    code, _, err = cli(["run", "--scenario", "classroom", "--years", "1", "--out", str(out),
-                        "--quiet", "--no-figures", "--overwrite"], capsys)
+    code, _, err = cli(
+        [
+            "run",
+            "--scenario",
+            "classroom",
+            "--years",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-figures",
+            "--overwrite",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert not (out / "notes.txt").exists()
     assert (out / "timeseries.csv").exists()
@@ -358,8 +433,20 @@ def test_overwrite_replaces_a_non_empty_folder(tmp_path, capsys):
 def test_an_empty_output_folder_is_used(tmp_path, capsys):
     out = tmp_path / "demo"
     out.mkdir()
-    code, _, err = cli(["run", "--scenario", "classroom", "--years", "1", "--out", str(out),
-                        "--quiet", "--no-figures"], capsys)
+    code, _, err = cli(
+        [
+            "run",
+            "--scenario",
+            "classroom",
+            "--years",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-figures",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert (out / "summary.json").exists()
 
@@ -367,14 +454,15 @@ def test_an_empty_output_folder_is_used(tmp_path, capsys):
 def test_output_path_that_is_a_file(tmp_path, capsys):
     out = tmp_path / "demo"
     out.write_text("a file")
-    code, _, err = cli(["run", "--scenario", "classroom", "--years", "1", "--out", str(out),
-                        "--quiet"], capsys)
+    code, _, err = cli(
+        ["run", "--scenario", "classroom", "--years", "1", "--out", str(out), "--quiet"], capsys
+    )
     assert_user_error(code, err, str(out), "is a file")
     assert out.read_text() == "a file"
 
 
 def test_a_failure_while_writing_leaves_no_folder(tmp_path, monkeypatch):
-    from market import viz_figures
+    from market.view import figures as viz_figures
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")

@@ -17,7 +17,7 @@ if TESTS_DIR not in sys.path:
 
 import fake_runs  # noqa: E402
 
-from market.sweep import (  # noqa: E402
+from market.run.sweep import (  # noqa: E402
     SweepMismatchError,
     add_sweep_arguments,
     make_tasks,
@@ -35,7 +35,12 @@ def small_tasks(replicates=2):
 
 def file_bytes(out: Path) -> dict[str, bytes]:
     """Every per-run file and the two tables, by relative path (the manifest differs by design)."""
-    paths = [*out.glob("runs/*"), *out.glob("failed/*"), out / "summary.csv", out / "timeseries.csv"]
+    paths = [
+        *out.glob("runs/*"),
+        *out.glob("failed/*"),
+        out / "summary.csv",
+        out / "timeseries.csv",
+    ]
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(paths)}
 
 
@@ -71,12 +76,39 @@ def test_grid_tasks_cross_points_with_common_seeds():
 
 def test_lhs_tasks_are_deterministic_and_stratified():
     ranges = {"demand_growth": (0.5, 2.5), "n_labs": (2, 9)}
-    tasks = make_tasks("baseline", None, replicates=2, base_seed=1, years=1,
-                       samples=ranges, sampler="lhs", n_samples=8, rng_seed=42)
-    assert tasks == make_tasks("baseline", None, replicates=2, base_seed=1, years=1,
-                               samples=ranges, sampler="lhs", n_samples=8, rng_seed=42)
-    other = make_tasks("baseline", None, replicates=2, base_seed=1, years=1,
-                       samples=ranges, sampler="lhs", n_samples=8, rng_seed=43)
+    tasks = make_tasks(
+        "baseline",
+        None,
+        replicates=2,
+        base_seed=1,
+        years=1,
+        samples=ranges,
+        sampler="lhs",
+        n_samples=8,
+        rng_seed=42,
+    )
+    assert tasks == make_tasks(
+        "baseline",
+        None,
+        replicates=2,
+        base_seed=1,
+        years=1,
+        samples=ranges,
+        sampler="lhs",
+        n_samples=8,
+        rng_seed=42,
+    )
+    other = make_tasks(
+        "baseline",
+        None,
+        replicates=2,
+        base_seed=1,
+        years=1,
+        samples=ranges,
+        sampler="lhs",
+        n_samples=8,
+        rng_seed=43,
+    )
     assert tasks != other
     points = [t["overrides"] for t in tasks if t["replicate"] == 0]
     growth = np.array([p["demand_growth"] for p in points])
@@ -88,13 +120,31 @@ def test_lhs_tasks_are_deterministic_and_stratified():
 
 
 def test_random_tasks_cross_the_grid_and_stay_in_range():
-    tasks = make_tasks("baseline", {"n_labs": [3, 6]}, replicates=1, base_seed=5, years=1,
-                       samples={"demand_growth": (0.5, 2.5)}, sampler="random", n_samples=5)
-    assert tasks == make_tasks("baseline", {"n_labs": [3, 6]}, replicates=1, base_seed=5, years=1,
-                               samples={"demand_growth": (0.5, 2.5)}, sampler="random", n_samples=5)
+    tasks = make_tasks(
+        "baseline",
+        {"n_labs": [3, 6]},
+        replicates=1,
+        base_seed=5,
+        years=1,
+        samples={"demand_growth": (0.5, 2.5)},
+        sampler="random",
+        n_samples=5,
+    )
+    assert tasks == make_tasks(
+        "baseline",
+        {"n_labs": [3, 6]},
+        replicates=1,
+        base_seed=5,
+        years=1,
+        samples={"demand_growth": (0.5, 2.5)},
+        sampler="random",
+        n_samples=5,
+    )
     assert len(tasks) == 10
     assert all(0.5 <= t["overrides"]["demand_growth"] <= 2.5 for t in tasks)
-    assert [t["overrides"]["demand_growth"] for t in tasks[:5]] == [t["overrides"]["demand_growth"] for t in tasks[5:]]
+    assert [t["overrides"]["demand_growth"] for t in tasks[:5]] == [
+        t["overrides"]["demand_growth"] for t in tasks[5:]
+    ]
 
 
 def test_make_tasks_rejects_bad_input():
@@ -120,7 +170,16 @@ def test_serial_sweep_writes_the_folder(tmp_path):
     assert not list(out.rglob("*.tmp"))
 
     run = pd.read_csv(out / "runs" / "p001-r01.csv")
-    assert list(run.columns[:8]) == ["run_id", "scenario", "seed", "years", "demand_growth", "n_labs", "point", "replicate"]
+    assert list(run.columns[:8]) == [
+        "run_id",
+        "scenario",
+        "seed",
+        "years",
+        "demand_growth",
+        "n_labs",
+        "point",
+        "replicate",
+    ]
     assert len(run) == 24 and (run["seed"] == 101).all() and (run["n_labs"] == 6).all()
 
     timeseries = pd.read_csv(out / "timeseries.csv")
@@ -128,10 +187,15 @@ def test_serial_sweep_writes_the_folder(tmp_path):
     assert list(timeseries["run_id"]) == sorted(timeseries["run_id"])
     assert timeseries.groupby("run_id")["month"].apply(lambda m: m.is_monotonic_increasing).all()
     one_run = result.timeseries[result.timeseries["run_id"] == "p001-r01"]
-    assert one_run.to_csv(index=False, lineterminator="\n") == (out / "runs" / "p001-r01.csv").read_text()
+    assert (
+        one_run.to_csv(index=False, lineterminator="\n")
+        == (out / "runs" / "p001-r01.csv").read_text()
+    )
     summary = pd.read_csv(out / "summary.csv")
     assert len(summary) == 12 and (summary["status"] == "ok").all()
-    assert {"mean_price_usd_per_h100e_hour", "final_capacity_h100e", "demand_growth"} <= set(summary.columns)
+    assert {"mean_price_usd_per_h100e_hour", "final_capacity_h100e", "demand_growth"} <= set(
+        summary.columns
+    )
     pd.testing.assert_frame_equal(summary, result.summary, check_dtype=False)
 
     manifest = json.loads((out / "manifest.json").read_text())
@@ -153,7 +217,9 @@ def test_common_seeds_give_the_same_draws_across_points(tmp_path):
 def test_processes_write_the_same_bytes_as_serial(tmp_path):
     tasks = small_tasks()
     run_sweep(tasks, tmp_path / "serial", RUN, progress=False)
-    result = run_sweep(tasks, tmp_path / "processes", RUN, backend="processes", workers=2, progress=False)
+    result = run_sweep(
+        tasks, tmp_path / "processes", RUN, backend="processes", workers=2, progress=False
+    )
     assert result.n_done == len(tasks)
     assert file_bytes(tmp_path / "processes") == file_bytes(tmp_path / "serial")
 
@@ -173,9 +239,17 @@ def test_dask_through_a_scheduler_address(tmp_path):
 
     tasks = small_tasks(replicates=1)
     run_sweep(tasks, tmp_path / "serial", RUN, progress=False)
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, processes=True) as cluster:
-        result = run_sweep(tasks, tmp_path / "remote", RUN, backend="dask", scheduler=cluster.scheduler_address,
-                           progress=False)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, dashboard_address=None, processes=True
+    ) as cluster:
+        result = run_sweep(
+            tasks,
+            tmp_path / "remote",
+            RUN,
+            backend="dask",
+            scheduler=cluster.scheduler_address,
+            progress=False,
+        )
     assert result.n_done == len(tasks)
     assert file_bytes(tmp_path / "remote") == file_bytes(tmp_path / "serial")
 
@@ -207,7 +281,9 @@ def test_a_failing_run_is_recorded_and_retried(tmp_path, calls_dir):
     tasks[3]["fail"] = True
     bad = tasks[3]["run_id"]
     out = tmp_path / "out"
-    result = run_sweep(tasks, out, "fake_runs:run_failing", backend="processes", workers=2, progress=False)
+    result = run_sweep(
+        tasks, out, "fake_runs:run_failing", backend="processes", workers=2, progress=False
+    )
     assert (result.n_done, result.n_failed) == (len(tasks) - 1, 1)
     failure = json.loads((out / "failed" / f"{bad}.json").read_text())
     assert failure["error_type"] == "RuntimeError"
@@ -253,7 +329,9 @@ def test_bad_arguments_fail_before_running(tmp_path):
     with pytest.raises(ValueError, match="duplicate"):
         run_sweep(small_tasks() * 2, tmp_path, RUN, progress=False)
     with pytest.raises(ValueError, match="scheduler"):
-        run_sweep(small_tasks(), tmp_path, RUN, backend="processes", scheduler="tcp://x:1", progress=False)
+        run_sweep(
+            small_tasks(), tmp_path, RUN, backend="processes", scheduler="tcp://x:1", progress=False
+        )
     assert not (tmp_path / "manifest.json").exists()
 
 
@@ -263,11 +341,21 @@ def test_sweep_arguments():
     args = parser.parse_args([])
     assert (args.replicates, args.years) == (4, 5.0)
     assert sweep_kwargs_from_args(args) == {
-        "out_dir": Path("results/x"), "backend": "serial", "workers": None, "scheduler": None, "progress": True,
+        "out_dir": Path("results/x"),
+        "backend": "serial",
+        "workers": None,
+        "scheduler": None,
+        "progress": True,
     }
-    args = parser.parse_args(["--scheduler", "tcp://h:8786", "--workers", "8", "--no-progress", "--out", "o"])
+    args = parser.parse_args(
+        ["--scheduler", "tcp://h:8786", "--workers", "8", "--no-progress", "--out", "o"]
+    )
     assert sweep_kwargs_from_args(args) == {
-        "out_dir": Path("o"), "backend": "dask", "workers": 8, "scheduler": "tcp://h:8786", "progress": False,
+        "out_dir": Path("o"),
+        "backend": "dask",
+        "workers": 8,
+        "scheduler": "tcp://h:8786",
+        "progress": False,
     }
     with pytest.raises(SystemExit):
         parser.parse_args(["--workers", "0"])

@@ -18,16 +18,16 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from ui_harness import PageWatch, free_port, launch_browser, serve_solara
 
-from market import runner
-from market.app import label
-from market.model import ComputeMarket, month_offset
-from market.params import PARAMS, ui_params
-from market.scenario import builtin_names, load_scenario
+from market.core.model import ComputeMarket, month_offset
+from market.io.params import PARAMS, ui_params
+from market.io.scenario import builtin_names, load_scenario
+from market.run import runner
+from market.view.app import label
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "market" / "app.py"
+APP = ROOT / "market" / "view" / "app.py"
 ARTIFACTS = ROOT / "test-artifacts"
 SCENARIO = "classroom"  # ten firms: the fastest page
 FIGURES = ".cm-figure"  # the network first, then the five plots
@@ -77,7 +77,8 @@ class UI:
 
     def key_figures(self) -> dict[str, str]:
         return self.page.locator("[data-key]").evaluate_all(
-            "els => Object.fromEntries(els.map(e => [e.dataset.key, e.innerText.trim()]))")
+            "els => Object.fromEntries(els.map(e => [e.dataset.key, e.innerText.trim()]))"
+        )
 
     def date(self) -> str:
         return self.page.locator('[data-key="date"]').inner_text()
@@ -95,7 +96,8 @@ class UI:
         t0 = time.perf_counter()
         self.page.get_by_role("button", name="Step").click()
         self.page.wait_for_function(
-            "d => document.querySelector('[data-key=\"date\"]').innerText !== d", arg=date)
+            "d => document.querySelector('[data-key=\"date\"]').innerText !== d", arg=date
+        )
         self.page.wait_for_function(REDRAWN_JS, arg=[FIGURES, srcs])
         return time.perf_counter() - t0
 
@@ -176,8 +178,8 @@ def test_step_advances_the_month_and_redraws_the_plots_and_network(ui):
         ui.step()
     assert ui.date() == "2026-04"
     after = ui.digests()
-    changed = [b != a for b, a in zip(before, after)]
-    assert all(changed), dict(zip(["network", *PLOTS], changed))
+    changed = [b != a for b, a in zip(before, after, strict=False)]
+    assert all(changed), dict(zip(["network", *PLOTS], changed, strict=False))
     # the event log and contract table follow the model
     assert ui.page.locator(".cm-events li").count() >= 1
     ARTIFACTS.mkdir(exist_ok=True)
@@ -190,7 +192,8 @@ def test_play_steps_on_its_own_and_pause_stops_it(ui):
     page.get_by_role("button", name="▶").click()
     page.wait_for_function(
         "() => /^\\d{4}-\\d{2}$/.test(document.querySelector('[data-key=\"date\"]').innerText)"
-        " && document.querySelector('[data-key=\"date\"]').innerText >= '2026-03'")
+        " && document.querySelector('[data-key=\"date\"]').innerText >= '2026-03'"
+    )
     page.get_by_role("button", name="❚❚").click()
     expect(page.get_by_role("button", name="Step")).to_be_enabled()  # disabled while playing
     # A month Play had already begun may still land during the first Step; from then on
@@ -215,8 +218,14 @@ def test_reset_after_moving_a_slider_rebuilds_the_market_with_that_value(ui):
     months = 3
     for _ in range(months):
         ui.step()
-    keys = ["date", "spot_price_index", "capacity_hhi", "lab_compute_hhi", "capacity_total",
-            "rationed_share"]
+    keys = [
+        "date",
+        "spot_price_index",
+        "capacity_hhi",
+        "lab_compute_hhi",
+        "capacity_total",
+        "rationed_share",
+    ]
     with_slider = expected_figures(load_scenario(SCENARIO).seed, months, {name: PARAMS[name].min})
     default = expected_figures(load_scenario(SCENARIO).seed, months)
     assert with_slider != default  # otherwise this test could not tell them apart

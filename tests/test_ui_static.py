@@ -1,4 +1,4 @@
-"""The browser UI without a browser: only market/app.py imports solara; the controls
+"""The browser UI without a browser: only market/view/app.py imports solara; the controls
 come from the parameter declarations; the page's model turns bad values into messages;
 every plot copes with a market that has not stepped yet; `compute-market ui` refuses bad
 input with one clear line and exit code 2 before starting a server."""
@@ -12,16 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from market import app, cli, launch_ui, runner
-from market.model import ComputeMarket
-from market.params import MODEL_PARAMS, PARAMS, ui_params
-from market.scenario import builtin_names, load_scenario
+from market import cli
+from market.core.model import ComputeMarket
+from market.io.params import MODEL_PARAMS, PARAMS, ui_params
+from market.io.scenario import builtin_names, load_scenario
+from market.run import runner
+from market.view import app, launch_ui
 
 ROOT = Path(__file__).resolve().parents[1]
 UI_MODULES = ("solara", "mesa.visualization", "reacton", "ipyvuetify", "ipywidgets")
 # The view, and the setup script that installs Solara's offline assets (it asks solara
 # where its asset cache is); no other file may depend on the UI toolkit.
-ALLOWED = {ROOT / "market" / "app.py", ROOT / "scripts" / "fetch_ui_assets.py"}
+ALLOWED = {ROOT / "market" / "view" / "app.py", ROOT / "scripts" / "fetch_ui_assets.py"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -37,18 +39,24 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_only_the_ui_module_imports_solara_or_mesa_visualization():
-    sources = [p for p in ROOT.rglob("*.py")
-               if not any(part.startswith(".") or part in ("build", "runs", "node_modules")
-                          for part in p.relative_to(ROOT).parts)]
-    assert ROOT / "market" / "app.py" in sources
+    sources = [
+        p
+        for p in ROOT.rglob("*.py")
+        if not any(
+            part.startswith(".") or part in ("build", "runs", "node_modules")
+            for part in p.relative_to(ROOT).parts
+        )
+    ]
+    assert ROOT / "market" / "view" / "app.py" in sources
     offenders = {}
     for path in sources:
-        hits = sorted(n for n in _imports(path)
-                      if any(n == m or n.startswith(m + ".") for m in UI_MODULES))
+        hits = sorted(
+            n for n in _imports(path) if any(n == m or n.startswith(m + ".") for m in UI_MODULES)
+        )
         if hits and path not in ALLOWED:
             offenders[str(path.relative_to(ROOT))] = hits
     assert offenders == {}
-    assert "solara" in _imports(ROOT / "market" / "app.py")
+    assert "solara" in _imports(ROOT / "market" / "view" / "app.py")
 
 
 @pytest.mark.parametrize("scenario", builtin_names())
@@ -102,8 +110,10 @@ def test_a_typed_seed_arrives_as_text_and_builds_the_same_market_as_the_runner()
     ts = app.timeseries(page_model)
     expected = runner.run("classroom", seed=7, years=3 / 12).timeseries
     assert list(ts["month"]) == list(expected["month"])
-    assert ts["spot_price_index_usd_per_h100e_hour"].tolist() == \
-        expected["spot_price_index_usd_per_h100e_hour"].tolist()
+    assert (
+        ts["spot_price_index_usd_per_h100e_hour"].tolist()
+        == expected["spot_price_index_usd_per_h100e_hour"].tolist()
+    )
 
 
 def test_an_empty_seed_means_the_scenarios_seed():
@@ -136,8 +146,9 @@ def test_resets_pass_mesas_own_scenario_object_which_is_ignored():
     # SolaraViz's Reset adds `scenario=<mesa Scenario>` next to the page's parameters.
     from mesa.experimental.scenarios import Scenario as MesaScenario
 
-    m = app.PageMarket(scenario_name="classroom", rng="2", scenario=MesaScenario(),
-                       contest_intensity=0.0)
+    m = app.PageMarket(
+        scenario_name="classroom", rng="2", scenario=MesaScenario(), contest_intensity=0.0
+    )
     assert m.ui_error is None and m.spec.name == "classroom" and m.p["contest_intensity"] == 0.0
 
 
@@ -162,9 +173,13 @@ def test_every_view_draws_before_the_first_step_and_after():
     assert len(app.timeseries(m)) == 0
     assert app.key_figures(m)[0][2].startswith("none yet")
     vf = app.viz_figures
-    plots = [(vf.plot_prices, "prices"), (vf.plot_capacity, "capacity"),
-             (vf.plot_concentration, "concentration"), (vf.plot_rationing, "rationing"),
-             (vf.plot_training, "training")]
+    plots = [
+        (vf.plot_prices, "prices"),
+        (vf.plot_capacity, "capacity"),
+        (vf.plot_concentration, "concentration"),
+        (vf.plot_rationing, "rationing"),
+        (vf.plot_training, "training"),
+    ]
     for months in (0, 1, 40):
         if months:
             m.run_for(months)
@@ -174,7 +189,7 @@ def test_every_view_draws_before_the_first_step_and_after():
             image = app.png(lambda fig: app.draw_plot(fig, plot, title, ts), (5.2, 2.8))
             assert image.startswith(b"\x89PNG")
         assert app.png(lambda fig: app.draw_network(fig, m), (4.6, 3.1)).startswith(b"\x89PNG")
-    figures = dict((k, v) for k, _, v in app.key_figures(m))
+    figures = {k: v for k, _, v in app.key_figures(m)}
     assert figures["date"] == m.calendar_month == "2029-05"  # 41 months from 2026-01
     book = app.active_contracts(m)
     assert len(book) <= app.CONTRACTS_SHOWN and set(book["state"]) <= {"active"}
@@ -194,6 +209,7 @@ def no_server(monkeypatch):
 
         class Done:
             returncode = 0
+
         return Done()
 
     monkeypatch.setattr(launch_ui.subprocess, "run", fake_run)
@@ -211,8 +227,8 @@ def test_ui_prints_the_address_and_serves_the_app_with_the_scenario(no_server, c
     assert cli.main(["ui", "--scenario", "classroom", "--port", str(port)]) == 0
     out = capsys.readouterr().out
     assert f"http://127.0.0.1:{port}/" in out and "classroom" in out
-    (cmd, env), = no_server
-    assert cmd[1:4] == ["-m", "solara", "run"] and Path(cmd[4]) == ROOT / "market" / "app.py"
+    ((cmd, env),) = no_server
+    assert cmd[1:4] == ["-m", "solara", "run"] and Path(cmd[4]) == ROOT / "market" / "view" / "app.py"
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert cmd[cmd.index("--port") + 1] == str(port)
     assert "--production" in cmd
@@ -224,7 +240,7 @@ def test_ui_passes_a_scenario_file_as_an_absolute_path(no_server, tmp_path, monk
     path.write_text((ROOT / "market" / "scenarios" / "classroom.toml").read_text())
     monkeypatch.chdir(tmp_path)
     assert cli.main(["ui", "--scenario", "mine.toml", "--port", str(_free_port())]) == 0
-    (_, env), = no_server
+    ((_, env),) = no_server
     assert env[launch_ui.SCENARIO_ENV] == str(path)
 
 
@@ -252,7 +268,8 @@ def test_ui_refuses_a_port_in_use(no_server, capsys):
 def test_ui_refuses_a_port_out_of_range(no_server, capsys, port):
     assert cli.main(["ui", "--port", port]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"error: --port {port} is not allowed: expected an integer from 1 to 65535")
+        f"error: --port {port} is not allowed: expected an integer from 1 to 65535"
+    )
     assert no_server == []
 
 

@@ -12,12 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market import validate
+from market.analysis import validate
 from market.cli import main as cli_main
-from market.scenario import load_scenario
+from market.io.scenario import load_scenario
 
-FIGURES = {"compute_stock_growth.png", "frontier_run_growth.png", "nvidia_share.png",
-           "short_lab_rationing.png", "lab_lease.png"}
+FIGURES = {
+    "compute_stock_growth.png",
+    "frontier_run_growth.png",
+    "nvidia_share.png",
+    "short_lab_rationing.png",
+    "lab_lease.png",
+}
 
 
 def cli(argv, capsys):
@@ -38,7 +43,9 @@ def leftovers(parent):
 def short_validation(tmp_path_factory):
     """Two seeds over one year, in this process: the report a user would read."""
     out = tmp_path_factory.mktemp("validation") / "report"
-    code = validate.main(["--seeds", "2", "--years", "1", "--workers", "1", "--quiet", "--out", str(out)])
+    code = validate.main(
+        ["--seeds", "2", "--years", "1", "--workers", "1", "--quiet", "--out", str(out)]
+    )
     return code, out
 
 
@@ -49,7 +56,9 @@ def test_report_lists_every_pattern_with_target_numbers_and_result(short_validat
     code, out = short_validation
     assert code == 0
     text = (out / "validation.md").read_text()
-    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("| pattern")]
+    rows = [
+        ln for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("| pattern")
+    ]
     for p in validate.PATTERNS:
         row = next((r for r in rows if r.startswith(f"| {p.title} |")), None)
         assert row is not None, f"no table row for {p.title}"
@@ -76,7 +85,9 @@ def test_report_numbers_come_from_the_seeds(short_validation):
             values = values.dropna()
             expected = float(np.median(values)) if len(values) else math.nan
         got = patterns.at[p.key, "median"]
-        assert (math.isnan(expected) and math.isnan(got)) or got == pytest.approx(expected, rel=1e-5)
+        assert (math.isnan(expected) and math.isnan(got)) or got == pytest.approx(
+            expected, rel=1e-5
+        )
         low, high = patterns.at[p.key, "target_low"], patterns.at[p.key, "target_high"]
         inside = (got >= low) if p.event else (low <= got <= high)
         assert patterns.at[p.key, "result"] == ("pass" if inside else "FAIL")
@@ -101,13 +112,26 @@ def test_the_vendor_share_is_reported_year_by_year(short_validation):
 
 
 def test_failures_are_printed_with_their_size(tmp_path, capsys):
-    code = validate.main(["--seeds", "1", "--years", "0.5", "--workers", "1", "--quiet",
-                          "--out", str(tmp_path / "v")])
+    code = validate.main(
+        [
+            "--seeds",
+            "1",
+            "--years",
+            "0.5",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            str(tmp_path / "v"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     patterns = pd.read_csv(tmp_path / "v" / "patterns.csv")
     failed = patterns[patterns["result"] == "FAIL"]
-    assert out.startswith(f"{(patterns['result'] == 'pass').sum()} of {len(patterns)} patterns pass")
+    assert out.startswith(
+        f"{(patterns['result'] == 'pass').sum()} of {len(patterns)} patterns pass"
+    )
     for title in failed["title"]:
         assert f"FAIL  {title}" in out
         assert f"  - {title}: " in out
@@ -117,14 +141,18 @@ def test_failures_are_printed_with_their_size(tmp_path, capsys):
 
 def test_cli_validate_runs_with_defaults_but_seeds(tmp_path, capsys):
     out = tmp_path / "cli"
-    code, stdout, err = cli(["validate", "--seeds", "1", "--workers", "1", "--out", str(out)], capsys)
+    code, stdout, err = cli(
+        ["validate", "--seeds", "1", "--workers", "1", "--out", str(out)], capsys
+    )
     assert code == 0, err
     assert "patterns pass (1 seed" in stdout
     text = (out / "validation.md").read_text()
     assert "1 seed (2026), 3 years each (2026-01 to 2028-12)" in text
     code, _, err = cli(["validate", "--seeds", "1", "--workers", "1", "--out", str(out)], capsys)
     assert code == 2 and "is not empty" in err and "--overwrite" in err
-    code, _, err = cli(["validate", "--seeds", "1", "--workers", "1", "--out", str(out), "--overwrite"], capsys)
+    code, _, err = cli(
+        ["validate", "--seeds", "1", "--workers", "1", "--out", str(out), "--overwrite"], capsys
+    )
     assert code == 0, err
 
 
@@ -141,7 +169,11 @@ def test_patterns_pass_on_the_median_and_state_the_miss():
     assert "1 of 3 seeds inside it" in below.miss
     share = next(p for p in validate.PATTERNS if p.key == "short_lab_rations_early")
     high = validate.evaluate(share, pd.DataFrame({share.column: [0.2, 0.25]}))
-    assert not high.passed and "above the band" in high.miss and "by 7.5 percentage points" in high.miss
+    assert (
+        not high.passed
+        and "above the band" in high.miss
+        and "by 7.5 percentage points" in high.miss
+    )
     event = next(p for p in validate.PATTERNS if p.key == "lab_lease_first_year")
     assert validate.evaluate(event, pd.DataFrame({event.column: [1, 0, 1, 0]})).passed
     few = validate.evaluate(event, pd.DataFrame({event.column: [1, 0, 0, 0]}))
@@ -153,13 +185,17 @@ def test_patterns_pass_on_the_median_and_state_the_miss():
 def test_a_yearly_pattern_holds_when_every_year_is_in_band_in_half_the_seeds():
     p = next(p for p in validate.PATTERNS if p.key == "nvidia_share")
     assert p.yearly_band == (0.60, 0.85) and p.event
-    seeds = pd.DataFrame({"leading_vendor_share_2026": [0.70, 0.80, 0.55, 0.90],
-                          "leading_vendor_share_2027": [0.65, 0.62, 0.70, 0.75],
-                          p.column: [1.0, 1.0, 0.0, 0.0]})
+    seeds = pd.DataFrame(
+        {
+            "leading_vendor_share_2026": [0.70, 0.80, 0.55, 0.90],
+            "leading_vendor_share_2027": [0.65, 0.62, 0.70, 0.75],
+            p.column: [1.0, 1.0, 0.0, 0.0],
+        }
+    )
     held = validate.evaluate(p, seeds)
     assert held.passed and held.median == 0.5 and held.miss == ""
     assert list(held.yearly.columns) == ["2026", "2027"]
-    med, interval = validate._value_text(held)
+    med, _interval = validate._value_text(held)
     assert med.startswith("2 of 4 seeds (50%); yearly values: median 70.0%")
     seeds[p.column] = [1.0, 0.0, 0.0, 0.0]
     missed = validate.evaluate(p, seeds)
@@ -179,24 +215,50 @@ def test_rationing_falls_only_by_more_than_rounding():
 
 def test_yearly_vendor_shares_add_up_each_calendar_years_deliveries():
     rows = []
-    for month, nvidia, tpu in (("2026-11", 30.0, 10.0), ("2026-12", 50.0, 10.0),
-                               ("2027-01", 0.0, 0.0), ("2027-02", 20.0, 60.0)):
-        rows.append({"month": month, "name": "Nvidia", "captive": False, "agent_id": 1,
-                     "production_h100e_per_month": 100.0, "delivered_h100e": nvidia})
-        rows.append({"month": month, "name": "TPU", "captive": True, "agent_id": 2,
-                     "production_h100e_per_month": 100.0, "delivered_h100e": tpu})
+    for month, nvidia, tpu in (
+        ("2026-11", 30.0, 10.0),
+        ("2026-12", 50.0, 10.0),
+        ("2027-01", 0.0, 0.0),
+        ("2027-02", 20.0, 60.0),
+    ):
+        rows.append(
+            {
+                "month": month,
+                "name": "Nvidia",
+                "captive": False,
+                "agent_id": 1,
+                "production_h100e_per_month": 100.0,
+                "delivered_h100e": nvidia,
+            }
+        )
+        rows.append(
+            {
+                "month": month,
+                "name": "TPU",
+                "captive": True,
+                "agent_id": 2,
+                "production_h100e_per_month": 100.0,
+                "delivered_h100e": tpu,
+            }
+        )
     suppliers = pd.DataFrame(rows)
     assert validate._leading_vendor(suppliers) == "Nvidia"
-    assert validate.yearly_vendor_shares(suppliers, "Nvidia") == pytest.approx({"2026": 0.8, "2027": 0.25})
-    quiet = suppliers.assign(delivered_h100e=np.where(suppliers["month"] < "2027", suppliers["delivered_h100e"], 0))
-    assert set(validate.yearly_vendor_shares(quiet, "Nvidia")) == {"2026"}  # a year with no deliveries is left out
+    assert validate.yearly_vendor_shares(suppliers, "Nvidia") == pytest.approx(
+        {"2026": 0.8, "2027": 0.25}
+    )
+    quiet = suppliers.assign(
+        delivered_h100e=np.where(suppliers["month"] < "2027", suppliers["delivered_h100e"], 0)
+    )
+    assert set(validate.yearly_vendor_shares(quiet, "Nvidia")) == {
+        "2026"
+    }  # a year with no deliveries is left out
     renamed = suppliers.replace({"name": {"Nvidia": "GPU maker"}})
     assert validate._leading_vendor(renamed) == "GPU maker"  # the largest merchant when no Nvidia
 
 
 def test_the_reported_lease_price_is_derived_from_the_seed_story():
     price = next(p for p in validate.PATTERNS if p.key == "lab_lease_price")
-    assert validate.LEASE_PRICE_REPORTED == pytest.approx(7.78, abs=0.01)
+    assert pytest.approx(7.78, abs=0.01) == validate.LEASE_PRICE_REPORTED
     assert (price.low, price.high) == pytest.approx((7.78 / 2, 7.78 * 2), abs=0.01)
 
 
@@ -213,15 +275,21 @@ def test_the_scenario_writes_no_lease_between_its_labs():
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--scenario", "colossus-2062"], "unknown scenario 'colossus-2062' (did you mean 'colossus-2026'?)"),
-    (["--seeds", "0"], "--seeds 0 is not allowed: expected an integer >= 1"),
-    (["--seeds", "-3"], "--seeds -3 is not allowed: expected an integer >= 1"),
-    (["--workers", "0"], "--workers 0 is not allowed: expected an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (
+            ["--scenario", "colossus-2062"],
+            "unknown scenario 'colossus-2062' (did you mean 'colossus-2026'?)",
+        ),
+        (["--seeds", "0"], "--seeds 0 is not allowed: expected an integer >= 1"),
+        (["--seeds", "-3"], "--seeds -3 is not allowed: expected an integer >= 1"),
+        (["--workers", "0"], "--workers 0 is not allowed: expected an integer >= 1"),
+    ],
+)
 def test_bad_input_gets_one_clear_error_and_writes_nothing(tmp_path, capsys, argv, needle):
     out = tmp_path / "v"
-    code, stdout, err = cli(["validate", "--out", str(out), *argv], capsys)
+    code, _stdout, err = cli(["validate", "--out", str(out), *argv], capsys)
     assert code == 2
     assert err.startswith(f"error: {needle}") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
@@ -233,7 +301,10 @@ def test_an_output_folder_that_cannot_be_created_is_refused(tmp_path, capsys):
     blocker.write_text("not a folder")
     code, _, err = cli(["validate", "--seeds", "1", "--out", str(blocker / "v")], capsys)
     assert code == 2
-    assert err.startswith(f"error: output folder '{blocker / 'v'}' cannot be created") and "Traceback" not in err
+    assert (
+        err.startswith(f"error: output folder '{blocker / 'v'}' cannot be created")
+        and "Traceback" not in err
+    )
     assert len(err.strip().splitlines()) == 1
     code, _, err = cli(["validate", "--seeds", "1", "--out", str(blocker)], capsys)
     assert code == 2 and "exists and is a file" in err
@@ -250,12 +321,23 @@ def test_an_error_half_way_leaves_no_output(tmp_path, monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    from market import viz_validation
+    from market.view import validation_figures as viz_validation
 
     monkeypatch.setattr(viz_validation, "write_figures", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        validate.main(["--seeds", "1", "--years", "0.25", "--workers", "1", "--quiet",
-                       "--out", str(tmp_path / "v")])
+        validate.main(
+            [
+                "--seeds",
+                "1",
+                "--years",
+                "0.25",
+                "--workers",
+                "1",
+                "--quiet",
+                "--out",
+                str(tmp_path / "v"),
+            ]
+        )
     assert not (tmp_path / "v").exists() and leftovers(tmp_path) == []
 
 
@@ -269,7 +351,9 @@ def test_parallel_seeds_give_the_serial_report(tmp_path):
     assert validate.main([*args, "--workers", "1", "--out", str(tmp_path / "serial")]) == 0
     assert validate.main([*args, "--workers", "2", "--out", str(tmp_path / "parallel")]) == 0
     for name in ("validation.md", "seeds.csv", "patterns.csv"):
-        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "parallel" / name).read_bytes()
+        assert (tmp_path / "serial" / name).read_bytes() == (
+            tmp_path / "parallel" / name
+        ).read_bytes()
 
 
 # --------------------------------------------------------------------------- the counterfactual
@@ -294,17 +378,25 @@ def test_counterfactual_smoke_writes_report_and_figures(tmp_path, capsys):
     assert cf.QUESTION in report
     for m in cf.METRICS:
         assert f"| {m.label} |" in report
-    assert {p.name for p in (out / "figures").iterdir()} == {"buyer.png", "owner.png", "market.png",
-                                                              "differences.png"}
+    assert {p.name for p in (out / "figures").iterdir()} == {
+        "buyer.png",
+        "owner.png",
+        "market.png",
+        "differences.png",
+    }
     ts = pd.read_csv(out / "timeseries.csv")
-    assert {"buyer_rationed_share", "owner_cash_usd", "owner_leased_to_labs_h100e"} <= set(ts.columns)
+    assert {"buyer_rationed_share", "owner_cash_usd", "owner_leased_to_labs_h100e"} <= set(
+        ts.columns
+    )
 
 
 def test_counterfactual_is_listed_and_refuses_bad_flags(tmp_path, capsys):
     import experiments
 
     assert "colossus_counterfactual" in dict(experiments.catalogue())
-    code = experiments.run("colossus_counterfactual", ["--years", "0", "--out", str(tmp_path / "cf")])
+    code = experiments.run(
+        "colossus_counterfactual", ["--years", "0", "--out", str(tmp_path / "cf")]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "error: --years: field 'years' = 0.0 is not allowed" in err
     assert not (tmp_path / "cf").exists()

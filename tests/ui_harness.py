@@ -107,16 +107,27 @@ def serve_solara(
     # No telemetry calls to the outside; extra env (e.g. model settings) is layered on top.
     full_env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", **(env or {})}
     cmd = [
-        sys.executable, "-m", "solara", "run", str(app_path),
-        "--host", "127.0.0.1", "--port", str(port),
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        str(app_path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         "--production",
         "--no-open",  # the default opens a browser window on the server's machine
         "--no-check-version",  # the default asks pypi.org for a newer solara, blocking startup
     ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=full_env, start_new_session=True,
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + timeout
@@ -140,7 +151,9 @@ def serve_solara(
 def launch_browser(playwright, **kwargs):
     """Headless Debian Chromium through Playwright (never Playwright's downloaded browsers)."""
     if not os.access(CHROMIUM, os.X_OK):
-        raise RuntimeError(f"{CHROMIUM} not found: run `scripts/bootstrap.sh --browser` (or `make test`)")
+        raise RuntimeError(
+            f"{CHROMIUM} not found: run `scripts/bootstrap.sh --browser` (or `make test`)"
+        )
     options = {"executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS}
     options.update(kwargs)
     return playwright.chromium.launch(**options)

@@ -1,15 +1,15 @@
 """The generated tables of ``docs/odd.md``: model parameters, scenario fields, outputs.
 
-The tables come from the declarations (``market.params.MODEL_PARAMS``,
-``market.scenario.SECTIONS``, ``market.outputs.OUTPUTS``) and live in the document
+The tables come from the declarations (``market.io.params.MODEL_PARAMS``,
+``market.io.scenario.SECTIONS``, ``market.io.outputs.OUTPUTS``) and live in the document
 between marker comments::
 
     <!-- params:begin -->
     ...generated...
     <!-- params:end -->
 
-  python -m market.docs_tables            rewrite the marked regions in place
-  python -m market.docs_tables --check    exit 1 if any region is stale, 0 if current
+  python -m market.io.docs_tables            rewrite the marked regions in place
+  python -m market.io.docs_tables --check    exit 1 if any region is stale, 0 if current
 
 Text outside the markers is never touched.
 """
@@ -22,12 +22,12 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from market.outputs import OUTPUTS
-from market.params import MODEL_PARAMS, Param
-from market.scenario import SECTIONS
+from market.io.outputs import OUTPUTS
+from market.io.params import MODEL_PARAMS, Param
+from market.io.scenario import SECTIONS
 
-DEFAULT_DOC = Path(__file__).resolve().parents[1] / "docs" / "odd.md"
-COMMAND = "python -m market.docs_tables"
+DEFAULT_DOC = Path(__file__).resolve().parents[2] / "docs" / "odd.md"
+COMMAND = "python -m market.io.docs_tables"
 
 GROUP_TITLES = {
     "run": "Run",
@@ -79,9 +79,20 @@ def params_table() -> str:
             out.append("")
         out.append(f"**{GROUP_TITLES.get(group, group.capitalize())}**")
         out.append("")
-        out += _table(("Parameter", "Unit", "Default", "Allowed", "Slider", "Meaning"),
-                      ((f"`{p.name}`", p.unit, _value(p.default), p.allowed(),
-                        "yes" if p.ui else "", p.help) for p in params))
+        out += _table(
+            ("Parameter", "Unit", "Default", "Allowed", "Slider", "Meaning"),
+            (
+                (
+                    f"`{p.name}`",
+                    p.unit,
+                    _value(p.default),
+                    p.allowed(),
+                    "yes" if p.ui else "",
+                    p.help,
+                )
+                for p in params
+            ),
+        )
     return "\n".join(out)
 
 
@@ -93,9 +104,19 @@ def scenario_table() -> str:
             out.append("")
         out.append(f"**`[[{section}]]`**")
         out.append("")
-        out += _table(("Field", "Unit", "Default", "Allowed", "Meaning"),
-                      ((f"`{f.name}`", f.unit, "required" if f.required else _value(f.default),
-                        f.allowed(), f.help) for f in fields))
+        out += _table(
+            ("Field", "Unit", "Default", "Allowed", "Meaning"),
+            (
+                (
+                    f"`{f.name}`",
+                    f.unit,
+                    "required" if f.required else _value(f.default),
+                    f.allowed(),
+                    f.help,
+                )
+                for f in fields
+            ),
+        )
     return "\n".join(out)
 
 
@@ -123,25 +144,34 @@ def render(text: str, source: str = "the document") -> str:
         if len(found) != 1:
             raise DocsError(
                 f"{source}: expected one region '<!-- {name}:begin -->' ... "
-                f"'<!-- {name}:end -->', found {len(found)}")
+                f"'<!-- {name}:end -->', found {len(found)}"
+            )
         body = make()
-        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(3), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(3), text)
     return text
 
 
 def stale_regions(text: str, source: str = "the document") -> list[str]:
     """Names of the regions whose content differs from what would be generated."""
     fresh = render(text, source)
-    return [name for name in REGIONS
-            if _pattern(name).search(text).group(2) != _pattern(name).search(fresh).group(2)]
+    return [
+        name
+        for name in REGIONS
+        if _pattern(name).search(text).group(2) != _pattern(name).search(fresh).group(2)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if the tables are stale; change nothing")
-    parser.add_argument("--file", type=Path, default=DEFAULT_DOC,
-                        help=f"document to update (default: {DEFAULT_DOC})")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the tables are stale; change nothing"
+    )
+    parser.add_argument(
+        "--file",
+        type=Path,
+        default=DEFAULT_DOC,
+        help=f"document to update (default: {DEFAULT_DOC})",
+    )
     args = parser.parse_args(argv)
     path: Path = args.file
     if not path.is_file():
@@ -156,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.check:
         if stale:
-            print(f"{path}: stale tables: {', '.join(stale)}; regenerate with: {COMMAND}",
-                  file=sys.stderr)
+            print(
+                f"{path}: stale tables: {', '.join(stale)}; regenerate with: {COMMAND}",
+                file=sys.stderr,
+            )
             return 1
         print(f"{path}: tables are current")
         return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from market.records import HOURS_PER_MONTH, Quote
+from market.io.records import HOURS_PER_MONTH, Quote
 
 
 def annuity_usd_per_month(principal_usd: float, annual_rate: float, months: int) -> float:
@@ -18,17 +18,27 @@ def annuity_usd_per_month(principal_usd: float, annual_rate: float, months: int)
     return principal_usd * r / (1.0 - (1.0 + r) ** -months)
 
 
-def cost_floor_usd_per_h100e_hour(*, chip_cost_usd_per_h100e: float, chip_life_months: int,
-                                  facility_cost_usd_per_mw: float, facility_life_months: int,
-                                  h100e_per_mw: float, other_opex_usd_per_mw_month: float,
-                                  power_price_usd_per_mwh: float, pue: float,
-                                  annual_rate: float, credit_premium: float = 0.0) -> float:
+def cost_floor_usd_per_h100e_hour(
+    *,
+    chip_cost_usd_per_h100e: float,
+    chip_life_months: int,
+    facility_cost_usd_per_mw: float,
+    facility_life_months: int,
+    h100e_per_mw: float,
+    other_opex_usd_per_mw_month: float,
+    power_price_usd_per_mwh: float,
+    pue: float,
+    annual_rate: float,
+    credit_premium: float = 0.0,
+) -> float:
     """What an H100e-hour costs its owner: capital recovery of chips and building at the
     owner's cost of capital, energy and other running costs, plus a premium for the
     buyer's credit risk (a share of the total)."""
     chips = annuity_usd_per_month(chip_cost_usd_per_h100e, annual_rate, chip_life_months)
-    building = annuity_usd_per_month(facility_cost_usd_per_mw, annual_rate,
-                                     facility_life_months) / h100e_per_mw
+    building = (
+        annuity_usd_per_month(facility_cost_usd_per_mw, annual_rate, facility_life_months)
+        / h100e_per_mw
+    )
     energy = power_price_usd_per_mwh * pue * HOURS_PER_MONTH / h100e_per_mw  # 1 MW for a month
     other = other_opex_usd_per_mw_month / h100e_per_mw
     return (chips + building + energy + other) / HOURS_PER_MONTH * (1.0 + credit_premium)
@@ -55,10 +65,18 @@ def term_factor(term_months: int, short_term_premium: float) -> float:
     return 1.0 + short_term_premium * max(0.0, (36 - term_months) / 35.0)
 
 
-def ask_usd_per_h100e_hour(floor: float, *, markup: float, base_margin: float, term_months: int,
-                           short_term_premium: float, cancellable: bool,
-                           cancellation_premium: float, exclusive: bool,
-                           exclusivity_premium: float) -> float:
+def ask_usd_per_h100e_hour(
+    floor: float,
+    *,
+    markup: float,
+    base_margin: float,
+    term_months: int,
+    short_term_premium: float,
+    cancellable: bool,
+    cancellation_premium: float,
+    exclusive: bool,
+    exclusivity_premium: float,
+) -> float:
     price = floor * (1.0 + base_margin) * markup * term_factor(term_months, short_term_premium)
     if cancellable:
         price *= 1.0 + cancellation_premium
@@ -80,9 +98,14 @@ def bargain(ask: float, reservation: float, seller_share: float) -> float | None
     return ask + seller_share * (reservation - ask)
 
 
-def choose_quotes(quotes: Sequence[Quote], need_h100e: float, contiguous: bool,
-                  min_fill: float = 0.0, wanted_start: int | None = None,
-                  delay_cost_per_month: float = 0.03) -> list[tuple[Quote, float]]:
+def choose_quotes(
+    quotes: Sequence[Quote],
+    need_h100e: float,
+    contiguous: bool,
+    min_fill: float = 0.0,
+    wanted_start: int | None = None,
+    delay_cost_per_month: float = 0.03,
+) -> list[tuple[Quote, float]]:
     """Which quotes a buyer takes and how much of each.
 
     Inference: multi-source greedily from the cheapest ask until the need is met.

@@ -1,4 +1,4 @@
-"""``compute-market ui``: serve the browser UI (``market/app.py``) with Solara.
+"""``compute-market ui``: serve the browser UI (``market/view/app.py``) with Solara.
 
 Checks what it can before starting the server (the scenario, the port), so bad input
 ends with one ``error: ...`` line and exit code 2 instead of a server traceback.
@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from market.scenario import ScenarioError, load_scenario
+from market.io.scenario import ScenarioError, load_scenario
 
 APP = Path(__file__).with_name("app.py")
-SCENARIO_ENV = "COMPUTE_MARKET_SCENARIO"  # read by market/app.py
+SCENARIO_ENV = "COMPUTE_MARKET_SCENARIO"  # read by market/view/app.py
 
 
 class LaunchError(ValueError):
@@ -41,9 +41,11 @@ def check_port(host: str, port: int) -> None:
                 raise LaunchError(
                     f"--port {port}: the port is already in use on {host}; stop what is "
                     "using it or choose another, e.g. --port "
-                    f"{port + 1 if port < 65535 else 8765}") from None
-            raise LaunchError(f"--host {host!r} --port {port} cannot be used: "
-                              f"{exc.strerror}") from None
+                    f"{port + 1 if port < 65535 else 8765}"
+                ) from None
+            raise LaunchError(
+                f"--host {host!r} --port {port} cannot be used: {exc.strerror}"
+            ) from None
 
 
 def local_url(host: str, port: int) -> str:
@@ -54,8 +56,20 @@ def local_url(host: str, port: int) -> str:
 
 
 def command(host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "solara", "run", str(APP), "--host", host, "--port", str(port),
-            "--production", "--no-open", "--no-check-version"]
+    return [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        str(APP),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+    ]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -67,19 +81,31 @@ def main(args: argparse.Namespace) -> int:
         return 2
     builtin = spec.source.endswith("(built in)")
     shown = f"'{spec.name}'" if builtin else f"'{spec.name}' from {spec.source}"
-    print(f"Compute Market UI, scenario {shown}: open {local_url(args.host, args.port)} "
-          "in a browser (Ctrl+C stops the server)", flush=True)
+    print(
+        f"Compute Market UI, scenario {shown}: open {local_url(args.host, args.port)} "
+        "in a browser (Ctrl+C stops the server)",
+        flush=True,
+    )
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"listening on {args.host}: other machines on the network can open it too",
-              flush=True)
+        print(
+            f"listening on {args.host}: other machines on the network can open it too", flush=True
+        )
     # The server may resolve a relative path elsewhere; a built-in name stays a name.
     scenario = args.scenario if builtin else str(Path(args.scenario).resolve())
     # Solara warns at length about cookies on plain http, which is what a local server
     # uses; the warning is about embedding in other sites and means nothing here.
-    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS", ""),
-                                      "ignore:Cookies with samesite=none:UserWarning"]))
-    env = {**os.environ, SCENARIO_ENV: scenario, "PYTHONWARNINGS": warnings,
-           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    warnings = ",".join(
+        filter(
+            None,
+            [os.environ.get("PYTHONWARNINGS", ""), "ignore:Cookies with samesite=none:UserWarning"],
+        )
+    )
+    env = {
+        **os.environ,
+        SCENARIO_ENV: scenario,
+        "PYTHONWARNINGS": warnings,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
     try:
         return subprocess.run(command(args.host, args.port), env=env).returncode
     except KeyboardInterrupt:

@@ -17,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from market.atomic import replaced_folder
-from market.model import ComputeMarket, month_label
-from market.outputs import OUTPUTS
-from market.params import PARAMS
-from market.records import ContractState
+from market.core.model import ComputeMarket, month_label
+from market.io.atomic import replaced_folder
+from market.io.outputs import OUTPUTS
+from market.io.params import PARAMS
+from market.io.records import ContractState
 
 FLOAT_FORMAT = "%.10g"
 
@@ -51,8 +51,12 @@ def package_version() -> str:
         return "unknown"
 
 
-def build_model(scenario="baseline", seed: int | None = None, years: float | None = None,
-                overrides: dict[str, Any] | None = None) -> ComputeMarket:
+def build_model(
+    scenario="baseline",
+    seed: int | None = None,
+    years: float | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> ComputeMarket:
     params = dict(overrides or {})
     if years is not None:
         params["years"] = years
@@ -66,8 +70,10 @@ def check_out_dir(out: str | Path, overwrite: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise OutputError(f"output folder '{out}' exists and is a file")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise OutputError(f"output folder '{out}' exists and is not empty; choose another "
-                          "--out or pass --overwrite to replace it")
+        raise OutputError(
+            f"output folder '{out}' exists and is not empty; choose another "
+            "--out or pass --overwrite to replace it"
+        )
     parent = out.resolve().parent
     probe = parent
     while not probe.exists():
@@ -77,9 +83,16 @@ def check_out_dir(out: str | Path, overwrite: bool) -> Path:
     return out
 
 
-def run(scenario="baseline", seed: int | None = None, years: float | None = None,
-        overrides: dict[str, Any] | None = None, out: str | Path | None = None,
-        overwrite: bool = False, progress: bool = False, figures: bool = True) -> RunResult:
+def run(
+    scenario="baseline",
+    seed: int | None = None,
+    years: float | None = None,
+    overrides: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+    figures: bool = True,
+) -> RunResult:
     if out is not None:
         check_out_dir(out, overwrite)
     model = build_model(scenario, seed, years, overrides)
@@ -88,8 +101,9 @@ def run(scenario="baseline", seed: int | None = None, years: float | None = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=months, unit="month", desc=f"{model.spec.name} seed {model.seed}",
-                   leave=False)
+        bar = tqdm(
+            total=months, unit="month", desc=f"{model.spec.name} seed {model.seed}", leave=False
+        )
     model.run_months(months, progress=(lambda m: bar.update(1)) if bar else None)
     if bar is not None:
         bar.close()
@@ -103,8 +117,13 @@ def run(scenario="baseline", seed: int | None = None, years: float | None = None
 def run_task(task: dict) -> tuple[pd.DataFrame, dict]:
     """Run function for the sweep runner: a task dict in, (per-month rows, summary) out.
     The summary leaves out the scenario and seed, which the task itself records."""
-    r = run(task.get("scenario", "baseline"), seed=task.get("seed"), years=task.get("years"),
-            overrides=task.get("overrides") or {}, figures=False)
+    r = run(
+        task.get("scenario", "baseline"),
+        seed=task.get("seed"),
+        years=task.get("years"),
+        overrides=task.get("overrides") or {},
+        figures=False,
+    )
     summary = {k: v for k, v in r.summary.items() if k not in ("scenario", "seed")}
     return r.timeseries, summary
 
@@ -114,9 +133,13 @@ def collect(model: ComputeMarket) -> RunResult:
     ts.insert(0, "month", [month_label(model.p["start_month"], i) for i in range(len(ts))])
     ts = ts[["month", *[o.name for o in OUTPUTS]]]
     contracts = contract_book(model)
-    events = pd.DataFrame([{"month": e.month, "kind": e.kind, "text": e.text,
-                            "actors": "; ".join(e.actors)} for e in model.events],
-                          columns=["month", "kind", "text", "actors"])
+    events = pd.DataFrame(
+        [
+            {"month": e.month, "kind": e.kind, "text": e.text, "actors": "; ".join(e.actors)}
+            for e in model.events
+        ],
+        columns=["month", "kind", "text", "actors"],
+    )
     from agents import ChipSupplier, Lab
 
     labs = _per_agent(model, Lab)
@@ -149,37 +172,61 @@ def contract_book(model: ComputeMarket) -> pd.DataFrame:
     rows = []
     for c in model.contracts:
         site = model.facilities.get(c.facility_id)
-        state = {ContractState.SIGNED: "signed", ContractState.ACTIVE: "active",
-                 ContractState.ENDED: "ended"}[c.state]
-        rows.append({
-            "contract_id": c.contract_id,
-            "buyer": names.get(c.buyer_id, str(c.buyer_id)),
-            "seller": names.get(c.seller_id, str(c.seller_id)),
-            "facility": site.name if site else str(c.facility_id),
-            "capacity_h100e": c.capacity_h100e,
-            "signed_month": month_label(start, c.signed_month),
-            "start_month": month_label(start, c.start_month),
-            "term_months": c.term_months,
-            "end_month": month_label(start, c.end_month),
-            "price_usd_per_h100e_hour": c.price_usd_per_h100e_hour,
-            "price_usd_per_mw_month": c.price_usd_per_mw_month,
-            "ramp_months": c.ramp_months,
-            "ramp_discount": c.ramp_discount,
-            "take_or_pay_share": c.take_or_pay_share,
-            "cancellation_notice_months": c.cancellation_notice_months,
-            "exclusive": c.exclusive,
-            "purpose": c.purpose,
-            "origin": c.origin,
-            "state": state,
-            "ended_month": month_label(start, c.ended_month) if c.ended_month >= 0 else "",
-            "end_reason": c.end_reason,
-            "paid_usd": c.paid_usd,
-        })
-    cols = ["contract_id", "buyer", "seller", "facility", "capacity_h100e", "signed_month",
-            "start_month", "term_months", "end_month", "price_usd_per_h100e_hour",
-            "price_usd_per_mw_month", "ramp_months", "ramp_discount", "take_or_pay_share",
-            "cancellation_notice_months", "exclusive", "purpose", "origin", "state",
-            "ended_month", "end_reason", "paid_usd"]
+        state = {
+            ContractState.SIGNED: "signed",
+            ContractState.ACTIVE: "active",
+            ContractState.ENDED: "ended",
+        }[c.state]
+        rows.append(
+            {
+                "contract_id": c.contract_id,
+                "buyer": names.get(c.buyer_id, str(c.buyer_id)),
+                "seller": names.get(c.seller_id, str(c.seller_id)),
+                "facility": site.name if site else str(c.facility_id),
+                "capacity_h100e": c.capacity_h100e,
+                "signed_month": month_label(start, c.signed_month),
+                "start_month": month_label(start, c.start_month),
+                "term_months": c.term_months,
+                "end_month": month_label(start, c.end_month),
+                "price_usd_per_h100e_hour": c.price_usd_per_h100e_hour,
+                "price_usd_per_mw_month": c.price_usd_per_mw_month,
+                "ramp_months": c.ramp_months,
+                "ramp_discount": c.ramp_discount,
+                "take_or_pay_share": c.take_or_pay_share,
+                "cancellation_notice_months": c.cancellation_notice_months,
+                "exclusive": c.exclusive,
+                "purpose": c.purpose,
+                "origin": c.origin,
+                "state": state,
+                "ended_month": month_label(start, c.ended_month) if c.ended_month >= 0 else "",
+                "end_reason": c.end_reason,
+                "paid_usd": c.paid_usd,
+            }
+        )
+    cols = [
+        "contract_id",
+        "buyer",
+        "seller",
+        "facility",
+        "capacity_h100e",
+        "signed_month",
+        "start_month",
+        "term_months",
+        "end_month",
+        "price_usd_per_h100e_hour",
+        "price_usd_per_mw_month",
+        "ramp_months",
+        "ramp_discount",
+        "take_or_pay_share",
+        "cancellation_notice_months",
+        "exclusive",
+        "purpose",
+        "origin",
+        "state",
+        "ended_month",
+        "end_reason",
+        "paid_usd",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -207,7 +254,9 @@ def summarise(model: ComputeMarket, ts: pd.DataFrame, contracts: pd.DataFrame) -
         "spot_price_index_usd_per_h100e_hour": get("spot_price_index_usd_per_h100e_hour"),
         "capacity_hhi": get("capacity_hhi"),
         "lab_compute_hhi": get("lab_compute_hhi"),
-        "contracts_signed": int((contracts["origin"] != "opening book").sum()) if len(contracts) else 0,
+        "contracts_signed": int((contracts["origin"] != "opening book").sum())
+        if len(contracts)
+        else 0,
         "rationed_share": get("rationed_share"),
         "mean_rationed_share": _clean(float(ts["rationed_share"].mean())) if len(ts) else None,
         "largest_run_h100e_months": get("largest_run_h100e_months"),
@@ -228,9 +277,11 @@ def write(result: RunResult, out: Path, overwrite: bool = False, figures: bool =
         result.labs.to_csv(tmp / "labs.csv", index=False, float_format=FLOAT_FORMAT)
         result.suppliers.to_csv(tmp / "suppliers.csv", index=False, float_format=FLOAT_FORMAT)
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
-        (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=str) + "\n")
+        (tmp / "manifest.json").write_text(
+            json.dumps(result.manifest, indent=2, default=str) + "\n"
+        )
         if figures:
-            from market import viz_figures
+            from market.view import figures as viz_figures
 
             viz_figures.write_run_figures(result, tmp / "figures")
     return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())

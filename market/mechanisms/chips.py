@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from market.records import ChipOrder
+from market.io.records import ChipOrder
 
 ALLOCATION_POLICIES = ("pro_rata", "lta_priority", "fifo")
 
@@ -56,8 +56,15 @@ def _pro_rata(orders: Sequence[ChipOrder], supply: float, out: dict[int, float])
     return supply - want * frac
 
 
-def list_price(price: float, unit_cost: float, margin: float, backlog_months: float,
-               target_backlog_months: float, slope: float, adjust: float = 0.2) -> float:
+def list_price(
+    price: float,
+    unit_cost: float,
+    margin: float,
+    backlog_months: float,
+    target_backlog_months: float,
+    slope: float,
+    adjust: float = 0.2,
+) -> float:
     """Next month's list price per H100e.
 
     The price moves a fraction ``adjust`` of the way toward a target: cost plus margin,
@@ -68,8 +75,9 @@ def list_price(price: float, unit_cost: float, margin: float, backlog_months: fl
     return price + adjust * (target - price)
 
 
-def production_target(production: float, backlog_h100e: float, target_backlog_months: float,
-                      max_expansion: float) -> float:
+def production_target(
+    production: float, backlog_h100e: float, target_backlog_months: float, max_expansion: float
+) -> float:
     """Output a supplier decides to have once its expansion lag has passed: enough to
     bring the backlog to target within a year, never more than ``max_expansion`` per
     month above today's output, never below today's output less 2% a month."""

@@ -128,7 +128,9 @@ class Contract:
         return self.start_month + self.term_months
 
     def overlaps(self, start: int, end: int) -> bool:
-        return self.state != ContractState.ENDED and self.start_month < end and start < self.end_month
+        return (
+            self.state != ContractState.ENDED and self.start_month < end and start < self.end_month
+        )
 
     def monthly_payment_usd(self, month: int, delivered_h100e: float, used_share: float) -> float:
         rate = self.price_usd_per_h100e_hour

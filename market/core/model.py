@@ -9,15 +9,34 @@ import mesa
 import numpy as np
 
 from agents import FIRM_TYPES, ChipSupplier, Firm, Hyperscaler, Lab, Neocloud
-from market import demand, lifecycle, metrics, pricing, spot
-from market.network import MarketNetwork
-from market.outputs import OUTPUTS, TERM_BUCKETS, term_bucket
-from market.records import (HOURS_PER_MONTH, ChipBatch, ChipOrder, Contract, ContractState,
-                            Event, Facility, FacilityStatus, Quote, RFQ)
-from market.scenario import Scenario, load_scenario
+from market.core import lifecycle
+from market.core.network import MarketNetwork
+from market.io.outputs import OUTPUTS, TERM_BUCKETS, term_bucket
+from market.io.records import (
+    HOURS_PER_MONTH,
+    RFQ,
+    ChipBatch,
+    ChipOrder,
+    Contract,
+    ContractState,
+    Event,
+    Facility,
+    FacilityStatus,
+    Quote,
+)
+from market.io.scenario import Scenario, load_scenario
+from market.mechanisms import demand, metrics, pricing, spot
 
-STAGES = ("supply", "demand", "contracting", "investment", "spot", "use", "settlement",
-          "observation")
+STAGES = (
+    "supply",
+    "demand",
+    "contracting",
+    "investment",
+    "spot",
+    "use",
+    "settlement",
+    "observation",
+)
 
 
 class Region:
@@ -60,8 +79,7 @@ class Region:
         if self.growth == 1.0:
             return (self.queue_clears_month - month) * self.mw_per_month
         k = math.log(self.growth) / 12.0
-        return (self.rate_mw_per_month(month) * math.expm1(k * (self.queue_clears_month - month))
-                / k)
+        return self.rate_mw_per_month(month) * math.expm1(k * (self.queue_clears_month - month)) / k
 
     def ready_month(self, month: int, mw: float, p: dict) -> float:
         start = max(float(month), self.queue_clears_month)
@@ -71,7 +89,7 @@ class Region:
         ready = self.ready_month(month, mw, p)
         if math.isfinite(ready):
             self.queue_clears_month = self.finish(max(float(month), self.queue_clears_month), mw)
-        return int(math.ceil(ready)) if math.isfinite(ready) else 10**9
+        return math.ceil(ready) if math.isfinite(ready) else 10**9
 
 
 def month_label(start: str, offset: int) -> str:
@@ -93,8 +111,9 @@ class ComputeMarket(mesa.Model):
     contest_intensity=0)``.
     """
 
-    def __init__(self, *, scenario: str | dict | Scenario = "baseline", rng=None, seed=None,
-                 **overrides) -> None:
+    def __init__(
+        self, *, scenario: str | dict | Scenario = "baseline", rng=None, seed=None, **overrides
+    ) -> None:
         if rng is None and seed is not None:
             rng = seed
         if isinstance(rng, str):  # SolaraViz hands a typed seed over as text
@@ -125,9 +144,10 @@ class ComputeMarket(mesa.Model):
         self.largest_run_h100e_months = 0.0
         self.runs_this_month: list[float] = []
         self.new_contracts: list[Contract] = []
-        self.regions = {r["name"]: Region(r, self.p["grid_capacity_multiplier"],
-                                          self.p["grid_growth_per_year"])
-                        for r in self.spec.tables["region"]}
+        self.regions = {
+            r["name"]: Region(r, self.p["grid_capacity_multiplier"], self.p["grid_growth_per_year"])
+            for r in self.spec.tables["region"]
+        }
         self.default_region = self.spec.tables["region"][0]["name"]
         self.current_generation = 0
         self.sentiment = self.p["sentiment_initial"]
@@ -143,21 +163,31 @@ class ComputeMarket(mesa.Model):
         self.refresh_leaders()
         self.spot_index = self._initial_spot_index()
         self.scarcity_markup = pricing.scarcity_markup(
-            self.tightness, self.p["scarcity_markup_slope"], self.p["max_scarcity_markup"])
+            self.tightness, self.p["scarcity_markup_slope"], self.p["max_scarcity_markup"]
+        )
         self.metrics: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={o.name: _reporter(o.name) for o in OUTPUTS},
-            agenttype_reporters={Lab: {
-                "name": "name", "share": "share", "rationed_share": "rationed_share",
-                "compute_h100e": "pool_h100e", "cash_usd": "cash_usd",
-                "revenue_usd_per_month": "revenue_usd", "capability_decades": "capability",
-                "training_run_h100e": "run_h100e"},
+            agenttype_reporters={
+                Lab: {
+                    "name": "name",
+                    "share": "share",
+                    "rationed_share": "rationed_share",
+                    "compute_h100e": "pool_h100e",
+                    "cash_usd": "cash_usd",
+                    "revenue_usd_per_month": "revenue_usd",
+                    "capability_decades": "capability",
+                    "training_run_h100e": "run_h100e",
+                },
                 ChipSupplier: {
-                "name": "name", "captive": "captive",
-                "production_h100e_per_month": "production_h100e_per_month",
-                "delivered_h100e": "delivered_last_month_h100e",
-                "backlog_h100e": lambda s: s.backlog_h100e(),
-                "price_usd_per_h100e": "price_usd_per_h100e"}},
+                    "name": "name",
+                    "captive": "captive",
+                    "production_h100e_per_month": "production_h100e_per_month",
+                    "delivered_h100e": "delivered_last_month_h100e",
+                    "backlog_h100e": lambda s: s.backlog_h100e(),
+                    "price_usd_per_h100e": "price_usd_per_h100e",
+                },
+            },
         )
 
     # ================================================================== set-up
@@ -184,8 +214,13 @@ class ComputeMarket(mesa.Model):
                     name = spec["name"] if n == 1 else f"{spec['name']} {i + 1}"
                     scale = self._jitter(n)
                     s = dict(spec)
-                    for key in ("cash_usd", "production_h100e_per_month",
-                                "outside_cash_flow_usd_per_month", "debt_usd", "initial_share"):
+                    for key in (
+                        "cash_usd",
+                        "production_h100e_per_month",
+                        "outside_cash_flow_usd_per_month",
+                        "debt_usd",
+                        "initial_share",
+                    ):
                         if key in s:
                             s[key] = s[key] * scale
                     agent = cls(self, name, s)
@@ -211,8 +246,13 @@ class ComputeMarket(mesa.Model):
         for lab in labs:
             lab.share = lab.share / total if total > 0 else 1.0 / len(labs)
             if lab.revenue_usd < 0:
-                lab.revenue_usd = (lab.share * self.demand_h100e * 0.85
-                                   * self.p["revenue_usd_per_h100e_hour"] * HOURS_PER_MONTH)
+                lab.revenue_usd = (
+                    lab.share
+                    * self.demand_h100e
+                    * 0.85
+                    * self.p["revenue_usd_per_h100e_hour"]
+                    * HOURS_PER_MONTH
+                )
             lab.revenue_history = [lab.revenue_usd]
         for spec in t["contract"]:
             self._opening_contract(spec)
@@ -223,9 +263,15 @@ class ComputeMarket(mesa.Model):
         online = spec["online_month"]
         base = spec["name"] or f"{owner.name} site"
         name = base if spec["count"] == 1 else f"{base} {k + 1}"
-        f = self._new_facility(owner, name, spec["region"] or owner.region, power,
-                               FacilityStatus.ONLINE if online <= 0 else FacilityStatus.UNDER_CONSTRUCTION,
-                               max(online, 0), 0.0)
+        f = self._new_facility(
+            owner,
+            name,
+            spec["region"] or owner.region,
+            power,
+            FacilityStatus.ONLINE if online <= 0 else FacilityStatus.UNDER_CONSTRUCTION,
+            max(online, 0),
+            0.0,
+        )
         if spec["capacity_h100e"] >= 0:
             h100e = spec["capacity_h100e"] * scale
         else:
@@ -238,13 +284,30 @@ class ComputeMarket(mesa.Model):
             # average age, so the opening fleet does not retire in a single month
             life = self.p["chip_useful_life_months"]
             for share in (0.25, 0.75, 1.25, 1.75):
-                age = min(int(round(spec["chip_age_months"] * share)), life - 1)
+                age = min(round(spec["chip_age_months"] * share), life - 1)
                 f.chips.append(ChipBatch(0, h100e / 4, -age, cost))
 
-    def _new_facility(self, owner: Firm, name: str, region: str, power_mw: float,
-                      status: FacilityStatus, online_month: int, build_cost: float) -> Facility:
-        f = Facility(self.new_id("facility"), name, owner.unique_id, region, power_mw, status,
-                     online_month, build_cost, build_started_month=self.month)
+    def _new_facility(
+        self,
+        owner: Firm,
+        name: str,
+        region: str,
+        power_mw: float,
+        status: FacilityStatus,
+        online_month: int,
+        build_cost: float,
+    ) -> Facility:
+        f = Facility(
+            self.new_id("facility"),
+            name,
+            owner.unique_id,
+            region,
+            power_mw,
+            status,
+            online_month,
+            build_cost,
+            build_started_month=self.month,
+        )
         f.ordered_generation = self.current_generation
         f.chip_cost_usd_per_h100e = self.merchant_price_usd_per_h100e()
         self.facilities[f.facility_id] = f
@@ -257,20 +320,36 @@ class ComputeMarket(mesa.Model):
         seller = self.firms_by_name[spec["seller"]]
         sites = [f for f in seller.facilities if not spec["facility"] or f.name == spec["facility"]]
         if not sites:
-            from market.scenario import ScenarioError
+            from market.io.scenario import ScenarioError
+
             raise ScenarioError(
                 f"{self.spec.source}: [[contract]]: field 'facility' = {spec['facility']!r} "
-                f"is not a site of {seller.name}")
+                f"is not a site of {seller.name}"
+            )
         site = max(sites, key=lambda f: (f.power_mw, -f.facility_id))
         start = month_offset(self.p["start_month"], spec["start_month"])
         gen = site.ordered_generation
-        q = Quote(seller.unique_id, site.facility_id, spec["capacity_h100e"], start,
-                  spec["term_months"], spec["price_usd_per_h100e_hour"],
-                  spec["price_usd_per_h100e_hour"], exclusive=spec["exclusive"],
-                  cancellation_notice_months=spec["cancellation_notice_months"],
-                  h100e_per_mw=self.h100e_per_mw(gen))
-        c = self.sign(buyer, q, spec["capacity_h100e"], spec["price_usd_per_h100e_hour"],
-                      spec["purpose"], "opening book", log=False)
+        q = Quote(
+            seller.unique_id,
+            site.facility_id,
+            spec["capacity_h100e"],
+            start,
+            spec["term_months"],
+            spec["price_usd_per_h100e_hour"],
+            spec["price_usd_per_h100e_hour"],
+            exclusive=spec["exclusive"],
+            cancellation_notice_months=spec["cancellation_notice_months"],
+            h100e_per_mw=self.h100e_per_mw(gen),
+        )
+        c = self.sign(
+            buyer,
+            q,
+            spec["capacity_h100e"],
+            spec["price_usd_per_h100e_hour"],
+            spec["purpose"],
+            "opening book",
+            log=False,
+        )
         c.take_or_pay_share = spec["take_or_pay_share"]
         c.ramp_months = 0
 
@@ -288,13 +367,17 @@ class ComputeMarket(mesa.Model):
                 self.network.acquaint(lab.unique_id, seller_id)
 
     def _initial_spot_index(self) -> float:
-        floors = [self.firm(f.owner_id).facility_floor(f, 0.5) for f in self.facilities.values()
-                  if f.status == FacilityStatus.ONLINE]
+        floors = [
+            self.firm(f.owner_id).facility_floor(f, 0.5)
+            for f in self.facilities.values()
+            if f.status == FacilityStatus.ONLINE
+        ]
         floor = float(np.median(floors)) if floors else 2.0
         supply = sum(f.capacity_h100e for f in self.facilities.values())
         self.tightness = pricing.tightness(self.demand_h100e - supply, max(self.demand_h100e, 1.0))
-        markup = pricing.scarcity_markup(self.tightness, self.p["scarcity_markup_slope"],
-                                         self.p["max_scarcity_markup"])
+        markup = pricing.scarcity_markup(
+            self.tightness, self.p["scarcity_markup_slope"], self.p["max_scarcity_markup"]
+        )
         return floor * (1 + self.p["base_margin"]) * markup
 
     # ================================================================== lookups
@@ -316,13 +399,19 @@ class ComputeMarket(mesa.Model):
         """Agents of a type in id order; cached until an agent joins or leaves."""
         cached = self._by_type.get(cls)
         if cached is None:
-            members = self.agents_by_type[cls] if cls in self.agents_by_type else []
+            members = self.agents_by_type.get(cls, [])
             cached = self._by_type[cls] = sorted(members, key=lambda a: a.unique_id)
         return list(cached)
 
     def _of_type_name(self, kind: str) -> list:
-        return self._of_type({"lab": Lab, "neocloud": Neocloud, "hyperscaler": Hyperscaler,
-                              "chip_supplier": ChipSupplier}[kind])
+        return self._of_type(
+            {
+                "lab": Lab,
+                "neocloud": Neocloud,
+                "hyperscaler": Hyperscaler,
+                "chip_supplier": ChipSupplier,
+            }[kind]
+        )
 
     def labs(self) -> list[Lab]:
         return self._of_type(Lab)
@@ -366,37 +455,51 @@ class ComputeMarket(mesa.Model):
 
     def build_cost_usd(self, firm, h100e: float) -> float:
         density = self.h100e_per_mw(self.current_generation)
-        return h100e / density * self.p["facility_cost_usd_per_mw"] + h100e * self.best_chip_price(firm)
+        return h100e / density * self.p["facility_cost_usd_per_mw"] + h100e * self.best_chip_price(
+            firm
+        )
 
     def facility_opex_usd(self, f: Facility) -> float:
         used_mw = min(f.power_mw, f.power_used_mw(self.h100e_per_mw))
-        energy = used_mw * self.p["pue"] * HOURS_PER_MONTH * self.regions[f.region].power_price_usd_per_mwh
+        energy = (
+            used_mw
+            * self.p["pue"]
+            * HOURS_PER_MONTH
+            * self.regions[f.region].power_price_usd_per_mwh
+        )
         return energy + f.power_mw * self.p["other_opex_usd_per_mw_month"]
 
     def demand_forecast_h100e(self, months_ahead: int) -> float:
         """What labs expect the market to use ``months_ahead`` from now: the expected
         growth of users times the rise in compute per user."""
         p = self.p
-        growth = demand.growth_at(self.month, p["demand_growth_per_year"],
-                                  p["demand_growth_halflife_years"])
+        growth = demand.growth_at(
+            self.month, p["demand_growth_per_year"], p["demand_growth_halflife_years"]
+        )
         users = growth ** (months_ahead / 12.0)
         now = demand.compute_per_user(self.agentic_share, p["agentic_compute_multiplier"])
         later = demand.compute_per_user(
-            demand.agentic_share(self.month + months_ahead, p["agentic_share_initial"],
-                                 p["agentic_share_growth_per_year"]),
-            p["agentic_compute_multiplier"])
+            demand.agentic_share(
+                self.month + months_ahead,
+                p["agentic_share_initial"],
+                p["agentic_share_growth_per_year"],
+            ),
+            p["agentic_compute_multiplier"],
+        )
         return self.demand_h100e * users * later / now
 
     @property
     def agentic_share(self) -> float:
-        return demand.agentic_share(self.month, self.p["agentic_share_initial"],
-                                    self.p["agentic_share_growth_per_year"])
+        return demand.agentic_share(
+            self.month, self.p["agentic_share_initial"], self.p["agentic_share_growth_per_year"]
+        )
 
     def refresh_leaders(self) -> None:
         """The two largest last runs and the top capability, found once rather than
         by every lab (they change only when runs complete)."""
-        runs = sorted(((lab.last_run_h100e_months, -lab.unique_id) for lab in self.labs()),
-                      reverse=True)[:2]
+        runs = sorted(
+            ((lab.last_run_h100e_months, -lab.unique_id) for lab in self.labs()), reverse=True
+        )[:2]
         self._top_runs = [(size, -neg) for size, neg in runs]
         self._leader_capability = max((lab.capability for lab in self.labs()), default=0.0)
 
@@ -440,11 +543,21 @@ class ComputeMarket(mesa.Model):
             self.flows["capex:" + payer.kind] += amount
 
     def log(self, kind: str, text: str, *actors: str) -> None:
-        self.events.append(Event(self.calendar_month, kind, f"{self.calendar_month} {text}", actors))
+        self.events.append(
+            Event(self.calendar_month, kind, f"{self.calendar_month} {text}", actors)
+        )
 
     # ================================================================== contracts
-    def sign(self, buyer: Firm, q: Quote, h100e: float, price: float, purpose: str, origin: str,
-             log: bool = True) -> Contract:
+    def sign(
+        self,
+        buyer: Firm,
+        q: Quote,
+        h100e: float,
+        price: float,
+        purpose: str,
+        origin: str,
+        log: bool = True,
+    ) -> Contract:
         seller = self.firm(q.seller_id)
         p = self.p
         if q.facility_id is None:
@@ -452,21 +565,33 @@ class ComputeMarket(mesa.Model):
             site = self.start_build(seller, h100e, for_contract=True)
             q.facility_id = site.facility_id
             value = h100e * price * HOURS_PER_MONTH * q.term_months
-            seller.finance_build(site.build_cost_usd, total, value,
-                                 getattr(buyer, "credit_rating", 0.5))
+            seller.finance_build(
+                site.build_cost_usd, total, value, getattr(buyer, "credit_rating", 0.5)
+            )
         if q.exclusive:
             h100e = q.capacity_h100e
         site = self.facilities[q.facility_id]
         c = Contract(
-            contract_id=self.new_id("contract"), buyer_id=buyer.unique_id,
-            seller_id=seller.unique_id, facility_id=site.facility_id, capacity_h100e=h100e,
-            start_month=max(q.start_month, site.online_month if origin != "opening book" else q.start_month),
-            term_months=q.term_months, price_usd_per_h100e_hour=price,
+            contract_id=self.new_id("contract"),
+            buyer_id=buyer.unique_id,
+            seller_id=seller.unique_id,
+            facility_id=site.facility_id,
+            capacity_h100e=h100e,
+            start_month=max(
+                q.start_month, site.online_month if origin != "opening book" else q.start_month
+            ),
+            term_months=q.term_months,
+            price_usd_per_h100e_hour=price,
             price_usd_per_mw_month=price * HOURS_PER_MONTH * q.h100e_per_mw,
-            signed_month=self.month, ramp_months=p["ramp_months"], ramp_discount=p["ramp_discount"],
+            signed_month=self.month,
+            ramp_months=p["ramp_months"],
+            ramp_discount=p["ramp_discount"],
             take_or_pay_share=p["take_or_pay_share"],
-            cancellation_notice_months=q.cancellation_notice_months, exclusive=q.exclusive,
-            purpose=purpose, origin=origin)
+            cancellation_notice_months=q.cancellation_notice_months,
+            exclusive=q.exclusive,
+            purpose=purpose,
+            origin=origin,
+        )
         self.contracts.append(c)
         site.contracts.append(c)
         site.contracts_changed()
@@ -477,14 +602,23 @@ class ComputeMarket(mesa.Model):
         self.network.acquaint(buyer.unique_id, seller.unique_id)
         if log:
             what = "leases the whole site" if c.exclusive else "leases"
-            self.log("contract",
-                     f"{buyer.name} {what} {h100e:,.0f} H100e from {seller.name} "
-                     f"({site.name}) for {c.term_months} months at ${price:.2f}/H100e-hour"
-                     + (f" from {month_label(p['start_month'], c.start_month)}"
-                        if c.start_month > self.month + 1 else "")
-                     + (f", a circular deal: {seller.name}'s investment comes back as this "
-                        "commitment" if origin == "circular deal" else ""),
-                     buyer.name, seller.name)
+            self.log(
+                "contract",
+                f"{buyer.name} {what} {h100e:,.0f} H100e from {seller.name} "
+                f"({site.name}) for {c.term_months} months at ${price:.2f}/H100e-hour"
+                + (
+                    f" from {month_label(p['start_month'], c.start_month)}"
+                    if c.start_month > self.month + 1
+                    else ""
+                )
+                + (
+                    f", a circular deal: {seller.name}'s investment comes back as this commitment"
+                    if origin == "circular deal"
+                    else ""
+                ),
+                buyer.name,
+                seller.name,
+            )
             if c.exclusive and buyer.kind == "lab" and seller.kind == "lab":
                 self.counters["surplus_leases"] += 1
         return c
@@ -493,8 +627,12 @@ class ComputeMarket(mesa.Model):
         if c.state == ContractState.ENDED:
             return
         if c.state == ContractState.ACTIVE:
-            self.network.contract_ended(c.buyer_id, c.seller_id, c.capacity_h100e,
-                                        c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH)
+            self.network.contract_ended(
+                c.buyer_id,
+                c.seller_id,
+                c.capacity_h100e,
+                c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH,
+            )
         c.state = ContractState.ENDED
         c.end_reason = reason
         c.ended_month = self.month
@@ -522,14 +660,25 @@ class ComputeMarket(mesa.Model):
         grid = region.book(self.month, mw, self.p)
         online = max(built, grid)
         cost = mw * self.p["facility_cost_usd_per_mw"]
-        f = self._new_facility(firm, f"{firm.name} site {len(firm.facilities) + 1}", firm.region,
-                               mw, FacilityStatus.UNDER_CONSTRUCTION, online, cost)
+        f = self._new_facility(
+            firm,
+            f"{firm.name} site {len(firm.facilities) + 1}",
+            firm.region,
+            mw,
+            FacilityStatus.UNDER_CONSTRUCTION,
+            online,
+            cost,
+        )
         f.grid_ready_month = grid
         if not for_contract:
             firm.finance_build(cost, self.build_cost_usd(firm, h100e), 0.0, 0.5)
         self.order_chips(firm, f, h100e)
-        self.log("build", f"{firm.name} starts building {f.name} ({mw:,.0f} MW, online "
-                          f"{month_label(self.p['start_month'], min(online, 10**6))})", firm.name)
+        self.log(
+            "build",
+            f"{firm.name} starts building {f.name} ({mw:,.0f} MW, online "
+            f"{month_label(self.p['start_month'], min(online, 10**6))})",
+            firm.name,
+        )
         return f
 
     def order_chips(self, firm: Firm, f: Facility, h100e: float) -> None:
@@ -538,12 +687,25 @@ class ComputeMarket(mesa.Model):
             return
         # a long backlog means idle sites while waiting: each month of backlog counts
         # as 10% on the price
-        s = min(options, key=lambda s: (s.quote_price(firm) * (1 + 0.1 * s.backlog_h100e()
-                                        / max(s.production_h100e_per_month, 1.0)), s.unique_id))
-        o = ChipOrder(self.new_id("order"), firm.unique_id, s.unique_id, f.facility_id, h100e,
-                      self.month, s.quote_price(firm),
-                      long_term_agreement=firm.kind == "hyperscaler" or s.captive,
-                      generation=self.current_generation)
+        s = min(
+            options,
+            key=lambda s: (
+                s.quote_price(firm)
+                * (1 + 0.1 * s.backlog_h100e() / max(s.production_h100e_per_month, 1.0)),
+                s.unique_id,
+            ),
+        )
+        o = ChipOrder(
+            self.new_id("order"),
+            firm.unique_id,
+            s.unique_id,
+            f.facility_id,
+            h100e,
+            self.month,
+            s.quote_price(firm),
+            long_term_agreement=firm.kind == "hyperscaler" or s.captive,
+            generation=self.current_generation,
+        )
         s.add_order(o)
         f.pending_h100e += h100e
         f.ordered_generation = self.current_generation
@@ -551,7 +713,11 @@ class ComputeMarket(mesa.Model):
 
     def order_alive(self, o: ChipOrder) -> bool:
         f = self.facilities.get(o.facility_id)
-        return f is not None and f.status != FacilityStatus.RETIRED and self.firm(o.buyer_id) is not None
+        return (
+            f is not None
+            and f.status != FacilityStatus.RETIRED
+            and self.firm(o.buyer_id) is not None
+        )
 
     def deliver_chips(self, supplier: ChipSupplier, o: ChipOrder, h100e: float) -> None:
         f = self.facilities.get(o.facility_id)
@@ -593,8 +759,10 @@ class ComputeMarket(mesa.Model):
             for s in self.suppliers():
                 s.price_usd_per_h100e /= self.p["generation_cost_gain"]
                 s.unit_cost_usd_per_h100e /= self.p["generation_cost_gain"]
-            self.log("technology", f"a new chip generation ships "
-                                   f"({self.h100e_per_mw(gen):,.0f} H100e per MW)")
+            self.log(
+                "technology",
+                f"a new chip generation ships ({self.h100e_per_mw(gen):,.0f} H100e per MW)",
+            )
         for s in self.suppliers():
             s.step_supply()
         life = self.p["chip_useful_life_months"]
@@ -607,8 +775,11 @@ class ComputeMarket(mesa.Model):
                     chips += f", {f.pending_h100e:,.0f} more on order"
                 elif f.installed_h100e < 1.0:
                     chips = "no chips yet"
-                self.log("online", f"{owner.name} brings {f.name} online ({f.power_mw:,.0f} MW, "
-                                   f"{chips})", owner.name)
+                self.log(
+                    "online",
+                    f"{owner.name} brings {f.name} online ({f.power_mw:,.0f} MW, {chips})",
+                    owner.name,
+                )
             if f.chips and f.chips[0].installed_month + life <= self.month:
                 f.chips = [b for b in f.chips if b.installed_month + life > self.month]
         for c in self.contracts_open():
@@ -620,8 +791,12 @@ class ComputeMarket(mesa.Model):
 
     def _activate(self, c: Contract) -> None:
         c.state = ContractState.ACTIVE
-        self.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e,
-                                      c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH)
+        self.network.contract_started(
+            c.buyer_id,
+            c.seller_id,
+            c.capacity_h100e,
+            c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH,
+        )
 
     def contracts_open(self) -> list[Contract]:
         out = []
@@ -650,14 +825,24 @@ class ComputeMarket(mesa.Model):
             return
         if buyer.need_h100e(self.month) <= buyer.secured_h100e(self.month):
             return
-        rfq = RFQ(buyer.unique_id, c.capacity_h100e, self.month, buyer.term_months,
-                  c.purpose == "training", c.purpose,
-                  buyer.reservation_usd_per_h100e_hour(c.purpose == "training"),
-                  buyer.credit_rating, True)
+        rfq = RFQ(
+            buyer.unique_id,
+            c.capacity_h100e,
+            self.month,
+            buyer.term_months,
+            c.purpose == "training",
+            c.purpose,
+            buyer.reservation_usd_per_h100e_hour(c.purpose == "training"),
+            buyer.credit_rating,
+            True,
+        )
         for q in seller.quotes(rfq):
             if q.facility_id == site.facility_id and q.capacity_h100e >= c.capacity_h100e * 0.99:
-                price = pricing.bargain(q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour,
-                                        self.seller_power())
+                price = pricing.bargain(
+                    q.ask_usd_per_h100e_hour,
+                    rfq.reservation_usd_per_h100e_hour,
+                    self.seller_power(),
+                )
                 if price is not None:
                     c.end_reason = "renewed"
                     new = self.sign(buyer, q, c.capacity_h100e, price, c.purpose, "renewal")
@@ -671,27 +856,37 @@ class ComputeMarket(mesa.Model):
         churn from last month's rationing; labs plan their next training run."""
         p = self.p
         prev = demand.compute_per_user(
-            demand.agentic_share(self.month - 1, p["agentic_share_initial"],
-                                 p["agentic_share_growth_per_year"]), p["agentic_compute_multiplier"])
+            demand.agentic_share(
+                self.month - 1, p["agentic_share_initial"], p["agentic_share_growth_per_year"]
+            ),
+            p["agentic_compute_multiplier"],
+        )
         now = demand.compute_per_user(self.agentic_share, p["agentic_compute_multiplier"])
         if self.month > 0:
             old = self.demand_index
-            growth = demand.growth_at(self.month, p["demand_growth_per_year"],
-                                      p["demand_growth_halflife_years"])
+            growth = demand.growth_at(
+                self.month, p["demand_growth_per_year"], p["demand_growth_halflife_years"]
+            )
             self.demand_index = demand.next_demand_index(
-                old, growth, p["demand_volatility"], float(self.rng.normal()))
+                old, growth, p["demand_volatility"], float(self.rng.normal())
+            )
             self.potential_demand_h100e *= self.demand_index / old * now / prev
         self.demand_h100e = self.potential_demand_h100e * demand.price_factor(
-            self.spot_index, p["demand_reference_price_usd_per_h100e_hour"],
-            p["demand_price_elasticity"])
+            self.spot_index,
+            p["demand_reference_price_usd_per_h100e_hour"],
+            p["demand_price_elasticity"],
+        )
         labs = self.labs()
         caps = {lab.unique_id: lab.capability for lab in labs}
         targets = demand.logit_shares(caps, p["contest_intensity"])
         if self.month > 0:
-            shares = demand.update_shares({lab.unique_id: lab.share for lab in labs}, targets,
-                                          p["share_inertia"],
-                                          {lab.unique_id: lab.rationed_share for lab in labs},
-                                          p["churn_per_rationed_share"])
+            shares = demand.update_shares(
+                {lab.unique_id: lab.share for lab in labs},
+                targets,
+                p["share_inertia"],
+                {lab.unique_id: lab.rationed_share for lab in labs},
+                p["churn_per_rationed_share"],
+            )
             for lab in labs:
                 lab.share = shares[lab.unique_id]
         self.refresh_leaders()
@@ -700,8 +895,9 @@ class ComputeMarket(mesa.Model):
 
     # 3 ---------------------------------------------------------------- contracting
     def seller_power(self) -> float:
-        return pricing.seller_power(self.p["seller_bargaining_base"],
-                                    self.p["bargaining_tightness_slope"], self.tightness)
+        return pricing.seller_power(
+            self.p["seller_bargaining_base"], self.p["bargaining_tightness_slope"], self.tightness
+        )
 
     def stage_contracting(self) -> None:
         """Labs ask sellers they know, plus a few discovered ones, for quotes on their
@@ -729,22 +925,37 @@ class ComputeMarket(mesa.Model):
             rfqs = lab.requests()
             if not rfqs:
                 continue
-            known = [i for i in self.network.neighbours(lab.unique_id) if i in self._firm_by_id
-                     and self._firm_by_id[i].kind != "chip_supplier"]
+            known = [
+                i
+                for i in self.network.neighbours(lab.unique_id)
+                if i in self._firm_by_id and self._firm_by_id[i].kind != "chip_supplier"
+            ]
             k = min(p["discovered_sellers"], len(seller_ids))
-            found = [seller_ids[int(i)] for i in self.rng.choice(len(seller_ids), size=k, replace=False)] if k else []
+            found = (
+                [
+                    seller_ids[int(i)]
+                    for i in self.rng.choice(len(seller_ids), size=k, replace=False)
+                ]
+                if k
+                else []
+            )
             asked = sorted(set(known) | set(found))
             for rfq in rfqs:
                 quotes = [q for sid in asked for q in self.firm(sid).quotes(rfq)]
-                min_fill = lab.min_block_h100e() / rfq.capacity_h100e \
-                    if rfq.contiguous and p["training_min_gain"] > 0 else p["training_min_fill"]
-                chosen = pricing.choose_quotes(quotes, rfq.capacity_h100e, rfq.contiguous,
-                                               min_fill, rfq.start_month)
+                min_fill = (
+                    lab.min_block_h100e() / rfq.capacity_h100e
+                    if rfq.contiguous and p["training_min_gain"] > 0
+                    else p["training_min_fill"]
+                )
+                chosen = pricing.choose_quotes(
+                    quotes, rfq.capacity_h100e, rfq.contiguous, min_fill, rfq.start_month
+                )
                 if rfq.contiguous:
                     lab.training_misses = 0 if chosen else lab.training_misses + 1
                 for q, take in chosen:
-                    price = pricing.bargain(q.ask_usd_per_h100e_hour,
-                                            rfq.reservation_usd_per_h100e_hour, share)
+                    price = pricing.bargain(
+                        q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour, share
+                    )
                     if price is None:
                         continue
                     if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * 1.5:
@@ -761,29 +972,39 @@ class ComputeMarket(mesa.Model):
         for firm in self.providers() + [lab for lab in self.labs() if lab.max_build_mw > 0]:
             if firm.max_build_mw <= 0:
                 continue
-            recent = any(f.status == FacilityStatus.UNDER_CONSTRUCTION and
-                         self.month - f.build_started_month < 3 for f in firm.facilities)
+            recent = any(
+                f.status == FacilityStatus.UNDER_CONSTRUCTION
+                and self.month - f.build_started_month < 3
+                for f in firm.facilities
+            )
             if recent:
                 continue
             floor = pricing.cost_floor_usd_per_h100e_hour(
                 chip_cost_usd_per_h100e=self.best_chip_price(firm),
                 chip_life_months=p["chip_useful_life_months"],
                 facility_cost_usd_per_mw=p["facility_cost_usd_per_mw"],
-                facility_life_months=p["facility_life_months"], h100e_per_mw=density,
+                facility_life_months=p["facility_life_months"],
+                h100e_per_mw=density,
                 other_opex_usd_per_mw_month=p["other_opex_usd_per_mw_month"],
                 power_price_usd_per_mwh=self.regions[firm.region].power_price_usd_per_mwh,
-                pue=p["pue"], annual_rate=firm.annual_rate())
+                pue=p["pue"],
+                annual_rate=firm.annual_rate(),
+            )
             expected = firm.expected_capacity_h100e(self.month + firm.build_months())
             if firm.kind == "lab":
                 gap = firm.need_h100e(self.month + firm.build_months()) - firm.secured_h100e(
-                    self.month + firm.build_months())
+                    self.month + firm.build_months()
+                )
                 want = gap if gap > 0.1 * max(expected, 1.0) else 0.0
             else:
                 committed = sum(c.capacity_h100e for c in firm.sold)
                 busy = committed >= p["target_utilisation"] * max(expected, 1.0)
                 dear = self.spot_index >= p["spec_build_spot_ratio"] * floor
-                want = max(firm.unquoted_h100e, (1.0 if dear else 0.25) * firm.max_site_mw() * density) \
-                    if (busy or dear) else 0.0
+                want = (
+                    max(firm.unquoted_h100e, (1.0 if dear else 0.25) * firm.max_site_mw() * density)
+                    if (busy or dear)
+                    else 0.0
+                )
             h100e = min(want, firm.max_site_mw() * density)
             if h100e < 0.1 * firm.max_site_mw() * density:
                 continue
@@ -797,8 +1018,10 @@ class ComputeMarket(mesa.Model):
                     continue
                 headroom = f.power_mw - f.power_used_mw(self.h100e_per_mw)
                 h100e = headroom * density
-                if (h100e >= 0.05 * f.power_mw * density
-                        and firm.free_cash_usd() > h100e * self.best_chip_price(firm)):
+                if (
+                    h100e >= 0.05 * f.power_mw * density
+                    and firm.free_cash_usd() > h100e * self.best_chip_price(firm)
+                ):
                     self.order_chips(firm, f, h100e)
         for s in self.suppliers():
             s.step_investment()
@@ -819,13 +1042,19 @@ class ComputeMarket(mesa.Model):
             if free > 1.0 and (firm.kind != "lab" or self.p["lease_to_rival_labs"]):
                 f = max(firm.facilities, key=lambda f: f.capacity_h100e)
                 floor = firm.facility_floor(f, 0.5)
-                asks.append(spot.Order(firm.unique_id, free, floor * self.p["spot_ask_share_of_floor"]))
+                asks.append(
+                    spot.Order(firm.unique_id, free, floor * self.p["spot_ask_share_of_floor"])
+                )
         result = spot.clear(bids, asks)
         for buyer_id, q in result.bought.items():
             self.firm(buyer_id).spot_bought_h100e = q
         self._spot_result = result
         self.spot_volume_h100e = result.volume_h100e
-        self.spot_price = result.price_usd_per_h100e_hour if result.price_usd_per_h100e_hour is not None else math.nan
+        self.spot_price = (
+            result.price_usd_per_h100e_hour
+            if result.price_usd_per_h100e_hour is not None
+            else math.nan
+        )
         if result.price_usd_per_h100e_hour is not None:
             self.spot_index = 0.5 * self.spot_index + 0.5 * result.price_usd_per_h100e_hour
         self.unmet_last_h100e = result.unmet_h100e
@@ -833,7 +1062,8 @@ class ComputeMarket(mesa.Model):
         wanted = sum(lab.share * self.demand_h100e + lab.run_h100e for lab in self.labs())
         self.tightness = pricing.tightness(result.unmet_h100e, max(wanted, 1.0))
         self.scarcity_markup = pricing.scarcity_markup(
-            self.tightness, self.p["scarcity_markup_slope"], self.p["max_scarcity_markup"])
+            self.tightness, self.p["scarcity_markup_slope"], self.p["max_scarcity_markup"]
+        )
 
     # 6 ---------------------------------------------------------------- use
     def stage_use(self) -> None:
@@ -861,7 +1091,9 @@ class ComputeMarket(mesa.Model):
                     if take <= 0:
                         j += 1
                         continue
-                    self.pay(buyer, self.firm(sellers[j][0]), take * price * HOURS_PER_MONTH, "spot")
+                    self.pay(
+                        buyer, self.firm(sellers[j][0]), take * price * HOURS_PER_MONTH, "spot"
+                    )
                     left_to_sell[j] -= take
                     left -= take
                     if left <= 1e-9:
@@ -879,7 +1111,8 @@ class ComputeMarket(mesa.Model):
                 firm.step_settlement()
         for firm in self.firms():
             firm.last_burn_usd = 0.5 * getattr(firm, "last_burn_usd", 0.0) + 0.5 * (
-                getattr(firm, "_out_usd", 0.0) - getattr(firm, "_in_usd", 0.0))
+                getattr(firm, "_out_usd", 0.0) - getattr(firm, "_in_usd", 0.0)
+            )
         lifecycle.settle(self)
 
     # 8 ---------------------------------------------------------------- observation
@@ -887,12 +1120,19 @@ class ComputeMarket(mesa.Model):
         self.runs_this_month.append(h100e_months)
         if h100e_months > self.largest_run_h100e_months:
             self.largest_run_h100e_months = h100e_months
-        self.log("training", f"{lab.name} completes a training run of {h100e_months:,.0f} "
-                             "H100e-months", lab.name)
+        self.log(
+            "training",
+            f"{lab.name} completes a training run of {h100e_months:,.0f} H100e-months",
+            lab.name,
+        )
 
     def stage_observation(self) -> None:
-        self.run_history.append(max(self.largest_run_h100e_months,
-                                    max((lab.capability_h100e_months for lab in self.labs()), default=0)))
+        self.run_history.append(
+            max(
+                self.largest_run_h100e_months,
+                max((lab.capability_h100e_months for lab in self.labs()), default=0),
+            )
+        )
         for kind in ("hyperscaler", "neocloud", "lab"):
             self.capex_history[kind].append(self.flows.get("capex:" + kind, 0.0))
         self.metrics = self.compute_metrics()
@@ -901,7 +1141,7 @@ class ComputeMarket(mesa.Model):
     def compute_metrics(self) -> dict[str, float]:
         labs, providers, suppliers = self.labs(), self.providers(), self.suppliers()
         firms = providers + labs
-        cap_by_type = {k: 0.0 for k in ("hyperscaler", "neocloud", "lab")}
+        cap_by_type = dict.fromkeys(("hyperscaler", "neocloud", "lab"), 0.0)
         cap_by_firm = {}
         for f in firms:
             c = f.online_capacity_h100e()
@@ -915,7 +1155,9 @@ class ComputeMarket(mesa.Model):
         training = sum(lab.used_training_h100e for lab in labs)
         prices = {b: [] for b in TERM_BUCKETS}
         for c in self.new_contracts:
-            prices[term_bucket(c.term_months)].append((c.capacity_h100e, c.price_usd_per_h100e_hour))
+            prices[term_bucket(c.term_months)].append(
+                (c.capacity_h100e, c.price_usd_per_h100e_hour)
+            )
         active = [c for c in self.contracts_open() if c.state == ContractState.ACTIVE]
         out = {
             "spot_price_usd_per_h100e_hour": self.spot_price,
@@ -931,11 +1173,17 @@ class ComputeMarket(mesa.Model):
             "capacity_h100e_hyperscaler": cap_by_type["hyperscaler"],
             "capacity_h100e_neocloud": cap_by_type["neocloud"],
             "capacity_h100e_lab": cap_by_type["lab"],
-            "hyperscaler_share_of_capacity": cap_by_type["hyperscaler"] / total_cap if total_cap else 0.0,
-            "power_mw_online": sum(f.power_mw for f in self.facilities.values()
-                                   if f.status == FacilityStatus.ONLINE),
-            "power_mw_under_construction": sum(f.power_mw for f in self.facilities.values()
-                                               if f.status == FacilityStatus.UNDER_CONSTRUCTION),
+            "hyperscaler_share_of_capacity": cap_by_type["hyperscaler"] / total_cap
+            if total_cap
+            else 0.0,
+            "power_mw_online": sum(
+                f.power_mw for f in self.facilities.values() if f.status == FacilityStatus.ONLINE
+            ),
+            "power_mw_under_construction": sum(
+                f.power_mw
+                for f in self.facilities.values()
+                if f.status == FacilityStatus.UNDER_CONSTRUCTION
+            ),
             "capacity_hhi": metrics.hhi(cap_by_firm.values()),
             "capacity_top4_share": metrics.top_k_share(cap_by_firm.values()),
             "lab_compute_hhi": metrics.hhi(lab_compute),
@@ -947,8 +1195,11 @@ class ComputeMarket(mesa.Model):
             "chip_backlog_h100e": sum(s.backlog_h100e() for s in suppliers),
             "chip_price_usd_per_h100e": self.merchant_price_usd_per_h100e(),
             "merchant_share_of_chip_supply": (
-                sum(v for s, v in zip(suppliers, chip_sizes) if not s.captive) / sum(chip_sizes)
-                if sum(chip_sizes) > 0 else 0.0),
+                sum(v for s, v in zip(suppliers, chip_sizes, strict=False) if not s.captive)
+                / sum(chip_sizes)
+                if sum(chip_sizes) > 0
+                else 0.0
+            ),
             "active_labs": float(len(labs)),
             "active_neoclouds": float(len(self._of_type(Neocloud))),
             "active_hyperscalers": float(len(self._of_type(Hyperscaler))),
@@ -962,9 +1213,10 @@ class ComputeMarket(mesa.Model):
             "largest_run_h100e_months": self.run_history[-1],
             "largest_run_growth_12m": metrics.growth_factor(self.run_history, 12),
             "largest_active_run_h100e": max((lab.run_h100e for lab in labs), default=0.0),
-            "frontier_ceiling_h100e_months": max(self.p["training_run_months"],
-                                                 self.p["training_run_max_months"]) * max(
-                (f.capacity_h100e for f in self.facilities.values()), default=0.0),
+            "frontier_ceiling_h100e_months": max(
+                self.p["training_run_months"], self.p["training_run_max_months"]
+            )
+            * max((f.capacity_h100e for f in self.facilities.values()), default=0.0),
             "capex_usd_12m_hyperscaler": sum(self.capex_history["hyperscaler"][-12:]),
             "capex_usd_12m_neocloud": sum(self.capex_history["neocloud"][-12:]),
             "capex_usd_12m_lab": sum(self.capex_history["lab"][-12:]),
@@ -972,7 +1224,9 @@ class ComputeMarket(mesa.Model):
             "served_inference_h100e": served,
             "training_h100e": training,
             "rationed_share": 1.0 - served / demand_total if demand_total > 0 else 0.0,
-            "inference_share_of_compute": served / (served + training) if served + training > 0 else 0.0,
+            "inference_share_of_compute": served / (served + training)
+            if served + training > 0
+            else 0.0,
             "utilisation": (served + training) / total_cap if total_cap > 0 else 0.0,
             "lab_cash_usd": sum(lab.cash_usd for lab in labs),
             "lab_revenue_usd_per_month": sum(lab.revenue_usd for lab in labs),
@@ -983,9 +1237,13 @@ class ComputeMarket(mesa.Model):
         for b in TERM_BUCKETS:
             vol = sum(v for v, _ in prices[b])
             out[f"contract_price_{b}_usd_per_h100e_hour"] = (
-                sum(v * pr for v, pr in prices[b]) / vol if vol > 0 else math.nan)
-        out["capex_usd_12m_total"] = (out["capex_usd_12m_hyperscaler"] + out["capex_usd_12m_neocloud"]
-                                      + out["capex_usd_12m_lab"])
+                sum(v * pr for v, pr in prices[b]) / vol if vol > 0 else math.nan
+            )
+        out["capex_usd_12m_total"] = (
+            out["capex_usd_12m_hyperscaler"]
+            + out["capex_usd_12m_neocloud"]
+            + out["capex_usd_12m_lab"]
+        )
         out.update(self.network.metrics())
         return out
 
@@ -999,11 +1257,12 @@ class ComputeMarket(mesa.Model):
 
     @property
     def horizon_months(self) -> int:
-        return int(round(self.p["years"] * 12))
+        return round(self.p["years"] * 12)
 
 
 def _reporter(name: str):
     def report(model: ComputeMarket) -> float:
         return model.metrics.get(name, math.nan)
+
     report.__name__ = name
     return report

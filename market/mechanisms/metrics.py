@@ -31,8 +31,9 @@ def hhi_after_merger(sizes: Mapping[object, float], a: object, b: object) -> tup
     return before, hhi(merged.values())
 
 
-def merger_blocked(sizes: Mapping[object, float], a: object, b: object, threshold: float,
-                   delta: float) -> tuple[bool, float, float]:
+def merger_blocked(
+    sizes: Mapping[object, float], a: object, b: object, threshold: float, delta: float
+) -> tuple[bool, float, float]:
     """The merger-review rule: block when the post-merger HHI exceeds ``threshold``
     and the merger raises it by more than ``delta``. Returns (blocked, hhi_after, rise)."""
     before, after = hhi_after_merger(sizes, a, b)

@@ -5,7 +5,7 @@ Start it with ``compute-market ui [--scenario NAME]``; that serves this file wit
 ``COMPUTE_MARKET_SCENARIO``. This is the only module of the project that imports
 solara or mesa.visualization: the model never depends on its view.
 
-The sliders are generated from the parameter declarations in ``market.params``
+The sliders are generated from the parameter declarations in ``market.io.params``
 (``ui=True``), so labels, units, ranges, help and starting values have one source.
 """
 
@@ -26,12 +26,12 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from market import viz_figures
-from market.launch_ui import SCENARIO_ENV
-from market.model import ComputeMarket, month_label
-from market.params import Param, ParameterError, ui_params
-from market.runner import contract_book
-from market.scenario import ScenarioError, builtin_names, load_scenario
+from market.core.model import ComputeMarket, month_label
+from market.io.params import Param, ParameterError, ui_params
+from market.io.scenario import ScenarioError, builtin_names, load_scenario
+from market.run.runner import contract_book
+from market.view import figures as viz_figures
+from market.view.launch_ui import SCENARIO_ENV
 
 DEFAULT_SCENARIO = "baseline"
 SEED_KEY = "rng"  # the keyword SolaraViz's seed field fills in
@@ -47,8 +47,8 @@ def label(p: Param) -> str:
     if p.unit in ("", "-"):
         return " ".join(words)
     unit_words = p.unit.lower().replace("-", " ").split()
-    if 1 < len(unit_words) < len(words) and words[-len(unit_words):] == unit_words:
-        words = words[:-len(unit_words)]
+    if 1 < len(unit_words) < len(words) and words[-len(unit_words) :] == unit_words:
+        words = words[: -len(unit_words)]
     return f"{' '.join(words)} [{p.unit}]"
 
 
@@ -77,10 +77,22 @@ def control_spec(p: Param, value) -> dict:
         if p.min is None or p.max is None:
             raise ValueError(f"parameter '{p.name}' has ui=True but no min and max for a slider")
         if p.kind is int:
-            return {"type": "SliderInt", "label": label(p), "value": int(value),
-                    "min": int(p.min), "max": int(p.max), "step": 1}
-        return {"type": "SliderFloat", "label": label(p), "value": float(value),
-                "min": float(p.min), "max": float(p.max), "step": slider_step(p, value)}
+            return {
+                "type": "SliderInt",
+                "label": label(p),
+                "value": int(value),
+                "min": int(p.min),
+                "max": int(p.max),
+                "step": 1,
+            }
+        return {
+            "type": "SliderFloat",
+            "label": label(p),
+            "value": float(value),
+            "min": float(p.min),
+            "max": float(p.max),
+            "step": slider_step(p, value),
+        }
     return {"type": "InputText", "label": label(p), "value": str(value)}
 
 
@@ -103,10 +115,11 @@ def model_params(scenario_name: str) -> dict:
 def parse_seed(value):
     """The seed field's text (SolaraViz passes it on as typed) as an int, or None for
     the scenario's own seed."""
-    if value is None or isinstance(value, int) and not isinstance(value, bool):
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         if value is not None and value < 0:
             raise ParameterError(
-                f"field 'seed' = {value!r} is not allowed: expected an integer >= 0")
+                f"field 'seed' = {value!r} is not allowed: expected an integer >= 0"
+            )
         return value
     text = str(value).strip()
     if not text:
@@ -114,7 +127,8 @@ def parse_seed(value):
     if not text.isdigit():
         raise ParameterError(
             f"field 'seed' = {text!r} is not allowed: expected an integer >= 0 "
-            "(leave it empty for the scenario's seed)")
+            "(leave it empty for the scenario's seed)"
+        )
     return int(text)
 
 
@@ -125,8 +139,9 @@ class PageMarket(ComputeMarket):
 
     # SolaraViz's Reset also passes ``scenario``: Mesa's own experiment object, not a
     # market scenario. The market scenario therefore travels as ``scenario_name``.
-    def __init__(self, *, scenario_name: str = DEFAULT_SCENARIO, rng=None, scenario=None,
-                 **overrides) -> None:
+    def __init__(
+        self, *, scenario_name: str = DEFAULT_SCENARIO, rng=None, scenario=None, **overrides
+    ) -> None:
         self.scenario_name = scenario_name
         self.ui_error: str | None = None
         self.step_error: str | None = None
@@ -144,8 +159,10 @@ class PageMarket(ComputeMarket):
             super().step()
         except Exception as exc:  # a model bug: say so on the page, keep the last good month
             traceback.print_exc()
-            self.step_error = (f"the model failed while simulating {self.calendar_month}: "
-                               f"{type(exc).__name__}: {exc} (details in the server's terminal)")
+            self.step_error = (
+                f"the model failed while simulating {self.calendar_month}: "
+                f"{type(exc).__name__}: {exc} (details in the server's terminal)"
+            )
             self.running = False
 
 
@@ -182,12 +199,18 @@ def key_figures(model: ComputeMarket) -> list[tuple[str, str, str]]:
         ("active_labs", "active labs", num("active_labs", "{:.0f}")),
         ("active_neoclouds", "active neoclouds", num("active_neoclouds", "{:.0f}")),
         ("active_hyperscalers", "active hyperscalers", num("active_hyperscalers", "{:.0f}")),
-        ("spot_price_index", "spot price index [USD per H100e-hour]",
-         num("spot_price_index_usd_per_h100e_hour", "{:.2f}")),
+        (
+            "spot_price_index",
+            "spot price index [USD per H100e-hour]",
+            num("spot_price_index_usd_per_h100e_hour", "{:.2f}"),
+        ),
         ("capacity_hhi", "HHI of capacity ownership", num("capacity_hhi", "{:,.0f}")),
         ("lab_compute_hhi", "HHI of lab compute", num("lab_compute_hhi", "{:,.0f}")),
-        ("capacity_total", "online capacity [million H100e]",
-         num("capacity_h100e_total", "{:.2f}", 1e-6)),
+        (
+            "capacity_total",
+            "online capacity [million H100e]",
+            num("capacity_h100e_total", "{:.2f}", 1e-6),
+        ),
         ("rationed_share", "users rationed", num("rationed_share", "{:.1%}")),
     ]
 
@@ -196,7 +219,8 @@ def active_contracts(model: ComputeMarket) -> pd.DataFrame:
     book = contract_book(model)
     book = book[book["state"] == "active"]
     return book.sort_values(["capacity_h100e", "contract_id"], ascending=[False, True]).head(
-        CONTRACTS_SHOWN)
+        CONTRACTS_SHOWN
+    )
 
 
 def png(draw, size: tuple[float, float]) -> bytes:
@@ -205,8 +229,7 @@ def png(draw, size: tuple[float, float]) -> bytes:
     buf = io.BytesIO()
     # Fast PNG compression: the image is re-sent on every Step, and on a classroom
     # machine drawing time matters more than a few kilobytes.
-    fig.savefig(buf, format="png", metadata=viz_figures.PNG_META,
-                pil_kwargs={"compress_level": 1})
+    fig.savefig(buf, format="png", metadata=viz_figures.PNG_META, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 
@@ -223,8 +246,15 @@ def draw_plot(fig, plot, title: str, ts: pd.DataFrame) -> None:
             ax.yaxis.set_minor_formatter(mticker.EngFormatter(sep=""))
     else:
         ax.set_title(title)
-        ax.text(0.5, 0.5, "no month simulated yet: press Step", ha="center", va="center",
-                transform=ax.transAxes, color="grey")
+        ax.text(
+            0.5,
+            0.5,
+            "no month simulated yet: press Step",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color="grey",
+        )
         ax.set_xticks([])
         ax.set_yticks([])
 
@@ -251,8 +281,15 @@ def draw_network(fig, model: ComputeMarket) -> None:
     if legend is not None:
         handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
         legend.remove()
-        fig.legend(handles, labels, loc="center right", fontsize=7, frameon=False,
-                   handletextpad=0.4, labelspacing=0.8)
+        fig.legend(
+            handles,
+            labels,
+            loc="center right",
+            fontsize=7,
+            frameon=False,
+            handletextpad=0.4,
+            labelspacing=0.8,
+        )
 
 
 # ------------------------------------------------------------------ components
@@ -281,10 +318,20 @@ CSS = """
 .v-input__slider .v-slider__thumb-label > * { transform: none !important; }
 """
 
-KIND_BADGE = {"contract": "#2ca02c", "exit": "#d62728", "acquisition": "#9467bd",
-              "merger review": "#8c564b", "raise": "#1f77b4", "build": "#7f7f7f",
-              "online": "#17becf", "training": "#bcbd22", "auction": "#ff7f0e",
-              "sentiment": "#e377c2", "technology": "#555555", "rationing": "#d4a017"}
+KIND_BADGE = {
+    "contract": "#2ca02c",
+    "exit": "#d62728",
+    "acquisition": "#9467bd",
+    "merger review": "#8c564b",
+    "raise": "#1f77b4",
+    "build": "#7f7f7f",
+    "online": "#17becf",
+    "training": "#bcbd22",
+    "auction": "#ff7f0e",
+    "sentiment": "#e377c2",
+    "technology": "#555555",
+    "rationing": "#d4a017",
+}
 
 
 def Note(text: str):
@@ -295,8 +342,10 @@ def Problem(model) -> bool:
     """Shows the placeholder's message; True when there is no market to draw."""
     if model.ui_error is None:
         return False
-    solara.Error(f"No market to show: {model.ui_error}. Change the value and press Reset.",
-                 classes=["cm-error"])
+    solara.Error(
+        f"No market to show: {model.ui_error}. Change the value and press Reset.",
+        classes=["cm-error"],
+    )
     return True
 
 
@@ -312,15 +361,18 @@ def KeyFigures(model):
         if Problem(model):
             return
         if model.step_error is not None:
-            solara.Error(f"Stopped: {model.step_error}. Reset starts again.",
-                         classes=["cm-error"])
-        rows = "".join(f'<tr><th>{html.escape(lab)}</th>'
-                       f'<td class="n" data-key="{key}">{html.escape(text)}</td></tr>'
-                       for key, lab, text in key_figures(model))
+            solara.Error(f"Stopped: {model.step_error}. Reset starts again.", classes=["cm-error"])
+        rows = "".join(
+            f"<tr><th>{html.escape(lab)}</th>"
+            f'<td class="n" data-key="{key}">{html.escape(text)}</td></tr>'
+            for key, lab, text in key_figures(model)
+        )
         solara.HTML(tag="table", unsafe_innerHTML=rows, classes=["cm-table"])
-        Note("The market at the end of the month just simulated (each Step is one month). "
-             "HHI measures concentration from 0 (many small firms) to 10,000 (one firm); "
-             "above 1,800 a market counts as highly concentrated.")
+        Note(
+            "The market at the end of the month just simulated (each Step is one month). "
+            "HHI measures concentration from 0 (many small firms) to 10,000 (one firm); "
+            "above 1,800 a market counts as highly concentrated."
+        )
 
 
 @solara.component
@@ -328,14 +380,17 @@ def NetworkView(model):
     update_counter.get()
     image = solara.use_memo(
         lambda: None if model.ui_error else png(lambda fig: draw_network(fig, model), (4.6, 3.1)),
-        _redraw_key(model))
+        _redraw_key(model),
+    )
     with solara.Div(classes=["cm-view", "cm-network"]):
         if Problem(model):
             return
         solara.Image(image, classes=["cm-figure"])
-        Note("Firms (dots) coloured by type and sized by capacity; lines are active contracts, "
-             "thicker for more H100e. Chip suppliers sit inside, providers in the middle ring, "
-             "labs outside; a firm keeps its place from month to month.")
+        Note(
+            "Firms (dots) coloured by type and sized by capacity; lines are active contracts, "
+            "thicker for more H100e. Chip suppliers sit inside, providers in the middle ring, "
+            "labs outside; a firm keeps its place from month to month."
+        )
 
 
 def _plot_view(name: str, title: str, plot, note: str):
@@ -343,9 +398,13 @@ def _plot_view(name: str, title: str, plot, note: str):
     def View(model):
         update_counter.get()
         image = solara.use_memo(
-            lambda: None if model.ui_error else png(
-                lambda fig: draw_plot(fig, plot, title, timeseries(model)), (5.2, 2.8)),
-            _redraw_key(model))
+            lambda: (
+                None
+                if model.ui_error
+                else png(lambda fig: draw_plot(fig, plot, title, timeseries(model)), (5.2, 2.8))
+            ),
+            _redraw_key(model),
+        )
         with solara.Div(classes=["cm-view", "cm-plot", f"cm-plot-{name}"]):
             if Problem(model):
                 return
@@ -357,27 +416,42 @@ def _plot_view(name: str, title: str, plot, note: str):
 
 
 PricesPlot = _plot_view(
-    "prices", "Rental prices", viz_figures.plot_prices,
+    "prices",
+    "Rental prices",
+    viz_figures.plot_prices,
     "Black line: spot price index, what an H100e-hour rents for this month. Dots: average "
     "price of contracts signed that month, by term. Contracts above spot mean buyers pay to "
-    "lock capacity in.")
+    "lock capacity in.",
+)
 CapacityPlot = _plot_view(
-    "capacity", "Capacity by owner type", viz_figures.plot_capacity,
+    "capacity",
+    "Capacity by owner type",
+    viz_figures.plot_capacity,
     "Online compute stacked by who owns it; the dashed line is what users ask for. Demand "
-    "above the stack means some users go unserved.")
+    "above the stack means some users go unserved.",
+)
 ConcentrationPlot = _plot_view(
-    "concentration", "Concentration", viz_figures.plot_concentration,
+    "concentration",
+    "Concentration",
+    viz_figures.plot_concentration,
     "HHI of who owns capacity, of the compute labs hold and of chip supply. Rising lines "
-    "mean fewer, larger firms; the dotted line marks 'highly concentrated'.")
+    "mean fewer, larger firms; the dotted line marks 'highly concentrated'.",
+)
 RationingPlot = _plot_view(
-    "rationing", "Users rationed", viz_figures.plot_rationing,
+    "rationing",
+    "Users rationed",
+    viz_figures.plot_rationing,
     "Share of users' inference demand that went unserved each month because labs lacked "
-    "compute. 0% means everyone was served.")
+    "compute. 0% means everyone was served.",
+)
 TrainingPlot = _plot_view(
-    "training", "Largest training run (frontier)", viz_figures.plot_training,
+    "training",
+    "Largest training run (frontier)",
+    viz_figures.plot_training,
     "Size of the largest training run completed so far, on a log scale: equal steps up mean "
     "equal growth factors. Each jump is a new frontier run in the arms race. A run starts on "
-    "one site, so none starts larger than the dashed line: the largest site times the run length.")
+    "one site, so none starts larger than the dashed line: the largest site times the run length.",
+)
 
 
 @solara.component
@@ -391,12 +465,16 @@ def EventLog(model):
         if latest:
             items = "".join(
                 f'<li><span class="cm-kind" style="background:{KIND_BADGE.get(e.kind, "#555")}">'
-                f"{html.escape(e.kind)}</span>{html.escape(e.text)}</li>" for e in latest)
+                f"{html.escape(e.kind)}</span>{html.escape(e.text)}</li>"
+                for e in latest
+            )
         else:
             items = "<li>nothing has happened yet: press Step</li>"
         solara.HTML(tag="ul", unsafe_innerHTML=items, classes=["cm-events"])
-        Note(f"The {EVENTS_SHOWN} most recent deals, builds, raises, exits and acquisitions, "
-             "newest first, each starting with its month.")
+        Note(
+            f"The {EVENTS_SHOWN} most recent deals, builds, raises, exits and acquisitions, "
+            "newest first, each starting with its month."
+        )
 
 
 @solara.component
@@ -407,19 +485,24 @@ def ContractsTable(model):
         if Problem(model):
             return
         book = active_contracts(model)
-        head = ("<tr><th>buyer</th><th>seller</th><th>H100e</th><th>USD per H100e-hour</th>"
-                "<th>months</th><th>until</th></tr>")
+        head = (
+            "<tr><th>buyer</th><th>seller</th><th>H100e</th><th>USD per H100e-hour</th>"
+            "<th>months</th><th>until</th></tr>"
+        )
         rows = "".join(
             f"<tr><td>{html.escape(r.buyer)}</td><td>{html.escape(r.seller)}</td>"
             f'<td class="n">{r.capacity_h100e:,.0f}</td>'
             f'<td class="n">{r.price_usd_per_h100e_hour:.2f}</td>'
             f'<td class="n">{r.term_months}</td><td>{html.escape(r.end_month)}</td></tr>'
-            for r in book.itertuples())
+            for r in book.itertuples()
+        )
         if not rows:
             rows = '<tr><td colspan="6">no contract is delivering yet</td></tr>'
         solara.HTML(tag="table", unsafe_innerHTML=head + rows, classes=["cm-table"])
-        Note(f"The {CONTRACTS_SHOWN} biggest contracts now delivering compute: who rents from "
-             "whom, how much, at what hourly price, for how long and until when.")
+        Note(
+            f"The {CONTRACTS_SHOWN} biggest contracts now delivering compute: who rents from "
+            "whom, how much, at what hourly price, for how long and until when."
+        )
 
 
 @solara.component
@@ -429,22 +512,37 @@ def RunSettings(model):
         solara.HTML(tag="h3", unsafe_innerHTML="Settings of this run")
         if Problem(model):
             return
-        rows = [f'<tr><th>seed</th><td class="n" data-param="seed">{model.seed}</td>'
-                "<td>integer >= 0</td><td>Same seed and settings, same run.</td></tr>"]
+        rows = [
+            f'<tr><th>seed</th><td class="n" data-param="seed">{model.seed}</td>'
+            "<td>integer >= 0</td><td>Same seed and settings, same run.</td></tr>"
+        ]
         for p in ui_params():
             v = model.p[p.name]
             text = f"{v:g}" if isinstance(v, float) else str(v)
             rows.append(
                 f"<tr><th>{html.escape(label(p))}</th>"
                 f'<td class="n" data-param="{p.name}">{html.escape(text)}</td>'
-                f"<td>{html.escape(p.allowed())}</td><td>{html.escape(p.help)}</td></tr>")
+                f"<td>{html.escape(p.allowed())}</td><td>{html.escape(p.help)}</td></tr>"
+            )
         solara.HTML(tag="table", unsafe_innerHTML="".join(rows), classes=["cm-table"])
-        Note("The values this run was built with, what each may be and what it means. Move a "
-             "slider or type a seed on the left, then press Reset to rebuild the market with it.")
+        Note(
+            "The values this run was built with, what each may be and what it means. Move a "
+            "slider or type a seed on the left, then press Reset to rebuild the market with it."
+        )
 
 
-COMPONENTS = [KeyFigures, NetworkView, PricesPlot, CapacityPlot, ConcentrationPlot,
-              RationingPlot, TrainingPlot, EventLog, ContractsTable, RunSettings]
+COMPONENTS = [
+    KeyFigures,
+    NetworkView,
+    PricesPlot,
+    CapacityPlot,
+    ConcentrationPlot,
+    RationingPlot,
+    TrainingPlot,
+    EventLog,
+    ContractsTable,
+    RunSettings,
+]
 
 scenario_choice = solara.reactive(launch_scenario())
 
@@ -467,13 +565,19 @@ def Page():
     name = scenario_choice.value
     model = solara.use_memo(lambda: PageMarket(scenario_name=name), [name])
     solara.Style(CSS)
-    with solara.Sidebar():
-        with solara.Card("Scenario", classes=["cm-scenario"]):
-            solara.Select("scenario", values=scenario_names(), value=scenario_choice)
-            Note(scenario_description(name))
-            Note("Choosing a scenario starts it afresh with its own seed and settings. "
-                 "Step runs one month; ▶ keeps stepping; Reset starts again with the "
-                 "sliders and seed below.")
+    with solara.Sidebar(), solara.Card("Scenario", classes=["cm-scenario"]):
+        solara.Select("scenario", values=scenario_names(), value=scenario_choice)
+        Note(scenario_description(name))
+        Note(
+            "Choosing a scenario starts it afresh with its own seed and settings. "
+            "Step runs one month; ▶ keeps stepping; Reset starts again with the "
+            "sliders and seed below."
+        )
     # A new key gives SolaraViz fresh state, so its sliders start at the new scenario's values.
-    SolaraViz(model, components=COMPONENTS, model_params=model_params(name),
-              name="Compute Market", play_interval=300).key(f"viz-{name}")
+    SolaraViz(
+        model,
+        components=COMPONENTS,
+        model_params=model_params(name),
+        name="Compute Market",
+        play_interval=300,
+    ).key(f"viz-{name}")

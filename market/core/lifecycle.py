@@ -3,19 +3,19 @@
 Fundraising (with strategic investors and circular deals), lab exits, neocloud
 defaults, distressed-asset auctions, acquisitions of weak rivals and merger review.
 These procedures move firms, sites and contracts in the model; the decisions they
-take rest on the plain functions in ``market.finance`` and ``market.metrics``.
+take rest on the plain functions in ``market.mechanisms.finance`` and ``market.mechanisms.metrics``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from market import finance, metrics
-from market.records import HOURS_PER_MONTH, RFQ, ContractState, FacilityStatus
+from market.io.records import HOURS_PER_MONTH, RFQ, ContractState, FacilityStatus
+from market.mechanisms import finance, metrics
 
 if TYPE_CHECKING:
     from agents import Firm, Lab
-    from market.model import ComputeMarket
+    from market.core.model import ComputeMarket
 
 RAISE_COOLDOWN_MONTHS = 3
 
@@ -25,8 +25,9 @@ def settle(model: ComputeMarket) -> None:
     strong firms may buy distressed rivals."""
     p = model.p
     before = model.sentiment
-    model.sentiment = finance.next_sentiment(model.sentiment, p["sentiment_persistence"],
-                                             float(model.rng.random()))
+    model.sentiment = finance.next_sentiment(
+        model.sentiment, p["sentiment_persistence"], float(model.rng.random())
+    )
     if model.sentiment != before:
         model.log("sentiment", f"investor sentiment turns from {before} to {model.sentiment}")
     labs = model.labs()
@@ -58,8 +59,10 @@ def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
         return
     mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
     valuation = 12.0 * max(lab.revenue_usd, 0.0) * p["valuation_revenue_multiple"] * mood
-    amount = min(p["fundraise_months_of_burn"] * max(burn, 0.02 * max(lab.revenue_usd, 1e8)) * mood,
-                 0.25 * valuation)
+    amount = min(
+        p["fundraise_months_of_burn"] * max(burn, 0.02 * max(lab.revenue_usd, 1e8)) * mood,
+        0.25 * valuation,
+    )
     if amount <= 0:
         model.log("raise", f"{lab.name} fails to raise money (no revenue to value)", lab.name)
         return
@@ -82,8 +85,11 @@ def strategic_investor(model: ComputeMarket, lab: Lab, amount: float):
     """The richest hyperscaler that can spare the money and has capacity to sell."""
     if amount <= 0:
         return None
-    options = [h for h in model._of_type_name("hyperscaler")
-               if h.cash_usd > 3 * amount and (h.facilities or h.max_build_mw > 0)]
+    options = [
+        h
+        for h in model._of_type_name("hyperscaler")
+        if h.cash_usd > 3 * amount and (h.facilities or h.max_build_mw > 0)
+    ]
     if not options:
         return None
     return max(options, key=lambda h: (h.cash_usd, -h.unique_id))
@@ -97,12 +103,15 @@ def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> No
     res = lab.value_usd_per_h100e_hour(False) * 1.5
     size = amount / (max(model.spot_index, 0.5) * HOURS_PER_MONTH * term)
     for start_at in (start, model.month + investor.build_months() + 1):
-        rfq = RFQ(lab.unique_id, size, start_at, term, False, "inference", res,
-                  lab.credit_rating, True)
+        rfq = RFQ(
+            lab.unique_id, size, start_at, term, False, "inference", res, lab.credit_rating, True
+        )
         quotes = investor.quotes(rfq)
         if quotes:
             q = min(quotes, key=lambda q: (q.ask_usd_per_h100e_hour, q.facility_id or 0))
-            take = min(q.capacity_h100e, amount / (q.ask_usd_per_h100e_hour * HOURS_PER_MONTH * term))
+            take = min(
+                q.capacity_h100e, amount / (q.ask_usd_per_h100e_hour * HOURS_PER_MONTH * term)
+            )
             if take >= 1.0:
                 model.sign(lab, q, take, q.ask_usd_per_h100e_hour, "inference", "circular deal")
                 model.counters["circular_deals"] += 1
@@ -116,8 +125,9 @@ def site_value_usd(model: ComputeMarket, f) -> float:
     the chips written down over their useful life."""
     life = model.p["chip_useful_life_months"]
     price = model.merchant_price_usd_per_h100e()
-    chips = sum(b.h100e * price * max(0.0, 1.0 - (model.month - b.installed_month) / life)
-                for b in f.chips)
+    chips = sum(
+        b.h100e * price * max(0.0, 1.0 - (model.month - b.installed_month) / life) for b in f.chips
+    )
     return f.power_mw * model.p["facility_cost_usd_per_mw"] * 0.8 + chips
 
 
@@ -171,9 +181,13 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
         model.pay(winner, None, price, "asset purchase")
         transfer_site(model, seller, winner, f)
         model.counters["acquisitions"] += 1
-        model.log("auction", f"{winner.name} buys {f.name} ({f.power_mw:,.0f} MW) from "
-                             f"{seller.name} at auction for ${price / 1e9:,.2f}B",
-                  winner.name, seller.name)
+        model.log(
+            "auction",
+            f"{winner.name} buys {f.name} ({f.power_mw:,.0f} MW) from "
+            f"{seller.name} at auction for ${price / 1e9:,.2f}B",
+            winner.name,
+            seller.name,
+        )
         return
     f.status = FacilityStatus.RETIRED
     for c in list(f.contracts):
@@ -212,8 +226,14 @@ def move_sale(model: ComputeMarket, c, old, new) -> None:
         c.seller_id = new.unique_id
 
 
-def review_blocks(model: ComputeMarket, sizes: dict, acquirer_id: int, added: float,
-                  what: str, target_id: int | None = None) -> bool:
+def review_blocks(
+    model: ComputeMarket,
+    sizes: dict,
+    acquirer_id: int,
+    added: float,
+    what: str,
+    target_id: int | None = None,
+) -> bool:
     """Merger review: block when the deal pushes segment HHI over the threshold by
     more than the delta. ``sizes`` are the segment's firm sizes before the deal."""
     p = model.p
@@ -223,12 +243,15 @@ def review_blocks(model: ComputeMarket, sizes: dict, acquirer_id: int, added: fl
     if target_id is None:
         target_id = -1
         trial[target_id] = added
-    blocked, after, rise = metrics.merger_blocked(trial, acquirer_id, target_id,
-                                                  p["merger_hhi_threshold"], p["merger_hhi_delta"])
+    blocked, after, rise = metrics.merger_blocked(
+        trial, acquirer_id, target_id, p["merger_hhi_threshold"], p["merger_hhi_delta"]
+    )
     if blocked:
         model.counters["blocked"] += 1
-        model.log("merger review", f"merger review blocks {what} (HHI would reach {after:,.0f}, "
-                                   f"up {rise:,.0f})")
+        model.log(
+            "merger review",
+            f"merger review blocks {what} (HHI would reach {after:,.0f}, up {rise:,.0f})",
+        )
     return blocked
 
 
@@ -255,20 +278,37 @@ def acquisitions(model: ComputeMarket) -> None:
         assets = lambda f: sum(site_value_usd(model, s) for s in f.facilities)  # noqa: E731
         if distressed:
             target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
-            price = max(0.0, assets(target) * (1 - p["distressed_asset_discount"])
-                        + target.cash_usd - target.debt_usd)
+            price = max(
+                0.0,
+                assets(target) * (1 - p["distressed_asset_discount"])
+                + target.cash_usd
+                - target.debt_usd,
+            )
         else:
             target = min(rivals, key=lambda f: (firm_size(model, f), f.unique_id))
             mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
             revenue = getattr(target, "revenue_usd", 0.0)
-            price = max(0.0, assets(target) + target.cash_usd - target.debt_usd
-                        + 12.0 * revenue * p["valuation_revenue_multiple"] * mood)
+            price = max(
+                0.0,
+                assets(target)
+                + target.cash_usd
+                - target.debt_usd
+                + 12.0 * revenue * p["valuation_revenue_multiple"] * mood,
+            )
         if acquirer.free_cash_usd() < 1.5 * price + 1e8:
             continue
-        sizes = {x.unique_id: firm_size(model, x)
-                 for x in (model.labs() if kind == "lab" else model.firms())}
-        if review_blocks(model, sizes, acquirer.unique_id, 0.0,
-                         f"{acquirer.name} acquiring {target.name}", target.unique_id):
+        sizes = {
+            x.unique_id: firm_size(model, x)
+            for x in (model.labs() if kind == "lab" else model.firms())
+        }
+        if review_blocks(
+            model,
+            sizes,
+            acquirer.unique_id,
+            0.0,
+            f"{acquirer.name} acquiring {target.name}",
+            target.unique_id,
+        ):
             continue
         merge(model, acquirer, target, price)
 
@@ -299,11 +339,16 @@ def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
     target.debt_usd = 0.0
     if target.kind == "lab" and acquirer.kind == "lab":
         acquirer.share += target.share
-        acquirer.capability_h100e_months = max(acquirer.capability_h100e_months,
-                                               target.capability_h100e_months)
+        acquirer.capability_h100e_months = max(
+            acquirer.capability_h100e_months, target.capability_h100e_months
+        )
     model.counters["acquisitions"] += 1
-    model.log("acquisition", f"{acquirer.name} acquires {target.name} for ${price / 1e9:,.2f}B"
-              + (f" and takes on its ${debt / 1e9:,.2f}B of debt" if debt >= 5e6 else ""),
-              acquirer.name, target.name)
+    model.log(
+        "acquisition",
+        f"{acquirer.name} acquires {target.name} for ${price / 1e9:,.2f}B"
+        + (f" and takes on its ${debt / 1e9:,.2f}B of debt" if debt >= 5e6 else ""),
+        acquirer.name,
+        target.name,
+    )
     model.network.merge(acquirer.unique_id, target.unique_id)
     remove(model, target)

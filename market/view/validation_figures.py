@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from market.validate import EARLY_MONTHS, LEASE_PRICE_REPORTED, Outcome, _plural
+from market.analysis.validate import EARLY_MONTHS, LEASE_PRICE_REPORTED, Outcome, _plural
 
 
 def _pyplot():
-    from market import viz_figures  # selects the Agg backend before pyplot loads
-
     import matplotlib.pyplot as plt
+
+    from market.view import figures as viz_figures  # selects the Agg backend before pyplot loads
 
     return viz_figures, plt
 
@@ -41,7 +41,9 @@ def _save(fig, path: Path) -> str:
     return f"figures/{path.name}"
 
 
-def write_figures(folder: Path, ts: pd.DataFrame, seeds: pd.DataFrame, outcomes: dict[str, Outcome]) -> list[str]:
+def write_figures(
+    folder: Path, ts: pd.DataFrame, seeds: pd.DataFrame, outcomes: dict[str, Outcome]
+) -> list[str]:
     viz, plt = _pyplot()
     folder.mkdir(parents=True, exist_ok=True)
     out: list[str] = []
@@ -51,16 +53,32 @@ def write_figures(folder: Path, ts: pd.DataFrame, seeds: pd.DataFrame, outcomes:
     t = np.arange(len(months)) / 12.0
 
     for key, column, label, scale in (
-        ("compute_stock_growth", "capacity_h100e_total", "online capacity (million H100e, log)", 1e6),
-        ("frontier_run_growth", "largest_run_h100e_months", "largest completed run (million H100e-months, log)", 1e6),
+        (
+            "compute_stock_growth",
+            "capacity_h100e_total",
+            "online capacity (million H100e, log)",
+            1e6,
+        ),
+        (
+            "frontier_run_growth",
+            "largest_run_h100e_months",
+            "largest completed run (million H100e-months, log)",
+            1e6,
+        ),
     ):
         p = outcomes[key].pattern
         fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
         d = ts.assign(_y=ts[column] / scale)
         viz.band_plot(ax, d, "month", "_y", label="model: mean, 10-90% band")
         start = float(d[d["month"] == d["month"].min()]["_y"].median())
-        ax.fill_between(months, start * p.low ** t, start * p.high ** t, color="grey", alpha=0.15,
-                        label=f"target: {p.band_text()} ({p.source.split(' ')[0]})")
+        ax.fill_between(
+            months,
+            start * p.low**t,
+            start * p.high**t,
+            color="grey",
+            alpha=0.15,
+            label=f"target: {p.band_text()} ({p.source.split(' ')[0]})",
+        )
         _log_axis(ax)
         _dates(ax)
         ax.set_ylabel(label)
@@ -80,8 +98,13 @@ def write_figures(folder: Path, ts: pd.DataFrame, seeds: pd.DataFrame, outcomes:
         x = i + np.linspace(-0.15, 0.15, len(v)) if len(v) > 1 else np.full(len(v), float(i))
         ax.plot(x, v, "o", color="#1f77b4", alpha=0.6, label="one seed" if i == 0 else None)
         if len(v):
-            ax.plot([i - 0.25, i + 0.25], [np.median(v)] * 2, color="black", lw=1.5,
-                    label="median" if i == 0 else None)
+            ax.plot(
+                [i - 0.25, i + 0.25],
+                [np.median(v)] * 2,
+                color="black",
+                lw=1.5,
+                label="median" if i == 0 else None,
+            )
     ax.set_xticks(range(len(years)), years)
     ax.set_xlim(-0.6, max(len(years), 1) - 0.4)
     ax.set_ylim(0, 100)
@@ -96,10 +119,18 @@ def write_figures(folder: Path, ts: pd.DataFrame, seeds: pd.DataFrame, outcomes:
     d = ts.assign(_y=100 * ts["short_lab_rationed_share"])
     if d["_y"].notna().any():
         viz.band_plot(ax, d.dropna(subset=["_y"]), "month", "_y", label="model: mean, 10-90% band")
-    early = months[:EARLY_MONTHS + 1]
-    ax.fill_between(early, o.pattern.low * 100, o.pattern.high * 100, color="green", alpha=0.15,
-                    label=f"target for the first {EARLY_MONTHS} months (S6)")
-    ax.plot(early, np.full(len(early), 7.0), color="green", lw=1, ls="--", label="reported: 7% (S6)")
+    early = months[: EARLY_MONTHS + 1]
+    ax.fill_between(
+        early,
+        o.pattern.low * 100,
+        o.pattern.high * 100,
+        color="green",
+        alpha=0.15,
+        label=f"target for the first {EARLY_MONTHS} months (S6)",
+    )
+    ax.plot(
+        early, np.full(len(early), 7.0), color="green", lw=1, ls="--", label="reported: 7% (S6)"
+    )
     names = seeds["short_lab"].replace("", np.nan).dropna() if len(seeds) else pd.Series(dtype=str)
     who = names.mode().iloc[0] if len(names) else "capacity-short lab"
     _dates(ax)
@@ -110,8 +141,12 @@ def write_figures(folder: Path, ts: pd.DataFrame, seeds: pd.DataFrame, outcomes:
     plt.close(fig)
 
     o = outcomes["lab_lease_price"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110, gridspec_kw={"width_ratios": [3, 2]})
-    ax1.axvspan(o.pattern.low, o.pattern.high, color="green", alpha=0.12, label="within 2x of $7.8 (S3)")
+    fig, (ax1, ax2) = plt.subplots(
+        1, 2, figsize=(9, 3.6), dpi=110, gridspec_kw={"width_ratios": [3, 2]}
+    )
+    ax1.axvspan(
+        o.pattern.low, o.pattern.high, color="green", alpha=0.12, label="within 2x of $7.8 (S3)"
+    )
     ax1.axvline(LEASE_PRICE_REPORTED, color="green", lw=1, ls="--")
     ax1.plot(o.values, np.zeros_like(o.values), "o", alpha=0.6, label="first lease, one seed")
     ax1.set_xscale("log")
@@ -120,14 +155,20 @@ def write_figures(folder: Path, ts: pd.DataFrame, seeds: pd.DataFrame, outcomes:
     ax1.set_xlabel("lease price, USD per H100e-hour (log)")
     ax1.legend(fontsize=8, loc="upper left")
     ax1.set_title("Whole-site leases between labs")
-    signed = seeds.loc[seeds["lab_lease_first_year"] == 1, "lab_lease_signed_month"] if len(seeds) else pd.Series(dtype=str)
+    signed = (
+        seeds.loc[seeds["lab_lease_first_year"] == 1, "lab_lease_signed_month"]
+        if len(seeds)
+        else pd.Series(dtype=str)
+    )
     first_year = [m.strftime("%Y-%m") for m in months[:12]]
     counts = signed.value_counts().reindex(first_year, fill_value=0)
     ax2.bar([m[5:] for m in first_year], counts.values, color="#2ca02c")
     ax2.yaxis.get_major_locator().set_params(integer=True)
     ax2.set_ylabel("seeds")
     ax2.set_xlabel(f"month signed, {first_year[0][:4]}" if first_year else "month signed")
-    ax2.set_title(f"First lease signed ({len(signed)} of {_plural(len(seeds), 'seed')})", fontsize=10)
+    ax2.set_title(
+        f"First lease signed ({len(signed)} of {_plural(len(seeds), 'seed')})", fontsize=10
+    )
     out.append(_save(fig, folder / "lab_lease.png"))
     plt.close(fig)
     return out

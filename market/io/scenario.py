@@ -1,7 +1,7 @@
 """Scenarios: named TOML files shipped with the package, or a user's own file.
 
 A scenario has a ``[scenario]`` table (name, description, seed), ``[params]`` (model
-parameters, see ``market.params``) and arrays of tables for the actors and their
+parameters, see ``market.io.params``) and arrays of tables for the actors and their
 starting state: ``[[region]]``, ``[[chip_supplier]]``, ``[[hyperscaler]]``,
 ``[[neocloud]]``, ``[[lab]]``, ``[[facility]]`` and ``[[contract]]`` (the opening
 contract book). Every field of every table is declared below; a file is checked
@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from market.params import Param, ParameterError, _suggest, resolve
+from market.io.params import Param, ParameterError, _suggest, resolve
 
 
 class ScenarioError(ValueError):
@@ -25,64 +25,158 @@ class ScenarioError(ValueError):
 
 
 def _f(name, default, unit, help, min=None, max=None, choices=None, required=False, integer=False):
-    return Param(name, default, unit, help, "scenario", min, max, choices, required=required,
-                 integer=integer)
+    return Param(
+        name, default, unit, help, "scenario", min, max, choices, required=required, integer=integer
+    )
 
 
-_COUNT = _f("count", 1, "firms", "How many firms this archetype stands for (names get 1, 2, ...).",
-            1, 100_000)
+_COUNT = _f(
+    "count",
+    1,
+    "firms",
+    "How many firms this archetype stands for (names get 1, 2, ...).",
+    1,
+    100_000,
+)
 _NAME = _f("name", "", "-", "Display name (unique).", required=True)
 _REGION = _f("region", "", "-", "Region of new builds (empty: the first region).")
 _CASH = _f("cash_usd", 0.0, "USD", "Cash at the start.", 0.0, 1e14)
-_CREDIT = _f("credit_rating", 0.5, "0-1",
-             "Creditworthiness: 1 = investment grade, 0 = distressed. Sets lenders' spreads.",
-             0.0, 1.0)
-_BUILD = _f("max_build_mw", 0.0, "MW", "Largest site this firm starts at once (0: never builds).",
-            0.0, 1e6)
+_CREDIT = _f(
+    "credit_rating",
+    0.5,
+    "0-1",
+    "Creditworthiness: 1 = investment grade, 0 = distressed. Sets lenders' spreads.",
+    0.0,
+    1.0,
+)
+_BUILD = _f(
+    "max_build_mw", 0.0, "MW", "Largest site this firm starts at once (0: never builds).", 0.0, 1e6
+)
 
 SECTIONS: dict[str, tuple[Param, ...]] = {
     "region": (
         _NAME,
-        _f("grid_mw_per_year", 2000.0, "MW per year",
-           "New grid connections the region grants per year.", 0.0, 1e7),
+        _f(
+            "grid_mw_per_year",
+            2000.0,
+            "MW per year",
+            "New grid connections the region grants per year.",
+            0.0,
+            1e7,
+        ),
         _f("power_price_usd_per_mwh", 70.0, "USD per MWh", "Price of grid power.", 0.0, 1e4),
         _f("queue_mw", 0.0, "MW", "Connection requests already waiting at the start.", 0.0, 1e7),
     ),
     "chip_supplier": (
-        _NAME, _COUNT, _CASH,
-        _f("production_h100e_per_month", 100_000.0, "H100e per month",
-           "Accelerator output at the start.", 0.0, 1e10, required=True),
+        _NAME,
+        _COUNT,
+        _CASH,
+        _f(
+            "production_h100e_per_month",
+            100_000.0,
+            "H100e per month",
+            "Accelerator output at the start.",
+            0.0,
+            1e10,
+            required=True,
+        ),
         _f("price_usd_per_h100e", 30_000.0, "USD per H100e", "List price at the start.", 0.0, 1e8),
-        _f("unit_cost_usd_per_h100e", 12_000.0, "USD per H100e", "Cost to make one H100e.",
-           0.0, 1e8),
-        _f("margin", 0.6, "share", "Markup over cost the price tends to when orders are thin.",
-           0.0, 20.0),
-        _f("captive_parent", "", "-",
-           "For a captive ASIC program: the firm that owns it (empty: merchant supplier)."),
+        _f(
+            "unit_cost_usd_per_h100e",
+            12_000.0,
+            "USD per H100e",
+            "Cost to make one H100e.",
+            0.0,
+            1e8,
+        ),
+        _f(
+            "margin",
+            0.6,
+            "share",
+            "Markup over cost the price tends to when orders are thin.",
+            0.0,
+            20.0,
+        ),
+        _f(
+            "captive_parent",
+            "",
+            "-",
+            "For a captive ASIC program: the firm that owns it (empty: merchant supplier).",
+        ),
         _f("partners", [], "-", "Firms besides the parent a captive program sells to."),
     ),
     "hyperscaler": (
-        _NAME, _COUNT, _CASH, _CREDIT, _REGION, _BUILD,
-        _f("outside_cash_flow_usd_per_month", 0.0, "USD per month",
-           "Cash from other businesses available for capex.", 0.0, 1e13),
+        _NAME,
+        _COUNT,
+        _CASH,
+        _CREDIT,
+        _REGION,
+        _BUILD,
+        _f(
+            "outside_cash_flow_usd_per_month",
+            0.0,
+            "USD per month",
+            "Cash from other businesses available for capex.",
+            0.0,
+            1e13,
+        ),
     ),
     "neocloud": (
-        _NAME, _COUNT, _CASH, _CREDIT, _REGION, _BUILD,
+        _NAME,
+        _COUNT,
+        _CASH,
+        _CREDIT,
+        _REGION,
+        _BUILD,
         _f("debt_usd", 0.0, "USD", "Debt at the start.", 0.0, 1e13),
     ),
     "lab": (
-        _NAME, _COUNT, _CASH, _CREDIT, _REGION, _BUILD,
-        _f("initial_share", 0.1, "share",
-           "Share of the AI services market at the start (shares are normalised).", 0.0, 1.0),
-        _f("capability_h100e_months", 1e5, "H100e-months",
-           "Size of the lab's best completed training run.", 1.0, 1e12),
-        _f("strategy", "training_first", "-", "What a short lab cuts last.",
-           choices=("training_first", "inference_first")),
-        _f("revenue_usd_per_month", -1.0, "USD per month",
-           "Revenue in the month before the start, for growth (-1: from its share).",
-           -1.0, 1e13),
-        _f("preferred_term_months", 0, "months", "Term this lab asks for (0: the model's).",
-           0, 120, integer=True),
+        _NAME,
+        _COUNT,
+        _CASH,
+        _CREDIT,
+        _REGION,
+        _BUILD,
+        _f(
+            "initial_share",
+            0.1,
+            "share",
+            "Share of the AI services market at the start (shares are normalised).",
+            0.0,
+            1.0,
+        ),
+        _f(
+            "capability_h100e_months",
+            1e5,
+            "H100e-months",
+            "Size of the lab's best completed training run.",
+            1.0,
+            1e12,
+        ),
+        _f(
+            "strategy",
+            "training_first",
+            "-",
+            "What a short lab cuts last.",
+            choices=("training_first", "inference_first"),
+        ),
+        _f(
+            "revenue_usd_per_month",
+            -1.0,
+            "USD per month",
+            "Revenue in the month before the start, for growth (-1: from its share).",
+            -1.0,
+            1e13,
+        ),
+        _f(
+            "preferred_term_months",
+            0,
+            "months",
+            "Term this lab asks for (0: the model's).",
+            0,
+            120,
+            integer=True,
+        ),
     ),
     "facility": (
         _f("owner", "", "-", "Firm (or archetype) that owns it.", required=True),
@@ -90,14 +184,33 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
         _COUNT,
         _f("region", "", "-", "Region (empty: the first region)."),
         _f("power_mw", 0.0, "MW", "IT power of the site.", 0.0, 1e6, required=True),
-        _f("capacity_h100e", -1.0, "H100e",
-           "Chips installed at the start (-1: as many as the power allows).", -1.0, 1e10),
-        _f("online_month", 0, "months from start",
-           "Month the site comes online (0 or less: already online).", -600, 600, integer=True),
-        _f("chip_age_months", 12, "months",
-           "Average age of the installed chips at the start (installed in four batches "
-           "aged from a quarter to one and three-quarters of it).", 0, 600,
-           integer=True),
+        _f(
+            "capacity_h100e",
+            -1.0,
+            "H100e",
+            "Chips installed at the start (-1: as many as the power allows).",
+            -1.0,
+            1e10,
+        ),
+        _f(
+            "online_month",
+            0,
+            "months from start",
+            "Month the site comes online (0 or less: already online).",
+            -600,
+            600,
+            integer=True,
+        ),
+        _f(
+            "chip_age_months",
+            12,
+            "months",
+            "Average age of the installed chips at the start (installed in four batches "
+            "aged from a quarter to one and three-quarters of it).",
+            0,
+            600,
+            integer=True,
+        ),
     ),
     "contract": (
         _f("buyer", "", "-", "Buying firm.", required=True),
@@ -106,13 +219,25 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
         _f("capacity_h100e", 0.0, "H100e", "Contracted capacity.", 1.0, 1e10, required=True),
         _f("start_month", "", "YYYY-MM", "First month of delivery.", required=True),
         _f("term_months", 36, "months", "Length of the contract.", 1, 240, integer=True),
-        _f("price_usd_per_h100e_hour", 0.0, "USD per H100e-hour", "Contract price.", 0.0, 1000.0,
-           required=True),
+        _f(
+            "price_usd_per_h100e_hour",
+            0.0,
+            "USD per H100e-hour",
+            "Contract price.",
+            0.0,
+            1000.0,
+            required=True,
+        ),
         _f("take_or_pay_share", 0.8, "share", "Share owed for idle capacity.", 0.0, 1.0),
         _f("cancellation_notice_months", 0, "months", "0: not cancellable.", 0, 240, integer=True),
         _f("exclusive", False, "-", "Whole-site exclusive lease."),
-        _f("purpose", "inference", "-", "What the buyer uses it for.",
-           choices=("inference", "training")),
+        _f(
+            "purpose",
+            "inference",
+            "-",
+            "What the buyer uses it for.",
+            choices=("inference", "training"),
+        ),
     ),
 }
 
@@ -154,8 +279,9 @@ def builtin_summaries() -> list[tuple[str, str]]:
     return out
 
 
-def load_scenario(scenario: str | Path | dict | Scenario = "baseline",
-                  overrides: dict[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    scenario: str | Path | dict | Scenario = "baseline", overrides: dict[str, Any] | None = None
+) -> Scenario:
     """Load a scenario by built-in name, file path or dict, apply parameter overrides
     and validate everything. Raises ScenarioError with a message naming the file,
     the field, the value and what is allowed."""
@@ -182,8 +308,10 @@ def _read(scenario: str | Path, folder: Path | None = None) -> tuple[dict, str, 
         path = folder / path
     if text.endswith(".toml") or path.exists():
         if path.is_dir():
-            raise ScenarioError(f"scenario '{text}' is a folder: expected a built-in name or "
-                                "the path of a .toml file")
+            raise ScenarioError(
+                f"scenario '{text}' is a folder: expected a built-in name or "
+                "the path of a .toml file"
+            )
         if not path.is_file():
             raise ScenarioError(f"scenario file '{text}' does not exist")
         source = str(path)
@@ -193,7 +321,8 @@ def _read(scenario: str | Path, folder: Path | None = None) -> tuple[dict, str, 
     else:
         raise ScenarioError(
             f"unknown scenario '{text}'{_suggest(text, builtin_names())}: expected one of "
-            + ", ".join(builtin_names()) + " or the path of a .toml file"
+            + ", ".join(builtin_names())
+            + " or the path of a .toml file"
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -216,25 +345,30 @@ def _with_base(data: dict, source: str, folder: Path | None, chain: list[str]) -
     if base is None:
         return data
     if not isinstance(base, str) or not base:
-        raise ScenarioError(f"{source}: [scenario]: field 'base' = {base!r} is not allowed: "
-                            "expected a built-in scenario name or the path of a .toml file")
+        raise ScenarioError(
+            f"{source}: [scenario]: field 'base' = {base!r} is not allowed: "
+            "expected a built-in scenario name or the path of a .toml file"
+        )
     try:
         parent, parent_source, parent_folder = _read(base, folder)
     except ScenarioError as exc:
         raise ScenarioError(f"{source}: [scenario]: field 'base' = {base!r}: {exc}") from None
     if Path(parent_source).resolve() in [Path(c).resolve() for c in chain]:
-        raise ScenarioError(f"{source}: [scenario]: field 'base' = {base!r} is not allowed: "
-                            "the scenarios name each other as base (" + " -> ".join(
-                                chain + [parent_source]) + ")")
-    parent = _with_base(parent, parent_source, parent_folder, chain + [parent_source])
+        raise ScenarioError(
+            f"{source}: [scenario]: field 'base' = {base!r} is not allowed: "
+            "the scenarios name each other as base (" + " -> ".join([*chain, parent_source]) + ")"
+        )
+    parent = _with_base(parent, parent_source, parent_folder, [*chain, parent_source])
     merged = {key: value for key, value in parent.items() if key != "scenario"}
     for key, value in data.items():
         if key == "params" and isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = {**merged[key], **value}
         elif key != "scenario":
             merged[key] = value
-    merged["scenario"] = {**{k: v for k, v in parent.get("scenario", {}).items()
-                             if k in ("seed",)}, **head}
+    merged["scenario"] = {
+        **{k: v for k, v in parent.get("scenario", {}).items() if k in ("seed",)},
+        **head,
+    }
     return merged
 
 
@@ -291,15 +425,20 @@ def _validate(data: dict, source: str, overrides: dict) -> Scenario:
                 if f.name in row:
                     out[f.name] = f.check(row[f.name], where)
                 elif f.required:
-                    raise ScenarioError(f"{where}: required field '{f.name}' is missing "
-                                        f"({f.help})")
+                    raise ScenarioError(f"{where}: required field '{f.name}' is missing ({f.help})")
                 else:
                     out[f.name] = copy.copy(f.default)
             checked.append(out)
         tables[section] = checked
     _cross_check(tables, source)
-    return Scenario(name=name, description=head.get("description", ""), seed=seed,
-                    params=params, tables=tables, source=source)
+    return Scenario(
+        name=name,
+        description=head.get("description", ""),
+        seed=seed,
+        params=params,
+        tables=tables,
+        source=source,
+    )
 
 
 def _cross_check(tables: dict, source: str) -> None:
@@ -317,8 +456,12 @@ def _cross_check(tables: dict, source: str) -> None:
     regions = {r["name"] for r in tables["region"]}
     suppliers = {r["name"] for r in tables["chip_supplier"]}
     archetypes = firms - suppliers
-    singles = {r["name"] for sec in ("hyperscaler", "neocloud", "lab") for r in tables[sec]
-               if r["count"] == 1}
+    singles = {
+        r["name"]
+        for sec in ("hyperscaler", "neocloud", "lab")
+        for r in tables[sec]
+        if r["count"] == 1
+    }
     member_firms = {m for m, sec in members.items() if sec != "chip_supplier"}
     allowed = {"facility": archetypes | member_firms, "contract": singles | member_firms}
     for section, keys in (("facility", ("owner",)), ("contract", ("buyer", "seller"))):
@@ -328,7 +471,8 @@ def _cross_check(tables: dict, source: str) -> None:
                     raise ScenarioError(
                         f"{source}: [[{section}]] #{i}: field '{key}' = {row[key]!r} is not a "
                         f"hyperscaler, neocloud or lab of this scenario"
-                        f"{_suggest(row[key], allowed[section])}")
+                        f"{_suggest(row[key], allowed[section])}"
+                    )
     for section in ("hyperscaler", "neocloud", "lab", "facility"):
         for i, row in enumerate(tables[section], start=1):
             if row["region"] and row["region"] not in regions:

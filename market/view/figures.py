@@ -11,16 +11,24 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 
-KIND_COLOURS = {"chip_supplier": "#7f7f7f", "hyperscaler": "#1f77b4", "neocloud": "#ff7f0e",
-                "lab": "#2ca02c"}
-KIND_LABELS = {"chip_supplier": "chip supplier", "hyperscaler": "hyperscaler",
-               "neocloud": "neocloud", "lab": "lab"}
+KIND_COLOURS = {
+    "chip_supplier": "#7f7f7f",
+    "hyperscaler": "#1f77b4",
+    "neocloud": "#ff7f0e",
+    "lab": "#2ca02c",
+}
+KIND_LABELS = {
+    "chip_supplier": "chip supplier",
+    "hyperscaler": "hyperscaler",
+    "neocloud": "neocloud",
+    "lab": "lab",
+}
 RING = {"chip_supplier": 0.35, "hyperscaler": 0.7, "neocloud": 0.7, "lab": 1.0}
 PNG_META = {"Software": None}  # no version string: identical runs give identical files
 
@@ -32,7 +40,7 @@ def _months(ts: pd.DataFrame) -> list:
 def plot_prices(ax, ts: pd.DataFrame) -> None:
     x = _months(ts)
     ax.plot(x, ts["spot_price_index_usd_per_h100e_hour"], color="black", lw=2, label="spot index")
-    for bucket, style in (("short", ":"), ("medium", "--"), ("long", "-")):
+    for bucket, _style in (("short", ":"), ("medium", "--"), ("long", "-")):
         col = f"contract_price_{bucket}_usd_per_h100e_hour"
         if col in ts and ts[col].notna().any():
             ax.plot(x, ts[col], ls="none", marker="o", ms=3, label=f"new contracts, {bucket} term")
@@ -45,8 +53,13 @@ def plot_capacity(ax, ts: pd.DataFrame) -> None:
     x = _months(ts)
     kinds = ["hyperscaler", "neocloud", "lab"]
     ys = [ts[f"capacity_h100e_{k}"] / 1e6 for k in kinds]
-    ax.stackplot(x, ys, labels=[KIND_LABELS[k] + "s" for k in kinds],
-                 colors=[KIND_COLOURS[k] for k in kinds], alpha=0.8)
+    ax.stackplot(
+        x,
+        ys,
+        labels=[KIND_LABELS[k] + "s" for k in kinds],
+        colors=[KIND_COLOURS[k] for k in kinds],
+        alpha=0.8,
+    )
     ax.plot(x, ts["demand_h100e"] / 1e6, color="black", lw=1.5, ls="--", label="inference demand")
     ax.set_ylabel("million H100e")
     ax.set_title("Capacity by owner type")
@@ -78,8 +91,14 @@ def plot_training(ax, ts: pd.DataFrame) -> None:
     x = _months(ts)
     ax.semilogy(x, ts["largest_run_h100e_months"], color="#9467bd", label="largest run")
     if "frontier_ceiling_h100e_months" in ts:
-        ax.semilogy(x, ts["frontier_ceiling_h100e_months"], color="#9467bd", ls="--", lw=1,
-                    label="largest site × run length")
+        ax.semilogy(
+            x,
+            ts["frontier_ceiling_h100e_months"],
+            color="#9467bd",
+            ls="--",
+            lw=1,
+            label="largest site × run length",
+        )
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.set_ylabel("H100e-months (log)")
     ax.set_title("Largest training run (frontier)")
@@ -93,8 +112,12 @@ def layout(graph) -> dict[int, tuple[float, float]]:
     for n, d in graph.nodes(data=True):
         by_kind.setdefault(d["kind"], []).append(n)
     offset = {"chip_supplier": 0.0, "hyperscaler": 0.0, "neocloud": math.pi, "lab": 0.3}
-    span = {"chip_supplier": 2 * math.pi, "hyperscaler": math.pi, "neocloud": math.pi,
-            "lab": 2 * math.pi}
+    span = {
+        "chip_supplier": 2 * math.pi,
+        "hyperscaler": math.pi,
+        "neocloud": math.pi,
+        "lab": 2 * math.pi,
+    }
     for kind, nodes in by_kind.items():
         nodes = sorted(nodes)
         slots = max(len(nodes), 1)
@@ -134,12 +157,15 @@ def draw_network(ax, model, pos: dict | None = None, labels: bool | None = None)
             supply.append(seg)
         elif d["equity_usd"] > 0:
             equity.append(seg)
-    ax.add_collection(LineCollection(supply, colors="#bbbbbb", linewidths=0.6,
-                                     linestyles="--", zorder=0))
-    ax.add_collection(LineCollection(equity, colors="#9467bd", linewidths=1.0,
-                                     linestyles=":", zorder=0))
-    ax.add_collection(LineCollection(contract, colors="#444444", alpha=0.7, linewidths=widths,
-                                     zorder=1))
+    ax.add_collection(
+        LineCollection(supply, colors="#bbbbbb", linewidths=0.6, linestyles="--", zorder=0)
+    )
+    ax.add_collection(
+        LineCollection(equity, colors="#9467bd", linewidths=1.0, linestyles=":", zorder=0)
+    )
+    ax.add_collection(
+        LineCollection(contract, colors="#444444", alpha=0.7, linewidths=widths, zorder=1)
+    )
     nodes = [n for n in g.nodes if n in pos]
     xs = [pos[n][0] for n in nodes]
     ys = [pos[n][1] for n in nodes]
@@ -150,13 +176,29 @@ def draw_network(ax, model, pos: dict | None = None, labels: bool | None = None)
         labels = len(nodes) <= 30
     if labels:
         for n in nodes:
-            ax.annotate(g.nodes[n]["name"], pos[n], fontsize=6, ha="center", va="bottom",
-                        xytext=(0, 6), textcoords="offset points", zorder=3)
-    handles = [Line2D([], [], marker="o", ls="none", color=c, label=KIND_LABELS[k])
-               for k, c in KIND_COLOURS.items()]
+            ax.annotate(
+                g.nodes[n]["name"],
+                pos[n],
+                fontsize=6,
+                ha="center",
+                va="bottom",
+                xytext=(0, 6),
+                textcoords="offset points",
+                zorder=3,
+            )
+    handles = [
+        Line2D([], [], marker="o", ls="none", color=c, label=KIND_LABELS[k])
+        for k, c in KIND_COLOURS.items()
+    ]
     handles.append(Line2D([], [], color="#444444", lw=2, label="contract (width: H100e)"))
-    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(-0.02, -0.12),
-              ncol=3, frameon=False)
+    ax.legend(
+        handles=handles,
+        fontsize=7,
+        loc="lower left",
+        bbox_to_anchor=(-0.02, -0.12),
+        ncol=3,
+        frameon=False,
+    )
     ax.set_xlim(-1.3, 1.3)
     ax.set_ylim(-1.3, 1.3)
     ax.set_aspect("equal")
@@ -168,9 +210,13 @@ def write_run_figures(result, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     ts = result.timeseries
     out = []
-    for name, fn in (("prices", plot_prices), ("capacity", plot_capacity),
-                     ("concentration", plot_concentration), ("rationing", plot_rationing),
-                     ("training", plot_training)):
+    for name, fn in (
+        ("prices", plot_prices),
+        ("capacity", plot_capacity),
+        ("concentration", plot_concentration),
+        ("rationing", plot_rationing),
+        ("training", plot_training),
+    ):
         fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
         fn(ax, ts)
         fig.autofmt_xdate()
@@ -189,8 +235,9 @@ def write_run_figures(result, folder: Path) -> list[Path]:
     return out
 
 
-def band_plot(ax, df: pd.DataFrame, x: str, y: str, group: str | None = None, label=None,
-              color=None) -> None:
+def band_plot(
+    ax, df: pd.DataFrame, x: str, y: str, group: str | None = None, label=None, color=None
+) -> None:
     """Mean across seeds with a band from the 10th to the 90th percentile, the band
     in the line's colour."""
     groups = [(label, df)] if group is None else [(f"{group}={k}", d) for k, d in df.groupby(group)]

@@ -32,8 +32,12 @@ def clear(bids: Sequence[Order], asks: Sequence[Order]) -> SpotResult:
     last matched bid and ask. With no trade the price is the lowest ask (supply but
     no willing demand) or the highest bid (demand but no supply).
     """
-    bids = sorted((b for b in bids if b.h100e > 0), key=lambda o: (-o.price_usd_per_h100e_hour, o.agent_id))
-    asks = sorted((a for a in asks if a.h100e > 0), key=lambda o: (o.price_usd_per_h100e_hour, o.agent_id))
+    bids = sorted(
+        (b for b in bids if b.h100e > 0), key=lambda o: (-o.price_usd_per_h100e_hour, o.agent_id)
+    )
+    asks = sorted(
+        (a for a in asks if a.h100e > 0), key=lambda o: (o.price_usd_per_h100e_hour, o.agent_id)
+    )
     total_bid = sum(b.h100e for b in bids)
     total_ask = sum(a.h100e for a in asks)
     bought: dict[int, float] = {}

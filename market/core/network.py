@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import networkx as nx
 
-from market.metrics import degree_centralisation
+from market.mechanisms.metrics import degree_centralisation
 
-EDGE_DEFAULTS = {"acquainted": False, "contract_h100e": 0.0, "contract_usd_per_month": 0.0,
-                 "supply_h100e": 0.0, "equity_usd": 0.0}
+EDGE_DEFAULTS = {
+    "acquainted": False,
+    "contract_h100e": 0.0,
+    "contract_usd_per_month": 0.0,
+    "supply_h100e": 0.0,
+    "equity_usd": 0.0,
+}
 
 
 class MarketNetwork:
@@ -91,5 +96,6 @@ class MarketNetwork:
             "network_density": (2.0 * g.number_of_edges() / (n * (n - 1))) if n > 1 else 0.0,
             "network_degree_centralisation": degree_centralisation(degrees),
             "largest_seller_share_of_contract_volume": (
-                max(self._sold.values()) / total_sold if total_sold > 0 else 0.0),
+                max(self._sold.values()) / total_sold if total_sold > 0 else 0.0
+            ),
         }

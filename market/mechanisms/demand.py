@@ -6,8 +6,9 @@ import math
 from collections.abc import Mapping
 
 
-def next_demand_index(index: float, growth_per_year: float, volatility_per_year: float,
-                      shock: float) -> float:
+def next_demand_index(
+    index: float, growth_per_year: float, volatility_per_year: float, shock: float
+) -> float:
     """One month of stochastic growth: log growth with drift ln(g)/12 and a normal
     ``shock`` (standard normal draw) scaled to ``volatility_per_year``/sqrt(12)."""
     drift = math.log(growth_per_year) / 12.0
@@ -46,8 +47,13 @@ def logit_shares(capability: Mapping[int, float], intensity: float) -> dict[int,
     return {k: w / total for k, w in weights.items()}
 
 
-def update_shares(shares: Mapping[int, float], targets: Mapping[int, float], inertia: float,
-                  rationed: Mapping[int, float], churn: float) -> dict[int, float]:
+def update_shares(
+    shares: Mapping[int, float],
+    targets: Mapping[int, float],
+    inertia: float,
+    rationed: Mapping[int, float],
+    churn: float,
+) -> dict[int, float]:
     """Shares move toward the contest's targets with inertia; a lab that rationed a
     fraction r of its users last month loses ``churn * r`` of its share; the users
     lost are shared out by the contest's targets (so mostly to the strongest labs).
@@ -61,5 +67,5 @@ def update_shares(shares: Mapping[int, float], targets: Mapping[int, float], ine
     total = sum(out.values())
     if total <= 0:
         n = len(out)
-        return {k: 1.0 / n for k in out}
+        return dict.fromkeys(out, 1.0 / n)
     return {k: max(0.0, v) / total for k, v in out.items()}

@@ -26,15 +26,25 @@ class Output:
 
 _O = Output
 OUTPUTS: tuple[Output, ...] = (
-    _O("spot_price_usd_per_h100e_hour", "Clearing price of this month's spot market (empty: no bids or asks)."),
-    _O("spot_price_index_usd_per_h100e_hour", "Rental price index: smoothed spot price, every agent's outside option."),
+    _O(
+        "spot_price_usd_per_h100e_hour",
+        "Clearing price of this month's spot market (empty: no bids or asks).",
+    ),
+    _O(
+        "spot_price_index_usd_per_h100e_hour",
+        "Rental price index: smoothed spot price, every agent's outside option.",
+    ),
     _O("spot_price_usd_per_mw_month", "The price index per MW-month of H100-generation capacity."),
     _O("spot_volume_h100e", "Capacity rented on the spot market this month."),
     _O("market_tightness", "Unmet spot demand over unsold spot supply (0 = slack)."),
-    *[_O(f"contract_price_{b}_usd_per_h100e_hour",
-         f"Volume-weighted price of contracts signed this month with {b} terms "
-         "(short < 12 months <= medium < 36 months <= long); empty when none.")
-      for b in TERM_BUCKETS],
+    *[
+        _O(
+            f"contract_price_{b}_usd_per_h100e_hour",
+            f"Volume-weighted price of contracts signed this month with {b} terms "
+            "(short < 12 months <= medium < 36 months <= long); empty when none.",
+        )
+        for b in TERM_BUCKETS
+    ],
     _O("new_contracts", "Contracts signed this month."),
     _O("new_contract_h100e", "Capacity of the contracts signed this month."),
     _O("active_contracts", "Contracts delivering this month."),
@@ -51,11 +61,17 @@ OUTPUTS: tuple[Output, ...] = (
     _O("lab_compute_hhi", "HHI of the compute labs have at hand."),
     _O("lab_compute_top4_share", "Share of lab compute held by the four largest labs."),
     _O("chip_supply_hhi", "HHI of chip deliveries over the last 12 months, by supplier."),
-    _O("chip_supply_top4_share", "Share of chip deliveries by the four largest suppliers (12 months)."),
+    _O(
+        "chip_supply_top4_share",
+        "Share of chip deliveries by the four largest suppliers (12 months).",
+    ),
     _O("chip_production_h100e_per_month", "Chip output this month."),
     _O("chip_backlog_h100e", "Chips ordered and not yet delivered."),
     _O("chip_price_usd_per_h100e", "Lowest merchant list price per H100e."),
-    _O("merchant_share_of_chip_supply", "Merchant GPU vendors' share of chip deliveries (12 months)."),
+    _O(
+        "merchant_share_of_chip_supply",
+        "Merchant GPU vendors' share of chip deliveries (12 months).",
+    ),
     _O("active_labs", "Labs in the market."),
     _O("active_neoclouds", "Neoclouds in the market."),
     _O("active_hyperscalers", "Hyperscalers in the market."),
@@ -65,13 +81,24 @@ OUTPUTS: tuple[Output, ...] = (
     _O("cumulative_acquisitions", "Acquisitions so far (firms and distressed sites)."),
     _O("cumulative_blocked_mergers", "Deals blocked by merger review so far."),
     _O("cumulative_surplus_leases", "Whole-site leases from one lab to another so far."),
-    _O("cumulative_circular_deals", "Strategic investments returned as compute commitments so far."),
-    _O("largest_run_h100e_months", "Largest training run completed so far (frontier), H100e-months."),
+    _O(
+        "cumulative_circular_deals", "Strategic investments returned as compute commitments so far."
+    ),
+    _O(
+        "largest_run_h100e_months",
+        "Largest training run completed so far (frontier), H100e-months.",
+    ),
     _O("largest_run_growth_12m", "Growth factor of the frontier run over the last 12 months."),
     _O("largest_active_run_h100e", "Largest training run in progress, H100e."),
-    _O("frontier_ceiling_h100e_months", "Largest run a lab could start now: the largest online "
-       "site for the longest run allowed (a run starts on one site)."),
-    _O("capex_usd_12m_hyperscaler", "Hyperscalers' capex (sites and chips) over the last 12 months."),
+    _O(
+        "frontier_ceiling_h100e_months",
+        "Largest run a lab could start now: the largest online "
+        "site for the longest run allowed (a run starts on one site).",
+    ),
+    _O(
+        "capex_usd_12m_hyperscaler",
+        "Hyperscalers' capex (sites and chips) over the last 12 months.",
+    ),
     _O("capex_usd_12m_neocloud", "Neoclouds' capex over the last 12 months."),
     _O("capex_usd_12m_lab", "Labs' capex over the last 12 months."),
     _O("capex_usd_12m_total", "All owners' capex over the last 12 months."),
@@ -91,5 +118,8 @@ OUTPUTS: tuple[Output, ...] = (
     _O("network_contract_ties", "Pairs of firms with an active contract."),
     _O("network_density", "Ties over possible ties."),
     _O("network_degree_centralisation", "Freeman degree centralisation (1 = a star)."),
-    _O("largest_seller_share_of_contract_volume", "Largest seller's share of active contracted H100e."),
+    _O(
+        "largest_seller_share_of_contract_volume",
+        "Largest seller's share of active contracted H100e.",
+    ),
 )

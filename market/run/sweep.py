@@ -6,7 +6,7 @@ A run task is a plain JSON-serialisable dict::
      "overrides": {"demand_growth": 1.4}, ...any extra keys, e.g. "point": 3}
 
 A run function is a module-level callable ``fn(task) -> (per_month_frame, summary_dict)``,
-named by a path such as ``"market.runner:run_task"`` so that spawned processes and Dask
+named by a path such as ``"market.run.runner:run_task"`` so that spawned processes and Dask
 workers import it themselves instead of receiving a pickled closure.
 
 Output folder::
@@ -29,7 +29,6 @@ numbers), so differences between points are not differences between seeds.
 
 from __future__ import annotations
 
-
 import argparse
 import copy
 import functools
@@ -47,7 +46,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +54,19 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from market.atomic import write_text
+from market.io.atomic import write_text
 
 BACKENDS = ("serial", "processes", "dask")
 SAMPLERS = ("grid", "random", "lhs")
-DEFAULT_RUN_FN = "market.runner:run_task"
+DEFAULT_RUN_FN = "market.run.runner:run_task"
 TASK_KEYS = ("run_id", "scenario", "seed", "years", "overrides")
 # pandas < 3.1 parses floats with a fast converter that can change the last digit; 3.1 made
 # every mode exact and deprecated the option.
-_READ_CSV_EXACT = {} if tuple(map(int, pd.__version__.split(".")[:2])) >= (3, 1) else {"float_precision": "round_trip"}
+_READ_CSV_EXACT = (
+    {}
+    if tuple(map(int, pd.__version__.split(".")[:2])) >= (3, 1)
+    else {"float_precision": "round_trip"}
+)
 _SAFE_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -113,7 +116,7 @@ def make_tasks(
         if isinstance(values, (str, bytes)) or len(values) == 0:
             raise ValueError(f"grid[{name!r}] must be a non-empty list of values")
     points = [
-        {name: _plain(v) for name, v in zip(grid, combo)}
+        {name: _plain(v) for name, v in zip(grid, combo, strict=False)}
         for combo in itertools.product(*grid.values())
     ]
     if sampler == "grid":
@@ -121,9 +124,13 @@ def make_tasks(
             raise ValueError("samples and n_samples need sampler='random' or 'lhs'")
     else:
         if not samples or n_samples < 1:
-            raise ValueError(f"sampler={sampler!r} needs samples={{param: (low, high)}} and n_samples >= 1")
+            raise ValueError(
+                f"sampler={sampler!r} needs samples={{param: (low, high)}} and n_samples >= 1"
+            )
         if set(samples) & set(grid):
-            raise ValueError(f"parameters both in grid and samples: {sorted(set(samples) & set(grid))}")
+            raise ValueError(
+                f"parameters both in grid and samples: {sorted(set(samples) & set(grid))}"
+            )
         rng = np.random.default_rng(base_seed if rng_seed is None else rng_seed)
         drawn = _draw(samples, n_samples, sampler, rng)
         points = [{**p, **d} for p in points for d in drawn]
@@ -196,13 +203,17 @@ def run_sweep(
     _check_manifest(out, tasks)
     runs_dir.mkdir(parents=True, exist_ok=True)
     failed_dir.mkdir(exist_ok=True)
-    for stale in itertools.chain(out.glob(".*.tmp"), runs_dir.glob(".*.tmp"), failed_dir.glob(".*.tmp")):
+    for stale in itertools.chain(
+        out.glob(".*.tmp"), runs_dir.glob(".*.tmp"), failed_dir.glob(".*.tmp")
+    ):
         stale.unlink()  # left by a write that was killed before its rename
 
     pending = [t for t in tasks if not _is_done(runs_dir, t)]
     n_skipped = len(tasks) - len(pending)
     if n_skipped and progress:
-        print(f"{out}: {n_skipped} of {len(tasks)} runs already done, skipping them", file=sys.stderr)
+        print(
+            f"{out}: {n_skipped} of {len(tasks)} runs already done, skipping them", file=sys.stderr
+        )
 
     manifest = {
         "status": "running",
@@ -226,7 +237,9 @@ def run_sweep(
     write_text(out / "manifest.json", _dumps(manifest))
 
     execute = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[backend]
-    bar = tqdm(total=len(tasks), initial=n_skipped, unit="run", file=sys.stderr, disable=not progress)
+    bar = tqdm(
+        total=len(tasks), initial=n_skipped, unit="run", file=sys.stderr, disable=not progress
+    )
     try:
         with closing(execute(run_fn, pending, workers, scheduler)) as outcomes:
             for outcome in outcomes:
@@ -247,7 +260,9 @@ def run_sweep(
     summary, timeseries = _collect(runs_dir, failed_dir, tasks)
     write_text(out / "summary.csv", summary.to_csv(index=False, lineterminator="\n"))
     write_text(out / "timeseries.csv", timeseries.to_csv(index=False, lineterminator="\n"))
-    return SweepResult(out, manifest["n_done"], n_skipped, manifest["n_failed"], summary, timeseries)
+    return SweepResult(
+        out, manifest["n_done"], n_skipped, manifest["n_failed"], summary, timeseries
+    )
 
 
 def _run_serial(run_fn: str, tasks: list[dict], workers, scheduler) -> Iterator[dict]:
@@ -259,7 +274,9 @@ def _run_processes(run_fn: str, tasks: list[dict], workers, scheduler) -> Iterat
     if not tasks:
         return
     # spawn, not fork: a forked child would inherit the parent's threads and imported state.
-    pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count(), mp_context=multiprocessing.get_context("spawn")
+    )
     try:
         futures = {pool.submit(_execute, run_fn, task): task for task in tasks}
         for future in as_completed(futures):
@@ -279,15 +296,21 @@ def _run_dask(run_fn: str, tasks: list[dict], workers, scheduler) -> Iterator[di
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, dashboard_address=None, processes=True)
+        cluster = LocalCluster(
+            n_workers=workers or 2, threads_per_worker=1, dashboard_address=None, processes=True
+        )
         client = Client(cluster)
     futures = []
     try:
         # Unique keys: a shared scheduler may still hold results of an earlier sweep's runs.
         token = uuid.uuid4().hex[:8]
         for task in tasks:
-            futures.append(client.submit(_execute, run_fn, task, key=f"sweep-{token}-{task['run_id']}", pure=False))
-        by_key = {future.key: task for future, task in zip(futures, tasks)}
+            futures.append(
+                client.submit(
+                    _execute, run_fn, task, key=f"sweep-{token}-{task['run_id']}", pure=False
+                )
+            )
+        by_key = {future.key: task for future, task in zip(futures, tasks, strict=False)}
         for future in dask_as_completed(futures):
             outcome = _outcome(future, by_key[future.key])
             future.release()  # the parent has the result; let the cluster free its copy
@@ -313,7 +336,12 @@ def _execute(run_fn: str, task: dict) -> dict:
         # A copy: a run function that edits its task must not change the task recorded as done.
         frame, summary = _load_run_fn(run_fn)(copy.deepcopy(task))
         csv_text = _render_frame(task, frame)
-        record = {"run_id": task["run_id"], "status": "ok", "task": task, "summary": _plain_summary(task, summary)}
+        record = {
+            "run_id": task["run_id"],
+            "status": "ok",
+            "task": task,
+            "summary": _plain_summary(task, summary),
+        }
         return {"run_id": task["run_id"], "ok": True, "csv": csv_text, "json": _dumps(record)}
     except Exception as exc:
         return _failure(task, exc)
@@ -377,7 +405,10 @@ def task_columns(task: dict) -> dict:
     columns = {key: task[key] for key in TASK_KEYS if key != "overrides"}
     columns.update(task["overrides"])
     columns.update((key, value) for key, value in task.items() if key not in TASK_KEYS)
-    return {key: json.dumps(v, sort_keys=True) if isinstance(v, (list, dict)) else v for key, v in columns.items()}
+    return {
+        key: json.dumps(v, sort_keys=True) if isinstance(v, (list, dict)) else v
+        for key, v in columns.items()
+    }
 
 
 # --------------------------------------------------------------------------- folder state
@@ -392,8 +423,15 @@ def _validate_tasks(tasks: list[dict]) -> list[dict]:
         if missing:
             raise ValueError(f"task {task.get('run_id', task)!r} lacks {missing}")
         run_id = task["run_id"]
-        if not isinstance(run_id, str) or not run_id or not set(run_id) <= _SAFE_ID or run_id.startswith("."):
-            raise ValueError(f"run_id {run_id!r} must be a file-name-safe string (letters, digits, '._-')")
+        if (
+            not isinstance(run_id, str)
+            or not run_id
+            or not set(run_id) <= _SAFE_ID
+            or run_id.startswith(".")
+        ):
+            raise ValueError(
+                f"run_id {run_id!r} must be a file-name-safe string (letters, digits, '._-')"
+            )
         if run_id in seen:
             raise ValueError(f"duplicate run_id {run_id!r}")
         seen.add(run_id)
@@ -407,13 +445,19 @@ def _check_manifest(out: Path, tasks: list[dict]) -> None:
     path = out / "manifest.json"
     if not path.exists():
         if (out / "runs").is_dir() and any((out / "runs").iterdir()):
-            raise SweepMismatchError(f"{out} holds runs but no manifest.json; choose another output folder")
+            raise SweepMismatchError(
+                f"{out} holds runs but no manifest.json; choose another output folder"
+            )
         return
     old = json.loads(path.read_text(encoding="utf-8")).get("tasks")
     if old != tasks:
         old = old or []
-        first = next((a.get("run_id") for a, b in zip(old, tasks) if a != b), None)
-        detail = f"first difference at run {first!r}" if first else f"{len(old)} tasks there, {len(tasks)} now"
+        first = next((a.get("run_id") for a, b in zip(old, tasks, strict=False) if a != b), None)
+        detail = (
+            f"first difference at run {first!r}"
+            if first
+            else f"{len(old)} tasks there, {len(tasks)} now"
+        )
         raise SweepMismatchError(
             f"{out} holds a sweep of different tasks ({detail}); "
             "rerun with the same tasks to resume, or choose another output folder"
@@ -425,7 +469,9 @@ def _is_done(runs_dir: Path, task: dict) -> bool:
     return bool(record) and record.get("status") == "ok" and record.get("task") == task
 
 
-def _collect(runs_dir: Path, failed_dir: Path, tasks: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _collect(
+    runs_dir: Path, failed_dir: Path, tasks: list[dict]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, frames = [], []
     for task in sorted(tasks, key=lambda t: t["run_id"]):
         run_id = task["run_id"]
@@ -437,11 +483,20 @@ def _collect(runs_dir: Path, failed_dir: Path, tasks: list[dict]) -> tuple[pd.Da
             continue
         failure = _read_json(failed_dir / f"{run_id}.json") or {}
         status = "failed" if failure.get("task") == task else "missing"
-        rows.append({**columns, "status": status, "error_type": failure.get("error_type"), "message": failure.get("message")})
+        rows.append(
+            {
+                **columns,
+                "status": status,
+                "error_type": failure.get("error_type"),
+                "message": failure.get("message"),
+            }
+        )
     summary = pd.DataFrame(rows)
     if not frames:
         return summary, pd.DataFrame()
-    timeseries = pd.concat(frames, ignore_index=True).sort_values(["run_id", "month"], kind="stable", ignore_index=True)
+    timeseries = pd.concat(frames, ignore_index=True).sort_values(
+        ["run_id", "month"], kind="stable", ignore_index=True
+    )
     return summary, timeseries
 
 
@@ -453,7 +508,9 @@ def _run_fn_path(run_fn: str | Callable) -> str:
         return run_fn
     path = f"{run_fn.__module__}:{run_fn.__qualname__}"
     if "<" in path or run_fn.__module__ == "__main__":
-        raise ValueError(f"run_fn {path} is not importable by workers; pass a module-level function")
+        raise ValueError(
+            f"run_fn {path} is not importable by workers; pass a module-level function"
+        )
     return path
 
 
@@ -501,7 +558,7 @@ def _package_version() -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------- command line
@@ -515,22 +572,55 @@ def _positive_int(text: str) -> int:
 
 
 def add_sweep_arguments(
-    parser: argparse.ArgumentParser, *, replicates: int = 10, years: float = 10.0, out: str | None = None
+    parser: argparse.ArgumentParser,
+    *,
+    replicates: int = 10,
+    years: float = 10.0,
+    out: str | None = None,
 ) -> argparse._ArgumentGroup:
     """The sweep flags every experiment script shares; the keyword arguments set its defaults."""
     group = parser.add_argument_group("sweep")
-    group.add_argument("--replicates", type=_positive_int, default=replicates, metavar="N",
-                       help="seeds per parameter point (default: %(default)s)")
-    group.add_argument("--years", type=float, default=years, help="simulated years per run (default: %(default)s)")
-    group.add_argument("--backend", choices=BACKENDS, default=None,
-                       help="where runs execute (default: serial, or dask when --scheduler is given)")
-    group.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                       help="Dask scheduler address such as tcp://host:8786; workers need compute-market installed")
-    group.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                       help="worker processes (default: CPU count for processes, 2 for a local Dask cluster)")
-    group.add_argument("--out", type=Path, default=out, required=out is None, metavar="DIR",
-                       help="output folder; rerunning into it resumes" + (" (default: %(default)s)" if out else ""))
-    group.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    group.add_argument(
+        "--replicates",
+        type=_positive_int,
+        default=replicates,
+        metavar="N",
+        help="seeds per parameter point (default: %(default)s)",
+    )
+    group.add_argument(
+        "--years", type=float, default=years, help="simulated years per run (default: %(default)s)"
+    )
+    group.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="where runs execute (default: serial, or dask when --scheduler is given)",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="Dask scheduler address such as tcp://host:8786; workers need compute-market installed",
+    )
+    group.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: CPU count for processes, 2 for a local Dask cluster)",
+    )
+    group.add_argument(
+        "--out",
+        type=Path,
+        default=out,
+        required=out is None,
+        metavar="DIR",
+        help="output folder; rerunning into it resumes"
+        + (" (default: %(default)s)" if out else ""),
+    )
+    group.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
     return group
 
 

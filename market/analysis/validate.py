@@ -2,11 +2,11 @@
 
     compute-market validate [--scenario colossus-2026] [--seeds 20] [--out runs/validation]
                             [--overwrite] [--workers N]
-    python -m market.validate --seeds 4 --years 1 --out /tmp/v     (the same, plus --years)
+    python -m market.analysis.validate --seeds 4 --years 1 --out /tmp/v     (the same, plus --years)
 
 Each seed runs the scenario for the validation window (``VALIDATION_YEARS`` from its
-start month, or ``--years``) through ``market.runner.run``, in parallel processes when
-the machine has more than one core (``market.sweep``, with a progress bar). Every pattern
+start month, or ``--years``) through ``market.run.runner.run``, in parallel processes when
+the machine has more than one core (``market.run.sweep``, with a progress bar). Every pattern
 below is measured in every run; the report gives, per pattern, the target band and the
 calibration row it comes from, the model's median and 90% interval across seeds, and
 pass or fail. A pattern passes when the median across seeds lies in the band, or, for an
@@ -48,15 +48,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from market.params import ParameterError
-from market.runner import OutputError, check_out_dir
-from market.scenario import ScenarioError, load_scenario
+from market.io.params import ParameterError
+from market.io.scenario import ScenarioError, load_scenario
+from market.run.runner import OutputError, check_out_dir
 
 DEFAULT_SCENARIO = "colossus-2026"
 DEFAULT_SEEDS = 20
 DEFAULT_OUT = "runs/validation"
 VALIDATION_YEARS = 3.0  # 2026-2028 for colossus-2026: the years the calibration speaks about
-RUN_FN = "market.validate:run_seed"
+RUN_FN = "market.analysis.validate:run_seed"
 
 # Names of the seed story's actors; other scenarios fall back to rules (see run_seed).
 SHORT_LAB = "Anthropic"
@@ -106,7 +106,9 @@ class Pattern:
     def band_text(self) -> str:
         if self.yearly_band is not None:
             lo, hi = self.yearly_band
-            return f"every year {self.fmt(lo)} to {self.fmt(hi)}, in at least {self.low:.0%} of seeds"
+            return (
+                f"every year {self.fmt(lo)} to {self.fmt(hi)}, in at least {self.low:.0%} of seeds"
+            )
         if self.event:
             return f"in at least {self.low:.0%} of seeds"
         if math.isinf(self.high):
@@ -133,57 +135,102 @@ def _usd(v: float) -> str:
 
 
 PATTERNS: tuple[Pattern, ...] = (
-    Pattern("compute_stock_growth", "AI compute stock grows 2.5-4x per year",
-            "G4 (global stock 3.3x per year), G5 (Nvidia installed stock 2.3x per year)",
-            "compute_stock_growth_per_year", 2.5, 4.0, _x,
-            "online capacity (capacity_h100e_total), last month over first month, annualised",
-            "chip output and its expansion, grid queues and build times, H100e per MW of each "
-            "chip generation, providers' build decisions"),
-    Pattern("frontier_run_growth", "The largest training run grows 3-6x per year",
-            "G1 (frontier training compute 4-5x per year)",
-            "frontier_run_growth_per_year", 3.0, 6.0, _x,
-            "largest completed run (largest_run_h100e_months), last month over first month, "
-            "annualised",
-            "race_ambition, training budgets, contiguous blocks labs can secure, run length"),
-    Pattern("nvidia_share", "Nvidia's share of accelerator supply stays within 60-85% every year",
-            "C9 (Nvidia ~70-80% of AI accelerator revenue; ASICs growing faster)",
-            "leading_vendor_share_in_band_every_year", 0.5, 1.0, _pct,
-            "for each calendar year of the run, the leading merchant vendor's H100e delivered "
-            "over all suppliers' H100e delivered that year (suppliers.csv, delivered_h100e; "
-            "a part year counts its months); 1 when every year's share lies within "
-            f"{VENDOR_BAND[0]:.0%}-{VENDOR_BAND[1]:.0%}, else 0. The yearly shares are the "
-            f"`{VENDOR_PREFIX}<year>` columns of seeds.csv",
-            "which supplier each builder orders from (price and backlog), captive programs' "
-            "output growth, who builds", event=True, share=True, yearly_band=VENDOR_BAND,
-            yearly_prefix=VENDOR_PREFIX),
-    Pattern("short_lab_rations_early", "The capacity-short lab rations a few percent of demand "
-            "in early 2026 (~7%)",
-            "S6 (peak-hour limits hit ~7% of users)",
-            "short_lab_rationed_early", 0.02, 0.15, _pct,
-            f"the capacity-short lab's mean rationed share in the first {EARLY_MONTHS} months",
-            "the lab's opening contracts against its demand, a training run's claim on its "
-            "pool, how fast it can buy more", share=True),
-    Pattern("short_lab_rations_less_after", "... and less after it secures capacity",
-            "S9 (usage limits doubled, peak-hour limits removed after the deal)",
-            "short_lab_rationing_falls", 0.5, 1.0, _pct,
-            f"1 when the lab's mean rationed share over the {AFTER_MONTHS} months after its "
-            "first lease of a rival lab's whole site starts (without one: months 7-12) is below "
-            "its early mean, else 0; the difference is in seeds.csv",
-            "the same as above, and whether a lease happens", event=True),
-    Pattern("lab_lease_first_year", "A lab leases a rival lab's whole site in 2026",
-            "S1, S5 (Anthropic leases xAI's Colossus 1, May 2026)",
-            "lab_lease_first_year", 0.5, 1.0, _pct,
-            "1 when an exclusive whole-site contract with a lab on both sides is signed in the "
-            "first calendar year of the run",
-            "lease_to_rival_labs, the owner's own need, whole-site quotes, the buyer's gap and "
-            "reservation price", event=True),
-    Pattern("lab_lease_price", "Its price lies within a factor of two of $7.8/H100e-hour",
-            "S3 over S2 ($1.25B a month / 220,000 GPUs / 730 h)",
-            "lab_lease_price_usd_per_h100e_hour", LEASE_PRICE_REPORTED / 2,
-            LEASE_PRICE_REPORTED * 2, _usd,
-            "price of the first such lease (seeds without one are left out)",
-            "the seller's cost floor and scarcity markup, the buyer's reservation price "
-            "(capped by the spot index times outside_option_markup), bargaining power"),
+    Pattern(
+        "compute_stock_growth",
+        "AI compute stock grows 2.5-4x per year",
+        "G4 (global stock 3.3x per year), G5 (Nvidia installed stock 2.3x per year)",
+        "compute_stock_growth_per_year",
+        2.5,
+        4.0,
+        _x,
+        "online capacity (capacity_h100e_total), last month over first month, annualised",
+        "chip output and its expansion, grid queues and build times, H100e per MW of each "
+        "chip generation, providers' build decisions",
+    ),
+    Pattern(
+        "frontier_run_growth",
+        "The largest training run grows 3-6x per year",
+        "G1 (frontier training compute 4-5x per year)",
+        "frontier_run_growth_per_year",
+        3.0,
+        6.0,
+        _x,
+        "largest completed run (largest_run_h100e_months), last month over first month, annualised",
+        "race_ambition, training budgets, contiguous blocks labs can secure, run length",
+    ),
+    Pattern(
+        "nvidia_share",
+        "Nvidia's share of accelerator supply stays within 60-85% every year",
+        "C9 (Nvidia ~70-80% of AI accelerator revenue; ASICs growing faster)",
+        "leading_vendor_share_in_band_every_year",
+        0.5,
+        1.0,
+        _pct,
+        "for each calendar year of the run, the leading merchant vendor's H100e delivered "
+        "over all suppliers' H100e delivered that year (suppliers.csv, delivered_h100e; "
+        "a part year counts its months); 1 when every year's share lies within "
+        f"{VENDOR_BAND[0]:.0%}-{VENDOR_BAND[1]:.0%}, else 0. The yearly shares are the "
+        f"`{VENDOR_PREFIX}<year>` columns of seeds.csv",
+        "which supplier each builder orders from (price and backlog), captive programs' "
+        "output growth, who builds",
+        event=True,
+        share=True,
+        yearly_band=VENDOR_BAND,
+        yearly_prefix=VENDOR_PREFIX,
+    ),
+    Pattern(
+        "short_lab_rations_early",
+        "The capacity-short lab rations a few percent of demand in early 2026 (~7%)",
+        "S6 (peak-hour limits hit ~7% of users)",
+        "short_lab_rationed_early",
+        0.02,
+        0.15,
+        _pct,
+        f"the capacity-short lab's mean rationed share in the first {EARLY_MONTHS} months",
+        "the lab's opening contracts against its demand, a training run's claim on its "
+        "pool, how fast it can buy more",
+        share=True,
+    ),
+    Pattern(
+        "short_lab_rations_less_after",
+        "... and less after it secures capacity",
+        "S9 (usage limits doubled, peak-hour limits removed after the deal)",
+        "short_lab_rationing_falls",
+        0.5,
+        1.0,
+        _pct,
+        f"1 when the lab's mean rationed share over the {AFTER_MONTHS} months after its "
+        "first lease of a rival lab's whole site starts (without one: months 7-12) is below "
+        "its early mean, else 0; the difference is in seeds.csv",
+        "the same as above, and whether a lease happens",
+        event=True,
+    ),
+    Pattern(
+        "lab_lease_first_year",
+        "A lab leases a rival lab's whole site in 2026",
+        "S1, S5 (Anthropic leases xAI's Colossus 1, May 2026)",
+        "lab_lease_first_year",
+        0.5,
+        1.0,
+        _pct,
+        "1 when an exclusive whole-site contract with a lab on both sides is signed in the "
+        "first calendar year of the run",
+        "lease_to_rival_labs, the owner's own need, whole-site quotes, the buyer's gap and "
+        "reservation price",
+        event=True,
+    ),
+    Pattern(
+        "lab_lease_price",
+        "Its price lies within a factor of two of $7.8/H100e-hour",
+        "S3 over S2 ($1.25B a month / 220,000 GPUs / 730 h)",
+        "lab_lease_price_usd_per_h100e_hour",
+        LEASE_PRICE_REPORTED / 2,
+        LEASE_PRICE_REPORTED * 2,
+        _usd,
+        "price of the first such lease (seeds without one are left out)",
+        "the seller's cost floor and scarcity markup, the buyer's reservation price "
+        "(capped by the spot index times outside_option_markup), bargaining power",
+    ),
 )
 
 
@@ -212,8 +259,11 @@ def _short_lab(model, labs: pd.DataFrame) -> str:
     large = [n for n, s in shares.items() if s / total >= 0.05 and n in names]
     if not large:
         return ""
-    early = labs[labs["name"].isin(large)].groupby("name", sort=True)["rationed_share"].apply(
-        lambda s: s.iloc[:EARLY_MONTHS].mean())
+    early = (
+        labs[labs["name"].isin(large)]
+        .groupby("name", sort=True)["rationed_share"]
+        .apply(lambda s: s.iloc[:EARLY_MONTHS].mean())
+    )
     return str(early.idxmax())
 
 
@@ -224,7 +274,9 @@ def _leading_vendor(suppliers: pd.DataFrame) -> str:
         return ""
     if LEADING_VENDOR in set(suppliers["name"]):
         return LEADING_VENDOR
-    first = suppliers[(suppliers["month"] == suppliers["month"].min()) & ~suppliers["captive"].astype(bool)]
+    first = suppliers[
+        (suppliers["month"] == suppliers["month"].min()) & ~suppliers["captive"].astype(bool)
+    ]
     if not len(first):
         return ""
     first = first.sort_values(["production_h100e_per_month", "agent_id"], ascending=[False, True])
@@ -238,7 +290,11 @@ def yearly_vendor_shares(suppliers: pd.DataFrame, vendor: str) -> dict[str, floa
         return {}
     year = suppliers["month"].str[:4]
     total = suppliers.groupby(year)["delivered_h100e"].sum()
-    own = suppliers[suppliers["name"] == vendor].groupby(year[suppliers["name"] == vendor])["delivered_h100e"].sum()
+    own = (
+        suppliers[suppliers["name"] == vendor]
+        .groupby(year[suppliers["name"] == vendor])["delivered_h100e"]
+        .sum()
+    )
     return {str(y): float(own.get(y, 0.0) / t) for y, t in total.items() if t > 0}
 
 
@@ -257,23 +313,34 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
     frame = ts.copy()
     short = _short_lab(model, labs)
     own = labs[labs["name"] == short].set_index("month") if short else pd.DataFrame()
-    for col, src in (("short_lab_rationed_share", "rationed_share"),
-                     ("short_lab_compute_h100e", "compute_h100e"),
-                     ("short_lab_demand_share", "share")):
+    for col, src in (
+        ("short_lab_rationed_share", "rationed_share"),
+        ("short_lab_compute_h100e", "compute_h100e"),
+        ("short_lab_demand_share", "share"),
+    ):
         frame[col] = frame["month"].map(own[src]) if len(own) else math.nan
 
     suppliers = result.suppliers
     vendor = _leading_vendor(suppliers)
     yearly = yearly_vendor_shares(suppliers, vendor)
-    delivered = (suppliers.groupby("name", sort=True)["delivered_h100e"].sum().to_dict()
-                 if len(suppliers) else {})
+    delivered = (
+        suppliers.groupby("name", sort=True)["delivered_h100e"].sum().to_dict()
+        if len(suppliers)
+        else {}
+    )
     lo, hi = VENDOR_BAND
     in_band = (1.0 if all(lo <= v <= hi for v in yearly.values()) else 0.0) if yearly else math.nan
 
-    lab_names = {r["name"] for r in model.spec.tables["lab"]} | set(labs["name"] if len(labs) else [])
+    lab_names = {r["name"] for r in model.spec.tables["lab"]} | set(
+        labs["name"] if len(labs) else []
+    )
     first_year = model.p["start_month"][:4]
-    leases = book[book["exclusive"].astype(bool) & book["buyer"].isin(lab_names)
-                  & book["seller"].isin(lab_names) & (book["origin"] != "opening book")]
+    leases = book[
+        book["exclusive"].astype(bool)
+        & book["buyer"].isin(lab_names)
+        & book["seller"].isin(lab_names)
+        & (book["origin"] != "opening book")
+    ]
     leases = leases.sort_values(["signed_month", "contract_id"])
     in_year = leases[leases["signed_month"].str[:4] == first_year]
     lease = in_year.iloc[0] if len(in_year) else None
@@ -308,9 +375,11 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
         "short_lab_rationed_early": early,
         "short_lab_rationed_after": after,
         "short_lab_after_from": after_from,
-        "short_lab_rationing_change": after - early if math.isfinite(early) and math.isfinite(after) else math.nan,
+        "short_lab_rationing_change": after - early
+        if math.isfinite(early) and math.isfinite(after)
+        else math.nan,
         "short_lab_rationing_falls": falls,
-        "lab_leases_whole_site": int(len(leases)),
+        "lab_leases_whole_site": len(leases),
         "lab_lease_first_year": 1.0 if lease is not None else 0.0,
         "lab_lease_signed_month": str(lease["signed_month"]) if lease is not None else "",
         "lab_lease_buyer": str(lease["buyer"]) if lease is not None else "",
@@ -319,8 +388,12 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
         "lab_lease_h100e": float(lease["capacity_h100e"]) if lease is not None else math.nan,
         "lab_lease_term_months": int(lease["term_months"]) if lease is not None else -1,
         "lab_lease_purpose": str(lease["purpose"]) if lease is not None else "",
-        "lab_lease_price_usd_per_h100e_hour": float(lease["price_usd_per_h100e_hour"]) if lease is not None else math.nan,
-        "spot_price_index_mean_usd_per_h100e_hour": float(ts["spot_price_index_usd_per_h100e_hour"].mean()),
+        "lab_lease_price_usd_per_h100e_hour": float(lease["price_usd_per_h100e_hour"])
+        if lease is not None
+        else math.nan,
+        "spot_price_index_mean_usd_per_h100e_hour": float(
+            ts["spot_price_index_usd_per_h100e_hour"].mean()
+        ),
     }
     for name, value in delivered.items():
         summary[f"delivered_h100e_{name}"] = float(value)
@@ -328,11 +401,16 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 def run_seed(task: dict) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run function for market.sweep: one seed of the scenario through market.runner.run."""
-    from market import runner
+    """Run function for market.run.sweep: one seed of the scenario through market.run.runner.run."""
+    from market.run import runner
 
-    result = runner.run(task["scenario"], seed=task["seed"], years=task["years"],
-                        overrides=task.get("overrides") or {}, figures=False)
+    result = runner.run(
+        task["scenario"],
+        seed=task["seed"],
+        years=task["years"],
+        overrides=task.get("overrides") or {},
+        figures=False,
+    )
     return measure(result)
 
 
@@ -358,10 +436,13 @@ class Outcome:
 
 def yearly_table(pattern: Pattern, seeds: pd.DataFrame) -> pd.DataFrame:
     """Seeds x calendar years: the yearly values of a yearly pattern."""
-    cols = sorted(c for c in seeds.columns if c.startswith(pattern.yearly_prefix)
-                  and c[len(pattern.yearly_prefix):].isdigit())
+    cols = sorted(
+        c
+        for c in seeds.columns
+        if c.startswith(pattern.yearly_prefix) and c[len(pattern.yearly_prefix) :].isdigit()
+    )
     table = seeds[cols].apply(pd.to_numeric, errors="coerce")
-    table.columns = [c[len(pattern.yearly_prefix):] for c in cols]
+    table.columns = [c[len(pattern.yearly_prefix) :] for c in cols]
     return table
 
 
@@ -373,31 +454,57 @@ def _yearly_miss(pattern: Pattern, table: pd.DataFrame) -> str:
         if not len(v):
             continue
         inside = int(((v >= lo) & (v <= hi)).sum())
-        parts.append(f"{year}: median {pattern.fmt(float(v.median()))}, {inside} of {_plural(len(v), 'seed')} in band")
+        parts.append(
+            f"{year}: median {pattern.fmt(float(v.median()))}, {inside} of {_plural(len(v), 'seed')} in band"
+        )
     return "; ".join(parts)
 
 
 def evaluate(pattern: Pattern, seeds: pd.DataFrame) -> Outcome:
-    raw = pd.to_numeric(seeds[pattern.column], errors="coerce") if pattern.column in seeds else pd.Series(dtype=float)
+    raw = (
+        pd.to_numeric(seeds[pattern.column], errors="coerce")
+        if pattern.column in seeds
+        else pd.Series(dtype=float)
+    )
     values = raw[np.isfinite(raw)].to_numpy(dtype=float)
     n = len(seeds)
     if pattern.yearly_band is not None:
         table = yearly_table(pattern, seeds)
         share = float(values.sum()) / n if n else math.nan
         passed = n > 0 and share >= pattern.low
-        miss = "" if passed else (f"every year in band in {int(values.sum())} of {_plural(n, 'seed')} "
-                                   f"({share:.0%}; the target is at least {pattern.low:.0%}); "
-                                   + _yearly_miss(pattern, table))
+        miss = (
+            ""
+            if passed
+            else (
+                f"every year in band in {int(values.sum())} of {_plural(n, 'seed')} "
+                f"({share:.0%}; the target is at least {pattern.low:.0%}); "
+                + _yearly_miss(pattern, table)
+            )
+        )
         return Outcome(pattern, values, n, share, math.nan, math.nan, passed, miss, table)
     if pattern.event:
         share = float(values.sum()) / n if n else math.nan
         passed = n > 0 and share >= pattern.low
-        miss = "" if passed else (f"happens in {int(values.sum())} of {_plural(n, 'seed')} ({share:.0%}); "
-                                   f"the target is at least {pattern.low:.0%}")
+        miss = (
+            ""
+            if passed
+            else (
+                f"happens in {int(values.sum())} of {_plural(n, 'seed')} ({share:.0%}); "
+                f"the target is at least {pattern.low:.0%}"
+            )
+        )
         return Outcome(pattern, values, n, share, math.nan, math.nan, passed, miss)
     if len(values) == 0:
-        return Outcome(pattern, values, n, math.nan, math.nan, math.nan, False,
-                       "no seed produced a value (see the definition)")
+        return Outcome(
+            pattern,
+            values,
+            n,
+            math.nan,
+            math.nan,
+            math.nan,
+            False,
+            "no seed produced a value (see the definition)",
+        )
     med = float(np.median(values))
     p5, p95 = (float(np.percentile(values, q)) for q in (5, 95))
     passed = pattern.low <= med <= pattern.high
@@ -412,8 +519,10 @@ def evaluate(pattern: Pattern, seeds: pd.DataFrame) -> Outcome:
         else:
             by = f"by {pattern.fmt(abs(edge - med))}"
         inside = int(((values >= pattern.low) & (values <= pattern.high)).sum())
-        miss = (f"median {pattern.fmt(med)} is {side} the band {pattern.band_text()} {by}; "
-                f"{inside} of {_plural(len(values), 'seed')} inside it")
+        miss = (
+            f"median {pattern.fmt(med)} is {side} the band {pattern.band_text()} {by}; "
+            f"{inside} of {_plural(len(values), 'seed')} inside it"
+        )
     return Outcome(pattern, values, n, med, p5, p95, passed, miss)
 
 
@@ -425,14 +534,30 @@ def outcomes_table(outcomes: list[Outcome]) -> pd.DataFrame:
     for o in outcomes:
         p = o.pattern
         flat = _yearly_values(o)
-        y5, y50, y95 = (float(np.percentile(flat, q)) for q in (5, 50, 95)) if len(flat) else (math.nan,) * 3
-        rows.append({"pattern": p.key, "title": p.title, "source": p.source, "event": p.event,
-                     "target_low": p.low, "target_high": p.high, "median": o.median,
-                     "p5": o.p5, "p95": o.p95, "seeds_with_value": len(o.values),
-                     "seeds": o.n_seeds, "result": o.result,
-                     "yearly_low": p.yearly_band[0] if p.yearly_band else math.nan,
-                     "yearly_high": p.yearly_band[1] if p.yearly_band else math.nan,
-                     "yearly_median": y50, "yearly_p5": y5, "yearly_p95": y95})
+        y5, y50, y95 = (
+            (float(np.percentile(flat, q)) for q in (5, 50, 95)) if len(flat) else (math.nan,) * 3
+        )
+        rows.append(
+            {
+                "pattern": p.key,
+                "title": p.title,
+                "source": p.source,
+                "event": p.event,
+                "target_low": p.low,
+                "target_high": p.high,
+                "median": o.median,
+                "p5": o.p5,
+                "p95": o.p95,
+                "seeds_with_value": len(o.values),
+                "seeds": o.n_seeds,
+                "result": o.result,
+                "yearly_low": p.yearly_band[0] if p.yearly_band else math.nan,
+                "yearly_high": p.yearly_band[1] if p.yearly_band else math.nan,
+                "yearly_median": y50,
+                "yearly_p5": y5,
+                "yearly_p95": y95,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -456,7 +581,10 @@ def _value_text(o: Outcome) -> tuple[str, str]:
         if not len(flat):
             return held, ""
         y5, y50, y95 = (float(np.percentile(flat, q)) for q in (5, 50, 95))
-        return f"{held}; yearly values: median {p.fmt(y50)}", f"{p.fmt(y5)} to {p.fmt(y95)} (yearly values)"
+        return (
+            f"{held}; yearly values: median {p.fmt(y50)}",
+            f"{p.fmt(y5)} to {p.fmt(y95)} (yearly values)",
+        )
     if p.event:
         if not o.n_seeds:
             return "n/a", ""
@@ -466,25 +594,43 @@ def _value_text(o: Outcome) -> tuple[str, str]:
     return p.fmt(o.median), f"{p.fmt(o.p5)} to {p.fmt(o.p95)}"
 
 
-def report_markdown(scenario: str, seeds: pd.DataFrame, outcomes: list[Outcome], years: float,
-                    start: str, end: str, n_tasks: int, n_failed: int, figures: list[str]) -> str:
+def report_markdown(
+    scenario: str,
+    seeds: pd.DataFrame,
+    outcomes: list[Outcome],
+    years: float,
+    start: str,
+    end: str,
+    n_tasks: int,
+    n_failed: int,
+    figures: list[str],
+) -> str:
     n_pass = sum(o.passed for o in outcomes)
     lines = [f"# Validation of scenario `{scenario}`", ""]
     first, last = (int(seeds["seed"].min()), int(seeds["seed"].max())) if len(seeds) else (0, 0)
     which = f"{first}" if first == last else f"{first} to {last}"
-    lines.append(f"{_plural(len(seeds), 'seed')} ({which}), "
-                 f"{years:g} {'year' if years == 1 else 'years'} each ({start} to {end}); "
-                 f"{_plural(n_tasks, 'run')}, {n_failed} failed."
-                 if len(seeds) else f"No run finished ({_plural(n_tasks, 'run')}, {n_failed} failed).")
-    lines += ["", f"**{n_pass} of {len(outcomes)} patterns pass.** A pattern passes when the median across "
-              "seeds lies in the target band (for an event: when it happens in at least the stated share "
-              "of seeds). The 90% interval runs from the 5th to the 95th percentile across seeds.", ""]
+    lines.append(
+        f"{_plural(len(seeds), 'seed')} ({which}), "
+        f"{years:g} {'year' if years == 1 else 'years'} each ({start} to {end}); "
+        f"{_plural(n_tasks, 'run')}, {n_failed} failed."
+        if len(seeds)
+        else f"No run finished ({_plural(n_tasks, 'run')}, {n_failed} failed)."
+    )
+    lines += [
+        "",
+        f"**{n_pass} of {len(outcomes)} patterns pass.** A pattern passes when the median across "
+        "seeds lies in the target band (for an event: when it happens in at least the stated share "
+        "of seeds). The 90% interval runs from the 5th to the 95th percentile across seeds.",
+        "",
+    ]
     lines.append("| pattern | source | target | model median | 90% interval | result |")
     lines.append("|---|---|---|---|---|---|")
     for o in outcomes:
         med, interval = _value_text(o)
-        lines.append(f"| {o.pattern.title} | {o.pattern.source} | {o.pattern.band_text()} | {med} | "
-                     f"{interval or '-'} | **{o.result}** |")
+        lines.append(
+            f"| {o.pattern.title} | {o.pattern.source} | {o.pattern.band_text()} | {med} | "
+            f"{interval or '-'} | **{o.result}** |"
+        )
     failed = [o for o in outcomes if not o.passed]
     lines += ["", "## What fails and by how much", ""]
     if failed:
@@ -494,47 +640,78 @@ def report_markdown(scenario: str, seeds: pd.DataFrame, outcomes: list[Outcome],
     for o in outcomes:
         if o.yearly is not None and o.yearly.shape[1]:
             lo, hi = o.pattern.yearly_band
-            lines += ["", f"## {o.pattern.title}: year by year", "",
-                      "| year | median across seeds | 90% interval | seeds in band |", "|---|---|---|---|"]
+            lines += [
+                "",
+                f"## {o.pattern.title}: year by year",
+                "",
+                "| year | median across seeds | 90% interval | seeds in band |",
+                "|---|---|---|---|",
+            ]
             for year in o.yearly.columns:
                 v = o.yearly[year].dropna().to_numpy(dtype=float)
                 if not len(v):
                     continue
                 inside = int(((v >= lo) & (v <= hi)).sum())
-                lines.append(f"| {year} | {o.pattern.fmt(float(np.median(v)))} | "
-                             f"{o.pattern.fmt(float(np.percentile(v, 5)))} to "
-                             f"{o.pattern.fmt(float(np.percentile(v, 95)))} | {inside} of {len(v)} |")
+                lines.append(
+                    f"| {year} | {o.pattern.fmt(float(np.median(v)))} | "
+                    f"{o.pattern.fmt(float(np.percentile(v, 5)))} to "
+                    f"{o.pattern.fmt(float(np.percentile(v, 95)))} | {inside} of {len(v)} |"
+                )
     lines += ["", "## How each pattern is measured", ""]
     for o in outcomes:
         p = o.pattern
-        lines.append(f"- **{p.title}** (`{p.column}` in seeds.csv): {p.measured}. Driven by: {p.depends}.")
+        lines.append(
+            f"- **{p.title}** (`{p.column}` in seeds.csv): {p.measured}. Driven by: {p.depends}."
+        )
     if len(seeds):
         lines += ["", "## The actors", ""]
         short = seeds["short_lab"].replace("", np.nan).dropna()
         if len(short):
             names = short.value_counts()
-            lines.append("- Capacity-short lab: " + ", ".join(f"{k} ({_plural(v, 'seed')})" for k, v in names.items()) + ".")
+            lines.append(
+                "- Capacity-short lab: "
+                + ", ".join(f"{k} ({_plural(v, 'seed')})" for k, v in names.items())
+                + "."
+            )
         vendor = seeds["leading_vendor"].replace("", np.nan).dropna()
         if len(vendor):
             lines.append(f"- Leading merchant vendor: {vendor.iloc[0]}.")
         leased = seeds[seeds["lab_lease_first_year"] == 1]
         if len(leased):
-            pairs = (leased["lab_lease_buyer"] + " leases " + leased["lab_lease_facility"] + " from "
-                     + leased["lab_lease_seller"]).value_counts()
-            lines.append("- First whole-site lease between labs in the first year: "
-                         + "; ".join(f"{k} ({_plural(v, 'seed')})" for k, v in pairs.items()) + ".")
-            lines += ["", "| seed | signed | buyer | seller | site | H100e | term (months) | purpose | "
-                      "USD per H100e-hour |", "|---|---|---|---|---|---|---|---|---|"]
+            pairs = (
+                leased["lab_lease_buyer"]
+                + " leases "
+                + leased["lab_lease_facility"]
+                + " from "
+                + leased["lab_lease_seller"]
+            ).value_counts()
+            lines.append(
+                "- First whole-site lease between labs in the first year: "
+                + "; ".join(f"{k} ({_plural(v, 'seed')})" for k, v in pairs.items())
+                + "."
+            )
+            lines += [
+                "",
+                "| seed | signed | buyer | seller | site | H100e | term (months) | purpose | "
+                "USD per H100e-hour |",
+                "|---|---|---|---|---|---|---|---|---|",
+            ]
             for _, r in leased.sort_values("seed").iterrows():
-                lines.append(f"| {int(r['seed'])} | {r['lab_lease_signed_month']} | {r['lab_lease_buyer']} | "
-                             f"{r['lab_lease_seller']} | {r['lab_lease_facility']} | "
-                             f"{r['lab_lease_h100e']:,.0f} | {int(r['lab_lease_term_months'])} | "
-                             f"{r['lab_lease_purpose']} | {r['lab_lease_price_usd_per_h100e_hour']:.2f} |")
+                lines.append(
+                    f"| {int(r['seed'])} | {r['lab_lease_signed_month']} | {r['lab_lease_buyer']} | "
+                    f"{r['lab_lease_seller']} | {r['lab_lease_facility']} | "
+                    f"{r['lab_lease_h100e']:,.0f} | {int(r['lab_lease_term_months'])} | "
+                    f"{r['lab_lease_purpose']} | {r['lab_lease_price_usd_per_h100e_hour']:.2f} |"
+                )
     if figures:
         lines += ["", "## Figures", ""]
         lines += [f"![{Path(f).stem}]({f})" for f in figures]
-    lines += ["", "Per-seed values: `seeds.csv`; per-pattern statistics: `patterns.csv`; the runs: "
-              "`runs/` (market.sweep folder).", ""]
+    lines += [
+        "",
+        "Per-seed values: `seeds.csv`; per-pattern statistics: `patterns.csv`; the runs: "
+        "`runs/` (market.run.sweep folder).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -557,8 +734,12 @@ class Validation:
 def _check_inputs(scenario: str, seeds: int, workers: int | None, years: float | None):
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValidationInputError(f"--seeds {seeds!r} is not allowed: expected an integer >= 1")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValidationInputError(f"--workers {workers!r} is not allowed: expected an integer >= 1")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValidationInputError(
+            f"--workers {workers!r} is not allowed: expected an integer >= 1"
+        )
     overrides = {} if years is None else {"years": years}
     try:
         return load_scenario(scenario, overrides)
@@ -572,17 +753,25 @@ def _make_temp(out: Path) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
     except OSError as exc:
-        raise OutputError(f"output folder '{out}' cannot be created: {exc.strerror or exc}") from None
+        raise OutputError(
+            f"output folder '{out}' cannot be created: {exc.strerror or exc}"
+        ) from None
 
 
-def run_validation(scenario: str = DEFAULT_SCENARIO, seeds: int = DEFAULT_SEEDS, out: str | Path = DEFAULT_OUT,
-                   overwrite: bool = False, workers: int | None = None, years: float | None = None,
-                   progress: bool = True) -> Validation:
+def run_validation(
+    scenario: str = DEFAULT_SCENARIO,
+    seeds: int = DEFAULT_SEEDS,
+    out: str | Path = DEFAULT_OUT,
+    overwrite: bool = False,
+    workers: int | None = None,
+    years: float | None = None,
+    progress: bool = True,
+) -> Validation:
     """Run ``seeds`` seeds of ``scenario`` and write the report into ``out``. Raises
     ValidationInputError, OutputError or ScenarioError on bad input, before any run."""
-    from market.model import month_label
-    from market import viz_validation
-    from market.sweep import make_tasks, run_sweep
+    from market.core.model import month_label
+    from market.run.sweep import make_tasks, run_sweep
+    from market.view import validation_figures as viz_validation
 
     years = VALIDATION_YEARS if years is None else years
     spec = _check_inputs(scenario, seeds, workers, years)
@@ -596,20 +785,30 @@ def run_validation(scenario: str = DEFAULT_SCENARIO, seeds: int = DEFAULT_SEEDS,
     began = time.perf_counter()
     tmp = _make_temp(out)
     try:
-        result = run_sweep(tasks, tmp / "runs", run_fn=RUN_FN, backend=backend,
-                           workers=workers if backend == "processes" else None, progress=progress,
-                           extra_manifest={"validation": scenario, "years": years})
+        result = run_sweep(
+            tasks,
+            tmp / "runs",
+            run_fn=RUN_FN,
+            backend=backend,
+            workers=workers if backend == "processes" else None,
+            progress=progress,
+            extra_manifest={"validation": scenario, "years": years},
+        )
         summary = result.summary
         ok = summary[summary["status"] == "ok"] if "status" in summary else summary.iloc[0:0]
-        seed_table = ok.drop(columns=[c for c in ("status", "point", "replicate", "overrides") if c in ok])
+        seed_table = ok.drop(
+            columns=[c for c in ("status", "point", "replicate", "overrides") if c in ok]
+        )
         seed_table = seed_table.sort_values("seed").reset_index(drop=True)
         outcomes = [evaluate(p, seed_table) for p in PATTERNS]
-        figures = viz_validation.write_figures(tmp / "figures", result.timeseries, seed_table,
-                                {o.pattern.key: o for o in outcomes})
+        figures = viz_validation.write_figures(
+            tmp / "figures", result.timeseries, seed_table, {o.pattern.key: o for o in outcomes}
+        )
         start = spec.params["start_month"]
-        end = month_label(start, int(round(years * 12)) - 1)
-        text = report_markdown(spec.name, seed_table, outcomes, years, start, end, len(tasks),
-                               result.n_failed, figures)
+        end = month_label(start, round(years * 12) - 1)
+        text = report_markdown(
+            spec.name, seed_table, outcomes, years, start, end, len(tasks), result.n_failed, figures
+        )
         (tmp / "validation.md").write_text(text, encoding="utf-8")
         outcomes_table(outcomes).to_csv(tmp / "patterns.csv", index=False, float_format="%.6g")
         seed_table.to_csv(tmp / "seeds.csv", index=False, float_format="%.6g")
@@ -625,8 +824,10 @@ def run_validation(scenario: str = DEFAULT_SCENARIO, seeds: int = DEFAULT_SEEDS,
 def print_outcome(v: Validation, stream=None) -> None:
     stream = stream or sys.stdout
     width = max(len(o.pattern.title) for o in v.outcomes)
-    print(f"{v.passed} of {len(v.outcomes)} patterns pass ({len(v.seeds)} seeds, {v.seconds:.0f} s)",
-          file=stream)
+    print(
+        f"{v.passed} of {len(v.outcomes)} patterns pass ({len(v.seeds)} seeds, {v.seconds:.0f} s)",
+        file=stream,
+    )
     for o in v.outcomes:
         med, interval = _value_text(o)
         extra = f"  [90%: {interval}]" if interval else ""
@@ -640,11 +841,17 @@ def print_outcome(v: Validation, stream=None) -> None:
 
 
 def main_from_args(args: argparse.Namespace) -> int:
-    """Entry point of ``compute-market validate`` (and of ``python -m market.validate``)."""
+    """Entry point of ``compute-market validate`` (and of ``python -m market.analysis.validate``)."""
     try:
-        v = run_validation(args.scenario, args.seeds, args.out, overwrite=args.overwrite,
-                           workers=args.workers, years=getattr(args, "years", None),
-                           progress=not getattr(args, "quiet", False))
+        v = run_validation(
+            args.scenario,
+            args.seeds,
+            args.out,
+            overwrite=args.overwrite,
+            workers=args.workers,
+            years=getattr(args, "years", None),
+            progress=not getattr(args, "quiet", False),
+        )
     except (ValidationInputError, ScenarioError, ParameterError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -661,15 +868,27 @@ def main_from_args(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from market.cli import _Parser
 
-    parser = _Parser(prog="python -m market.validate",
-                     description="Check a scenario against known patterns over many seeds.")
+    parser = _Parser(
+        prog="python -m market.analysis.validate",
+        description="Check a scenario against known patterns over many seeds.",
+    )
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, help="built-in name or .toml path")
-    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="number of seeds (default: %(default)s)")
+    parser.add_argument(
+        "--seeds", type=int, default=DEFAULT_SEEDS, help="number of seeds (default: %(default)s)"
+    )
     parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: %(default)s)")
-    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--years", type=float, default=None,
-                        help=f"length of the validation window (default: {VALIDATION_YEARS:g})")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a non-empty output folder"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: one per core)"
+    )
+    parser.add_argument(
+        "--years",
+        type=float,
+        default=None,
+        help=f"length of the validation window (default: {VALIDATION_YEARS:g})",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 

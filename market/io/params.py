@@ -1,0 +1,956 @@
+"""Every model parameter, declared once.
+
+A declaration gives the name (with its unit), the default, the allowed range or
+choices, a help line and the group it belongs to. From this one list come: the
+model's defaults, the validation of scenario files and CLI overrides, the sliders
+of the browser UI (``ui=True``) and the parameter table in ``docs/odd.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+class ParameterError(ValueError):
+    """A value that a declaration does not allow. The message names the field,
+    the value and what is allowed, so the CLI can print it as it is."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    unit: str
+    help: str
+    group: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+    ui: bool = False
+    integer: bool = False
+    required: bool = False
+
+    @property
+    def kind(self) -> type:
+        if self.choices is not None:
+            return str
+        if isinstance(self.default, bool):
+            return bool
+        if self.integer or isinstance(self.default, int):
+            return int
+        if isinstance(self.default, float):
+            return float
+        if isinstance(self.default, list):
+            return list
+        return str
+
+    def allowed(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        kind = self.kind
+        if kind is bool:
+            return "true or false"
+        if kind in (int, float):
+            word = "an integer" if kind is int else "a number"
+            if self.min is not None and self.max is not None:
+                return f"{word} from {_fmt(self.min)} to {_fmt(self.max)}"
+            if self.min is not None:
+                return f"{word} >= {_fmt(self.min)}"
+            if self.max is not None:
+                return f"{word} <= {_fmt(self.max)}"
+            return word
+        if kind is list:
+            return "a list of names"
+        return "a text value"
+
+    def check(self, value: Any, where: str = "") -> Any:
+        """Return ``value`` converted to the declared type, or raise ParameterError."""
+        prefix = f"{where}: " if where else ""
+        bad = ParameterError(
+            f"{prefix}field '{self.name}' = {value!r} is not allowed: expected {self.allowed()}"
+            + (f" ({self.unit})" if self.unit and self.unit != "-" else "")
+        )
+        kind = self.kind
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise bad
+        if kind in (int, float):
+            if isinstance(value, bool):
+                raise bad
+            if isinstance(value, str):
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise bad from None
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise bad
+            if kind is int:
+                if float(value) != int(value):
+                    raise bad
+                value = int(value)
+            else:
+                value = float(value)
+            if self.min is not None and value < self.min:
+                raise bad
+            if self.max is not None and value > self.max:
+                raise bad
+            return value
+        if kind is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise bad
+            return list(value)
+        if not isinstance(value, str):
+            raise bad
+        if self.choices is not None and value not in self.choices:
+            raise bad
+        return value
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _p(*args, **kwargs) -> Param:
+    return Param(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# Model-level parameters. Groups follow the stages of the month (see docs/odd.md).
+# --------------------------------------------------------------------------------------
+MODEL_PARAMS: tuple[Param, ...] = (
+    # run
+    _p("start_month", "2026-01", "YYYY-MM", "Calendar month of the first step.", "run"),
+    _p("years", 10.0, "years", "Length of a run.", "run", 1 / 12, 50.0),
+    # demand
+    _p(
+        "inference_demand_h100e_initial",
+        8.0e6,
+        "H100e",
+        "Compute the AI services market would use in the first month if nobody were rationed.",
+        "demand",
+        0.0,
+        1e10,
+    ),
+    _p(
+        "demand_growth_per_year",
+        1.6,
+        "x per year",
+        "Expected growth factor of user demand (before the agentic shift) per year.",
+        "demand",
+        0.2,
+        10.0,
+        ui=True,
+    ),
+    _p(
+        "demand_growth_halflife_years",
+        4.0,
+        "years",
+        "Years after which the excess of yearly demand growth over 1 has halved (the market "
+        "matures).",
+        "demand",
+        0.1,
+        100.0,
+    ),
+    _p(
+        "demand_price_elasticity",
+        0.6,
+        "-",
+        "Users' demand falls by this elasticity when the rental price index exceeds the "
+        "reference price (1 = proportional).",
+        "demand",
+        0.0,
+        5.0,
+    ),
+    _p(
+        "demand_reference_price_usd_per_h100e_hour",
+        2.5,
+        "USD per H100e-hour",
+        "Rental price at or below which users' demand is not held back by price.",
+        "demand",
+        0.01,
+        100.0,
+    ),
+    _p(
+        "demand_volatility",
+        0.15,
+        "log sd per year",
+        "Volatility of demand growth: standard deviation of the yearly log growth.",
+        "demand",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "agentic_share_initial",
+        0.10,
+        "share",
+        "Share of users running agentic (compute-heavy) workloads at the start.",
+        "demand",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "agentic_share_growth_per_year",
+        0.05,
+        "share per year",
+        "Yearly rise of the agentic share of users (capped at 1).",
+        "demand",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "agentic_compute_multiplier",
+        4.0,
+        "x",
+        "Compute per agentic user relative to a chat user.",
+        "demand",
+        1.0,
+        50.0,
+    ),
+    _p(
+        "revenue_usd_per_h100e_hour",
+        3.0,
+        "USD per H100e-hour",
+        "What labs earn from users per H100e-hour of inference actually served.",
+        "demand",
+        0.1,
+        100.0,
+        ui=True,
+    ),
+    _p(
+        "contest_intensity",
+        1.5,
+        "1 per decade of compute",
+        "Logit contest: how strongly market share follows capability (0 = equal shares).",
+        "demand",
+        0.0,
+        10.0,
+        ui=True,
+    ),
+    _p(
+        "share_inertia",
+        0.92,
+        "share per month",
+        "Monthly inertia of market shares (1 = shares never move).",
+        "demand",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "churn_per_rationed_share",
+        0.5,
+        "share",
+        "Fraction of rationed users a lab loses to rivals the next month.",
+        "demand",
+        0.0,
+        1.0,
+    ),
+    # training and the arms race
+    _p(
+        "race_ambition",
+        2.0,
+        "x",
+        "A lab sizes its next frontier run at the strongest rival's last run times this "
+        "(1 = match the leader, no escalation).",
+        "training",
+        0.5,
+        10.0,
+        ui=True,
+    ),
+    _p(
+        "training_run_months",
+        4,
+        "months",
+        "Duration of a frontier training run.",
+        "training",
+        1,
+        24,
+    ),
+    _p(
+        "training_run_max_months",
+        0,
+        "months",
+        "Longest a lab stretches a run on a block smaller than its plan, training longer to "
+        "reach the run's goal (frontier runs lengthen about 1.4x a year, to 9-12 months at "
+        "most, per Epoch AI); 0 = every run lasts training_run_months.",
+        "training",
+        0,
+        36,
+    ),
+    _p(
+        "training_run_cap_h100e",
+        0.0,
+        "H100e",
+        "Policy cap on the size of one training run (0 = no cap).",
+        "training",
+        0.0,
+        1e10,
+    ),
+    _p(
+        "training_budget_share_of_cash",
+        0.4,
+        "share",
+        "At most this share of a lab's cash (plus a year of revenue) goes to one run.",
+        "training",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "training_min_fill",
+        0.5,
+        "share",
+        "A lab starts a run on a block this fraction of its plan or larger; otherwise it waits.",
+        "training",
+        0.05,
+        1.0,
+    ),
+    _p(
+        "training_min_gain",
+        0.0,
+        "x",
+        "A lab also starts a run at once on a block smaller than training_min_fill of its "
+        "plan when the run would beat the frontier it races against (its own best run and "
+        "the strongest rival's last run) by this factor (0 = off: it waits for a block of "
+        "training_min_fill of its plan).",
+        "training",
+        0.0,
+        10.0,
+    ),
+    # contracting
+    _p(
+        "rfq_horizon_months",
+        12,
+        "months",
+        "How far ahead labs compare secured with needed capacity.",
+        "contracting",
+        1,
+        60,
+    ),
+    _p(
+        "procurement_coverage",
+        0.9,
+        "share",
+        "Share of forecast need a lab tries to lock up in contracts (the rest from spot).",
+        "contracting",
+        0.0,
+        1.5,
+    ),
+    _p(
+        "acquaintance_degree",
+        4,
+        "sellers",
+        "Sellers each buyer knows at the start (network neighbours).",
+        "contracting",
+        0,
+        50,
+    ),
+    _p(
+        "discovered_sellers",
+        3,
+        "sellers",
+        "Extra sellers, drawn at random, a buyer asks for quotes each time.",
+        "contracting",
+        0,
+        50,
+    ),
+    _p(
+        "preferred_term_months",
+        36,
+        "months",
+        "Term labs ask for by default.",
+        "contracting",
+        1,
+        120,
+        ui=True,
+    ),
+    _p(
+        "base_margin",
+        0.15,
+        "share",
+        "Seller margin over the cost floor in a slack market.",
+        "contracting",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "scarcity_markup_slope",
+        2.0,
+        "x per unit tightness",
+        "How fast asks rise with market tightness (the share of demand that found no capacity).",
+        "contracting",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "max_scarcity_markup",
+        6.0,
+        "x",
+        "Upper bound of the scarcity markup.",
+        "contracting",
+        1.0,
+        50.0,
+    ),
+    _p(
+        "short_term_premium",
+        0.4,
+        "share",
+        "Extra price for a term of one month, falling linearly to 0 at 36 months.",
+        "contracting",
+        0.0,
+        5.0,
+    ),
+    _p(
+        "cancellation_premium",
+        0.10,
+        "share",
+        "Extra price for a contract the buyer may cancel on notice.",
+        "contracting",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "cancellation_notice_months",
+        3,
+        "months",
+        "Notice a buyer must give to cancel (0 = not cancellable).",
+        "contracting",
+        0,
+        36,
+    ),
+    _p(
+        "exclusivity_premium",
+        0.10,
+        "share",
+        "Extra price for a whole-site exclusive lease.",
+        "contracting",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "ramp_months",
+        2,
+        "months",
+        "Months at a reduced rate at the start of a contract.",
+        "contracting",
+        0,
+        12,
+    ),
+    _p(
+        "ramp_discount",
+        0.3,
+        "share",
+        "Price discount during the ramp months.",
+        "contracting",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "take_or_pay_share",
+        0.8,
+        "share",
+        "Share of a contract's payment owed even for capacity the buyer leaves idle.",
+        "contracting",
+        0.0,
+        1.0,
+        ui=True,
+    ),
+    _p(
+        "seller_bargaining_base",
+        0.5,
+        "share",
+        "Seller's share of the surplus in a balanced market.",
+        "contracting",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "bargaining_tightness_slope",
+        0.3,
+        "share per unit tightness",
+        "How much the seller's share of the surplus rises with tightness.",
+        "contracting",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "outside_option_markup",
+        1.5,
+        "x",
+        "Buyers pay up to this multiple of the spot price index for secured capacity.",
+        "contracting",
+        1.0,
+        10.0,
+    ),
+    _p(
+        "training_value_multiplier",
+        1.5,
+        "x",
+        "How much more a lab will pay for contiguous training capacity than for inference.",
+        "contracting",
+        0.5,
+        10.0,
+    ),
+    _p(
+        "spot_ask_share_of_floor",
+        0.5,
+        "share",
+        "Idle capacity is offered on the spot market at this share of its cost floor.",
+        "contracting",
+        0.0,
+        5.0,
+    ),
+    _p(
+        "lease_to_rival_labs",
+        True,
+        "-",
+        "Whether a lab may lease its surplus capacity to another lab.",
+        "contracting",
+        ui=True,
+    ),
+    # supply
+    _p(
+        "chip_supply_multiplier",
+        1.0,
+        "x",
+        "Scales every chip supplier's production (export controls, fab shocks).",
+        "supply",
+        0.0,
+        10.0,
+        ui=True,
+    ),
+    _p(
+        "chip_allocation_policy",
+        "lta_priority",
+        "-",
+        "How a supplier allocates scarce output among orders.",
+        "supply",
+        choices=("pro_rata", "lta_priority", "fifo"),
+    ),
+    _p(
+        "chip_target_backlog_months",
+        3.0,
+        "months",
+        "Backlog a supplier regards as normal; above it, it raises price and expands output.",
+        "supply",
+        0.1,
+        24.0,
+    ),
+    _p(
+        "chip_price_backlog_slope",
+        0.25,
+        "share per month of backlog",
+        "List price rise per month of backlog beyond the target.",
+        "supply",
+        0.0,
+        5.0,
+    ),
+    _p(
+        "chip_expansion_lag_months",
+        6,
+        "months",
+        "Delay between a supplier's decision to expand output and the new output.",
+        "supply",
+        0,
+        48,
+    ),
+    _p(
+        "chip_max_expansion_per_month",
+        0.08,
+        "share",
+        "Largest monthly rise of a supplier's output.",
+        "supply",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "h100e_per_mw_initial",
+        700.0,
+        "H100e per MW",
+        "H100e that fit in one MW of IT load with the generation on sale at the start "
+        "(an H100 draws about 1.4 kW all-in).",
+        "supply",
+        1.0,
+        1e5,
+    ),
+    _p(
+        "chip_useful_life_months",
+        60,
+        "months",
+        "Months before installed chips retire.",
+        "supply",
+        12,
+        180,
+    ),
+    _p(
+        "next_generation_month",
+        24,
+        "months from start",
+        "Month the next chip generation ships; later ones follow every generation_interval_months.",
+        "supply",
+        0,
+        240,
+    ),
+    _p(
+        "generation_interval_months",
+        24,
+        "months",
+        "Months between chip generations.",
+        "supply",
+        6,
+        120,
+    ),
+    _p(
+        "generation_density_gain",
+        1.6,
+        "x",
+        "H100e per MW of each generation relative to the previous one.",
+        "supply",
+        1.0,
+        5.0,
+    ),
+    _p(
+        "generation_cost_gain",
+        1.3,
+        "x",
+        "Fall in cost per H100e from one generation to the next (divisor).",
+        "supply",
+        1.0,
+        5.0,
+    ),
+    # facilities and power
+    _p(
+        "facility_cost_usd_per_mw",
+        12.0e6,
+        "USD per MW",
+        "Cost of building a datacenter shell, power and cooling per MW of IT load.",
+        "facilities",
+        0.0,
+        1e9,
+    ),
+    _p(
+        "facility_life_months",
+        180,
+        "months",
+        "Depreciation life of a building.",
+        "facilities",
+        12,
+        600,
+    ),
+    _p(
+        "other_opex_usd_per_mw_month",
+        100_000.0,
+        "USD per MW-month",
+        "Running cost of a facility besides energy (staff, maintenance, network).",
+        "facilities",
+        0.0,
+        1e8,
+    ),
+    _p(
+        "pue",
+        1.2,
+        "-",
+        "Power usage effectiveness: facility power over IT power.",
+        "facilities",
+        1.0,
+        3.0,
+    ),
+    _p(
+        "grid_capacity_multiplier",
+        1.0,
+        "x",
+        "Scales every region's grid connections per year (faster or slower permitting).",
+        "facilities",
+        0.0,
+        10.0,
+        ui=True,
+    ),
+    _p(
+        "grid_growth_per_year",
+        1.0,
+        "x per year",
+        "Yearly growth of every region's new grid connections (1 = the same MW every year; "
+        "utilities and on-site power catching up).",
+        "facilities",
+        0.5,
+        5.0,
+    ),
+    _p(
+        "grid_min_wait_months",
+        0,
+        "months",
+        "Minimum wait for a new grid connection, on top of any queue.",
+        "facilities",
+        0,
+        120,
+    ),
+    _p(
+        "build_months_hyperscaler",
+        24,
+        "months",
+        "Build time of a hyperscaler campus.",
+        "facilities",
+        1,
+        72,
+    ),
+    _p(
+        "build_months_neocloud",
+        8,
+        "months",
+        "Build or conversion time of a neocloud site.",
+        "facilities",
+        1,
+        72,
+    ),
+    _p(
+        "build_months_lab",
+        14,
+        "months",
+        "Build time of a lab's own datacenter.",
+        "facilities",
+        1,
+        72,
+    ),
+    _p(
+        "spec_build_spot_ratio",
+        1.6,
+        "x",
+        "Providers build on speculation when the spot index exceeds their cost floor by this "
+        "factor.",
+        "facilities",
+        1.0,
+        20.0,
+    ),
+    _p(
+        "max_site_share_of_fleet",
+        1.0,
+        "share",
+        "A builder's largest new site is its declared size or this share of the power it "
+        "already runs, whichever is larger.",
+        "facilities",
+        0.0,
+        5.0,
+    ),
+    _p(
+        "target_utilisation",
+        0.85,
+        "share",
+        "Committed share of capacity above which a provider plans a new site.",
+        "facilities",
+        0.1,
+        1.0,
+    ),
+    # finance
+    _p("base_rate", 0.045, "per year", "Risk-free interest rate (SOFR).", "finance", 0.0, 0.5),
+    _p(
+        "hyperscaler_cash_flow_growth_per_year",
+        1.0,
+        "x per year",
+        "Yearly growth of hyperscalers' outside cash flow, which funds their capex (1 = the "
+        "scenario's figure every month; big-4 capex grew about 1.7x a year in 2024-26).",
+        "finance",
+        0.5,
+        5.0,
+    ),
+    _p(
+        "hyperscaler_spread",
+        0.02,
+        "per year",
+        "Hyperscalers' borrowing spread.",
+        "finance",
+        0.0,
+        0.5,
+    ),
+    _p(
+        "lab_cost_of_capital",
+        0.15,
+        "per year",
+        "Labs' cost of capital for own builds.",
+        "finance",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "neocloud_spread_investment_grade",
+        0.03,
+        "per year",
+        "Neocloud debt spread when its buyers are investment grade.",
+        "finance",
+        0.0,
+        0.5,
+        ui=True,
+    ),
+    _p(
+        "neocloud_spread_speculative",
+        0.09,
+        "per year",
+        "Neocloud debt spread when its buyers are speculative grade.",
+        "finance",
+        0.0,
+        0.5,
+    ),
+    _p(
+        "debt_advance_rate",
+        0.8,
+        "share",
+        "Share of contracted revenue lenders will lend against.",
+        "finance",
+        0.0,
+        1.0,
+    ),
+    _p("debt_term_months", 60, "months", "Amortisation term of neocloud debt.", "finance", 6, 240),
+    _p(
+        "sentiment_initial",
+        "normal",
+        "-",
+        "Investor sentiment in the first month.",
+        "finance",
+        choices=("boom", "normal", "winter"),
+        ui=True,
+    ),
+    _p(
+        "sentiment_persistence",
+        0.95,
+        "per month",
+        "Probability that investor sentiment keeps its state from one month to the next.",
+        "finance",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "fundraise_runway_months",
+        9.0,
+        "months",
+        "A lab tries to raise money when its cash covers fewer months of burn than this.",
+        "finance",
+        0.0,
+        60.0,
+    ),
+    _p(
+        "fundraise_months_of_burn",
+        24.0,
+        "months",
+        "Size of a successful raise, in months of the lab's burn.",
+        "finance",
+        1.0,
+        120.0,
+    ),
+    _p(
+        "valuation_revenue_multiple",
+        20.0,
+        "x annual revenue",
+        "Investors value a lab at this multiple of its annual revenue (normal sentiment); "
+        "one raise sells at most a quarter of that value.",
+        "finance",
+        0.5,
+        500.0,
+    ),
+    _p(
+        "strategic_investment_share",
+        0.3,
+        "share",
+        "Share of a raise a strategic investor may take in exchange for a compute commitment.",
+        "finance",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "archetype_jitter",
+        0.2,
+        "log sd",
+        "Spread of size and cash among firms generated from one archetype (count > 1).",
+        "run",
+        0.0,
+        2.0,
+    ),
+    # consolidation
+    _p(
+        "merger_review",
+        "hhi",
+        "-",
+        "Merger review: 'off', or block deals that push segment HHI over the threshold by "
+        "more than the delta.",
+        "consolidation",
+        choices=("off", "hhi"),
+        ui=True,
+    ),
+    _p(
+        "merger_hhi_threshold",
+        1800.0,
+        "HHI points",
+        "Post-merger HHI above which a deal may be blocked (2023 US guidelines).",
+        "consolidation",
+        0.0,
+        10000.0,
+    ),
+    _p(
+        "merger_hhi_delta",
+        100.0,
+        "HHI points",
+        "HHI rise above which a deal in a concentrated segment is blocked.",
+        "consolidation",
+        0.0,
+        10000.0,
+    ),
+    _p(
+        "acquisition_rate",
+        0.05,
+        "per month",
+        "Monthly probability that the strongest firm of a type bids for a distressed rival.",
+        "consolidation",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "distressed_asset_discount",
+        0.5,
+        "share",
+        "Discount to replacement value at which distressed facilities sell.",
+        "consolidation",
+        0.0,
+        1.0,
+    ),
+)
+
+PARAMS: dict[str, Param] = {p.name: p for p in MODEL_PARAMS}
+
+
+def defaults() -> dict[str, Any]:
+    return {p.name: p.default for p in MODEL_PARAMS}
+
+
+def resolve(overrides: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """Defaults updated by ``overrides``, every value checked against its declaration."""
+    values = defaults()
+    for key, value in overrides.items():
+        if key not in PARAMS:
+            raise ParameterError(
+                f"{where + ': ' if where else ''}unknown parameter '{key}'"
+                f"{_suggest(key, PARAMS)}; see 'compute-market params' for the list"
+            )
+        values[key] = PARAMS[key].check(value, where)
+    _check_month(values["start_month"], where)
+    return values
+
+
+def _check_month(text: str, where: str) -> None:
+    ok = len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit()
+    if not ok or not 1 <= int(text[5:]) <= 12:
+        raise ParameterError(
+            f"{where + ': ' if where else ''}field 'start_month' = {text!r} is not allowed: "
+            "expected a calendar month written YYYY-MM, e.g. '2026-01'"
+        )
+
+
+def _suggest(key: str, names) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(names), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def ui_params() -> list[Param]:
+    return [p for p in MODEL_PARAMS if p.ui]
