@@ -304,24 +304,33 @@ def test_exclusive_leases_may_forbid_resale():
 
 def test_resale_ask_beyond_its_cap_is_rejected_and_within_it_trades_with_its_parent():
     parent = {"parent_contract_id": 42, "parent_start_month": 0, "parent_end_month": 24}
-    lim = resale.resale_limit(
-        capacity_h100e=100_000,
-        parent_start_month=0,
-        parent_end_month=24,
-        window_start_month=3,
-        window_end_month=5,
-        own_use_h100e={3: 60_000, 4: 70_000},
-    )
+    use = {3: 60_000.0, 4: 70_000.0}
+    unused = {m: resale.unused_h100e(100_000, m, use) for m in range(0, 24)}
     too_big = ask(1, trader=5, h100e=40_000, price=2.4, start=3, months=2, **parent)
     ok = ask(2, trader=5, h100e=30_000, price=2.4, start=3, months=2, **parent)
     buy = bid(3, trader=9, h100e=30_000, price=3.0, start=3, months=2)
-    caps = {1: lim.cap_h100e, 2: lim.cap_h100e}
-    r = orderbook.match([too_big, ok, buy], now_month=3, resale_caps=caps)
+    r = orderbook.match([too_big, ok, buy], now_month=3, unused_by_parent={42: unused})
     assert [x.order.seq for x in r.rejected] == [1]
     assert "only 30,000 are unused" in r.rejected[0].reason
     assert [(f.ask_seq, f.parent_contract_id, f.capacity_h100e) for f in r.fills] == [
         (2, 42, 30_000)
     ]
+
+
+def test_several_resale_asks_of_one_contract_are_capped_together():
+    parent = {"parent_contract_id": 42, "parent_start_month": 0, "parent_end_month": 24}
+    unused = dict.fromkeys(range(24), 100.0)
+    orders = [
+        ask(1, trader=5, h100e=60, price=2.0, start=0, months=3, **parent),
+        ask(2, trader=5, h100e=50, price=2.0, start=2, months=3, **parent),  # month 2: 110
+        ask(3, trader=5, h100e=40, price=2.0, start=2, months=3, **parent),  # fits: 100
+    ]
+    r = orderbook.match(orders, now_month=0, unused_by_parent={42: unused})
+    assert [(x.order.seq, "only 40 are unused" in x.reason) for x in r.rejected] == [(2, True)]
+    assert sorted(r.ask_left_h100e_months) == [1, 3]
+    stranger = ask(4, trader=6, h100e=10, price=2.0, **(parent | {"parent_contract_id": 7}))
+    r2 = orderbook.match([stranger], now_month=0, unused_by_parent={42: unused})
+    assert "contract 7 may not be resold by firm 6" in r2.rejected[0].reason
 
 
 # ====================================================================== indices
@@ -629,3 +638,41 @@ def test_a_resale_at_its_cap_never_exceeds_the_unused_part(use, made, start, mon
         before = resale.over_resold(100.0, use, made)
         after = resale.over_resold(100.0, use, [*made, (start, end, lim.cap_h100e)])
         assert {m for m, _ in after} <= {m for m, _ in before}
+
+
+def test_free_capacity_is_cut_into_blocks_that_never_oversell_a_month():
+    free = {0: 100.0, 1: 100.0, 2: 40.0, 3: 100.0}
+    blocks = resale.cut_blocks(free, [(0, 2), (0, 4), (2, 2), (3, 1), (5, 1)], min_block_h100e=1)
+    assert blocks == [(0, 2, 100.0), (2, 2, 40.0), (3, 1, 60.0)]
+
+
+def test_forwards_traded_on_the_book_become_cash_settled_forwards():
+    orders = [ask(1, trader=20, h100e=1000, price=2.5, months=12), bid(2, 10, 1000, 2.6, months=12)]
+    r = orderbook.match(orders, now_month=0, fee_bps=5)
+    (f,) = forwards.forwards_from_fills(r.fills, "vwap", first_id=7, signed_month=0)
+    assert (f.forward_id, f.buyer_id, f.seller_id, f.months) == (7, 10, 20, 12)
+    assert f.notional_h100e_hours_per_month == pytest.approx(730_000)
+    assert f.strike_usd_per_h100e_hour == 2.5
+    assert forwards.settle(f, 0, 2.7).buyer_usd == pytest.approx(0.2 * 730_000)
+    assert forwards.fees_usd(f, 5)[0] == pytest.approx(r.fills[0].fee_buyer_usd)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(st.integers(0, 8), st.floats(0, 100), max_size=9),
+    st.lists(
+        st.tuples(st.integers(0, 8), st.integers(1, 4), st.floats(1, 120), st.booleans()),
+        max_size=8,
+    ),
+)
+def test_accepted_resale_asks_never_exceed_the_unused_part_together(unused, raw):
+    parent = {"parent_contract_id": 1, "parent_start_month": 0, "parent_end_month": 12}
+    orders = [ask(i, 5, q, 2.0, start=s, months=d, **parent) for i, (s, d, q, _) in enumerate(raw)]
+    buys = [bid(100 + i, 9, q, 3.0, start=s, months=d) for i, (s, d, q, b) in enumerate(raw) if b]
+    r = orderbook.match(orders + buys, now_month=0, unused_by_parent={1: unused})
+    accepted = [o for o in orders if o.seq in r.ask_left_h100e_months]
+    for m in range(12):
+        offered = sum(o.capacity_h100e for o in accepted if o.start_month <= m < o.end_month)
+        assert offered <= unused.get(m, 0.0) + 1e-6
+    for f in r.fills:
+        assert f.parent_contract_id == 1

@@ -18,7 +18,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from market.mechanisms.broker_records import Forward, ForwardSettlement
+from market.io.records import HOURS_PER_MONTH
+from market.mechanisms.broker_records import Fill, Forward, ForwardSettlement
+
+
+def forwards_from_fills(
+    fills: Iterable[Fill], index_name: str, first_id: int, signed_month: int
+) -> list[Forward]:
+    """Forwards traded on an exchange's book: a forward order is a block order whose
+    capacity is the notional per month (in H100e, × 730 hours) and whose price is the
+    strike, matched by ``orderbook.match`` like any block but settled in cash."""
+    return [
+        Forward(
+            forward_id=first_id + i,
+            buyer_id=f.buyer_id,
+            seller_id=f.seller_id,
+            index_name=index_name,
+            notional_h100e_hours_per_month=f.capacity_h100e * HOURS_PER_MONTH,
+            strike_usd_per_h100e_hour=f.price_usd_per_h100e_hour,
+            start_month=f.start_month,
+            months=f.duration_months,
+            signed_month=signed_month,
+        )
+        for i, f in enumerate(fills)
+    ]
 
 
 def settle(fwd: Forward, month: int, index_usd_per_h100e_hour: float | None) -> ForwardSettlement:

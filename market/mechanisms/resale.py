@@ -90,3 +90,27 @@ def over_resold(
         if total > capacity_h100e + tol_h100e:
             out.append((m, total - capacity_h100e))
     return out
+
+
+def cut_blocks(
+    free_h100e_by_month: Mapping[int, float],
+    shapes: Iterable[tuple[int, int]],
+    min_block_h100e: float = 0.0,
+) -> list[tuple[int, int, float]]:
+    """Cut free capacity (by month) into blocks of the given shapes (start month,
+    duration), in the order given, each as large as the capacity the earlier blocks
+    left in every month of its window. The blocks together never exceed the free
+    capacity in any month, so a holder (or a dealer) may offer them all at once.
+    Returns (start month, duration, capacity) for blocks above ``min_block_h100e``."""
+    left = dict(free_h100e_by_month)
+    out = []
+    for start, months in shapes:
+        if months <= 0:
+            continue
+        window = range(start, start + months)
+        q = min(max(0.0, left.get(m, 0.0)) for m in window)
+        if q > max(min_block_h100e, 0.0):
+            out.append((start, months, q))
+            for m in window:
+                left[m] -= q
+    return out
