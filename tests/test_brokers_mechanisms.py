@@ -3,6 +3,11 @@ order book and its matching rules, resale caps, price indices, cash-settled
 forwards and the dealer's pricing."""
 
 import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -367,6 +372,10 @@ def test_list_survey_is_the_median_of_sellers_lowest_asks():
     ]
     r = indices.list_survey(asks)
     assert r.value_usd_per_h100e_hour == pytest.approx(2.7) and r.n_inputs == 3
+    resold = ask(6, 5, 10, 1.2, parent_contract_id=1, parent_start_month=0, parent_end_month=9)
+    assert indices.list_survey([*asks, resold]).value_usd_per_h100e_hour == pytest.approx(2.7)
+    with_resales = indices.list_survey([*asks, resold], include_resales=True)
+    assert with_resales.value_usd_per_h100e_hour == pytest.approx(2.65)
 
 
 def test_trimmed_vwap_cuts_a_fire_sale_that_moves_the_plain_vwap():
@@ -676,3 +685,24 @@ def test_accepted_resale_asks_never_exceed_the_unused_part_together(unused, raw)
         assert offered <= unused.get(m, 0.0) + 1e-6
     for f in r.fills:
         assert f.parent_contract_id == 1
+
+
+# ====================================================================== the doc's example
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "brokers.md"
+
+
+def test_the_worked_examples_in_docs_brokers_run():
+    blocks = re.findall(
+        r"^```python\n# test\n(.*?)^```", DOC.read_text(encoding="utf-8"), re.M | re.S
+    )
+    assert blocks, "docs/brokers.md has no runnable example"
+    for body in blocks:
+        proc = subprocess.run(
+            [sys.executable, "-c", body],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(DOC.parents[1])},
+        )
+        assert proc.returncode == 0, proc.stderr

@@ -15,7 +15,8 @@ Methods (``METHODS``):
   with the market's term premium (``pricing.term_factor``), so a month of short
   blocks and a month of long ones read alike.
 - ``list_survey``: the median, over sellers, of each seller's lowest ask on the
-  book (list prices: what sellers ask, not what trades).
+  book (list prices: what providers ask, not what trades; resale asks are left out
+  unless asked for).
 
 A month with no input repeats the last reading, flagged ``carried``; an index that
 never had an input reads None.
@@ -113,11 +114,17 @@ def term_adjusted_vwap(
     )
 
 
-def list_survey(asks: Iterable[BlockOrder], previous: IndexReading | None = None) -> IndexReading:
-    """Median over sellers of each seller's lowest ask."""
+def list_survey(
+    asks: Iterable[BlockOrder],
+    previous: IndexReading | None = None,
+    include_resales: bool = False,
+) -> IndexReading:
+    """Median over sellers of each seller's lowest ask. A survey of list prices asks
+    the providers what they charge, so resale asks (which name a parent contract) are
+    left out unless ``include_resales``."""
     lowest: dict[int, float] = {}
     for a in asks:
-        if a.side != Side.SELL:
+        if a.side != Side.SELL or (a.parent_contract_id is not None and not include_resales):
             continue
         p = a.price_usd_per_h100e_hour
         lowest[a.trader_id] = min(p, lowest.get(a.trader_id, p))
@@ -135,6 +142,7 @@ def publish(
     trim_share: float = 0.1,
     reference_term_months: int = 1,
     short_term_premium: float = 0.4,
+    include_resales: bool = False,
 ) -> IndexReading:
     """One month's reading of the index computed by ``method`` (one of ``METHODS``)."""
     if method == "vwap":
@@ -149,5 +157,5 @@ def publish(
             previous=previous,
         )
     if method == "list_survey":
-        return list_survey(asks, previous)
+        return list_survey(asks, previous, include_resales)
     raise ValueError(f"method = {method!r} is not allowed: expected one of {', '.join(METHODS)}")
