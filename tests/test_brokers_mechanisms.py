@@ -687,6 +687,25 @@ def test_accepted_resale_asks_never_exceed_the_unused_part_together(unused, raw)
         assert f.parent_contract_id == 1
 
 
+def test_fees_and_settlements_as_payments_leave_total_cash_unchanged():
+    orders = [ask(1, 1, 1000, 2.0), ask(2, 2, 1000, 2.2), bid(3, 9, 1500, 3.0, aon=True)]
+    r = orderbook.match(orders, now_month=0, fee_bps=25)
+    book = [fwd(1, buyer=9, seller=1), fwd(2, buyer=2, seller=9, strike=3.5)]
+    flows = forwards.settle_all(book, 0, {"vwap": 2.9})
+    payments = orderbook.fee_transfers(r.fills, exchange_id=50)
+    payments += forwards.settlement_transfers(book, flows)
+    cash = dict.fromkeys([1, 2, 9, 50], 1e9)
+    for t in payments:
+        assert t.usd > 0
+        cash[t.payer_id] -= t.usd
+        cash[t.payee_id] += t.usd
+    assert sum(cash.values()) == pytest.approx(4e9)
+    assert cash[50] - 1e9 == pytest.approx(r.fees_usd)
+    net = forwards.cash_by_firm(book, flows)
+    fee_paid = {9: sum(f.fee_buyer_usd for f in r.fills)}
+    assert cash[9] - 1e9 == pytest.approx(net[9] - fee_paid[9])
+
+
 # ====================================================================== the doc's example
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "brokers.md"

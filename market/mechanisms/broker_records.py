@@ -202,6 +202,16 @@ class ForwardSettlement:
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """One payment between two firms (``usd`` >= 0), for the model's ledger."""
+
+    payer_id: int
+    payee_id: int
+    usd: float
+    kind: str  # "exchange fee", "forward settlement", ...
+
+
+@dataclass(frozen=True, slots=True)
 class DealerQuote:
     """A dealer's ask for a short block and the factors it is made of."""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from market.io.records import HOURS_PER_MONTH
-from market.mechanisms.broker_records import Fill, Forward, ForwardSettlement
+from market.mechanisms.broker_records import Fill, Forward, ForwardSettlement, Transfer
 
 
 def forwards_from_fills(
@@ -72,6 +72,21 @@ def cash_by_firm(
         f = by_id[s.forward_id]
         out[f.buyer_id] = out.get(f.buyer_id, 0.0) + s.buyer_usd
         out[f.seller_id] = out.get(f.seller_id, 0.0) + s.seller_usd
+    return out
+
+
+def settlement_transfers(
+    forwards: Iterable[Forward], settlements: Iterable[ForwardSettlement]
+) -> list[Transfer]:
+    """Each non-zero settlement as one payment from the side that owes to the other."""
+    by_id = {f.forward_id: f for f in forwards}
+    out = []
+    for s in settlements:
+        f = by_id[s.forward_id]
+        if s.buyer_usd > 0:
+            out.append(Transfer(f.seller_id, f.buyer_id, s.buyer_usd, "forward settlement"))
+        elif s.buyer_usd < 0:
+            out.append(Transfer(f.buyer_id, f.seller_id, -s.buyer_usd, "forward settlement"))
     return out
 
 

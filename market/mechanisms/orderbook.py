@@ -41,6 +41,7 @@ from market.mechanisms.broker_records import (
     MatchResult,
     Rejection,
     Side,
+    Transfer,
 )
 
 RULES = ("price_time", "uniform_per_shape")
@@ -276,3 +277,16 @@ def match(
         ask_left_h100e_months={seq: sum(months.values()) for seq, months in left.items()},
         clearing_price=prices,
     )
+
+
+def fee_transfers(fills: Iterable[Fill], exchange_id: int) -> list[Transfer]:
+    """The fees of the fills as payments to the exchange, buyer's then seller's, in
+    fill order (zero fees are left out). The block's own price is paid month by month
+    under the contract the fill becomes, not here."""
+    out = []
+    for f in fills:
+        if f.fee_buyer_usd > 0:
+            out.append(Transfer(f.buyer_id, exchange_id, f.fee_buyer_usd, "exchange fee"))
+        if f.fee_seller_usd > 0:
+            out.append(Transfer(f.seller_id, exchange_id, f.fee_seller_usd, "exchange fee"))
+    return out
