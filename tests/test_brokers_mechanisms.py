@@ -314,7 +314,7 @@ def test_resale_ask_beyond_its_cap_is_rejected_and_within_it_trades_with_its_par
     too_big = ask(1, trader=5, h100e=40_000, price=2.4, start=3, months=2, **parent)
     ok = ask(2, trader=5, h100e=30_000, price=2.4, start=3, months=2, **parent)
     buy = bid(3, trader=9, h100e=30_000, price=3.0, start=3, months=2)
-    r = orderbook.match([too_big, ok, buy], now_month=3, unused_by_parent={42: unused})
+    r = orderbook.match([too_big, ok, buy], now_month=3, resellable={(5, 42): unused})
     assert [x.order.seq for x in r.rejected] == [1]
     assert "only 30,000 are unused" in r.rejected[0].reason
     assert [(f.ask_seq, f.parent_contract_id, f.capacity_h100e) for f in r.fills] == [
@@ -330,12 +330,17 @@ def test_several_resale_asks_of_one_contract_are_capped_together():
         ask(2, trader=5, h100e=50, price=2.0, start=2, months=3, **parent),  # month 2: 110
         ask(3, trader=5, h100e=40, price=2.0, start=2, months=3, **parent),  # fits: 100
     ]
-    r = orderbook.match(orders, now_month=0, unused_by_parent={42: unused})
+    r = orderbook.match(orders, now_month=0, resellable={(5, 42): unused})
     assert [(x.order.seq, "only 40 are unused" in x.reason) for x in r.rejected] == [(2, True)]
     assert sorted(r.ask_left_h100e_months) == [1, 3]
-    stranger = ask(4, trader=6, h100e=10, price=2.0, **(parent | {"parent_contract_id": 7}))
-    r2 = orderbook.match([stranger], now_month=0, unused_by_parent={42: unused})
-    assert "contract 7 may not be resold by firm 6" in r2.rejected[0].reason
+    # a contract without a resale right, and a firm reselling a contract it does not hold
+    no_right = ask(4, trader=5, h100e=10, price=2.0, **(parent | {"parent_contract_id": 7}))
+    not_held = ask(5, trader=6, h100e=10, price=2.0, **parent)
+    r2 = orderbook.match([no_right, not_held], now_month=0, resellable={(5, 42): unused})
+    assert [x.reason for x in r2.rejected] == [
+        "firm 5 holds no resale right on contract 7",
+        "firm 6 holds no resale right on contract 42",
+    ]
 
 
 # ====================================================================== indices
@@ -678,7 +683,7 @@ def test_accepted_resale_asks_never_exceed_the_unused_part_together(unused, raw)
     parent = {"parent_contract_id": 1, "parent_start_month": 0, "parent_end_month": 12}
     orders = [ask(i, 5, q, 2.0, start=s, months=d, **parent) for i, (s, d, q, _) in enumerate(raw)]
     buys = [bid(100 + i, 9, q, 3.0, start=s, months=d) for i, (s, d, q, b) in enumerate(raw) if b]
-    r = orderbook.match(orders + buys, now_month=0, unused_by_parent={1: unused})
+    r = orderbook.match(orders + buys, now_month=0, resellable={(5, 1): unused})
     accepted = [o for o in orders if o.seq in r.ask_left_h100e_months]
     for m in range(12):
         offered = sum(o.capacity_h100e for o in accepted if o.start_month <= m < o.end_month)

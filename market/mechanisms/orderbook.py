@@ -93,30 +93,30 @@ def _resale_problem(o: BlockOrder, cap: float | None) -> str | None:
 def screen(
     orders: Iterable[BlockOrder],
     now_month: int,
-    unused_by_parent: Mapping[int, Mapping[int, float]] | None = None,
+    resellable: Mapping[tuple[int, int], Mapping[int, float]] | None = None,
 ) -> tuple[list[BlockOrder], list[BlockOrder], list[Rejection]]:
     """Split orders into valid buys, valid asks and rejections (in submit order).
 
-    ``unused_by_parent`` maps a contract that may be resold to its holder's unused
-    capacity by month (``resale.unused_h100e``); when given, a resale ask of a
-    contract not in it is rejected, and the resale asks of one contract are checked
-    together in submit order, each against what the earlier ones left, so that
-    together they never exceed the unused part in any month. A sequence number used
-    twice rejects the later order."""
+    ``resellable`` maps (holder id, contract id), for each contract its holder may
+    resell, to the holder's unused capacity of it by month (``resale.unused_h100e``).
+    When given, a resale ask whose trader holds no such right is rejected, and the
+    resale asks of one contract are checked together in submit order, each against
+    what the earlier ones left, so that together they never exceed the unused part in
+    any month. A sequence number used twice rejects the later order."""
     buys: list[BlockOrder] = []
     asks: list[BlockOrder] = []
     rejected: list[Rejection] = []
     seen: set[int] = set()
-    left = {pid: dict(months) for pid, months in (unused_by_parent or {}).items()}
+    left = {key: dict(months) for key, months in (resellable or {}).items()}
     for o in sorted(orders, key=lambda x: x.seq):
         reason, cap = None, None
-        pid = o.parent_contract_id
-        if unused_by_parent is not None and pid is not None and o.side == Side.SELL:
-            if pid not in left:
-                reason = f"contract {pid} may not be resold by firm {o.trader_id}"
+        key = (o.trader_id, o.parent_contract_id or 0)
+        if resellable is not None and o.parent_contract_id is not None and o.side == Side.SELL:
+            if key not in left:
+                reason = f"firm {o.trader_id} holds no resale right on contract {key[1]}"
             else:
                 months = range(o.start_month, max(o.start_month + 1, o.end_month))
-                cap = min(left[pid].get(m, 0.0) for m in months)
+                cap = min(left[key].get(m, 0.0) for m in months)
         reason = reason or order_problem(o, now_month, cap)
         if reason is None and o.seq in seen:
             reason = f"sequence number {o.seq} is used twice"
@@ -125,9 +125,9 @@ def screen(
             rejected.append(Rejection(o, reason))
             continue
         (buys if o.side == Side.BUY else asks).append(o)
-        if cap is not None and pid is not None:
+        if cap is not None:
             for m in range(o.start_month, o.end_month):
-                left[pid][m] = left[pid].get(m, 0.0) - o.capacity_h100e
+                left[key][m] = left[key].get(m, 0.0) - o.capacity_h100e
     return buys, asks, rejected
 
 
@@ -250,16 +250,16 @@ def match(
     now_month: int,
     rule: str = "price_time",
     fee_bps: float = 0.0,
-    unused_by_parent: Mapping[int, Mapping[int, float]] | None = None,
+    resellable: Mapping[tuple[int, int], Mapping[int, float]] | None = None,
 ) -> MatchResult:
     """Screen and match one batch of orders under the named rule (see the module
     docstring). ``fee_bps``: the exchange's fee on notional, from each side;
-    ``unused_by_parent``: see ``screen``."""
+    ``resellable``: see ``screen``."""
     if rule not in RULES:
         raise ValueError(f"rule = {rule!r} is not allowed: expected one of {', '.join(RULES)}")
     if not (math.isfinite(fee_bps) and fee_bps >= 0):
         raise ValueError(f"fee_bps = {fee_bps!r} is not allowed: expected a number >= 0")
-    buys, asks, rejected = screen(orders, now_month, unused_by_parent)
+    buys, asks, rejected = screen(orders, now_month, resellable)
     asks = sorted(asks, key=_ask_key)
     left: Left = {
         a.seq: dict.fromkeys(range(a.start_month, a.end_month), a.capacity_h100e) for a in asks
