@@ -228,7 +228,9 @@ def test_ui_prints_the_address_and_serves_the_app_with_the_scenario(no_server, c
     out = capsys.readouterr().out
     assert f"http://127.0.0.1:{port}/" in out and "classroom" in out
     ((cmd, env),) = no_server
-    assert cmd[1:4] == ["-m", "solara", "run"] and Path(cmd[4]) == ROOT / "market" / "view" / "app.py"
+    assert (
+        cmd[1:4] == ["-m", "solara", "run"] and Path(cmd[4]) == ROOT / "market" / "view" / "app.py"
+    )
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert cmd[cmd.index("--port") + 1] == str(port)
     assert "--production" in cmd
