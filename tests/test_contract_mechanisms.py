@@ -600,3 +600,15 @@ def test_generation_at_matches_a_steady_cadence_and_slows_with_interval_growth()
     for m in range(0, 600, 7):
         assert technology.generation_at(m, 24, 24) == (0 if m < 24 else 1 + (m - 24) // 24)
     assert technology.generation_at(600, 24, 24, 1.2) < technology.generation_at(600, 24, 24)
+
+
+def test_the_contracts_and_money_page_lists_every_proposed_parameter():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "contracts-and-money.md").read_text(
+        encoding="utf-8"
+    )
+    for m in MODULES:
+        assert f"`{m.__name__.split('.')[-1]}.py`" in page
+        for p in m.PARAMS:
+            assert f"`{p.name}`" in page, p.name

@@ -92,16 +92,6 @@ PARAMS: tuple[Param, ...] = (
         0.0,
         2.0,
     ),
-    Param(
-        "lender_contract_cover",
-        1.0,
-        "x",
-        "Contract value a neocloud's lenders require per dollar of debt on a new build "
-        "(K3: debt secured on the contract; C8).",
-        "finance",
-        0.0,
-        3.0,
-    ),
 )
 
 
@@ -272,7 +262,8 @@ def seller_minimum_term_months(
 
     Existing capacity: one month (it can re-let). A new build financed with debt: the
     lender requires contract value of at least ``lender_contract_cover`` times the debt
-    (``debt_share`` of ``capex_usd``). A build to suit (any new build): the contract must
+    (``debt_share`` of ``capex_usd``); the cover is the covenant
+    ``covenant_min_contract_cover`` of ``default_claims``. A build to suit (any new build): the contract must
     also pay back the equity at the seller's ``annual_rate`` within the term. Capped at
     ``useful_life_months``; ``inf`` when even the useful life does not pay back.
     """

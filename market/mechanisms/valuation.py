@@ -36,16 +36,6 @@ PARAMS: tuple[Param, ...] = (
         0.0,
         1.0,
     ),
-    Param(
-        "contract_advance_rate",
-        0.8,
-        "share",
-        "Share of the revenue its signed contracts still owe a firm that lenders advance "
-        "(K3: debt secured on the Microsoft contract; C8).",
-        "finance",
-        0.0,
-        1.0,
-    ),
 )
 
 
@@ -73,7 +63,8 @@ def borrowing_capacity_usd(
     advance_rate: float,
 ) -> float:
     """How much more a firm can borrow: ``loan_to_value`` of its owned sites plus
-    ``advance_rate`` of the revenue its signed contracts still owe it, less its debt."""
+    ``advance_rate`` of the revenue its signed contracts still owe it, less its debt.
+    ``advance_rate`` is the model's declared ``debt_advance_rate`` (K3, C8)."""
     base = loan_to_value * max(0.0, owned_site_value_usd) + advance_rate * max(
         0.0, contracted_revenue_usd
     )
