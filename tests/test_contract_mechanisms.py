@@ -253,7 +253,8 @@ def test_saving_rises_as_need_falls_and_as_the_alternative_gets_cheaper():
 
 
 def test_no_cancellation_without_a_notice_right_or_inside_the_notice():
-    assert not _cancel(notice_months=-1, needed_h100e=0.0).cancel
+    no_right = _cancel(notice_months=-1, needed_h100e=0.0)
+    assert not no_right.cancel and no_right.fee_usd == 0.0 and no_right.last_month == 40
     assert not _cancel(month=38, needed_h100e=0.0).cancel
 
 

@@ -67,7 +67,7 @@ class CancelDecision:
     cancel: bool
     fee_usd: float
     saving_usd: float  # what cancelling saves net of the fee (negative: it would cost)
-    last_month: int  # last month the contract runs if cancelled now
+    last_month: int  # month the contract ends if cancelled now (its end month if it cannot be)
 
 
 def decide_cancellation(
@@ -110,4 +110,5 @@ def decide_cancellation(
     saving = keep - leave
     allowed = notice_months >= 0 and after > 0
     cancel = allowed and saving > min_saving_share * keep
-    return CancelDecision(cancel, fee if allowed else 0.0, saving, month + min(left, notice_months))
+    last = month + min(left, notice_months) if allowed else end_month
+    return CancelDecision(cancel, fee if allowed else 0.0, saving, last)
