@@ -1,0 +1,117 @@
+"""Users' demand answering price and technology.
+
+Users buy AI services (tokens), not H100e-hours. The price of a token follows the cost
+of serving it: the rental cost of an H100e-hour divided by the tokens an H100e-hour
+serves (which rises as models and software get more efficient), with a share
+``pass_through`` of cost changes passed on by competing labs. Token demand answers
+the token price with a constant elasticity; compute demand is token demand over
+tokens per H100e-hour; a lab's revenue per H100e-hour is the token price times tokens
+per H100e-hour. So when the cost of compute halves, labs earn less per H100e-hour and
+serve more of them (how much more depends on the elasticity), instead of earning the
+same per H100e-hour forever. Plain functions; no model. All quantities are ratios to
+a reference month (the scenario's start) unless their names carry a unit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from market.io.params import Param
+
+PARAMS: tuple[Param, ...] = (
+    Param(
+        "token_price_elasticity",
+        1.2,
+        "-",
+        "Elasticity of users' token demand to the token price (above 1: cheaper tokens "
+        "raise spending, the Jevons effect). No calibration row: an assumption to vary.",
+        "demand",
+        0.0,
+        5.0,
+    ),
+    Param(
+        "cost_pass_through",
+        0.8,
+        "share",
+        "Share of a change in the cost of serving a token that competing labs pass on to "
+        "users' token price (1: prices follow cost; 0: prices fixed). Assumption.",
+        "demand",
+        0.0,
+        1.0,
+    ),
+    Param(
+        "serving_efficiency_gain_per_year",
+        1.3,
+        "x per year",
+        "Yearly growth of tokens served per H100e-hour from better models and software "
+        "(hardware gains are already in H100e). Assumption; 1 = none.",
+        "demand",
+        1.0,
+        5.0,
+    ),
+)
+
+
+def efficiency_ratio(months: float, gain_per_year: float) -> float:
+    """Tokens per H100e-hour relative to the reference month, after ``months``."""
+    if gain_per_year <= 0:
+        raise ValueError("gain_per_year must be positive")
+    return gain_per_year ** (months / 12.0)
+
+
+def token_price_ratio(compute_cost_ratio: float, efficiency: float, pass_through: float) -> float:
+    """Token price relative to the reference: (cost per token ratio) ** pass_through,
+    where cost per token = cost per H100e-hour / tokens per H100e-hour."""
+    if compute_cost_ratio <= 0 or efficiency <= 0:
+        raise ValueError("cost and efficiency ratios must be positive")
+    return (compute_cost_ratio / efficiency) ** pass_through
+
+
+@dataclass(frozen=True)
+class DemandResponse:
+    token_price_ratio: float
+    token_demand_ratio: float  # tokens users buy, relative to the reference
+    compute_demand_ratio: float  # H100e needed to serve them, relative to the reference
+    revenue_usd_per_h100e_hour: float  # what a lab earns per H100e-hour it serves
+
+
+def respond(
+    *,
+    compute_cost_ratio: float,
+    efficiency: float,
+    elasticity: float,
+    pass_through: float,
+    reference_revenue_usd_per_h100e_hour: float,
+) -> DemandResponse:
+    """Demand and revenue after compute cost and serving efficiency have moved by the
+    given ratios since the reference month (potential demand growth is applied
+    separately, as a multiplier on the compute demand ratio).
+
+    - token price ratio p = (cost ratio / efficiency) ** pass_through
+    - token demand ratio q = p ** -elasticity
+    - compute demand ratio = q / efficiency
+    - revenue per H100e-hour = reference revenue * p * efficiency
+    """
+    p = token_price_ratio(compute_cost_ratio, efficiency, pass_through)
+    q = p**-elasticity if elasticity > 0 else 1.0
+    return DemandResponse(
+        token_price_ratio=p,
+        token_demand_ratio=q,
+        compute_demand_ratio=q / efficiency,
+        revenue_usd_per_h100e_hour=reference_revenue_usd_per_h100e_hour * p * efficiency,
+    )
+
+
+def users_spending_ratio(response: DemandResponse) -> float:
+    """Users' total spending relative to the reference: token price times tokens.
+    Falls with a falling price when elasticity < 1, rises when it is > 1."""
+    return response.token_price_ratio * response.token_demand_ratio
+
+
+def elasticity_from_history(price_ratio: float, quantity_ratio: float) -> float:
+    """The constant elasticity that turns ``price_ratio`` into ``quantity_ratio``
+    (for checking a scenario against observed price and volume moves)."""
+    if price_ratio <= 0 or quantity_ratio <= 0 or price_ratio == 1.0:
+        raise ValueError("need positive ratios and a price change")
+    return -math.log(quantity_ratio) / math.log(price_ratio)
