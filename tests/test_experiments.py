@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import experiments
-from experiments import common
 from market import cli
+from market.analysis import experiment as ex
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEPS = ["arms_race", "consolidation", "contract_terms", "power"]
@@ -39,14 +39,13 @@ def test_catalogue_lists_every_experiment_module():
         )
     # Any module of the package that exposes QUESTION and main is an experiment, whoever wrote it.
     for info in pkgutil.iter_modules(experiments.__path__):
-        if info.name.startswith("_") or info.name == "common":
+        if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"experiments.{info.name}")
         is_experiment = isinstance(getattr(module, "QUESTION", None), str) and callable(
             getattr(module, "main", None)
         )
         assert (info.name in listed) == is_experiment, info.name
-    assert "common" not in listed
 
 
 def test_cli_lists_experiments(capsys):
@@ -234,16 +233,16 @@ def test_help_exits_0(capsys):
 
 
 def _plan(values=(1.0, 2.0, 3.0), other=("a", "b")):
-    exp = common.Experiment(
+    exp = ex.Experiment(
         name="toy",
         question="Does x move y?",
         factors=(
-            common.Factor("x", tuple(values), "lever x (units)", lambda v: f"{v:g}"),
-            common.Factor("c", tuple(other), "category c (kind)", str),
+            ex.Factor("x", tuple(values), "lever x (units)", lambda v: f"{v:g}"),
+            ex.Factor("c", tuple(other), "category c (kind)", str),
         ),
-        metrics=(common.Metric("y", "outcome y (widgets)", common.last("y")),),
+        metrics=(ex.Metric("y", "outcome y (widgets)", ex.last("y")),),
     )
-    return common.Plan(
+    return ex.Plan(
         exp, exp.factors, {"x": values[1], "c": other[0]}, {}, "baseline", 1.0, 4, 0, Path(".")
     )
 
@@ -271,40 +270,40 @@ def _runs(y):
 def test_effect_words_follow_the_numbers(y, verb):
     plan = _plan()
     runs = _runs(y)
-    (effect,) = common.factor_effects(runs, plan, plan.factors[0], plan.experiment.metrics[0])
+    (effect,) = ex.factor_effects(runs, plan, plan.factors[0], plan.experiment.metrics[0])
     assert effect.n_pairs == 8
     assert effect.verb() == verb
     assert effect.mean_low == pytest.approx(runs[runs.x == 1.0].y.mean())
     assert effect.mean_high == pytest.approx(runs[runs.x == 3.0].y.mean())
-    sentence = common.describe(effect)
+    sentence = ex.describe(effect)
     if verb != "does not change":
         assert sentence.startswith(f"Outcome y {verb} as lever x goes from 1 to 3")
         assert f"{effect.mean_low:,.2f} widgets" in sentence
 
 
 def test_sign_test():
-    assert common.sign_test(0, 0) == 1.0
-    assert common.sign_test(8, 0) == pytest.approx(2 / 256)
-    assert common.sign_test(2, 6) == pytest.approx(2 * (1 + 8 + 28) / 256)
-    assert common.sign_test(5, 5) == 1.0
+    assert ex.sign_test(0, 0) == 1.0
+    assert ex.sign_test(8, 0) == pytest.approx(2 / 256)
+    assert ex.sign_test(2, 6) == pytest.approx(2 * (1 + 8 + 28) / 256)
+    assert ex.sign_test(5, 5) == 1.0
 
 
 def test_answer_names_the_lever_that_moves_the_outcome():
     plan = _plan()
     runs = _runs(lambda x, c, r: 10 * x + (30 if c == "b" else 0) + r)
-    text = common.answer_for_metric(runs, plan, plan.experiment.metrics[0])
+    text = ex.answer_for_metric(runs, plan, plan.experiment.metrics[0])
     assert text.startswith("**Outcome y** rises most with category c b instead of a")
     assert "as lever x goes from 1 to 3" in text
 
     flat = _runs(lambda x, c, r: 7.0)
-    assert "is 7.00 widgets in every run" in common.answer_for_metric(
+    assert "is 7.00 widgets in every run" in ex.answer_for_metric(
         flat, plan, plan.experiment.metrics[0]
     )
 
 
 def test_band_stats_give_mean_and_percentiles_across_seeds():
     df = pd.DataFrame({"g": ["a"] * 11 + ["b"] * 2, "v": [*list(range(11)), 5.0, 7.0]})
-    stats = common.band_stats(df, ["g"], "v").set_index("g")
+    stats = ex.band_stats(df, ["g"], "v").set_index("g")
     assert (
         stats.loc["a", "mean"] == 5
         and stats.loc["a", "p10"] == pytest.approx(1)
@@ -316,6 +315,6 @@ def test_band_stats_give_mean_and_percentiles_across_seeds():
 def test_growth_per_year_compounds_from_the_given_month():
     run = pd.DataFrame({"x": [1.0, 2.0, 4.0, 8.0, 16.0]})
     # from month 1 (2.0) to month 4 (16.0): x8 in 3 months, i.e. x2 a month, x4096 a year
-    assert common.growth_per_year("x", from_month=1)(run) == pytest.approx(2.0**12)
-    assert pd.isna(common.growth_per_year("x", from_month=4)(run))  # nothing after it
-    assert pd.isna(common.growth_per_year("x", from_month=1)(pd.DataFrame({"x": [1, 0, 3]})))
+    assert ex.growth_per_year("x", from_month=1)(run) == pytest.approx(2.0**12)
+    assert pd.isna(ex.growth_per_year("x", from_month=4)(run))  # nothing after it
+    assert pd.isna(ex.growth_per_year("x", from_month=1)(pd.DataFrame({"x": [1, 0, 3]})))
