@@ -1016,8 +1016,42 @@ def load_spec(exp: Experiment, scenario: str, fixed: dict[str, Any]) -> Scenario
     return spec
 
 
+def _unknown(kind: str, name: str, known: Sequence[str], exp: Experiment, where: str) -> str:
+    allowed = ", ".join(known) or "none"
+    return (
+        f"experiment '{exp.name}': {where} names {kind} '{name}'{_suggest(name, known)}, "
+        f"which it does not declare; declared: {allowed}"
+    )
+
+
+def check_declaration(exp: Experiment) -> None:
+    """ExperimentError naming the first name in the declaration that does not exist: a
+    factor that is not a model parameter, a figure's metric or factor the experiment does
+    not declare, a paired comparison without exactly one factor of two levels."""
+    for f in exp.factors:
+        if f.param not in PARAMS:
+            raise ExperimentError(
+                f"experiment '{exp.name}': factor '{f.param}' is not a model parameter"
+                f"{_suggest(f.param, PARAMS)}; see 'compute-market params'"
+            )
+    metrics, factors = [m.name for m in exp.metrics], [f.param for f in exp.factors]
+    for fig in exp.figures:
+        where = f"figure '{fig.name}'"
+        if isinstance(fig, Response) and fig.metric not in metrics:
+            raise ExperimentError(_unknown("metric", fig.metric, metrics, exp, where))
+        shown = [getattr(fig, a, None) for a in ("x", "lines", "facets")]
+        for param in (p for p in shown if p):
+            if param not in factors:
+                raise ExperimentError(_unknown("factor", param, factors, exp, where))
+    if exp.paired and [len(f.values) for f in exp.factors] != [2]:
+        raise ExperimentError(
+            f"experiment '{exp.name}': a paired comparison needs one factor with two levels"
+        )
+
+
 def make_plan(exp: Experiment, args: argparse.Namespace, argv: Sequence[str]) -> Plan:
     """The plan of one invocation from the parsed flags; ExperimentError on a bad value."""
+    check_declaration(exp)
     if args.scheduler and args.backend not in (None, "dask"):
         raise ExperimentError(f"--scheduler needs --backend dask, not --backend {args.backend}")
     years = check_param("years", args.years, "--years")

@@ -61,7 +61,7 @@ def write_outputs(data: ex.Data) -> list[Path]:
                 out / "points.csv", _csv(ex.points_table(data.runs, plan.factors, exp.metrics))
             )
         diffs = None
-        if exp.paired:
+        if exp.paired and [len(f.values) for f in plan.factors] == [2]:
             diffs = ex.paired_differences(data.runs, plan) if len(data.runs) else pd.DataFrame()
             write_text(out / "differences.csv", _csv(diffs))
         figures = draw_figures(data, out / "figures", diffs)
