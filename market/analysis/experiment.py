@@ -115,6 +115,9 @@ class Target:
         return f"{show(self.low)} to {show(self.high)}"
 
 
+NO_TARGET = Target(math.nan, math.nan, "")
+
+
 @dataclass(frozen=True)
 class Metric:
     """One number per run, computed from the run's monthly rows by ``fn``, or, without
@@ -131,7 +134,7 @@ class Metric:
         "level"  # "level": relative changes; "share": percentage points; "count": differences
     )
     log: bool = False  # log axis in figures
-    target: Target | None = None
+    target: Target = NO_TARGET  # no known answer
     measured: str = ""  # how the value is computed, for a validation report
     depends: str = ""  # which parts of the model drive it
 
@@ -139,13 +142,19 @@ class Metric:
         """The displayed value; with ``unit``, followed by the unit from the label."""
         if raw is None or not math.isfinite(raw):
             return "n/a"
+        text = self.text(raw)
         if callable(self.fmt):
-            return self.fmt(raw)
-        text = self.fmt.format(raw / self.scale)
+            return text
         u = self.unit
         if not unit or not u or u == "x":
             return text
         return text + u if u.startswith("%") else f"{text} {u}"
+
+    def text(self, raw: float) -> str:
+        """The value as ``fmt`` writes it (scaled for a format string), without a unit."""
+        if callable(self.fmt):
+            return self.fmt(raw)
+        return self.fmt.format(raw / self.scale)
 
     def signed(self, raw: float) -> str:
         """The displayed value with its sign, '+' for zero and above."""
@@ -394,7 +403,7 @@ def points_table(
 ) -> pd.DataFrame:
     """One row per parameter point: for each metric its mean, p10 and p90 across seeds."""
     by = [f.param for f in factors]
-    table = None
+    table: pd.DataFrame | None = None
     for m in metrics:
         stats = band_stats(runs, by, m.name).rename(
             columns={"mean": f"{m.name}_mean", "p10": f"{m.name}_p10", "p90": f"{m.name}_p90"}
@@ -403,6 +412,8 @@ def points_table(
             table = stats
         else:
             table = table.merge(stats.drop(columns="runs"), on=by, how="outer")
+    if table is None:
+        raise ValueError("points_table needs at least one metric")
     order = {f.param: {v: i for i, v in enumerate(f.values)} for f in factors}
     table = table.sort_values(by, key=lambda col: col.map(order[col.name]), kind="stable")
     return table.reset_index(drop=True)
@@ -460,7 +471,8 @@ class Effect:
         rel = self.relative
         if m.kind == "level" and rel is not None:
             return f"{rel:+.1%}" if abs(rel) < 0.1 else f"{rel:+.0%}"
-        text = m.fmt.format(diff) if diff < 0 else "+" + m.fmt.format(diff)
+        text = m.text(self.difference)
+        text = text if diff < 0 else "+" + text
         return f"{text} {m.unit}" if m.unit and m.unit != "x" else text
 
     def verb(self) -> str:

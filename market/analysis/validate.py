@@ -110,7 +110,7 @@ def _pattern(
 
 
 def band_text(pattern: Metric) -> str:
-    return pattern.target.band_text(pattern.fmt)
+    return pattern.target.band_text(pattern.text)
 
 
 def _x(v: float) -> str:
@@ -474,6 +474,8 @@ def yearly_table(pattern: Metric, seeds: pd.DataFrame) -> pd.DataFrame:
 
 
 def _yearly_miss(pattern: Metric, table: pd.DataFrame) -> str:
+    if pattern.target.yearly_band is None:
+        return ""
     lo, hi = pattern.target.yearly_band
     parts = []
     for year in table.columns:
@@ -482,7 +484,7 @@ def _yearly_miss(pattern: Metric, table: pd.DataFrame) -> str:
             continue
         inside = int(((v >= lo) & (v <= hi)).sum())
         parts.append(
-            f"{year}: median {pattern.fmt(float(v.median()))}, {inside} of {_plural(len(v), 'seed')} in band"
+            f"{year}: median {pattern.text(float(v.median()))}, {inside} of {_plural(len(v), 'seed')} in band"
         )
     return "; ".join(parts)
 
@@ -518,10 +520,10 @@ def _miss_text(pattern: Metric, values: np.ndarray, med: float) -> str:
     elif med > 0 and edge > 0:
         by = f"by a factor of {max(edge / med, med / edge):.2f}"
     else:
-        by = f"by {pattern.fmt(abs(edge - med))}"
+        by = f"by {pattern.text(abs(edge - med))}"
     inside = int(((values >= low) & (values <= high)).sum())
     return (
-        f"median {pattern.fmt(med)} is {side} the band {band_text(pattern)} {by}; "
+        f"median {pattern.text(med)} is {side} the band {band_text(pattern)} {by}; "
         f"{inside} of {_plural(len(values), 'seed')} inside it"
     )
 
@@ -603,8 +605,8 @@ def _value_text(o: Outcome) -> tuple[str, str]:
             return held, ""
         y5, y50, y95 = (float(np.percentile(flat, q)) for q in (5, 50, 95))
         return (
-            f"{held}; yearly values: median {p.fmt(y50)}",
-            f"{p.fmt(y5)} to {p.fmt(y95)} (yearly values)",
+            f"{held}; yearly values: median {p.text(y50)}",
+            f"{p.text(y5)} to {p.text(y95)} (yearly values)",
         )
     if p.target.event:
         if not o.n_seeds:
@@ -612,7 +614,7 @@ def _value_text(o: Outcome) -> tuple[str, str]:
         return f"{int(o.values.sum())} of {_plural(o.n_seeds, 'seed')} ({o.median:.0%})", ""
     if not len(o.values):
         return "n/a", ""
-    return p.fmt(o.median), f"{p.fmt(o.p5)} to {p.fmt(o.p95)}"
+    return p.text(o.median), f"{p.text(o.p5)} to {p.text(o.p95)}"
 
 
 def _head_lines(scenario, seeds, outcomes, years, start, end, n_tasks, n_failed) -> list[str]:
@@ -651,10 +653,11 @@ def _head_lines(scenario, seeds, outcomes, years, start, end, n_tasks, n_failed)
 
 def _yearly_lines(o: Outcome) -> list[str]:
     """A yearly pattern's table: each year's median, interval and seeds in band."""
-    if o.yearly is None or not o.yearly.shape[1]:
+    band = o.pattern.target.yearly_band
+    if o.yearly is None or not o.yearly.shape[1] or band is None:
         return []
-    lo, hi = o.pattern.target.yearly_band
-    fmt = o.pattern.fmt
+    lo, hi = band
+    fmt = o.pattern.text
     lines = [
         "",
         f"## {o.pattern.label}: year by year",

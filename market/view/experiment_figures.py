@@ -8,6 +8,7 @@ import math
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from market.analysis.experiment import (
 )
 from market.view.plotting import band_plot, date_axis, log_axis, plt, save
 
-SLIDE_STYLE = {
+SLIDE_STYLE: dict[Any, Any] = {
     "font.size": 11,
     "axes.titlesize": 12,
     "axes.labelsize": 11,

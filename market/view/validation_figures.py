@@ -61,7 +61,7 @@ def _growth_figure(folder: Path, ts: pd.DataFrame, months, o: Outcome, column, l
 def _vendor_figure(folder: Path, o: Outcome) -> str:
     """The yearly vendor share: one dot per seed and year, the median, the target band."""
     fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
-    lo, hi = o.pattern.target.yearly_band
+    lo, hi = o.pattern.target.yearly_band or (0.0, 1.0)
     table = o.yearly if o.yearly is not None else pd.DataFrame()
     years = list(table.columns)
     ax.axhspan(lo * 100, hi * 100, color="green", alpha=0.12, label="target band (C9)")
