@@ -50,6 +50,11 @@ def test_catalogue_lists_every_experiment_module():
             getattr(module, "main", None)
         )
         assert (info.name in listed) == is_experiment, info.name
+        declaration = getattr(module, "EXPERIMENT", None)
+        if is_experiment and info.name != "benchmark":
+            # one file each: the declaration carries the question the catalogue shows
+            assert isinstance(declaration, ex.Experiment), info.name
+            assert declaration.name == info.name and declaration.question == module.QUESTION
 
 
 def test_cli_lists_experiments(capsys):

@@ -260,7 +260,6 @@ class Plan:
     base_seed: int
     out: Path
     argv: list[str] = field(default_factory=list)
-    prog: str = ""
 
     def factor(self, param: str) -> Factor:
         return next(f for f in self.factors if f.param == param)
@@ -856,7 +855,7 @@ def report_text(
 
 
 def command_line(plan: Plan) -> str:
-    prog = plan.prog or f"python -m experiments.{plan.experiment.name}"
+    prog = f"python -m experiments.{plan.experiment.name}"
     return prog + (" " + shlex.join(plan.argv) if plan.argv else "")
 
 
