@@ -1,8 +1,11 @@
 """Experiment scripts: each module here answers one question about the market with a sweep.
 
-An experiment is any module of this package that defines ``QUESTION`` (one line) and
-``main(argv=None) -> exit code``; it is found by looking, not by registration, so a new
-script shows up in ``compute-market experiment --list`` as soon as it exists.
+An experiment is one file: a module of this package that declares ``EXPERIMENT`` (a
+market.analysis.experiment.Experiment: its arms, replicates, metrics, target bands and
+figures), ``QUESTION`` (one line) and ``main(argv=None) -> exit code``, which hands the
+declaration to market.view.report.experiment_main. It is found by looking, not by a
+list kept elsewhere, so a new script shows up in ``compute-market experiment --list``
+as soon as it exists.
 
     compute-market experiment --list
     compute-market experiment arms_race --replicates 4 --backend processes
@@ -18,7 +21,7 @@ import sys
 from types import ModuleType
 
 # Modules of this package that are helpers, not experiments.
-_HELPERS = frozenset({"common"})
+_HELPERS: frozenset[str] = frozenset()
 
 
 def _module_names() -> list[str]:

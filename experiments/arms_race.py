@@ -19,10 +19,18 @@ and report.md, which states which lever moves each outcome and by how much.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from experiments import common
-from experiments.common import Data, Experiment, Factor, Metric
+from market.analysis.experiment import (
+    Experiment,
+    Factor,
+    Metric,
+    Response,
+    Series,
+    growth_per_year,
+    last,
+    mean,
+)
+from market.view.report import experiment_main
 
 QUESTION = "How do contest intensity and chip-supply growth drive the largest training run, capex and prices?"
 
@@ -49,88 +57,73 @@ EXPERIMENT = Experiment(
         Metric(
             "largest_run",
             "largest training run by the horizon (million H100e-months)",
-            common.last("largest_run_h100e_months"),
+            last("largest_run_h100e_months"),
             scale=1e6,
             fmt="{:,.2f}",
         ),
         Metric(
             "run_growth",
             "frontier-run growth a year, from the end of year one (x)",
-            common.growth_per_year("largest_run_h100e_months", from_month=11),
+            growth_per_year("largest_run_h100e_months", from_month=11),
             fmt="{:.2f}x",
         ),
         Metric(
             "capex_final_year",
             "capex in the final 12 months (billion USD)",
-            common.last("capex_usd_12m_total"),
+            last("capex_usd_12m_total"),
             scale=1e9,
             fmt="{:,.0f}",
         ),
         Metric(
             "spot_price",
             "spot rental price index, run average (USD per H100e-hour)",
-            common.mean("spot_price_index_usd_per_h100e_hour"),
+            mean("spot_price_index_usd_per_h100e_hour"),
             fmt="{:.2f}",
         ),
         Metric(
             "rationed",
             "share of users rationed, run average (% of inference demand)",
-            common.mean("rationed_share"),
+            mean("rationed_share"),
             scale=0.01,
             fmt="{:.1f}",
             kind="share",
         ),
     ),
+    figures=(
+        *(
+            Response(name, x=CONTEST, lines=CHIPS)
+            for name in ("largest_run", "capex_final_year", "spot_price", "run_growth", "rationed")
+        ),
+        Series(
+            "largest_run_h100e_months",
+            "million H100e-months (log)",
+            "Largest training run so far, by contest intensity",
+            lines=CONTEST,
+            facets=CHIPS,
+            scale=1e6,
+            log=True,
+        ),
+        Series(
+            "capex_usd_12m_total",
+            "billion USD over the last 12 months",
+            "Capex, all owners, by contest intensity",
+            lines=CONTEST,
+            facets=CHIPS,
+            scale=1e9,
+        ),
+        Series(
+            "spot_price_index_usd_per_h100e_hour",
+            "USD per H100e-hour",
+            "Spot rental price index, by contest intensity",
+            lines=CONTEST,
+            facets=CHIPS,
+        ),
+    ),
 )
 
 
-def figures(data: Data, folder: Path) -> list[Path | None]:
-    exp = data.plan.experiment
-    paths = [
-        common.response_figure(data, exp.metric(name), CONTEST, CHIPS, None, folder / f"{name}.png")
-        for name in ("largest_run", "capex_final_year", "spot_price", "run_growth", "rationed")
-    ]
-    for column, label, title, scale, log in (
-        (
-            "largest_run_h100e_months",
-            "million H100e-months (log)",
-            "Largest training run so far",
-            1e6,
-            True,
-        ),
-        (
-            "capex_usd_12m_total",
-            "billion USD over the last 12 months",
-            "Capex, all owners",
-            1e9,
-            False,
-        ),
-        (
-            "spot_price_index_usd_per_h100e_hour",
-            "USD per H100e-hour",
-            "Spot rental price index",
-            1.0,
-            False,
-        ),
-    ):
-        paths.append(
-            common.series_figure(
-                data,
-                column,
-                label,
-                CONTEST,
-                CHIPS,
-                folder / f"{column}_over_time.png",
-                f"{title}, by contest intensity",
-                scale=scale,
-                log=log,
-            )
-        )
-    return paths
-
-
 def main(argv: list[str] | None = None) -> int:
-    return common.main(EXPERIMENT, argv, figures)
+    return experiment_main(EXPERIMENT, argv)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,18 @@ time) and report.md, which states what each lever does to each outcome.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from experiments import common
-from experiments.common import Data, Experiment, Factor, Metric
+from market.analysis.experiment import (
+    Data,
+    Experiment,
+    Factor,
+    Metric,
+    Response,
+    Series,
+    last,
+    runs_with,
+)
+from market.view.report import experiment_main
 
 QUESTION = (
     "How do the cost-of-capital gap between neoclouds and hyperscalers, market sentiment and "
@@ -42,10 +50,21 @@ SENTIMENT = "sentiment_initial"
 REVIEW = "merger_review"
 REVIEW_NAMES = {"off": "off", "hhi": "HHI screen"}
 
+
+def notes(data: Data) -> list[str]:
+    runs = data.runs
+    return [
+        f"For scale: exits happened in {runs_with(runs, 'exits')}, acquisitions in "
+        f"{runs_with(runs, 'acquisitions')}, and merger review blocked a deal in "
+        f"{runs_with(runs, 'blocked')}."
+    ]
+
+
 EXPERIMENT = Experiment(
     name="consolidation",
     question=QUESTION,
     doc=__doc__,
+    notes=notes,
     scenario="baseline",
     years=10.0,
     replicates=5,
@@ -65,109 +84,95 @@ EXPERIMENT = Experiment(
         Metric(
             "capacity_hhi",
             "HHI of capacity ownership at the horizon (HHI points)",
-            common.last("capacity_hhi"),
+            last("capacity_hhi"),
             fmt="{:,.0f}",
         ),
         Metric(
             "lab_compute_hhi",
             "HHI of lab compute at the horizon (HHI points)",
-            common.last("lab_compute_hhi"),
+            last("lab_compute_hhi"),
             fmt="{:,.0f}",
         ),
         Metric(
             "labs_left",
             "number of labs left at the horizon (firms)",
-            common.last("active_labs"),
+            last("active_labs"),
             fmt="{:.1f}",
             kind="count",
         ),
         Metric(
             "neoclouds_left",
             "number of neoclouds left at the horizon (firms)",
-            common.last("active_neoclouds"),
+            last("active_neoclouds"),
             fmt="{:.1f}",
             kind="count",
         ),
         Metric(
             "exits",
             "number of exits over the run (firms)",
-            common.last("cumulative_exits"),
+            last("cumulative_exits"),
             fmt="{:.1f}",
             kind="count",
         ),
         Metric(
             "acquisitions",
             "number of acquisitions over the run (deals)",
-            common.last("cumulative_acquisitions"),
+            last("cumulative_acquisitions"),
             fmt="{:.1f}",
             kind="count",
         ),
         Metric(
             "blocked",
             "number of mergers blocked by review (deals)",
-            common.last("cumulative_blocked_mergers"),
+            last("cumulative_blocked_mergers"),
             fmt="{:.1f}",
             kind="count",
         ),
         Metric(
             "hyperscaler_share",
             "hyperscalers' share of capacity at the horizon (% of capacity)",
-            common.last("hyperscaler_share_of_capacity"),
+            last("hyperscaler_share_of_capacity"),
             scale=0.01,
             fmt="{:.1f}",
             kind="share",
         ),
     ),
+    figures=(
+        *(
+            Response(name, x=SPREAD, lines=SENTIMENT, facets=REVIEW)
+            for name in (
+                "capacity_hhi",
+                "lab_compute_hhi",
+                "labs_left",
+                "neoclouds_left",
+                "exits",
+                "acquisitions",
+                "hyperscaler_share",
+            )
+        ),
+        Series(
+            "capacity_hhi",
+            "HHI points (0-10,000)",
+            "Concentration of capacity ownership, by starting sentiment",
+            lines=SENTIMENT,
+            facets=REVIEW,
+        ),
+        Series(
+            "cumulative_exits", "firms", "Exits so far, by starting sentiment", SENTIMENT, REVIEW
+        ),
+        Series(
+            "active_neoclouds",
+            "firms",
+            "Neoclouds in the market, by neocloud spread",
+            SPREAD,
+            REVIEW,
+        ),
+    ),
 )
 
 
-def figures(data: Data, folder: Path) -> list[Path | None]:
-    exp = data.plan.experiment
-    paths = [
-        common.response_figure(
-            data, exp.metric(name), SPREAD, SENTIMENT, REVIEW, folder / f"{name}.png"
-        )
-        for name in (
-            "capacity_hhi",
-            "lab_compute_hhi",
-            "labs_left",
-            "neoclouds_left",
-            "exits",
-            "acquisitions",
-            "hyperscaler_share",
-        )
-    ]
-    for column, label, title, lines in (
-        ("capacity_hhi", "HHI points (0-10,000)", "Concentration of capacity ownership", SENTIMENT),
-        ("cumulative_exits", "firms", "Exits so far", SENTIMENT),
-        ("active_neoclouds", "firms", "Neoclouds in the market", SPREAD),
-    ):
-        name = {SENTIMENT: "starting sentiment", SPREAD: "neocloud spread"}[lines]
-        paths.append(
-            common.series_figure(
-                data,
-                column,
-                label,
-                lines,
-                REVIEW,
-                folder / f"{column}_over_time.png",
-                f"{title}, by {name}",
-            )
-        )
-    return paths
-
-
-def notes(data: Data) -> list[str]:
-    runs = data.runs
-    return [
-        f"For scale: exits happened in {common.runs_with(runs, 'exits')}, acquisitions in "
-        f"{common.runs_with(runs, 'acquisitions')}, and merger review blocked a deal in "
-        f"{common.runs_with(runs, 'blocked')}."
-    ]
-
-
 def main(argv: list[str] | None = None) -> int:
-    return common.main(EXPERIMENT, argv, figures, notes)
+    return experiment_main(EXPERIMENT, argv)
 
 
 if __name__ == "__main__":

@@ -27,13 +27,23 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from experiments import common
-from experiments.common import Data, Experiment, Factor, Metric
+from market.analysis.experiment import (
+    Data,
+    Experiment,
+    Factor,
+    Metric,
+    Response,
+    Series,
+    annual_log_volatility,
+    last,
+    mean,
+    runs_with,
+)
+from market.view.report import experiment_main
 
 QUESTION = (
     "How do contract length and take-or-pay share change defaults, contagion and price volatility?"
@@ -46,7 +56,7 @@ CONTAGION_WINDOW_MONTHS = 12
 
 def lab_exits(run: pd.DataFrame) -> float:
     """Exits that were not neocloud defaults: labs that ran out of cash."""
-    return common.last("cumulative_exits")(run) - common.last("cumulative_defaults")(run)
+    return last("cumulative_exits")(run) - last("cumulative_defaults")(run)
 
 
 def defaults_after_lab_exits(run: pd.DataFrame) -> float:
@@ -65,10 +75,20 @@ def defaults_after_lab_exits(run: pd.DataFrame) -> float:
     return total if math.isfinite(total) else math.nan
 
 
+def notes(data: Data) -> list[str]:
+    runs = data.runs
+    return [
+        f"For scale: lab exits happened in {runs_with(runs, 'lab_exits')}, neocloud defaults in "
+        f"{runs_with(runs, 'defaults')}, and a default within {CONTAGION_WINDOW_MONTHS} months of a "
+        f"lab exit in {runs_with(runs, 'contagion')}."
+    ]
+
+
 EXPERIMENT = Experiment(
     name="contract_terms",
     question=QUESTION,
     doc=__doc__,
+    notes=notes,
     scenario="baseline",
     years=10.0,
     replicates=6,
@@ -91,7 +111,7 @@ EXPERIMENT = Experiment(
         Metric(
             "defaults",
             "number of neocloud defaults over the run (firms)",
-            common.last("cumulative_defaults"),
+            last("cumulative_defaults"),
             fmt="{:.2f}",
             kind="count",
         ),
@@ -112,57 +132,42 @@ EXPERIMENT = Experiment(
         Metric(
             "spot_volatility",
             "spot price volatility, annualised (% a year)",
-            common.annual_log_volatility("spot_price_usd_per_h100e_hour"),
+            annual_log_volatility("spot_price_usd_per_h100e_hour"),
             scale=0.01,
             fmt="{:.0f}",
         ),
         Metric(
             "spot_price",
             "spot rental price index, run average (USD per H100e-hour)",
-            common.mean("spot_price_index_usd_per_h100e_hour"),
+            mean("spot_price_index_usd_per_h100e_hour"),
             fmt="{:.2f}",
+        ),
+    ),
+    figures=(
+        *(
+            Response(name, x=TAKE_OR_PAY, lines=TERM)
+            for name in ("defaults", "lab_exits", "contagion", "spot_volatility", "spot_price")
+        ),
+        Series(
+            "cumulative_defaults",
+            "firms",
+            "Neocloud defaults so far, by take-or-pay share",
+            TAKE_OR_PAY,
+            TERM,
+        ),
+        Series(
+            "spot_price_usd_per_h100e_hour",
+            "USD per H100e-hour",
+            "Spot clearing price, by take-or-pay share",
+            TAKE_OR_PAY,
+            TERM,
         ),
     ),
 )
 
 
-def figures(data: Data, folder: Path) -> list[Path | None]:
-    exp = data.plan.experiment
-    paths = [
-        common.response_figure(
-            data, exp.metric(name), TAKE_OR_PAY, TERM, None, folder / f"{name}.png"
-        )
-        for name in ("defaults", "lab_exits", "contagion", "spot_volatility", "spot_price")
-    ]
-    for column, label, title in (
-        ("cumulative_defaults", "firms", "Neocloud defaults so far"),
-        ("spot_price_usd_per_h100e_hour", "USD per H100e-hour", "Spot clearing price"),
-    ):
-        paths.append(
-            common.series_figure(
-                data,
-                column,
-                label,
-                TAKE_OR_PAY,
-                TERM,
-                folder / f"{column}_over_time.png",
-                f"{title}, by take-or-pay share",
-            )
-        )
-    return paths
-
-
-def notes(data: Data) -> list[str]:
-    runs = data.runs
-    return [
-        f"For scale: lab exits happened in {common.runs_with(runs, 'lab_exits')}, neocloud defaults in "
-        f"{common.runs_with(runs, 'defaults')}, and a default within {CONTAGION_WINDOW_MONTHS} months of a "
-        f"lab exit in {common.runs_with(runs, 'contagion')}."
-    ]
-
-
 def main(argv: list[str] | None = None) -> int:
-    return common.main(EXPERIMENT, argv, figures, notes)
+    return experiment_main(EXPERIMENT, argv)
 
 
 if __name__ == "__main__":

@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
 
 import pandas as pd
 
-from experiments import common
-from experiments.common import Data, Experiment, Factor, Metric
+from market.analysis.experiment import Experiment, Factor, Metric, Response, Series, last, mean
+from market.view.report import experiment_main
 
 QUESTION = "What do grid-connection lead times do to rationing, prices and who builds?"
 
@@ -77,7 +76,7 @@ EXPERIMENT = Experiment(
         Metric(
             "rationed",
             "share of users rationed, run average (% of inference demand)",
-            common.mean("rationed_share"),
+            mean("rationed_share"),
             scale=0.01,
             fmt="{:.1f}",
             kind="share",
@@ -85,27 +84,27 @@ EXPERIMENT = Experiment(
         Metric(
             "spot_price",
             "spot rental price index, run average (USD per H100e-hour)",
-            common.mean("spot_price_index_usd_per_h100e_hour"),
+            mean("spot_price_index_usd_per_h100e_hour"),
             fmt="{:.2f}",
         ),
         Metric(
             "capacity",
             "capacity online at the horizon (million H100e)",
-            common.last("capacity_h100e_total"),
+            last("capacity_h100e_total"),
             scale=1e6,
             fmt="{:,.1f}",
         ),
         Metric(
             "pipeline",
             "power waiting for the grid or being built, run average (GW)",
-            common.mean("power_mw_under_construction"),
+            mean("power_mw_under_construction"),
             scale=1e3,
             fmt="{:,.1f}",
         ),
         Metric(
             "hyperscaler_share",
             "hyperscalers' share of capacity at the horizon (% of capacity)",
-            common.last("hyperscaler_share_of_capacity"),
+            last("hyperscaler_share_of_capacity"),
             scale=0.01,
             fmt="{:.1f}",
             kind="share",
@@ -127,51 +126,56 @@ EXPERIMENT = Experiment(
             kind="share",
         ),
     ),
+    figures=(
+        *(
+            Response(name, x=WAIT, lines=GRID)
+            for name in (
+                "rationed",
+                "spot_price",
+                "capacity",
+                "pipeline",
+                "hyperscaler_share",
+                "neocloud_capex_share",
+                "lab_capex_share",
+            )
+        ),
+        Series(
+            "rationed_share",
+            "% of inference demand",
+            "Users rationed, by minimum grid wait",
+            WAIT,
+            GRID,
+            scale=0.01,
+        ),
+        Series(
+            "spot_price_index_usd_per_h100e_hour",
+            "USD per H100e-hour",
+            "Spot rental price index, by minimum grid wait",
+            WAIT,
+            GRID,
+        ),
+        Series(
+            "power_mw_under_construction",
+            "GW",
+            "Power waiting for the grid or being built, by minimum grid wait",
+            WAIT,
+            GRID,
+            scale=1e3,
+        ),
+        Series(
+            "hyperscaler_share_of_capacity",
+            "% of capacity",
+            "Hyperscalers' share of capacity, by minimum grid wait",
+            WAIT,
+            GRID,
+            scale=0.01,
+        ),
+    ),
 )
 
 
-def figures(data: Data, folder: Path) -> list[Path | None]:
-    exp = data.plan.experiment
-    paths = [
-        common.response_figure(data, exp.metric(name), WAIT, GRID, None, folder / f"{name}.png")
-        for name in (
-            "rationed",
-            "spot_price",
-            "capacity",
-            "pipeline",
-            "hyperscaler_share",
-            "neocloud_capex_share",
-            "lab_capex_share",
-        )
-    ]
-    for column, label, title, scale in (
-        ("rationed_share", "% of inference demand", "Users rationed", 0.01),
-        (
-            "spot_price_index_usd_per_h100e_hour",
-            "USD per H100e-hour",
-            "Spot rental price index",
-            1.0,
-        ),
-        ("power_mw_under_construction", "GW", "Power waiting for the grid or being built", 1e3),
-        ("hyperscaler_share_of_capacity", "% of capacity", "Hyperscalers' share of capacity", 0.01),
-    ):
-        paths.append(
-            common.series_figure(
-                data,
-                column,
-                label,
-                WAIT,
-                GRID,
-                folder / f"{column}_over_time.png",
-                f"{title}, by minimum grid wait",
-                scale=scale,
-            )
-        )
-    return paths
-
-
 def main(argv: list[str] | None = None) -> int:
-    return common.main(EXPERIMENT, argv, figures)
+    return experiment_main(EXPERIMENT, argv)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import argparse
 import sys
 from typing import Any
 
+from market.io.flags import Parser as _Parser
+from market.io.flags import parse_seed
 from market.io.params import PARAMS, ParameterError
 from market.io.scenario import ScenarioError
 from market.run.runner import OutputError
@@ -26,11 +28,6 @@ USER_ERRORS = (ScenarioError, ParameterError, OutputError)
 
 class CliError(ValueError):
     pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2, like every other bad input
-        self.exit(2, f"error: {message}\n(see '{self.prog} --help')\n")
 
 
 def parse_set(items: list[str] | None) -> dict[str, Any]:
@@ -56,18 +53,6 @@ def _years(text: str) -> float:
         return PARAMS["years"].check(text, "--years")
     except ParameterError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--years: ")) from None
-
-
-def parse_seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"seed {text!r} is not allowed: expected an integer >= 0"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed {value} is not allowed: expected an integer >= 0")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,9 +193,9 @@ def cmd_params(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from market.analysis import validate
+    from market.view import report
 
-    return validate.main_from_args(args)
+    return report.validate_command(args)
 
 
 def cmd_ui(args) -> int:

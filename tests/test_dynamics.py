@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.common import growth_per_year
+from market.analysis.experiment import growth_per_year
 from market.run.runner import run
 
 SEEDS = range(10)

@@ -1,8 +1,10 @@
 """The experiment scripts: catalogue, end-to-end smoke runs, flags, resume, and the report's
 words chosen from the data."""
 
+import dataclasses
 import importlib
 import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -12,8 +14,10 @@ import pandas as pd
 import pytest
 
 import experiments
-from experiments import common
 from market import cli
+from market.analysis import experiment as ex
+from market.io.atomic import replaced_folder
+from market.view import experiment_figures, report
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEPS = ["arms_race", "consolidation", "contract_terms", "power"]
@@ -39,14 +43,18 @@ def test_catalogue_lists_every_experiment_module():
         )
     # Any module of the package that exposes QUESTION and main is an experiment, whoever wrote it.
     for info in pkgutil.iter_modules(experiments.__path__):
-        if info.name.startswith("_") or info.name == "common":
+        if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"experiments.{info.name}")
         is_experiment = isinstance(getattr(module, "QUESTION", None), str) and callable(
             getattr(module, "main", None)
         )
         assert (info.name in listed) == is_experiment, info.name
-    assert "common" not in listed
+        declaration = getattr(module, "EXPERIMENT", None)
+        if is_experiment and info.name != "benchmark":
+            # one file each: the declaration carries the question the catalogue shows
+            assert isinstance(declaration, ex.Experiment), info.name
+            assert declaration.name == info.name and declaration.question == module.QUESTION
 
 
 def test_cli_lists_experiments(capsys):
@@ -234,16 +242,16 @@ def test_help_exits_0(capsys):
 
 
 def _plan(values=(1.0, 2.0, 3.0), other=("a", "b")):
-    exp = common.Experiment(
+    exp = ex.Experiment(
         name="toy",
         question="Does x move y?",
         factors=(
-            common.Factor("x", tuple(values), "lever x (units)", lambda v: f"{v:g}"),
-            common.Factor("c", tuple(other), "category c (kind)", str),
+            ex.Factor("x", tuple(values), "lever x (units)", lambda v: f"{v:g}"),
+            ex.Factor("c", tuple(other), "category c (kind)", str),
         ),
-        metrics=(common.Metric("y", "outcome y (widgets)", common.last("y")),),
+        metrics=(ex.Metric("y", "outcome y (widgets)", ex.last("y")),),
     )
-    return common.Plan(
+    return ex.Plan(
         exp, exp.factors, {"x": values[1], "c": other[0]}, {}, "baseline", 1.0, 4, 0, Path(".")
     )
 
@@ -271,40 +279,40 @@ def _runs(y):
 def test_effect_words_follow_the_numbers(y, verb):
     plan = _plan()
     runs = _runs(y)
-    (effect,) = common.factor_effects(runs, plan, plan.factors[0], plan.experiment.metrics[0])
+    (effect,) = ex.factor_effects(runs, plan, plan.factors[0], plan.experiment.metrics[0])
     assert effect.n_pairs == 8
     assert effect.verb() == verb
     assert effect.mean_low == pytest.approx(runs[runs.x == 1.0].y.mean())
     assert effect.mean_high == pytest.approx(runs[runs.x == 3.0].y.mean())
-    sentence = common.describe(effect)
+    sentence = ex.describe(effect)
     if verb != "does not change":
         assert sentence.startswith(f"Outcome y {verb} as lever x goes from 1 to 3")
         assert f"{effect.mean_low:,.2f} widgets" in sentence
 
 
 def test_sign_test():
-    assert common.sign_test(0, 0) == 1.0
-    assert common.sign_test(8, 0) == pytest.approx(2 / 256)
-    assert common.sign_test(2, 6) == pytest.approx(2 * (1 + 8 + 28) / 256)
-    assert common.sign_test(5, 5) == 1.0
+    assert ex.sign_test(0, 0) == 1.0
+    assert ex.sign_test(8, 0) == pytest.approx(2 / 256)
+    assert ex.sign_test(2, 6) == pytest.approx(2 * (1 + 8 + 28) / 256)
+    assert ex.sign_test(5, 5) == 1.0
 
 
 def test_answer_names_the_lever_that_moves_the_outcome():
     plan = _plan()
     runs = _runs(lambda x, c, r: 10 * x + (30 if c == "b" else 0) + r)
-    text = common.answer_for_metric(runs, plan, plan.experiment.metrics[0])
+    text = ex.answer_for_metric(runs, plan, plan.experiment.metrics[0])
     assert text.startswith("**Outcome y** rises most with category c b instead of a")
     assert "as lever x goes from 1 to 3" in text
 
     flat = _runs(lambda x, c, r: 7.0)
-    assert "is 7.00 widgets in every run" in common.answer_for_metric(
+    assert "is 7.00 widgets in every run" in ex.answer_for_metric(
         flat, plan, plan.experiment.metrics[0]
     )
 
 
 def test_band_stats_give_mean_and_percentiles_across_seeds():
     df = pd.DataFrame({"g": ["a"] * 11 + ["b"] * 2, "v": [*list(range(11)), 5.0, 7.0]})
-    stats = common.band_stats(df, ["g"], "v").set_index("g")
+    stats = ex.band_stats(df, ["g"], "v").set_index("g")
     assert (
         stats.loc["a", "mean"] == 5
         and stats.loc["a", "p10"] == pytest.approx(1)
@@ -316,6 +324,184 @@ def test_band_stats_give_mean_and_percentiles_across_seeds():
 def test_growth_per_year_compounds_from_the_given_month():
     run = pd.DataFrame({"x": [1.0, 2.0, 4.0, 8.0, 16.0]})
     # from month 1 (2.0) to month 4 (16.0): x8 in 3 months, i.e. x2 a month, x4096 a year
-    assert common.growth_per_year("x", from_month=1)(run) == pytest.approx(2.0**12)
-    assert pd.isna(common.growth_per_year("x", from_month=4)(run))  # nothing after it
-    assert pd.isna(common.growth_per_year("x", from_month=1)(pd.DataFrame({"x": [1, 0, 3]})))
+    assert ex.growth_per_year("x", from_month=1)(run) == pytest.approx(2.0**12)
+    assert pd.isna(ex.growth_per_year("x", from_month=4)(run))  # nothing after it
+    assert pd.isna(ex.growth_per_year("x", from_month=1)(pd.DataFrame({"x": [1, 0, 3]})))
+
+
+# --------------------------------------------------------------------------- the shared framework
+
+
+def _toy(**changes):
+    """A small declaration on the classroom scenario: two arms, one metric, two figures."""
+    exp = ex.Experiment(
+        name="toy",
+        question="Does contest intensity move the spot price in the classroom market?",
+        scenario="classroom",
+        years=0.5,
+        replicates=1,
+        factors=(ex.Factor("contest_intensity", (0.5, 3.0), "contest intensity (x)"),),
+        metrics=(
+            ex.Metric(
+                "spot_price",
+                "spot price index, run average (USD per H100e-hour)",
+                ex.mean("spot_price_index_usd_per_h100e_hour"),
+            ),
+        ),
+        figures=(
+            ex.Response("spot_price", x="contest_intensity"),
+            ex.Series(
+                "spot_price_index_usd_per_h100e_hour",
+                "USD per H100e-hour",
+                "Spot price index",
+                lines="contest_intensity",
+            ),
+        ),
+    )
+    return dataclasses.replace(exp, **changes)
+
+
+def _manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def _hidden(out: Path) -> list[str]:
+    return sorted(p.name for p in out.rglob(".*") if p.is_dir())
+
+
+def test_a_declaration_runs_and_its_report_and_figures_appear(tmp_path, capsys):
+    out = tmp_path / "toy"
+    assert report.experiment_main(_toy(), ["--out", str(out), "--no-progress"]) == 0
+    runs = pd.read_csv(out / "run_metrics.csv")
+    assert sorted(runs["contest_intensity"]) == [0.5, 3.0] and runs["spot_price"].notna().all()
+    text = (out / "report.md").read_text()
+    assert "**Question.** Does contest intensity move the spot price" in text
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+    assert figures == ["spot_price.png", "spot_price_index_usd_per_h100e_hour_over_time.png"]
+    for name in figures:
+        assert f"(figures/{name})" in text
+    manifest = _manifest(out)
+    assert manifest["status"] == "complete" and manifest["report"] == "report.md"
+    assert sorted(manifest["figures"]) == [f"figures/{n}" for n in figures]
+    assert _hidden(out) == []
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        (
+            {"figures": (ex.Response("spot_prize", x="contest_intensity"),)},
+            ["metric 'spot_prize'", "spot_price"],
+        ),
+        (
+            {"figures": (ex.Response("spot_price", x="race_ambition"),)},
+            ["factor 'race_ambition'", "contest_intensity"],
+        ),
+        (
+            {"factors": (ex.Factor("contest_intensty", (0.5, 3.0), "typo (x)"),), "figures": ()},
+            ["'contest_intensty' is not a model parameter", "contest_intensity"],
+        ),
+        ({"paired": True, "factors": (), "figures": ()}, ["paired comparison"]),
+    ],
+)
+def test_a_declaration_with_an_unknown_name_gives_one_error_line(changes, words, tmp_path, capsys):
+    out = tmp_path / "toy"
+    assert report.experiment_main(_toy(**changes), ["--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: experiment 'toy': ") and "\n" not in err
+    for word in words:
+        assert word in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (
+            ["--values", "contest_intensty=1,2"],
+            ["'contest_intensty' is not varied", "contest_intensity"],
+        ),
+        (["--values", "contest_intensity=high"], ["contest_intensity", "high"]),
+    ],
+)
+def test_a_bad_arm_gives_one_error_line(flags, words, tmp_path, capsys):
+    out = tmp_path / "toy"
+    assert report.experiment_main(_toy(), [*flags, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    for word in words:
+        assert word in err
+    assert not out.exists()
+
+
+def test_a_failure_while_figures_are_drawn_leaves_the_manifest_incomplete(
+    tmp_path, monkeypatch, capsys
+):
+    out = tmp_path / "toy"
+    argv = ["--out", str(out), "--no-progress"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(experiment_figures, "draw", broken)
+        with pytest.raises(RuntimeError, match="disk full"):
+            report.experiment_main(_toy(), argv)
+    assert _manifest(out)["status"] == "report failed"
+    assert not (out / "report.md").exists() and _hidden(out) == []
+
+    assert report.experiment_main(_toy(), argv) == 0
+    assert _manifest(out)["status"] == "complete" and (out / "report.md").is_file()
+
+
+KILLED_WHILE_DRAWING = """
+import os, signal, sys
+from market.view import experiment_figures
+drawn = []
+real = experiment_figures.draw
+def draw(*args, **kwargs):
+    drawn.append(real(*args, **kwargs))
+    os.kill(os.getpid(), signal.SIGKILL)  # killed after the first figure, before the report
+experiment_figures.draw = draw
+import experiments
+sys.exit(experiments.run("power", sys.argv[1:]))
+"""
+
+
+def test_a_kill_while_figures_are_drawn_is_cleaned_up_by_the_next_run(tmp_path, capsys):
+    out = tmp_path / "power"
+    argv = [*SMOKE, "--replicates", "1", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_DRAWING, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == -9, proc.stderr
+    # what the kill leaves: a half-drawn hidden folder, no report, a manifest that says so
+    assert [n for n in _hidden(out) if n.startswith(".figures.")]
+    assert not (out / "report.md").exists()
+    assert _manifest(out)["status"] == "reporting"
+
+    assert experiments.run("power", argv) == 0
+    assert _hidden(out) == []
+    manifest = _manifest(out)
+    assert manifest["status"] == "complete" and (out / "report.md").is_file()
+    assert manifest["figures"] and all((out / f).is_file() for f in manifest["figures"])
+    assert sorted(f"figures/{p.name}" for p in (out / "figures").iterdir()) == sorted(
+        manifest["figures"]
+    )
+
+
+def test_replaced_folder_removes_what_a_killed_writer_left_and_spares_a_live_one(tmp_path):
+    out = tmp_path / "figures"
+    dead = tmp_path / ".figures.999999999.abc"  # no such process
+    old = tmp_path / ".figures.k2j4x9"  # written before temporary names carried a process id
+    live = tmp_path / f".figures.{os.getpid()}.def"  # another writer in this process
+    for folder in (dead, old, live):
+        folder.mkdir()
+    with replaced_folder(out) as tmp:
+        (tmp / "a.png").write_bytes(b"png")
+    assert (out / "a.png").read_bytes() == b"png"
+    assert not dead.exists() and not old.exists() and live.is_dir()

@@ -43,8 +43,8 @@ def leftovers(parent):
 def short_validation(tmp_path_factory):
     """Two seeds over one year, in this process: the report a user would read."""
     out = tmp_path_factory.mktemp("validation") / "report"
-    code = validate.main(
-        ["--seeds", "2", "--years", "1", "--workers", "1", "--quiet", "--out", str(out)]
+    code = cli_main(
+        ["validate", "--seeds", "2", "--years", "1", "--workers", "1", "--quiet", "--out", str(out)]
     )
     return code, out
 
@@ -60,9 +60,9 @@ def test_report_lists_every_pattern_with_target_numbers_and_result(short_validat
         ln for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("| pattern")
     ]
     for p in validate.PATTERNS:
-        row = next((r for r in rows if r.startswith(f"| {p.title} |")), None)
-        assert row is not None, f"no table row for {p.title}"
-        assert p.source in row and p.band_text() in row
+        row = next((r for r in rows if r.startswith(f"| {p.label} |")), None)
+        assert row is not None, f"no table row for {p.label}"
+        assert p.target.source in row and validate.band_text(p) in row
         assert row.rstrip().endswith(("| **pass** |", "| **FAIL** |"))
     n_pass = sum(r.rstrip().endswith("**pass** |") for r in rows)
     assert f"**{n_pass} of {len(validate.PATTERNS)} patterns pass.**" in text
@@ -76,21 +76,24 @@ def test_report_numbers_come_from_the_seeds(short_validation):
     seeds = pd.read_csv(out / "seeds.csv")
     patterns = pd.read_csv(out / "patterns.csv").set_index("pattern")
     assert list(seeds["seed"]) == [2026, 2027]  # the scenario's seed and the next one
-    assert list(patterns.index) == [p.key for p in validate.PATTERNS]
+    assert list(patterns.index) == [p.target.key for p in validate.PATTERNS]
     for p in validate.PATTERNS:
-        values = pd.to_numeric(seeds[p.column], errors="coerce")
-        if p.event:
+        values = pd.to_numeric(seeds[p.name], errors="coerce")
+        if p.target.event:
             expected = values.fillna(0).sum() / len(seeds)
         else:
             values = values.dropna()
             expected = float(np.median(values)) if len(values) else math.nan
-        got = patterns.at[p.key, "median"]
+        got = patterns.at[p.target.key, "median"]
         assert (math.isnan(expected) and math.isnan(got)) or got == pytest.approx(
             expected, rel=1e-5
         )
-        low, high = patterns.at[p.key, "target_low"], patterns.at[p.key, "target_high"]
-        inside = (got >= low) if p.event else (low <= got <= high)
-        assert patterns.at[p.key, "result"] == ("pass" if inside else "FAIL")
+        low, high = (
+            patterns.at[p.target.key, "target_low"],
+            patterns.at[p.target.key, "target_high"],
+        )
+        inside = (got >= low) if p.target.event else (low <= got <= high)
+        assert patterns.at[p.target.key, "result"] == ("pass" if inside else "FAIL")
     growth = seeds["compute_stock_growth_per_year"]
     ratio = seeds["capacity_h100e_last"] / seeds["capacity_h100e_first"]
     assert np.allclose(growth, ratio ** (12 / 11))  # 12 monthly rows: 11 months of growth
@@ -99,12 +102,12 @@ def test_report_numbers_come_from_the_seeds(short_validation):
 def test_the_vendor_share_is_reported_year_by_year(short_validation):
     _, out = short_validation
     seeds = pd.read_csv(out / "seeds.csv")
-    share = next(p for p in validate.PATTERNS if p.key == "nvidia_share")
-    lo, hi = share.yearly_band
+    share = next(p for p in validate.PATTERNS if p.target.key == "nvidia_share")
+    lo, hi = share.target.yearly_band
     yearly = seeds[["leading_vendor_share_2026"]]  # a one-year run has one calendar year
     assert yearly.notna().all().all() and ((yearly > 0) & (yearly < 1)).all().all()
     inside = ((yearly >= lo) & (yearly <= hi)).all(axis=1).astype(float)
-    assert list(seeds[share.column]) == list(inside)
+    assert list(seeds[share.name]) == list(inside)
     text = (out / "validation.md").read_text()
     row = next(ln for ln in text.splitlines() if ln.startswith("| 2026 |"))
     assert f"| {int(((yearly >= lo) & (yearly <= hi)).sum().iloc[0])} of 2 |" in row
@@ -112,8 +115,9 @@ def test_the_vendor_share_is_reported_year_by_year(short_validation):
 
 
 def test_failures_are_printed_with_their_size(tmp_path, capsys):
-    code = validate.main(
+    code = cli_main(
         [
+            "validate",
             "--seeds",
             "1",
             "--years",
@@ -160,36 +164,36 @@ def test_cli_validate_runs_with_defaults_but_seeds(tmp_path, capsys):
 
 
 def test_patterns_pass_on_the_median_and_state_the_miss():
-    p = next(p for p in validate.PATTERNS if p.key == "compute_stock_growth")
-    inside = validate.evaluate(p, pd.DataFrame({p.column: [2.0, 3.0, 3.5]}))
+    p = next(p for p in validate.PATTERNS if p.target.key == "compute_stock_growth")
+    inside = validate.evaluate(p, pd.DataFrame({p.name: [2.0, 3.0, 3.5]}))
     assert inside.passed and inside.median == 3.0 and inside.miss == ""
-    below = validate.evaluate(p, pd.DataFrame({p.column: [1.0, 1.25, 3.0]}))
+    below = validate.evaluate(p, pd.DataFrame({p.name: [1.0, 1.25, 3.0]}))
     assert not below.passed
     assert "below the band" in below.miss and "by a factor of 2.00" in below.miss
     assert "1 of 3 seeds inside it" in below.miss
-    share = next(p for p in validate.PATTERNS if p.key == "short_lab_rations_early")
-    high = validate.evaluate(share, pd.DataFrame({share.column: [0.2, 0.25]}))
+    share = next(p for p in validate.PATTERNS if p.target.key == "short_lab_rations_early")
+    high = validate.evaluate(share, pd.DataFrame({share.name: [0.2, 0.25]}))
     assert (
         not high.passed
         and "above the band" in high.miss
         and "by 7.5 percentage points" in high.miss
     )
-    event = next(p for p in validate.PATTERNS if p.key == "lab_lease_first_year")
-    assert validate.evaluate(event, pd.DataFrame({event.column: [1, 0, 1, 0]})).passed
-    few = validate.evaluate(event, pd.DataFrame({event.column: [1, 0, 0, 0]}))
+    event = next(p for p in validate.PATTERNS if p.target.key == "lab_lease_first_year")
+    assert validate.evaluate(event, pd.DataFrame({event.name: [1, 0, 1, 0]})).passed
+    few = validate.evaluate(event, pd.DataFrame({event.name: [1, 0, 0, 0]}))
     assert not few.passed and "happens in 1 of 4 seeds (25%)" in few.miss
-    empty = validate.evaluate(p, pd.DataFrame({p.column: [math.nan]}))
+    empty = validate.evaluate(p, pd.DataFrame({p.name: [math.nan]}))
     assert not empty.passed and "no seed produced a value" in empty.miss
 
 
 def test_a_yearly_pattern_holds_when_every_year_is_in_band_in_half_the_seeds():
-    p = next(p for p in validate.PATTERNS if p.key == "nvidia_share")
-    assert p.yearly_band == (0.60, 0.85) and p.event
+    p = next(p for p in validate.PATTERNS if p.target.key == "nvidia_share")
+    assert p.target.yearly_band == (0.60, 0.85) and p.target.event
     seeds = pd.DataFrame(
         {
             "leading_vendor_share_2026": [0.70, 0.80, 0.55, 0.90],
             "leading_vendor_share_2027": [0.65, 0.62, 0.70, 0.75],
-            p.column: [1.0, 1.0, 0.0, 0.0],
+            p.name: [1.0, 1.0, 0.0, 0.0],
         }
     )
     held = validate.evaluate(p, seeds)
@@ -197,7 +201,7 @@ def test_a_yearly_pattern_holds_when_every_year_is_in_band_in_half_the_seeds():
     assert list(held.yearly.columns) == ["2026", "2027"]
     med, _interval = validate._value_text(held)
     assert med.startswith("2 of 4 seeds (50%); yearly values: median 70.0%")
-    seeds[p.column] = [1.0, 0.0, 0.0, 0.0]
+    seeds[p.name] = [1.0, 0.0, 0.0, 0.0]
     missed = validate.evaluate(p, seeds)
     assert not missed.passed
     assert "every year in band in 1 of 4 seeds (25%" in missed.miss
@@ -257,9 +261,9 @@ def test_yearly_vendor_shares_add_up_each_calendar_years_deliveries():
 
 
 def test_the_reported_lease_price_is_derived_from_the_seed_story():
-    price = next(p for p in validate.PATTERNS if p.key == "lab_lease_price")
+    price = next(p for p in validate.PATTERNS if p.target.key == "lab_lease_price")
     assert pytest.approx(7.78, abs=0.01) == validate.LEASE_PRICE_REPORTED
-    assert (price.low, price.high) == pytest.approx((7.78 / 2, 7.78 * 2), abs=0.01)
+    assert (price.target.low, price.target.high) == pytest.approx((7.78 / 2, 7.78 * 2), abs=0.01)
 
 
 def test_the_scenario_writes_no_lease_between_its_labs():
@@ -311,9 +315,9 @@ def test_an_output_folder_that_cannot_be_created_is_refused(tmp_path, capsys):
 
 
 def test_bad_years_is_refused(tmp_path, capsys):
-    code = validate.main(["--years", "0", "--out", str(tmp_path / "v")])
-    err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error: --years: field 'years' = 0.0 is not allowed")
+    code, _, err = cli(["validate", "--years", "0", "--out", str(tmp_path / "v")], capsys)
+    assert code == 2 and err.startswith("error: argument --years: field 'years' = '0' is not")
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "v").exists()
 
 
@@ -325,8 +329,9 @@ def test_an_error_half_way_leaves_no_output(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(viz_validation, "write_figures", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        validate.main(
+        cli_main(
             [
+                "validate",
                 "--seeds",
                 "1",
                 "--years",
@@ -348,8 +353,8 @@ def test_an_error_half_way_leaves_no_output(tmp_path, monkeypatch, capsys):
 def test_parallel_seeds_give_the_serial_report(tmp_path):
     """Processes, as `validate` uses by default on a machine with more than one core."""
     args = ["--seeds", "2", "--years", "1", "--quiet"]
-    assert validate.main([*args, "--workers", "1", "--out", str(tmp_path / "serial")]) == 0
-    assert validate.main([*args, "--workers", "2", "--out", str(tmp_path / "parallel")]) == 0
+    assert cli_main(["validate", *args, "--workers", "1", "--out", str(tmp_path / "serial")]) == 0
+    assert cli_main(["validate", *args, "--workers", "2", "--out", str(tmp_path / "parallel")]) == 0
     for name in ("validation.md", "seeds.csv", "patterns.csv"):
         assert (tmp_path / "serial" / name).read_bytes() == (
             tmp_path / "parallel" / name
@@ -370,9 +375,9 @@ def test_counterfactual_smoke_writes_report_and_figures(tmp_path, capsys):
     diffs = pd.read_csv(out / "differences.csv")
     assert len(diffs) == 1
     for m in cf.METRICS:
-        allowed = runs.loc[runs[cf.LEVER], m.column].iloc[0]
-        barred = runs.loc[~runs[cf.LEVER], m.column].iloc[0]
-        assert diffs.at[0, f"{m.column}_difference"] == pytest.approx(allowed - barred, nan_ok=True)
+        allowed = runs.loc[runs[cf.LEVER], m.name].iloc[0]
+        barred = runs.loc[~runs[cf.LEVER], m.name].iloc[0]
+        assert diffs.at[0, f"{m.name}_difference"] == pytest.approx(allowed - barred, nan_ok=True)
     assert runs.loc[~runs[cf.LEVER], "surplus_leases_total"].iloc[0] == 0  # barred means barred
     report = (out / "report.md").read_text()
     assert cf.QUESTION in report

@@ -1,9 +1,11 @@
 """Validation: run a calibrated scenario over many seeds and check it against what is known.
 
     compute-market validate [--scenario colossus-2026] [--seeds 20] [--out runs/validation]
-                            [--overwrite] [--workers N]
-    python -m market.analysis.validate --seeds 4 --years 1 --out /tmp/v     (the same, plus --years)
+                            [--overwrite] [--workers N] [--years Y]
 
+The validation is declared like every experiment (market.analysis.experiment): one arm
+(the scenario as calibrated), ``--seeds`` replicates, and one metric per known pattern
+with its target band (``PATTERNS``); market.view.report writes its figures and report.
 Each seed runs the scenario for the validation window (``VALIDATION_YEARS`` from its
 start month, or ``--years``) through ``market.run.runner.run``, in parallel processes when
 the machine has more than one core (``market.run.sweep``, with a progress bar). Every pattern
@@ -33,24 +35,22 @@ output folder that cannot be written), 130 interrupted.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from market.io.params import ParameterError
+from market.analysis.experiment import Experiment, Metric, Plan, Target, tasks_for
+from market.core.model import month_label
 from market.io.scenario import ScenarioError, load_scenario
-from market.run.runner import OutputError, check_out_dir
+from market.run.sweep import run_sweep
 
 DEFAULT_SCENARIO = "colossus-2026"
 DEFAULT_SEEDS = 20
@@ -78,44 +78,39 @@ class ValidationInputError(ValueError):
 # --------------------------------------------------------------------------- patterns
 
 
-@dataclass(frozen=True)
-class Pattern:
-    """A known fact the model should reproduce.
+def _pattern(
+    key: str,
+    title: str,
+    source: str,
+    column: str,
+    low: float,
+    high: float,
+    fmt: Callable[[float], str],
+    measured: str,
+    depends: str,
+    event: bool = False,
+    share: bool = False,
+    yearly_band: tuple[float, float] | None = None,
+    yearly_prefix: str = "",
+) -> Metric:
+    """A known fact the model should reproduce, as a metric with a target.
 
-    ``column`` names the per-seed value in seeds.csv. ``low``/``high`` bound the target
-    for the median across seeds; for an event (``event=True``) the per-seed value is 0
-    or 1 and the target is the share of seeds in which it happens.
+    ``column`` names the per-seed value in seeds.csv (the run function's summary value).
+    ``low``/``high`` bound the target for the median across seeds; for an event the
+    per-seed value is 0 or 1 and the target is the share of seeds in which it happens. A
+    yearly pattern is an event that holds when every calendar year's value lies within
+    ``yearly_band``; the yearly values are the seeds.csv columns ``yearly_prefix + year``.
+    A share's misses are told in percentage points, not as a factor.
     """
+    target = Target(low, high, source, key, event, yearly_band, yearly_prefix)
+    kind = "share" if share else "level"
+    return Metric(
+        column, title, None, fmt=fmt, kind=kind, target=target, measured=measured, depends=depends
+    )
 
-    key: str
-    title: str
-    source: str
-    column: str
-    low: float
-    high: float
-    fmt: Callable[[float], str]
-    measured: str  # how the per-seed value is computed
-    depends: str  # which parts of the model drive it
-    event: bool = False
-    share: bool = False  # a share: misses are told in percentage points, not as a factor
-    # an event that holds when every calendar year's value lies within this band; the
-    # yearly values are the seeds.csv columns ``yearly_prefix + year``
-    yearly_band: tuple[float, float] | None = None
-    yearly_prefix: str = ""
 
-    def band_text(self) -> str:
-        if self.yearly_band is not None:
-            lo, hi = self.yearly_band
-            return (
-                f"every year {self.fmt(lo)} to {self.fmt(hi)}, in at least {self.low:.0%} of seeds"
-            )
-        if self.event:
-            return f"in at least {self.low:.0%} of seeds"
-        if math.isinf(self.high):
-            return f"at least {self.fmt(self.low)}"
-        if math.isinf(self.low):
-            return f"below {self.fmt(self.high)}"
-        return f"{self.fmt(self.low)} to {self.fmt(self.high)}"
+def band_text(pattern: Metric) -> str:
+    return pattern.target.band_text(pattern.text)
 
 
 def _x(v: float) -> str:
@@ -134,8 +129,8 @@ def _usd(v: float) -> str:
     return f"${v:.2f}/H100e-hour"
 
 
-PATTERNS: tuple[Pattern, ...] = (
-    Pattern(
+PATTERNS: tuple[Metric, ...] = (
+    _pattern(
         "compute_stock_growth",
         "AI compute stock grows 2.5-4x per year",
         "G4 (global stock 3.3x per year), G5 (Nvidia installed stock 2.3x per year)",
@@ -147,7 +142,7 @@ PATTERNS: tuple[Pattern, ...] = (
         "chip output and its expansion, grid queues and build times, H100e per MW of each "
         "chip generation, providers' build decisions",
     ),
-    Pattern(
+    _pattern(
         "frontier_run_growth",
         "The largest training run grows 3-6x per year",
         "G1 (frontier training compute 4-5x per year)",
@@ -158,7 +153,7 @@ PATTERNS: tuple[Pattern, ...] = (
         "largest completed run (largest_run_h100e_months), last month over first month, annualised",
         "race_ambition, training budgets, contiguous blocks labs can secure, run length",
     ),
-    Pattern(
+    _pattern(
         "nvidia_share",
         "Nvidia's share of accelerator supply stays within 60-85% every year",
         "C9 (Nvidia ~70-80% of AI accelerator revenue; ASICs growing faster)",
@@ -178,7 +173,7 @@ PATTERNS: tuple[Pattern, ...] = (
         yearly_band=VENDOR_BAND,
         yearly_prefix=VENDOR_PREFIX,
     ),
-    Pattern(
+    _pattern(
         "short_lab_rations_early",
         "The capacity-short lab rations a few percent of demand in early 2026 (~7%)",
         "S6 (peak-hour limits hit ~7% of users)",
@@ -191,7 +186,7 @@ PATTERNS: tuple[Pattern, ...] = (
         "pool, how fast it can buy more",
         share=True,
     ),
-    Pattern(
+    _pattern(
         "short_lab_rations_less_after",
         "... and less after it secures capacity",
         "S9 (usage limits doubled, peak-hour limits removed after the deal)",
@@ -205,7 +200,7 @@ PATTERNS: tuple[Pattern, ...] = (
         "the same as above, and whether a lease happens",
         event=True,
     ),
-    Pattern(
+    _pattern(
         "lab_lease_first_year",
         "A lab leases a rival lab's whole site in 2026",
         "S1, S5 (Anthropic leases xAI's Colossus 1, May 2026)",
@@ -219,7 +214,7 @@ PATTERNS: tuple[Pattern, ...] = (
         "reservation price",
         event=True,
     ),
-    Pattern(
+    _pattern(
         "lab_lease_price",
         "Its price lies within a factor of two of $7.8/H100e-hour",
         "S3 over S2 ($1.25B a month / 220,000 GPUs / 730 h)",
@@ -306,12 +301,8 @@ def rationing_falls(early: float, after: float) -> float:
     return 1.0 if after < early - RATIONING_TOLERANCE else 0.0
 
 
-def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Per-month rows (the run's time series plus the capacity-short lab's columns) and
-    every per-seed value the patterns need, from one finished run."""
-    model, ts, labs, book = result.model, result.timeseries, result.labs, result.contracts
-    frame = ts.copy()
-    short = _short_lab(model, labs)
+def _short_lab_columns(frame: pd.DataFrame, labs: pd.DataFrame, short: str) -> None:
+    """Add the capacity-short lab's monthly columns to ``frame``."""
     own = labs[labs["name"] == short].set_index("month") if short else pd.DataFrame()
     for col, src in (
         ("short_lab_rationed_share", "rationed_share"),
@@ -320,31 +311,59 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
     ):
         frame[col] = frame["month"].map(own[src]) if len(own) else math.nan
 
-    suppliers = result.suppliers
+
+def _vendor_values(suppliers: pd.DataFrame) -> dict[str, Any]:
+    """The leading vendor, its yearly shares, whether every year is in band, and each
+    supplier's H100e delivered over the run."""
     vendor = _leading_vendor(suppliers)
     yearly = yearly_vendor_shares(suppliers, vendor)
-    delivered = (
-        suppliers.groupby("name", sort=True)["delivered_h100e"].sum().to_dict()
-        if len(suppliers)
-        else {}
-    )
     lo, hi = VENDOR_BAND
     in_band = (1.0 if all(lo <= v <= hi for v in yearly.values()) else 0.0) if yearly else math.nan
+    values: dict[str, Any] = {
+        "leading_vendor": vendor,
+        "leading_vendor_share_in_band_every_year": in_band,
+        "leading_vendor_share_min_year": min(yearly.values()) if yearly else math.nan,
+        "leading_vendor_share_max_year": max(yearly.values()) if yearly else math.nan,
+        **{f"{VENDOR_PREFIX}{y}": v for y, v in yearly.items()},
+    }
+    return values
 
+
+def _lab_leases(model, labs: pd.DataFrame, book: pd.DataFrame) -> pd.DataFrame:
+    """Exclusive whole-site contracts with a lab on both sides, signed during the run."""
     lab_names = {r["name"] for r in model.spec.tables["lab"]} | set(
         labs["name"] if len(labs) else []
     )
-    first_year = model.p["start_month"][:4]
     leases = book[
         book["exclusive"].astype(bool)
         & book["buyer"].isin(lab_names)
         & book["seller"].isin(lab_names)
         & (book["origin"] != "opening book")
     ]
-    leases = leases.sort_values(["signed_month", "contract_id"])
-    in_year = leases[leases["signed_month"].str[:4] == first_year]
-    lease = in_year.iloc[0] if len(in_year) else None
+    return leases.sort_values(["signed_month", "contract_id"])
 
+
+def _lease_values(lease) -> dict[str, Any]:
+    """The first lease of the first year (None: there was none)."""
+    none = lease is None
+    return {
+        "lab_lease_first_year": 0.0 if none else 1.0,
+        "lab_lease_signed_month": "" if none else str(lease["signed_month"]),
+        "lab_lease_buyer": "" if none else str(lease["buyer"]),
+        "lab_lease_seller": "" if none else str(lease["seller"]),
+        "lab_lease_facility": "" if none else str(lease["facility"]),
+        "lab_lease_h100e": math.nan if none else float(lease["capacity_h100e"]),
+        "lab_lease_term_months": -1 if none else int(lease["term_months"]),
+        "lab_lease_purpose": "" if none else str(lease["purpose"]),
+        "lab_lease_price_usd_per_h100e_hour": math.nan
+        if none
+        else float(lease["price_usd_per_h100e_hour"]),
+    }
+
+
+def _rationing_values(frame: pd.DataFrame, leases: pd.DataFrame, short: str) -> dict[str, Any]:
+    """The short lab's early rationing and whether it falls after its first lease starts
+    (without one: in months 7-12)."""
     series = frame["short_lab_rationed_share"]
     early = _mean(series.iloc[:EARLY_MONTHS])
     own_leases = leases[leases["buyer"] == short]
@@ -356,47 +375,54 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
         after_rows = series.iloc[6:12]
         after_from = str(frame["month"].iloc[6]) if len(frame) > 6 else ""
     after = _mean(after_rows)
-    falls = rationing_falls(early, after)
+    known = math.isfinite(early) and math.isfinite(after)
+    return {
+        "short_lab": short,
+        "short_lab_rationed_early": early,
+        "short_lab_rationed_after": after,
+        "short_lab_after_from": after_from,
+        "short_lab_rationing_change": after - early if known else math.nan,
+        "short_lab_rationing_falls": rationing_falls(early, after),
+    }
 
-    summary = {
+
+def _growth_values(ts: pd.DataFrame) -> dict[str, Any]:
+    return {
         "compute_stock_growth_per_year": _growth_per_year(ts["capacity_h100e_total"]),
         "capacity_h100e_first": float(ts["capacity_h100e_total"].iloc[0]),
         "capacity_h100e_last": float(ts["capacity_h100e_total"].iloc[-1]),
         "frontier_run_growth_per_year": _growth_per_year(ts["largest_run_h100e_months"]),
         "largest_run_h100e_months_first": float(ts["largest_run_h100e_months"].iloc[0]),
         "largest_run_h100e_months_last": float(ts["largest_run_h100e_months"].iloc[-1]),
-        "leading_vendor": vendor,
-        "leading_vendor_share_in_band_every_year": in_band,
-        "leading_vendor_share_min_year": min(yearly.values()) if yearly else math.nan,
-        "leading_vendor_share_max_year": max(yearly.values()) if yearly else math.nan,
-        **{f"{VENDOR_PREFIX}{y}": v for y, v in yearly.items()},
+    }
+
+
+def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-month rows (the run's time series plus the capacity-short lab's columns) and
+    every per-seed value the patterns need, from one finished run."""
+    model, ts, labs, book = result.model, result.timeseries, result.labs, result.contracts
+    frame = ts.copy()
+    short = _short_lab(model, labs)
+    _short_lab_columns(frame, labs, short)
+    suppliers = result.suppliers
+    leases = _lab_leases(model, labs, book)
+    in_year = leases[leases["signed_month"].str[:4] == model.p["start_month"][:4]]
+    rationing = _rationing_values(frame, leases, short)
+    summary = {
+        **_growth_values(ts),
+        **_vendor_values(suppliers),
         "merchant_share_12m": float(ts["merchant_share_of_chip_supply"].iloc[-1]),
-        "short_lab": short,
-        "short_lab_rationed_early": early,
-        "short_lab_rationed_after": after,
-        "short_lab_after_from": after_from,
-        "short_lab_rationing_change": after - early
-        if math.isfinite(early) and math.isfinite(after)
-        else math.nan,
-        "short_lab_rationing_falls": falls,
+        **rationing,
         "lab_leases_whole_site": len(leases),
-        "lab_lease_first_year": 1.0 if lease is not None else 0.0,
-        "lab_lease_signed_month": str(lease["signed_month"]) if lease is not None else "",
-        "lab_lease_buyer": str(lease["buyer"]) if lease is not None else "",
-        "lab_lease_seller": str(lease["seller"]) if lease is not None else "",
-        "lab_lease_facility": str(lease["facility"]) if lease is not None else "",
-        "lab_lease_h100e": float(lease["capacity_h100e"]) if lease is not None else math.nan,
-        "lab_lease_term_months": int(lease["term_months"]) if lease is not None else -1,
-        "lab_lease_purpose": str(lease["purpose"]) if lease is not None else "",
-        "lab_lease_price_usd_per_h100e_hour": float(lease["price_usd_per_h100e_hour"])
-        if lease is not None
-        else math.nan,
+        **_lease_values(in_year.iloc[0] if len(in_year) else None),
         "spot_price_index_mean_usd_per_h100e_hour": float(
             ts["spot_price_index_usd_per_h100e_hour"].mean()
         ),
     }
-    for name, value in delivered.items():
-        summary[f"delivered_h100e_{name}"] = float(value)
+    if len(suppliers):
+        delivered = suppliers.groupby("name", sort=True)["delivered_h100e"].sum().to_dict()
+        for name, value in delivered.items():
+            summary[f"delivered_h100e_{name}"] = float(value)
     return frame, summary
 
 
@@ -419,7 +445,7 @@ def run_seed(task: dict) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 @dataclass
 class Outcome:
-    pattern: Pattern
+    pattern: Metric
     values: np.ndarray  # finite per-seed values
     n_seeds: int
     median: float
@@ -434,20 +460,23 @@ class Outcome:
         return "pass" if self.passed else "FAIL"
 
 
-def yearly_table(pattern: Pattern, seeds: pd.DataFrame) -> pd.DataFrame:
+def yearly_table(pattern: Metric, seeds: pd.DataFrame) -> pd.DataFrame:
     """Seeds x calendar years: the yearly values of a yearly pattern."""
     cols = sorted(
         c
         for c in seeds.columns
-        if c.startswith(pattern.yearly_prefix) and c[len(pattern.yearly_prefix) :].isdigit()
+        if c.startswith(pattern.target.yearly_prefix)
+        and c[len(pattern.target.yearly_prefix) :].isdigit()
     )
     table = seeds[cols].apply(pd.to_numeric, errors="coerce")
-    table.columns = [c[len(pattern.yearly_prefix) :] for c in cols]
+    table.columns = [c[len(pattern.target.yearly_prefix) :] for c in cols]
     return table
 
 
-def _yearly_miss(pattern: Pattern, table: pd.DataFrame) -> str:
-    lo, hi = pattern.yearly_band
+def _yearly_miss(pattern: Metric, table: pd.DataFrame) -> str:
+    if pattern.target.yearly_band is None:
+        return ""
+    lo, hi = pattern.target.yearly_band
     parts = []
     for year in table.columns:
         v = table[year].dropna()
@@ -455,74 +484,68 @@ def _yearly_miss(pattern: Pattern, table: pd.DataFrame) -> str:
             continue
         inside = int(((v >= lo) & (v <= hi)).sum())
         parts.append(
-            f"{year}: median {pattern.fmt(float(v.median()))}, {inside} of {_plural(len(v), 'seed')} in band"
+            f"{year}: median {pattern.text(float(v.median()))}, {inside} of {_plural(len(v), 'seed')} in band"
         )
     return "; ".join(parts)
 
 
-def evaluate(pattern: Pattern, seeds: pd.DataFrame) -> Outcome:
+def _event_outcome(pattern: Metric, seeds: pd.DataFrame, values: np.ndarray) -> Outcome:
+    """An event (or a yearly pattern): passes when it holds in enough seeds."""
+    target, n = pattern.target, len(seeds)
+    share = float(values.sum()) / n if n else math.nan
+    passed = n > 0 and share >= target.low
+    table = yearly_table(pattern, seeds) if target.yearly_band is not None else None
+    miss = ""
+    if not passed and table is not None:
+        miss = (
+            f"every year in band in {int(values.sum())} of {_plural(n, 'seed')} "
+            f"({share:.0%}; the target is at least {target.low:.0%}); "
+            + _yearly_miss(pattern, table)
+        )
+    elif not passed:
+        miss = (
+            f"happens in {int(values.sum())} of {_plural(n, 'seed')} ({share:.0%}); "
+            f"the target is at least {target.low:.0%}"
+        )
+    return Outcome(pattern, values, n, share, math.nan, math.nan, passed, miss, table)
+
+
+def _miss_text(pattern: Metric, values: np.ndarray, med: float) -> str:
+    """How far the median lies outside the band."""
+    low, high = pattern.target.low, pattern.target.high
+    edge = low if med < low else high
+    side = "below" if med < low else "above"
+    if pattern.kind == "share":
+        by = f"by {100 * abs(edge - med):.1f} percentage points"
+    elif med > 0 and edge > 0:
+        by = f"by a factor of {max(edge / med, med / edge):.2f}"
+    else:
+        by = f"by {pattern.text(abs(edge - med))}"
+    inside = int(((values >= low) & (values <= high)).sum())
+    return (
+        f"median {pattern.text(med)} is {side} the band {band_text(pattern)} {by}; "
+        f"{inside} of {_plural(len(values), 'seed')} inside it"
+    )
+
+
+def evaluate(pattern: Metric, seeds: pd.DataFrame) -> Outcome:
+    """The pattern's statistics across seeds and whether it passes."""
     raw = (
-        pd.to_numeric(seeds[pattern.column], errors="coerce")
-        if pattern.column in seeds
+        pd.to_numeric(seeds[pattern.name], errors="coerce")
+        if pattern.name in seeds
         else pd.Series(dtype=float)
     )
     values = raw[np.isfinite(raw)].to_numpy(dtype=float)
     n = len(seeds)
-    if pattern.yearly_band is not None:
-        table = yearly_table(pattern, seeds)
-        share = float(values.sum()) / n if n else math.nan
-        passed = n > 0 and share >= pattern.low
-        miss = (
-            ""
-            if passed
-            else (
-                f"every year in band in {int(values.sum())} of {_plural(n, 'seed')} "
-                f"({share:.0%}; the target is at least {pattern.low:.0%}); "
-                + _yearly_miss(pattern, table)
-            )
-        )
-        return Outcome(pattern, values, n, share, math.nan, math.nan, passed, miss, table)
-    if pattern.event:
-        share = float(values.sum()) / n if n else math.nan
-        passed = n > 0 and share >= pattern.low
-        miss = (
-            ""
-            if passed
-            else (
-                f"happens in {int(values.sum())} of {_plural(n, 'seed')} ({share:.0%}); "
-                f"the target is at least {pattern.low:.0%}"
-            )
-        )
-        return Outcome(pattern, values, n, share, math.nan, math.nan, passed, miss)
+    if pattern.target.event or pattern.target.yearly_band is not None:
+        return _event_outcome(pattern, seeds, values)
     if len(values) == 0:
-        return Outcome(
-            pattern,
-            values,
-            n,
-            math.nan,
-            math.nan,
-            math.nan,
-            False,
-            "no seed produced a value (see the definition)",
-        )
+        nothing = "no seed produced a value (see the definition)"
+        return Outcome(pattern, values, n, math.nan, math.nan, math.nan, False, nothing)
     med = float(np.median(values))
     p5, p95 = (float(np.percentile(values, q)) for q in (5, 95))
-    passed = pattern.low <= med <= pattern.high
-    miss = ""
-    if not passed:
-        edge = pattern.low if med < pattern.low else pattern.high
-        side = "below" if med < pattern.low else "above"
-        if pattern.share:
-            by = f"by {100 * abs(edge - med):.1f} percentage points"
-        elif med > 0 and edge > 0:
-            by = f"by a factor of {max(edge / med, med / edge):.2f}"
-        else:
-            by = f"by {pattern.fmt(abs(edge - med))}"
-        inside = int(((values >= pattern.low) & (values <= pattern.high)).sum())
-        miss = (
-            f"median {pattern.fmt(med)} is {side} the band {pattern.band_text()} {by}; "
-            f"{inside} of {_plural(len(values), 'seed')} inside it"
-        )
+    passed = pattern.target.low <= med <= pattern.target.high
+    miss = "" if passed else _miss_text(pattern, values, med)
     return Outcome(pattern, values, n, med, p5, p95, passed, miss)
 
 
@@ -539,20 +562,20 @@ def outcomes_table(outcomes: list[Outcome]) -> pd.DataFrame:
         )
         rows.append(
             {
-                "pattern": p.key,
-                "title": p.title,
-                "source": p.source,
-                "event": p.event,
-                "target_low": p.low,
-                "target_high": p.high,
+                "pattern": p.target.key,
+                "title": p.label,
+                "source": p.target.source,
+                "event": p.target.event,
+                "target_low": p.target.low,
+                "target_high": p.target.high,
                 "median": o.median,
                 "p5": o.p5,
                 "p95": o.p95,
                 "seeds_with_value": len(o.values),
                 "seeds": o.n_seeds,
                 "result": o.result,
-                "yearly_low": p.yearly_band[0] if p.yearly_band else math.nan,
-                "yearly_high": p.yearly_band[1] if p.yearly_band else math.nan,
+                "yearly_low": p.target.yearly_band[0] if p.target.yearly_band else math.nan,
+                "yearly_high": p.target.yearly_band[1] if p.target.yearly_band else math.nan,
                 "yearly_median": y50,
                 "yearly_p5": y5,
                 "yearly_p95": y95,
@@ -573,7 +596,7 @@ def _value_text(o: Outcome) -> tuple[str, str]:
     number of seeds in which it holds, and the median and interval of the yearly values
     over all seeds and years."""
     p = o.pattern
-    if p.yearly_band is not None:
+    if p.target.yearly_band is not None:
         if not o.n_seeds:
             return "n/a", ""
         flat = _yearly_values(o)
@@ -582,29 +605,19 @@ def _value_text(o: Outcome) -> tuple[str, str]:
             return held, ""
         y5, y50, y95 = (float(np.percentile(flat, q)) for q in (5, 50, 95))
         return (
-            f"{held}; yearly values: median {p.fmt(y50)}",
-            f"{p.fmt(y5)} to {p.fmt(y95)} (yearly values)",
+            f"{held}; yearly values: median {p.text(y50)}",
+            f"{p.text(y5)} to {p.text(y95)} (yearly values)",
         )
-    if p.event:
+    if p.target.event:
         if not o.n_seeds:
             return "n/a", ""
         return f"{int(o.values.sum())} of {_plural(o.n_seeds, 'seed')} ({o.median:.0%})", ""
     if not len(o.values):
         return "n/a", ""
-    return p.fmt(o.median), f"{p.fmt(o.p5)} to {p.fmt(o.p95)}"
+    return p.text(o.median), f"{p.text(o.p5)} to {p.text(o.p95)}"
 
 
-def report_markdown(
-    scenario: str,
-    seeds: pd.DataFrame,
-    outcomes: list[Outcome],
-    years: float,
-    start: str,
-    end: str,
-    n_tasks: int,
-    n_failed: int,
-    figures: list[str],
-) -> str:
+def _head_lines(scenario, seeds, outcomes, years, start, end, n_tasks, n_failed) -> list[str]:
     n_pass = sum(o.passed for o in outcomes)
     lines = [f"# Validation of scenario `{scenario}`", ""]
     first, last = (int(seeds["seed"].min()), int(seeds["seed"].max())) if len(seeds) else (0, 0)
@@ -622,87 +635,108 @@ def report_markdown(
         "seeds lies in the target band (for an event: when it happens in at least the stated share "
         "of seeds). The 90% interval runs from the 5th to the 95th percentile across seeds.",
         "",
+        "| pattern | source | target | model median | 90% interval | result |",
+        "|---|---|---|---|---|---|",
     ]
-    lines.append("| pattern | source | target | model median | 90% interval | result |")
-    lines.append("|---|---|---|---|---|---|")
     for o in outcomes:
         med, interval = _value_text(o)
         lines.append(
-            f"| {o.pattern.title} | {o.pattern.source} | {o.pattern.band_text()} | {med} | "
+            f"| {o.pattern.label} | {o.pattern.target.source} | {band_text(o.pattern)} | {med} | "
             f"{interval or '-'} | **{o.result}** |"
         )
     failed = [o for o in outcomes if not o.passed]
     lines += ["", "## What fails and by how much", ""]
     if failed:
-        lines += [f"- **{o.pattern.title}**: {o.miss}." for o in failed]
-    else:
-        lines.append("Nothing: every pattern passes.")
-    for o in outcomes:
-        if o.yearly is not None and o.yearly.shape[1]:
-            lo, hi = o.pattern.yearly_band
-            lines += [
-                "",
-                f"## {o.pattern.title}: year by year",
-                "",
-                "| year | median across seeds | 90% interval | seeds in band |",
-                "|---|---|---|---|",
-            ]
-            for year in o.yearly.columns:
-                v = o.yearly[year].dropna().to_numpy(dtype=float)
-                if not len(v):
-                    continue
-                inside = int(((v >= lo) & (v <= hi)).sum())
-                lines.append(
-                    f"| {year} | {o.pattern.fmt(float(np.median(v)))} | "
-                    f"{o.pattern.fmt(float(np.percentile(v, 5)))} to "
-                    f"{o.pattern.fmt(float(np.percentile(v, 95)))} | {inside} of {len(v)} |"
-                )
-    lines += ["", "## How each pattern is measured", ""]
-    for o in outcomes:
-        p = o.pattern
+        return lines + [f"- **{o.pattern.label}**: {o.miss}." for o in failed]
+    return [*lines, "Nothing: every pattern passes."]
+
+
+def _yearly_lines(o: Outcome) -> list[str]:
+    """A yearly pattern's table: each year's median, interval and seeds in band."""
+    band = o.pattern.target.yearly_band
+    if o.yearly is None or not o.yearly.shape[1] or band is None:
+        return []
+    lo, hi = band
+    fmt = o.pattern.text
+    lines = [
+        "",
+        f"## {o.pattern.label}: year by year",
+        "",
+        "| year | median across seeds | 90% interval | seeds in band |",
+        "|---|---|---|---|",
+    ]
+    for year in o.yearly.columns:
+        v = o.yearly[year].dropna().to_numpy(dtype=float)
+        if not len(v):
+            continue
+        inside = int(((v >= lo) & (v <= hi)).sum())
         lines.append(
-            f"- **{p.title}** (`{p.column}` in seeds.csv): {p.measured}. Driven by: {p.depends}."
+            f"| {year} | {fmt(float(np.median(v)))} | {fmt(float(np.percentile(v, 5)))} to "
+            f"{fmt(float(np.percentile(v, 95)))} | {inside} of {len(v)} |"
         )
-    if len(seeds):
-        lines += ["", "## The actors", ""]
-        short = seeds["short_lab"].replace("", np.nan).dropna()
-        if len(short):
-            names = short.value_counts()
-            lines.append(
-                "- Capacity-short lab: "
-                + ", ".join(f"{k} ({_plural(v, 'seed')})" for k, v in names.items())
-                + "."
-            )
-        vendor = seeds["leading_vendor"].replace("", np.nan).dropna()
-        if len(vendor):
-            lines.append(f"- Leading merchant vendor: {vendor.iloc[0]}.")
-        leased = seeds[seeds["lab_lease_first_year"] == 1]
-        if len(leased):
-            pairs = (
-                leased["lab_lease_buyer"]
-                + " leases "
-                + leased["lab_lease_facility"]
-                + " from "
-                + leased["lab_lease_seller"]
-            ).value_counts()
-            lines.append(
-                "- First whole-site lease between labs in the first year: "
-                + "; ".join(f"{k} ({_plural(v, 'seed')})" for k, v in pairs.items())
-                + "."
-            )
-            lines += [
-                "",
-                "| seed | signed | buyer | seller | site | H100e | term (months) | purpose | "
-                "USD per H100e-hour |",
-                "|---|---|---|---|---|---|---|---|---|",
-            ]
-            for _, r in leased.sort_values("seed").iterrows():
-                lines.append(
-                    f"| {int(r['seed'])} | {r['lab_lease_signed_month']} | {r['lab_lease_buyer']} | "
-                    f"{r['lab_lease_seller']} | {r['lab_lease_facility']} | "
-                    f"{r['lab_lease_h100e']:,.0f} | {int(r['lab_lease_term_months'])} | "
-                    f"{r['lab_lease_purpose']} | {r['lab_lease_price_usd_per_h100e_hour']:.2f} |"
-                )
+    return lines
+
+
+def _actors_lines(seeds: pd.DataFrame) -> list[str]:
+    """Who the capacity-short lab and the leading vendor were, and the first leases."""
+    if not len(seeds):
+        return []
+    lines = ["", "## The actors", ""]
+    short = seeds["short_lab"].replace("", np.nan).dropna()
+    if len(short):
+        names = short.value_counts()
+        who = ", ".join(f"{k} ({_plural(v, 'seed')})" for k, v in names.items())
+        lines.append(f"- Capacity-short lab: {who}.")
+    vendor = seeds["leading_vendor"].replace("", np.nan).dropna()
+    if len(vendor):
+        lines.append(f"- Leading merchant vendor: {vendor.iloc[0]}.")
+    return lines + _lease_lines(seeds[seeds["lab_lease_first_year"] == 1])
+
+
+def _lease_lines(leased: pd.DataFrame) -> list[str]:
+    if not len(leased):
+        return []
+    pairs = (
+        leased["lab_lease_buyer"]
+        + " leases "
+        + leased["lab_lease_facility"]
+        + " from "
+        + leased["lab_lease_seller"]
+    ).value_counts()
+    lines = [
+        "- First whole-site lease between labs in the first year: "
+        + "; ".join(f"{k} ({_plural(v, 'seed')})" for k, v in pairs.items())
+        + ".",
+        "",
+        "| seed | signed | buyer | seller | site | H100e | term (months) | purpose | "
+        "USD per H100e-hour |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in leased.sort_values("seed").iterrows():
+        lines.append(
+            f"| {int(r['seed'])} | {r['lab_lease_signed_month']} | {r['lab_lease_buyer']} | "
+            f"{r['lab_lease_seller']} | {r['lab_lease_facility']} | "
+            f"{r['lab_lease_h100e']:,.0f} | {int(r['lab_lease_term_months'])} | "
+            f"{r['lab_lease_purpose']} | {r['lab_lease_price_usd_per_h100e_hour']:.2f} |"
+        )
+    return lines
+
+
+def report_markdown(v: Validation, figures: list[str]) -> str:
+    """The validation report: every pattern with its target, the model's numbers and the
+    result, the misses, the yearly tables, how each is measured and who the actors were."""
+    lines = _head_lines(
+        v.scenario, v.seeds, v.outcomes, v.years, v.start, v.end, v.n_tasks, v.n_failed
+    )
+    for o in v.outcomes:
+        lines += _yearly_lines(o)
+    lines += ["", "## How each pattern is measured", ""]
+    for p in v.outcomes:
+        m = p.pattern
+        lines.append(
+            f"- **{m.label}** (`{m.name}` in seeds.csv): {m.measured}. Driven by: {m.depends}."
+        )
+    lines += _actors_lines(v.seeds)
     if figures:
         lines += ["", "## Figures", ""]
         lines += [f"![{Path(f).stem}]({f})" for f in figures]
@@ -718,20 +752,48 @@ def report_markdown(
 # --------------------------------------------------------------------------- running
 
 
+QUESTION = (
+    "Does the calibrated scenario reproduce what is known about the market of 2026-2028 "
+    "(growth, supply shares, the capacity-short lab and the lease between labs)?"
+)
+
+EXPERIMENT = Experiment(
+    name="validation",
+    question=QUESTION,
+    factors=(),  # one arm: the scenario as calibrated
+    metrics=PATTERNS,
+    scenario=DEFAULT_SCENARIO,
+    years=VALIDATION_YEARS,
+    replicates=DEFAULT_SEEDS,
+    doc=__doc__,
+    seed=None,  # the scenario's own seed, then the next ones
+    run_fn=RUN_FN,
+)
+
+
 @dataclass
 class Validation:
+    """What a validation found: one outcome per pattern, the per-seed table and the runs."""
+
     out: Path
     outcomes: list[Outcome]
     seeds: pd.DataFrame
     n_failed: int
     seconds: float
+    timeseries: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scenario: str = ""
+    years: float = VALIDATION_YEARS
+    start: str = ""
+    end: str = ""
+    n_tasks: int = 0
 
     @property
     def passed(self) -> int:
         return sum(o.passed for o in self.outcomes)
 
 
-def _check_inputs(scenario: str, seeds: int, workers: int | None, years: float | None):
+def check_inputs(scenario: str, seeds: int, workers: int | None, years: float | None):
+    """The scenario spec; ValidationInputError naming the flag on a bad value."""
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValidationInputError(f"--seeds {seeds!r} is not allowed: expected an integer >= 1")
     if workers is not None and (
@@ -747,83 +809,63 @@ def _check_inputs(scenario: str, seeds: int, workers: int | None, years: float |
         raise ValidationInputError(str(exc).replace("override: ", "--years: ")) from None
 
 
-def _make_temp(out: Path) -> Path:
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    except OSError as exc:
-        raise OutputError(
-            f"output folder '{out}' cannot be created: {exc.strerror or exc}"
-        ) from None
+def per_seed_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """seeds.csv: one row per finished seed with every measured value."""
+    ok = summary[summary["status"] == "ok"] if "status" in summary else summary.iloc[0:0]
+    table = ok.drop(columns=[c for c in ("status", "point", "replicate", "overrides") if c in ok])
+    return table.sort_values("seed").reset_index(drop=True)
 
 
 def run_validation(
     scenario: str = DEFAULT_SCENARIO,
     seeds: int = DEFAULT_SEEDS,
-    out: str | Path = DEFAULT_OUT,
-    overwrite: bool = False,
+    runs_dir: str | Path = DEFAULT_OUT,
     workers: int | None = None,
     years: float | None = None,
     progress: bool = True,
 ) -> Validation:
-    """Run ``seeds`` seeds of ``scenario`` and write the report into ``out``. Raises
-    ValidationInputError, OutputError or ScenarioError on bad input, before any run."""
-    from market.core.model import month_label
-    from market.run.sweep import make_tasks, run_sweep
-    from market.view import validation_figures as viz_validation
-
+    """Run ``seeds`` seeds of ``scenario`` into the sweep folder ``runs_dir`` and evaluate
+    every pattern. Raises ValidationInputError on bad input, before any run.
+    market.view.report writes the report."""
     years = VALIDATION_YEARS if years is None else years
-    spec = _check_inputs(scenario, seeds, workers, years)
-    out = check_out_dir(out, overwrite)
+    spec = check_inputs(scenario, seeds, workers, years)
     if workers is None:
         workers = max(1, min(seeds, os.cpu_count() or 1))
     backend = "processes" if workers > 1 and seeds > 1 else "serial"
-    tasks = make_tasks(scenario, replicates=seeds, base_seed=spec.seed, years=years)
+    plan = Plan(EXPERIMENT, (), {}, {}, scenario, float(years), seeds, spec.seed, Path(runs_dir))
+    tasks = tasks_for(plan)
     for task in tasks:
         task["run_id"] = f"seed{task['seed']}"
     began = time.perf_counter()
-    tmp = _make_temp(out)
-    try:
-        result = run_sweep(
-            tasks,
-            tmp / "runs",
-            run_fn=RUN_FN,
-            backend=backend,
-            workers=workers if backend == "processes" else None,
-            progress=progress,
-            extra_manifest={"validation": scenario, "years": years},
-        )
-        summary = result.summary
-        ok = summary[summary["status"] == "ok"] if "status" in summary else summary.iloc[0:0]
-        seed_table = ok.drop(
-            columns=[c for c in ("status", "point", "replicate", "overrides") if c in ok]
-        )
-        seed_table = seed_table.sort_values("seed").reset_index(drop=True)
-        outcomes = [evaluate(p, seed_table) for p in PATTERNS]
-        figures = viz_validation.write_figures(
-            tmp / "figures", result.timeseries, seed_table, {o.pattern.key: o for o in outcomes}
-        )
-        start = spec.params["start_month"]
-        end = month_label(start, round(years * 12) - 1)
-        text = report_markdown(
-            spec.name, seed_table, outcomes, years, start, end, len(tasks), result.n_failed, figures
-        )
-        (tmp / "validation.md").write_text(text, encoding="utf-8")
-        outcomes_table(outcomes).to_csv(tmp / "patterns.csv", index=False, float_format="%.6g")
-        seed_table.to_csv(tmp / "seeds.csv", index=False, float_format="%.6g")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return Validation(out, outcomes, seed_table, result.n_failed, time.perf_counter() - began)
+    result = run_sweep(
+        tasks,
+        plan.out,
+        run_fn=EXPERIMENT.run_fn,
+        backend=backend,
+        workers=workers if backend == "processes" else None,
+        progress=progress,
+        extra_manifest={"validation": scenario, "years": years},
+    )
+    table = per_seed_table(result.summary)
+    start = spec.params["start_month"]
+    return Validation(
+        out=plan.out,
+        outcomes=[evaluate(p, table) for p in EXPERIMENT.metrics],
+        seeds=table,
+        n_failed=result.n_failed,
+        seconds=time.perf_counter() - began,
+        timeseries=result.timeseries,
+        scenario=spec.name,
+        years=years,
+        start=start,
+        end=month_label(start, round(years * 12) - 1),
+        n_tasks=len(tasks),
+    )
 
 
 def print_outcome(v: Validation, stream=None) -> None:
     stream = stream or sys.stdout
-    width = max(len(o.pattern.title) for o in v.outcomes)
+    width = max(len(o.pattern.label) for o in v.outcomes)
     print(
         f"{v.passed} of {len(v.outcomes)} patterns pass ({len(v.seeds)} seeds, {v.seconds:.0f} s)",
         file=stream,
@@ -831,71 +873,10 @@ def print_outcome(v: Validation, stream=None) -> None:
     for o in v.outcomes:
         med, interval = _value_text(o)
         extra = f"  [90%: {interval}]" if interval else ""
-        print(f"  {o.result:<4}  {o.pattern.title:<{width}}  {med}{extra}", file=stream)
+        print(f"  {o.result:<4}  {o.pattern.label:<{width}}  {med}{extra}", file=stream)
     failed = [o for o in v.outcomes if not o.passed]
     if failed:
         print("what fails and by how much:", file=stream)
         for o in failed:
-            print(f"  - {o.pattern.title}: {o.miss}", file=stream)
+            print(f"  - {o.pattern.label}: {o.miss}", file=stream)
     print(f"wrote {v.out / 'validation.md'}, patterns.csv, seeds.csv, figures/, runs/", file=stream)
-
-
-def main_from_args(args: argparse.Namespace) -> int:
-    """Entry point of ``compute-market validate`` (and of ``python -m market.analysis.validate``)."""
-    try:
-        v = run_validation(
-            args.scenario,
-            args.seeds,
-            args.out,
-            overwrite=args.overwrite,
-            workers=args.workers,
-            years=getattr(args, "years", None),
-            progress=not getattr(args, "quiet", False),
-        )
-    except (ValidationInputError, ScenarioError, ParameterError, OutputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
-        return 130
-    print_outcome(v)
-    if v.n_failed:
-        print(f"{v.n_failed} runs failed; see {v.out / 'runs' / 'failed'}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from market.cli import _Parser
-
-    parser = _Parser(
-        prog="python -m market.analysis.validate",
-        description="Check a scenario against known patterns over many seeds.",
-    )
-    parser.add_argument("--scenario", default=DEFAULT_SCENARIO, help="built-in name or .toml path")
-    parser.add_argument(
-        "--seeds", type=int, default=DEFAULT_SEEDS, help="number of seeds (default: %(default)s)"
-    )
-    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: %(default)s)")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace a non-empty output folder"
-    )
-    parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: one per core)"
-    )
-    parser.add_argument(
-        "--years",
-        type=float,
-        default=None,
-        help=f"length of the validation window (default: {VALIDATION_YEARS:g})",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    return main_from_args(build_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

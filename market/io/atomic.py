@@ -22,13 +22,44 @@ def write_text(path: Path, text: str) -> None:
         raise
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_folders(out: Path) -> list[Path]:
+    """Remove the temporary siblings ``.<name>.<pid>.*`` of ``out`` that a killed writer
+    left behind (its process no longer runs; a name without a process id is older than
+    this rule and stale too). A live writer's folder is left alone."""
+    out = Path(out)
+    parent = out.resolve().parent
+    removed = []
+    for path in parent.glob(f".{out.name}.*"):
+        if not path.is_dir():
+            continue
+        pid = path.name[len(out.name) + 2 :].split(".", 1)[0]
+        if pid.isascii() and pid.isdigit() and _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 @contextmanager
 def replaced_folder(out: Path) -> Iterator[Path]:
-    """Yield an empty temporary sibling of ``out``; when the block ends without an
-    error it replaces ``out`` whole, otherwise it is removed and ``out`` is untouched."""
+    """Yield an empty temporary sibling of ``out`` (``.<name>.<pid>.<random>``); when the
+    block ends without an error it replaces ``out`` whole, otherwise it is removed and
+    ``out`` is untouched. Temporary siblings left by a killed writer are removed first."""
     out = Path(out)
     out.resolve().parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.resolve().parent))
+    remove_stale_folders(out)
+    prefix = f".{out.name}.{os.getpid()}."
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=out.resolve().parent))
     try:
         yield tmp
         if out.exists():

@@ -1,45 +1,51 @@
-"""Shared machinery of the experiment scripts: flags, the sweep, per-run metrics, bands,
-figures and the report.
+"""The one experiment framework: declarations, plan, runs, statistics and the report's words.
 
-An experiment module declares an ``Experiment`` (its question, the parameters it varies
-as ``Factor``s and the per-run numbers it reports as ``Metric``s), a function that draws
-its figures, and ``main(argv)`` that hands both to ``common.main``. Everything else is
-here, so every experiment has the same flags, the same output folder and a report built
-the same way::
+Every experiment is declared the same way, as an ``Experiment``: the question it answers,
+the scenario, the arms (the ``Factor``s it varies; none for a validation), the replicates
+(seeds per arm), the ``Metric``s it reports per run (with a ``Target`` band where the
+answer is known) and the ``Figure``s to draw. The scripts in ``experiments/`` and
+``compute-market validate`` (market.analysis.validate) are such declarations.
+
+This module plans and runs them through market.run.sweep (each run through a run
+function such as market.run.runner.run_task) and turns the runs into plain tables and
+sentences. It draws nothing: market.view.report writes the figures and the report::
 
     out/manifest.json, runs/, failed/, summary.csv, timeseries.csv   (market.run.sweep)
     out/run_metrics.csv   one row per finished run: the varied parameters, seed, metrics
     out/points.csv        one row per parameter point: each metric's mean, p10, p90, runs
+    out/differences.csv   two-arm experiments: one row per seed, second arm minus first
     out/figures/*.png     means across seeds with a 10-90% band
     out/report.md         the answer, computed from run_metrics.csv
 
 Effects in the report are paired: replicate ``r`` runs with the same seed at every
 parameter point (market.run.sweep's common random numbers), so "higher in 7 of 8 paired
 runs" compares runs that differ only in the parameter.
+
+The manifest's ``status`` is ``complete`` only once report.md and every figure exist;
+while they are written it is ``reporting``.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
+import json
 import math
 import shlex
 import shutil
-import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from market.cli import parse_seed
-from market.io.atomic import replaced_folder, write_text
-from market.io.params import PARAMS, ParameterError
-from market.io.scenario import ScenarioError, load_scenario
+from market.io.atomic import write_text
+from market.io.flags import Parser, parse_seed
+from market.io.params import PARAMS, ParameterError, _suggest
+from market.io.scenario import Scenario, ScenarioError, load_scenario
 from market.run.sweep import (
-    SweepMismatchError,
+    SweepResult,
     add_sweep_arguments,
     make_tasks,
     run_sweep,
@@ -67,7 +73,7 @@ class ExperimentError(ValueError):
 
 @dataclass(frozen=True)
 class Factor:
-    """A declared model parameter the experiment varies."""
+    """A declared model parameter the experiment varies: its levels are the arms."""
 
     param: str
     values: tuple
@@ -81,34 +87,139 @@ class Factor:
 
 
 @dataclass(frozen=True)
+class Target:
+    """What is known about a metric: the band its median across seeds should lie in, or,
+    for an event (a 0/1 metric), the least share of seeds in which it should happen.
+    A yearly target holds in a seed when every calendar year's value lies in
+    ``yearly_band``; the yearly values are the per-run columns ``yearly_prefix + year``."""
+
+    low: float
+    high: float
+    source: str  # the calibration rows the band comes from
+    key: str = ""  # a short name (file names, the patterns table)
+    event: bool = False
+    yearly_band: tuple[float, float] | None = None
+    yearly_prefix: str = ""
+
+    def band_text(self, show: Callable[[float], str]) -> str:
+        """The band in words, each bound written by ``show``."""
+        if self.yearly_band is not None:
+            lo, hi = self.yearly_band
+            return f"every year {show(lo)} to {show(hi)}, in at least {self.low:.0%} of seeds"
+        if self.event:
+            return f"in at least {self.low:.0%} of seeds"
+        if math.isinf(self.high):
+            return f"at least {show(self.low)}"
+        if math.isinf(self.low):
+            return f"below {show(self.high)}"
+        return f"{show(self.low)} to {show(self.high)}"
+
+
+NO_TARGET = Target(math.nan, math.nan, "")
+
+
+@dataclass(frozen=True)
 class Metric:
-    """One number per run, computed from the run's monthly rows."""
+    """One number per run, computed from the run's monthly rows by ``fn``, or, without
+    ``fn``, the run function's summary value of the same name."""
 
     name: str
     label: str  # axis label, with the display unit
-    fn: Callable[[pd.DataFrame], float]
+    fn: Callable[[pd.DataFrame], float] | None = None
     scale: float = 1.0  # displayed value = raw value / scale
-    fmt: str = "{:,.2f}"  # format of a displayed value
+    fmt: str | Callable[[float], str] = (
+        "{:,.2f}"  # format string of the scaled value, or a function of the raw one
+    )
     kind: str = (
         "level"  # "level": relative changes; "share": percentage points; "count": differences
     )
     log: bool = False  # log axis in figures
+    target: Target = NO_TARGET  # no known answer
+    measured: str = ""  # how the value is computed, for a validation report
+    depends: str = ""  # which parts of the model drive it
 
     def show(self, raw: float, unit: bool = False) -> str:
         """The displayed value; with ``unit``, followed by the unit from the label."""
         if raw is None or not math.isfinite(raw):
             return "n/a"
-        text = self.fmt.format(raw / self.scale)
+        text = self.text(raw)
+        if callable(self.fmt):
+            return text
         u = self.unit
         if not unit or not u or u == "x":
             return text
         return text + u if u.startswith("%") else f"{text} {u}"
+
+    def text(self, raw: float) -> str:
+        """The value as ``fmt`` writes it (scaled for a format string), without a unit."""
+        if callable(self.fmt):
+            return self.fmt(raw)
+        return self.fmt.format(raw / self.scale)
+
+    def signed(self, raw: float) -> str:
+        """The displayed value with its sign, '+' for zero and above."""
+        text = self.show(raw)
+        return text if text.startswith("-") else "+" + text
 
     @property
     def unit(self) -> str:
         if not self.label.endswith(")") or " (" not in self.label:
             return ""
         return self.label.rsplit(" (", 1)[1][:-1]
+
+
+@dataclass(frozen=True)
+class Response:
+    """Figure: a metric against one varied parameter, one line per level of ``lines``, one
+    panel per level of ``facets``; the other parameters at their reference level."""
+
+    metric: str
+    x: str
+    lines: str | None = None
+    facets: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.metric
+
+
+@dataclass(frozen=True)
+class Series:
+    """Figure: a monthly output over time, one line per level of ``lines``, one panel per
+    level of ``facets``."""
+
+    column: str
+    ylabel: str
+    title: str
+    lines: str
+    facets: str | None = None
+    scale: float = 1.0
+    log: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.column}_over_time"
+
+
+@dataclass(frozen=True)
+class Panels:
+    """Figure: several monthly outputs side by side, one line per level of ``lines``;
+    ``panels`` holds (column, axis label, scale)."""
+
+    name: str
+    title: str
+    lines: str
+    panels: tuple[tuple[str, str, float], ...]
+
+
+@dataclass(frozen=True)
+class Differences:
+    """Figure: a two-arm experiment's paired differences, one dot per seed and metric."""
+
+    name: str = "differences"
+
+
+Figure = Response | Series | Panels | Differences
 
 
 @dataclass(frozen=True)
@@ -121,6 +232,12 @@ class Experiment:
     years: float = 10.0
     replicates: int = 8
     doc: str = ""  # the module docstring, shown by --help
+    seed: int | None = 0  # first seed; None: the scenario's own seed
+    run_fn: str = RUN_FN
+    figures: tuple[Figure, ...] = ()
+    notes: Callable[[Data], list[str]] | None = None  # extra sentences for the answer
+    paired: bool = False  # two arms: report every seed's difference (differences.csv)
+    check: Callable[[Scenario], str] | None = None  # a non-empty message refuses the scenario
 
     def factor(self, param: str) -> Factor:
         return next(f for f in self.factors if f.param == param)
@@ -151,7 +268,7 @@ class Plan:
         """'held at: chip supply x1, neocloud spread 9%' for the factors a figure does not show."""
         shown = set(params)
         held = [
-            f"{_short(f)} {f.fmt(self.reference[f.param])}"
+            f"{short_label(f)} {f.fmt(self.reference[f.param])}"
             for f in self.factors
             if f.param not in shown and len(f.values) > 1
         ]
@@ -167,9 +284,8 @@ class Data:
     timeseries: pd.DataFrame  # every finished run's monthly rows, factor columns first
     n_tasks: int
     n_failed: int
-
-
-# --------------------------------------------------------------------------- running
+    n_done: int = 0  # runs that ran in this invocation
+    n_skipped: int = 0  # runs an earlier invocation had finished
 
 
 # --------------------------------------------------------------------------- per-run metrics
@@ -224,9 +340,13 @@ def runs_with(runs: pd.DataFrame, column: str) -> str:
 
 
 def run_metrics(
-    timeseries: pd.DataFrame, factors: Sequence[Factor], metrics: Sequence[Metric]
+    timeseries: pd.DataFrame,
+    factors: Sequence[Factor],
+    metrics: Sequence[Metric],
+    summary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per run: run_id, seed, replicate, point, the factor values, then each metric."""
+    """One row per run: run_id, seed, replicate, point, the factor values, then each metric
+    (a metric without ``fn`` is the run's value in ``summary``, the sweep's summary table)."""
     if timeseries.empty:
         return pd.DataFrame(
             columns=[
@@ -238,6 +358,7 @@ def run_metrics(
                 *[m.name for m in metrics],
             ]
         )
+    given = summary.set_index("run_id") if summary is not None and len(summary) else pd.DataFrame()
     rows = []
     for run_id, run in timeseries.groupby("run_id", sort=True):
         run = run.sort_values("month")
@@ -249,9 +370,17 @@ def run_metrics(
             "point": int(first["point"]),
         }
         row.update({f.param: _native(first[f.param]) for f in factors})
-        row.update({m.name: m.fn(run) for m in metrics})
+        row.update({m.name: _metric_value(m, run, given, run_id) for m in metrics})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _metric_value(metric: Metric, run: pd.DataFrame, summary: pd.DataFrame, run_id) -> float:
+    if metric.fn is not None:
+        return metric.fn(run)
+    if metric.name not in summary or run_id not in summary.index:
+        return math.nan
+    return float(summary.at[run_id, metric.name])
 
 
 def band_stats(df: pd.DataFrame, by: Sequence[str], column: str) -> pd.DataFrame:
@@ -273,7 +402,7 @@ def points_table(
 ) -> pd.DataFrame:
     """One row per parameter point: for each metric its mean, p10 and p90 across seeds."""
     by = [f.param for f in factors]
-    table = None
+    table: pd.DataFrame | None = None
     for m in metrics:
         stats = band_stats(runs, by, m.name).rename(
             columns={"mean": f"{m.name}_mean", "p10": f"{m.name}_p10", "p90": f"{m.name}_p90"}
@@ -282,6 +411,8 @@ def points_table(
             table = stats
         else:
             table = table.merge(stats.drop(columns="runs"), on=by, how="outer")
+    if table is None:
+        raise ValueError("points_table needs at least one metric")
     order = {f.param: {v: i for i, v in enumerate(f.values)} for f in factors}
     table = table.sort_values(by, key=lambda col: col.map(order[col.name]), kind="stable")
     return table.reset_index(drop=True)
@@ -339,7 +470,8 @@ class Effect:
         rel = self.relative
         if m.kind == "level" and rel is not None:
             return f"{rel:+.1%}" if abs(rel) < 0.1 else f"{rel:+.0%}"
-        text = m.fmt.format(diff) if diff < 0 else "+" + m.fmt.format(diff)
+        text = m.text(self.difference)
+        text = text if diff < 0 else "+" + text
         return f"{text} {m.unit}" if m.unit and m.unit != "x" else text
 
     def verb(self) -> str:
@@ -379,8 +511,9 @@ def effect(runs: pd.DataFrame, plan: Plan, factor: Factor, metric: Metric, low, 
     levels = [v for v in factor.values if v in wide.columns]
     if low not in wide.columns or high not in wide.columns:
         return Effect(factor, metric, low, high, math.nan, math.nan, 0, 0, 0, {})
-    pairs = wide[[low, high]].dropna()
-    diff = pairs[high] - pairs[low]
+    # columns by label one at a time: a list of two booleans would select rows
+    pairs = pd.DataFrame({"low": wide[low], "high": wide[high]}).dropna()
+    diff = pairs["high"] - pairs["low"]
     tol = _tolerance(*pairs.to_numpy().ravel()) if len(pairs) else 0.0
     level_means = {v: float(wide[v].dropna().mean()) for v in levels}
     return Effect(
@@ -388,8 +521,8 @@ def effect(runs: pd.DataFrame, plan: Plan, factor: Factor, metric: Metric, low, 
         metric,
         low,
         high,
-        float(pairs[low].mean()) if len(pairs) else math.nan,
-        float(pairs[high].mean()) if len(pairs) else math.nan,
+        float(pairs["low"].mean()) if len(pairs) else math.nan,
+        float(pairs["high"].mean()) if len(pairs) else math.nan,
         len(pairs),
         int((diff > tol).sum()),
         int((diff < -tol).sum()),
@@ -417,14 +550,14 @@ def describe(e: Effect) -> str:
     """One sentence: the metric's change between two levels, with the evidence."""
     f, m = e.factor, e.metric
     if e.n_pairs == 0:
-        return f"{_name(m)} cannot be compared between {f.fmt(e.low)} and {f.fmt(e.high)}: no paired runs finished."
+        return f"{metric_name(m)} cannot be compared between {f.fmt(e.low)} and {f.fmt(e.high)}: no paired runs finished."
     if e.constant:
         return (
-            f"{_name(m)} is the same at {f.fmt(e.low)} and {f.fmt(e.high)} in each of the "
+            f"{metric_name(m)} is the same at {f.fmt(e.low)} and {f.fmt(e.high)} in each of the "
             f"{e.n_pairs} paired runs (mean {m.show(e.mean_low, unit=True)})."
         )
     text = (
-        f"{_name(m)} {e.verb()} {_where(e)}: "
+        f"{metric_name(m)} {e.verb()} {_where(e)}: "
         f"{m.show(e.mean_low, unit=True)} against {m.show(e.mean_high, unit=True)} ({e.change_text()}); "
         f"higher in {e.n_up}, lower in {e.n_down} of {e.n_pairs} paired runs"
     )
@@ -455,20 +588,23 @@ def _shape(e: Effect) -> str:
     )
 
 
-def _name(m: Metric) -> str:
+def metric_name(m: Metric) -> str:
+    """The label without its unit, starting with a capital (a name such as 'xAI' is kept)."""
     text = m.label.split(" (")[0]
+    if text[1:2].isupper():
+        return text
     return text[0].upper() + text[1:]
 
 
-def _short(f: Factor) -> str:
+def short_label(f: Factor) -> str:
     return f.label.split(" (")[0]
 
 
 def _where(e: Effect) -> str:
     f = e.factor
     if f.numeric:
-        return f"as {_short(f)} goes from {f.fmt(e.low)} to {f.fmt(e.high)}"
-    return f"with {_short(f)} {f.fmt(e.high)} instead of {f.fmt(e.low)}"
+        return f"as {short_label(f)} goes from {f.fmt(e.low)} to {f.fmt(e.high)}"
+    return f"with {short_label(f)} {f.fmt(e.high)} instead of {f.fmt(e.low)}"
 
 
 def _clause(e: Effect, most: str = "", values: bool = True) -> str:
@@ -485,7 +621,7 @@ def _clause(e: Effect, most: str = "", values: bool = True) -> str:
 
 def answer_for_metric(runs: pd.DataFrame, plan: Plan, metric: Metric) -> str:
     """Which varied parameter moves this metric most, among those that move it consistently."""
-    name = f"**{_name(metric)}**"
+    name = f"**{metric_name(metric)}**"
     effects = [e for f in plan.factors for e in factor_effects(runs, plan, f, metric)]
     effects = [e for e in effects if e.n_pairs]
     if not effects:
@@ -525,191 +661,99 @@ def answer_for_metric(runs: pd.DataFrame, plan: Plan, metric: Metric) -> str:
         if len(f.values) > 1 and f.param not in {e.factor.param for e in clear}
     ]
     if quiet:
-        text += "; no consistent effect of " + " or ".join(_short(f) for f in quiet)
+        text += "; no consistent effect of " + " or ".join(short_label(f) for f in quiet)
     return text + "."
 
 
-# --------------------------------------------------------------------------- figures
+# --------------------------------------------------------------------------- two arms, paired
 
 
-def _pyplot():
-    import matplotlib.pyplot as plt
-
-    from market.view import figures as viz_figures  # sets the Agg backend before pyplot is imported
-
-    return viz_figures, plt
+def arms(plan: Plan) -> tuple[Factor, Any, Any]:
+    """The factor a two-arm experiment varies, and its first and second level."""
+    factor = next(f for f in plan.factors if len(f.values) > 1)
+    return factor, factor.values[0], factor.values[-1]
 
 
-SLIDE_STYLE = {
-    "font.size": 11,
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
-    "legend.fontsize": 9,
-    "legend.title_fontsize": 9,
-    "figure.titlesize": 14,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-}
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
 
 
-def _levels(df: pd.DataFrame, factor: Factor | None) -> list:
-    if factor is None:
-        return [None]
-    present = set(df[factor.param].unique())
-    return [v for v in factor.values if v in present]
+def paired_differences(runs: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """One row per seed that finished in both arms: each metric in the first arm, in the
+    second, and the second minus the first."""
+    factor, low, high = arms(plan)
+    first = runs[runs[factor.param] == low].set_index("seed")
+    second = runs[runs[factor.param] == high].set_index("seed")
+    names = _slug(factor.fmt(low)), _slug(factor.fmt(high))
+    rows = []
+    for seed in sorted(set(first.index) & set(second.index)):
+        row: dict[str, Any] = {"seed": seed}
+        for m in plan.experiment.metrics:
+            a, b = first.at[seed, m.name], second.at[seed, m.name]
+            row[f"{m.name}_{names[0]}"] = a
+            row[f"{m.name}_{names[1]}"] = b
+            row[f"{m.name}_difference"] = b - a
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
-def _select(df: pd.DataFrame, plan: Plan, shown: Sequence[str]) -> pd.DataFrame:
-    """Rows at the reference level of every factor the figure does not show."""
-    keep = pd.Series(True, index=df.index)
-    for f in plan.factors:
-        if f.param not in shown:
-            keep &= df[f.param] == plan.reference[f.param]
-    return df[keep]
+def _difference_text(m: Metric, diffs: np.ndarray, base: np.ndarray) -> str:
+    mean = float(np.mean(diffs))
+    if m.kind == "share":
+        return f"{100 * mean:+.2f} points"
+    ref = float(np.mean(base))
+    text = m.signed(mean)
+    if m.kind == "level" and abs(ref) > 1e-12 and abs(mean / ref) <= 10:
+        text += f" ({mean / abs(ref):+.1%})"  # beyond 1000% a ratio says little
+    return text
 
 
-def _facet_figure(plt, n: int):
-    width = min(4.6 * n + 3.4, 17)  # room on the right for the legend
-    fig, axes = plt.subplots(1, n, figsize=(width, 4.6), dpi=120, sharey=True, squeeze=False)
-    return fig, list(axes[0])
+def _spread_text(m: Metric, diffs: np.ndarray) -> str:
+    lo, hi = np.percentile(diffs, [10, 90])
+    if m.kind == "share":
+        return f"{100 * lo:+.2f} to {100 * hi:+.2f} points"
+    return f"{m.signed(lo)} to {m.signed(hi)}"
 
 
-def _finish(fig, axes, title: str, subtitle: str, path: Path, legend_title: str | None) -> Path:
-    _, plt = _pyplot()
-    from matplotlib.ticker import FuncFormatter
-
-    for ax in axes:
-        if ax.get_yscale() == "linear":
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,.6g}"))
-    handles, labels = axes[0].get_legend_handles_labels()
-    if handles:
-        # Outside the last panel, so it never hides a line or a band.
-        axes[-1].legend(
-            handles,
-            labels,
-            title=legend_title,
-            loc="upper left",
-            bbox_to_anchor=(1.02, 1.0),
-            borderaxespad=0.0,
-        )
-    fig.suptitle(title + (f"\n{subtitle}" if subtitle else ""), fontsize=13 if subtitle else 14)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
-    return path
-
-
-def response_figure(
-    data: Data,
-    metric: Metric,
-    x: str,
-    lines: str | None,
-    facets: str | None,
-    path: Path,
-    title: str | None = None,
-) -> Path | None:
-    """The metric against one parameter: mean across seeds with a 10-90% band, one line per level
-    of ``lines``, one panel per level of ``facets``; other factors at their reference level."""
-    viz, plt = _pyplot()
-    plan = data.plan
-    shown = [p for p in (x, lines, facets) if p]
-    df = _select(data.runs.dropna(subset=[metric.name]), plan, shown)
-    if df.empty:
-        return None
-    df = df.assign(_y=df[metric.name] / metric.scale)
-    fx = plan.factor(x)
-    fl = plan.factor(lines) if lines else None
-    ff = plan.factor(facets) if facets else None
-    with plt.rc_context(SLIDE_STYLE):
-        panels = _levels(df, ff)
-        fig, axes = _facet_figure(plt, len(panels))
-        for ax, level in zip(axes, panels, strict=False):
-            sub = df if ff is None else df[df[ff.param] == level]
-            for lv in _levels(sub, fl):
-                d = sub if fl is None else sub[sub[fl.param] == lv]
-                viz.band_plot(ax, d, fx.param, "_y", label=None if fl is None else fl.fmt(lv))
-                ax.lines[-1].set_marker("o")
-            if fx.numeric:
-                ax.set_xticks(list(fx.values), [(fx.tick or fx.fmt)(v) for v in fx.values])
-            ax.set_xlabel(fx.label)
-            if metric.log:
-                _log_axis(ax)
-            if ff is not None:
-                ax.set_title(f"{_short(ff)}: {ff.fmt(level)}")
-        axes[0].set_ylabel(metric.unit or metric.label)
-        subtitle = _subtitle(data, plan.ref_label(shown))
-        return _finish(fig, axes, title or _name(metric), subtitle, path, fl.label if fl else None)
-
-
-def series_figure(
-    data: Data,
-    column: str,
-    ylabel: str,
-    lines: str,
-    facets: str | None,
-    path: Path,
-    title: str,
-    scale: float = 1.0,
-    log: bool = False,
-) -> Path | None:
-    """A monthly output over time: mean across seeds with a 10-90% band, one line per level of
-    ``lines``, one panel per level of ``facets``; other factors at their reference level."""
-    viz, plt = _pyplot()
-    import matplotlib.dates as mdates
-
-    plan = data.plan
-    shown = [p for p in (lines, facets) if p]
-    ts = data.timeseries
-    if ts.empty or column not in ts:
-        return None
-    df = _select(
-        ts[["month", *[f.param for f in plan.factors], column]].dropna(subset=[column]), plan, shown
+def _difference_row(m: Metric, diffs: pd.DataFrame, names: tuple[str, str]) -> str:
+    d = diffs[f"{m.name}_difference"].to_numpy(dtype=float)
+    a = diffs[f"{m.name}_{names[0]}"].to_numpy(dtype=float)
+    b = diffs[f"{m.name}_{names[1]}"].to_numpy(dtype=float)
+    ok = np.isfinite(d)
+    if not ok.any():
+        return f"| {m.label} | n/a | n/a | n/a | n/a | - |"
+    d, a, b = d[ok], a[ok], b[ok]
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(np.concatenate([a, b])))))
+    up, down = int((d > tol).sum()), int((d < -tol).sum())
+    return (
+        f"| {m.label} | {m.show(float(np.mean(a)))} | {m.show(float(np.mean(b)))} | "
+        f"{_difference_text(m, d, a)} | {_spread_text(m, d)} | {up} / {down} / {len(d) - up - down} |"
     )
-    if df.empty:
-        return None
-    df = df.assign(_y=df[column] / scale)
-    fl = plan.factor(lines)
-    ff = plan.factor(facets) if facets else None
-    with plt.rc_context(SLIDE_STYLE):
-        panels = _levels(df, ff)
-        fig, axes = _facet_figure(plt, len(panels))
-        for ax, level in zip(axes, panels, strict=False):
-            sub = df if ff is None else df[df[ff.param] == level]
-            for lv in _levels(sub, fl):
-                viz.band_plot(ax, sub[sub[fl.param] == lv], "month", "_y", label=fl.fmt(lv))
-            if log:
-                _log_axis(ax)
-            ax.set_xlabel("month")
-            locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-            if ff is not None:
-                ax.set_title(f"{_short(ff)}: {ff.fmt(level)}")
-        axes[0].set_ylabel(ylabel)
-        subtitle = _subtitle(data, plan.ref_label(shown))
-        return _finish(fig, axes, title, subtitle, path, fl.label)
 
 
-def _log_axis(ax) -> None:
-    from matplotlib.ticker import FuncFormatter
+def differences_lines(data: Data, diffs: pd.DataFrame) -> list[str]:
+    """The report's table of paired differences, second arm minus first, one row per metric."""
+    factor, low, high = arms(data.plan)
+    a, b = factor.fmt(low), factor.fmt(high)
+    out = [f"## Differences ({b} minus {a}), seed by seed", ""]
+    out.append(
+        f"Each seed's run with {b} minus the same seed's run with {a}; 'spread' is the 10th to "
+        f"90th percentile of those differences across the {len(diffs)} seeds that finished in both."
+    )
+    out.append("")
+    if diffs.empty:
+        return [*out, "No seed finished in both arms.", ""]
+    out.append(
+        f"| outcome | {a} (mean) | {b} (mean) | difference (mean) | spread across seeds | "
+        "seeds higher / lower / same |"
+    )
+    out.append("|---|---|---|---|---|---|")
+    names = _slug(a), _slug(b)
+    out += [_difference_row(m, diffs, names) for m in data.plan.experiment.metrics]
+    return [*out, ""]
 
-    ax.set_yscale("log")
-    plain = FuncFormatter(lambda y, _: f"{y:,.3g}")
-    ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: ""))
 
-
-def _subtitle(data: Data, held: str) -> str:
-    plan = data.plan
-    seeds = data.runs["seed"].nunique() if len(data.runs) else 0
-    parts = [f"{plan.scenario} scenario, mean of {seeds} seeds, band 10-90%"]
-    if held:
-        parts.append(held)
-    return "; ".join(parts)
-
-
-# --------------------------------------------------------------------------- report
+# --------------------------------------------------------------------------- report text
 
 
 def markdown_table(data: Data) -> str:
@@ -729,12 +773,9 @@ def markdown_table(data: Data) -> str:
     return "\n".join(lines)
 
 
-def report_text(data: Data, figures: Sequence[Path], notes: Sequence[str] = ()) -> str:
-    plan, exp = data.plan, data.plan.experiment
-    runs = data.runs
-    n_ok = len(runs)
-    out = [f"# {exp.name.replace('_', ' ').capitalize()}", "", f"**Question.** {exp.question}", ""]
-    out += ["## Setup", ""]
+def _setup_lines(data: Data) -> list[str]:
+    plan = data.plan
+    out = ["## Setup", ""]
     out.append(
         f"- Scenario `{plan.scenario}`, {plan.years:g} years per run, {plan.replicates} seeds per "
         f"parameter point (seeds {plan.base_seed} to {plan.base_seed + plan.replicates - 1}, the same "
@@ -743,20 +784,17 @@ def report_text(data: Data, figures: Sequence[Path], notes: Sequence[str] = ()) 
     for f in plan.factors:
         ref = (
             f" (held at {f.fmt(plan.reference[f.param])} while another parameter varies)"
-            if len(f.values) > 1
+            if len(f.values) > 1 and len(plan.factors) > 1
             else ""
         )
         out.append(
             f"- `{f.param}` — {f.label}: " + ", ".join(f.fmt(v) for v in f.values) + ref + "."
         )
     if plan.fixed:
-        out.append(
-            "- Fixed for every run: "
-            + ", ".join(f"`{k}` = {v!r}" for k, v in plan.fixed.items())
-            + "."
-        )
+        fixed = ", ".join(f"`{k}` = {v!r}" for k, v in plan.fixed.items())
+        out.append(f"- Fixed for every run: {fixed}.")
     out.append(
-        f"- {data.n_tasks} runs: {n_ok} finished, {data.n_failed} failed"
+        f"- {data.n_tasks} runs: {len(data.runs)} finished, {data.n_failed} failed"
         + (" (see `failed/`; rerunning the same command retries them)." if data.n_failed else ".")
     )
     out.append(
@@ -768,32 +806,47 @@ def report_text(data: Data, figures: Sequence[Path], notes: Sequence[str] = ()) 
         "(under 1 percentage point for shares). Which parameter matters most is judged over the "
         "ranges listed above."
     )
-    out += ["", "## Answer", ""]
-    if n_ok == 0:
-        out.append("No run finished, so the data give no answer; see `failed/` for the errors.")
-    else:
-        out += [f"- {answer_for_metric(runs, plan, m)}" for m in exp.metrics]
-        out += [f"- {note}" for note in notes]
-        out += ["", "## Effect of each parameter", ""]
-        for f in plan.factors:
-            if len(f.values) < 2:
-                continue
-            out += [f"### {f.label}", ""]
-            for m in exp.metrics:
-                out += [f"- {describe(e)}" for e in factor_effects(runs, plan, f, m)]
-            out.append("")
-        out += ["## Every parameter point", "", markdown_table(data), ""]
+    return out
+
+
+def _answer_lines(data: Data, notes: Sequence[str]) -> list[str]:
+    plan, exp, runs = data.plan, data.plan.experiment, data.runs
+    out = ["## Answer", ""]
+    if len(runs) == 0:
+        return [*out, "No run finished, so the data give no answer; see `failed/` for the errors."]
+    out += [f"- {answer_for_metric(runs, plan, m)}" for m in exp.metrics]
+    out += [f"- {note}" for note in notes]
+    out += ["", "## Effect of each parameter", ""]
+    for f in plan.factors:
+        if len(f.values) < 2:
+            continue
+        out += [f"### {f.label}", ""]
+        for m in exp.metrics:
+            out += [f"- {describe(e)}" for e in factor_effects(runs, plan, f, m)]
+        out.append("")
+    return [*out, "## Every parameter point", "", markdown_table(data), ""]
+
+
+def report_text(
+    data: Data,
+    figures: Sequence[str],
+    notes: Sequence[str] = (),
+    differences: pd.DataFrame | None = None,
+) -> str:
+    """The report: question, setup, answer, effects, every point, (the paired differences),
+    figures (paths relative to the report) and the command that reproduces it."""
+    exp = data.plan.experiment
+    out = [f"# {exp.name.replace('_', ' ').capitalize()}", "", f"**Question.** {exp.question}", ""]
+    out += _setup_lines(data)
+    out += ["", *_answer_lines(data, notes)]
+    if differences is not None and len(data.runs):
+        out += differences_lines(data, differences)
     if figures:
         out += ["## Figures", ""]
         for path in figures:
-            out += [f"![{path.stem.replace('_', ' ')}](figures/{path.name})", ""]
+            out += [f"![{Path(path).stem.replace('_', ' ')}]({path})", ""]
+    out += ["## Reproduce", "", "```", command_line(data.plan), "```", ""]
     out += [
-        "## Reproduce",
-        "",
-        "```",
-        _command_line(plan),
-        "```",
-        "",
         "Rerunning the command into the same folder skips finished runs and redraws the figures "
         "and this report.",
         "",
@@ -801,20 +854,12 @@ def report_text(data: Data, figures: Sequence[Path], notes: Sequence[str] = ()) 
     return "\n".join(out)
 
 
-def _command_line(plan: Plan) -> str:
-    return (
-        "python -m experiments."
-        + plan.experiment.name
-        + (" " + shlex.join(plan.argv) if plan.argv else "")
-    )
+def command_line(plan: Plan) -> str:
+    prog = f"python -m experiments.{plan.experiment.name}"
+    return prog + (" " + shlex.join(plan.argv) if plan.argv else "")
 
 
 # --------------------------------------------------------------------------- command line
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line and exit 2, like every bad input in this project
-        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
 def _value_list(text: str) -> tuple[str, list[str]]:
@@ -839,7 +884,7 @@ def _assignment(text: str) -> tuple[str, str]:
 
 
 def build_parser(exp: Experiment, prog: str) -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog=prog,
         description=exp.doc or exp.question,
         allow_abbrev=False,
@@ -854,11 +899,12 @@ def build_parser(exp: Experiment, prog: str) -> argparse.ArgumentParser:
         default=exp.scenario,
         help="built-in scenario name or .toml path (default: %(default)s)",
     )
+    first = "the scenario's seed" if exp.seed is None else str(exp.seed)
     group.add_argument(
         "--seed",
         type=parse_seed,
-        default=0,
-        help="first seed; replicate r runs with seed+r (default: 0)",
+        default=exp.seed,
+        help=f"first seed; replicate r runs with seed+r (default: {first})",
     )
     group.add_argument(
         "--quick",
@@ -866,15 +912,21 @@ def build_parser(exp: Experiment, prog: str) -> argparse.ArgumentParser:
         help=f"smoke size: {QUICK_REPLICATES} seeds, {QUICK_YEARS:g} years, only the lowest and "
         "highest value of the first parameter, into <default out>-quick (explicit flags win)",
     )
-    names = ", ".join(f.param for f in exp.factors)
-    group.add_argument(
-        "--values",
-        type=_value_list,
-        action="append",
-        default=[],
-        metavar="NAME=V1,V2",
-        help=f"replace the values of a varied parameter ({names})",
-    )
+    _add_choice_flags(group, exp)
+    return parser
+
+
+def _add_choice_flags(group: argparse._ArgumentGroup, exp: Experiment) -> None:
+    if exp.factors:
+        names = ", ".join(f.param for f in exp.factors)
+        group.add_argument(
+            "--values",
+            type=_value_list,
+            action="append",
+            default=[],
+            metavar="NAME=V1,V2",
+            help=f"replace the values of a varied parameter ({names})",
+        )
     group.add_argument(
         "--set",
         type=_assignment,
@@ -888,28 +940,25 @@ def build_parser(exp: Experiment, prog: str) -> argparse.ArgumentParser:
         action="store_true",
         help="delete an earlier sweep in --out first (otherwise a different sweep there is refused)",
     )
-    return parser
 
 
 def _given(argv: Sequence[str], flag: str) -> bool:
     return any(a == flag or a.startswith(flag + "=") for a in argv)
 
 
-def _check(param: str, value: Any, where: str) -> Any:
+def check_param(param: str, value: Any, where: str) -> Any:
+    """The value as the parameter declaration accepts it; ExperimentError if it does not."""
     try:
         return PARAMS[param].check(value, where)
     except ParameterError as exc:
         raise ExperimentError(str(exc)) from None
 
 
-def make_plan(exp: Experiment, args: argparse.Namespace, argv: Sequence[str]) -> Plan:
-    if args.scheduler and args.backend not in (None, "dask"):
-        raise ExperimentError(f"--scheduler needs --backend dask, not --backend {args.backend}")
-    years = _check("years", args.years, "--years")
-
+def _fixed(exp: Experiment, assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """--set NAME=VALUE: parameters held fixed in every run."""
     fixed: dict[str, Any] = {}
     varied = {f.param for f in exp.factors}
-    for name, value in args.set:
+    for name, value in assignments:
         if name not in PARAMS:
             raise ExperimentError(
                 f"--set: unknown parameter '{name}'{_suggest(name, PARAMS)}; "
@@ -921,51 +970,114 @@ def make_plan(exp: Experiment, args: argparse.Namespace, argv: Sequence[str]) ->
             )
         if name == "years":
             raise ExperimentError("--set years: use --years")
-        fixed[name] = _check(name, value, "--set")
+        fixed[name] = check_param(name, value, "--set")
+    return fixed
 
+
+def _chosen(exp: Experiment, lists: Sequence[tuple[str, list[str]]]) -> dict[str, tuple]:
+    """--values NAME=V1,V2: levels that replace a factor's declared ones."""
     chosen: dict[str, tuple] = {}
-    for name, items in args.values:
+    varied = {f.param for f in exp.factors}
+    for name, items in lists:
         if name not in varied:
             raise ExperimentError(
                 f"--values: '{name}' is not varied by this experiment"
                 f"{_suggest(name, varied)}; allowed: {', '.join(sorted(varied))}"
             )
-        values = [_check(name, v, "--values") for v in items]
+        values = [check_param(name, v, "--values") for v in items]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             values = sorted(values)
         chosen[name] = tuple(dict.fromkeys(values))
+    return chosen
 
-    try:
-        spec = load_scenario(args.scenario, fixed)
-    except ScenarioError as exc:
-        raise ExperimentError(str(exc)) from None
 
+def _arms(
+    exp: Experiment, spec: Scenario, chosen: dict[str, tuple], quick: bool
+) -> tuple[list[Factor], dict[str, Any]]:
+    """The factors with the levels this invocation runs, and each one's reference level
+    (the scenario's value if it is a level, else the middle level). --quick keeps the
+    lowest and highest level of the first factor and the reference level of the others."""
     factors, reference = [], {}
     for i, f in enumerate(exp.factors):
         values = chosen.get(f.param, f.values)
         current = spec.params.get(f.param, PARAMS[f.param].default)
         ref = current if current in values else values[len(values) // 2]
-        if args.quick and f.param not in chosen:
-            values = (
-                (min(values), max(values))
-                if (i == 0 and f.numeric)
-                else (values[0], values[-1])
-                if i == 0
-                else (ref,)
-            )
-            values = tuple(dict.fromkeys(values))
+        if quick and f.param not in chosen:
+            if i == 0:
+                ends = (min(values), max(values)) if f.numeric else (values[0], values[-1])
+                values = tuple(dict.fromkeys(ends))
+            else:
+                values = (ref,)
             ref = ref if ref in values else values[0]
-        factors.append(Factor(f.param, tuple(values), f.label, f.fmt, f.tick))
+        factors.append(replace(f, values=tuple(values)))
         reference[f.param] = ref
+    return factors, reference
 
-    replicates = args.replicates
+
+def load_spec(exp: Experiment, scenario: str, fixed: dict[str, Any]) -> Scenario:
+    """The scenario with the fixed parameters, refused with ExperimentError if it cannot be
+    loaded or the experiment's own check fails."""
+    try:
+        spec = load_scenario(scenario, fixed)
+    except ScenarioError as exc:
+        raise ExperimentError(str(exc)) from None
+    problem = exp.check(spec) if exp.check else ""
+    if problem:
+        raise ExperimentError(problem)
+    return spec
+
+
+def _unknown(kind: str, name: str, known: Sequence[str], exp: Experiment, where: str) -> str:
+    allowed = ", ".join(known) or "none"
+    return (
+        f"experiment '{exp.name}': {where} names {kind} '{name}'{_suggest(name, known)}, "
+        f"which it does not declare; declared: {allowed}"
+    )
+
+
+def check_declaration(exp: Experiment) -> None:
+    """ExperimentError naming the first name in the declaration that does not exist: a
+    factor that is not a model parameter, a figure's metric or factor the experiment does
+    not declare, a paired comparison without exactly one factor of two levels."""
+    for f in exp.factors:
+        if f.param not in PARAMS:
+            raise ExperimentError(
+                f"experiment '{exp.name}': factor '{f.param}' is not a model parameter"
+                f"{_suggest(f.param, PARAMS)}; see 'compute-market params'"
+            )
+    metrics, factors = [m.name for m in exp.metrics], [f.param for f in exp.factors]
+    for fig in exp.figures:
+        where = f"figure '{fig.name}'"
+        if isinstance(fig, Response) and fig.metric not in metrics:
+            raise ExperimentError(_unknown("metric", fig.metric, metrics, exp, where))
+        shown = [getattr(fig, a, None) for a in ("x", "lines", "facets")]
+        for param in (p for p in shown if p):
+            if param not in factors:
+                raise ExperimentError(_unknown("factor", param, factors, exp, where))
+    if exp.paired and [len(f.values) for f in exp.factors] != [2]:
+        raise ExperimentError(
+            f"experiment '{exp.name}': a paired comparison needs one factor with two levels"
+        )
+
+
+def make_plan(exp: Experiment, args: argparse.Namespace, argv: Sequence[str]) -> Plan:
+    """The plan of one invocation from the parsed flags; ExperimentError on a bad value."""
+    check_declaration(exp)
+    if args.scheduler and args.backend not in (None, "dask"):
+        raise ExperimentError(f"--scheduler needs --backend dask, not --backend {args.backend}")
+    years = check_param("years", args.years, "--years")
+    fixed = _fixed(exp, args.set)
+    chosen = _chosen(exp, getattr(args, "values", []))
+    spec = load_spec(exp, args.scenario, fixed)
+    factors, reference = _arms(exp, spec, chosen, args.quick)
+    replicates, out = args.replicates, args.out
     if args.quick and not _given(argv, "--replicates"):
         replicates = QUICK_REPLICATES
     if args.quick and not _given(argv, "--years"):
         years = QUICK_YEARS
-    out = args.out
     if args.quick and not _given(argv, "--out"):  # a smoke sweep never collides with the full one
         out = DEFAULT_OUT_ROOT / f"{exp.name}-quick"
+    seed = spec.seed if args.seed is None else args.seed
     return Plan(
         exp,
         tuple(factors),
@@ -974,15 +1086,13 @@ def make_plan(exp: Experiment, args: argparse.Namespace, argv: Sequence[str]) ->
         args.scenario,
         float(years),
         replicates,
-        args.seed,
+        seed,
         Path(out),
         list(argv),
     )
 
 
-def _suggest(name: str, names) -> str:
-    close = difflib.get_close_matches(name, list(names), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+# --------------------------------------------------------------------------- running
 
 
 def tasks_for(plan: Plan) -> list[dict]:
@@ -1011,93 +1121,47 @@ def prepare_out(out: Path, overwrite: bool) -> None:
         shutil.rmtree(out)
 
 
-def collect(plan: Plan, result) -> Data:
-    ts = result.timeseries
-    runs = run_metrics(ts, plan.factors, plan.experiment.metrics)
-    status = result.summary["status"] if "status" in result.summary else pd.Series(dtype=str)
-    return Data(plan, runs, ts, n_tasks=len(result.summary), n_failed=int((status != "ok").sum()))
+def run(plan: Plan, args: argparse.Namespace) -> SweepResult:
+    """Run the plan's sweep into its folder (finished runs are kept and skipped)."""
+    exp = plan.experiment
+    tasks = tasks_for(plan)
+    prepare_out(plan.out, args.overwrite)
+    kwargs = sweep_kwargs_from_args(args)
+    kwargs["out_dir"] = plan.out
+    extra = {
+        "experiment": exp.name,
+        "question": exp.question,
+        "factors": {f.param: list(f.values) for f in plan.factors},
+        "reference": plan.reference,
+        "fixed": plan.fixed,
+    }
+    return run_sweep(tasks, run_fn=exp.run_fn, extra_manifest=extra, **kwargs)
 
 
-def write_outputs(
-    data: Data, draw: Callable[[Data, Path], list], notes: Callable[[Data], list] | None
-) -> list[Path]:
-    """run_metrics.csv, points.csv, figures/ and report.md, each replaced whole."""
-    out = data.plan.out
-    write_text(out / "run_metrics.csv", data.runs.to_csv(index=False, lineterminator="\n"))
-    if len(data.runs):
-        table = points_table(data.runs, data.plan.factors, data.plan.experiment.metrics)
-        write_text(out / "points.csv", table.to_csv(index=False, lineterminator="\n"))
-    final = out / "figures"
-    with replaced_folder(final) as tmp:
-        drawn = [p for p in (draw(data, tmp) if len(data.runs) else []) if p is not None]
-    figures = [final / p.name for p in drawn]
-    extra = notes(data) if (notes and len(data.runs)) else []
-    write_text(out / "report.md", report_text(data, figures, extra))
-    return figures
-
-
-def main(
-    exp: Experiment,
-    argv: Sequence[str] | None,
-    draw: Callable[[Data, Path], list],
-    notes: Callable[[Data], list] | None = None,
-) -> int:
-    """Parse flags, run the sweep, write figures and report. Returns the exit code:
-    0 done, 1 some runs failed (the report covers the rest), 2 bad input, 130 interrupted."""
-    prog = (
-        f"python -m experiments.{exp.name}"
-        if argv is None
-        else f"compute-market experiment {exp.name}"
+def collect(plan: Plan, result: SweepResult) -> Data:
+    ts, summary = result.timeseries, result.summary
+    ok = summary[summary["status"] == "ok"] if "status" in summary else summary.iloc[0:0]
+    runs = run_metrics(ts, plan.factors, plan.experiment.metrics, ok)
+    status = summary["status"] if "status" in summary else pd.Series(dtype=str)
+    return Data(
+        plan,
+        runs,
+        ts,
+        n_tasks=len(summary),
+        n_failed=int((status != "ok").sum()),
+        n_done=result.n_done,
+        n_skipped=result.n_skipped,
     )
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(exp, prog).parse_args(argv)
-    out = args.out
-    try:
-        plan = make_plan(exp, args, argv)
-        out = plan.out
-        tasks = tasks_for(plan)
-        prepare_out(plan.out, args.overwrite)
-        kwargs = sweep_kwargs_from_args(args)
-        kwargs["out_dir"] = plan.out
-        extra = {
-            "experiment": exp.name,
-            "question": exp.question,
-            "factors": {f.param: list(f.values) for f in plan.factors},
-            "reference": plan.reference,
-            "fixed": plan.fixed,
-        }
-        result = run_sweep(tasks, run_fn=RUN_FN, extra_manifest=extra, **kwargs)
-    except (ExperimentError, SweepMismatchError) as exc:
-        msg = str(exc)
-        if isinstance(exc, SweepMismatchError):
-            msg += " (or pass --overwrite to replace it)"
-        print(f"error: {msg}", file=sys.stderr)
-        return 2
-    except (
-        OSError
-    ) as exc:  # an output folder that cannot be written, a scheduler that cannot be reached
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            f"interrupted: finished runs are kept in {out}; rerun the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
-    data = collect(plan, result)
-    figures = write_outputs(data, draw, notes)
-    print(
-        f"{exp.name}: {len(data.runs)} of {data.n_tasks} runs finished ({result.n_done} ran now, "
-        f"{result.n_skipped} already done); wrote {len(figures)} figures and {plan.out / 'report.md'}",
-        file=sys.stderr,
-    )
-    if data.n_failed:
-        print(
-            f"{exp.name}: {data.n_failed} runs failed; see {plan.out / 'failed'} and rerun to retry them",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+
+
+def mark_manifest(out: Path, status: str, **fields: Any) -> None:
+    """Set the sweep manifest's status (and extra fields): ``reporting`` while figures and
+    the report are written, ``complete`` once they all exist."""
+    path = Path(out) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["status"] = status
+    manifest.update(fields)
+    write_text(path, json.dumps(manifest, indent=2, default=str) + "\n")
 
 
 def _native(value: Any) -> Any:
