@@ -104,7 +104,6 @@ def run_task(task: dict) -> tuple[pd.DataFrame, dict[str, Any]]:
         seed=task["seed"],
         years=task["years"],
         overrides=task.get("overrides") or {},
-        figures=False,
     )
     ts = result.timeseries
     lab_names = {r["name"] for r in result.model.spec.tables["lab"]} | set(result.labs["name"])

@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_figures(result, folder) -> None:
+    from market.view import figures
+
+    figures.write_run_figures(result, folder)
+
+
 def cmd_run(args) -> int:
     from market.io.scenario import load_scenario
     from market.run import runner
@@ -119,7 +125,7 @@ def cmd_run(args) -> int:
         out=out,
         overwrite=args.overwrite,
         progress=not args.quiet,
-        figures=not args.no_figures,
+        figures=None if args.no_figures else _run_figures,
     )
     print(format_summary(result.summary))
     listing = (

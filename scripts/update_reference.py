@@ -49,7 +49,7 @@ def fresh_outputs(scenario: str, seed: int, years: int) -> dict[str, bytes]:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        run(scenario, seed=seed, years=years, out=out, figures=False)
+        run(scenario, seed=seed, years=years, out=out)
         return {name: (out / name).read_bytes() for name in FILES}
 
 

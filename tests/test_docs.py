@@ -261,7 +261,7 @@ def test_docs_cite_only_names_and_files_that_exist(doc):
 
 def test_manifest_example_fields_exist(tmp_path):
     """The README's account of manifest.json and summary.json matches the files."""
-    r = runner.run("classroom", seed=1, years=1, out=tmp_path / "run", figures=False)
+    r = runner.run("classroom", seed=1, years=1, out=tmp_path / "run")
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     for key in (
         "scenario",

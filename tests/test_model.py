@@ -83,7 +83,9 @@ def test_builtin_scenario_runs_ten_years(name):
 
 
 def test_outputs_of_a_run(tmp_path):
-    r = runner.run("classroom", seed=2, years=2, out=tmp_path / "run")
+    from market.view.figures import write_run_figures
+
+    r = runner.run("classroom", seed=2, years=2, out=tmp_path / "run", figures=write_run_figures)
     out = tmp_path / "run"
     expected = {
         "timeseries.csv",
@@ -160,10 +162,12 @@ def output_bytes(folder):
 
 @pytest.mark.parametrize("name,years", [("classroom", 3), ("baseline", 2)])
 def test_same_seed_gives_byte_identical_files(tmp_path, name, years):
-    runner.run(name, seed=11, years=years, out=tmp_path / "a")
+    from market.view.figures import write_run_figures as figures
+
+    runner.run(name, seed=11, years=years, out=tmp_path / "a", figures=figures)
     # another run in between: nothing may leak from one model to the next
-    runner.run(name, seed=12, years=years, out=tmp_path / "other")
-    runner.run(name, seed=11, years=years, out=tmp_path / "b")
+    runner.run(name, seed=12, years=years, out=tmp_path / "other", figures=figures)
+    runner.run(name, seed=11, years=years, out=tmp_path / "b", figures=figures)
     a, b = output_bytes(tmp_path / "a"), output_bytes(tmp_path / "b")
     assert sorted(a) == sorted(b)
     assert any(k.startswith("figures/") for k in a)

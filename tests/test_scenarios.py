@@ -461,13 +461,10 @@ def test_output_path_that_is_a_file(tmp_path, capsys):
     assert out.read_text() == "a file"
 
 
-def test_a_failure_while_writing_leaves_no_folder(tmp_path, monkeypatch):
-    from market.view import figures as viz_figures
-
+def test_a_failure_while_writing_leaves_no_folder(tmp_path):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(viz_figures, "write_run_figures", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        runner.run("classroom", seed=1, years=1, out=tmp_path / "demo")
+        runner.run("classroom", seed=1, years=1, out=tmp_path / "demo", figures=broken)
     assert_nothing_written(tmp_path)

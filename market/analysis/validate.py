@@ -435,7 +435,6 @@ def run_seed(task: dict) -> tuple[pd.DataFrame, dict[str, Any]]:
         seed=task["seed"],
         years=task["years"],
         overrides=task.get("overrides") or {},
-        figures=False,
     )
     return measure(result)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +25,9 @@ from market.io.params import PARAMS
 from market.io.records import ContractState
 
 FLOAT_FORMAT = "%.10g"
+
+# Draws a run's figures into a folder; the view supplies it (the runner draws nothing)
+FigureWriter = Callable[["RunResult", Path], None]
 
 
 class OutputError(ValueError):
@@ -91,8 +95,11 @@ def run(
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = False,
-    figures: bool = True,
+    figures: FigureWriter | None = None,
 ) -> RunResult:
+    """Run a scenario for its horizon (or ``years``) and return its tables; with ``out``,
+    also write them to that folder, and with ``figures`` (a writer from the view, e.g.
+    ``market.view.figures.write_run_figures``) draw the run's figures into it."""
     if out is not None:
         check_out_dir(out, overwrite)
     model = build_model(scenario, seed, years, overrides)
@@ -122,7 +129,6 @@ def run_task(task: dict) -> tuple[pd.DataFrame, dict]:
         seed=task.get("seed"),
         years=task.get("years"),
         overrides=task.get("overrides") or {},
-        figures=False,
     )
     summary = {k: v for k, v in r.summary.items() if k not in ("scenario", "seed")}
     return r.timeseries, summary
@@ -267,8 +273,11 @@ def summarise(model: ComputeMarket, ts: pd.DataFrame, contracts: pd.DataFrame) -
     }
 
 
-def write(result: RunResult, out: Path, overwrite: bool = False, figures: bool = True) -> list[str]:
-    """Write every output into a temporary sibling folder, then move it into place."""
+def write(
+    result: RunResult, out: Path, overwrite: bool = False, figures: FigureWriter | None = None
+) -> list[str]:
+    """Write every output into a temporary sibling folder, then move it into place; the
+    figures, if a writer is given, go into its ``figures/`` folder."""
     out = check_out_dir(out, overwrite)
     with replaced_folder(out) as tmp:
         result.timeseries.to_csv(tmp / "timeseries.csv", index=False, float_format=FLOAT_FORMAT)
@@ -280,8 +289,6 @@ def write(result: RunResult, out: Path, overwrite: bool = False, figures: bool =
         (tmp / "manifest.json").write_text(
             json.dumps(result.manifest, indent=2, default=str) + "\n"
         )
-        if figures:
-            from market.view import figures as viz_figures
-
-            viz_figures.write_run_figures(result, tmp / "figures")
+        if figures is not None:
+            figures(result, tmp / "figures")
     return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
