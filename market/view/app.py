@@ -694,7 +694,7 @@ CSS = """
 .cm-table td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .cm-events { font-size: 14px; margin: 0; padding-left: 1.1em; }
 .cm-events li { margin-bottom: 2px; }
-.cm-kind { font-size: 13px; color: #fff; border-radius: 3px; padding: 0 4px; margin-right: 4px; }
+.cm-kind { font-size: 14px; color: #fff; border-radius: 3px; padding: 0 4px; margin-right: 4px; }
 .cm-command { font-family: monospace; font-size: 14px; background: #fff; border: 1px solid #ddd;
   padding: 4px; word-break: break-all; user-select: all; }
 .cm-info { font-size: 16px; max-width: 60em; line-height: 1.45; }
@@ -988,7 +988,7 @@ def Control(name: str, spec: dict, values: solara.Reactive):
         solara.Checkbox(label=spec["label"], value=value, on_value=set_value)
     else:
         solara.InputText(
-            spec["label"], value=str(value), on_value=set_value, continuous_update=False
+            spec["label"], value=str(value), on_value=set_value, continuous_update=True
         )
     if name in PARAMS:
         Note(PARAMS[name].help, classes=("cm-help",))
@@ -999,11 +999,16 @@ def Controls(scenario: str, values: solara.Reactive, built: dict):
     specs = model_params(scenario)
     changed = [k for k, v in values.value.items() if built.get(k) != v]
     solara.HTML(tag="h3", unsafe_innerHTML="Settings")
-    if changed:
-        Note("Changed settings take effect when you press Reset.", classes=("cm-changed",))
+    # always the same elements in the same places (a keyed control keeps its widget, so
+    # text being typed is never replaced by a fresh field)
+    solara.HTML(
+        tag="p",
+        unsafe_innerHTML="Changed settings take effect when you press Reset." if changed else "",
+        classes=["cm-changed", "cm-pending"] if changed else ["cm-no-pending"],
+    )
     for name, spec in specs.items():
         if isinstance(spec, dict):
-            Control(name, spec, values)
+            Control(name, spec, values).key(f"control-{name}")
 
 
 @solara.component
