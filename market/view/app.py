@@ -663,7 +663,7 @@ class KeptRun:
 CSS = """
 .cm-page { display: flex; height: 100vh; font-size: 15px; color: #222; }
 .cm-side { flex: 0 0 270px; width: 270px; height: 100vh; overflow-y: auto; padding: 8px 10px;
-  background: #f6f6f4; border-right: 1px solid #ddd; }
+  background: #fff; border-right: 1px solid #ccc; }
 .cm-main { flex: 1 1 auto; min-width: 0; height: 100vh; overflow-y: auto; padding: 0 8px 8px 8px; }
 .cm-side h1 { font-size: 20px; margin: 2px 0 6px 0; }
 .cm-side .cm-status { font-size: 15px; margin: 4px 0; font-weight: 600; }
@@ -702,7 +702,9 @@ CSS = """
 .cm-info pre { font-size: 14px; background: #f6f6f6; padding: 6px; overflow-x: auto; }
 .cm-changed { font-size: 14px; color: #a15c00; font-weight: 600; }
 .cm-side .v-input { font-size: 15px; }
-.cm-side .v-label { font-size: 15px !important; white-space: normal; }
+.cm-side .v-label, .cm-all-events .v-label { font-size: 16px !important; white-space: normal; }
+/* a field's label above its value stays at 14 px or more */
+.v-text-field .v-label--active { transform: translateY(-20px) scale(0.9) !important; }
 .v-tab { font-size: 15px !important; text-transform: none !important; }
 /* the slider's value stays visible over the thumb, not only while dragging */
 .v-input__slider .v-input__slot { flex-wrap: wrap; }

@@ -671,6 +671,15 @@ def _labels(firms, xy, radius, centre, width, height) -> list[str]:
     """Names of the firms ``labelled_firms`` picks, largest first, each at the first of a
     few places around its dot that overlaps no name already placed and stays inside."""
     show = labelled_firms(firms)
+    dots = {
+        f.node: (
+            xy[f.node][0] - radius[f.node],
+            xy[f.node][1] - radius[f.node],
+            xy[f.node][0] + radius[f.node],
+            xy[f.node][1] + radius[f.node],
+        )
+        for f in firms
+    }
     placed: list[tuple[float, float, float, float]] = []
     out = []
     for f in sorted(firms, key=lambda f: (-f.capacity_h100e, f.name)):
@@ -695,8 +704,9 @@ def _labels(firms, xy, radius, centre, width, height) -> list[str]:
             left = tx - (w if anchor == "end" else w / 2 if anchor == "middle" else 0)
             box = (left, ty - h + 3, left + w, ty + 3)
             inside = box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height
+            others = placed + [d for n, d in dots.items() if n != f.node]
             free = all(
-                box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed
+                box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in others
             )
             if inside and free:
                 best = (anchor, tx, ty)
