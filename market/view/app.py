@@ -1013,63 +1013,78 @@ def Controls(scenario: str, values: solara.Reactive, built: dict):
             Control(name, spec, values).key(f"control-{name}")
 
 
+class Actions:
+    """What the page's buttons and selectors do, on one tab's session and state."""
+
+    def __init__(self, session: Session, state: dict) -> None:
+        self.session = session
+        self.scenario, self.snap, self.playing = state["scenario"], state["snap"], state["playing"]
+        self.speed, self.kept = state["speed"], state["kept"]
+        self.values, self.built = state["values"], state["built"]
+
+    def rebuild(self, name: str, control_values: dict) -> None:
+        self.session.stop_play()
+        self.playing.set(False)
+        base = starting_values(name)
+        overrides = {
+            k: v for k, v in control_values.items() if k in PARAMS and k in base and v != base[k]
+        }
+        self.snap.set(self.session.build(name, control_values.get(SEED_KEY), overrides))
+        self.built.set(dict(control_values))
+
+    def reset(self) -> None:
+        self.rebuild(self.scenario.value, self.values.value)
+
+    def choose_scenario(self, name: str) -> None:
+        self.session.stop_play()
+        self.scenario.set(name)
+        fresh = starting_values(name)
+        self.values.set(fresh)
+        self.rebuild(name, fresh)
+
+    def step(self) -> None:
+        new = self.session.step()
+        if new is not None:
+            self.snap.set(new)
+
+    def play_pause(self) -> None:
+        if self.playing.value:
+            self.session.stop_play()
+            self.playing.set(False)
+            return
+        self.playing.set(True)
+        self.session.play(self.snap.set, lambda: self.playing.set(False), lambda: self.speed.value)
+
+    def keep(self) -> None:
+        s = self.snap.value
+        if len(s.ts) == 0:
+            return
+        overrides = sorted(self.session.model.page_overrides.items())
+        changed = "".join(f", {k}={value_text(v)}" for k, v in overrides)
+        text = f"{s.scenario}, seed {s.seed}{changed}, {s.step} months"
+        self.kept.set((*self.kept.value, KeptRun(text, s.ts, s.start, s.horizon))[-3:])
+
+
 @solara.component
 def Page():
     """The page. It reads no run state itself: the components below subscribe to what
     they show, so a Step re-renders the views of the run and not the settings."""
     session = solara.use_memo(Session, [])
     first = solara.use_memo(lambda: session.build(launch_scenario(), None, {}), [])
-    scenario = solara.use_reactive(launch_scenario())
-    snap = solara.use_reactive(first)
-    playing = solara.use_reactive(False)
-    speed = solara.use_reactive(PLAY_MONTHS_PER_SECOND)
-    kept = solara.use_reactive(())
+    start_values = solara.use_memo(lambda: starting_values(launch_scenario()), [])
+    state = {
+        "scenario": solara.use_reactive(launch_scenario()),
+        "snap": solara.use_reactive(first),
+        "playing": solara.use_reactive(False),
+        "speed": solara.use_reactive(PLAY_MONTHS_PER_SECOND),
+        "kept": solara.use_reactive(()),
+        "values": solara.use_reactive(start_values),
+        "built": solara.use_reactive(start_values),
+    }
     tab = solara.use_reactive(0)
-    values = solara.use_reactive(starting_values(launch_scenario()))
-    built = solara.use_reactive(starting_values(launch_scenario()))
-
-    def rebuild(name: str, control_values: dict) -> None:
-        session.stop_play()
-        playing.set(False)
-        seed = control_values.get(SEED_KEY)
-        base = starting_values(name)
-        overrides = {
-            k: v for k, v in control_values.items() if k in PARAMS and k in base and v != base[k]
-        }
-        snap.set(session.build(name, seed, overrides))
-        built.set(dict(control_values))
-
-    def choose_scenario(name: str) -> None:
-        session.stop_play()
-        scenario.set(name)
-        fresh = starting_values(name)
-        values.set(fresh)
-        rebuild(name, fresh)
-
-    def step() -> None:
-        new = session.step()
-        if new is not None:
-            snap.set(new)
-
-    def play_pause() -> None:
-        if playing.value:
-            session.stop_play()
-            playing.set(False)
-            return
-        playing.set(True)
-        session.play(snap.set, lambda: playing.set(False), lambda: speed.value)
-
-    def keep() -> None:
-        s = snap.value
-        if len(s.ts) == 0:
-            return
-        changed = ", ".join(
-            f"{k}={value_text(v)}" for k, v in sorted(session.model.page_overrides.items())
-        )
-        text = f"{s.scenario}, seed {s.seed}" + (f", {changed}" if changed else "")
-        kept.set((*kept.value, KeptRun(f"{text}, {s.step} months", s.ts, s.start, s.horizon))[-3:])
-
-    solara.Title(f"Compute Market: {scenario.value}")
+    act = Actions(session, state)
+    scenario = state["scenario"].value
+    solara.Title(f"Compute Market: {scenario}")
     solara.Style(CSS)
     with solara.Div(classes=["cm-page"]):
         with solara.Div(classes=["cm-side"]):
@@ -1078,16 +1093,14 @@ def Page():
                 solara.Select(
                     "scenario",
                     values=scenario_names(),
-                    value=scenario.value,
-                    on_value=choose_scenario,
+                    value=scenario,
+                    on_value=act.choose_scenario,
                 )
-                Note(scenario_description(scenario.value))
-            RunButtons(
-                snap, playing, step, play_pause, lambda: rebuild(scenario.value, values.value)
-            )
+                Note(scenario_description(scenario))
+            RunButtons(act.snap, act.playing, act.step, act.play_pause, act.reset)
             solara.SliderFloat(
                 "Play speed [months per second]",
-                value=speed,
+                value=act.speed,
                 min=1.0,
                 max=20.0,
                 step=1.0,
@@ -1097,15 +1110,15 @@ def Page():
                 "Step runs one month; Play keeps stepping until Pause or the scenario's end; "
                 "Reset starts again with the settings below."
             )
-            RunTools(snap, kept, keep, session)
-            Controls(scenario.value, values, built.value)
+            RunTools(act.snap, act.kept, act.keep, session)
+            Controls(scenario, act.values, act.built.value)
         with solara.Div(classes=["cm-main"]):
-            Problems(snap)
+            Problems(act.snap)
             with solara.lab.Tabs(value=tab, lazy=True):
                 with solara.lab.Tab("Market"):
-                    MarketTab(snap, kept)
+                    MarketTab(act.snap, act.kept)
                 with solara.lab.Tab("Events"):
-                    EventsTab(snap)
+                    EventsTab(act.snap)
                 with solara.lab.Tab("Info"):
                     InfoTab()
 

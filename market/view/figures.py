@@ -517,10 +517,16 @@ def chart_svg(
             f'stroke-dasharray="2 3"/><text x="{f.right - 2}" y="{y - 4:.1f}" '
             f'text-anchor="end" fill="#555">{_esc(words)}</text>'
         )
-    for k in kept:
+    clip = f"cm-clip-{width}x{height}"  # same geometry, same id: duplicates are harmless
+    out.append(
+        f'<clipPath id="{clip}"><rect x="{f.left}" y="{f.top - 4}" width="{f.right - f.left}" '
+        f'height="{f.bottom - f.top + 4}"/></clipPath><g clip-path="url(#{clip})">'
+    )
+    for k in kept:  # a kept run of another scenario may start earlier or run longer
         offset = _month_index(chart.start, k.start)
         out += _draw_series(f, k, faint=True, offset=offset)
     out += _draw_series(f, chart, faint=False)
+    out.append("</g>")
     if not chart.months:
         out.append(
             f'<text x="{(f.left + f.right) / 2:.0f}" y="{(f.top + f.bottom) / 2:.0f}" '
@@ -587,42 +593,9 @@ def labelled_firms(firms: list[Firm], most: int = 10) -> set[int]:
     return keep
 
 
-def network_svg(
-    firms: list[Firm],
-    ties: list[Tie],
-    supply: list[tuple[int, int]],
-    pos: dict,
-    width: int = 380,
-    height: int = 300,
-) -> str:
-    """Firms on rings, sized by capacity; an arrow from seller to buyer for each pair
-    with active contracts, thicker for more H100e; hover a firm or an arrow for numbers."""
-    # an ellipse, wider than tall, leaves room for names left and right
-    cx, cy = width / 2, height / 2
-    rx, ry = width / 2 - 95, height / 2 - 24
-    firms = [f for f in firms if f.node in pos]
-    by_node = {f.node: f for f in firms}
-
-    def xy(n):
-        x, y = pos[n]
-        return cx + rx * x, cy - ry * y
-
-    top = max((f.capacity_h100e for f in firms), default=1.0) or 1.0
-    radius = {f.node: 4 + 13 * math.sqrt(max(f.capacity_h100e, 0.0) / top) for f in firms}
+def _tie_paths(ties, by_node, xy, radius) -> str:
+    """One slightly bent arrow per seller-buyer pair, with its numbers as a tooltip."""
     vmax = max((t.capacity_h100e for t in ties), default=1.0) or 1.0
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-size="{FONT_PX}" font-family="sans-serif">',
-        '<defs><marker id="cm-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="4" '
-        'markerHeight="4" orient="auto-start-reverse" markerUnits="strokeWidth">'
-        '<path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker></defs>',
-    ]
-    lines = []
-    for a, b in supply:
-        if a in by_node and b in by_node:
-            (x1, y1), (x2, y2) = xy(a), xy(b)
-            lines.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"/>')
-    out.append(f'<g stroke="#c8c8c8" stroke-dasharray="3 3">{"".join(lines)}</g>')
     edges = []
     for t in sorted(ties, key=lambda t: t.capacity_h100e):
         if t.seller not in by_node or t.buyer not in by_node:
@@ -651,7 +624,45 @@ def network_svg(
             f'fill="none" marker-end="url(#cm-arrow)"/>'
             f'<path d="{path}" stroke="transparent" stroke-width="{max(w, 9):.0f}" fill="none"/></g>'
         )
-    out.append("".join(edges))
+    return "".join(edges)
+
+
+def network_svg(
+    firms: list[Firm],
+    ties: list[Tie],
+    supply: list[tuple[int, int]],
+    pos: dict,
+    width: int = 380,
+    height: int = 300,
+) -> str:
+    """Firms on rings, sized by capacity; an arrow from seller to buyer for each pair
+    with active contracts, thicker for more H100e; hover a firm or an arrow for numbers."""
+    # an ellipse, wider than tall, leaves room for names left and right
+    cx, cy = width / 2, height / 2
+    rx, ry = width / 2 - 95, height / 2 - 24
+    firms = [f for f in firms if f.node in pos]
+    by_node = {f.node: f for f in firms}
+
+    def xy(n):
+        x, y = pos[n]
+        return cx + rx * x, cy - ry * y
+
+    top = max((f.capacity_h100e for f in firms), default=1.0) or 1.0
+    radius = {f.node: 4 + 13 * math.sqrt(max(f.capacity_h100e, 0.0) / top) for f in firms}
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-size="{FONT_PX}" font-family="sans-serif">',
+        '<defs><marker id="cm-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="4" '
+        'markerHeight="4" orient="auto-start-reverse" markerUnits="strokeWidth">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker></defs>',
+    ]
+    lines = []
+    for a, b in supply:
+        if a in by_node and b in by_node:
+            (x1, y1), (x2, y2) = xy(a), xy(b)
+            lines.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"/>')
+    out.append(f'<g stroke="#c8c8c8" stroke-dasharray="3 3">{"".join(lines)}</g>')
+    out.append(_tie_paths(ties, by_node, xy, radius))
     for f in sorted(firms, key=lambda f: -f.capacity_h100e):
         x, y = xy(f.node)
         tip = f"{f.name} ({KIND_LABELS.get(f.kind, f.kind)}): {f.capacity_h100e:,.0f} H100e"
