@@ -245,7 +245,7 @@ def key_figures(ts: pd.DataFrame, start_month: str = "") -> list[tuple[str, str,
     return rows
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True)
 class ContractRow:
     buyer: str
     seller: str
@@ -811,16 +811,16 @@ def event_items(events) -> str:
 
 
 @solara.component
-def LatestEvents(snap: Snapshot):
+def LatestEvents(events: tuple):
     with solara.Div(classes=["cm-view", "cm-event-log"]):
         solara.HTML(tag="h3", unsafe_innerHTML="Latest events")
-        latest = list(reversed(snap.events[-EVENTS_SHOWN:]))
+        latest = list(reversed(events))
         solara.HTML(tag="ul", unsafe_innerHTML=event_items(latest), classes=["cm-events"])
         Note(f"The {EVENTS_SHOWN} most recent events, newest first; the Events tab has them all.")
 
 
 @solara.component
-def ContractsTable(snap: Snapshot):
+def ContractsTable(contracts: tuple):
     with solara.Div(classes=["cm-view", "cm-contracts"]):
         solara.HTML(tag="h3", unsafe_innerHTML="Largest active contracts")
         head = (
@@ -832,7 +832,7 @@ def ContractsTable(snap: Snapshot):
             f'<td class="n">{r.capacity_h100e:,.0f}</td>'
             f'<td class="n">{r.price_usd_per_h100e_hour:.2f}</td>'
             f'<td class="n">{r.term_months}</td><td>{html.escape(r.end_month)}</td></tr>'
-            for r in snap.contracts
+            for r in contracts
         )
         if not rows:
             rows = '<tr><td colspan="6">no contract is delivering yet</td></tr>'
@@ -886,15 +886,16 @@ def EventsTab(snap_r: solara.Reactive):
 
 
 @solara.component
-def RunSettings(snap: Snapshot):
+def RunSettings(seed, params: tuple):
     with solara.Div(classes=["cm-view", "cm-settings"]):
         solara.HTML(tag="h3", unsafe_innerHTML="Settings of this run")
         rows = [
-            f'<tr><th>seed</th><td class="n" data-param="seed">{snap.seed}</td>'
+            f'<tr><th>seed</th><td class="n" data-param="seed">{seed}</td>'
             "<td>integer >= 0</td><td>Same seed and settings, same run.</td></tr>"
         ]
+        values = dict(params)
         for p in ui_params():
-            v = snap.params[p.name]
+            v = values[p.name]
             text = f"{v:g}" if isinstance(v, float) else str(v)
             rows.append(
                 f"<tr><th>{html.escape(label(p))}</th>"
@@ -932,10 +933,11 @@ def MarketTab(snap_r: solara.Reactive, kept_r: solara.Reactive):
     with solara.Div(classes=["cm-grid3"]):
         for name in ("concentration", "rationing", "training"):
             PlotView(name, snap, kept)
+    # plain values that compare equal when nothing changed, so these skip re-rendering
     with solara.Div(classes=["cm-grid2"]):
-        LatestEvents(snap)
-        ContractsTable(snap)
-    RunSettings(snap)
+        LatestEvents(tuple(snap.events[-EVENTS_SHOWN:]))
+        ContractsTable(snap.contracts)
+    RunSettings(snap.seed, tuple((p.name, snap.params[p.name]) for p in ui_params()))
 
 
 # ------------------------------------------------------------------ controls and the page
@@ -1074,10 +1076,12 @@ def Page():
     start_values = solara.use_memo(lambda: starting_values(launch_scenario()), [])
     state = {
         "scenario": solara.use_reactive(launch_scenario()),
-        "snap": solara.use_reactive(first),
-        "playing": solara.use_reactive(False),
-        "speed": solara.use_reactive(PLAY_MONTHS_PER_SECOND),
-        "kept": solara.use_reactive(()),
+        # made once and not through use_reactive, which would subscribe the whole page
+        # to them: a Step then re-renders only the components that show the run
+        "snap": solara.use_memo(lambda: solara.reactive(first), []),
+        "playing": solara.use_memo(lambda: solara.reactive(False), []),
+        "speed": solara.use_memo(lambda: solara.reactive(PLAY_MONTHS_PER_SECOND), []),
+        "kept": solara.use_memo(lambda: solara.reactive(()), []),
         "values": solara.use_reactive(start_values),
         "built": solara.use_reactive(start_values),
     }
