@@ -92,7 +92,8 @@ def slider_step(p: Param, value: float) -> float:
 
 
 def control_spec(p: Param, value) -> dict:
-    """The SolaraViz input for one declared parameter, starting at ``value``."""
+    """The page's input for one declared parameter, starting at ``value``: a dict in the
+    form Mesa's ``model_params`` use (type, label, value, range)."""
     if p.choices is not None:
         return {"type": "Select", "label": label(p), "value": value, "values": list(p.choices)}
     if p.kind is bool:
@@ -121,7 +122,7 @@ def control_spec(p: Param, value) -> dict:
 
 
 def model_params(scenario_name: str) -> dict:
-    """SolaraViz's ``model_params``: the scenario (fixed), the seed field and one input
+    """The page's controls: the scenario (fixed), the seed field and one input
     per ``ui=True`` declaration, starting at the scenario's value (the declared default
     unless the scenario file sets it)."""
     try:
@@ -137,7 +138,7 @@ def model_params(scenario_name: str) -> dict:
 
 
 def parse_seed(value):
-    """The seed field's text (SolaraViz passes it on as typed) as an int, or None for
+    """The seed field's text (passed on as typed) as an int, or None for
     the scenario's own seed."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         if value is not None and value < 0:
