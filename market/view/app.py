@@ -505,7 +505,8 @@ class Session:
                         reason = "the run ended or was replaced"
                         break
                     self.steps_played += 1
-                    publish(snap)
+                    if self._stop is stop:  # a newer Play loop publishes its own months
+                        publish(snap)
                     stop.wait(max(0.0, 1.0 / months_per_second() - (time.monotonic() - t0)))
             except Exception:  # never let a drawing problem leave Play running
                 traceback.print_exc()
@@ -513,7 +514,7 @@ class Session:
             finally:
                 month = getattr(model, "calendar_month", "?")
                 print(f"play stopped at {month}: {reason}", flush=True)
-                if tab_is_open(context):
+                if tab_is_open(context) and self._stop is stop:
                     finished()
 
 
@@ -705,12 +706,13 @@ CSS = """
 .cm-side .v-input { font-size: 15px; }
 .cm-side .v-label, .cm-all-events .v-label { font-size: 16px !important; white-space: normal; }
 /* a field's label above its value stays at 14 px or more */
-.v-text-field .v-label--active { transform: translateY(-20px) scale(0.9) !important; }
+.cm-page .v-text-field .v-label.v-label--active { transform: translateY(-20px) scale(0.9) !important; }
+.cm-no-pending { display: none; }
 .v-tab { font-size: 15px !important; text-transform: none !important; }
 /* the slider's value stays visible over the thumb, not only while dragging */
 .v-input__slider .v-input__slot { flex-wrap: wrap; }
 .v-input__slider .v-input__slot > .v-label { flex: 0 0 100%; max-width: 100%;
-  white-space: normal; margin-bottom: 22px; }
+  white-space: normal; margin-bottom: 30px; height: auto; line-height: 1.25; }
 .v-input__slider .v-slider__thumb-label-container { display: block !important; }
 .v-input__slider .v-slider__thumb-label { transform: translate(-50%, -22px) !important;
   border-radius: 4px !important; height: 18px !important; width: auto !important;
@@ -1056,7 +1058,13 @@ class Actions:
             self.playing.set(False)
             return
         self.playing.set(True)
-        self.session.play(self.snap.set, lambda: self.playing.set(False), lambda: self.speed.value)
+        self.session.play(self.publish, lambda: self.playing.set(False), lambda: self.speed.value)
+
+    def publish(self, new: Snapshot) -> None:
+        """Show a month from Play, unless the page already shows a later one of that run."""
+        now = self.snap.value
+        if new.run_id != now.run_id or new.step > now.step:
+            self.snap.set(new)
 
     def keep(self) -> None:
         s = self.snap.value
