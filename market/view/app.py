@@ -1061,9 +1061,10 @@ class Actions:
         self.session.play(self.publish, lambda: self.playing.set(False), lambda: self.speed.value)
 
     def publish(self, new: Snapshot) -> None:
-        """Show a month from Play, unless the page already shows a later one of that run."""
+        """Show a month from Play, if it is of the run shown and later than the month shown
+        (a loop stopped by Reset or Pause may finish one last step after it)."""
         now = self.snap.value
-        if new.run_id != now.run_id or new.step > now.step:
+        if new.run_id == now.run_id and new.step > now.step:
             self.snap.set(new)
 
     def keep(self) -> None:
