@@ -59,7 +59,7 @@ SEED_KEY = "rng"  # the model's keyword for the seed
 EVENTS_SHOWN = 12  # on the market tab; the events tab pages through all of them
 EVENTS_PER_PAGE = 100
 CONTRACTS_SHOWN = 8
-PLAY_MONTHS_PER_SECOND = 6.0
+PLAY_MONTHS_PER_SECOND = 8.0
 INFO_FILE = Path(__file__).resolve().parents[2] / "docs" / "teaching" / "info.md"
 
 
@@ -266,14 +266,7 @@ def network_data(model: ComputeMarket, active: list) -> tuple[list, list, list]:
     g = model.network.graph
     firms = []
     for n, d in g.nodes(data=True):
-        firm = model.firm(n)
-        if firm is None:
-            cap = 0.0
-        elif hasattr(firm, "online_capacity_h100e"):
-            cap = firm.online_capacity_h100e() + getattr(firm, "pool_h100e", 0.0)
-        else:
-            cap = sum(getattr(firm, "delivered_12m", [])) / 12.0
-        firms.append(fg.Firm(n, d["name"], d["kind"], float(cap)))
+        firms.append(fg.Firm(n, d["name"], d["kind"], fg.firm_capacity_h100e(model, n)))
     pairs: dict[tuple[int, int], list] = {}
     for c in active:
         pairs.setdefault((c.seller_id, c.buyer_id), []).append(c)

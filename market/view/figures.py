@@ -129,20 +129,19 @@ def layout(graph) -> dict[int, tuple[float, float]]:
     return pos
 
 
-def draw_network(ax, model, pos: dict | None = None, labels: bool | None = None) -> None:
-    """Firms coloured by type and sized by capacity; edge width by contracted volume."""
-    g = model.network.graph
-    pos = pos or layout(g)
-    cap = {}
-    for n in g.nodes:
-        firm = model.firm(n)
-        if firm is None:
-            cap[n] = 0.0
-        elif hasattr(firm, "online_capacity_h100e"):
-            cap[n] = firm.online_capacity_h100e() + getattr(firm, "pool_h100e", 0.0)
-        else:
-            cap[n] = sum(getattr(firm, "delivered_12m", [])) / 12.0
-    top = max(cap.values(), default=1.0) or 1.0
+def firm_capacity_h100e(model, node: int) -> float:
+    """What a firm's dot stands for: a provider's online capacity (plus a lab's pool),
+    a chip supplier's average monthly deliveries over the last year."""
+    firm = model.firm(node)
+    if firm is None:
+        return 0.0
+    if hasattr(firm, "online_capacity_h100e"):
+        return float(firm.online_capacity_h100e() + getattr(firm, "pool_h100e", 0.0))
+    return float(sum(getattr(firm, "delivered_12m", [])) / 12.0)
+
+
+def _edge_collections(ax, g, pos) -> None:
+    """Contracts (width by H100e), chip supply and equity ties, one collection each."""
     vol = [d["contract_h100e"] for _, _, d in g.edges(data=True)]
     vmax = max(vol, default=1.0) or 1.0
     # one collection per kind of tie: large markets have thousands of edges
@@ -167,6 +166,15 @@ def draw_network(ax, model, pos: dict | None = None, labels: bool | None = None)
     ax.add_collection(
         LineCollection(contract, colors="#444444", alpha=0.7, linewidths=widths, zorder=1)
     )
+
+
+def draw_network(ax, model, pos: dict | None = None, labels: bool | None = None) -> None:
+    """Firms coloured by type and sized by capacity; edge width by contracted volume."""
+    g = model.network.graph
+    pos = pos or layout(g)
+    cap = {n: firm_capacity_h100e(model, n) for n in g.nodes}
+    top = max(cap.values(), default=1.0) or 1.0
+    _edge_collections(ax, g, pos)
     nodes = [n for n in g.nodes if n in pos]
     xs = [pos[n][0] for n in nodes]
     ys = [pos[n][1] for n in nodes]
