@@ -50,15 +50,23 @@ VIEWPORT = {"width": 1280, "height": 720}
 TIMEOUT_MS = 30_000
 TIMING: dict = {}  # filled by the timing tests, written at the end of the module
 
-# Clicks Step in the page and resolves, after the next frame, once the month shown has
-# changed: the time a teacher waits, without the test driver's own latency.
+# Clicks Step in the page and resolves, after the next frame, once the month shown and
+# every chart and the network have been redrawn: the time a teacher waits, without the
+# test driver's own latency.
 STEP_JS = """() => new Promise((resolve) => {
-  const before = document.querySelector('[data-key="date"]').innerText;
+  const views = () => Array.from(document.querySelectorAll('.cm-figure'), e => e.innerHTML);
+  const date = () => document.querySelector('[data-key="date"]').innerText;
+  const beforeDate = date(), beforeViews = views();
   const button = Array.from(document.querySelectorAll('button'))
     .find(b => b.innerText.trim() === 'Step');
   const t0 = performance.now();
+  const done = () => {
+    const now = views();
+    return date() !== beforeDate && now.length === beforeViews.length
+      && now.every((v, i) => v !== beforeViews[i]);
+  };
   const watcher = new MutationObserver(() => {
-    if (document.querySelector('[data-key="date"]').innerText !== before) {
+    if (done()) {
       watcher.disconnect();
       requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
     }
