@@ -6,10 +6,17 @@ input with one clear line and exit code 2 before starting a server."""
 from __future__ import annotations
 
 import ast
+import html
+import io
+import json
 import math
+import shlex
 import socket
+import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from market import cli
@@ -18,6 +25,7 @@ from market.io.params import MODEL_PARAMS, PARAMS, ui_params
 from market.io.scenario import builtin_names, load_scenario
 from market.run import runner
 from market.view import app, launch_ui
+from market.view import figures as fg
 
 ROOT = Path(__file__).resolve().parents[1]
 UI_MODULES = ("solara", "mesa.visualization", "reacton", "ipyvuetify", "ipywidgets")
@@ -120,7 +128,7 @@ def test_an_empty_seed_means_the_scenarios_seed():
     assert app.PageMarket(scenario_name="classroom", rng="").seed == load_scenario("classroom").seed
 
 
-@pytest.mark.parametrize("seed", ["abc", "-3", "1.5", "7 8"])
+@pytest.mark.parametrize("seed", ["abc", "-3", "1.5", "7 8", "²", "٣", "1e3"])
 def test_a_bad_seed_becomes_a_message_naming_the_field_and_value(seed):
     m = app.PageMarket(scenario_name="classroom", rng=seed)
     assert m.ui_error is not None
@@ -168,32 +176,133 @@ def test_a_model_failure_in_a_step_stops_with_a_message(monkeypatch):
     assert len(app.timeseries(m)) == 1
 
 
+def _svg(text: str) -> ET.Element:
+    """Parse SVG text (fails the test if it is not well-formed)."""
+    return ET.fromstring(text)
+
+
 def test_every_view_draws_before_the_first_step_and_after():
-    m = app.PageMarket(scenario_name="classroom")
-    assert len(app.timeseries(m)) == 0
-    assert app.key_figures(m)[0][2].startswith("none yet")
-    vf = app.viz_figures
-    plots = [
-        (vf.plot_prices, "prices"),
-        (vf.plot_capacity, "capacity"),
-        (vf.plot_concentration, "concentration"),
-        (vf.plot_rationing, "rationing"),
-        (vf.plot_training, "training"),
-    ]
+    session = app.Session()
+    snap = session.build("classroom", None, {})
+    assert len(snap.ts) == 0 and snap.step == 0 and snap.command == ""
+    assert app.key_figures(snap.ts, snap.start)[0][2].startswith("none yet")
     for months in (0, 1, 40):
-        if months:
-            m.run_for(months)
-        ts = app.timeseries(m)
-        assert len(ts) == m.steps
-        for plot, title in plots:
-            image = app.png(lambda fig: app.draw_plot(fig, plot, title, ts), (5.2, 2.8))
-            assert image.startswith(b"\x89PNG")
-        assert app.png(lambda fig: app.draw_network(fig, m), (4.6, 3.1)).startswith(b"\x89PNG")
-    figures = {k: v for k, _, v in app.key_figures(m)}
-    assert figures["date"] == m.calendar_month == "2029-05"  # 41 months from 2026-01
-    book = app.active_contracts(m)
-    assert len(book) <= app.CONTRACTS_SHOWN and set(book["state"]) <= {"active"}
-    assert book["capacity_h100e"].is_monotonic_decreasing
+        for _ in range(months):
+            snap = session.step()
+        assert len(snap.ts) == snap.step == session.model.steps
+        for name in app.PLOTS:
+            body = app.plot_html(name, snap, ())
+            svg = _svg(body[body.index("<svg") :])
+            assert int(svg.get("font-size")) >= 14, name
+        net = fg.network_svg(list(snap.firms), list(snap.ties), list(snap.supply), snap.pos)
+        _svg(net)
+    figures = {k: v for k, _, v in app.key_figures(snap.ts, snap.start)}
+    assert figures["date"] == session.model.calendar_month == "2029-05"  # 41 months from 2026-01
+    assert len(snap.contracts) <= app.CONTRACTS_SHOWN
+    sizes = [r.capacity_h100e for r in snap.contracts]
+    assert sizes == sorted(sizes, reverse=True)
+    # the counters a class watches are running totals from the model's own columns
+    for key, column in (
+        ("exits", "cumulative_exits"),
+        ("acquisitions", "cumulative_acquisitions"),
+        ("blocked_mergers", "cumulative_blocked_mergers"),
+    ):
+        assert figures[key] == f"{snap.ts[column].iloc[-1]:.0f}"
+
+
+def test_a_step_at_the_horizon_does_nothing():
+    session = app.Session()
+    snap = session.build("classroom", None, {"years": 2 / 12})
+    assert snap.horizon == 2 and not snap.at_horizon
+    assert session.step() is not None
+    snap = session.step()
+    assert snap.at_horizon and not snap.can_step
+    assert session.step() is None and session.model.steps == 2
+
+
+@pytest.mark.parametrize("scenario", builtin_names())
+def test_the_network_names_the_largest_firms_and_shows_who_sells_to_whom(scenario):
+    session = app.Session()
+    session.build(scenario, None, {})
+    for _ in range(6):
+        snap = session.step()
+    svg = fg.network_svg(list(snap.firms), list(snap.ties), list(snap.supply), snap.pos)
+    names = {t.text for t in _svg(svg).iter("{http://www.w3.org/2000/svg}text")}
+    largest = sorted(snap.firms, key=lambda f: -f.capacity_h100e)[:5]
+    assert {f.name for f in largest} <= names
+    assert 'marker-end="url(#cm-arrow)"' in svg  # arrows: seller to buyer
+    tie = max(snap.ties, key=lambda t: t.capacity_h100e)
+    firm = {f.node: f.name for f in snap.firms}
+    assert (
+        f"{firm[tie.seller]} sells to {firm[tie.buyer]}: {tie.capacity_h100e:,.0f} H100e at "
+        f"{tie.price_usd_per_h100e_hour:.2f} USD per H100e-hour"
+    ) in html.unescape(svg)
+
+
+def test_date_ticks_are_few_and_round():
+    for horizon in (1, 6, 12, 24, 36, 60, 120, 240, 600):
+        ticks = fg.year_ticks("2026-01", horizon)
+        assert 1 <= len(ticks) <= 5, (horizon, ticks)
+        assert len({t for _, t in ticks}) == len(ticks)
+
+
+@pytest.mark.parametrize("months", [1, 2, 7, 11, 12, 13, 100, 119, 120, 599])
+def test_the_years_in_the_command_give_exactly_the_months_run(months):
+    text = app.years_text(months)
+    assert round(PARAMS["years"].check(text, "--years") * 12) == months
+
+
+def test_the_shown_command_reproduces_the_run(tmp_path):
+    name = next(p.name for p in ui_params() if p.kind is float)
+    value = PARAMS[name].min
+    session = app.Session()
+    session.build("classroom", "5", {name: value})
+    for _ in range(7):
+        snap = session.step()
+    argv = shlex.split(snap.command)
+    assert argv[:2] == ["compute-market", "run"] and f"{name}={value!r}" in argv
+    out = tmp_path / "run"
+    assert cli.main([*argv[1:], "--out", str(out), "--no-figures", "--quiet"]) == 0
+    ts = pd.read_csv(out / "timeseries.csv")
+    assert list(ts["month"]) == list(snap.ts["month"])
+    for col in ("spot_price_index_usd_per_h100e_hour", "capacity_hhi", "rationed_share"):
+        assert ts[col].round(6).tolist() == snap.ts[col].round(6).tolist(), col
+    # the download holds the same tables, the manifest and the command
+    with zipfile.ZipFile(io.BytesIO(session.zip_bytes())) as z:
+        assert {
+            "timeseries.csv",
+            "contracts.csv",
+            "events.csv",
+            "manifest.json",
+            "command.txt",
+        } <= set(z.namelist())
+        assert z.read("command.txt").decode().strip() == snap.command
+        assert z.read("timeseries.csv") == (out / "timeseries.csv").read_bytes()
+        assert json.loads(z.read("manifest.json"))["command"] == snap.command
+
+
+def test_the_info_panel_renders_the_teaching_text():
+    text = app.INFO_FILE.read_text(encoding="utf-8")
+    body = app.info_html()
+    for heading in (
+        "What is it",
+        "How it works",
+        "How to use it",
+        "Things to notice",
+        "Things to try",
+        "Extending the model",
+        "Sources",
+    ):
+        assert heading in text and heading in body, heading
+    assert "<h2" in body
+
+
+def test_lesson_presets_are_offered_by_their_names():
+    names = app.scenario_names()
+    assert set(builtin_names()) <= set(names)
+    for name in names:
+        if name.startswith("lesson-"):
+            assert load_scenario(name).description
 
 
 # --------------------------------------------------------------------------- launch_ui

@@ -88,6 +88,21 @@ def _stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
             continue
 
 
+class ServerURL(str):
+    """The server's URL (a str), with its process id and log file for tests that watch it."""
+
+    pid: int
+    log: Path
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
 @contextlib.contextmanager
 def serve_solara(
     app_path: str | os.PathLike,
@@ -95,8 +110,9 @@ def serve_solara(
     log_path: str | os.PathLike,
     env: Mapping[str, str] | None = None,
     timeout: float = 90.0,
-) -> Iterator[str]:
-    """Run `solara run APP --production` on 127.0.0.1:PORT; yield its URL; stop it on exit.
+) -> Iterator[ServerURL]:
+    """Run `solara run APP --production` on 127.0.0.1:PORT; yield its URL (a ServerURL);
+    stop it on exit.
 
     Output goes to `log_path` (an unread pipe can fill and block the server). Raises
     RuntimeError with the log's tail if the server exits or does not answer in `timeout` s.
@@ -143,7 +159,9 @@ def serve_solara(
                     f"log {log_path}:\n{_tail(log_path)}"
                 )
             time.sleep(0.25)
-        yield url
+        served = ServerURL(url)
+        served.pid, served.log = proc.pid, log_path
+        yield served
     finally:
         _stop(proc)
 
