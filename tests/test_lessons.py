@@ -394,6 +394,31 @@ def test_a_lesson_page_has_the_fixed_sections(page):
     assert titles[: len(wanted)] == wanted, titles
 
 
+# The controls of the page each lesson's steps move (the extension's lines are file edits).
+LEVERS = {
+    "long-contracts": ["preferred_term_months", "demand_growth_per_year"],
+    "arms-race": ["race_ambition"],
+    "consolidation": ["sentiment_initial", "merger_review"],
+    "power-grid": ["grid_capacity_multiplier"],
+    "colossus-lease": ["lease_to_rival_labs"],
+}
+
+
+@pytest.mark.parametrize("lesson", list(LEVERS))
+def test_the_page_offers_each_lessons_levers_at_the_presets_values(lesson):
+    """Choosing a preset in the page starts it with its own values, and every lever its
+    steps name is a control on the page."""
+    from market.view import app
+
+    spec = load_scenario(LESSONS[lesson].scenario)
+    controls = app.model_params(spec.name)
+    assert controls["scenario_name"] == spec.name
+    for name in LEVERS[lesson]:
+        assert name in controls, f"{name} is not a control of the page"
+        assert controls[name]["value"] == spec.params[name]
+    assert spec.name in app.scenario_names()
+
+
 # =========================================================================== commands
 
 
