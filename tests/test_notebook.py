@@ -49,5 +49,5 @@ def test_the_notebook_runs_and_draws_its_charts(tmp_path, monkeypatch):
         for o in c.outputs
     )
     assert "'scenario': 'classroom'" in text and "60 months, from 2026-01" in text
-    page_cell = next(c for c in code if "SolaraViz(" in c.source)
+    page_cell = next(c for c in code if "app.Page()" in c.source)
     assert page_cell.execution_count is not None
