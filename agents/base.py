@@ -31,13 +31,22 @@ class Firm(mesa.Agent):
         self.region = spec.get("region") or model.default_region
         self.max_build_mw = float(spec.get("max_build_mw", 0.0))
         self.facilities: list[Facility] = []
-        self.sold: list[Contract] = []  # not yet ended, this firm the seller
-        self.bought: list[Contract] = []  # not yet ended, this firm the buyer
         self.debt_usd = 0.0
         self.active = True
         self.unquoted_h100e = 0.0  # requests it could not serve lately (a demand signal)
         self._sites_free: dict[int, tuple[float, list]] = {}
         self._sites_free_epoch = -1
+
+    # ------------------------------------------------------------------ contracts
+    @property
+    def sold(self) -> list[Contract]:
+        """Open contracts this firm sells (asked of the contract book)."""
+        return self.model.book.sold_by(self.unique_id)
+
+    @property
+    def bought(self) -> list[Contract]:
+        """Open contracts this firm buys (asked of the contract book)."""
+        return self.model.book.bought_by(self.unique_id)
 
     # ------------------------------------------------------------------ capacity
     def online_capacity_h100e(self) -> float:
@@ -123,7 +132,10 @@ class Firm(mesa.Agent):
             room = []
             for f in sorted(self.facilities, key=lambda f: (order * f.power_mw, f.facility_id)):
                 expected = f.expected_capacity_h100e(start)
-                if expected - f.committed_h100e(start, start + 1, m.month) >= 1.0:
+                if (
+                    expected - m.book.committed_h100e(f.facility_id, start, start + 1, m.month)
+                    >= 1.0
+                ):
                     room.append((f, expected))
             hit = (self.expected_capacity_h100e(start), room)
             if epoch >= 0:
@@ -131,7 +143,7 @@ class Firm(mesa.Agent):
         total, room = hit
         sites = []
         for f, expected in room:
-            committed = f.committed_h100e(start, end, m.month)
+            committed = m.book.committed_h100e(f.facility_id, start, end, m.month)
             free = max(0.0, expected - committed)
             if free >= 1.0:
                 # every contract has capacity > 0, so nothing sold means no overlap
@@ -148,7 +160,11 @@ class Firm(mesa.Agent):
         for start, (total, room) in list(self._sites_free.items()):
             for i, (f, expected) in enumerate(room):
                 if f is site:
-                    if expected - f.committed_h100e(start, start + 1, month) < 1.0:
+                    if (
+                        expected
+                        - self.model.book.committed_h100e(f.facility_id, start, start + 1, month)
+                        < 1.0
+                    ):
                         self._sites_free[start] = (total, room[:i] + room[i + 1 :])
                     break
 

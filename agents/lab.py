@@ -92,7 +92,11 @@ class Lab(Firm):
         """Contiguous capacity at one site: own free capacity there plus bought there."""
         blocks: dict[int, float] = {}
         for f in self.facilities:
-            sold = sum(c.delivered_h100e for c in f.contracts if c.state == ContractState.ACTIVE)
+            sold = sum(
+                c.delivered_h100e
+                for c in self.model.book.at_site(f.facility_id)
+                if c.state == ContractState.ACTIVE
+            )
             blocks[f.facility_id] = max(0.0, f.capacity_h100e - sold)
         for c in self.bought:
             if c.state == ContractState.ACTIVE:

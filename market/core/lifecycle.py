@@ -190,7 +190,7 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
         )
         return
     f.status = FacilityStatus.RETIRED
-    for c in list(f.contracts):
+    for c in model.book.at_site(f.facility_id):
         model.end_contract(c, "seller exit")
     seller.facilities.remove(f)
     model.log("auction", f"{f.name} of {seller.name} finds no buyer and closes", seller.name)
@@ -200,7 +200,7 @@ def transfer_site(model: ComputeMarket, old, new, f) -> None:
     old.facilities.remove(f)
     new.facilities.append(f)
     f.owner_id = new.unique_id
-    for c in list(f.contracts):
+    for c in model.book.at_site(f.facility_id):
         if c.state == ContractState.ENDED:
             continue
         if c.buyer_id == new.unique_id:  # the buyer now owns the site it rented
@@ -214,16 +214,7 @@ def transfer_site(model: ComputeMarket, old, new, f) -> None:
 
 
 def move_sale(model: ComputeMarket, c, old, new) -> None:
-    if c in old.sold:
-        old.sold.remove(c)
-    new.sold.append(c)
-    if c.state == ContractState.ACTIVE:
-        usd = c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
-        model.network.contract_ended(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
-        c.seller_id = new.unique_id
-        model.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
-    else:
-        c.seller_id = new.unique_id
+    model.book.move_seller(c, new.unique_id)
 
 
 def review_blocks(
@@ -324,15 +315,7 @@ def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
         if c.seller_id == acquirer.unique_id:
             model.end_contract(c, "merged")
             continue
-        target.bought.remove(c)
-        acquirer.bought.append(c)
-        usd = c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
-        if c.state == ContractState.ACTIVE:
-            model.network.contract_ended(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
-            c.buyer_id = acquirer.unique_id
-            model.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
-        else:
-            c.buyer_id = acquirer.unique_id
+        model.book.move_buyer(c, acquirer.unique_id)
     model.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
     debt = target.debt_usd
     acquirer.debt_usd += debt

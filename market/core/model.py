@@ -10,6 +10,7 @@ import numpy as np
 
 from agents import FIRM_TYPES, ChipSupplier, Firm, Hyperscaler, Lab, Neocloud
 from market.core import lifecycle
+from market.core.book import ContractBook
 from market.core.network import MarketNetwork
 from market.io.outputs import OUTPUTS, TERM_BUCKETS, term_bucket
 from market.io.records import (
@@ -130,7 +131,7 @@ class ComputeMarket(mesa.Model):
         self.network = MarketNetwork()
         self._next_id = defaultdict(int)
         self.facilities: dict[int, Facility] = {}
-        self.contracts: list[Contract] = []  # the whole book, ended ones included
+        self.book = ContractBook(self.network, self._site_freed)
         self.counters = defaultdict(float)
         self.flows = defaultdict(float)  # this month's money flows by memo
         self.external_net_usd = 0.0  # money in from outside less money out, all months
@@ -143,7 +144,6 @@ class ComputeMarket(mesa.Model):
         self.run_history: list[float] = []  # frontier (largest completed run) by month
         self.largest_run_h100e_months = 0.0
         self.runs_this_month: list[float] = []
-        self.new_contracts: list[Contract] = []
         self.regions = {
             r["name"]: Region(r, self.p["grid_capacity_multiplier"], self.p["grid_growth_per_year"])
             for r in self.spec.tables["region"]
@@ -592,14 +592,8 @@ class ComputeMarket(mesa.Model):
             purpose=purpose,
             origin=origin,
         )
-        self.contracts.append(c)
-        site.contracts.append(c)
-        site.contracts_changed()
+        self.book.add(c)
         seller.site_sold(site)
-        seller.sold.append(c)
-        buyer.bought.append(c)
-        self.new_contracts.append(c)
-        self.network.acquaint(buyer.unique_id, seller.unique_id)
         if log:
             what = "leases the whole site" if c.exclusive else "leases"
             self.log(
@@ -624,32 +618,22 @@ class ComputeMarket(mesa.Model):
         return c
 
     def end_contract(self, c: Contract, reason: str) -> None:
-        if c.state == ContractState.ENDED:
-            return
-        if c.state == ContractState.ACTIVE:
-            self.network.contract_ended(
-                c.buyer_id,
-                c.seller_id,
-                c.capacity_h100e,
-                c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH,
-            )
-        c.state = ContractState.ENDED
-        c.end_reason = reason
-        c.ended_month = self.month
-        c.delivered_h100e = 0.0
-        for firm_id, attr in ((c.buyer_id, "bought"), (c.seller_id, "sold")):
-            firm = self.firm(firm_id)
-            if firm is not None:
-                lst = getattr(firm, attr)
-                if c in lst:
-                    lst.remove(c)
-        site = self.facilities.get(c.facility_id)
-        if site is not None and c in site.contracts:
-            site.contracts.remove(c)
-            site.contracts_changed()
-            owner = self.firm(site.owner_id)
-            if owner is not None:
-                owner.forget_free_sites()
+        self.book.end(c, reason, self.month)
+
+    def _site_freed(self, site_id: int) -> None:
+        site = self.facilities.get(site_id)
+        owner = self.firm(site.owner_id) if site is not None else None
+        if owner is not None:
+            owner.forget_free_sites()
+
+    @property
+    def contracts(self) -> list[Contract]:
+        """Every contract signed, ended ones included (the book's record)."""
+        return self.book.all
+
+    @property
+    def new_contracts(self) -> list[Contract]:
+        return self.book.new_this_month
 
     # ================================================================== builds and chips
     def start_build(self, firm: Firm, h100e: float, for_contract: bool = False) -> Facility:
@@ -736,7 +720,7 @@ class ComputeMarket(mesa.Model):
         self.month = self.steps - 1
         self.calendar_month = month_label(self.p["start_month"], self.month)
         self.flows = defaultdict(float)
-        self.new_contracts = []
+        self.book.start_month()
         self.runs_this_month = []
         for firm in self.firms() + self.suppliers():
             firm._in_usd = firm._out_usd = 0.0
@@ -790,30 +774,14 @@ class ComputeMarket(mesa.Model):
         self._deliver()
 
     def _activate(self, c: Contract) -> None:
-        c.state = ContractState.ACTIVE
-        self.network.contract_started(
-            c.buyer_id,
-            c.seller_id,
-            c.capacity_h100e,
-            c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH,
-        )
+        self.book.activate(c)
 
     def contracts_open(self) -> list[Contract]:
-        out = []
-        for f in self.firms():
-            out.extend(f.sold)
-        return sorted(out, key=lambda c: c.contract_id)
+        return self.book.open()
 
     def _deliver(self) -> None:
         """A site that has fewer chips online than it has sold delivers pro rata."""
-        for f in self.facilities.values():
-            active = [c for c in f.contracts if c.state == ContractState.ACTIVE]
-            if not active:
-                continue
-            sold = sum(c.capacity_h100e for c in active)
-            ratio = min(1.0, f.capacity_h100e / sold) if sold > 0 else 0.0
-            for c in active:
-                c.delivered_h100e = c.capacity_h100e * ratio
+        self.book.deliver(lambda site_id: self.facilities[site_id].capacity_h100e)
 
     def _expire(self, c: Contract) -> None:
         """At the end of its term a contract is renewed if the buyer still needs the
@@ -997,7 +965,7 @@ class ComputeMarket(mesa.Model):
                 )
                 want = gap if gap > 0.1 * max(expected, 1.0) else 0.0
             else:
-                committed = sum(c.capacity_h100e for c in firm.sold)
+                committed = sum(c.capacity_h100e for c in self.book.sold_by(firm.unique_id))
                 busy = committed >= p["target_utilisation"] * max(expected, 1.0)
                 dear = self.spot_index >= p["spec_build_spot_ratio"] * floor
                 want = (

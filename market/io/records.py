@@ -47,13 +47,10 @@ class Facility:
     pending_h100e: float = 0.0  # ordered chips not yet delivered
     ordered_generation: int = 0
     chip_cost_usd_per_h100e: float = 0.0  # price per H100e of its chips (set with the site)
-    contracts: list = field(default_factory=list)  # Contract objects sold from this site
     # chips are only ever appended or filtered into a new list, so the list's identity
     # and length tell whether the cached sum is still right
     _installed_key: tuple = field(default=(), init=False, repr=False, compare=False)
     _installed: float = field(default=0.0, init=False, repr=False, compare=False)
-    _committed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-    _committed_month: int = field(default=-1, init=False, repr=False, compare=False)
 
     @property
     def capacity_h100e(self) -> float:
@@ -68,23 +65,6 @@ class Facility:
             self._installed = sum(b.h100e for b in self.chips)
             self._installed_key = key
         return self._installed
-
-    def committed_h100e(self, start: int, end: int, month: int) -> float:
-        """Capacity sold from this site over any part of [start, end). Sellers ask this
-        for the same windows many times a month, so the sums are kept until the month
-        changes or the site's contracts do (``contracts_changed``)."""
-        if self._committed_month != month:
-            self._committed.clear()
-            self._committed_month = month
-        key = (start, end)
-        value = self._committed.get(key)
-        if value is None:
-            value = sum(c.capacity_h100e for c in self.contracts if c.overlaps(start, end))
-            self._committed[key] = value
-        return value
-
-    def contracts_changed(self) -> None:
-        self._committed.clear()
 
     def power_used_mw(self, density_of) -> float:
         return sum(b.h100e / density_of(b.generation) for b in self.chips)
