@@ -132,10 +132,7 @@ class Firm(mesa.Agent):
             room = []
             for f in sorted(self.facilities, key=lambda f: (order * f.power_mw, f.facility_id)):
                 expected = f.expected_capacity_h100e(start)
-                if (
-                    expected - m.book.committed_h100e(f.facility_id, start, start + 1, m.month)
-                    >= 1.0
-                ):
+                if expected - m.book.committed_h100e(f.facility_id, start, start + 1) >= 1.0:
                     room.append((f, expected))
             hit = (self.expected_capacity_h100e(start), room)
             if epoch >= 0:
@@ -143,7 +140,7 @@ class Firm(mesa.Agent):
         total, room = hit
         sites = []
         for f, expected in room:
-            committed = m.book.committed_h100e(f.facility_id, start, end, m.month)
+            committed = m.book.committed_h100e(f.facility_id, start, end)
             free = max(0.0, expected - committed)
             if free >= 1.0:
                 # every contract has capacity > 0, so nothing sold means no overlap
@@ -156,13 +153,11 @@ class Firm(mesa.Agent):
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: drop it from the kept
         start months where it is now full."""
-        month = self.model.month
         for start, (total, room) in list(self._sites_free.items()):
             for i, (f, expected) in enumerate(room):
                 if f is site:
                     if (
-                        expected
-                        - self.model.book.committed_h100e(f.facility_id, start, start + 1, month)
+                        expected - self.model.book.committed_h100e(f.facility_id, start, start + 1)
                         < 1.0
                     ):
                         self._sites_free[start] = (total, room[:i] + room[i + 1 :])

@@ -10,6 +10,7 @@ step with it.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -19,6 +20,58 @@ from market.io.records import HOURS_PER_MONTH, Contract, ContractState
 
 def _usd_per_month(c: Contract) -> float:
     return c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
+
+
+class SiteTotals:
+    """Running totals of one site's open contracts: capacity by start month and by end
+    month, kept exactly as integers in units of 2**-1074 (the smallest float step, so
+    every float converts without rounding), so the capacity committed over any window
+    is two prefix sums, rounded once, whatever the order the contracts were signed and
+    ended in."""
+
+    __slots__ = ("_by_end", "_by_start", "_prefix")
+
+    def __init__(self) -> None:
+        self._by_start: dict[int, int] = {}
+        self._by_end: dict[int, int] = {}
+        self._prefix: tuple | None = None  # sorted months and prefix sums, rebuilt lazily
+
+    def add(self, c: Contract, sign: int) -> None:
+        h100e = _exact(c.capacity_h100e) * sign
+        for months, month in ((self._by_start, c.start_month), (self._by_end, c.end_month)):
+            total = months.get(month, 0) + h100e
+            if total:
+                months[month] = total
+            else:
+                del months[month]
+        self._prefix = None
+
+    def committed_h100e(self, start: int, end: int) -> float:
+        """Capacity of the contracts overlapping [start, end): those starting before
+        ``end`` less those that ended by ``start`` (every term is a month or more)."""
+        if self._prefix is None:
+            self._prefix = (*_prefix_sums(self._by_start), *_prefix_sums(self._by_end))
+        start_months, start_sums, end_months, end_sums = self._prefix
+        began = start_sums[bisect_left(start_months, end)]
+        over = end_sums[bisect_right(end_months, start)]
+        return (began - over) / _ONE  # int / int is correctly rounded
+
+
+_ONE = 1 << 1074  # 1.0 in units of the smallest float step
+
+
+def _exact(x: float) -> int:
+    """``x`` in units of 2**-1074, exactly (a float is an integer over a power of two)."""
+    num, den = x.as_integer_ratio()
+    return num * (_ONE // den)
+
+
+def _prefix_sums(by_month: dict[int, int]) -> tuple[list[int], list[int]]:
+    months = sorted(by_month)
+    sums = [0]
+    for month in months:
+        sums.append(sums[-1] + by_month[month])
+    return months, sums
 
 
 class ContractBook:
@@ -40,8 +93,9 @@ class ContractBook:
         self._by_seller: dict[int, dict[int, Contract]] = defaultdict(dict)
         self._by_buyer: dict[int, dict[int, Contract]] = defaultdict(dict)
         self._by_site: dict[int, dict[int, Contract]] = defaultdict(dict)
+        self._totals: dict[int, SiteTotals] = defaultdict(SiteTotals)
+        # committed capacity per site and window, as floats, until the site changes
         self._committed: dict[int, dict[tuple[int, int], float]] = defaultdict(dict)
-        self._committed_month = -1
 
     # ------------------------------------------------------------------ questions
     def __len__(self) -> int:
@@ -66,24 +120,16 @@ class ContractBook:
         """Open contracts sold from this site, in the order signed."""
         return list(self._by_site.get(site_id, {}).values())
 
-    def committed_h100e(self, site_id: int, start: int, end: int, month: int) -> float:
-        """Capacity sold from the site over any part of [start, end) (a contract that
-        overlaps the window counts in full). Sellers ask for the same windows many
-        times a month, so the answers are kept until the month or the site's
-        contracts change."""
-        if self._committed_month != month:
-            self._committed.clear()
-            self._committed_month = month
+    def committed_h100e(self, site_id: int, start: int, end: int) -> float:
+        """Capacity sold from the site over any part of [start, end): a contract that
+        overlaps the window counts in full. A lookup in the site's running totals,
+        exactly rounded; kept per window until the site's contracts change."""
         kept = self._committed[site_id]
         key = (start, end)
         value = kept.get(key)
         if value is None:
-            value = sum(
-                c.capacity_h100e
-                for c in self._by_site.get(site_id, {}).values()
-                if c.overlaps(start, end)
-            )
-            kept[key] = value
+            totals = self._totals.get(site_id)
+            value = kept[key] = totals.committed_h100e(start, end) if totals else 0.0
         return value
 
     # ------------------------------------------------------------------ changes
@@ -95,6 +141,7 @@ class ContractBook:
         self._by_seller[c.seller_id][c.contract_id] = c
         self._by_buyer[c.buyer_id][c.contract_id] = c
         self._by_site[c.facility_id][c.contract_id] = c
+        self._totals[c.facility_id].add(c, +1)
         self._committed.pop(c.facility_id, None)
         self.network.acquaint(c.buyer_id, c.seller_id)
 
@@ -119,6 +166,7 @@ class ContractBook:
         self._by_seller[c.seller_id].pop(c.contract_id, None)
         self._by_buyer[c.buyer_id].pop(c.contract_id, None)
         if self._by_site[c.facility_id].pop(c.contract_id, None) is not None:
+            self._totals[c.facility_id].add(c, -1)
             self._committed.pop(c.facility_id, None)
             if self.on_site_freed is not None:
                 self.on_site_freed(c.facility_id)
