@@ -34,6 +34,8 @@ class Firm(mesa.Agent):
         self.debt_usd = 0.0
         self.active = True
         self.unquoted_h100e = 0.0  # requests it could not serve lately (a demand signal)
+        # cash going out net of cash coming in per month, smoothed over recent months
+        self.burn_usd_per_month = 0.0
         self._sites_free: dict[int, tuple[float, list]] = {}
         self._sites_free_epoch = -1
 
@@ -266,7 +268,7 @@ class Firm(mesa.Agent):
     ) -> None:
         """Pay for the building now (chips are paid on delivery); hyperscalers and labs
         pay from cash, neoclouds borrow."""
-        self.model.pay(self, None, building_usd, "capex")
+        self.model.ledger.pay(self, None, building_usd, "capex")
 
     # ------------------------------------------------------------------ life cycle
     def step_settlement(self) -> None:
@@ -277,8 +279,12 @@ class Firm(mesa.Agent):
             if f.status == FacilityStatus.ONLINE:
                 opex += m.facility_opex_usd(f)
         if opex:
-            m.pay(self, None, opex, "opex")
+            m.ledger.pay(self, None, opex, "opex")
+
+    def note_burn(self, net_out_usd: float) -> None:
+        """Fold this month's net payments into the smoothed burn (half each)."""
+        self.burn_usd_per_month = 0.5 * self.burn_usd_per_month + 0.5 * net_out_usd
 
     def runway_months(self) -> float:
-        burn = self.model.burn_usd(self)
+        burn = self.burn_usd_per_month
         return float("inf") if burn <= 0 else self.cash_usd / burn

@@ -19,7 +19,7 @@ class Hyperscaler(Firm):
     def step_settlement(self) -> None:
         super().step_settlement()
         if self.outside_cash_flow_usd_per_month:
-            self.model.pay(
+            self.model.ledger.pay(
                 None,
                 self,
                 self.outside_cash_flow_usd_per_month * self.cash_flow_growth(),

@@ -40,6 +40,7 @@ class Lab(Firm):
         self.demand_h100e = 0.0
         self.investors: dict[int, float] = {}
         self.training_misses = 0  # months in a row a training request found no block
+        self.last_raise_month = -99  # month of the last attempt to raise money (-99: none)
         # the rationing spell in progress, for the event log: its first month (-1: none),
         # its worst month's rationed share, the months in a row below the end threshold
         self.spell_start_month = -1
@@ -408,7 +409,7 @@ class Lab(Firm):
     def step_settlement(self) -> None:
         super().step_settlement()
         if self.revenue_usd > 0:
-            self.model.pay(None, self, self.revenue_usd, "revenue")
+            self.model.ledger.pay(None, self, self.revenue_usd, "revenue")
 
     def spot_bid(self) -> tuple[float, float]:
         """(H100e wanted now, price) for the spot market."""

@@ -65,8 +65,8 @@ class Neocloud(Firm):
             self.debt_rate = (self.debt_rate * self.debt_usd + rate * debt) / total
         # interest only while the site is built; repayment starts when it earns
         self.loans.append([debt, rate, self.model.month + self.build_months()])
-        self.model.pay(None, self, debt, "loan")
-        self.model.pay(self, None, building_usd, "capex")
+        self.model.ledger.pay(None, self, debt, "loan")
+        self.model.ledger.pay(self, None, building_usd, "capex")
 
     def step_settlement(self) -> None:
         """Interest on every loan; repayment of principal on loans past their grace."""
@@ -84,4 +84,4 @@ class Neocloud(Firm):
                 service += interest
         self.loans = [loan for loan in self.loans if loan[0] > 1.0]
         if service > 0:
-            self.model.pay(self, None, service, "debt service")
+            self.model.ledger.pay(self, None, service, "debt service")

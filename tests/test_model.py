@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from market import STAGES, ComputeMarket
+from market.core.ledger import MEMOS, LedgerError
 from market.io.outputs import OUTPUTS
 from market.io.records import ContractState
 from market.io.scenario import builtin_names
@@ -194,13 +195,7 @@ class Invariants:
     def __init__(self, model):
         self.m = model
         self.states: dict[int, ContractState] = {}
-        self.cash0 = self.total_cash()
-        self.external0 = model.external_net_usd
-        self.written0 = model.written_off_usd
         self.check()
-
-    def total_cash(self):
-        return sum(a.cash_usd for a in self.m.agents)
 
     def where(self):
         return f"{self.m.spec.name} seed {self.m.seed} month {self.m.calendar_month}"
@@ -242,17 +237,11 @@ class Invariants:
             cap = firm.online_capacity_h100e()
             assert math.isfinite(cap) and cap >= 0, (where, firm.name)
         # money: every payment made is received, or crosses the model's boundary
-        cash = self.total_cash()
         assert all(math.isfinite(a.cash_usd) for a in m.agents), where
-        external = m.external_net_usd - self.external0
-        written = m.written_off_usd - self.written0
-        scale = max(abs(self.cash0), abs(cash), abs(external), abs(written), 1.0)
-        assert cash - self.cash0 == pytest.approx(
-            external - written, rel=0, abs=1e-9 * scale + 1.0
-        ), (
-            f"{where}: cash changed by {cash - self.cash0:,.2f} but external net flow less "
-            f"write-offs is {external - written:,.2f}"
-        )
+        try:
+            m.ledger.check(m.agents)
+        except LedgerError as e:
+            raise AssertionError(f"{where}: {e}") from None
         # the month's outputs
         if m.steps:
             for name in CAPACITY_COLUMNS:
@@ -261,6 +250,26 @@ class Invariants:
             assert 0 <= m.metrics["rationed_share"] <= 1 + EPS, where
             for name in ("capacity_hhi", "lab_compute_hhi", "chip_supply_hhi"):
                 assert 0 <= m.metrics[name] <= 10_000 + EPS, (where, name)
+
+
+def test_money_created_outside_the_ledger_is_caught():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.run_for(6)
+    m.ledger.check(m.agents)
+    lab = m.labs()[0]
+    m.ledger.pay(None, lab, 5e9, "equity raise")  # through the ledger: conserved
+    m.ledger.check(m.agents)
+    lab.cash_usd += 5e6  # a payment that bypasses the ledger
+    with pytest.raises(LedgerError, match="bypassed the ledger"):
+        m.ledger.check(m.agents)
+
+
+def test_every_payment_names_a_declared_memo():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    with pytest.raises(ValueError, match="memo"):
+        m.ledger.pay(m.labs()[0], None, 1.0, "gift")
+    m.run_for(24)
+    assert set(m.flows) - {f"capex:{k}" for k in ("hyperscaler", "neocloud", "lab")} <= set(MEMOS)
 
 
 def run_checked(scenario, seed, months, **overrides):

@@ -47,9 +47,9 @@ def settle(model: ComputeMarket) -> None:
 
 def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     p = model.p
-    burn = model.burn_usd(lab)
+    burn = lab.burn_usd_per_month
     short = lab.cash_usd < 0 or (burn > 0 and lab.cash_usd / burn < p["fundraise_runway_months"])
-    if not short or model.month - getattr(lab, "last_raise_month", -99) < RAISE_COOLDOWN_MONTHS:
+    if not short or model.month - lab.last_raise_month < RAISE_COOLDOWN_MONTHS:
         return
     lab.last_raise_month = model.month
     growth = lab.revenue_growth_per_year()
@@ -70,10 +70,10 @@ def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     investor = strategic_investor(model, lab, strategic)
     if investor is None:
         strategic = 0.0
-    model.pay(None, lab, amount - strategic, "equity raise")
+    model.ledger.pay(None, lab, amount - strategic, "equity raise")
     text = f"{lab.name} raises ${amount / 1e9:,.1f}B"
     if investor is not None:
-        model.pay(investor, lab, strategic, "strategic investment")
+        model.ledger.pay(investor, lab, strategic, "strategic investment")
         model.network.invested(investor.unique_id, lab.unique_id, strategic)
         lab.investors[investor.unique_id] = lab.investors.get(investor.unique_id, 0.0) + strategic
         text += f", ${strategic / 1e9:,.1f}B of it from {investor.name}"
@@ -147,8 +147,7 @@ def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
 
 
 def remove(model: ComputeMarket, firm) -> None:
-    model.written_off_usd += firm.cash_usd
-    firm.cash_usd = 0.0
+    model.ledger.write_off(firm)
     firm.active = False
     model.network.remove_firm(firm.unique_id)
     firm.remove()
@@ -178,7 +177,7 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
         if review_blocks(model, sizes, winner_id, f.capacity_h100e, f"{f.name} to {winner.name}"):
             bids = [b for b in bids if b[1] != winner_id]
             continue
-        model.pay(winner, None, price, "asset purchase")
+        model.ledger.pay(winner, None, price, "asset purchase")
         transfer_site(model, seller, winner, f)
         model.counters["acquisitions"] += 1
         model.log(
@@ -306,7 +305,7 @@ def acquisitions(model: ComputeMarket) -> None:
 
 def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
     """``acquirer`` takes over ``target``: sites, contracts, cash, debt, users."""
-    model.pay(acquirer, None, price, "acquisition")
+    model.ledger.pay(acquirer, None, price, "acquisition")
     for f in list(target.facilities):
         transfer_site(model, target, acquirer, f)
     for c in list(target.sold):
@@ -316,7 +315,7 @@ def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
             model.end_contract(c, "merged")
             continue
         model.book.move_buyer(c, acquirer.unique_id)
-    model.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
+    model.ledger.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
     debt = target.debt_usd
     acquirer.debt_usd += debt
     target.debt_usd = 0.0

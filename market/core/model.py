@@ -11,6 +11,7 @@ import numpy as np
 from agents import FIRM_TYPES, ChipSupplier, Firm, Hyperscaler, Lab, Neocloud
 from market.core import lifecycle
 from market.core.book import ContractBook
+from market.core.ledger import Ledger
 from market.core.network import MarketNetwork
 from market.io.outputs import OUTPUTS, TERM_BUCKETS, term_bucket
 from market.io.records import (
@@ -133,9 +134,7 @@ class ComputeMarket(mesa.Model):
         self.facilities: dict[int, Facility] = {}
         self.book = ContractBook(self.network, self._site_freed)
         self.counters = defaultdict(float)
-        self.flows = defaultdict(float)  # this month's money flows by memo
-        self.external_net_usd = 0.0  # money in from outside less money out, all months
-        self.written_off_usd = 0.0  # cash of firms that left the market
+        self.ledger = Ledger()
         self.capex_history: dict[str, list[float]] = defaultdict(list)
         # while the contracting stage runs, sellers keep their free capacity per window
         # (Firm.free_sites); -1 outside it
@@ -161,6 +160,7 @@ class ComputeMarket(mesa.Model):
         self._by_type: dict = {}
         self._build()
         self.refresh_leaders()
+        self.ledger.open(self.agents)
         self.spot_index = self._initial_spot_index()
         self.scarcity_markup = pricing.scarcity_markup(
             self.tightness, self.p["scarcity_markup_slope"], self.p["max_scarcity_markup"]
@@ -518,29 +518,18 @@ class ComputeMarket(mesa.Model):
     def leader_capability(self) -> float:
         return self._leader_capability
 
-    def burn_usd(self, firm) -> float:
-        """Monthly cash going out net of revenue, from last month's flows."""
-        return getattr(firm, "last_burn_usd", 0.0)
+    @property
+    def flows(self) -> dict[str, float]:
+        """This month's money flows by memo (the ledger's)."""
+        return self.ledger.flows
 
-    # ================================================================== money
-    def pay(self, payer, payee, amount: float, memo: str) -> None:
-        """Every transfer goes through here: firm to firm, or to/from the outside world
-        (users, lenders, energy companies, investors)."""
-        if amount <= 0:
-            return
-        if payer is not None:
-            payer.cash_usd -= amount
-            payer._out_usd = getattr(payer, "_out_usd", 0.0) + amount
-        else:
-            self.external_net_usd += amount
-        if payee is not None:
-            payee.cash_usd += amount
-            payee._in_usd = getattr(payee, "_in_usd", 0.0) + amount
-        else:
-            self.external_net_usd -= amount
-        self.flows[memo] += amount
-        if memo in ("capex", "chips") and payer is not None:
-            self.flows["capex:" + payer.kind] += amount
+    @property
+    def external_net_usd(self) -> float:
+        return self.ledger.external_net_usd
+
+    @property
+    def written_off_usd(self) -> float:
+        return self.ledger.written_off_usd
 
     def log(self, kind: str, text: str, *actors: str) -> None:
         self.events.append(
@@ -712,18 +701,16 @@ class ComputeMarket(mesa.Model):
         o.delivered_h100e += h100e
         f.pending_h100e = max(0.0, f.pending_h100e - h100e)
         f.chips.append(ChipBatch(o.generation, h100e, self.month, o.price_usd_per_h100e))
-        self.pay(buyer, supplier, h100e * o.price_usd_per_h100e, "chips")
+        self.ledger.pay(buyer, supplier, h100e * o.price_usd_per_h100e, "chips")
         self.network.supplied(supplier.unique_id, buyer.unique_id, h100e)
 
     # ================================================================== the month
     def step(self) -> None:
         self.month = self.steps - 1
         self.calendar_month = month_label(self.p["start_month"], self.month)
-        self.flows = defaultdict(float)
+        self.ledger.start_month()
         self.book.start_month()
         self.runs_this_month = []
-        for firm in self.firms() + self.suppliers():
-            firm._in_usd = firm._out_usd = 0.0
         self.stage_supply()
         self.stage_demand()
         self.stage_contracting()
@@ -976,7 +963,7 @@ class ComputeMarket(mesa.Model):
             h100e = min(want, firm.max_site_mw() * density)
             if h100e < 0.1 * firm.max_site_mw() * density:
                 continue
-            reserve = 3.0 * max(self.burn_usd(firm), 0.0)
+            reserve = 3.0 * max(firm.burn_usd_per_month, 0.0)
             if firm.free_cash_usd() - reserve < self.build_cost_usd(firm, h100e):
                 continue
             self.start_build(firm, h100e)
@@ -1059,7 +1046,7 @@ class ComputeMarket(mesa.Model):
                     if take <= 0:
                         j += 1
                         continue
-                    self.pay(
+                    self.ledger.pay(
                         buyer, self.firm(sellers[j][0]), take * price * HOURS_PER_MONTH, "spot"
                     )
                     left_to_sell[j] -= take
@@ -1073,14 +1060,12 @@ class ComputeMarket(mesa.Model):
             used = buyer.used_share() if buyer.kind == "lab" else 1.0
             amount = c.monthly_payment_usd(self.month, c.delivered_h100e, used)
             c.paid_usd += amount
-            self.pay(buyer, self.firm(c.seller_id), amount, "contract")
+            self.ledger.pay(buyer, self.firm(c.seller_id), amount, "contract")
         for firm in self.firms() + self.suppliers():
             if hasattr(firm, "step_settlement"):
                 firm.step_settlement()
         for firm in self.firms():
-            firm.last_burn_usd = 0.5 * getattr(firm, "last_burn_usd", 0.0) + 0.5 * (
-                getattr(firm, "_out_usd", 0.0) - getattr(firm, "_in_usd", 0.0)
-            )
+            firm.note_burn(self.ledger.net_out_usd(firm))
         lifecycle.settle(self)
 
     # 8 ---------------------------------------------------------------- observation
