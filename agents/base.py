@@ -8,22 +8,33 @@ needs (the role switch). The seller side lives here once.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import mesa
 
-from market.io.records import RFQ, Contract, ContractState, Facility, FacilityStatus, Quote
-from market.mechanisms import pricing
+from agents.world import World
+from market.io.records import (
+    RFQ,
+    Contract,
+    ContractState,
+    Facility,
+    FacilityStatus,
+    FirmKind,
+    Quote,
+)
+from market.mechanisms import pricing, spot
 
-if TYPE_CHECKING:
-    from market.core.model import ComputeMarket
+# the buyer's credit assumed where no buyer is known yet (spot asks): midway between
+# speculative (0) and investment grade (1)
+NEUTRAL_CREDIT = 0.5
 
 
 class Firm(mesa.Agent):
-    kind = "firm"
-    builds_to_suit = False
+    kind: FirmKind
+    model: World
+    builds_to_suit = False  # quotes on a site it would build if the buyer signs
+    long_term_chip_deals = False  # its chip orders are long-term agreements
 
-    def __init__(self, model: ComputeMarket, name: str, spec: dict) -> None:
+    def __init__(self, model: World, name: str, spec: dict) -> None:
         super().__init__(model)
         self.name = name
         self.cash_usd = float(spec.get("cash_usd", 0.0))
@@ -32,6 +43,7 @@ class Firm(mesa.Agent):
         self.max_build_mw = float(spec.get("max_build_mw", 0.0))
         self.facilities: list[Facility] = []
         self.debt_usd = 0.0
+        self.revenue_usd = 0.0  # from users, per month (labs); providers' come as cash flows
         self.active = True
         self.unquoted_h100e = 0.0  # requests it could not serve lately (a demand signal)
         # cash going out net of cash coming in per month, smoothed over recent months
@@ -83,17 +95,11 @@ class Firm(mesa.Agent):
         return rfq.buyer_id != self.unique_id
 
     def facility_floor(self, f: Facility, buyer_credit: float) -> float:
-        m = self.model
-        gen = f.ordered_generation
-        return pricing.cost_floor_usd_per_h100e_hour(
-            chip_cost_usd_per_h100e=m.chip_cost_basis(f),
-            chip_life_months=m.p["chip_useful_life_months"],
-            facility_cost_usd_per_mw=m.p["facility_cost_usd_per_mw"],
-            facility_life_months=m.p["facility_life_months"],
-            h100e_per_mw=m.h100e_per_mw(gen),
-            other_opex_usd_per_mw_month=m.p["other_opex_usd_per_mw_month"],
-            power_price_usd_per_mwh=m.regions[f.region].power_price_usd_per_mwh,
-            pue=m.p["pue"],
+        tech = self.model.tech
+        return tech.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=f.chip_cost_usd_per_h100e,
+            h100e_per_mw=tech.h100e_per_mw(f.ordered_generation),
+            region=f.region,
             annual_rate=self.annual_rate(),
             credit_premium=0.1 * (1.0 - buyer_credit),
         )
@@ -184,16 +190,16 @@ class Firm(mesa.Agent):
             floor = self.facility_floor(f, rfq.buyer_credit)
             out.append(
                 Quote(
-                    self.unique_id,
-                    f.facility_id,
-                    free,
-                    start,
-                    rfq.term_months,
-                    self._ask(floor, rfq.term_months, whole_site),
-                    floor,
+                    seller_id=self.unique_id,
+                    facility_id=f.facility_id,
+                    capacity_h100e=free,
+                    start_month=start,
+                    term_months=rfq.term_months,
+                    ask_usd_per_h100e_hour=self._ask(floor, rfq.term_months, whole_site),
+                    floor_usd_per_h100e_hour=floor,
                     exclusive=whole_site,
                     cancellation_notice_months=notice,
-                    h100e_per_mw=self.model.h100e_per_mw(f.ordered_generation),
+                    h100e_per_mw=self.model.tech.h100e_per_mw(f.ordered_generation),
                 )
             )
             spare -= free
@@ -218,19 +224,14 @@ class Firm(mesa.Agent):
         if rfq.latest_start < online:
             return None
         start = max(rfq.start_month, math.ceil(online))
-        density = m.h100e_per_mw(m.current_generation)
+        density = m.tech.density_now()
         h100e = min(h100e, self.max_site_mw() * density)
         if h100e < 1.0:
             return None
-        floor = pricing.cost_floor_usd_per_h100e_hour(
-            chip_cost_usd_per_h100e=m.best_chip_price(self),
-            chip_life_months=m.p["chip_useful_life_months"],
-            facility_cost_usd_per_mw=m.p["facility_cost_usd_per_mw"],
-            facility_life_months=m.p["facility_life_months"],
+        floor = m.tech.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=m.tech.best_chip_price(self),
             h100e_per_mw=density,
-            other_opex_usd_per_mw_month=m.p["other_opex_usd_per_mw_month"],
-            power_price_usd_per_mwh=m.regions[self.region].power_price_usd_per_mwh,
-            pue=m.p["pue"],
+            region=self.region,
             annual_rate=self.annual_rate(),
             credit_premium=0.1 * (1.0 - rfq.buyer_credit),
         )
@@ -238,13 +239,13 @@ class Firm(mesa.Agent):
         if not self.can_finance(h100e, ask, rfq.term_months, rfq.buyer_credit):
             return None
         return Quote(
-            self.unique_id,
-            None,
-            h100e,
-            start,
-            rfq.term_months,
-            ask,
-            floor,
+            seller_id=self.unique_id,
+            facility_id=None,
+            capacity_h100e=h100e,
+            start_month=start,
+            term_months=rfq.term_months,
+            ask_usd_per_h100e_hour=ask,
+            floor_usd_per_h100e_hour=floor,
             cancellation_notice_months=m.p["cancellation_notice_months"],
             h100e_per_mw=density,
         )
@@ -257,7 +258,7 @@ class Firm(mesa.Agent):
         return self.cash_usd - self.pending_chip_cost_usd()
 
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
-        return self.free_cash_usd() >= self.model.build_cost_usd(self, h100e)
+        return self.free_cash_usd() >= self.model.tech.build_cost_usd(self, h100e)
 
     def finance_build(
         self,
@@ -270,6 +271,104 @@ class Firm(mesa.Agent):
         pay from cash, neoclouds borrow."""
         self.model.ledger.pay(self, None, building_usd, "capex")
 
+    # ------------------------------------------------------------------ building
+    def planned_build_h100e(self) -> float:
+        """H100e of the new site the firm starts this month (0: none). It builds on
+        its own signal (``build_want_h100e``), at most its largest site, no more
+        often than one site a quarter, and only with the cash to pay for it on top
+        of three months of burn."""
+        m = self.model
+        if self.max_build_mw <= 0:
+            return 0.0
+        recent = any(
+            f.status == FacilityStatus.UNDER_CONSTRUCTION and m.month - f.build_started_month < 3
+            for f in self.facilities
+        )
+        if recent:
+            return 0.0
+        density = m.tech.density_now()
+        floor = m.tech.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=m.tech.best_chip_price(self),
+            h100e_per_mw=density,
+            region=self.region,
+            annual_rate=self.annual_rate(),
+        )
+        want = self.build_want_h100e(floor, density)
+        h100e = min(want, self.max_site_mw() * density)
+        if h100e < 0.1 * self.max_site_mw() * density:
+            return 0.0
+        reserve = 3.0 * max(self.burn_usd_per_month, 0.0)
+        if self.free_cash_usd() - reserve < m.tech.build_cost_usd(self, h100e):
+            return 0.0
+        return h100e
+
+    def build_want_h100e(self, floor: float, density: float) -> float:
+        """A provider builds when most of what it expects to have is sold (busy) or
+        spot trades well above its cost floor (dear): a whole site when dear, else at
+        least a quarter site or the requests it could not serve lately."""
+        m, p = self.model, self.model.p
+        expected = self.expected_capacity_h100e(m.month + self.build_months())
+        committed = sum(c.capacity_h100e for c in self.sold)
+        busy = committed >= p["target_utilisation"] * max(expected, 1.0)
+        dear = m.spot_index >= p["spec_build_spot_ratio"] * floor
+        if not (busy or dear):
+            return 0.0
+        return max(self.unquoted_h100e, (1.0 if dear else 0.25) * self.max_site_mw() * density)
+
+    def top_up_chips(self) -> None:
+        """Fill spare power at owned sites with chips, while cash allows."""
+        m = self.model
+        density = m.tech.density_now()
+        for f in self.facilities:
+            if f.status == FacilityStatus.RETIRED or f.pending_h100e > 0:
+                continue
+            headroom = f.power_mw - f.power_used_mw(m.tech.h100e_per_mw)
+            h100e = headroom * density
+            if (
+                h100e >= 0.05 * f.power_mw * density
+                and self.free_cash_usd() > h100e * m.tech.best_chip_price(self)
+            ):
+                m.order_chips(self, f, h100e)
+
+    def wants_sites(self) -> bool:
+        """Whether it bids for sites at auction."""
+        return True
+
+    def may_sell(self) -> bool:
+        """Whether buyers start out knowing it as a seller."""
+        return True
+
+    # ------------------------------------------------------------------ spot and use
+    def leases_on_spot(self) -> bool:
+        return True
+
+    def spot_ask(self) -> spot.Order | None:
+        """Online capacity neither delivered under contract nor kept for itself,
+        offered at a share of the cost floor of its largest site."""
+        m = self.model
+        free = self.online_capacity_h100e() - self.delivered_sold_h100e()
+        free -= self.own_reservation_h100e(m.month)
+        if free <= 1.0 or not self.leases_on_spot():
+            return None
+        f = max(self.facilities, key=lambda f: f.capacity_h100e)
+        floor = self.facility_floor(f, NEUTRAL_CREDIT)
+        return spot.Order(self.unique_id, free, floor * m.p["spot_ask_share_of_floor"])
+
+    def used_share(self) -> float:
+        """Share of the compute it buys that it uses (owed in full on take-or-pay)."""
+        return 1.0
+
+    def segment_size_h100e(self) -> float:
+        """Size in its segment, for merger review: capacity for providers."""
+        return self.online_capacity_h100e()
+
+    def renewal(self, c: Contract, seller: Firm, site_id: int, seller_power: float):
+        """(quote, price) on which it renews an expiring purchase, or None."""
+        return None
+
+    def absorb(self, target: Firm) -> None:
+        """Take over what an acquired firm brings beyond sites, contracts and cash."""
+
     # ------------------------------------------------------------------ life cycle
     def step_settlement(self) -> None:
         """Running costs of owned sites."""
@@ -277,7 +376,7 @@ class Firm(mesa.Agent):
         opex = 0.0
         for f in self.facilities:
             if f.status == FacilityStatus.ONLINE:
-                opex += m.facility_opex_usd(f)
+                opex += m.tech.facility_opex_usd(f)
         if opex:
             m.ledger.pay(self, None, opex, "opex")
 

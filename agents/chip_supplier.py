@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import mesa
 
-from market.io.records import ChipOrder
+from agents.world import World
+from market.io.records import ChipOrder, FirmKind
 from market.mechanisms import chips
 
 
 class ChipSupplier(mesa.Agent):
-    kind = "chip_supplier"
+    kind = FirmKind.CHIP_SUPPLIER
+    model: World
 
-    def __init__(self, model, name: str, spec: dict) -> None:
+    def __init__(self, model: World, name: str, spec: dict) -> None:
         super().__init__(model)
         self.name = name
         self.cash_usd = float(spec.get("cash_usd", 0.0))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from agents.base import Firm
+from market.io.records import FirmKind
 
 
 class Hyperscaler(Firm):
-    kind = "hyperscaler"
+    kind = FirmKind.HYPERSCALER
     builds_to_suit = True
+    long_term_chip_deals = True
 
     def __init__(self, model, name: str, spec: dict) -> None:
         super().__init__(model, name, spec)

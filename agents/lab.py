@@ -6,7 +6,17 @@ from __future__ import annotations
 import math
 
 from agents.base import Firm
-from market.io.records import HOURS_PER_MONTH, RFQ, ContractState
+from agents.world import World
+from market.io.records import (
+    HOURS_PER_MONTH,
+    RFQ,
+    Contract,
+    ContractState,
+    FirmKind,
+    Purpose,
+    Quote,
+)
+from market.mechanisms import pricing
 
 # rationing spells in the event log (reporting thresholds, not behaviour)
 SPELL_START_SHARE = 0.05
@@ -14,10 +24,14 @@ SPELL_END_SHARE = 0.01
 SPELL_QUIET_MONTHS = 3
 
 
-class Lab(Firm):
-    kind = "lab"
+# fundraising: months between attempts to raise
+RAISE_COOLDOWN_MONTHS = 3
 
-    def __init__(self, model, name: str, spec: dict) -> None:
+
+class Lab(Firm):
+    kind = FirmKind.LAB
+
+    def __init__(self, model: World, name: str, spec: dict) -> None:
         super().__init__(model, name, spec)
         self.share = float(spec["initial_share"])
         self.capability_h100e_months = float(spec["capability_h100e_months"])
@@ -184,7 +198,9 @@ class Lab(Firm):
         """A signed training contract, not yet started, big enough for a run."""
         need = self.min_block_h100e()
         return any(
-            c.state == ContractState.SIGNED and c.purpose == "training" and c.capacity_h100e >= need
+            c.state == ContractState.SIGNED
+            and c.purpose == Purpose.TRAINING
+            and c.capacity_h100e >= need
             for c in self.bought
         )
 
@@ -244,73 +260,194 @@ class Lab(Firm):
 
     # ------------------------------------------------------------------ contracting
     def requests(self) -> list[RFQ]:
-        """Requests for quotes from the gap between needed and secured capacity."""
-        m, p = self.model, self.model.p
-        out: list[RFQ] = []
-        lab = True
+        """Requests for quotes from the gap between needed and secured capacity: a
+        training block first, then inference for next month and the horizon, within
+        what the lab can commit to spend."""
         budget_left = self.budget_usd_per_month() - self.committed_usd_per_month()
         if budget_left <= 0:
-            return out
-        if (
+            return []
+        out: list[RFQ] = []
+        training = self.training_request(budget_left)
+        if training is not None:
+            out.append(training)
+            budget_left -= (
+                training.capacity_h100e * training.reservation_usd_per_h100e_hour * HOURS_PER_MONTH
+            )
+        out.extend(self.inference_requests(budget_left, training is not None))
+        return out
+
+    def training_request(self, budget_left: float) -> RFQ | None:
+        """A request for a block for the planned run, while none is at hand or coming."""
+        m, p = self.model, self.model.p
+        if not (
             self.run_plan_h100e > 0
             and not self.block_coming()
             and self.largest_block_h100e() < self.run_plan_h100e
         ):
-            res = self.reservation_usd_per_h100e_hour(True)
-            # the training budget covers the whole commitment, not just the run
-            training_budget = p["training_budget_share_of_cash"] * (
-                max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
-            )
-            size = min(
-                self.run_plan_h100e,
-                budget_left / (res * HOURS_PER_MONTH),
-                training_budget / (res * HOURS_PER_MONTH * self.term_months),
-            )
-            # during a run, or after asking in vain, a lab asks for a block to be
-            # ready later (a forward start that a builder can meet)
-            ahead = self.run_h100e > 0 or self.training_misses >= 2
-            start = m.month + 1 if not ahead else m.month + int(0.75 * p["rfq_horizon_months"]) + 1
-            if size >= 1.0:
-                # a frontier block is worth waiting for: up to two years for a new site
-                out.append(
-                    RFQ(
-                        self.unique_id,
-                        size,
-                        start,
-                        self.term_months,
-                        True,
-                        "training",
-                        res,
-                        self.credit_rating,
-                        lab,
-                        latest_start_month=start + (24 if ahead else 0),
-                    )
-                )
-                budget_left -= size * res * HOURS_PER_MONTH
+            return None
+        res = self.reservation_usd_per_h100e_hour(True)
+        # the training budget covers the whole commitment, not just the run
+        training_budget = p["training_budget_share_of_cash"] * (
+            max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
+        )
+        size = min(
+            self.run_plan_h100e,
+            budget_left / (res * HOURS_PER_MONTH),
+            training_budget / (res * HOURS_PER_MONTH * self.term_months),
+        )
+        # during a run, or after asking in vain, a lab asks for a block to be
+        # ready later (a forward start that a builder can meet)
+        ahead = self.run_h100e > 0 or self.training_misses >= 2
+        start = m.month + 1 if not ahead else m.month + int(0.75 * p["rfq_horizon_months"]) + 1
+        if size < 1.0:
+            return None
+        # a frontier block is worth waiting for: up to two years for a new site
+        return RFQ(
+            buyer_id=self.unique_id,
+            capacity_h100e=size,
+            start_month=start,
+            term_months=self.term_months,
+            contiguous=True,
+            purpose=Purpose.TRAINING,
+            reservation_usd_per_h100e_hour=res,
+            buyer_credit=self.credit_rating,
+            latest_start_month=start + (24 if ahead else 0),
+        )
+
+    def inference_requests(self, budget_left: float, asked_training: bool) -> list[RFQ]:
+        """Requests for next month and the horizon: the share of the forecast need the
+        lab covers with contracts, less what it has secured (and a training block
+        asked for this month already counts for the run)."""
+        m, p = self.model, self.model.p
+        out: list[RFQ] = []
         cover = p["procurement_coverage"]
         horizon = p["rfq_horizon_months"]
-        infer_only = self.training_need_h100e() if out else 0.0
+        infer_only = self.training_need_h100e() if asked_training else 0.0
         res = self.reservation_usd_per_h100e_hour(False)
         for start in (m.month + 1, m.month + horizon):
             gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
-            gap -= sum(r.capacity_h100e for r in out if not r.contiguous)
+            gap -= sum(r.capacity_h100e for r in out)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
             if gap >= max(1.0, 0.02 * self.need_h100e(start)):
                 out.append(
                     RFQ(
-                        self.unique_id,
-                        gap,
-                        start,
-                        self.term_months,
-                        False,
-                        "inference",
-                        res,
-                        self.credit_rating,
-                        lab,
+                        buyer_id=self.unique_id,
+                        capacity_h100e=gap,
+                        start_month=start,
+                        term_months=self.term_months,
+                        contiguous=False,
+                        purpose=Purpose.INFERENCE,
+                        reservation_usd_per_h100e_hour=res,
+                        buyer_credit=self.credit_rating,
                     )
                 )
                 budget_left -= gap * res * HOURS_PER_MONTH
         return out
+
+    def accept(self, rfq: RFQ, quotes: list[Quote], seller_power: float):
+        """Choose among the quotes for a request: the cheapest until the need is
+        covered (a training block at one site, large enough to be worth a run), at a
+        price that splits the surplus; a whole site far larger than the need is
+        declined. Returns [(quote, H100e, price)] to sign."""
+        p = self.model.p
+        min_fill = (
+            self.min_block_h100e() / rfq.capacity_h100e
+            if rfq.contiguous and p["training_min_gain"] > 0
+            else p["training_min_fill"]
+        )
+        chosen = pricing.choose_quotes(
+            quotes, rfq.capacity_h100e, rfq.contiguous, min_fill, rfq.start_month
+        )
+        if rfq.contiguous:
+            self.training_misses = 0 if chosen else self.training_misses + 1
+        deals = []
+        for q, take in chosen:
+            price = pricing.bargain(
+                q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour, seller_power
+            )
+            if price is None:
+                continue
+            if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * 1.5:
+                continue  # a whole site far larger than the need (or budget) is declined
+            deals.append((q, take, price))
+        return deals
+
+    def renewal(self, c: Contract, seller: Firm, site_id: int, seller_power: float):
+        """At the end of a term the lab renews if it still needs the capacity and the
+        seller quotes the same site again (nearly all of it) at a price both accept."""
+        m = self.model
+        if self.need_h100e(m.month) <= self.secured_h100e(m.month):
+            return None
+        training = c.purpose == Purpose.TRAINING
+        rfq = RFQ(
+            buyer_id=self.unique_id,
+            capacity_h100e=c.capacity_h100e,
+            start_month=m.month,
+            term_months=self.term_months,
+            contiguous=training,
+            purpose=c.purpose,
+            reservation_usd_per_h100e_hour=self.reservation_usd_per_h100e_hour(training),
+            buyer_credit=self.credit_rating,
+        )
+        for q in seller.quotes(rfq):
+            if q.facility_id == site_id and q.capacity_h100e >= c.capacity_h100e * 0.99:
+                price = pricing.bargain(
+                    q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour, seller_power
+                )
+                return None if price is None else (q, price)
+        return None
+
+    # ------------------------------------------------------------------ money
+    def wants_to_raise(self) -> bool:
+        """Short of cash (less runway than ``fundraise_runway_months``) and not
+        tried within the last ``RAISE_COOLDOWN_MONTHS``."""
+        m, burn = self.model, self.burn_usd_per_month
+        short = self.cash_usd < 0 or (
+            burn > 0 and self.cash_usd / burn < m.p["fundraise_runway_months"]
+        )
+        return short and m.month - self.last_raise_month >= RAISE_COOLDOWN_MONTHS
+
+    def raise_target_usd(self, mood: float) -> float:
+        """What the lab asks investors for: months of burn (at least 2% of its
+        revenue), at most a quarter of its valuation at the market's mood."""
+        p = self.model.p
+        valuation = 12.0 * max(self.revenue_usd, 0.0) * p["valuation_revenue_multiple"] * mood
+        return min(
+            p["fundraise_months_of_burn"]
+            * max(self.burn_usd_per_month, 0.02 * max(self.revenue_usd, 1e8))
+            * mood,
+            0.25 * valuation,
+        )
+
+    # ------------------------------------------------------------------ firm roles
+    def build_want_h100e(self, floor: float, density: float) -> float:
+        """A lab with a building program builds for the gap between its need and
+        what it has secured, once the gap is a tenth of what it expects to have."""
+        month = self.model.month + self.build_months()
+        expected = self.expected_capacity_h100e(month)
+        gap = self.need_h100e(month) - self.secured_h100e(month)
+        return gap if gap > 0.1 * max(expected, 1.0) else 0.0
+
+    def wants_sites(self) -> bool:
+        return self.max_build_mw > 0
+
+    def may_sell(self) -> bool:
+        return bool(self.facilities)
+
+    def leases_on_spot(self) -> bool:
+        return bool(self.model.p["lease_to_rival_labs"])
+
+    def segment_size_h100e(self) -> float:
+        """Size among labs: the compute at hand."""
+        return self.pool_h100e
+
+    def absorb(self, target: Firm) -> None:
+        """An acquired lab's users and best model come along."""
+        if isinstance(target, Lab):
+            self.share += target.share
+            self.capability_h100e_months = max(
+                self.capability_h100e_months, target.capability_h100e_months
+            )
 
     # ------------------------------------------------------------------ use
     def at_hand_h100e(self) -> float:

@@ -35,7 +35,21 @@ def order(oid, h100e, month=0, lta=False, delivered=0.0):
 
 
 def quote(seller, h100e, ask, facility=None):
-    return Quote(seller, facility if facility is not None else seller, h100e, 1, 36, ask, ask * 0.8)
+    return make_quote(
+        seller, facility if facility is not None else seller, h100e, 1, ask, ask * 0.8
+    )
+
+
+def make_quote(seller, facility, h100e, start, ask, floor):
+    return Quote(
+        seller_id=seller,
+        facility_id=facility,
+        capacity_h100e=h100e,
+        start_month=start,
+        term_months=36,
+        ask_usd_per_h100e_hour=ask,
+        floor_usd_per_h100e_hour=floor,
+    )
 
 
 def contract(**kw):
@@ -304,8 +318,8 @@ def test_choose_quotes_ties_go_to_the_earlier_quote():
 
 
 def test_choose_quotes_counts_a_later_start_as_dearer():
-    soon = Quote(1, 1, 100, 1, 36, 2.0, 1.6)
-    late = Quote(2, 2, 100, 11, 36, 1.8, 1.4)
+    soon = make_quote(1, 1, 100, 1, 2.0, 1.6)
+    late = make_quote(2, 2, 100, 11, 1.8, 1.4)
     # ten months late at 3% a month: 1.8 * 1.3 > 2.0
     got = pricing.choose_quotes(
         [late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.03
@@ -322,7 +336,18 @@ def test_choose_quotes_counts_a_later_start_as_dearer():
 def test_rfq_latest_start_is_never_before_the_start():
     from market.io.records import RFQ
 
-    rfq = RFQ(1, 100.0, 10, 36, True, "training", 5.0, 0.5)
+    rfq = RFQ(
+        buyer_id=1,
+        capacity_h100e=100.0,
+        start_month=10,
+        term_months=36,
+        contiguous=True,
+        purpose="training",
+        reservation_usd_per_h100e_hour=5.0,
+        buyer_credit=0.5,
+    )
+    with pytest.raises(TypeError):
+        RFQ(1, 100.0, 10, 36, True, "training", 5.0, 0.5)  # keyword-only: no bare booleans
     assert rfq.latest_start == 10
     rfq.latest_start_month = 34
     assert rfq.latest_start == 34

@@ -13,6 +13,7 @@ from market.io.outputs import OUTPUTS
 from market.io.records import ContractState
 from market.io.scenario import builtin_names
 from market.run import runner
+from market.stages import STAGE_NAMES
 
 OUTPUT_NAMES = [o.name for o in OUTPUTS]
 CAPACITY_COLUMNS = [n for n in OUTPUT_NAMES if "h100e" in n and "price" not in n]
@@ -23,7 +24,9 @@ EPS = 1e-6
 
 
 def test_the_month_is_eight_named_stages_in_order():
-    assert STAGES == (
+    assert [name for name, _ in STAGES] == list(STAGE_NAMES)
+    assert all(callable(run) and run.__name__ == f"stage_{name}" for name, run in STAGES)
+    assert STAGE_NAMES == (
         "supply",
         "demand",
         "contracting",
@@ -344,7 +347,18 @@ def test_a_sale_shows_in_the_next_quote_at_once(contracting):
         (seller, rfq, [q for q in seller.quotes(rfq) if q.facility_id is not None])
         for start in range(m.month + 1, m.month + 61)
         for seller in m.providers()
-        for rfq in [RFQ(lab.unique_id, 1e9, start, 12, False, "inference", 1e3, 0.9)]
+        for rfq in [
+            RFQ(
+                buyer_id=lab.unique_id,
+                capacity_h100e=1e9,
+                start_month=start,
+                term_months=12,
+                contiguous=False,
+                purpose="inference",
+                reservation_usd_per_h100e_hour=1e3,
+                buyer_credit=0.9,
+            )
+        ]
     )
     seller, rfq, before = next((s, r, b) for s, r, b in found if b)
     q = before[0]

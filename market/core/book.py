@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from market.core.network import MarketNetwork
-from market.io.records import HOURS_PER_MONTH, Contract, ContractState
+from market.io.records import HOURS_PER_MONTH, Contract, ContractState, EndReason
 
 
 def _usd_per_month(c: Contract) -> float:
@@ -150,7 +150,7 @@ class ContractBook:
         c.state = ContractState.ACTIVE
         self.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c))
 
-    def end(self, c: Contract, reason: str, month: int) -> None:
+    def end(self, c: Contract, reason: EndReason, month: int) -> None:
         """The contract ends (expiry, exit, merger, ...); ending twice does nothing."""
         if c.state == ContractState.ENDED:
             return
@@ -170,6 +170,10 @@ class ContractBook:
             self._committed.pop(c.facility_id, None)
             if self.on_site_freed is not None:
                 self.on_site_freed(c.facility_id)
+
+    def renewed(self, c: Contract) -> None:
+        """An expired contract was signed again: say so in its end reason."""
+        c.end_reason = EndReason.RENEWED
 
     def move_seller(self, c: Contract, new_seller_id: int) -> None:
         """The site (or the whole seller) changes hands: the sale goes with it."""

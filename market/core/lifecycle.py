@@ -10,14 +10,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from market.io.records import HOURS_PER_MONTH, RFQ, ContractState, FacilityStatus
+from agents import Hyperscaler, Lab, Neocloud
+from market.core import contracting
+from market.io.records import (
+    HOURS_PER_MONTH,
+    RFQ,
+    ContractState,
+    EndReason,
+    FacilityStatus,
+    Origin,
+    Purpose,
+    Sentiment,
+)
 from market.mechanisms import finance, metrics
 
 if TYPE_CHECKING:
-    from agents import Firm, Lab
+    from agents import Firm
     from market.core.model import ComputeMarket
 
-RAISE_COOLDOWN_MONTHS = 3
+# acquisitions: (target type, other types that may buy it, the types of the segment
+# that merger review measures), in the order the rivals are considered each month
+ACQUISITION_SEGMENTS = (
+    (Lab, (), (Lab,)),
+    (Neocloud, (Hyperscaler,), (Hyperscaler, Neocloud, Lab)),
+)
 
 
 def settle(model: ComputeMarket) -> None:
@@ -25,8 +41,10 @@ def settle(model: ComputeMarket) -> None:
     strong firms may buy distressed rivals."""
     p = model.p
     before = model.sentiment
-    model.sentiment = finance.next_sentiment(
-        model.sentiment, p["sentiment_persistence"], float(model.rng.random())
+    model.sentiment = Sentiment(
+        finance.next_sentiment(
+            model.sentiment, p["sentiment_persistence"], float(model.rng.random())
+        )
     )
     if model.sentiment != before:
         model.log("sentiment", f"investor sentiment turns from {before} to {model.sentiment}")
@@ -38,7 +56,7 @@ def settle(model: ComputeMarket) -> None:
     for lab in model.labs():
         if lab.cash_usd < 0:
             exit_firm(model, lab, "runs out of cash and exits")
-    for neo in model._of_type_name("neocloud"):
+    for neo in model.of_type(Neocloud):
         if neo.cash_usd < 0:
             model.counters["defaults"] += 1
             exit_firm(model, neo, "defaults on its debt")
@@ -47,9 +65,7 @@ def settle(model: ComputeMarket) -> None:
 
 def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     p = model.p
-    burn = lab.burn_usd_per_month
-    short = lab.cash_usd < 0 or (burn > 0 and lab.cash_usd / burn < p["fundraise_runway_months"])
-    if not short or model.month - lab.last_raise_month < RAISE_COOLDOWN_MONTHS:
+    if not lab.wants_to_raise():
         return
     lab.last_raise_month = model.month
     growth = lab.revenue_growth_per_year()
@@ -57,12 +73,7 @@ def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     if model.rng.random() >= odds:
         model.log("raise", f"{lab.name} fails to raise money ({model.sentiment} market)", lab.name)
         return
-    mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
-    valuation = 12.0 * max(lab.revenue_usd, 0.0) * p["valuation_revenue_multiple"] * mood
-    amount = min(
-        p["fundraise_months_of_burn"] * max(burn, 0.02 * max(lab.revenue_usd, 1e8)) * mood,
-        0.25 * valuation,
-    )
+    amount = lab.raise_target_usd(finance.SENTIMENT_MULTIPLIER[model.sentiment])
     if amount <= 0:
         model.log("raise", f"{lab.name} fails to raise money (no revenue to value)", lab.name)
         return
@@ -87,7 +98,7 @@ def strategic_investor(model: ComputeMarket, lab: Lab, amount: float):
         return None
     options = [
         h
-        for h in model._of_type_name("hyperscaler")
+        for h in model.of_type(Hyperscaler)
         if h.cash_usd > 3 * amount and (h.facilities or h.max_build_mw > 0)
     ]
     if not options:
@@ -97,14 +108,20 @@ def strategic_investor(model: ComputeMarket, lab: Lab, amount: float):
 
 def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> None:
     """The investor's money comes back as a compute commitment with the investor."""
-    p = model.p
     term = lab.term_months
     start = model.month + 1
     res = lab.value_usd_per_h100e_hour(False) * 1.5
     size = amount / (max(model.spot_index, 0.5) * HOURS_PER_MONTH * term)
     for start_at in (start, model.month + investor.build_months() + 1):
         rfq = RFQ(
-            lab.unique_id, size, start_at, term, False, "inference", res, lab.credit_rating, True
+            buyer_id=lab.unique_id,
+            capacity_h100e=size,
+            start_month=start_at,
+            term_months=term,
+            contiguous=False,
+            purpose=Purpose.INFERENCE,
+            reservation_usd_per_h100e_hour=res,
+            buyer_credit=lab.credit_rating,
         )
         quotes = investor.quotes(rfq)
         if quotes:
@@ -113,10 +130,17 @@ def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> No
                 q.capacity_h100e, amount / (q.ask_usd_per_h100e_hour * HOURS_PER_MONTH * term)
             )
             if take >= 1.0:
-                model.sign(lab, q, take, q.ask_usd_per_h100e_hour, "inference", "circular deal")
+                contracting.sign(
+                    model,
+                    lab,
+                    q,
+                    take,
+                    q.ask_usd_per_h100e_hour,
+                    Purpose.INFERENCE,
+                    Origin.CIRCULAR_DEAL,
+                )
                 model.counters["circular_deals"] += 1
             return
-    del p
 
 
 # ---------------------------------------------------------------------- exits
@@ -124,7 +148,7 @@ def site_value_usd(model: ComputeMarket, f) -> float:
     """Replacement value of a site: its building and its chips at today's price,
     the chips written down over their useful life."""
     life = model.p["chip_useful_life_months"]
-    price = model.merchant_price_usd_per_h100e()
+    price = model.tech.merchant_price_usd_per_h100e()
     chips = sum(
         b.h100e * price * max(0.0, 1.0 - (model.month - b.installed_month) / life) for b in f.chips
     )
@@ -137,12 +161,12 @@ def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
     beyond its assets) is written off."""
     model.log("exit", f"{firm.name} {why}", firm.name)
     model.counters["exits"] += 1
-    for c in list(firm.bought):
-        model.end_contract(c, "buyer exit")
+    for c in model.book.bought_by(firm.unique_id):
+        model.book.end(c, EndReason.BUYER_EXIT, model.month)
     for f in list(firm.facilities):
         auction_site(model, firm, f)
-    for c in list(firm.sold):  # contracts whose site found no buyer
-        model.end_contract(c, "seller exit")
+    for c in model.book.sold_by(firm.unique_id):  # contracts whose site found no buyer
+        model.book.end(c, EndReason.SELLER_EXIT, model.month)
     remove(model, firm)
 
 
@@ -161,8 +185,7 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
     for firm in model.firms():
         if firm is seller or not firm.active:
             continue
-        wants = firm.kind != "lab" or firm.max_build_mw > 0
-        if not wants:
+        if not firm.wants_sites():
             continue
         bid = value * (0.7 + 0.6 * float(model.rng.random()))
         if firm.cash_usd >= bid:
@@ -190,7 +213,7 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
         return
     f.status = FacilityStatus.RETIRED
     for c in model.book.at_site(f.facility_id):
-        model.end_contract(c, "seller exit")
+        model.book.end(c, EndReason.SELLER_EXIT, model.month)
     seller.facilities.remove(f)
     model.log("auction", f"{f.name} of {seller.name} finds no buyer and closes", seller.name)
 
@@ -203,17 +226,13 @@ def transfer_site(model: ComputeMarket, old, new, f) -> None:
         if c.state == ContractState.ENDED:
             continue
         if c.buyer_id == new.unique_id:  # the buyer now owns the site it rented
-            model.end_contract(c, "merged")
+            model.book.end(c, EndReason.MERGED, model.month)
             continue
-        move_sale(model, c, old, new)
+        model.book.move_seller(c, new.unique_id)
     for s in model.suppliers():
         for o in s.orders:
             if o.facility_id == f.facility_id:
                 o.buyer_id = new.unique_id
-
-
-def move_sale(model: ComputeMarket, c, old, new) -> None:
-    model.book.move_seller(c, new.unique_id)
 
 
 def review_blocks(
@@ -246,51 +265,22 @@ def review_blocks(
 
 
 # ---------------------------------------------------------------------- acquisitions
-def firm_size(model: ComputeMarket, firm) -> float:
-    """Size in the firm's segment: compute at hand for labs, capacity for providers."""
-    return firm.pool_h100e if firm.kind == "lab" else firm.online_capacity_h100e()
-
-
 def acquisitions(model: ComputeMarket) -> None:
-    """Now and then the largest firm of a type bids for a rival: its most distressed
+    """Now and then the largest firm of a segment bids for a rival: its most distressed
     one at a distressed price, or else its smallest one at the going valuation."""
     p = model.p
-    for kind in ("lab", "neocloud"):
+    for target_type, other_buyers, segment in ACQUISITION_SEGMENTS:
         if model.rng.random() >= p["acquisition_rate"]:
             continue
-        firms = model._of_type_name(kind)
+        firms = model.of_type(target_type)
         if len(firms) < 2:
             continue
-        buyers = list(firms) + (model._of_type_name("hyperscaler") if kind == "neocloud" else [])
-        acquirer = max(buyers, key=lambda f: (firm_size(model, f), -f.unique_id))
-        rivals = [f for f in firms if f is not acquirer]
-        distressed = [f for f in rivals if f.runway_months() < p["fundraise_runway_months"] / 2]
-        assets = lambda f: sum(site_value_usd(model, s) for s in f.facilities)  # noqa: E731
-        if distressed:
-            target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
-            price = max(
-                0.0,
-                assets(target) * (1 - p["distressed_asset_discount"])
-                + target.cash_usd
-                - target.debt_usd,
-            )
-        else:
-            target = min(rivals, key=lambda f: (firm_size(model, f), f.unique_id))
-            mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
-            revenue = getattr(target, "revenue_usd", 0.0)
-            price = max(
-                0.0,
-                assets(target)
-                + target.cash_usd
-                - target.debt_usd
-                + 12.0 * revenue * p["valuation_revenue_multiple"] * mood,
-            )
+        buyers = list(firms) + [f for t in other_buyers for f in model.of_type(t)]
+        acquirer = max(buyers, key=lambda f: (f.segment_size_h100e(), -f.unique_id))
+        target, price = takeover_target(model, acquirer, [f for f in firms if f is not acquirer])
         if acquirer.free_cash_usd() < 1.5 * price + 1e8:
             continue
-        sizes = {
-            x.unique_id: firm_size(model, x)
-            for x in (model.labs() if kind == "lab" else model.firms())
-        }
+        sizes = {x.unique_id: x.segment_size_h100e() for t in segment for x in model.of_type(t)}
         if review_blocks(
             model,
             sizes,
@@ -303,27 +293,50 @@ def acquisitions(model: ComputeMarket) -> None:
         merge(model, acquirer, target, price)
 
 
+def takeover_target(model: ComputeMarket, acquirer, rivals: list) -> tuple:
+    """(target, price): the most distressed rival at its assets' distressed value, or
+    else the smallest at its assets plus a revenue multiple at the market's mood."""
+    p = model.p
+    distressed = [f for f in rivals if f.runway_months() < p["fundraise_runway_months"] / 2]
+    assets = lambda f: sum(site_value_usd(model, s) for s in f.facilities)  # noqa: E731
+    if distressed:
+        target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
+        price = max(
+            0.0,
+            assets(target) * (1 - p["distressed_asset_discount"])
+            + target.cash_usd
+            - target.debt_usd,
+        )
+        return target, price
+    target = min(rivals, key=lambda f: (f.segment_size_h100e(), f.unique_id))
+    mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
+    price = max(
+        0.0,
+        assets(target)
+        + target.cash_usd
+        - target.debt_usd
+        + 12.0 * target.revenue_usd * p["valuation_revenue_multiple"] * mood,
+    )
+    return target, price
+
+
 def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
     """``acquirer`` takes over ``target``: sites, contracts, cash, debt, users."""
     model.ledger.pay(acquirer, None, price, "acquisition")
     for f in list(target.facilities):
         transfer_site(model, target, acquirer, f)
-    for c in list(target.sold):
-        move_sale(model, c, target, acquirer)
-    for c in list(target.bought):
+    for c in model.book.sold_by(target.unique_id):
+        model.book.move_seller(c, acquirer.unique_id)
+    for c in model.book.bought_by(target.unique_id):
         if c.seller_id == acquirer.unique_id:
-            model.end_contract(c, "merged")
+            model.book.end(c, EndReason.MERGED, model.month)
             continue
         model.book.move_buyer(c, acquirer.unique_id)
     model.ledger.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
     debt = target.debt_usd
     acquirer.debt_usd += debt
     target.debt_usd = 0.0
-    if target.kind == "lab" and acquirer.kind == "lab":
-        acquirer.share += target.share
-        acquirer.capability_h100e_months = max(
-            acquirer.capability_h100e_months, target.capability_h100e_months
-        )
+    acquirer.absorb(target)
     model.counters["acquisitions"] += 1
     model.log(
         "acquisition",

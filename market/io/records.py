@@ -3,9 +3,48 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
-HOURS_PER_MONTH = 730.0
+HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12: a month of round-the-clock use
+
+
+class FirmKind(StrEnum):
+    """Agent types; the values are the names the scenario tables and outputs use."""
+
+    HYPERSCALER = "hyperscaler"
+    NEOCLOUD = "neocloud"
+    LAB = "lab"
+    CHIP_SUPPLIER = "chip_supplier"
+
+
+class Purpose(StrEnum):
+    INFERENCE = "inference"  # serving users: any sites will do
+    TRAINING = "training"  # a frontier run: the whole block at one site
+
+
+class Sentiment(StrEnum):
+    WINTER = "winter"
+    NORMAL = "normal"
+    BOOM = "boom"
+
+
+class EndReason(StrEnum):
+    """Why a contract ended (the contract book's ``end_reason`` column)."""
+
+    EXPIRED = "expired"
+    RENEWED = "renewed"  # expired and signed again on new terms
+    BUYER_EXIT = "buyer exit"
+    SELLER_EXIT = "seller exit"
+    MERGED = "merged"  # buyer and seller became one firm
+
+
+class Origin(StrEnum):
+    """How a contract came about (the contract book's ``origin`` column)."""
+
+    NEGOTIATED = "negotiated"
+    OPENING_BOOK = "opening book"
+    CIRCULAR_DEAL = "circular deal"
+    RENEWAL = "renewal"
 
 
 class FacilityStatus(IntEnum):
@@ -21,6 +60,11 @@ class ContractState(IntEnum):
     SIGNED = 0
     ACTIVE = 1
     ENDED = 2
+
+    @property
+    def label(self) -> str:
+        """The name the contract book's ``state`` column uses."""
+        return self.name.lower()
 
 
 @dataclass(slots=True)
@@ -94,11 +138,11 @@ class Contract:
     take_or_pay_share: float = 1.0
     cancellation_notice_months: int = 0
     exclusive: bool = False
-    purpose: str = "inference"
-    origin: str = "negotiated"  # negotiated | opening book | circular deal
+    purpose: Purpose = Purpose.INFERENCE
+    origin: Origin = Origin.NEGOTIATED
     state: ContractState = ContractState.SIGNED
     delivered_h100e: float = 0.0
-    end_reason: str = ""
+    end_reason: EndReason | str = ""  # "" while open
     ended_month: int = -1
     paid_usd: float = 0.0
 
@@ -120,7 +164,7 @@ class Contract:
         return delivered_h100e * rate * HOURS_PER_MONTH * owed_share
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class RFQ:
     """A buyer's request for quotes."""
 
@@ -129,7 +173,7 @@ class RFQ:
     start_month: int
     term_months: int
     contiguous: bool  # training: the whole block at one site
-    purpose: str
+    purpose: Purpose
     reservation_usd_per_h100e_hour: float
     buyer_credit: float
     buyer_is_lab: bool = True
@@ -140,7 +184,7 @@ class RFQ:
         return max(self.start_month, self.latest_start_month)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Quote:
     seller_id: int
     facility_id: int | None  # None: build to suit (a new site)
@@ -152,6 +196,15 @@ class Quote:
     exclusive: bool = False
     cancellation_notice_months: int = 0
     h100e_per_mw: float = 700.0
+
+
+@dataclass(slots=True, kw_only=True)
+class Loan:
+    """A neocloud's loan: interest only until ``repay_from_month``, then an annuity."""
+
+    principal_usd: float
+    annual_rate: float
+    repay_from_month: int
 
 
 @dataclass(slots=True)
