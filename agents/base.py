@@ -38,7 +38,7 @@ class Firm(mesa.Agent):
         super().__init__(model)
         self.name = name
         self.cash_usd = float(spec.get("cash_usd", 0.0))
-        self.credit_rating = float(spec.get("credit_rating", 0.5))
+        self.credit_rating = float(spec.get("credit_rating", NEUTRAL_CREDIT))
         self.region = spec.get("region") or model.default_region
         self.max_build_mw = float(spec.get("max_build_mw", 0.0))
         self.facilities: list[Facility] = []
@@ -101,7 +101,7 @@ class Firm(mesa.Agent):
             h100e_per_mw=tech.h100e_per_mw(f.ordered_generation),
             region=f.region,
             annual_rate=self.annual_rate(),
-            credit_premium=0.1 * (1.0 - buyer_credit),
+            credit_premium=self.model.p["credit_premium_per_credit_gap"] * (1.0 - buyer_credit),
         )
 
     def _ask(self, floor: float, term: int, exclusive: bool) -> float:
@@ -186,7 +186,11 @@ class Firm(mesa.Agent):
             free = min(free_here, spare)
             if free < 1.0:
                 continue
-            whole_site = self.offers_whole_sites() and untouched and free >= 0.95 * site_expected
+            whole_site = (
+                self.offers_whole_sites()
+                and untouched
+                and free >= self.model.p["whole_site_offer_share"] * site_expected
+            )
             floor = self.facility_floor(f, rfq.buyer_credit)
             out.append(
                 Quote(
@@ -233,7 +237,7 @@ class Firm(mesa.Agent):
             h100e_per_mw=density,
             region=self.region,
             annual_rate=self.annual_rate(),
-            credit_premium=0.1 * (1.0 - rfq.buyer_credit),
+            credit_premium=m.p["credit_premium_per_credit_gap"] * (1.0 - rfq.buyer_credit),
         )
         ask = self._ask(floor, rfq.term_months, False)
         if not self.can_finance(h100e, ask, rfq.term_months, rfq.buyer_credit):
@@ -277,11 +281,12 @@ class Firm(mesa.Agent):
         its own signal (``build_want_h100e``), at most its largest site, no more
         often than one site a quarter, and only with the cash to pay for it on top
         of three months of burn."""
-        m = self.model
+        m, p = self.model, self.model.p
         if self.max_build_mw <= 0:
             return 0.0
         recent = any(
-            f.status == FacilityStatus.UNDER_CONSTRUCTION and m.month - f.build_started_month < 3
+            f.status == FacilityStatus.UNDER_CONSTRUCTION
+            and m.month - f.build_started_month < p["build_cooldown_months"]
             for f in self.facilities
         )
         if recent:
@@ -295,9 +300,9 @@ class Firm(mesa.Agent):
         )
         want = self.build_want_h100e(floor, density)
         h100e = min(want, self.max_site_mw() * density)
-        if h100e < 0.1 * self.max_site_mw() * density:
+        if h100e < p["min_build_share_of_site"] * self.max_site_mw() * density:
             return 0.0
-        reserve = 3.0 * max(self.burn_usd_per_month, 0.0)
+        reserve = p["build_reserve_months_of_burn"] * max(self.burn_usd_per_month, 0.0)
         if self.free_cash_usd() - reserve < m.tech.build_cost_usd(self, h100e):
             return 0.0
         return h100e
@@ -313,7 +318,8 @@ class Firm(mesa.Agent):
         dear = m.spot_index >= p["spec_build_spot_ratio"] * floor
         if not (busy or dear):
             return 0.0
-        return max(self.unquoted_h100e, (1.0 if dear else 0.25) * self.max_site_mw() * density)
+        share = 1.0 if dear else p["busy_build_share_of_site"]
+        return max(self.unquoted_h100e, share * self.max_site_mw() * density)
 
     def top_up_chips(self) -> None:
         """Fill spare power at owned sites with chips, while cash allows."""
@@ -324,9 +330,10 @@ class Firm(mesa.Agent):
                 continue
             headroom = f.power_mw - f.power_used_mw(m.tech.h100e_per_mw)
             h100e = headroom * density
-            if (
-                h100e >= 0.05 * f.power_mw * density
-                and self.free_cash_usd() > h100e * m.tech.best_chip_price(self)
+            if h100e >= m.p[
+                "chip_top_up_min_share"
+            ] * f.power_mw * density and self.free_cash_usd() > h100e * m.tech.best_chip_price(
+                self
             ):
                 m.order_chips(self, f, h100e)
 
@@ -381,8 +388,9 @@ class Firm(mesa.Agent):
             m.ledger.pay(self, None, opex, "opex")
 
     def note_burn(self, net_out_usd: float) -> None:
-        """Fold this month's net payments into the smoothed burn (half each)."""
-        self.burn_usd_per_month = 0.5 * self.burn_usd_per_month + 0.5 * net_out_usd
+        """Fold this month's net payments into the smoothed burn (``burn_smoothing``)."""
+        w = self.model.p["burn_smoothing"]
+        self.burn_usd_per_month = (1.0 - w) * self.burn_usd_per_month + w * net_out_usd
 
     def runway_months(self) -> float:
         burn = self.burn_usd_per_month

@@ -45,7 +45,7 @@ class ChipSupplier(mesa.Agent):
     def quote_price(self, firm) -> float:
         # a captive program supplies its parent and partners near cost
         if self.captive:
-            return self.unit_cost_usd_per_h100e * 1.1
+            return self.unit_cost_usd_per_h100e * self.model.p["captive_chip_price_factor"]
         return self.price_usd_per_h100e
 
     def backlog_h100e(self) -> float:

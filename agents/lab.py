@@ -22,10 +22,10 @@ from market.mechanisms import pricing
 SPELL_START_SHARE = 0.05
 SPELL_END_SHARE = 0.01
 SPELL_QUIET_MONTHS = 3
-
-
-# fundraising: months between attempts to raise
-RAISE_COOLDOWN_MONTHS = 3
+# revenue growth is measured over the last year: 13 monthly values, at least 4
+REVENUE_HISTORY_MONTHS = 13
+MIN_REVENUE_HISTORY_MONTHS = 4
+NEVER_RAISED_MONTH = -99  # last_raise_month before any attempt: long enough ago
 
 
 class Lab(Firm):
@@ -54,7 +54,7 @@ class Lab(Firm):
         self.demand_h100e = 0.0
         self.investors: dict[int, float] = {}
         self.training_misses = 0  # months in a row a training request found no block
-        self.last_raise_month = -99  # month of the last attempt to raise money (-99: none)
+        self.last_raise_month = NEVER_RAISED_MONTH  # month of the last attempt to raise money
         # the rationing spell in progress, for the event log: its first month (-1: none),
         # its worst month's rationed share, the months in a row below the end threshold
         self.spell_start_month = -1
@@ -130,7 +130,9 @@ class Lab(Firm):
 
     def value_usd_per_h100e_hour(self, training: bool) -> float:
         m, p = self.model, self.model.p
-        v = p["revenue_usd_per_h100e_hour"] * (1.0 + 2.0 * self.rationed_share)
+        v = p["revenue_usd_per_h100e_hour"] * (
+            1.0 + p["rationing_value_multiplier"] * self.rationed_share
+        )
         if training:
             behind = max(0.0, m.leader_capability - self.capability)
             v = p["revenue_usd_per_h100e_hour"] * p["training_value_multiplier"] * (1.0 + behind)
@@ -164,7 +166,7 @@ class Lab(Firm):
         target = self.run_goal_h100e_months / months
         if p["training_run_cap_h100e"] > 0:
             target = min(target, p["training_run_cap_h100e"])
-        price = max(m.spot_index, 0.1)
+        price = max(m.spot_index, p["training_min_price_usd_per_h100e_hour"])
         budget = p["training_budget_share_of_cash"] * (
             max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
         )
@@ -230,14 +232,12 @@ class Lab(Firm):
             goal = self.run_goal_h100e_months
             stretch = usable > 0 and usable * longest >= goal
             if not (
-                full
-                or stretch
-                or (partial and self.training_misses >= 2 and not self.block_coming())
+                full or stretch or (partial and self.patience_spent() and not self.block_coming())
             ):
                 return
             months = min(longest, max(months, math.ceil(goal / max(usable, 1e-9) - 1e-9)))
             run = min(usable, goal / months)
-        elif full or beats or (partial and self.training_misses >= 2 and not self.block_coming()):
+        elif full or beats or (partial and self.patience_spent() and not self.block_coming()):
             run = min(block, self.run_plan_h100e)
         else:
             return
@@ -297,8 +297,9 @@ class Lab(Firm):
         )
         # during a run, or after asking in vain, a lab asks for a block to be
         # ready later (a forward start that a builder can meet)
-        ahead = self.run_h100e > 0 or self.training_misses >= 2
-        start = m.month + 1 if not ahead else m.month + int(0.75 * p["rfq_horizon_months"]) + 1
+        ahead = self.run_h100e > 0 or self.patience_spent()
+        forward = int(p["training_forward_start_share"] * p["rfq_horizon_months"])
+        start = m.month + 1 if not ahead else m.month + forward + 1
         if size < 1.0:
             return None
         # a frontier block is worth waiting for: up to two years for a new site
@@ -311,7 +312,7 @@ class Lab(Firm):
             purpose=Purpose.TRAINING,
             reservation_usd_per_h100e_hour=res,
             buyer_credit=self.credit_rating,
-            latest_start_month=start + (24 if ahead else 0),
+            latest_start_month=start + (p["training_max_wait_months"] if ahead else 0),
         )
 
     def inference_requests(self, budget_left: float, asked_training: bool) -> list[RFQ]:
@@ -328,7 +329,7 @@ class Lab(Firm):
             gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
-            if gap >= max(1.0, 0.02 * self.need_h100e(start)):
+            if gap >= max(1.0, p["min_request_share_of_need"] * self.need_h100e(start)):
                 out.append(
                     RFQ(
                         buyer_id=self.unique_id,
@@ -367,7 +368,7 @@ class Lab(Firm):
             )
             if price is None:
                 continue
-            if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * 1.5:
+            if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * p["max_whole_site_ratio"]:
                 continue  # a whole site far larger than the need (or budget) is declined
             deals.append((q, take, price))
         return deals
@@ -390,22 +391,27 @@ class Lab(Firm):
             buyer_credit=self.credit_rating,
         )
         for q in seller.quotes(rfq):
-            if q.facility_id == site_id and q.capacity_h100e >= c.capacity_h100e * 0.99:
+            share = m.p["renewal_min_share"]
+            if q.facility_id == site_id and q.capacity_h100e >= c.capacity_h100e * share:
                 price = pricing.bargain(
                     q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour, seller_power
                 )
                 return None if price is None else (q, price)
         return None
 
+    def patience_spent(self) -> bool:
+        """Training requests in a row have found no block for ``training_patience_months``."""
+        return self.training_misses >= self.model.p["training_patience_months"]
+
     # ------------------------------------------------------------------ money
     def wants_to_raise(self) -> bool:
         """Short of cash (less runway than ``fundraise_runway_months``) and not
-        tried within the last ``RAISE_COOLDOWN_MONTHS``."""
+        tried within the last ``fundraise_cooldown_months``."""
         m, burn = self.model, self.burn_usd_per_month
         short = self.cash_usd < 0 or (
             burn > 0 and self.cash_usd / burn < m.p["fundraise_runway_months"]
         )
-        return short and m.month - self.last_raise_month >= RAISE_COOLDOWN_MONTHS
+        return short and m.month - self.last_raise_month >= m.p["fundraise_cooldown_months"]
 
     def raise_target_usd(self, mood: float) -> float:
         """What the lab asks investors for: months of burn (at least 2% of its
@@ -414,9 +420,13 @@ class Lab(Firm):
         valuation = 12.0 * max(self.revenue_usd, 0.0) * p["valuation_revenue_multiple"] * mood
         return min(
             p["fundraise_months_of_burn"]
-            * max(self.burn_usd_per_month, 0.02 * max(self.revenue_usd, 1e8))
+            * max(
+                self.burn_usd_per_month,
+                p["raise_min_burn_share_of_revenue"]
+                * max(self.revenue_usd, p["raise_revenue_floor_usd_per_month"]),
+            )
             * mood,
-            0.25 * valuation,
+            p["raise_max_share_of_valuation"] * valuation,
         )
 
     # ------------------------------------------------------------------ firm roles
@@ -426,7 +436,7 @@ class Lab(Firm):
         month = self.model.month + self.build_months()
         expected = self.expected_capacity_h100e(month)
         gap = self.need_h100e(month) - self.secured_h100e(month)
-        return gap if gap > 0.1 * max(expected, 1.0) else 0.0
+        return gap if gap > self.model.p["lab_build_min_gap_share"] * max(expected, 1.0) else 0.0
 
     def wants_sites(self) -> bool:
         return self.max_build_mw > 0
@@ -500,7 +510,7 @@ class Lab(Firm):
         self.used_training_h100e = training
         self.rationed_share = 0.0 if demand <= 0 else max(0.0, 1.0 - inference / demand)
         self.revenue_usd = inference * m.p["revenue_usd_per_h100e_hour"] * HOURS_PER_MONTH
-        self.revenue_history = ([*self.revenue_history, self.revenue_usd])[-13:]
+        self.revenue_history = ([*self.revenue_history, self.revenue_usd])[-REVENUE_HISTORY_MONTHS:]
 
     def note_rationing(self) -> None:
         """Tell the event log when a rationing spell starts (at least
@@ -538,7 +548,7 @@ class Lab(Firm):
 
     def revenue_growth_per_year(self) -> float:
         h = self.revenue_history
-        if len(h) < 4 or h[0] <= 0:
+        if len(h) < MIN_REVENUE_HISTORY_MONTHS or h[0] <= 0:
             return 1.0
         months = len(h) - 1
         return (max(h[-1], 1.0) / h[0]) ** (12.0 / months)

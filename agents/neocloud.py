@@ -11,7 +11,6 @@ from market.mechanisms import finance, pricing
 class Neocloud(Firm):
     kind = FirmKind.NEOCLOUD
     builds_to_suit = True
-    equity_share = 0.2  # of a build's cost paid from the neocloud's own cash
 
     def __init__(self, model: World, name: str, spec: dict) -> None:
         self.loans: list[Loan] = []
@@ -55,8 +54,9 @@ class Neocloud(Firm):
         """Lenders advance a share of the signed contract's revenue; the rest is equity."""
         capex = self.model.tech.build_cost_usd(self, h100e)
         contract_value = h100e * price * HOURS_PER_MONTH * term
+        p = self.model.p
         debt = min(
-            capex * (1 - self.equity_share), self.model.p["debt_advance_rate"] * contract_value
+            capex * (1 - p["neocloud_equity_share"]), p["debt_advance_rate"] * contract_value
         )
         return self.free_cash_usd() >= capex - debt
 
@@ -71,7 +71,8 @@ class Neocloud(Firm):
         but no more than a share of the signed contract's value."""
         p = self.model.p
         debt = min(
-            total_capex_usd * (1 - self.equity_share), p["debt_advance_rate"] * contract_value_usd
+            total_capex_usd * (1 - p["neocloud_equity_share"]),
+            p["debt_advance_rate"] * contract_value_usd,
         )
         spread = finance.neocloud_spread(
             buyer_credit, p["neocloud_spread_investment_grade"], p["neocloud_spread_speculative"]

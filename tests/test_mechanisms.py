@@ -586,8 +586,15 @@ def test_sentiment_with_zero_persistence_always_moves():
     assert finance.next_sentiment("normal", 0.0, 0.6) == "winter"
 
 
+def _raise_probability(growth, rank, sentiment):
+    from market.io.params import defaults
+
+    odds = finance.RaiseOdds.from_params(defaults())
+    return finance.raise_probability(growth, rank, sentiment, odds)
+
+
 def test_raise_probability_follows_growth_rank_and_mood():
-    p = finance.raise_probability
+    p = _raise_probability
     assert 0.0 < p(1.0, 0.5, "winter") < p(1.0, 0.5, "normal") < p(1.0, 0.5, "boom") < 1.0
     assert p(3.0, 0.5, "normal") > p(1.0, 0.5, "normal") > p(0.5, 0.5, "normal")
     assert p(1.0, 1.0, "normal") > p(1.0, 0.0, "normal")
@@ -598,7 +605,7 @@ def test_raise_probability_follows_growth_rank_and_mood():
 
 def test_raise_probability_rejects_unknown_sentiment():
     with pytest.raises(KeyError):
-        finance.raise_probability(1.0, 0.5, "euphoria")
+        _raise_probability(1.0, 0.5, "euphoria")
 
 
 def test_neocloud_spread_interpolates_and_clamps():

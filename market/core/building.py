@@ -11,9 +11,8 @@ if TYPE_CHECKING:
     from agents import ChipSupplier, Firm
     from market.core.model import ComputeMarket
 
-# each month of a supplier's backlog counts as this share on its price when a buyer
-# picks a supplier (a long backlog means idle sites while waiting)
-BACKLOG_COST_PER_MONTH = 0.1
+# a buyer whose credit is not known when a build starts (no contract behind it)
+NEUTRAL_CREDIT = 0.5
 
 
 def new_facility(
@@ -67,7 +66,7 @@ def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bo
     )
     f.grid_ready_month = grid
     if not for_contract:
-        firm.finance_build(cost, model.tech.build_cost_usd(firm, h100e), 0.0, 0.5)
+        firm.finance_build(cost, model.tech.build_cost_usd(firm, h100e), 0.0, NEUTRAL_CREDIT)
     order_chips(model, firm, f, h100e)
     model.log(
         "build",
@@ -79,7 +78,9 @@ def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bo
 
 
 def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> None:
-    """Order from the supplier with the lowest price once its backlog is counted."""
+    """Order from the supplier with the lowest price once its backlog is counted: a
+    long backlog means idle sites while waiting (``chip_backlog_cost_per_month``)."""
+    backlog_cost = model.p["chip_backlog_cost_per_month"]
     options = model.tech.suppliers_for(firm)
     if not options or h100e <= 0:
         return
@@ -87,12 +88,7 @@ def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> 
         options,
         key=lambda s: (
             s.quote_price(firm)
-            * (
-                1
-                + BACKLOG_COST_PER_MONTH
-                * s.backlog_h100e()
-                / max(s.production_h100e_per_month, 1.0)
-            ),
+            * (1 + backlog_cost * s.backlog_h100e() / max(s.production_h100e_per_month, 1.0)),
             s.unique_id,
         ),
     )

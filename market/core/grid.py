@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+# the online month of a site whose grid connection never comes
+NEVER_MONTH = 10**9
+
 
 class Region:
     """Grid connections are granted first come, first served, at a monthly rate that
@@ -55,4 +58,4 @@ class Region:
         ready = self.ready_month(month, mw, p)
         if math.isfinite(ready):
             self.queue_clears_month = self.finish(max(float(month), self.queue_clears_month), mw)
-        return math.ceil(ready) if math.isfinite(ready) else 10**9
+        return math.ceil(ready) if math.isfinite(ready) else NEVER_MONTH

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from agents import Firm
     from market.core.model import ComputeMarket
 
+# an acquisition's event says how much debt came with the firm from this amount on
+DEBT_WORTH_MENTIONING_USD = 5e6
 # acquisitions: (target type, other types that may buy it, the types of the segment
 # that merger review measures), in the order the rivals are considered each month
 ACQUISITION_SEGMENTS = (
@@ -63,17 +65,29 @@ def settle(model: ComputeMarket) -> None:
     acquisitions(model)
 
 
+def mood(model: ComputeMarket) -> float:
+    """Investors' mood: scales round sizes and valuations (normal: 1)."""
+    p = model.p
+    return {
+        Sentiment.WINTER: p["sentiment_multiplier_winter"],
+        Sentiment.NORMAL: 1.0,
+        Sentiment.BOOM: p["sentiment_multiplier_boom"],
+    }[model.sentiment]
+
+
 def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     p = model.p
     if not lab.wants_to_raise():
         return
     lab.last_raise_month = model.month
     growth = lab.revenue_growth_per_year()
-    odds = finance.raise_probability(growth, rank_score, model.sentiment)
+    odds = finance.raise_probability(
+        growth, rank_score, model.sentiment, finance.RaiseOdds.from_params(p)
+    )
     if model.rng.random() >= odds:
         model.log("raise", f"{lab.name} fails to raise money ({model.sentiment} market)", lab.name)
         return
-    amount = lab.raise_target_usd(finance.SENTIMENT_MULTIPLIER[model.sentiment])
+    amount = lab.raise_target_usd(mood(model))
     if amount <= 0:
         model.log("raise", f"{lab.name} fails to raise money (no revenue to value)", lab.name)
         return
@@ -99,7 +113,8 @@ def strategic_investor(model: ComputeMarket, lab: Lab, amount: float):
     options = [
         h
         for h in model.of_type(Hyperscaler)
-        if h.cash_usd > 3 * amount and (h.facilities or h.max_build_mw > 0)
+        if h.cash_usd > model.p["strategic_investor_cash_multiple"] * amount
+        and (h.facilities or h.max_build_mw > 0)
     ]
     if not options:
         return None
@@ -110,8 +125,10 @@ def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> No
     """The investor's money comes back as a compute commitment with the investor."""
     term = lab.term_months
     start = model.month + 1
-    res = lab.value_usd_per_h100e_hour(False) * 1.5
-    size = amount / (max(model.spot_index, 0.5) * HOURS_PER_MONTH * term)
+    p = model.p
+    res = lab.value_usd_per_h100e_hour(False) * p["circular_deal_value_markup"]
+    floor = p["circular_deal_min_price_usd_per_h100e_hour"]
+    size = amount / (max(model.spot_index, floor) * HOURS_PER_MONTH * term)
     for start_at in (start, model.month + investor.build_months() + 1):
         rfq = RFQ(
             buyer_id=lab.unique_id,
@@ -152,7 +169,8 @@ def site_value_usd(model: ComputeMarket, f) -> float:
     chips = sum(
         b.h100e * price * max(0.0, 1.0 - (model.month - b.installed_month) / life) for b in f.chips
     )
-    return f.power_mw * model.p["facility_cost_usd_per_mw"] * 0.8 + chips
+    p = model.p
+    return f.power_mw * p["facility_cost_usd_per_mw"] * p["site_building_value_share"] + chips
 
 
 def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
@@ -187,12 +205,14 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
             continue
         if not firm.wants_sites():
             continue
-        bid = value * (0.7 + 0.6 * float(model.rng.random()))
+        bid = value * (
+            p["auction_bid_min_share"] + p["auction_bid_spread"] * float(model.rng.random())
+        )
         if firm.cash_usd >= bid:
             bids.append((bid, firm.unique_id))
     sizes = {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
     while bids:
-        won = finance.second_price(bids, 0.3 * value)
+        won = finance.second_price(bids, p["auction_reserve_share"] * value)
         if won is None:
             break
         winner_id, price = won
@@ -278,7 +298,10 @@ def acquisitions(model: ComputeMarket) -> None:
         buyers = list(firms) + [f for t in other_buyers for f in model.of_type(t)]
         acquirer = max(buyers, key=lambda f: (f.segment_size_h100e(), -f.unique_id))
         target, price = takeover_target(model, acquirer, [f for f in firms if f is not acquirer])
-        if acquirer.free_cash_usd() < 1.5 * price + 1e8:
+        if (
+            acquirer.free_cash_usd()
+            < p["acquisition_cash_cover"] * price + p["acquisition_cash_buffer_usd"]
+        ):
             continue
         sizes = {x.unique_id: x.segment_size_h100e() for t in segment for x in model.of_type(t)}
         if review_blocks(
@@ -297,7 +320,8 @@ def takeover_target(model: ComputeMarket, acquirer, rivals: list) -> tuple:
     """(target, price): the most distressed rival at its assets' distressed value, or
     else the smallest at its assets plus a revenue multiple at the market's mood."""
     p = model.p
-    distressed = [f for f in rivals if f.runway_months() < p["fundraise_runway_months"] / 2]
+    short = p["distressed_runway_share"] * p["fundraise_runway_months"]
+    distressed = [f for f in rivals if f.runway_months() < short]
     assets = lambda f: sum(site_value_usd(model, s) for s in f.facilities)  # noqa: E731
     if distressed:
         target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
@@ -309,13 +333,12 @@ def takeover_target(model: ComputeMarket, acquirer, rivals: list) -> tuple:
         )
         return target, price
     target = min(rivals, key=lambda f: (f.segment_size_h100e(), f.unique_id))
-    mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
     price = max(
         0.0,
         assets(target)
         + target.cash_usd
         - target.debt_usd
-        + 12.0 * target.revenue_usd * p["valuation_revenue_multiple"] * mood,
+        + 12.0 * target.revenue_usd * p["valuation_revenue_multiple"] * mood(model),
     )
     return target, price
 
@@ -341,7 +364,11 @@ def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
     model.log(
         "acquisition",
         f"{acquirer.name} acquires {target.name} for ${price / 1e9:,.2f}B"
-        + (f" and takes on its ${debt / 1e9:,.2f}B of debt" if debt >= 5e6 else ""),
+        + (
+            f" and takes on its ${debt / 1e9:,.2f}B of debt"
+            if debt >= DEBT_WORTH_MENTIONING_USD
+            else ""
+        ),
         acquirer.name,
         target.name,
     )

@@ -44,9 +44,6 @@ __all__ = [
     "month_offset",
 ]
 
-# labs extrapolate the frontier's growth over the last year, within these bounds
-FRONTIER_GROWTH_BOUNDS = (1.0, 10.0)
-
 
 class ComputeMarket(mesa.Model):
     """Labs, neoclouds, hyperscalers and chip suppliers trading compute month by month.
@@ -241,8 +238,7 @@ class ComputeMarket(mesa.Model):
     def frontier_growth_per_year(self) -> float:
         """Growth of the frontier run over the last year, as labs extrapolate it."""
         g = metrics.growth_factor(self.run_history, 12)
-        low, high = FRONTIER_GROWTH_BOUNDS
-        return low if math.isnan(g) else min(high, max(low, g))
+        return 1.0 if math.isnan(g) else min(self.p["frontier_growth_max_per_year"], max(1.0, g))
 
     @property
     def leader_capability(self) -> float:

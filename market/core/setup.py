@@ -30,9 +30,6 @@ SCALED_FIELDS = (
 # the opening fleet of a site is installed in four batches, at these multiples of the
 # stated average chip age, so it does not retire in a single month
 OPENING_FLEET_AGE_SHARES = (0.25, 0.75, 1.25, 1.75)
-# the opening revenue of a lab whose scenario does not state one: its share of demand,
-# served at this utilisation
-OPENING_SERVED_SHARE = 0.85
 # the spot price at the start when no site is online: a typical cost floor, $/H100e-hour
 FALLBACK_FLOOR_USD_PER_H100E_HOUR = 2.0
 # the credit rating assumed for the buyer behind the opening spot index
@@ -100,7 +97,7 @@ def opening_shares_and_revenue(model: ComputeMarket) -> None:
             lab.revenue_usd = (
                 lab.share
                 * model.demand_h100e
-                * OPENING_SERVED_SHARE
+                * model.p["opening_served_share"]
                 * model.p["revenue_usd_per_h100e_hour"]
                 * HOURS_PER_MONTH
             )
@@ -124,7 +121,7 @@ def opening_facility(model: ComputeMarket, owner: Firm, spec: dict, scale: float
         life = model.p["chip_useful_life_months"]
         for share in OPENING_FLEET_AGE_SHARES:
             age = min(round(spec["chip_age_months"] * share), life - 1)
-            f.chips.append(ChipBatch(0, h100e / 4, -age, cost))
+            f.chips.append(ChipBatch(0, h100e / len(OPENING_FLEET_AGE_SHARES), -age, cost))
 
 
 def opening_contract(model: ComputeMarket, spec: dict) -> None:

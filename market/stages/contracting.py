@@ -14,9 +14,6 @@ if TYPE_CHECKING:
     from agents import Lab
     from market.core.model import ComputeMarket
 
-# the share of last month's unserved requests a seller still remembers
-UNQUOTED_MEMORY = 0.5
-
 
 def stage_contracting(model: ComputeMarket) -> None:
     # while the stage runs, sellers keep their free capacity per window
@@ -32,7 +29,7 @@ def contract_round(model: ComputeMarket) -> None:
     seller_ids = [f.unique_id for f in sellers]
     share = contracting.seller_power(model)
     for f in sellers:
-        f.unquoted_h100e *= UNQUOTED_MEMORY
+        f.unquoted_h100e *= model.p["unquoted_memory"]
     labs = model.labs()
     # buyers take turns in a random order each month, so no lab always asks first
     for i in model.rng.permutation(len(labs)):

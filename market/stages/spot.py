@@ -10,9 +10,6 @@ from market.mechanisms import pricing, spot
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
 
-# the spot index moves halfway to each month's clearing price
-SPOT_INDEX_SMOOTHING = 0.5
-
 
 def stage_spot(model: ComputeMarket) -> None:
     bids, asks = [], []
@@ -33,7 +30,7 @@ def stage_spot(model: ComputeMarket) -> None:
     cleared = result.price_usd_per_h100e_hour
     model.spot_price = cleared if cleared is not None else math.nan
     if cleared is not None:
-        a = SPOT_INDEX_SMOOTHING
+        a = model.p["spot_index_smoothing"]
         model.spot_index = (1.0 - a) * model.spot_index + a * cleared
     model.unmet_last_h100e = result.unmet_h100e
     # scarcity: the share of the month's compute demand that found no capacity
