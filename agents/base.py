@@ -77,7 +77,7 @@ class Firm(mesa.Agent):
         return 0.0
 
     def annual_rate(self) -> float:
-        return self.model.p["base_rate"] + self.model.p["hyperscaler_spread"]
+        return self.model.p.base_rate + self.model.p.hyperscaler_spread
 
     def max_site_mw(self) -> float:
         """Largest site the firm starts at once: its declared size, or a share of the
@@ -85,10 +85,10 @@ class Firm(mesa.Agent):
         if self.max_build_mw <= 0:
             return 0.0
         fleet = sum(f.power_mw for f in self.facilities if f.status != FacilityStatus.RETIRED)
-        return max(self.max_build_mw, self.model.p["max_site_share_of_fleet"] * fleet)
+        return max(self.max_build_mw, self.model.p.max_site_share_of_fleet * fleet)
 
     def build_months(self) -> int:
-        return self.model.p["build_months_lab"]
+        return self.model.p.build_months_lab
 
     # ------------------------------------------------------------------ selling
     def sells_to(self, rfq: RFQ) -> bool:
@@ -101,7 +101,7 @@ class Firm(mesa.Agent):
             h100e_per_mw=tech.h100e_per_mw(f.ordered_generation),
             region=f.region,
             annual_rate=self.annual_rate(),
-            credit_premium=self.model.p["credit_premium_per_credit_gap"] * (1.0 - buyer_credit),
+            credit_premium=self.model.p.credit_premium_per_credit_gap * (1.0 - buyer_credit),
         )
 
     def _ask(self, floor: float, term: int, exclusive: bool) -> float:
@@ -109,13 +109,13 @@ class Firm(mesa.Agent):
         return pricing.ask_usd_per_h100e_hour(
             floor,
             markup=self.model.scarcity_markup,
-            base_margin=p["base_margin"],
+            base_margin=p.base_margin,
             term_months=term,
-            short_term_premium=p["short_term_premium"],
-            cancellable=p["cancellation_notice_months"] > 0,
-            cancellation_premium=p["cancellation_premium"],
+            short_term_premium=p.short_term_premium,
+            cancellable=p.cancellation_notice_months > 0,
+            cancellation_premium=p.cancellation_premium,
             exclusive=exclusive,
-            exclusivity_premium=p["exclusivity_premium"],
+            exclusivity_premium=p.exclusivity_premium,
         )
 
     def free_sites(self, start: int, end: int) -> tuple[float, list]:
@@ -179,7 +179,7 @@ class Firm(mesa.Agent):
         expected, sites = self.free_sites(start, end)
         spare = expected - self.own_reservation_h100e(start) if sites else 0.0
         out: list[Quote] = []
-        notice = self.model.p["cancellation_notice_months"]
+        notice = self.model.p.cancellation_notice_months
         for f, free_here, untouched, site_expected in sites:
             if spare <= 0:
                 break
@@ -189,7 +189,7 @@ class Firm(mesa.Agent):
             whole_site = (
                 self.offers_whole_sites()
                 and untouched
-                and free >= self.model.p["whole_site_offer_share"] * site_expected
+                and free >= self.model.p.whole_site_offer_share * site_expected
             )
             floor = self.facility_floor(f, rfq.buyer_credit)
             out.append(
@@ -224,7 +224,7 @@ class Firm(mesa.Agent):
         if not self.builds_to_suit or self.max_build_mw <= 0:
             return None
         online = m.month + self.build_months()
-        online = max(online, m.regions[self.region].ready_month(m.month, 0.0, m.p))
+        online = max(online, m.regions[self.region].ready_month(m.month, 0.0))
         if rfq.latest_start < online:
             return None
         start = max(rfq.start_month, math.ceil(online))
@@ -237,7 +237,7 @@ class Firm(mesa.Agent):
             h100e_per_mw=density,
             region=self.region,
             annual_rate=self.annual_rate(),
-            credit_premium=m.p["credit_premium_per_credit_gap"] * (1.0 - rfq.buyer_credit),
+            credit_premium=m.p.credit_premium_per_credit_gap * (1.0 - rfq.buyer_credit),
         )
         ask = self._ask(floor, rfq.term_months, False)
         if not self.can_finance(h100e, ask, rfq.term_months, rfq.buyer_credit):
@@ -250,7 +250,7 @@ class Firm(mesa.Agent):
             term_months=rfq.term_months,
             ask_usd_per_h100e_hour=ask,
             floor_usd_per_h100e_hour=floor,
-            cancellation_notice_months=m.p["cancellation_notice_months"],
+            cancellation_notice_months=m.p.cancellation_notice_months,
             h100e_per_mw=density,
         )
 
@@ -286,7 +286,7 @@ class Firm(mesa.Agent):
             return 0.0
         recent = any(
             f.status == FacilityStatus.UNDER_CONSTRUCTION
-            and m.month - f.build_started_month < p["build_cooldown_months"]
+            and m.month - f.build_started_month < p.build_cooldown_months
             for f in self.facilities
         )
         if recent:
@@ -300,9 +300,9 @@ class Firm(mesa.Agent):
         )
         want = self.build_want_h100e(floor, density)
         h100e = min(want, self.max_site_mw() * density)
-        if h100e < p["min_build_share_of_site"] * self.max_site_mw() * density:
+        if h100e < p.min_build_share_of_site * self.max_site_mw() * density:
             return 0.0
-        reserve = p["build_reserve_months_of_burn"] * max(self.burn_usd_per_month, 0.0)
+        reserve = p.build_reserve_months_of_burn * max(self.burn_usd_per_month, 0.0)
         if self.free_cash_usd() - reserve < m.tech.build_cost_usd(self, h100e):
             return 0.0
         return h100e
@@ -314,11 +314,11 @@ class Firm(mesa.Agent):
         m, p = self.model, self.model.p
         expected = self.expected_capacity_h100e(m.month + self.build_months())
         committed = sum(c.capacity_h100e for c in self.sold)
-        busy = committed >= p["target_utilisation"] * max(expected, 1.0)
-        dear = m.spot_index >= p["spec_build_spot_ratio"] * floor
+        busy = committed >= p.target_utilisation * max(expected, 1.0)
+        dear = m.spot_index >= p.spec_build_spot_ratio * floor
         if not (busy or dear):
             return 0.0
-        share = 1.0 if dear else p["busy_build_share_of_site"]
+        share = 1.0 if dear else p.busy_build_share_of_site
         return max(self.unquoted_h100e, share * self.max_site_mw() * density)
 
     def top_up_chips(self) -> None:
@@ -359,7 +359,7 @@ class Firm(mesa.Agent):
             return None
         f = max(self.facilities, key=lambda f: f.capacity_h100e)
         floor = self.facility_floor(f, NEUTRAL_CREDIT)
-        return spot.Order(self.unique_id, free, floor * m.p["spot_ask_share_of_floor"])
+        return spot.Order(self.unique_id, free, floor * m.p.spot_ask_share_of_floor)
 
     def used_share(self) -> float:
         """Share of the compute it buys that it uses (owed in full on take-or-pay)."""
@@ -389,7 +389,7 @@ class Firm(mesa.Agent):
 
     def note_burn(self, net_out_usd: float) -> None:
         """Fold this month's net payments into the smoothed burn (``burn_smoothing``)."""
-        w = self.model.p["burn_smoothing"]
+        w = self.model.p.burn_smoothing
         self.burn_usd_per_month = (1.0 - w) * self.burn_usd_per_month + w * net_out_usd
 
     def runway_months(self) -> float:

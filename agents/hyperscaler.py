@@ -16,7 +16,7 @@ class Hyperscaler(Firm):
         self.outside_cash_flow_usd_per_month = float(spec.get("outside_cash_flow_usd_per_month", 0))
 
     def build_months(self) -> int:
-        return self.model.p["build_months_hyperscaler"]
+        return self.model.p.build_months_hyperscaler
 
     def step_settlement(self) -> None:
         super().step_settlement()
@@ -30,4 +30,4 @@ class Hyperscaler(Firm):
 
     def cash_flow_growth(self) -> float:
         """Factor on the scenario's outside cash flow this month."""
-        return self.model.p["hyperscaler_cash_flow_growth_per_year"] ** (self.model.month / 12.0)
+        return self.model.p.hyperscaler_cash_flow_growth_per_year ** (self.model.month / 12.0)

@@ -37,7 +37,7 @@ class Lab(Firm):
         self.capability_h100e_months = float(spec["capability_h100e_months"])
         self.last_run_h100e_months = self.capability_h100e_months
         self.strategy = spec["strategy"]
-        self.term_months = int(spec["preferred_term_months"]) or model.p["preferred_term_months"]
+        self.term_months = int(spec["preferred_term_months"]) or model.p.preferred_term_months
         self.revenue_usd = float(spec.get("revenue_usd_per_month", -1.0))
         self.revenue_history: list[float] = []
         self.run_h100e = 0.0  # size of the run in progress (0: none)
@@ -68,7 +68,7 @@ class Lab(Firm):
         return math.log10(max(self.capability_h100e_months, 1.0))
 
     def annual_rate(self) -> float:
-        return self.model.p["lab_cost_of_capital"]
+        return self.model.p.lab_cost_of_capital
 
     def inference_forecast_h100e(self, month: int) -> float:
         m = self.model
@@ -101,7 +101,7 @@ class Lab(Firm):
     def sells_to(self, rfq: RFQ) -> bool:
         if rfq.buyer_id == self.unique_id or not self.facilities:
             return False
-        return not rfq.buyer_is_lab or self.model.p["lease_to_rival_labs"]
+        return not rfq.buyer_is_lab or self.model.p.lease_to_rival_labs
 
     def largest_block_h100e(self) -> float:
         """Contiguous capacity at one site: own free capacity there plus bought there."""
@@ -130,12 +130,12 @@ class Lab(Firm):
 
     def value_usd_per_h100e_hour(self, training: bool) -> float:
         m, p = self.model, self.model.p
-        v = p["revenue_usd_per_h100e_hour"] * (
-            1.0 + p["rationing_value_multiplier"] * self.rationed_share
+        v = p.revenue_usd_per_h100e_hour * (
+            1.0 + p.rationing_value_multiplier * self.rationed_share
         )
         if training:
             behind = max(0.0, m.leader_capability - self.capability)
-            v = p["revenue_usd_per_h100e_hour"] * p["training_value_multiplier"] * (1.0 + behind)
+            v = p.revenue_usd_per_h100e_hour * p.training_value_multiplier * (1.0 + behind)
         return v
 
     def reservation_usd_per_h100e_hour(self, training: bool) -> float:
@@ -145,7 +145,7 @@ class Lab(Firm):
         value = self.value_usd_per_h100e_hour(training)
         if self.model.tightness > 0.0:
             return value
-        outside = self.model.spot_index * self.model.p["outside_option_markup"]
+        outside = self.model.spot_index * self.model.p.outside_option_markup
         return min(value, max(outside, 1e-6))
 
     # ------------------------------------------------------------------ training
@@ -154,20 +154,20 @@ class Lab(Firm):
         lab's own run in progress), extrapolated a year ahead at the frontier's recent
         growth, times the lab's ambition: labs plan the next run while training this one."""
         m, p = self.model, self.model.p
-        months = p["training_run_months"]
+        months = p.training_run_months
         rival = m.largest_last_run_h100e_months(exclude=self.unique_id)
         own = max(
             self.last_run_h100e_months,
             self.run_h100e * (self.run_months_planned if self.run_h100e > 0 else months),
         )
         self.run_goal_h100e_months = (
-            max(rival, own) * p["race_ambition"] * m.frontier_growth_per_year()
+            max(rival, own) * p.race_ambition * m.frontier_growth_per_year()
         )
         target = self.run_goal_h100e_months / months
-        if p["training_run_cap_h100e"] > 0:
-            target = min(target, p["training_run_cap_h100e"])
-        price = max(m.spot_index, p["training_min_price_usd_per_h100e_hour"])
-        budget = p["training_budget_share_of_cash"] * (
+        if p.training_run_cap_h100e > 0:
+            target = min(target, p.training_run_cap_h100e)
+        price = max(m.spot_index, p.training_min_price_usd_per_h100e_hour)
+        budget = p.training_budget_share_of_cash * (
             max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
         )
         affordable = budget / (price * HOURS_PER_MONTH * months)
@@ -177,16 +177,14 @@ class Lab(Firm):
         """The smallest block worth a run: ``training_min_fill`` of the plan, or, when
         that is less, a block whose run beats the frontier the lab races against (its
         own best and the strongest rival's last run) by ``training_min_gain``."""
-        return min(
-            self.model.p["training_min_fill"] * self.run_plan_h100e, self.beating_block_h100e()
-        )
+        return min(self.model.p.training_min_fill * self.run_plan_h100e, self.beating_block_h100e())
 
     def beating_block_h100e(self) -> float:
         """The block whose run beats the frontier by ``training_min_gain`` (inf when off)."""
         p = self.model.p
-        if p["training_min_gain"] <= 0:
+        if p.training_min_gain <= 0:
             return math.inf
-        return p["training_min_gain"] * self.frontier_h100e_months() / p["training_run_months"]
+        return p.training_min_gain * self.frontier_h100e_months() / p.training_run_months
 
     def frontier_h100e_months(self) -> float:
         """The frontier the lab races against: its own best run or the strongest rival's
@@ -208,7 +206,7 @@ class Lab(Firm):
 
     def longest_run_months(self) -> int:
         p = self.model.p
-        return max(p["training_run_months"], p["training_run_max_months"])
+        return max(p.training_run_months, p.training_run_max_months)
 
     def try_start_run(self) -> None:
         """Start the planned run on the largest contiguous block: at once if the block
@@ -219,16 +217,12 @@ class Lab(Firm):
             return
         p = self.model.p
         block = self.largest_block_h100e()
-        months, longest = p["training_run_months"], self.longest_run_months()
+        months, longest = p.training_run_months, self.longest_run_months()
         full = block >= self.run_plan_h100e
         partial = block >= self.min_block_h100e()
         beats = block >= self.beating_block_h100e()
         if longest > months:
-            usable = (
-                min(block, p["training_run_cap_h100e"])
-                if p["training_run_cap_h100e"] > 0
-                else block
-            )
+            usable = min(block, p.training_run_cap_h100e) if p.training_run_cap_h100e > 0 else block
             goal = self.run_goal_h100e_months
             stretch = usable > 0 and usable * longest >= goal
             if not (
@@ -254,7 +248,7 @@ class Lab(Firm):
         self.model.log(
             "training",
             f"{self.name} starts a training run on {run:,.0f} H100e"
-            + (f" for {months} months" if months != p["training_run_months"] else ""),
+            + (f" for {months} months" if months != p.training_run_months else ""),
             self.name,
         )
 
@@ -287,7 +281,7 @@ class Lab(Firm):
             return None
         res = self.reservation_usd_per_h100e_hour(True)
         # the training budget covers the whole commitment, not just the run
-        training_budget = p["training_budget_share_of_cash"] * (
+        training_budget = p.training_budget_share_of_cash * (
             max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
         )
         size = min(
@@ -298,7 +292,7 @@ class Lab(Firm):
         # during a run, or after asking in vain, a lab asks for a block to be
         # ready later (a forward start that a builder can meet)
         ahead = self.run_h100e > 0 or self.patience_spent()
-        forward = int(p["training_forward_start_share"] * p["rfq_horizon_months"])
+        forward = int(p.training_forward_start_share * p.rfq_horizon_months)
         start = m.month + 1 if not ahead else m.month + forward + 1
         if size < 1.0:
             return None
@@ -312,7 +306,7 @@ class Lab(Firm):
             purpose=Purpose.TRAINING,
             reservation_usd_per_h100e_hour=res,
             buyer_credit=self.credit_rating,
-            latest_start_month=start + (p["training_max_wait_months"] if ahead else 0),
+            latest_start_month=start + (p.training_max_wait_months if ahead else 0),
         )
 
     def inference_requests(self, budget_left: float, asked_training: bool) -> list[RFQ]:
@@ -321,15 +315,15 @@ class Lab(Firm):
         asked for this month already counts for the run)."""
         m, p = self.model, self.model.p
         out: list[RFQ] = []
-        cover = p["procurement_coverage"]
-        horizon = p["rfq_horizon_months"]
+        cover = p.procurement_coverage
+        horizon = p.rfq_horizon_months
         infer_only = self.training_need_h100e() if asked_training else 0.0
         res = self.reservation_usd_per_h100e_hour(False)
         for start in (m.month + 1, m.month + horizon):
             gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
-            if gap >= max(1.0, p["min_request_share_of_need"] * self.need_h100e(start)):
+            if gap >= max(1.0, p.min_request_share_of_need * self.need_h100e(start)):
                 out.append(
                     RFQ(
                         buyer_id=self.unique_id,
@@ -353,8 +347,8 @@ class Lab(Firm):
         p = self.model.p
         min_fill = (
             self.min_block_h100e() / rfq.capacity_h100e
-            if rfq.contiguous and p["training_min_gain"] > 0
-            else p["training_min_fill"]
+            if rfq.contiguous and p.training_min_gain > 0
+            else p.training_min_fill
         )
         chosen = pricing.choose_quotes(
             quotes, rfq.capacity_h100e, rfq.contiguous, min_fill, rfq.start_month
@@ -368,7 +362,7 @@ class Lab(Firm):
             )
             if price is None:
                 continue
-            if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * p["max_whole_site_ratio"]:
+            if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * p.max_whole_site_ratio:
                 continue  # a whole site far larger than the need (or budget) is declined
             deals.append((q, take, price))
         return deals
@@ -391,7 +385,7 @@ class Lab(Firm):
             buyer_credit=self.credit_rating,
         )
         for q in seller.quotes(rfq):
-            share = m.p["renewal_min_share"]
+            share = m.p.renewal_min_share
             if q.facility_id == site_id and q.capacity_h100e >= c.capacity_h100e * share:
                 price = pricing.bargain(
                     q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour, seller_power
@@ -401,7 +395,7 @@ class Lab(Firm):
 
     def patience_spent(self) -> bool:
         """Training requests in a row have found no block for ``training_patience_months``."""
-        return self.training_misses >= self.model.p["training_patience_months"]
+        return self.training_misses >= self.model.p.training_patience_months
 
     # ------------------------------------------------------------------ money
     def wants_to_raise(self) -> bool:
@@ -409,24 +403,24 @@ class Lab(Firm):
         tried within the last ``fundraise_cooldown_months``."""
         m, burn = self.model, self.burn_usd_per_month
         short = self.cash_usd < 0 or (
-            burn > 0 and self.cash_usd / burn < m.p["fundraise_runway_months"]
+            burn > 0 and self.cash_usd / burn < m.p.fundraise_runway_months
         )
-        return short and m.month - self.last_raise_month >= m.p["fundraise_cooldown_months"]
+        return short and m.month - self.last_raise_month >= m.p.fundraise_cooldown_months
 
     def raise_target_usd(self, mood: float) -> float:
         """What the lab asks investors for: months of burn (at least 2% of its
         revenue), at most a quarter of its valuation at the market's mood."""
         p = self.model.p
-        valuation = 12.0 * max(self.revenue_usd, 0.0) * p["valuation_revenue_multiple"] * mood
+        valuation = 12.0 * max(self.revenue_usd, 0.0) * p.valuation_revenue_multiple * mood
         return min(
-            p["fundraise_months_of_burn"]
+            p.fundraise_months_of_burn
             * max(
                 self.burn_usd_per_month,
-                p["raise_min_burn_share_of_revenue"]
-                * max(self.revenue_usd, p["raise_revenue_floor_usd_per_month"]),
+                p.raise_min_burn_share_of_revenue
+                * max(self.revenue_usd, p.raise_revenue_floor_usd_per_month),
             )
             * mood,
-            p["raise_max_share_of_valuation"] * valuation,
+            p.raise_max_share_of_valuation * valuation,
         )
 
     # ------------------------------------------------------------------ firm roles
@@ -436,7 +430,7 @@ class Lab(Firm):
         month = self.model.month + self.build_months()
         expected = self.expected_capacity_h100e(month)
         gap = self.need_h100e(month) - self.secured_h100e(month)
-        return gap if gap > self.model.p["lab_build_min_gap_share"] * max(expected, 1.0) else 0.0
+        return gap if gap > self.model.p.lab_build_min_gap_share * max(expected, 1.0) else 0.0
 
     def wants_sites(self) -> bool:
         return self.max_build_mw > 0
@@ -445,7 +439,7 @@ class Lab(Firm):
         return bool(self.facilities)
 
     def leases_on_spot(self) -> bool:
-        return bool(self.model.p["lease_to_rival_labs"])
+        return bool(self.model.p.lease_to_rival_labs)
 
     def segment_size_h100e(self) -> float:
         """Size among labs: the compute at hand."""
@@ -493,7 +487,7 @@ class Lab(Firm):
         elif run > 0:
             training = 0.0  # a stalled run makes no progress this month
             self.run_stalled_months += 1
-            if self.run_stalled_months >= m.p["training_run_months"]:
+            if self.run_stalled_months >= m.p.training_run_months:
                 m.log(
                     "training",
                     f"{self.name} shelves its training run of {run:,.0f} H100e "
@@ -509,7 +503,7 @@ class Lab(Firm):
         self.used_inference_h100e = inference
         self.used_training_h100e = training
         self.rationed_share = 0.0 if demand <= 0 else max(0.0, 1.0 - inference / demand)
-        self.revenue_usd = inference * m.p["revenue_usd_per_h100e_hour"] * HOURS_PER_MONTH
+        self.revenue_usd = inference * m.p.revenue_usd_per_h100e_hour * HOURS_PER_MONTH
         self.revenue_history = ([*self.revenue_history, self.revenue_usd])[-REVENUE_HISTORY_MONTHS:]
 
     def note_rationing(self) -> None:

@@ -15,7 +15,7 @@ class Neocloud(Firm):
     def __init__(self, model: World, name: str, spec: dict) -> None:
         self.loans: list[Loan] = []
         super().__init__(model, name, spec)
-        self.debt_rate = model.p["base_rate"] + model.p["neocloud_spread_speculative"]
+        self.debt_rate = model.p.base_rate + model.p.neocloud_spread_speculative
         if spec.get("debt_usd", 0.0) > 0:
             self.loans.append(
                 Loan(
@@ -45,7 +45,7 @@ class Neocloud(Firm):
         )
 
     def build_months(self) -> int:
-        return self.model.p["build_months_neocloud"]
+        return self.model.p.build_months_neocloud
 
     def annual_rate(self) -> float:
         return self.debt_rate
@@ -55,9 +55,7 @@ class Neocloud(Firm):
         capex = self.model.tech.build_cost_usd(self, h100e)
         contract_value = h100e * price * HOURS_PER_MONTH * term
         p = self.model.p
-        debt = min(
-            capex * (1 - p["neocloud_equity_share"]), p["debt_advance_rate"] * contract_value
-        )
+        debt = min(capex * (1 - p.neocloud_equity_share), p.debt_advance_rate * contract_value)
         return self.free_cash_usd() >= capex - debt
 
     def finance_build(
@@ -71,13 +69,13 @@ class Neocloud(Firm):
         but no more than a share of the signed contract's value."""
         p = self.model.p
         debt = min(
-            total_capex_usd * (1 - p["neocloud_equity_share"]),
-            p["debt_advance_rate"] * contract_value_usd,
+            total_capex_usd * (1 - p.neocloud_equity_share),
+            p.debt_advance_rate * contract_value_usd,
         )
         spread = finance.neocloud_spread(
-            buyer_credit, p["neocloud_spread_investment_grade"], p["neocloud_spread_speculative"]
+            buyer_credit, p.neocloud_spread_investment_grade, p.neocloud_spread_speculative
         )
-        rate = p["base_rate"] + spread
+        rate = p.base_rate + spread
         total = self.debt_usd + debt
         if total > 0:  # the book's average rate, weighted by principal
             self.debt_rate = (self.debt_rate * self.debt_usd + rate * debt) / total
@@ -96,7 +94,7 @@ class Neocloud(Firm):
         """Interest on every loan; repayment of principal on loans past their grace."""
         super().step_settlement()
         service = 0.0
-        term = self.model.p["debt_term_months"]
+        term = self.model.p.debt_term_months
         for loan in self.loans:
             principal, rate = loan.principal_usd, loan.annual_rate
             interest = principal * rate / 12.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from market.io.records import ChipOrder, Contract, Facility
+from market.io.records import ChipOrder, Contract, Facility, Parameters
 
 
 class Book(Protocol):
@@ -47,13 +47,13 @@ class Costs(Protocol):
 class Grid(Protocol):
     power_price_usd_per_mwh: float
 
-    def ready_month(self, month: int, mw: float, p: Mapping[str, Any]) -> float: ...
+    def ready_month(self, month: int, mw: float) -> float: ...
 
 
 class World(Protocol):
     """The model as the agents see it."""
 
-    p: dict[str, Any]
+    p: Parameters
     month: int
     book: Book
     ledger: Payments

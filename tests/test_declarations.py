@@ -87,3 +87,42 @@ def test_the_odd_states_the_backlog_cost_by_its_parameter():
     prose = odd_prose()
     assert "/ 24" not in prose
     assert "`chip_backlog_cost_per_month`" in prose
+
+
+def parameter_reads(path: Path) -> set[str]:
+    """Names read as ``p.<name>`` or ``<x>.p.<name>`` in a module."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute):
+            v = node.value
+            if (isinstance(v, ast.Name) and v.id == "p") or (
+                isinstance(v, ast.Attribute) and v.attr == "p"
+            ):
+                names.add(node.attr)
+    return names
+
+
+def test_every_parameter_the_rules_read_is_declared():
+    from market.io.params import PARAMS
+
+    read = {
+        name
+        for folder in RULE_FOLDERS
+        for path in sorted((REPO / folder).rglob("*.py"))
+        for name in parameter_reads(path)
+    }
+    assert len(read) > 80
+    assert read <= set(PARAMS), sorted(read - set(PARAMS))
+
+
+def test_parameters_read_as_attributes_and_refuse_undeclared_names():
+    from market import ComputeMarket
+
+    m = ComputeMarket(scenario="classroom", rng=1, contest_intensity=0.5)
+    assert m.p.contest_intensity == 0.5 == m.p["contest_intensity"]
+    with pytest.raises(AttributeError, match="not a declared parameter"):
+        _ = m.p.contest_intensty
+    from market.io.records import Parameters
+
+    with pytest.raises(ValueError, match="not declared"):
+        Parameters({**m.p, "contest_intensty": 1.0})

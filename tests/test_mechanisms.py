@@ -884,8 +884,8 @@ def test_a_constant_grid_connects_the_same_mw_every_month():
     r = _region(1.0, queue_mw=600.0)
     assert r.queue_clears_month == 6.0
     assert r.queue_mw(2) == pytest.approx(400.0)
-    assert r.ready_month(0, 300.0, {"grid_min_wait_months": 0}) == 9.0
-    assert r.book(0, 300.0, {"grid_min_wait_months": 0}) == 9
+    assert r.ready_month(0, 300.0) == 9.0
+    assert r.book(0, 300.0) == 9
     assert r.queue_mw(0) == pytest.approx(900.0)
 
 
@@ -896,7 +896,7 @@ def test_a_growing_grid_connects_the_integral_of_its_rate():
     assert r.finish(12.0, 2 * first_year) == pytest.approx(24.0)
     assert r.rate_mw_per_month(24.0) == pytest.approx(400.0)
     # booking a year's worth at month 0 queues exactly that many MW ahead of the next
-    assert r.book(0, first_year, {"grid_min_wait_months": 0}) == 12
+    assert r.book(0, first_year) == 12
     assert r.queue_mw(0) == pytest.approx(first_year)
     assert r.queue_mw(12) == pytest.approx(0.0, abs=1e-6)
     # the same MW wait less once the grid has grown
@@ -910,5 +910,5 @@ def test_a_shrinking_grid_never_connects_more_than_it_has_left():
     assert r.finish(0.0, 0.5 * total) == pytest.approx(12.0)
     assert r.finish(0.0, 1.01 * total) == math.inf
     assert r.finish(1e6, 1.0) == math.inf
-    assert r.ready_month(0, 2 * total, {"grid_min_wait_months": 0}) == math.inf
-    assert r.book(0, 2 * total, {"grid_min_wait_months": 0}) == 10**9
+    assert r.ready_month(0, 2 * total) == math.inf
+    assert r.book(0, 2 * total) == 10**9

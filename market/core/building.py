@@ -51,9 +51,9 @@ def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bo
     mw = h100e / density
     region = model.regions[firm.region]
     built = model.month + firm.build_months()
-    grid = region.book(model.month, mw, model.p)
+    grid = region.book(model.month, mw)
     online = max(built, grid)
-    cost = mw * model.p["facility_cost_usd_per_mw"]
+    cost = mw * model.p.facility_cost_usd_per_mw
     f = new_facility(
         model,
         firm,
@@ -80,7 +80,7 @@ def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bo
 def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> None:
     """Order from the supplier with the lowest price once its backlog is counted: a
     long backlog means idle sites while waiting (``chip_backlog_cost_per_month``)."""
-    backlog_cost = model.p["chip_backlog_cost_per_month"]
+    backlog_cost = model.p.chip_backlog_cost_per_month
     options = model.tech.suppliers_for(firm)
     if not options or h100e <= 0:
         return

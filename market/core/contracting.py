@@ -20,7 +20,7 @@ def seller_power(model: ComputeMarket) -> float:
     """Sellers' share of the surplus this month (rises with scarcity)."""
     p = model.p
     return pricing.seller_power(
-        p["seller_bargaining_base"], p["bargaining_tightness_slope"], model.tightness
+        p.seller_bargaining_base, p.bargaining_tightness_slope, model.tightness
     )
 
 
@@ -60,9 +60,9 @@ def sign(
         price_usd_per_h100e_hour=price,
         price_usd_per_mw_month=price * HOURS_PER_MONTH * q.h100e_per_mw,
         signed_month=model.month,
-        ramp_months=p["ramp_months"],
-        ramp_discount=p["ramp_discount"],
-        take_or_pay_share=p["take_or_pay_share"],
+        ramp_months=p.ramp_months,
+        ramp_discount=p.ramp_discount,
+        take_or_pay_share=p.take_or_pay_share,
         cancellation_notice_months=q.cancellation_notice_months,
         exclusive=q.exclusive,
         purpose=purpose,

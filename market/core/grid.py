@@ -11,13 +11,16 @@ NEVER_MONTH = 10**9
 class Region:
     """Grid connections are granted first come, first served, at a monthly rate that
     starts at the region's ``grid_mw_per_year`` / 12 and grows by ``growth`` a year
-    (1: the same MW every year)."""
+    (1: the same MW every year); none is ready sooner than ``min_wait_months``."""
 
-    def __init__(self, spec: dict, multiplier: float, growth: float = 1.0) -> None:
+    def __init__(
+        self, spec: dict, multiplier: float, growth: float = 1.0, min_wait_months: int = 0
+    ) -> None:
         self.name = spec["name"]
         self.power_price_usd_per_mwh = spec["power_price_usd_per_mwh"]
         self.mw_per_month = spec["grid_mw_per_year"] * multiplier / 12.0  # at month 0
         self.growth = growth
+        self.min_wait_months = min_wait_months
         self.queue_clears_month = self.finish(0.0, spec["queue_mw"])
 
     def rate_mw_per_month(self, month: float) -> float:
@@ -50,12 +53,12 @@ class Region:
         k = math.log(self.growth) / 12.0
         return self.rate_mw_per_month(month) * math.expm1(k * (self.queue_clears_month - month)) / k
 
-    def ready_month(self, month: int, mw: float, p: dict) -> float:
+    def ready_month(self, month: int, mw: float) -> float:
         start = max(float(month), self.queue_clears_month)
-        return max(self.finish(start, mw), month + p["grid_min_wait_months"])
+        return max(self.finish(start, mw), month + self.min_wait_months)
 
-    def book(self, month: int, mw: float, p: dict) -> int:
-        ready = self.ready_month(month, mw, p)
+    def book(self, month: int, mw: float) -> int:
+        ready = self.ready_month(month, mw)
         if math.isfinite(ready):
             self.queue_clears_month = self.finish(max(float(month), self.queue_clears_month), mw)
         return math.ceil(ready) if math.isfinite(ready) else NEVER_MONTH

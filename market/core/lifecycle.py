@@ -44,9 +44,7 @@ def settle(model: ComputeMarket) -> None:
     p = model.p
     before = model.sentiment
     model.sentiment = Sentiment(
-        finance.next_sentiment(
-            model.sentiment, p["sentiment_persistence"], float(model.rng.random())
-        )
+        finance.next_sentiment(model.sentiment, p.sentiment_persistence, float(model.rng.random()))
     )
     if model.sentiment != before:
         model.log("sentiment", f"investor sentiment turns from {before} to {model.sentiment}")
@@ -69,9 +67,9 @@ def mood(model: ComputeMarket) -> float:
     """Investors' mood: scales round sizes and valuations (normal: 1)."""
     p = model.p
     return {
-        Sentiment.WINTER: p["sentiment_multiplier_winter"],
+        Sentiment.WINTER: p.sentiment_multiplier_winter,
         Sentiment.NORMAL: 1.0,
-        Sentiment.BOOM: p["sentiment_multiplier_boom"],
+        Sentiment.BOOM: p.sentiment_multiplier_boom,
     }[model.sentiment]
 
 
@@ -91,7 +89,7 @@ def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     if amount <= 0:
         model.log("raise", f"{lab.name} fails to raise money (no revenue to value)", lab.name)
         return
-    strategic = amount * p["strategic_investment_share"]
+    strategic = amount * p.strategic_investment_share
     investor = strategic_investor(model, lab, strategic)
     if investor is None:
         strategic = 0.0
@@ -113,7 +111,7 @@ def strategic_investor(model: ComputeMarket, lab: Lab, amount: float):
     options = [
         h
         for h in model.of_type(Hyperscaler)
-        if h.cash_usd > model.p["strategic_investor_cash_multiple"] * amount
+        if h.cash_usd > model.p.strategic_investor_cash_multiple * amount
         and (h.facilities or h.max_build_mw > 0)
     ]
     if not options:
@@ -126,8 +124,8 @@ def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> No
     term = lab.term_months
     start = model.month + 1
     p = model.p
-    res = lab.value_usd_per_h100e_hour(False) * p["circular_deal_value_markup"]
-    floor = p["circular_deal_min_price_usd_per_h100e_hour"]
+    res = lab.value_usd_per_h100e_hour(False) * p.circular_deal_value_markup
+    floor = p.circular_deal_min_price_usd_per_h100e_hour
     size = amount / (max(model.spot_index, floor) * HOURS_PER_MONTH * term)
     for start_at in (start, model.month + investor.build_months() + 1):
         rfq = RFQ(
@@ -164,13 +162,13 @@ def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> No
 def site_value_usd(model: ComputeMarket, f) -> float:
     """Replacement value of a site: its building and its chips at today's price,
     the chips written down over their useful life."""
-    life = model.p["chip_useful_life_months"]
+    life = model.p.chip_useful_life_months
     price = model.tech.merchant_price_usd_per_h100e()
     chips = sum(
         b.h100e * price * max(0.0, 1.0 - (model.month - b.installed_month) / life) for b in f.chips
     )
     p = model.p
-    return f.power_mw * p["facility_cost_usd_per_mw"] * p["site_building_value_share"] + chips
+    return f.power_mw * p.facility_cost_usd_per_mw * p.site_building_value_share + chips
 
 
 def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
@@ -198,21 +196,19 @@ def remove(model: ComputeMarket, firm) -> None:
 def auction_site(model: ComputeMarket, seller, f) -> None:
     """Second-price auction among firms that can pay; merger review applies."""
     p = model.p
-    value = site_value_usd(model, f) * (1.0 - p["distressed_asset_discount"])
+    value = site_value_usd(model, f) * (1.0 - p.distressed_asset_discount)
     bids = []
     for firm in model.firms():
         if firm is seller or not firm.active:
             continue
         if not firm.wants_sites():
             continue
-        bid = value * (
-            p["auction_bid_min_share"] + p["auction_bid_spread"] * float(model.rng.random())
-        )
+        bid = value * (p.auction_bid_min_share + p.auction_bid_spread * float(model.rng.random()))
         if firm.cash_usd >= bid:
             bids.append((bid, firm.unique_id))
     sizes = {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
     while bids:
-        won = finance.second_price(bids, p["auction_reserve_share"] * value)
+        won = finance.second_price(bids, p.auction_reserve_share * value)
         if won is None:
             break
         winner_id, price = won
@@ -266,14 +262,14 @@ def review_blocks(
     """Merger review: block when the deal pushes segment HHI over the threshold by
     more than the delta. ``sizes`` are the segment's firm sizes before the deal."""
     p = model.p
-    if p["merger_review"] == "off":
+    if p.merger_review == "off":
         return False
     trial = dict(sizes)
     if target_id is None:
         target_id = -1
         trial[target_id] = added
     blocked, after, rise = metrics.merger_blocked(
-        trial, acquirer_id, target_id, p["merger_hhi_threshold"], p["merger_hhi_delta"]
+        trial, acquirer_id, target_id, p.merger_hhi_threshold, p.merger_hhi_delta
     )
     if blocked:
         model.counters["blocked"] += 1
@@ -290,7 +286,7 @@ def acquisitions(model: ComputeMarket) -> None:
     one at a distressed price, or else its smallest one at the going valuation."""
     p = model.p
     for target_type, other_buyers, segment in ACQUISITION_SEGMENTS:
-        if model.rng.random() >= p["acquisition_rate"]:
+        if model.rng.random() >= p.acquisition_rate:
             continue
         firms = model.of_type(target_type)
         if len(firms) < 2:
@@ -300,7 +296,7 @@ def acquisitions(model: ComputeMarket) -> None:
         target, price = takeover_target(model, acquirer, [f for f in firms if f is not acquirer])
         if (
             acquirer.free_cash_usd()
-            < p["acquisition_cash_cover"] * price + p["acquisition_cash_buffer_usd"]
+            < p.acquisition_cash_cover * price + p.acquisition_cash_buffer_usd
         ):
             continue
         sizes = {x.unique_id: x.segment_size_h100e() for t in segment for x in model.of_type(t)}
@@ -320,16 +316,14 @@ def takeover_target(model: ComputeMarket, acquirer, rivals: list) -> tuple:
     """(target, price): the most distressed rival at its assets' distressed value, or
     else the smallest at its assets plus a revenue multiple at the market's mood."""
     p = model.p
-    short = p["distressed_runway_share"] * p["fundraise_runway_months"]
+    short = p.distressed_runway_share * p.fundraise_runway_months
     distressed = [f for f in rivals if f.runway_months() < short]
     assets = lambda f: sum(site_value_usd(model, s) for s in f.facilities)  # noqa: E731
     if distressed:
         target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
         price = max(
             0.0,
-            assets(target) * (1 - p["distressed_asset_discount"])
-            + target.cash_usd
-            - target.debt_usd,
+            assets(target) * (1 - p.distressed_asset_discount) + target.cash_usd - target.debt_usd,
         )
         return target, price
     target = min(rivals, key=lambda f: (f.segment_size_h100e(), f.unique_id))
@@ -338,7 +332,7 @@ def takeover_target(model: ComputeMarket, acquirer, rivals: list) -> tuple:
         assets(target)
         + target.cash_usd
         - target.debt_usd
-        + 12.0 * target.revenue_usd * p["valuation_revenue_multiple"] * mood(model),
+        + 12.0 * target.revenue_usd * p.valuation_revenue_multiple * mood(model),
     )
     return target, price
 

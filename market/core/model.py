@@ -26,6 +26,7 @@ from market.io.records import (
     Event,
     Facility,
     Origin,
+    Parameters,
     Purpose,
     Quote,
     Sentiment,
@@ -69,7 +70,7 @@ class ComputeMarket(mesa.Model):
         self._by_type: dict = {}
         super().__init__(rng=seed_value)
         self.seed = seed_value
-        self.p = dict(self.spec.params)
+        self.p = Parameters(self.spec.params)
         self._services()
         self._market_state()
         setup.populate(self)
@@ -77,7 +78,7 @@ class ComputeMarket(mesa.Model):
         self.ledger.open(self.agents)
         self.spot_index = setup.initial_spot_index(self)
         self.scarcity_markup = pricing.scarcity_markup(
-            self.tightness, self.p["scarcity_markup_slope"], self.p["max_scarcity_markup"]
+            self.tightness, self.p.scarcity_markup_slope, self.p.max_scarcity_markup
         )
         self.metrics: dict[str, float] = {}
         self.datacollector = setup.datacollector(self)
@@ -85,13 +86,18 @@ class ComputeMarket(mesa.Model):
     def _services(self) -> None:
         """The shared services every stage and agent reaches through the model."""
         self.month = 0
-        self.calendar_month = self.p["start_month"]
+        self.calendar_month = self.p.start_month
         self.events: list[Event] = []
         self.network = MarketNetwork()
         self.book = ContractBook(self.network, self._site_freed)
         self.ledger = Ledger()
         self.regions = {
-            r["name"]: Region(r, self.p["grid_capacity_multiplier"], self.p["grid_growth_per_year"])
+            r["name"]: Region(
+                r,
+                self.p.grid_capacity_multiplier,
+                self.p.grid_growth_per_year,
+                self.p.grid_min_wait_months,
+            )
             for r in self.spec.tables["region"]
         }
         self.default_region = self.spec.tables["region"][0]["name"]
@@ -114,9 +120,9 @@ class ComputeMarket(mesa.Model):
         self.run_history: list[float] = []  # frontier (largest completed run) by month
         self.largest_run_h100e_months = 0.0
         self.runs_this_month: list[float] = []
-        self.sentiment = Sentiment(p["sentiment_initial"])
+        self.sentiment = Sentiment(p.sentiment_initial)
         self.demand_index = 1.0
-        self.potential_demand_h100e = p["inference_demand_h100e_initial"]
+        self.potential_demand_h100e = p.inference_demand_h100e_initial
         self.demand_h100e = self.potential_demand_h100e
         self.spot_result = None  # this month's spot clearing (set by the spot stage)
         self.spot_volume_h100e = 0.0
@@ -131,7 +137,7 @@ class ComputeMarket(mesa.Model):
     # ================================================================== the month
     def step(self) -> None:
         self.month = self.steps - 1
-        self.calendar_month = month_label(self.p["start_month"], self.month)
+        self.calendar_month = month_label(self.p.start_month, self.month)
         self.ledger.start_month()
         self.book.start_month()
         self.runs_this_month = []
@@ -147,7 +153,7 @@ class ComputeMarket(mesa.Model):
 
     @property
     def horizon_months(self) -> int:
-        return round(self.p["years"] * 12)
+        return round(self.p.years * 12)
 
     def begin_quoting(self) -> None:
         """Start a contracting round: sellers may keep their free capacity per window
@@ -200,24 +206,24 @@ class ComputeMarket(mesa.Model):
         growth of users times the rise in compute per user."""
         p = self.p
         growth = demand.growth_at(
-            self.month, p["demand_growth_per_year"], p["demand_growth_halflife_years"]
+            self.month, p.demand_growth_per_year, p.demand_growth_halflife_years
         )
         users = growth ** (months_ahead / 12.0)
-        now = demand.compute_per_user(self.agentic_share, p["agentic_compute_multiplier"])
+        now = demand.compute_per_user(self.agentic_share, p.agentic_compute_multiplier)
         later = demand.compute_per_user(
             demand.agentic_share(
                 self.month + months_ahead,
-                p["agentic_share_initial"],
-                p["agentic_share_growth_per_year"],
+                p.agentic_share_initial,
+                p.agentic_share_growth_per_year,
             ),
-            p["agentic_compute_multiplier"],
+            p.agentic_compute_multiplier,
         )
         return self.demand_h100e * users * later / now
 
     @property
     def agentic_share(self) -> float:
         return demand.agentic_share(
-            self.month, self.p["agentic_share_initial"], self.p["agentic_share_growth_per_year"]
+            self.month, self.p.agentic_share_initial, self.p.agentic_share_growth_per_year
         )
 
     def refresh_leaders(self) -> None:
@@ -238,7 +244,7 @@ class ComputeMarket(mesa.Model):
     def frontier_growth_per_year(self) -> float:
         """Growth of the frontier run over the last year, as labs extrapolate it."""
         g = metrics.growth_factor(self.run_history, 12)
-        return 1.0 if math.isnan(g) else min(self.p["frontier_growth_max_per_year"], max(1.0, g))
+        return 1.0 if math.isnan(g) else min(self.p.frontier_growth_max_per_year, max(1.0, g))
 
     @property
     def leader_capability(self) -> float:

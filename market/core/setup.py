@@ -82,9 +82,9 @@ def add_firms(model: ComputeMarket) -> None:
 
 
 def jitter(model: ComputeMarket, count: int) -> float:
-    if count <= 1 or model.p["archetype_jitter"] <= 0:
+    if count <= 1 or model.p.archetype_jitter <= 0:
         return 1.0
-    return float(math.exp(model.rng.normal(0.0, model.p["archetype_jitter"])))
+    return float(math.exp(model.rng.normal(0.0, model.p.archetype_jitter)))
 
 
 def opening_shares_and_revenue(model: ComputeMarket) -> None:
@@ -97,8 +97,8 @@ def opening_shares_and_revenue(model: ComputeMarket) -> None:
             lab.revenue_usd = (
                 lab.share
                 * model.demand_h100e
-                * model.p["opening_served_share"]
-                * model.p["revenue_usd_per_h100e_hour"]
+                * model.p.opening_served_share
+                * model.p.revenue_usd_per_h100e_hour
                 * HOURS_PER_MONTH
             )
         lab.revenue_history = [lab.revenue_usd]
@@ -118,7 +118,7 @@ def opening_facility(model: ComputeMarket, owner: Firm, spec: dict, scale: float
     cost = model.tech.merchant_price_usd_per_h100e()
     f.chip_cost_usd_per_h100e = cost
     if h100e > 0:
-        life = model.p["chip_useful_life_months"]
+        life = model.p.chip_useful_life_months
         for share in OPENING_FLEET_AGE_SHARES:
             age = min(round(spec["chip_age_months"] * share), life - 1)
             f.chips.append(ChipBatch(0, h100e / len(OPENING_FLEET_AGE_SHARES), -age, cost))
@@ -141,7 +141,7 @@ def opening_contract(model: ComputeMarket, spec: dict) -> None:
         seller_id=seller.unique_id,
         facility_id=site.facility_id,
         capacity_h100e=spec["capacity_h100e"],
-        start_month=month_offset(model.p["start_month"], spec["start_month"]),
+        start_month=month_offset(model.p.start_month, spec["start_month"]),
         term_months=spec["term_months"],
         ask_usd_per_h100e_hour=price,
         floor_usd_per_h100e_hour=price,
@@ -160,7 +160,7 @@ def opening_contract(model: ComputeMarket, spec: dict) -> None:
 def acquaint(model: ComputeMarket) -> None:
     """Each buyer starts knowing a few sellers, drawn with the model's generator."""
     sellers = sorted(f.unique_id for f in model.firms() if f.may_sell())
-    k = model.p["acquaintance_degree"]
+    k = model.p.acquaintance_degree
     for lab in model.labs():
         if not sellers or k == 0:
             continue
@@ -184,9 +184,9 @@ def initial_spot_index(model: ComputeMarket) -> float:
     supply = sum(f.capacity_h100e for f in model.facilities.values())
     model.tightness = pricing.tightness(model.demand_h100e - supply, max(model.demand_h100e, 1.0))
     markup = pricing.scarcity_markup(
-        model.tightness, model.p["scarcity_markup_slope"], model.p["max_scarcity_markup"]
+        model.tightness, model.p.scarcity_markup_slope, model.p.max_scarcity_markup
     )
-    return floor * (1 + model.p["base_margin"]) * markup
+    return floor * (1 + model.p.base_margin) * markup
 
 
 def datacollector(model: ComputeMarket) -> mesa.DataCollector:

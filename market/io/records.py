@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import Any
+
+from market.io.params import PARAMS
 
 HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12: a month of round-the-clock use
+
+
+class Parameters(dict[str, Any]):
+    """A run's parameters: every declared one (``market.io.params``), each value
+    already checked against its declaration when the scenario was loaded. Read them
+    as attributes, ``p.contest_intensity``; a name that is not declared fails at
+    once. Still a mapping by name, for outputs and for experiments that set one."""
+
+    __slots__ = ()
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        missing = sorted(set(PARAMS) - set(values))
+        unknown = sorted(set(values) - set(PARAMS))
+        if missing or unknown:
+            raise ValueError(f"parameters missing: {missing}; not declared: {unknown}")
+        super().__init__(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"'{name}' is not a declared parameter") from None
 
 
 class FirmKind(StrEnum):

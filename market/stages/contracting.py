@@ -29,7 +29,7 @@ def contract_round(model: ComputeMarket) -> None:
     seller_ids = [f.unique_id for f in sellers]
     share = contracting.seller_power(model)
     for f in sellers:
-        f.unquoted_h100e *= model.p["unquoted_memory"]
+        f.unquoted_h100e *= model.p.unquoted_memory
     labs = model.labs()
     # buyers take turns in a random order each month, so no lab always asks first
     for i in model.rng.permutation(len(labs)):
@@ -50,7 +50,7 @@ def sellers_asked(model: ComputeMarket, lab: Lab, seller_ids: list[int]) -> list
     """The lab's acquaintances that sell compute, and ``discovered_sellers`` more
     drawn at random."""
     known = [i for i in model.network.neighbours(lab.unique_id) if isinstance(model.firm(i), Firm)]
-    k = min(model.p["discovered_sellers"], len(seller_ids))
+    k = min(model.p.discovered_sellers, len(seller_ids))
     found = (
         [seller_ids[int(i)] for i in model.rng.choice(len(seller_ids), size=k, replace=False)]
         if k

@@ -119,7 +119,7 @@ def chips_and_firms(model: ComputeMarket) -> dict[str, float]:
         "chip_supply_hhi": metrics.hhi(chip_sizes),
         "chip_supply_top4_share": metrics.top_k_share(chip_sizes),
         "chip_production_h100e_per_month": sum(s.production_h100e_per_month for s in suppliers)
-        * model.p["chip_supply_multiplier"],
+        * model.p.chip_supply_multiplier,
         "chip_backlog_h100e": sum(s.backlog_h100e() for s in suppliers),
         "chip_price_usd_per_h100e": model.tech.merchant_price_usd_per_h100e(),
         "merchant_share_of_chip_supply": merchant / sum(chip_sizes) if sum(chip_sizes) > 0 else 0.0,
@@ -138,7 +138,7 @@ def chips_and_firms(model: ComputeMarket) -> dict[str, float]:
 
 def frontier_and_capex(model: ComputeMarket) -> dict[str, float]:
     p, labs = model.p, model.labs()
-    longest = max(p["training_run_months"], p["training_run_max_months"])
+    longest = max(p.training_run_months, p.training_run_max_months)
     largest_site = max((f.capacity_h100e for f in model.facilities.values()), default=0.0)
     return {
         "largest_run_h100e_months": model.run_history[-1],

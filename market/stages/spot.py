@@ -30,12 +30,12 @@ def stage_spot(model: ComputeMarket) -> None:
     cleared = result.price_usd_per_h100e_hour
     model.spot_price = cleared if cleared is not None else math.nan
     if cleared is not None:
-        a = model.p["spot_index_smoothing"]
+        a = model.p.spot_index_smoothing
         model.spot_index = (1.0 - a) * model.spot_index + a * cleared
     model.unmet_last_h100e = result.unmet_h100e
     # scarcity: the share of the month's compute demand that found no capacity
     wanted = sum(lab.share * model.demand_h100e + lab.run_h100e for lab in model.labs())
     model.tightness = pricing.tightness(result.unmet_h100e, max(wanted, 1.0))
     model.scarcity_markup = pricing.scarcity_markup(
-        model.tightness, model.p["scarcity_markup_slope"], model.p["max_scarcity_markup"]
+        model.tightness, model.p.scarcity_markup_slope, model.p.max_scarcity_markup
     )

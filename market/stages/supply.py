@@ -32,8 +32,8 @@ def new_generation(model: ComputeMarket) -> None:
         return
     model.tech.generation = gen
     for s in model.suppliers():
-        s.price_usd_per_h100e /= model.p["generation_cost_gain"]
-        s.unit_cost_usd_per_h100e /= model.p["generation_cost_gain"]
+        s.price_usd_per_h100e /= model.p.generation_cost_gain
+        s.unit_cost_usd_per_h100e /= model.p.generation_cost_gain
     model.log(
         "technology",
         f"a new chip generation ships ({model.tech.h100e_per_mw(gen):,.0f} H100e per MW)",
@@ -41,7 +41,7 @@ def new_generation(model: ComputeMarket) -> None:
 
 
 def sites_online_and_chips_retired(model: ComputeMarket) -> None:
-    life = model.p["chip_useful_life_months"]
+    life = model.p.chip_useful_life_months
     for f in list(model.facilities.values()):
         if f.status == FacilityStatus.UNDER_CONSTRUCTION and f.online_month <= model.month:
             f.status = FacilityStatus.ONLINE
