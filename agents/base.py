@@ -223,8 +223,9 @@ class Firm(mesa.Agent):
         m = self.model
         if not self.builds_to_suit or self.max_build_mw <= 0:
             return None
-        online = m.month + self.build_months()
-        online = max(online, m.regions[self.region].ready_month(m.month, 0.0))
+        online = max(
+            float(m.month + self.build_months()), m.regions[self.region].ready_month(m.month, 0.0)
+        )
         if rfq.latest_start < online:
             return None
         start = max(rfq.start_month, math.ceil(online))

@@ -33,6 +33,7 @@ from market.io.records import (
 )
 from market.io.scenario import Scenario, load_scenario
 from market.mechanisms import demand, metrics, pricing
+from market.mechanisms.spot import SpotResult
 from market.stages import STAGE_NAMES, STAGES, Stage
 
 __all__ = [
@@ -124,7 +125,7 @@ class ComputeMarket(mesa.Model):
         self.demand_index = 1.0
         self.potential_demand_h100e = p.inference_demand_h100e_initial
         self.demand_h100e = self.potential_demand_h100e
-        self.spot_result = None  # this month's spot clearing (set by the spot stage)
+        self.spot_result: SpotResult | None = None  # this month's clearing (the spot stage)
         self.spot_volume_h100e = 0.0
         self.spot_price = math.nan
         self.spot_index = math.nan

@@ -64,7 +64,8 @@ def clear(bids: Sequence[Order], asks: Sequence[Order]) -> SpotResult:
         if ask_left <= 1e-9:
             j += 1
             ask_left = asks[j].h100e if j < len(asks) else 0.0
-    if volume > 0:
+    price: float | None
+    if volume > 0 and last_bid is not None and last_ask is not None:
         price = 0.5 * (last_bid + last_ask)
     elif asks:
         price = asks[0].price_usd_per_h100e_hour

@@ -33,7 +33,7 @@ def pay_spot(model: ComputeMarket) -> None:
     """Buyers in id order pay sellers in id order, each seller until what it sold is
     paid for: one pass over both lists."""
     result = model.spot_result
-    if result.volume_h100e <= 0:
+    if result is None or result.volume_h100e <= 0 or result.price_usd_per_h100e_hour is None:
         return
     price = result.price_usd_per_h100e_hour
     sellers = sorted(result.sold.items())
