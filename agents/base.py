@@ -112,6 +112,7 @@ class Firm(mesa.Agent):
             base_margin=p.base_margin,
             term_months=term,
             short_term_premium=p.short_term_premium,
+            full_term_months=p.full_term_months,
             cancellable=p.cancellation_notice_months > 0,
             cancellation_premium=p.cancellation_premium,
             exclusive=exclusive,

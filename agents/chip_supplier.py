@@ -83,6 +83,7 @@ class ChipSupplier(mesa.Agent):
             backlog / prod,
             p.chip_target_backlog_months,
             p.chip_price_backlog_slope,
+            adjust=p.chip_price_adjust_per_month,
         )
         # expansion builds on the latest output already decided, not today's
         target = chips.production_target(
@@ -90,6 +91,8 @@ class ChipSupplier(mesa.Agent):
             backlog,
             p.chip_target_backlog_months,
             p.chip_max_expansion_per_month,
+            adjust=p.chip_output_adjust_share,
+            min_share=p.chip_min_output_share_per_month,
         )
         self.pipeline.append(target)
         self.production_h100e_per_month = self.pipeline.pop(0)

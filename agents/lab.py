@@ -351,7 +351,12 @@ class Lab(Firm):
             else p.training_min_fill
         )
         chosen = pricing.choose_quotes(
-            quotes, rfq.capacity_h100e, rfq.contiguous, min_fill, rfq.start_month
+            quotes,
+            rfq.capacity_h100e,
+            rfq.contiguous,
+            min_fill,
+            rfq.start_month,
+            delay_cost_per_month=p.quote_delay_cost_per_month,
         )
         if rfq.contiguous:
             self.training_misses = 0 if chosen else self.training_misses + 1

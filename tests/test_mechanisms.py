@@ -149,24 +149,30 @@ def test_list_price_moves_toward_cost_plus_margin_when_backlog_is_normal():
     # repeated, it converges to the target
     p = 30_000.0
     for _ in range(200):
-        p = chips.list_price(p, 10_000, 0.5, 0, 3, 0.25)
+        p = chips.list_price(p, 10_000, 0.5, 0, 3, 0.25, adjust=0.2)
     assert p == pytest.approx(15_000)
 
 
 def test_list_price_rises_with_backlog_beyond_target():
-    calm = chips.list_price(15_000, 10_000, 0.5, 3, 3, 0.25)
-    tight = chips.list_price(15_000, 10_000, 0.5, 7, 3, 0.25)
+    calm = chips.list_price(15_000, 10_000, 0.5, 3, 3, 0.25, adjust=0.2)
+    tight = chips.list_price(15_000, 10_000, 0.5, 7, 3, 0.25, adjust=0.2)
     assert calm == pytest.approx(15_000)
     assert tight == pytest.approx(15_000 + 0.2 * (15_000 * 2.0 - 15_000))
 
 
 def test_production_target_bounds():
     # long backlog: capped at the maximal expansion
-    assert chips.production_target(100, 10_000, 3, 0.08) == pytest.approx(108)
+    assert chips.production_target(
+        100, 10_000, 3, 0.08, adjust=0.25, min_share=0.98
+    ) == pytest.approx(108)
     # no backlog: never below 98% of today's output
-    assert chips.production_target(100, 0, 3, 0.08) == pytest.approx(98)
+    assert chips.production_target(100, 0, 3, 0.08, adjust=0.25, min_share=0.98) == pytest.approx(
+        98
+    )
     # in between: a quarter of the backlog-to-target rate plus three quarters of output
-    assert chips.production_target(100, 1200, 3, 1.0) == pytest.approx(1200 / 3 / 4 + 75)
+    assert chips.production_target(100, 1200, 3, 1.0, adjust=0.25, min_share=0.98) == pytest.approx(
+        1200 / 3 / 4 + 75
+    )
 
 
 # ====================================================================== pricing
@@ -221,11 +227,11 @@ def test_cost_floor_rises_with_cost_of_capital_and_credit_risk():
 
 
 def test_tightness_edge_cases():
-    assert pricing.tightness(0, 100) == 0.0
-    assert pricing.tightness(-5, 100) == 0.0  # no demand
-    assert pricing.tightness(50, 0) == 10.0  # no supply: the bound
-    assert pricing.tightness(50, 100) == pytest.approx(0.5)
-    assert pricing.tightness(1e9, 1) == 10.0
+    assert pricing.tightness(0, 100, cap=10.0) == 0.0
+    assert pricing.tightness(-5, 100, cap=10.0) == 0.0  # no demand
+    assert pricing.tightness(50, 0, cap=10.0) == 10.0  # no supply: the bound
+    assert pricing.tightness(50, 100, cap=10.0) == pytest.approx(0.5)
+    assert pricing.tightness(1e9, 1, cap=10.0) == 10.0
 
 
 def test_scarcity_markup_is_capped():
@@ -235,16 +241,20 @@ def test_scarcity_markup_is_capped():
 
 
 def test_term_factor_falls_to_one_at_36_months():
-    assert pricing.term_factor(1, 0.4) == pytest.approx(1.4)
-    assert pricing.term_factor(36, 0.4) == 1.0
-    assert pricing.term_factor(60, 0.4) == 1.0
-    assert pricing.term_factor(12, 0.4) > pricing.term_factor(24, 0.4) > 1.0
+    assert pricing.term_factor(1, 0.4, full_term_months=36) == pytest.approx(1.4)
+    assert pricing.term_factor(36, 0.4, full_term_months=36) == 1.0
+    assert pricing.term_factor(60, 0.4, full_term_months=36) == 1.0
+    assert (
+        pricing.term_factor(12, 0.4, full_term_months=36)
+        > pricing.term_factor(24, 0.4, full_term_months=36)
+        > 1.0
+    )
 
 
 @pytest.mark.parametrize("term", [0, -1])
 def test_zero_length_terms_are_rejected(term):
     with pytest.raises(ValueError, match="at least one month"):
-        pricing.term_factor(term, 0.4)
+        pricing.term_factor(term, 0.4, full_term_months=36)
     with pytest.raises(ValueError):
         pricing.ask_usd_per_h100e_hour(
             1.0,
@@ -252,6 +262,7 @@ def test_zero_length_terms_are_rejected(term):
             base_margin=0.1,
             term_months=term,
             short_term_premium=0.4,
+            full_term_months=36,
             cancellable=False,
             cancellation_premium=0.1,
             exclusive=False,
@@ -266,6 +277,7 @@ def test_ask_prices_term_cancellation_and_exclusivity():
             "base_margin": 0.15,
             "term_months": 36,
             "short_term_premium": 0.4,
+            "full_term_months": 36,
             "cancellable": False,
             "cancellation_premium": 0.1,
             "exclusive": False,
@@ -283,10 +295,10 @@ def test_ask_prices_term_cancellation_and_exclusivity():
 
 
 def test_seller_power_is_bounded():
-    assert pricing.seller_power(0.5, 0.3, 0.0) == 0.5
-    assert pricing.seller_power(0.5, 0.3, 1.0) == pytest.approx(0.8)
-    assert pricing.seller_power(0.5, 0.3, 10.0) == 0.95
-    assert pricing.seller_power(0.0, 0.0, 0.0) == 0.05
+    assert pricing.seller_power(0.5, 0.3, 0.0, low=0.05, high=0.95) == 0.5
+    assert pricing.seller_power(0.5, 0.3, 1.0, low=0.05, high=0.95) == pytest.approx(0.8)
+    assert pricing.seller_power(0.5, 0.3, 10.0, low=0.05, high=0.95) == 0.95
+    assert pricing.seller_power(0.0, 0.0, 0.0, low=0.05, high=0.95) == 0.05
 
 
 def test_bargain_splits_the_surplus():
@@ -297,23 +309,28 @@ def test_bargain_splits_the_surplus():
     assert pricing.bargain(2.0, 1.99, 0.5) is None  # reservation below the ask: no deal
 
 
+def choose(*args, **kwargs):
+    kwargs.setdefault("delay_cost_per_month", 0.03)
+    return pricing.choose_quotes(*args, **kwargs)
+
+
 def test_choose_quotes_multisources_cheapest_first():
     qs = [quote(1, 100, 3.0), quote(2, 100, 2.0), quote(3, 100, 2.5)]
-    got = pricing.choose_quotes(qs, 150, contiguous=False)
+    got = choose(qs, 150, contiguous=False)
     assert [(q.seller_id, take) for q, take in got] == [(2, 100), (3, 50)]
 
 
 def test_choose_quotes_takes_what_there_is_when_short():
     qs = [quote(1, 100, 3.0), quote(2, 40, 2.0)]
-    got = pricing.choose_quotes(qs, 1000, contiguous=False)
+    got = choose(qs, 1000, contiguous=False)
     assert [(q.seller_id, take) for q, take in got] == [(2, 40), (1, 100)]
 
 
 def test_choose_quotes_ties_go_to_the_earlier_quote():
     qs = [quote(5, 100, 2.0), quote(1, 100, 2.0)]
-    got = pricing.choose_quotes(qs, 100, contiguous=False)
+    got = choose(qs, 100, contiguous=False)
     assert [q.seller_id for q, _ in got] == [5]
-    got = pricing.choose_quotes(qs, 100, contiguous=True)
+    got = choose(qs, 100, contiguous=True)
     assert [q.seller_id for q, _ in got] == [5]
 
 
@@ -321,16 +338,12 @@ def test_choose_quotes_counts_a_later_start_as_dearer():
     soon = make_quote(1, 1, 100, 1, 2.0, 1.6)
     late = make_quote(2, 2, 100, 11, 1.8, 1.4)
     # ten months late at 3% a month: 1.8 * 1.3 > 2.0
-    got = pricing.choose_quotes(
-        [late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.03
-    )
+    got = choose([late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.03)
     assert [q.seller_id for q, _ in got] == [1]
-    got = pricing.choose_quotes(
-        [late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.0
-    )
+    got = choose([late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.0)
     assert [q.seller_id for q, _ in got] == [2]
     # without a wanted start, only the ask counts
-    assert [q.seller_id for q, _ in pricing.choose_quotes([late, soon], 100, False)] == [2]
+    assert [q.seller_id for q, _ in choose([late, soon], 100, False)] == [2]
 
 
 def test_rfq_latest_start_is_never_before_the_start():
@@ -356,24 +369,24 @@ def test_rfq_latest_start_is_never_before_the_start():
 
 
 def test_choose_quotes_no_supply_or_no_need():
-    assert pricing.choose_quotes([], 100, contiguous=False) == []
-    assert pricing.choose_quotes([], 100, contiguous=True) == []
-    assert pricing.choose_quotes([quote(1, 100, 2.0)], 0, contiguous=False) == []
-    assert pricing.choose_quotes([quote(1, 100, 2.0)], -5, contiguous=True) == []
+    assert choose([], 100, contiguous=False) == []
+    assert choose([], 100, contiguous=True) == []
+    assert choose([quote(1, 100, 2.0)], 0, contiguous=False) == []
+    assert choose([quote(1, 100, 2.0)], -5, contiguous=True) == []
 
 
 def test_training_needs_one_site_covering_the_need():
     qs = [quote(1, 60, 1.0), quote(2, 60, 1.5), quote(3, 120, 3.0), quote(4, 150, 2.0)]
-    got = pricing.choose_quotes(qs, 100, contiguous=True)
+    got = choose(qs, 100, contiguous=True)
     # the cheapest quote that covers the whole need, never a split across sites
     assert [(q.seller_id, take) for q, take in got] == [(4, 100)]
 
 
 def test_training_falls_back_to_the_largest_block_above_min_fill():
     qs = [quote(1, 30, 1.0), quote(2, 70, 3.0), quote(3, 60, 2.0)]
-    got = pricing.choose_quotes(qs, 100, contiguous=True, min_fill=0.5)
+    got = choose(qs, 100, contiguous=True, min_fill=0.5)
     assert [(q.seller_id, take) for q, take in got] == [(2, 70)]
-    assert pricing.choose_quotes(qs, 100, contiguous=True, min_fill=0.8) == []
+    assert choose(qs, 100, contiguous=True, min_fill=0.8) == []
 
 
 # ====================================================================== spot

@@ -20,7 +20,11 @@ def seller_power(model: ComputeMarket) -> float:
     """Sellers' share of the surplus this month (rises with scarcity)."""
     p = model.p
     return pricing.seller_power(
-        p.seller_bargaining_base, p.bargaining_tightness_slope, model.tightness
+        p.seller_bargaining_base,
+        p.bargaining_tightness_slope,
+        model.tightness,
+        low=p.seller_power_min,
+        high=p.seller_power_max,
     )
 
 

@@ -182,7 +182,9 @@ def initial_spot_index(model: ComputeMarket) -> float:
     ]
     floor = float(np.median(floors)) if floors else FALLBACK_FLOOR_USD_PER_H100E_HOUR
     supply = sum(f.capacity_h100e for f in model.facilities.values())
-    model.tightness = pricing.tightness(model.demand_h100e - supply, max(model.demand_h100e, 1.0))
+    model.tightness = pricing.tightness(
+        model.demand_h100e - supply, max(model.demand_h100e, 1.0), cap=model.p.tightness_max
+    )
     markup = pricing.scarcity_markup(
         model.tightness, model.p.scarcity_markup_slope, model.p.max_scarcity_markup
     )

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 SENTIMENT_STATES = ("winter", "normal", "boom")
+# revenue growth below this (a collapse to nothing) is taken as this, so its log exists
+MIN_GROWTH_FOR_LOG = 1e-3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +53,7 @@ def raise_probability(
     ``growth_per_year`` is revenue growth (1 = flat), ``rank_score`` is 1 for the most
     capable lab and 0 for the least. Investors follow growth, rank and the mood.
     """
-    g = math.log(max(growth_per_year, 1e-3))
+    g = math.log(max(growth_per_year, MIN_GROWTH_FOR_LOG))
     shift = {"winter": odds.winter, "normal": 0.0, "boom": odds.boom}[sentiment]
     z = odds.intercept + odds.per_log_growth * g + odds.per_rank * rank_score + shift
     return 1.0 / (1.0 + math.exp(-z))

@@ -35,7 +35,9 @@ def stage_spot(model: ComputeMarket) -> None:
     model.unmet_last_h100e = result.unmet_h100e
     # scarcity: the share of the month's compute demand that found no capacity
     wanted = sum(lab.share * model.demand_h100e + lab.run_h100e for lab in model.labs())
-    model.tightness = pricing.tightness(result.unmet_h100e, max(wanted, 1.0))
+    model.tightness = pricing.tightness(
+        result.unmet_h100e, max(wanted, 1.0), cap=model.p.tightness_max
+    )
     model.scarcity_markup = pricing.scarcity_markup(
         model.tightness, model.p.scarcity_markup_slope, model.p.max_scarcity_markup
     )
