@@ -15,6 +15,7 @@ from market.io.records import (
     FirmKind,
     Purpose,
     Quote,
+    Strategy,
 )
 from market.mechanisms import pricing
 
@@ -36,7 +37,7 @@ class Lab(Firm):
         self.share = float(spec["initial_share"])
         self.capability_h100e_months = float(spec["capability_h100e_months"])
         self.last_run_h100e_months = self.capability_h100e_months
-        self.strategy = spec["strategy"]
+        self.strategy = Strategy(spec["strategy"])
         self.term_months = int(spec["preferred_term_months"]) or model.p.preferred_term_months
         self.revenue_usd = float(spec.get("revenue_usd_per_month", -1.0))
         self.revenue_history: list[float] = []
@@ -236,7 +237,7 @@ class Lab(Firm):
         else:
             return
         if (
-            self.strategy == "inference_first"
+            self.strategy == Strategy.INFERENCE_FIRST
             and self.at_hand_h100e() - self.share * self.model.demand_h100e < run
         ):
             return  # users come first: no run while they would take the block
@@ -473,7 +474,7 @@ class Lab(Firm):
         pool = self.at_hand_h100e() + self.spot_bought_h100e
         demand = self.share * m.demand_h100e
         run = self.run_h100e
-        if self.strategy == "training_first":
+        if self.strategy == Strategy.TRAINING_FIRST:
             training = min(run, pool)
             inference = min(demand, pool - training)
         else:

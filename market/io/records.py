@@ -48,6 +48,13 @@ class Purpose(StrEnum):
     TRAINING = "training"  # a frontier run: the whole block at one site
 
 
+class Strategy(StrEnum):
+    """What a lab serves first when its compute is short."""
+
+    TRAINING_FIRST = "training_first"
+    INFERENCE_FIRST = "inference_first"
+
+
 class Sentiment(StrEnum):
     WINTER = "winter"
     NORMAL = "normal"
