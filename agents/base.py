@@ -8,6 +8,7 @@ needs (the role switch). The seller side lives here once.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import mesa
 
@@ -53,14 +54,14 @@ class Firm(mesa.Agent):
 
     # ------------------------------------------------------------------ contracts
     @property
-    def sold(self) -> list[Contract]:
-        """Open contracts this firm sells (asked of the contract book)."""
-        return self.model.book.sold_by(self.unique_id)
+    def sold(self) -> Iterable[Contract]:
+        """Open contracts this firm sells (the contract book's, to read only)."""
+        return self.model.book.sold_view(self.unique_id)
 
     @property
-    def bought(self) -> list[Contract]:
-        """Open contracts this firm buys (asked of the contract book)."""
-        return self.model.book.bought_by(self.unique_id)
+    def bought(self) -> Iterable[Contract]:
+        """Open contracts this firm buys (the contract book's, to read only)."""
+        return self.model.book.bought_view(self.unique_id)
 
     # ------------------------------------------------------------------ capacity
     def online_capacity_h100e(self) -> float:

@@ -110,7 +110,7 @@ class Lab(Firm):
         for f in self.facilities:
             sold = sum(
                 c.delivered_h100e
-                for c in self.model.book.at_site(f.facility_id)
+                for c in self.model.book.at_site_view(f.facility_id)
                 if c.state == ContractState.ACTIVE
             )
             blocks[f.facility_id] = max(0.0, f.capacity_h100e - sold)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from market.core.network import MarketNetwork
 from market.io.records import HOURS_PER_MONTH, Contract, ContractState, EndReason
+
+_NONE: dict[int, Contract] = {}  # the index of a firm or site with no open contracts
 
 
 def _usd_per_month(c: Contract) -> float:
@@ -115,6 +117,18 @@ class ContractBook:
     def bought_by(self, firm_id: int) -> list[Contract]:
         """Open contracts this firm buys, in the order they became its purchases."""
         return list(self._by_buyer.get(firm_id, {}).values())
+
+    def sold_view(self, firm_id: int) -> Iterable[Contract]:
+        """``sold_by`` without a copy: for reading only, while nothing signs or ends."""
+        return self._by_seller.get(firm_id, _NONE).values()
+
+    def bought_view(self, firm_id: int) -> Iterable[Contract]:
+        """``bought_by`` without a copy: for reading only, while nothing signs or ends."""
+        return self._by_buyer.get(firm_id, _NONE).values()
+
+    def at_site_view(self, site_id: int) -> Iterable[Contract]:
+        """``at_site`` without a copy: for reading only, while nothing signs or ends."""
+        return self._by_site.get(site_id, _NONE).values()
 
     def at_site(self, site_id: int) -> list[Contract]:
         """Open contracts sold from this site, in the order signed."""

@@ -16,9 +16,8 @@ class Parameters(dict[str, Any]):
     """A run's parameters: every declared one (``market.io.params``), each value
     already checked against its declaration when the scenario was loaded. Read them
     as attributes, ``p.contest_intensity``; a name that is not declared fails at
-    once. Still a mapping by name, for outputs and for experiments that set one."""
-
-    __slots__ = ()
+    once. Still a mapping by name, for outputs and for experiments that set one
+    (``p["contest_intensity"] = 0``, which the attribute then shows too)."""
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         missing = sorted(set(PARAMS) - set(values))
@@ -26,12 +25,23 @@ class Parameters(dict[str, Any]):
         if missing or unknown:
             raise ValueError(f"parameters missing: {missing}; not declared: {unknown}")
         super().__init__(values)
+        self.__dict__.update(values)  # attribute reads are plain lookups
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"'{name}' is not a declared parameter") from None
+    def __setitem__(self, name: str, value: Any) -> None:
+        if name not in PARAMS:
+            raise KeyError(f"'{name}' is not a declared parameter")
+        super().__setitem__(name, value)
+        self.__dict__[name] = value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __getattr__(self, name: str) -> Any:  # only for names that are not set
+        raise AttributeError(f"'{name}' is not a declared parameter")
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
 
 
 class FirmKind(StrEnum):

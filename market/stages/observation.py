@@ -34,12 +34,13 @@ def stage_observation(model: ComputeMarket) -> None:
 
 def compute_metrics(model: ComputeMarket) -> dict[str, float]:
     """Every declared output (``market.io.outputs.OUTPUTS``) for this month."""
+    caps = capacity(model)
     out = {
         **prices_and_contracts(model),
-        **capacity(model),
+        **caps,
         **chips_and_firms(model),
         **frontier_and_capex(model),
-        **labs_and_money(model),
+        **labs_and_money(model, caps["capacity_h100e_total"]),
     }
     out["capex_usd_12m_total"] = (
         out["capex_usd_12m_hyperscaler"] + out["capex_usd_12m_neocloud"] + out["capex_usd_12m_lab"]
@@ -151,12 +152,11 @@ def frontier_and_capex(model: ComputeMarket) -> dict[str, float]:
     }
 
 
-def labs_and_money(model: ComputeMarket) -> dict[str, float]:
+def labs_and_money(model: ComputeMarket, total_cap: float) -> dict[str, float]:
     labs = model.labs()
     demand_total = sum(lab.demand_h100e for lab in labs)
     served = sum(lab.used_inference_h100e for lab in labs)
     training = sum(lab.used_training_h100e for lab in labs)
-    total_cap = sum(capacity_by_type(model)[0].values())
     return {
         "demand_h100e": demand_total,
         "served_inference_h100e": served,
