@@ -8,36 +8,60 @@ needs (the role switch). The seller side lives here once.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import mesa
 
-from market.io.records import RFQ, Contract, ContractState, Facility, FacilityStatus, Quote
-from market.mechanisms import pricing
+from agents.world import World
+from market.io.records import (
+    RFQ,
+    Contract,
+    ContractState,
+    Facility,
+    FacilityStatus,
+    FirmKind,
+    Quote,
+)
+from market.mechanisms import pricing, spot
 
-if TYPE_CHECKING:
-    from market.core.model import ComputeMarket
+# the buyer's credit assumed where no buyer is known yet (spot asks): midway between
+# speculative (0) and investment grade (1)
+NEUTRAL_CREDIT = 0.5
 
 
 class Firm(mesa.Agent):
-    kind = "firm"
-    builds_to_suit = False
+    kind: FirmKind
+    model: World
+    builds_to_suit = False  # quotes on a site it would build if the buyer signs
+    long_term_chip_deals = False  # its chip orders are long-term agreements
 
-    def __init__(self, model: ComputeMarket, name: str, spec: dict) -> None:
+    def __init__(self, model: World, name: str, spec: dict) -> None:
         super().__init__(model)
         self.name = name
         self.cash_usd = float(spec.get("cash_usd", 0.0))
-        self.credit_rating = float(spec.get("credit_rating", 0.5))
+        self.credit_rating = float(spec.get("credit_rating", NEUTRAL_CREDIT))
         self.region = spec.get("region") or model.default_region
         self.max_build_mw = float(spec.get("max_build_mw", 0.0))
         self.facilities: list[Facility] = []
-        self.sold: list[Contract] = []  # not yet ended, this firm the seller
-        self.bought: list[Contract] = []  # not yet ended, this firm the buyer
         self.debt_usd = 0.0
+        self.revenue_usd = 0.0  # from users, per month (labs); providers' come as cash flows
         self.active = True
         self.unquoted_h100e = 0.0  # requests it could not serve lately (a demand signal)
+        # cash going out net of cash coming in per month, smoothed over recent months
+        self.burn_usd_per_month = 0.0
         self._sites_free: dict[int, tuple[float, list]] = {}
         self._sites_free_epoch = -1
+
+    # ------------------------------------------------------------------ contracts
+    @property
+    def sold(self) -> Iterable[Contract]:
+        """Open contracts this firm sells (the contract book's, to read only)."""
+        return self.model.book.sold_view(self.unique_id)
+
+    @property
+    def bought(self) -> Iterable[Contract]:
+        """Open contracts this firm buys (the contract book's, to read only)."""
+        return self.model.book.bought_view(self.unique_id)
 
     # ------------------------------------------------------------------ capacity
     def online_capacity_h100e(self) -> float:
@@ -54,7 +78,7 @@ class Firm(mesa.Agent):
         return 0.0
 
     def annual_rate(self) -> float:
-        return self.model.p["base_rate"] + self.model.p["hyperscaler_spread"]
+        return self.model.p.base_rate + self.model.p.hyperscaler_spread
 
     def max_site_mw(self) -> float:
         """Largest site the firm starts at once: its declared size, or a share of the
@@ -62,29 +86,23 @@ class Firm(mesa.Agent):
         if self.max_build_mw <= 0:
             return 0.0
         fleet = sum(f.power_mw for f in self.facilities if f.status != FacilityStatus.RETIRED)
-        return max(self.max_build_mw, self.model.p["max_site_share_of_fleet"] * fleet)
+        return max(self.max_build_mw, self.model.p.max_site_share_of_fleet * fleet)
 
     def build_months(self) -> int:
-        return self.model.p["build_months_lab"]
+        return self.model.p.build_months_lab
 
     # ------------------------------------------------------------------ selling
     def sells_to(self, rfq: RFQ) -> bool:
         return rfq.buyer_id != self.unique_id
 
     def facility_floor(self, f: Facility, buyer_credit: float) -> float:
-        m = self.model
-        gen = f.ordered_generation
-        return pricing.cost_floor_usd_per_h100e_hour(
-            chip_cost_usd_per_h100e=m.chip_cost_basis(f),
-            chip_life_months=m.p["chip_useful_life_months"],
-            facility_cost_usd_per_mw=m.p["facility_cost_usd_per_mw"],
-            facility_life_months=m.p["facility_life_months"],
-            h100e_per_mw=m.h100e_per_mw(gen),
-            other_opex_usd_per_mw_month=m.p["other_opex_usd_per_mw_month"],
-            power_price_usd_per_mwh=m.regions[f.region].power_price_usd_per_mwh,
-            pue=m.p["pue"],
+        tech = self.model.tech
+        return tech.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=f.chip_cost_usd_per_h100e,
+            h100e_per_mw=tech.h100e_per_mw(f.ordered_generation),
+            region=f.region,
             annual_rate=self.annual_rate(),
-            credit_premium=0.1 * (1.0 - buyer_credit),
+            credit_premium=self.model.p.credit_premium_per_credit_gap * (1.0 - buyer_credit),
         )
 
     def _ask(self, floor: float, term: int, exclusive: bool) -> float:
@@ -92,13 +110,14 @@ class Firm(mesa.Agent):
         return pricing.ask_usd_per_h100e_hour(
             floor,
             markup=self.model.scarcity_markup,
-            base_margin=p["base_margin"],
+            base_margin=p.base_margin,
             term_months=term,
-            short_term_premium=p["short_term_premium"],
-            cancellable=p["cancellation_notice_months"] > 0,
-            cancellation_premium=p["cancellation_premium"],
+            short_term_premium=p.short_term_premium,
+            full_term_months=p.full_term_months,
+            cancellable=p.cancellation_notice_months > 0,
+            cancellation_premium=p.cancellation_premium,
             exclusive=exclusive,
-            exclusivity_premium=p["exclusivity_premium"],
+            exclusivity_premium=p.exclusivity_premium,
         )
 
     def free_sites(self, start: int, end: int) -> tuple[float, list]:
@@ -123,7 +142,7 @@ class Firm(mesa.Agent):
             room = []
             for f in sorted(self.facilities, key=lambda f: (order * f.power_mw, f.facility_id)):
                 expected = f.expected_capacity_h100e(start)
-                if expected - f.committed_h100e(start, start + 1, m.month) >= 1.0:
+                if expected - m.book.committed_h100e(f.facility_id, start, start + 1) >= 1.0:
                     room.append((f, expected))
             hit = (self.expected_capacity_h100e(start), room)
             if epoch >= 0:
@@ -131,7 +150,7 @@ class Firm(mesa.Agent):
         total, room = hit
         sites = []
         for f, expected in room:
-            committed = f.committed_h100e(start, end, m.month)
+            committed = m.book.committed_h100e(f.facility_id, start, end)
             free = max(0.0, expected - committed)
             if free >= 1.0:
                 # every contract has capacity > 0, so nothing sold means no overlap
@@ -144,11 +163,13 @@ class Firm(mesa.Agent):
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: drop it from the kept
         start months where it is now full."""
-        month = self.model.month
         for start, (total, room) in list(self._sites_free.items()):
             for i, (f, expected) in enumerate(room):
                 if f is site:
-                    if expected - f.committed_h100e(start, start + 1, month) < 1.0:
+                    if (
+                        expected - self.model.book.committed_h100e(f.facility_id, start, start + 1)
+                        < 1.0
+                    ):
                         self._sites_free[start] = (total, room[:i] + room[i + 1 :])
                     break
 
@@ -160,27 +181,31 @@ class Firm(mesa.Agent):
         expected, sites = self.free_sites(start, end)
         spare = expected - self.own_reservation_h100e(start) if sites else 0.0
         out: list[Quote] = []
-        notice = self.model.p["cancellation_notice_months"]
+        notice = self.model.p.cancellation_notice_months
         for f, free_here, untouched, site_expected in sites:
             if spare <= 0:
                 break
             free = min(free_here, spare)
             if free < 1.0:
                 continue
-            whole_site = self.offers_whole_sites() and untouched and free >= 0.95 * site_expected
+            whole_site = (
+                self.offers_whole_sites()
+                and untouched
+                and free >= self.model.p.whole_site_offer_share * site_expected
+            )
             floor = self.facility_floor(f, rfq.buyer_credit)
             out.append(
                 Quote(
-                    self.unique_id,
-                    f.facility_id,
-                    free,
-                    start,
-                    rfq.term_months,
-                    self._ask(floor, rfq.term_months, whole_site),
-                    floor,
+                    seller_id=self.unique_id,
+                    facility_id=f.facility_id,
+                    capacity_h100e=free,
+                    start_month=start,
+                    term_months=rfq.term_months,
+                    ask_usd_per_h100e_hour=self._ask(floor, rfq.term_months, whole_site),
+                    floor_usd_per_h100e_hour=floor,
                     exclusive=whole_site,
                     cancellation_notice_months=notice,
-                    h100e_per_mw=self.model.h100e_per_mw(f.ordered_generation),
+                    h100e_per_mw=self.model.tech.h100e_per_mw(f.ordered_generation),
                 )
             )
             spare -= free
@@ -200,39 +225,35 @@ class Firm(mesa.Agent):
         m = self.model
         if not self.builds_to_suit or self.max_build_mw <= 0:
             return None
-        online = m.month + self.build_months()
-        online = max(online, m.regions[self.region].ready_month(m.month, 0.0, m.p))
+        online = max(
+            float(m.month + self.build_months()), m.regions[self.region].ready_month(m.month, 0.0)
+        )
         if rfq.latest_start < online:
             return None
         start = max(rfq.start_month, math.ceil(online))
-        density = m.h100e_per_mw(m.current_generation)
+        density = m.tech.density_now()
         h100e = min(h100e, self.max_site_mw() * density)
         if h100e < 1.0:
             return None
-        floor = pricing.cost_floor_usd_per_h100e_hour(
-            chip_cost_usd_per_h100e=m.best_chip_price(self),
-            chip_life_months=m.p["chip_useful_life_months"],
-            facility_cost_usd_per_mw=m.p["facility_cost_usd_per_mw"],
-            facility_life_months=m.p["facility_life_months"],
+        floor = m.tech.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=m.tech.best_chip_price(self),
             h100e_per_mw=density,
-            other_opex_usd_per_mw_month=m.p["other_opex_usd_per_mw_month"],
-            power_price_usd_per_mwh=m.regions[self.region].power_price_usd_per_mwh,
-            pue=m.p["pue"],
+            region=self.region,
             annual_rate=self.annual_rate(),
-            credit_premium=0.1 * (1.0 - rfq.buyer_credit),
+            credit_premium=m.p.credit_premium_per_credit_gap * (1.0 - rfq.buyer_credit),
         )
         ask = self._ask(floor, rfq.term_months, False)
         if not self.can_finance(h100e, ask, rfq.term_months, rfq.buyer_credit):
             return None
         return Quote(
-            self.unique_id,
-            None,
-            h100e,
-            start,
-            rfq.term_months,
-            ask,
-            floor,
-            cancellation_notice_months=m.p["cancellation_notice_months"],
+            seller_id=self.unique_id,
+            facility_id=None,
+            capacity_h100e=h100e,
+            start_month=start,
+            term_months=rfq.term_months,
+            ask_usd_per_h100e_hour=ask,
+            floor_usd_per_h100e_hour=floor,
+            cancellation_notice_months=m.p.cancellation_notice_months,
             h100e_per_mw=density,
         )
 
@@ -244,7 +265,7 @@ class Firm(mesa.Agent):
         return self.cash_usd - self.pending_chip_cost_usd()
 
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
-        return self.free_cash_usd() >= self.model.build_cost_usd(self, h100e)
+        return self.free_cash_usd() >= self.model.tech.build_cost_usd(self, h100e)
 
     def finance_build(
         self,
@@ -255,7 +276,108 @@ class Firm(mesa.Agent):
     ) -> None:
         """Pay for the building now (chips are paid on delivery); hyperscalers and labs
         pay from cash, neoclouds borrow."""
-        self.model.pay(self, None, building_usd, "capex")
+        self.model.ledger.pay(self, None, building_usd, "capex")
+
+    # ------------------------------------------------------------------ building
+    def planned_build_h100e(self) -> float:
+        """H100e of the new site the firm starts this month (0: none). It builds on
+        its own signal (``build_want_h100e``), at most its largest site, no more
+        often than one site a quarter, and only with the cash to pay for it on top
+        of three months of burn."""
+        m, p = self.model, self.model.p
+        if self.max_build_mw <= 0:
+            return 0.0
+        recent = any(
+            f.status == FacilityStatus.UNDER_CONSTRUCTION
+            and m.month - f.build_started_month < p.build_cooldown_months
+            for f in self.facilities
+        )
+        if recent:
+            return 0.0
+        density = m.tech.density_now()
+        floor = m.tech.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=m.tech.best_chip_price(self),
+            h100e_per_mw=density,
+            region=self.region,
+            annual_rate=self.annual_rate(),
+        )
+        want = self.build_want_h100e(floor, density)
+        h100e = min(want, self.max_site_mw() * density)
+        if h100e < p.min_build_share_of_site * self.max_site_mw() * density:
+            return 0.0
+        reserve = p.build_reserve_months_of_burn * max(self.burn_usd_per_month, 0.0)
+        if self.free_cash_usd() - reserve < m.tech.build_cost_usd(self, h100e):
+            return 0.0
+        return h100e
+
+    def build_want_h100e(self, floor: float, density: float) -> float:
+        """A provider builds when most of what it expects to have is sold (busy) or
+        spot trades well above its cost floor (dear): a whole site when dear, else at
+        least a quarter site or the requests it could not serve lately."""
+        m, p = self.model, self.model.p
+        expected = self.expected_capacity_h100e(m.month + self.build_months())
+        committed = sum(c.capacity_h100e for c in self.sold)
+        busy = committed >= p.target_utilisation * max(expected, 1.0)
+        dear = m.spot_index >= p.spec_build_spot_ratio * floor
+        if not (busy or dear):
+            return 0.0
+        share = 1.0 if dear else p.busy_build_share_of_site
+        return max(self.unquoted_h100e, share * self.max_site_mw() * density)
+
+    def top_up_chips(self) -> None:
+        """Fill spare power at owned sites with chips, while cash allows."""
+        m = self.model
+        density = m.tech.density_now()
+        for f in self.facilities:
+            if f.status == FacilityStatus.RETIRED or f.pending_h100e > 0:
+                continue
+            headroom = f.power_mw - f.power_used_mw(m.tech.h100e_per_mw)
+            h100e = headroom * density
+            if h100e >= m.p[
+                "chip_top_up_min_share"
+            ] * f.power_mw * density and self.free_cash_usd() > h100e * m.tech.best_chip_price(
+                self
+            ):
+                m.order_chips(self, f, h100e)
+
+    def wants_sites(self) -> bool:
+        """Whether it bids for sites at auction."""
+        return True
+
+    def may_sell(self) -> bool:
+        """Whether buyers start out knowing it as a seller."""
+        return True
+
+    # ------------------------------------------------------------------ spot and use
+    def leases_on_spot(self) -> bool:
+        return True
+
+    def spot_ask(self) -> spot.Order | None:
+        """Online capacity neither delivered under contract nor kept for itself,
+        offered at a share of the cost floor of its largest site."""
+        m = self.model
+        free = self.online_capacity_h100e() - self.delivered_sold_h100e()
+        free -= self.own_reservation_h100e(m.month)
+        if free <= 1.0 or not self.leases_on_spot():
+            return None
+        f = max(self.facilities, key=lambda f: f.capacity_h100e)
+        floor = self.facility_floor(f, NEUTRAL_CREDIT)
+        return spot.Order(self.unique_id, free, floor * m.p.spot_ask_share_of_floor)
+
+    def used_share(self) -> float:
+        """Share of the compute it buys that it uses (owed in full on take-or-pay)."""
+        return 1.0
+
+    def segment_size_h100e(self) -> float:
+        """Size in its segment, for merger review: capacity for providers."""
+        return self.online_capacity_h100e()
+
+    def renewal(self, c: Contract, seller: Firm, site_id: int, seller_power: float):
+        """(quote, price) on which it renews an expiring purchase, or None."""
+        return None
+
+    def absorb(self, target: Firm) -> None:
+        """Take over what an acquired firm brings beyond sites, contracts and cash."""
 
     # ------------------------------------------------------------------ life cycle
     def step_settlement(self) -> None:
@@ -264,10 +386,15 @@ class Firm(mesa.Agent):
         opex = 0.0
         for f in self.facilities:
             if f.status == FacilityStatus.ONLINE:
-                opex += m.facility_opex_usd(f)
+                opex += m.tech.facility_opex_usd(f)
         if opex:
-            m.pay(self, None, opex, "opex")
+            m.ledger.pay(self, None, opex, "opex")
+
+    def note_burn(self, net_out_usd: float) -> None:
+        """Fold this month's net payments into the smoothed burn (``burn_smoothing``)."""
+        w = self.model.p.burn_smoothing
+        self.burn_usd_per_month = (1.0 - w) * self.burn_usd_per_month + w * net_out_usd
 
     def runway_months(self) -> float:
-        burn = self.model.burn_usd(self)
+        burn = self.burn_usd_per_month
         return float("inf") if burn <= 0 else self.cash_usd / burn

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import mesa
 
-from market.io.records import ChipOrder
+from agents.world import World
+from market.io.records import ChipOrder, FirmKind
 from market.mechanisms import chips
 
 
 class ChipSupplier(mesa.Agent):
-    kind = "chip_supplier"
+    kind = FirmKind.CHIP_SUPPLIER
+    model: World
 
-    def __init__(self, model, name: str, spec: dict) -> None:
+    def __init__(self, model: World, name: str, spec: dict) -> None:
         super().__init__(model)
         self.name = name
         self.cash_usd = float(spec.get("cash_usd", 0.0))
@@ -25,7 +27,7 @@ class ChipSupplier(mesa.Agent):
         self._backlog_h100e = 0.0  # open orders, kept as a running total
         # output decided earlier that arrives after the expansion lag
         self.pipeline: list[float] = [self.production_h100e_per_month] * max(
-            1, model.p["chip_expansion_lag_months"]
+            1, model.p.chip_expansion_lag_months
         )
         self.delivered_last_month_h100e = 0.0
         self.delivered_12m: list[float] = []
@@ -43,7 +45,7 @@ class ChipSupplier(mesa.Agent):
     def quote_price(self, firm) -> float:
         # a captive program supplies its parent and partners near cost
         if self.captive:
-            return self.unit_cost_usd_per_h100e * 1.1
+            return self.unit_cost_usd_per_h100e * self.model.p.captive_chip_price_factor
         return self.price_usd_per_h100e
 
     def backlog_h100e(self) -> float:
@@ -56,8 +58,8 @@ class ChipSupplier(mesa.Agent):
     def step_supply(self) -> None:
         """Produce, allocate output among orders under the model's named policy, deliver."""
         m = self.model
-        output = self.production_h100e_per_month * m.p["chip_supply_multiplier"]
-        shares = chips.allocate(self.orders, output, m.p["chip_allocation_policy"])
+        output = self.production_h100e_per_month * m.p.chip_supply_multiplier
+        shares = chips.allocate(self.orders, output, m.p.chip_allocation_policy)
         delivered = 0.0
         for order in self.orders:
             q = shares.get(order.order_id, 0.0)
@@ -79,15 +81,18 @@ class ChipSupplier(mesa.Agent):
             self.unit_cost_usd_per_h100e,
             self.margin,
             backlog / prod,
-            p["chip_target_backlog_months"],
-            p["chip_price_backlog_slope"],
+            p.chip_target_backlog_months,
+            p.chip_price_backlog_slope,
+            adjust=p.chip_price_adjust_per_month,
         )
         # expansion builds on the latest output already decided, not today's
         target = chips.production_target(
             max(self.pipeline[-1], 1.0),
             backlog,
-            p["chip_target_backlog_months"],
-            p["chip_max_expansion_per_month"],
+            p.chip_target_backlog_months,
+            p.chip_max_expansion_per_month,
+            adjust=p.chip_output_adjust_share,
+            min_share=p.chip_min_output_share_per_month,
         )
         self.pipeline.append(target)
         self.production_h100e_per_month = self.pipeline.pop(0)

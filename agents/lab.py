@@ -6,24 +6,39 @@ from __future__ import annotations
 import math
 
 from agents.base import Firm
-from market.io.records import HOURS_PER_MONTH, RFQ, ContractState
+from agents.world import World
+from market.io.records import (
+    HOURS_PER_MONTH,
+    RFQ,
+    Contract,
+    ContractState,
+    FirmKind,
+    Purpose,
+    Quote,
+    Strategy,
+)
+from market.mechanisms import pricing
 
 # rationing spells in the event log (reporting thresholds, not behaviour)
 SPELL_START_SHARE = 0.05
 SPELL_END_SHARE = 0.01
 SPELL_QUIET_MONTHS = 3
+# revenue growth is measured over the last year: 13 monthly values, at least 4
+REVENUE_HISTORY_MONTHS = 13
+MIN_REVENUE_HISTORY_MONTHS = 4
+NEVER_RAISED_MONTH = -99  # last_raise_month before any attempt: long enough ago
 
 
 class Lab(Firm):
-    kind = "lab"
+    kind = FirmKind.LAB
 
-    def __init__(self, model, name: str, spec: dict) -> None:
+    def __init__(self, model: World, name: str, spec: dict) -> None:
         super().__init__(model, name, spec)
         self.share = float(spec["initial_share"])
         self.capability_h100e_months = float(spec["capability_h100e_months"])
         self.last_run_h100e_months = self.capability_h100e_months
-        self.strategy = spec["strategy"]
-        self.term_months = int(spec["preferred_term_months"]) or model.p["preferred_term_months"]
+        self.strategy = Strategy(spec["strategy"])
+        self.term_months = int(spec["preferred_term_months"]) or model.p.preferred_term_months
         self.revenue_usd = float(spec.get("revenue_usd_per_month", -1.0))
         self.revenue_history: list[float] = []
         self.run_h100e = 0.0  # size of the run in progress (0: none)
@@ -40,6 +55,7 @@ class Lab(Firm):
         self.demand_h100e = 0.0
         self.investors: dict[int, float] = {}
         self.training_misses = 0  # months in a row a training request found no block
+        self.last_raise_month = NEVER_RAISED_MONTH  # month of the last attempt to raise money
         # the rationing spell in progress, for the event log: its first month (-1: none),
         # its worst month's rationed share, the months in a row below the end threshold
         self.spell_start_month = -1
@@ -53,7 +69,7 @@ class Lab(Firm):
         return math.log10(max(self.capability_h100e_months, 1.0))
 
     def annual_rate(self) -> float:
-        return self.model.p["lab_cost_of_capital"]
+        return self.model.p.lab_cost_of_capital
 
     def inference_forecast_h100e(self, month: int) -> float:
         m = self.model
@@ -86,13 +102,17 @@ class Lab(Firm):
     def sells_to(self, rfq: RFQ) -> bool:
         if rfq.buyer_id == self.unique_id or not self.facilities:
             return False
-        return not rfq.buyer_is_lab or self.model.p["lease_to_rival_labs"]
+        return not rfq.buyer_is_lab or self.model.p.lease_to_rival_labs
 
     def largest_block_h100e(self) -> float:
         """Contiguous capacity at one site: own free capacity there plus bought there."""
         blocks: dict[int, float] = {}
         for f in self.facilities:
-            sold = sum(c.delivered_h100e for c in f.contracts if c.state == ContractState.ACTIVE)
+            sold = sum(
+                c.delivered_h100e
+                for c in self.model.book.at_site_view(f.facility_id)
+                if c.state == ContractState.ACTIVE
+            )
             blocks[f.facility_id] = max(0.0, f.capacity_h100e - sold)
         for c in self.bought:
             if c.state == ContractState.ACTIVE:
@@ -111,10 +131,12 @@ class Lab(Firm):
 
     def value_usd_per_h100e_hour(self, training: bool) -> float:
         m, p = self.model, self.model.p
-        v = p["revenue_usd_per_h100e_hour"] * (1.0 + 2.0 * self.rationed_share)
+        v = p.revenue_usd_per_h100e_hour * (
+            1.0 + p.rationing_value_multiplier * self.rationed_share
+        )
         if training:
             behind = max(0.0, m.leader_capability - self.capability)
-            v = p["revenue_usd_per_h100e_hour"] * p["training_value_multiplier"] * (1.0 + behind)
+            v = p.revenue_usd_per_h100e_hour * p.training_value_multiplier * (1.0 + behind)
         return v
 
     def reservation_usd_per_h100e_hour(self, training: bool) -> float:
@@ -124,7 +146,7 @@ class Lab(Firm):
         value = self.value_usd_per_h100e_hour(training)
         if self.model.tightness > 0.0:
             return value
-        outside = self.model.spot_index * self.model.p["outside_option_markup"]
+        outside = self.model.spot_index * self.model.p.outside_option_markup
         return min(value, max(outside, 1e-6))
 
     # ------------------------------------------------------------------ training
@@ -133,20 +155,20 @@ class Lab(Firm):
         lab's own run in progress), extrapolated a year ahead at the frontier's recent
         growth, times the lab's ambition: labs plan the next run while training this one."""
         m, p = self.model, self.model.p
-        months = p["training_run_months"]
+        months = p.training_run_months
         rival = m.largest_last_run_h100e_months(exclude=self.unique_id)
         own = max(
             self.last_run_h100e_months,
             self.run_h100e * (self.run_months_planned if self.run_h100e > 0 else months),
         )
         self.run_goal_h100e_months = (
-            max(rival, own) * p["race_ambition"] * m.frontier_growth_per_year()
+            max(rival, own) * p.race_ambition * m.frontier_growth_per_year()
         )
         target = self.run_goal_h100e_months / months
-        if p["training_run_cap_h100e"] > 0:
-            target = min(target, p["training_run_cap_h100e"])
-        price = max(m.spot_index, 0.1)
-        budget = p["training_budget_share_of_cash"] * (
+        if p.training_run_cap_h100e > 0:
+            target = min(target, p.training_run_cap_h100e)
+        price = max(m.spot_index, p.training_min_price_usd_per_h100e_hour)
+        budget = p.training_budget_share_of_cash * (
             max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
         )
         affordable = budget / (price * HOURS_PER_MONTH * months)
@@ -156,16 +178,14 @@ class Lab(Firm):
         """The smallest block worth a run: ``training_min_fill`` of the plan, or, when
         that is less, a block whose run beats the frontier the lab races against (its
         own best and the strongest rival's last run) by ``training_min_gain``."""
-        return min(
-            self.model.p["training_min_fill"] * self.run_plan_h100e, self.beating_block_h100e()
-        )
+        return min(self.model.p.training_min_fill * self.run_plan_h100e, self.beating_block_h100e())
 
     def beating_block_h100e(self) -> float:
         """The block whose run beats the frontier by ``training_min_gain`` (inf when off)."""
         p = self.model.p
-        if p["training_min_gain"] <= 0:
+        if p.training_min_gain <= 0:
             return math.inf
-        return p["training_min_gain"] * self.frontier_h100e_months() / p["training_run_months"]
+        return p.training_min_gain * self.frontier_h100e_months() / p.training_run_months
 
     def frontier_h100e_months(self) -> float:
         """The frontier the lab races against: its own best run or the strongest rival's
@@ -179,13 +199,15 @@ class Lab(Firm):
         """A signed training contract, not yet started, big enough for a run."""
         need = self.min_block_h100e()
         return any(
-            c.state == ContractState.SIGNED and c.purpose == "training" and c.capacity_h100e >= need
+            c.state == ContractState.SIGNED
+            and c.purpose == Purpose.TRAINING
+            and c.capacity_h100e >= need
             for c in self.bought
         )
 
     def longest_run_months(self) -> int:
         p = self.model.p
-        return max(p["training_run_months"], p["training_run_max_months"])
+        return max(p.training_run_months, p.training_run_max_months)
 
     def try_start_run(self) -> None:
         """Start the planned run on the largest contiguous block: at once if the block
@@ -196,32 +218,26 @@ class Lab(Firm):
             return
         p = self.model.p
         block = self.largest_block_h100e()
-        months, longest = p["training_run_months"], self.longest_run_months()
+        months, longest = p.training_run_months, self.longest_run_months()
         full = block >= self.run_plan_h100e
         partial = block >= self.min_block_h100e()
         beats = block >= self.beating_block_h100e()
         if longest > months:
-            usable = (
-                min(block, p["training_run_cap_h100e"])
-                if p["training_run_cap_h100e"] > 0
-                else block
-            )
+            usable = min(block, p.training_run_cap_h100e) if p.training_run_cap_h100e > 0 else block
             goal = self.run_goal_h100e_months
             stretch = usable > 0 and usable * longest >= goal
             if not (
-                full
-                or stretch
-                or (partial and self.training_misses >= 2 and not self.block_coming())
+                full or stretch or (partial and self.patience_spent() and not self.block_coming())
             ):
                 return
             months = min(longest, max(months, math.ceil(goal / max(usable, 1e-9) - 1e-9)))
             run = min(usable, goal / months)
-        elif full or beats or (partial and self.training_misses >= 2 and not self.block_coming()):
+        elif full or beats or (partial and self.patience_spent() and not self.block_coming()):
             run = min(block, self.run_plan_h100e)
         else:
             return
         if (
-            self.strategy == "inference_first"
+            self.strategy == Strategy.INFERENCE_FIRST
             and self.at_hand_h100e() - self.share * self.model.demand_h100e < run
         ):
             return  # users come first: no run while they would take the block
@@ -233,79 +249,215 @@ class Lab(Firm):
         self.model.log(
             "training",
             f"{self.name} starts a training run on {run:,.0f} H100e"
-            + (f" for {months} months" if months != p["training_run_months"] else ""),
+            + (f" for {months} months" if months != p.training_run_months else ""),
             self.name,
         )
 
     # ------------------------------------------------------------------ contracting
     def requests(self) -> list[RFQ]:
-        """Requests for quotes from the gap between needed and secured capacity."""
-        m, p = self.model, self.model.p
-        out: list[RFQ] = []
-        lab = True
+        """Requests for quotes from the gap between needed and secured capacity: a
+        training block first, then inference for next month and the horizon, within
+        what the lab can commit to spend."""
         budget_left = self.budget_usd_per_month() - self.committed_usd_per_month()
         if budget_left <= 0:
-            return out
-        if (
+            return []
+        out: list[RFQ] = []
+        training = self.training_request(budget_left)
+        if training is not None:
+            out.append(training)
+            budget_left -= (
+                training.capacity_h100e * training.reservation_usd_per_h100e_hour * HOURS_PER_MONTH
+            )
+        out.extend(self.inference_requests(budget_left, training is not None))
+        return out
+
+    def training_request(self, budget_left: float) -> RFQ | None:
+        """A request for a block for the planned run, while none is at hand or coming."""
+        m, p = self.model, self.model.p
+        if not (
             self.run_plan_h100e > 0
             and not self.block_coming()
             and self.largest_block_h100e() < self.run_plan_h100e
         ):
-            res = self.reservation_usd_per_h100e_hour(True)
-            # the training budget covers the whole commitment, not just the run
-            training_budget = p["training_budget_share_of_cash"] * (
-                max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
-            )
-            size = min(
-                self.run_plan_h100e,
-                budget_left / (res * HOURS_PER_MONTH),
-                training_budget / (res * HOURS_PER_MONTH * self.term_months),
-            )
-            # during a run, or after asking in vain, a lab asks for a block to be
-            # ready later (a forward start that a builder can meet)
-            ahead = self.run_h100e > 0 or self.training_misses >= 2
-            start = m.month + 1 if not ahead else m.month + int(0.75 * p["rfq_horizon_months"]) + 1
-            if size >= 1.0:
-                # a frontier block is worth waiting for: up to two years for a new site
-                out.append(
-                    RFQ(
-                        self.unique_id,
-                        size,
-                        start,
-                        self.term_months,
-                        True,
-                        "training",
-                        res,
-                        self.credit_rating,
-                        lab,
-                        latest_start_month=start + (24 if ahead else 0),
-                    )
-                )
-                budget_left -= size * res * HOURS_PER_MONTH
-        cover = p["procurement_coverage"]
-        horizon = p["rfq_horizon_months"]
-        infer_only = self.training_need_h100e() if out else 0.0
+            return None
+        res = self.reservation_usd_per_h100e_hour(True)
+        # the training budget covers the whole commitment, not just the run
+        training_budget = p.training_budget_share_of_cash * (
+            max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
+        )
+        size = min(
+            self.run_plan_h100e,
+            budget_left / (res * HOURS_PER_MONTH),
+            training_budget / (res * HOURS_PER_MONTH * self.term_months),
+        )
+        # during a run, or after asking in vain, a lab asks for a block to be
+        # ready later (a forward start that a builder can meet)
+        ahead = self.run_h100e > 0 or self.patience_spent()
+        forward = int(p.training_forward_start_share * p.rfq_horizon_months)
+        start = m.month + 1 if not ahead else m.month + forward + 1
+        if size < 1.0:
+            return None
+        # a frontier block is worth waiting for: up to two years for a new site
+        return RFQ(
+            buyer_id=self.unique_id,
+            capacity_h100e=size,
+            start_month=start,
+            term_months=self.term_months,
+            contiguous=True,
+            purpose=Purpose.TRAINING,
+            reservation_usd_per_h100e_hour=res,
+            buyer_credit=self.credit_rating,
+            latest_start_month=start + (p.training_max_wait_months if ahead else 0),
+        )
+
+    def inference_requests(self, budget_left: float, asked_training: bool) -> list[RFQ]:
+        """Requests for next month and the horizon: the share of the forecast need the
+        lab covers with contracts, less what it has secured (and a training block
+        asked for this month already counts for the run)."""
+        m, p = self.model, self.model.p
+        out: list[RFQ] = []
+        cover = p.procurement_coverage
+        horizon = p.rfq_horizon_months
+        infer_only = self.training_need_h100e() if asked_training else 0.0
         res = self.reservation_usd_per_h100e_hour(False)
         for start in (m.month + 1, m.month + horizon):
             gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
-            gap -= sum(r.capacity_h100e for r in out if not r.contiguous)
+            gap -= sum(r.capacity_h100e for r in out)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
-            if gap >= max(1.0, 0.02 * self.need_h100e(start)):
+            if gap >= max(1.0, p.min_request_share_of_need * self.need_h100e(start)):
                 out.append(
                     RFQ(
-                        self.unique_id,
-                        gap,
-                        start,
-                        self.term_months,
-                        False,
-                        "inference",
-                        res,
-                        self.credit_rating,
-                        lab,
+                        buyer_id=self.unique_id,
+                        capacity_h100e=gap,
+                        start_month=start,
+                        term_months=self.term_months,
+                        contiguous=False,
+                        purpose=Purpose.INFERENCE,
+                        reservation_usd_per_h100e_hour=res,
+                        buyer_credit=self.credit_rating,
                     )
                 )
                 budget_left -= gap * res * HOURS_PER_MONTH
         return out
+
+    def accept(self, rfq: RFQ, quotes: list[Quote], seller_power: float):
+        """Choose among the quotes for a request: the cheapest until the need is
+        covered (a training block at one site, large enough to be worth a run), at a
+        price that splits the surplus; a whole site far larger than the need is
+        declined. Returns [(quote, H100e, price)] to sign."""
+        p = self.model.p
+        min_fill = (
+            self.min_block_h100e() / rfq.capacity_h100e
+            if rfq.contiguous and p.training_min_gain > 0
+            else p.training_min_fill
+        )
+        chosen = pricing.choose_quotes(
+            quotes,
+            rfq.capacity_h100e,
+            rfq.contiguous,
+            min_fill,
+            rfq.start_month,
+            delay_cost_per_month=p.quote_delay_cost_per_month,
+        )
+        if rfq.contiguous:
+            self.training_misses = 0 if chosen else self.training_misses + 1
+        deals = []
+        for q, take in chosen:
+            price = pricing.bargain(
+                q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour, seller_power
+            )
+            if price is None:
+                continue
+            if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * p.max_whole_site_ratio:
+                continue  # a whole site far larger than the need (or budget) is declined
+            deals.append((q, take, price))
+        return deals
+
+    def renewal(self, c: Contract, seller: Firm, site_id: int, seller_power: float):
+        """At the end of a term the lab renews if it still needs the capacity and the
+        seller quotes the same site again (nearly all of it) at a price both accept."""
+        m = self.model
+        if self.need_h100e(m.month) <= self.secured_h100e(m.month):
+            return None
+        training = c.purpose == Purpose.TRAINING
+        rfq = RFQ(
+            buyer_id=self.unique_id,
+            capacity_h100e=c.capacity_h100e,
+            start_month=m.month,
+            term_months=self.term_months,
+            contiguous=training,
+            purpose=c.purpose,
+            reservation_usd_per_h100e_hour=self.reservation_usd_per_h100e_hour(training),
+            buyer_credit=self.credit_rating,
+        )
+        for q in seller.quotes(rfq):
+            share = m.p.renewal_min_share
+            if q.facility_id == site_id and q.capacity_h100e >= c.capacity_h100e * share:
+                price = pricing.bargain(
+                    q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour, seller_power
+                )
+                return None if price is None else (q, price)
+        return None
+
+    def patience_spent(self) -> bool:
+        """Training requests in a row have found no block for ``training_patience_months``."""
+        return self.training_misses >= self.model.p.training_patience_months
+
+    # ------------------------------------------------------------------ money
+    def wants_to_raise(self) -> bool:
+        """Short of cash (less runway than ``fundraise_runway_months``) and not
+        tried within the last ``fundraise_cooldown_months``."""
+        m, burn = self.model, self.burn_usd_per_month
+        short = self.cash_usd < 0 or (
+            burn > 0 and self.cash_usd / burn < m.p.fundraise_runway_months
+        )
+        return short and m.month - self.last_raise_month >= m.p.fundraise_cooldown_months
+
+    def raise_target_usd(self, mood: float) -> float:
+        """What the lab asks investors for: months of burn (at least 2% of its
+        revenue), at most a quarter of its valuation at the market's mood."""
+        p = self.model.p
+        valuation = 12.0 * max(self.revenue_usd, 0.0) * p.valuation_revenue_multiple * mood
+        return min(
+            p.fundraise_months_of_burn
+            * max(
+                self.burn_usd_per_month,
+                p.raise_min_burn_share_of_revenue
+                * max(self.revenue_usd, p.raise_revenue_floor_usd_per_month),
+            )
+            * mood,
+            p.raise_max_share_of_valuation * valuation,
+        )
+
+    # ------------------------------------------------------------------ firm roles
+    def build_want_h100e(self, floor: float, density: float) -> float:
+        """A lab with a building program builds for the gap between its need and
+        what it has secured, once the gap is a tenth of what it expects to have."""
+        month = self.model.month + self.build_months()
+        expected = self.expected_capacity_h100e(month)
+        gap = self.need_h100e(month) - self.secured_h100e(month)
+        return gap if gap > self.model.p.lab_build_min_gap_share * max(expected, 1.0) else 0.0
+
+    def wants_sites(self) -> bool:
+        return self.max_build_mw > 0
+
+    def may_sell(self) -> bool:
+        return bool(self.facilities)
+
+    def leases_on_spot(self) -> bool:
+        return bool(self.model.p.lease_to_rival_labs)
+
+    def segment_size_h100e(self) -> float:
+        """Size among labs: the compute at hand."""
+        return self.pool_h100e
+
+    def absorb(self, target: Firm) -> None:
+        """An acquired lab's users and best model come along."""
+        if isinstance(target, Lab):
+            self.share += target.share
+            self.capability_h100e_months = max(
+                self.capability_h100e_months, target.capability_h100e_months
+            )
 
     # ------------------------------------------------------------------ use
     def at_hand_h100e(self) -> float:
@@ -322,7 +474,7 @@ class Lab(Firm):
         pool = self.at_hand_h100e() + self.spot_bought_h100e
         demand = self.share * m.demand_h100e
         run = self.run_h100e
-        if self.strategy == "training_first":
+        if self.strategy == Strategy.TRAINING_FIRST:
             training = min(run, pool)
             inference = min(demand, pool - training)
         else:
@@ -341,7 +493,7 @@ class Lab(Firm):
         elif run > 0:
             training = 0.0  # a stalled run makes no progress this month
             self.run_stalled_months += 1
-            if self.run_stalled_months >= m.p["training_run_months"]:
+            if self.run_stalled_months >= m.p.training_run_months:
                 m.log(
                     "training",
                     f"{self.name} shelves its training run of {run:,.0f} H100e "
@@ -357,8 +509,8 @@ class Lab(Firm):
         self.used_inference_h100e = inference
         self.used_training_h100e = training
         self.rationed_share = 0.0 if demand <= 0 else max(0.0, 1.0 - inference / demand)
-        self.revenue_usd = inference * m.p["revenue_usd_per_h100e_hour"] * HOURS_PER_MONTH
-        self.revenue_history = ([*self.revenue_history, self.revenue_usd])[-13:]
+        self.revenue_usd = inference * m.p.revenue_usd_per_h100e_hour * HOURS_PER_MONTH
+        self.revenue_history = ([*self.revenue_history, self.revenue_usd])[-REVENUE_HISTORY_MONTHS:]
 
     def note_rationing(self) -> None:
         """Tell the event log when a rationing spell starts (at least
@@ -396,7 +548,7 @@ class Lab(Firm):
 
     def revenue_growth_per_year(self) -> float:
         h = self.revenue_history
-        if len(h) < 4 or h[0] <= 0:
+        if len(h) < MIN_REVENUE_HISTORY_MONTHS or h[0] <= 0:
             return 1.0
         months = len(h) - 1
         return (max(h[-1], 1.0) / h[0]) ** (12.0 / months)
@@ -404,7 +556,7 @@ class Lab(Firm):
     def step_settlement(self) -> None:
         super().step_settlement()
         if self.revenue_usd > 0:
-            self.model.pay(None, self, self.revenue_usd, "revenue")
+            self.model.ledger.pay(None, self, self.revenue_usd, "revenue")
 
     def spot_bid(self) -> tuple[float, float]:
         """(H100e wanted now, price) for the spot market."""

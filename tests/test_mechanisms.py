@@ -35,7 +35,21 @@ def order(oid, h100e, month=0, lta=False, delivered=0.0):
 
 
 def quote(seller, h100e, ask, facility=None):
-    return Quote(seller, facility if facility is not None else seller, h100e, 1, 36, ask, ask * 0.8)
+    return make_quote(
+        seller, facility if facility is not None else seller, h100e, 1, ask, ask * 0.8
+    )
+
+
+def make_quote(seller, facility, h100e, start, ask, floor):
+    return Quote(
+        seller_id=seller,
+        facility_id=facility,
+        capacity_h100e=h100e,
+        start_month=start,
+        term_months=36,
+        ask_usd_per_h100e_hour=ask,
+        floor_usd_per_h100e_hour=floor,
+    )
 
 
 def contract(**kw):
@@ -135,24 +149,30 @@ def test_list_price_moves_toward_cost_plus_margin_when_backlog_is_normal():
     # repeated, it converges to the target
     p = 30_000.0
     for _ in range(200):
-        p = chips.list_price(p, 10_000, 0.5, 0, 3, 0.25)
+        p = chips.list_price(p, 10_000, 0.5, 0, 3, 0.25, adjust=0.2)
     assert p == pytest.approx(15_000)
 
 
 def test_list_price_rises_with_backlog_beyond_target():
-    calm = chips.list_price(15_000, 10_000, 0.5, 3, 3, 0.25)
-    tight = chips.list_price(15_000, 10_000, 0.5, 7, 3, 0.25)
+    calm = chips.list_price(15_000, 10_000, 0.5, 3, 3, 0.25, adjust=0.2)
+    tight = chips.list_price(15_000, 10_000, 0.5, 7, 3, 0.25, adjust=0.2)
     assert calm == pytest.approx(15_000)
     assert tight == pytest.approx(15_000 + 0.2 * (15_000 * 2.0 - 15_000))
 
 
 def test_production_target_bounds():
     # long backlog: capped at the maximal expansion
-    assert chips.production_target(100, 10_000, 3, 0.08) == pytest.approx(108)
+    assert chips.production_target(
+        100, 10_000, 3, 0.08, adjust=0.25, min_share=0.98
+    ) == pytest.approx(108)
     # no backlog: never below 98% of today's output
-    assert chips.production_target(100, 0, 3, 0.08) == pytest.approx(98)
+    assert chips.production_target(100, 0, 3, 0.08, adjust=0.25, min_share=0.98) == pytest.approx(
+        98
+    )
     # in between: a quarter of the backlog-to-target rate plus three quarters of output
-    assert chips.production_target(100, 1200, 3, 1.0) == pytest.approx(1200 / 3 / 4 + 75)
+    assert chips.production_target(100, 1200, 3, 1.0, adjust=0.25, min_share=0.98) == pytest.approx(
+        1200 / 3 / 4 + 75
+    )
 
 
 # ====================================================================== pricing
@@ -207,11 +227,11 @@ def test_cost_floor_rises_with_cost_of_capital_and_credit_risk():
 
 
 def test_tightness_edge_cases():
-    assert pricing.tightness(0, 100) == 0.0
-    assert pricing.tightness(-5, 100) == 0.0  # no demand
-    assert pricing.tightness(50, 0) == 10.0  # no supply: the bound
-    assert pricing.tightness(50, 100) == pytest.approx(0.5)
-    assert pricing.tightness(1e9, 1) == 10.0
+    assert pricing.tightness(0, 100, cap=10.0) == 0.0
+    assert pricing.tightness(-5, 100, cap=10.0) == 0.0  # no demand
+    assert pricing.tightness(50, 0, cap=10.0) == 10.0  # no supply: the bound
+    assert pricing.tightness(50, 100, cap=10.0) == pytest.approx(0.5)
+    assert pricing.tightness(1e9, 1, cap=10.0) == 10.0
 
 
 def test_scarcity_markup_is_capped():
@@ -221,16 +241,20 @@ def test_scarcity_markup_is_capped():
 
 
 def test_term_factor_falls_to_one_at_36_months():
-    assert pricing.term_factor(1, 0.4) == pytest.approx(1.4)
-    assert pricing.term_factor(36, 0.4) == 1.0
-    assert pricing.term_factor(60, 0.4) == 1.0
-    assert pricing.term_factor(12, 0.4) > pricing.term_factor(24, 0.4) > 1.0
+    assert pricing.term_factor(1, 0.4, full_term_months=36) == pytest.approx(1.4)
+    assert pricing.term_factor(36, 0.4, full_term_months=36) == 1.0
+    assert pricing.term_factor(60, 0.4, full_term_months=36) == 1.0
+    assert (
+        pricing.term_factor(12, 0.4, full_term_months=36)
+        > pricing.term_factor(24, 0.4, full_term_months=36)
+        > 1.0
+    )
 
 
 @pytest.mark.parametrize("term", [0, -1])
 def test_zero_length_terms_are_rejected(term):
     with pytest.raises(ValueError, match="at least one month"):
-        pricing.term_factor(term, 0.4)
+        pricing.term_factor(term, 0.4, full_term_months=36)
     with pytest.raises(ValueError):
         pricing.ask_usd_per_h100e_hour(
             1.0,
@@ -238,6 +262,7 @@ def test_zero_length_terms_are_rejected(term):
             base_margin=0.1,
             term_months=term,
             short_term_premium=0.4,
+            full_term_months=36,
             cancellable=False,
             cancellation_premium=0.1,
             exclusive=False,
@@ -252,6 +277,7 @@ def test_ask_prices_term_cancellation_and_exclusivity():
             "base_margin": 0.15,
             "term_months": 36,
             "short_term_premium": 0.4,
+            "full_term_months": 36,
             "cancellable": False,
             "cancellation_premium": 0.1,
             "exclusive": False,
@@ -269,10 +295,10 @@ def test_ask_prices_term_cancellation_and_exclusivity():
 
 
 def test_seller_power_is_bounded():
-    assert pricing.seller_power(0.5, 0.3, 0.0) == 0.5
-    assert pricing.seller_power(0.5, 0.3, 1.0) == pytest.approx(0.8)
-    assert pricing.seller_power(0.5, 0.3, 10.0) == 0.95
-    assert pricing.seller_power(0.0, 0.0, 0.0) == 0.05
+    assert pricing.seller_power(0.5, 0.3, 0.0, low=0.05, high=0.95) == 0.5
+    assert pricing.seller_power(0.5, 0.3, 1.0, low=0.05, high=0.95) == pytest.approx(0.8)
+    assert pricing.seller_power(0.5, 0.3, 10.0, low=0.05, high=0.95) == 0.95
+    assert pricing.seller_power(0.0, 0.0, 0.0, low=0.05, high=0.95) == 0.05
 
 
 def test_bargain_splits_the_surplus():
@@ -283,46 +309,58 @@ def test_bargain_splits_the_surplus():
     assert pricing.bargain(2.0, 1.99, 0.5) is None  # reservation below the ask: no deal
 
 
+def choose(*args, **kwargs):
+    kwargs.setdefault("delay_cost_per_month", 0.03)
+    return pricing.choose_quotes(*args, **kwargs)
+
+
 def test_choose_quotes_multisources_cheapest_first():
     qs = [quote(1, 100, 3.0), quote(2, 100, 2.0), quote(3, 100, 2.5)]
-    got = pricing.choose_quotes(qs, 150, contiguous=False)
+    got = choose(qs, 150, contiguous=False)
     assert [(q.seller_id, take) for q, take in got] == [(2, 100), (3, 50)]
 
 
 def test_choose_quotes_takes_what_there_is_when_short():
     qs = [quote(1, 100, 3.0), quote(2, 40, 2.0)]
-    got = pricing.choose_quotes(qs, 1000, contiguous=False)
+    got = choose(qs, 1000, contiguous=False)
     assert [(q.seller_id, take) for q, take in got] == [(2, 40), (1, 100)]
 
 
 def test_choose_quotes_ties_go_to_the_earlier_quote():
     qs = [quote(5, 100, 2.0), quote(1, 100, 2.0)]
-    got = pricing.choose_quotes(qs, 100, contiguous=False)
+    got = choose(qs, 100, contiguous=False)
     assert [q.seller_id for q, _ in got] == [5]
-    got = pricing.choose_quotes(qs, 100, contiguous=True)
+    got = choose(qs, 100, contiguous=True)
     assert [q.seller_id for q, _ in got] == [5]
 
 
 def test_choose_quotes_counts_a_later_start_as_dearer():
-    soon = Quote(1, 1, 100, 1, 36, 2.0, 1.6)
-    late = Quote(2, 2, 100, 11, 36, 1.8, 1.4)
+    soon = make_quote(1, 1, 100, 1, 2.0, 1.6)
+    late = make_quote(2, 2, 100, 11, 1.8, 1.4)
     # ten months late at 3% a month: 1.8 * 1.3 > 2.0
-    got = pricing.choose_quotes(
-        [late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.03
-    )
+    got = choose([late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.03)
     assert [q.seller_id for q, _ in got] == [1]
-    got = pricing.choose_quotes(
-        [late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.0
-    )
+    got = choose([late, soon], 100, contiguous=True, wanted_start=1, delay_cost_per_month=0.0)
     assert [q.seller_id for q, _ in got] == [2]
     # without a wanted start, only the ask counts
-    assert [q.seller_id for q, _ in pricing.choose_quotes([late, soon], 100, False)] == [2]
+    assert [q.seller_id for q, _ in choose([late, soon], 100, False)] == [2]
 
 
 def test_rfq_latest_start_is_never_before_the_start():
     from market.io.records import RFQ
 
-    rfq = RFQ(1, 100.0, 10, 36, True, "training", 5.0, 0.5)
+    rfq = RFQ(
+        buyer_id=1,
+        capacity_h100e=100.0,
+        start_month=10,
+        term_months=36,
+        contiguous=True,
+        purpose="training",
+        reservation_usd_per_h100e_hour=5.0,
+        buyer_credit=0.5,
+    )
+    with pytest.raises(TypeError):
+        RFQ(1, 100.0, 10, 36, True, "training", 5.0, 0.5)  # keyword-only: no bare booleans
     assert rfq.latest_start == 10
     rfq.latest_start_month = 34
     assert rfq.latest_start == 34
@@ -331,24 +369,24 @@ def test_rfq_latest_start_is_never_before_the_start():
 
 
 def test_choose_quotes_no_supply_or_no_need():
-    assert pricing.choose_quotes([], 100, contiguous=False) == []
-    assert pricing.choose_quotes([], 100, contiguous=True) == []
-    assert pricing.choose_quotes([quote(1, 100, 2.0)], 0, contiguous=False) == []
-    assert pricing.choose_quotes([quote(1, 100, 2.0)], -5, contiguous=True) == []
+    assert choose([], 100, contiguous=False) == []
+    assert choose([], 100, contiguous=True) == []
+    assert choose([quote(1, 100, 2.0)], 0, contiguous=False) == []
+    assert choose([quote(1, 100, 2.0)], -5, contiguous=True) == []
 
 
 def test_training_needs_one_site_covering_the_need():
     qs = [quote(1, 60, 1.0), quote(2, 60, 1.5), quote(3, 120, 3.0), quote(4, 150, 2.0)]
-    got = pricing.choose_quotes(qs, 100, contiguous=True)
+    got = choose(qs, 100, contiguous=True)
     # the cheapest quote that covers the whole need, never a split across sites
     assert [(q.seller_id, take) for q, take in got] == [(4, 100)]
 
 
 def test_training_falls_back_to_the_largest_block_above_min_fill():
     qs = [quote(1, 30, 1.0), quote(2, 70, 3.0), quote(3, 60, 2.0)]
-    got = pricing.choose_quotes(qs, 100, contiguous=True, min_fill=0.5)
+    got = choose(qs, 100, contiguous=True, min_fill=0.5)
     assert [(q.seller_id, take) for q, take in got] == [(2, 70)]
-    assert pricing.choose_quotes(qs, 100, contiguous=True, min_fill=0.8) == []
+    assert choose(qs, 100, contiguous=True, min_fill=0.8) == []
 
 
 # ====================================================================== spot
@@ -561,8 +599,15 @@ def test_sentiment_with_zero_persistence_always_moves():
     assert finance.next_sentiment("normal", 0.0, 0.6) == "winter"
 
 
+def _raise_probability(growth, rank, sentiment):
+    from market.io.params import defaults
+
+    odds = finance.RaiseOdds.from_params(defaults())
+    return finance.raise_probability(growth, rank, sentiment, odds)
+
+
 def test_raise_probability_follows_growth_rank_and_mood():
-    p = finance.raise_probability
+    p = _raise_probability
     assert 0.0 < p(1.0, 0.5, "winter") < p(1.0, 0.5, "normal") < p(1.0, 0.5, "boom") < 1.0
     assert p(3.0, 0.5, "normal") > p(1.0, 0.5, "normal") > p(0.5, 0.5, "normal")
     assert p(1.0, 1.0, "normal") > p(1.0, 0.0, "normal")
@@ -573,7 +618,7 @@ def test_raise_probability_follows_growth_rank_and_mood():
 
 def test_raise_probability_rejects_unknown_sentiment():
     with pytest.raises(KeyError):
-        finance.raise_probability(1.0, 0.5, "euphoria")
+        _raise_probability(1.0, 0.5, "euphoria")
 
 
 def test_neocloud_spread_interpolates_and_clamps():
@@ -852,8 +897,8 @@ def test_a_constant_grid_connects_the_same_mw_every_month():
     r = _region(1.0, queue_mw=600.0)
     assert r.queue_clears_month == 6.0
     assert r.queue_mw(2) == pytest.approx(400.0)
-    assert r.ready_month(0, 300.0, {"grid_min_wait_months": 0}) == 9.0
-    assert r.book(0, 300.0, {"grid_min_wait_months": 0}) == 9
+    assert r.ready_month(0, 300.0) == 9.0
+    assert r.book(0, 300.0) == 9
     assert r.queue_mw(0) == pytest.approx(900.0)
 
 
@@ -864,7 +909,7 @@ def test_a_growing_grid_connects_the_integral_of_its_rate():
     assert r.finish(12.0, 2 * first_year) == pytest.approx(24.0)
     assert r.rate_mw_per_month(24.0) == pytest.approx(400.0)
     # booking a year's worth at month 0 queues exactly that many MW ahead of the next
-    assert r.book(0, first_year, {"grid_min_wait_months": 0}) == 12
+    assert r.book(0, first_year) == 12
     assert r.queue_mw(0) == pytest.approx(first_year)
     assert r.queue_mw(12) == pytest.approx(0.0, abs=1e-6)
     # the same MW wait less once the grid has grown
@@ -878,5 +923,5 @@ def test_a_shrinking_grid_never_connects_more_than_it_has_left():
     assert r.finish(0.0, 0.5 * total) == pytest.approx(12.0)
     assert r.finish(0.0, 1.01 * total) == math.inf
     assert r.finish(1e6, 1.0) == math.inf
-    assert r.ready_month(0, 2 * total, {"grid_min_wait_months": 0}) == math.inf
-    assert r.book(0, 2 * total, {"grid_min_wait_months": 0}) == 10**9
+    assert r.ready_month(0, 2 * total) == math.inf
+    assert r.book(0, 2 * total) == 10**9

@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 
 from market import STAGES, ComputeMarket
+from market.core.ledger import MEMOS, LedgerError
 from market.io.outputs import OUTPUTS
 from market.io.records import ContractState
 from market.io.scenario import builtin_names
 from market.run import runner
+from market.stages import STAGE_NAMES
 
 OUTPUT_NAMES = [o.name for o in OUTPUTS]
 CAPACITY_COLUMNS = [n for n in OUTPUT_NAMES if "h100e" in n and "price" not in n]
@@ -22,7 +24,9 @@ EPS = 1e-6
 
 
 def test_the_month_is_eight_named_stages_in_order():
-    assert STAGES == (
+    assert [name for name, _ in STAGES] == list(STAGE_NAMES)
+    assert all(callable(run) and run.__name__ == f"stage_{name}" for name, run in STAGES)
+    assert STAGE_NAMES == (
         "supply",
         "demand",
         "contracting",
@@ -198,13 +202,7 @@ class Invariants:
     def __init__(self, model):
         self.m = model
         self.states: dict[int, ContractState] = {}
-        self.cash0 = self.total_cash()
-        self.external0 = model.external_net_usd
-        self.written0 = model.written_off_usd
         self.check()
-
-    def total_cash(self):
-        return sum(a.cash_usd for a in self.m.agents)
 
     def where(self):
         return f"{self.m.spec.name} seed {self.m.seed} month {self.m.calendar_month}"
@@ -246,17 +244,11 @@ class Invariants:
             cap = firm.online_capacity_h100e()
             assert math.isfinite(cap) and cap >= 0, (where, firm.name)
         # money: every payment made is received, or crosses the model's boundary
-        cash = self.total_cash()
         assert all(math.isfinite(a.cash_usd) for a in m.agents), where
-        external = m.external_net_usd - self.external0
-        written = m.written_off_usd - self.written0
-        scale = max(abs(self.cash0), abs(cash), abs(external), abs(written), 1.0)
-        assert cash - self.cash0 == pytest.approx(
-            external - written, rel=0, abs=1e-9 * scale + 1.0
-        ), (
-            f"{where}: cash changed by {cash - self.cash0:,.2f} but external net flow less "
-            f"write-offs is {external - written:,.2f}"
-        )
+        try:
+            m.ledger.check(m.agents)
+        except LedgerError as e:
+            raise AssertionError(f"{where}: {e}") from None
         # the month's outputs
         if m.steps:
             for name in CAPACITY_COLUMNS:
@@ -265,6 +257,26 @@ class Invariants:
             assert 0 <= m.metrics["rationed_share"] <= 1 + EPS, where
             for name in ("capacity_hhi", "lab_compute_hhi", "chip_supply_hhi"):
                 assert 0 <= m.metrics[name] <= 10_000 + EPS, (where, name)
+
+
+def test_money_created_outside_the_ledger_is_caught():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.run_for(6)
+    m.ledger.check(m.agents)
+    lab = m.labs()[0]
+    m.ledger.pay(None, lab, 5e9, "equity raise")  # through the ledger: conserved
+    m.ledger.check(m.agents)
+    lab.cash_usd += 5e6  # a payment that bypasses the ledger
+    with pytest.raises(LedgerError, match="bypassed the ledger"):
+        m.ledger.check(m.agents)
+
+
+def test_every_payment_names_a_declared_memo():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    with pytest.raises(ValueError, match="memo"):
+        m.ledger.pay(m.labs()[0], None, 1.0, "gift")
+    m.run_for(24)
+    assert set(m.flows) - {f"capex:{k}" for k in ("hyperscaler", "neocloud", "lab")} <= set(MEMOS)
 
 
 def run_checked(scenario, seed, months, **overrides):
@@ -339,7 +351,18 @@ def test_a_sale_shows_in_the_next_quote_at_once(contracting):
         (seller, rfq, [q for q in seller.quotes(rfq) if q.facility_id is not None])
         for start in range(m.month + 1, m.month + 61)
         for seller in m.providers()
-        for rfq in [RFQ(lab.unique_id, 1e9, start, 12, False, "inference", 1e3, 0.9)]
+        for rfq in [
+            RFQ(
+                buyer_id=lab.unique_id,
+                capacity_h100e=1e9,
+                start_month=start,
+                term_months=12,
+                contiguous=False,
+                purpose="inference",
+                reservation_usd_per_h100e_hour=1e3,
+                buyer_credit=0.9,
+            )
+        ]
     )
     seller, rfq, before = next((s, r, b) for s, r, b in found if b)
     q = before[0]

@@ -164,10 +164,11 @@ def test_a_model_failure_in_a_step_stops_with_a_message(monkeypatch):
     m = app.PageMarket(scenario_name="classroom")
     m.step()
 
-    def broken(self):
+    def broken(model):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(ComputeMarket, "stage_spot", broken)
+    stages = tuple((name, broken if name == "spot" else run) for name, run in ComputeMarket.stages)
+    monkeypatch.setattr(ComputeMarket, "stages", stages)
     m.step()
     assert m.running is False
     assert "2026-02" in m.step_error and "ZeroDivisionError" in m.step_error

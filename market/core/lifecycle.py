@@ -10,14 +10,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from market.io.records import HOURS_PER_MONTH, RFQ, ContractState, FacilityStatus
+from agents import Hyperscaler, Lab, Neocloud
+from market.core import contracting
+from market.io.records import (
+    HOURS_PER_MONTH,
+    RFQ,
+    ContractState,
+    EndReason,
+    FacilityStatus,
+    Origin,
+    Purpose,
+    Sentiment,
+)
 from market.mechanisms import finance, metrics
 
 if TYPE_CHECKING:
-    from agents import Firm, Lab
+    from agents import Firm
     from market.core.model import ComputeMarket
 
-RAISE_COOLDOWN_MONTHS = 3
+# an acquisition's event says how much debt came with the firm from this amount on
+DEBT_WORTH_MENTIONING_USD = 5e6
+# acquisitions: (target type, other types that may buy it, the types of the segment
+# that merger review measures), in the order the rivals are considered each month
+ACQUISITION_SEGMENTS = (
+    (Lab, (), (Lab,)),
+    (Neocloud, (Hyperscaler,), (Hyperscaler, Neocloud, Lab)),
+)
 
 
 def settle(model: ComputeMarket) -> None:
@@ -25,8 +43,8 @@ def settle(model: ComputeMarket) -> None:
     strong firms may buy distressed rivals."""
     p = model.p
     before = model.sentiment
-    model.sentiment = finance.next_sentiment(
-        model.sentiment, p["sentiment_persistence"], float(model.rng.random())
+    model.sentiment = Sentiment(
+        finance.next_sentiment(model.sentiment, p.sentiment_persistence, float(model.rng.random()))
     )
     if model.sentiment != before:
         model.log("sentiment", f"investor sentiment turns from {before} to {model.sentiment}")
@@ -38,42 +56,47 @@ def settle(model: ComputeMarket) -> None:
     for lab in model.labs():
         if lab.cash_usd < 0:
             exit_firm(model, lab, "runs out of cash and exits")
-    for neo in model._of_type_name("neocloud"):
+    for neo in model.of_type(Neocloud):
         if neo.cash_usd < 0:
             model.counters["defaults"] += 1
             exit_firm(model, neo, "defaults on its debt")
     acquisitions(model)
 
 
+def mood(model: ComputeMarket) -> float:
+    """Investors' mood: scales round sizes and valuations (normal: 1)."""
+    p = model.p
+    return {
+        Sentiment.WINTER: p.sentiment_multiplier_winter,
+        Sentiment.NORMAL: 1.0,
+        Sentiment.BOOM: p.sentiment_multiplier_boom,
+    }[model.sentiment]
+
+
 def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     p = model.p
-    burn = model.burn_usd(lab)
-    short = lab.cash_usd < 0 or (burn > 0 and lab.cash_usd / burn < p["fundraise_runway_months"])
-    if not short or model.month - getattr(lab, "last_raise_month", -99) < RAISE_COOLDOWN_MONTHS:
+    if not lab.wants_to_raise():
         return
     lab.last_raise_month = model.month
     growth = lab.revenue_growth_per_year()
-    odds = finance.raise_probability(growth, rank_score, model.sentiment)
+    odds = finance.raise_probability(
+        growth, rank_score, model.sentiment, finance.RaiseOdds.from_params(p)
+    )
     if model.rng.random() >= odds:
         model.log("raise", f"{lab.name} fails to raise money ({model.sentiment} market)", lab.name)
         return
-    mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
-    valuation = 12.0 * max(lab.revenue_usd, 0.0) * p["valuation_revenue_multiple"] * mood
-    amount = min(
-        p["fundraise_months_of_burn"] * max(burn, 0.02 * max(lab.revenue_usd, 1e8)) * mood,
-        0.25 * valuation,
-    )
+    amount = lab.raise_target_usd(mood(model))
     if amount <= 0:
         model.log("raise", f"{lab.name} fails to raise money (no revenue to value)", lab.name)
         return
-    strategic = amount * p["strategic_investment_share"]
+    strategic = amount * p.strategic_investment_share
     investor = strategic_investor(model, lab, strategic)
     if investor is None:
         strategic = 0.0
-    model.pay(None, lab, amount - strategic, "equity raise")
+    model.ledger.pay(None, lab, amount - strategic, "equity raise")
     text = f"{lab.name} raises ${amount / 1e9:,.1f}B"
     if investor is not None:
-        model.pay(investor, lab, strategic, "strategic investment")
+        model.ledger.pay(investor, lab, strategic, "strategic investment")
         model.network.invested(investor.unique_id, lab.unique_id, strategic)
         lab.investors[investor.unique_id] = lab.investors.get(investor.unique_id, 0.0) + strategic
         text += f", ${strategic / 1e9:,.1f}B of it from {investor.name}"
@@ -87,8 +110,9 @@ def strategic_investor(model: ComputeMarket, lab: Lab, amount: float):
         return None
     options = [
         h
-        for h in model._of_type_name("hyperscaler")
-        if h.cash_usd > 3 * amount and (h.facilities or h.max_build_mw > 0)
+        for h in model.of_type(Hyperscaler)
+        if h.cash_usd > model.p.strategic_investor_cash_multiple * amount
+        and (h.facilities or h.max_build_mw > 0)
     ]
     if not options:
         return None
@@ -97,14 +121,22 @@ def strategic_investor(model: ComputeMarket, lab: Lab, amount: float):
 
 def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> None:
     """The investor's money comes back as a compute commitment with the investor."""
-    p = model.p
     term = lab.term_months
     start = model.month + 1
-    res = lab.value_usd_per_h100e_hour(False) * 1.5
-    size = amount / (max(model.spot_index, 0.5) * HOURS_PER_MONTH * term)
+    p = model.p
+    res = lab.value_usd_per_h100e_hour(False) * p.circular_deal_value_markup
+    floor = p.circular_deal_min_price_usd_per_h100e_hour
+    size = amount / (max(model.spot_index, floor) * HOURS_PER_MONTH * term)
     for start_at in (start, model.month + investor.build_months() + 1):
         rfq = RFQ(
-            lab.unique_id, size, start_at, term, False, "inference", res, lab.credit_rating, True
+            buyer_id=lab.unique_id,
+            capacity_h100e=size,
+            start_month=start_at,
+            term_months=term,
+            contiguous=False,
+            purpose=Purpose.INFERENCE,
+            reservation_usd_per_h100e_hour=res,
+            buyer_credit=lab.credit_rating,
         )
         quotes = investor.quotes(rfq)
         if quotes:
@@ -113,22 +145,30 @@ def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> No
                 q.capacity_h100e, amount / (q.ask_usd_per_h100e_hour * HOURS_PER_MONTH * term)
             )
             if take >= 1.0:
-                model.sign(lab, q, take, q.ask_usd_per_h100e_hour, "inference", "circular deal")
+                contracting.sign(
+                    model,
+                    lab,
+                    q,
+                    take,
+                    q.ask_usd_per_h100e_hour,
+                    Purpose.INFERENCE,
+                    Origin.CIRCULAR_DEAL,
+                )
                 model.counters["circular_deals"] += 1
             return
-    del p
 
 
 # ---------------------------------------------------------------------- exits
 def site_value_usd(model: ComputeMarket, f) -> float:
     """Replacement value of a site: its building and its chips at today's price,
     the chips written down over their useful life."""
-    life = model.p["chip_useful_life_months"]
-    price = model.merchant_price_usd_per_h100e()
+    life = model.p.chip_useful_life_months
+    price = model.tech.merchant_price_usd_per_h100e()
     chips = sum(
         b.h100e * price * max(0.0, 1.0 - (model.month - b.installed_month) / life) for b in f.chips
     )
-    return f.power_mw * model.p["facility_cost_usd_per_mw"] * 0.8 + chips
+    p = model.p
+    return f.power_mw * p.facility_cost_usd_per_mw * p.site_building_value_share + chips
 
 
 def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
@@ -137,18 +177,17 @@ def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
     beyond its assets) is written off."""
     model.log("exit", f"{firm.name} {why}", firm.name)
     model.counters["exits"] += 1
-    for c in list(firm.bought):
-        model.end_contract(c, "buyer exit")
+    for c in model.book.bought_by(firm.unique_id):
+        model.book.end(c, EndReason.BUYER_EXIT, model.month)
     for f in list(firm.facilities):
         auction_site(model, firm, f)
-    for c in list(firm.sold):  # contracts whose site found no buyer
-        model.end_contract(c, "seller exit")
+    for c in model.book.sold_by(firm.unique_id):  # contracts whose site found no buyer
+        model.book.end(c, EndReason.SELLER_EXIT, model.month)
     remove(model, firm)
 
 
 def remove(model: ComputeMarket, firm) -> None:
-    model.written_off_usd += firm.cash_usd
-    firm.cash_usd = 0.0
+    model.ledger.write_off(firm)
     firm.active = False
     model.network.remove_firm(firm.unique_id)
     firm.remove()
@@ -157,20 +196,19 @@ def remove(model: ComputeMarket, firm) -> None:
 def auction_site(model: ComputeMarket, seller, f) -> None:
     """Second-price auction among firms that can pay; merger review applies."""
     p = model.p
-    value = site_value_usd(model, f) * (1.0 - p["distressed_asset_discount"])
+    value = site_value_usd(model, f) * (1.0 - p.distressed_asset_discount)
     bids = []
     for firm in model.firms():
         if firm is seller or not firm.active:
             continue
-        wants = firm.kind != "lab" or firm.max_build_mw > 0
-        if not wants:
+        if not firm.wants_sites():
             continue
-        bid = value * (0.7 + 0.6 * float(model.rng.random()))
+        bid = value * (p.auction_bid_min_share + p.auction_bid_spread * float(model.rng.random()))
         if firm.cash_usd >= bid:
             bids.append((bid, firm.unique_id))
     sizes = {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
     while bids:
-        won = finance.second_price(bids, 0.3 * value)
+        won = finance.second_price(bids, p.auction_reserve_share * value)
         if won is None:
             break
         winner_id, price = won
@@ -178,7 +216,7 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
         if review_blocks(model, sizes, winner_id, f.capacity_h100e, f"{f.name} to {winner.name}"):
             bids = [b for b in bids if b[1] != winner_id]
             continue
-        model.pay(winner, None, price, "asset purchase")
+        model.ledger.pay(winner, None, price, "asset purchase")
         transfer_site(model, seller, winner, f)
         model.counters["acquisitions"] += 1
         model.log(
@@ -190,8 +228,8 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
         )
         return
     f.status = FacilityStatus.RETIRED
-    for c in list(f.contracts):
-        model.end_contract(c, "seller exit")
+    for c in model.book.at_site(f.facility_id):
+        model.book.end(c, EndReason.SELLER_EXIT, model.month)
     seller.facilities.remove(f)
     model.log("auction", f"{f.name} of {seller.name} finds no buyer and closes", seller.name)
 
@@ -200,30 +238,17 @@ def transfer_site(model: ComputeMarket, old, new, f) -> None:
     old.facilities.remove(f)
     new.facilities.append(f)
     f.owner_id = new.unique_id
-    for c in list(f.contracts):
+    for c in model.book.at_site(f.facility_id):
         if c.state == ContractState.ENDED:
             continue
         if c.buyer_id == new.unique_id:  # the buyer now owns the site it rented
-            model.end_contract(c, "merged")
+            model.book.end(c, EndReason.MERGED, model.month)
             continue
-        move_sale(model, c, old, new)
+        model.book.move_seller(c, new.unique_id)
     for s in model.suppliers():
         for o in s.orders:
             if o.facility_id == f.facility_id:
                 o.buyer_id = new.unique_id
-
-
-def move_sale(model: ComputeMarket, c, old, new) -> None:
-    if c in old.sold:
-        old.sold.remove(c)
-    new.sold.append(c)
-    if c.state == ContractState.ACTIVE:
-        usd = c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
-        model.network.contract_ended(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
-        c.seller_id = new.unique_id
-        model.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
-    else:
-        c.seller_id = new.unique_id
 
 
 def review_blocks(
@@ -237,14 +262,14 @@ def review_blocks(
     """Merger review: block when the deal pushes segment HHI over the threshold by
     more than the delta. ``sizes`` are the segment's firm sizes before the deal."""
     p = model.p
-    if p["merger_review"] == "off":
+    if p.merger_review == "off":
         return False
     trial = dict(sizes)
     if target_id is None:
         target_id = -1
         trial[target_id] = added
     blocked, after, rise = metrics.merger_blocked(
-        trial, acquirer_id, target_id, p["merger_hhi_threshold"], p["merger_hhi_delta"]
+        trial, acquirer_id, target_id, p.merger_hhi_threshold, p.merger_hhi_delta
     )
     if blocked:
         model.counters["blocked"] += 1
@@ -256,51 +281,25 @@ def review_blocks(
 
 
 # ---------------------------------------------------------------------- acquisitions
-def firm_size(model: ComputeMarket, firm) -> float:
-    """Size in the firm's segment: compute at hand for labs, capacity for providers."""
-    return firm.pool_h100e if firm.kind == "lab" else firm.online_capacity_h100e()
-
-
 def acquisitions(model: ComputeMarket) -> None:
-    """Now and then the largest firm of a type bids for a rival: its most distressed
+    """Now and then the largest firm of a segment bids for a rival: its most distressed
     one at a distressed price, or else its smallest one at the going valuation."""
     p = model.p
-    for kind in ("lab", "neocloud"):
-        if model.rng.random() >= p["acquisition_rate"]:
+    for target_type, other_buyers, segment in ACQUISITION_SEGMENTS:
+        if model.rng.random() >= p.acquisition_rate:
             continue
-        firms = model._of_type_name(kind)
+        firms = model.of_type(target_type)
         if len(firms) < 2:
             continue
-        buyers = list(firms) + (model._of_type_name("hyperscaler") if kind == "neocloud" else [])
-        acquirer = max(buyers, key=lambda f: (firm_size(model, f), -f.unique_id))
-        rivals = [f for f in firms if f is not acquirer]
-        distressed = [f for f in rivals if f.runway_months() < p["fundraise_runway_months"] / 2]
-        assets = lambda f: sum(site_value_usd(model, s) for s in f.facilities)  # noqa: E731
-        if distressed:
-            target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
-            price = max(
-                0.0,
-                assets(target) * (1 - p["distressed_asset_discount"])
-                + target.cash_usd
-                - target.debt_usd,
-            )
-        else:
-            target = min(rivals, key=lambda f: (firm_size(model, f), f.unique_id))
-            mood = finance.SENTIMENT_MULTIPLIER[model.sentiment]
-            revenue = getattr(target, "revenue_usd", 0.0)
-            price = max(
-                0.0,
-                assets(target)
-                + target.cash_usd
-                - target.debt_usd
-                + 12.0 * revenue * p["valuation_revenue_multiple"] * mood,
-            )
-        if acquirer.free_cash_usd() < 1.5 * price + 1e8:
+        buyers = list(firms) + [f for t in other_buyers for f in model.of_type(t)]
+        acquirer = max(buyers, key=lambda f: (f.segment_size_h100e(), -f.unique_id))
+        target, price = takeover_target(model, acquirer, [f for f in firms if f is not acquirer])
+        if (
+            acquirer.free_cash_usd()
+            < p.acquisition_cash_cover * price + p.acquisition_cash_buffer_usd
+        ):
             continue
-        sizes = {
-            x.unique_id: firm_size(model, x)
-            for x in (model.labs() if kind == "lab" else model.firms())
-        }
+        sizes = {x.unique_id: x.segment_size_h100e() for t in segment for x in model.of_type(t)}
         if review_blocks(
             model,
             sizes,
@@ -313,40 +312,57 @@ def acquisitions(model: ComputeMarket) -> None:
         merge(model, acquirer, target, price)
 
 
+def takeover_target(model: ComputeMarket, acquirer, rivals: list) -> tuple:
+    """(target, price): the most distressed rival at its assets' distressed value, or
+    else the smallest at its assets plus a revenue multiple at the market's mood."""
+    p = model.p
+    short = p.distressed_runway_share * p.fundraise_runway_months
+    distressed = [f for f in rivals if f.runway_months() < short]
+    assets = lambda f: sum(site_value_usd(model, s) for s in f.facilities)  # noqa: E731
+    if distressed:
+        target = min(distressed, key=lambda f: (f.runway_months(), f.unique_id))
+        price = max(
+            0.0,
+            assets(target) * (1 - p.distressed_asset_discount) + target.cash_usd - target.debt_usd,
+        )
+        return target, price
+    target = min(rivals, key=lambda f: (f.segment_size_h100e(), f.unique_id))
+    price = max(
+        0.0,
+        assets(target)
+        + target.cash_usd
+        - target.debt_usd
+        + 12.0 * target.revenue_usd * p.valuation_revenue_multiple * mood(model),
+    )
+    return target, price
+
+
 def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
     """``acquirer`` takes over ``target``: sites, contracts, cash, debt, users."""
-    model.pay(acquirer, None, price, "acquisition")
+    model.ledger.pay(acquirer, None, price, "acquisition")
     for f in list(target.facilities):
         transfer_site(model, target, acquirer, f)
-    for c in list(target.sold):
-        move_sale(model, c, target, acquirer)
-    for c in list(target.bought):
+    for c in model.book.sold_by(target.unique_id):
+        model.book.move_seller(c, acquirer.unique_id)
+    for c in model.book.bought_by(target.unique_id):
         if c.seller_id == acquirer.unique_id:
-            model.end_contract(c, "merged")
+            model.book.end(c, EndReason.MERGED, model.month)
             continue
-        target.bought.remove(c)
-        acquirer.bought.append(c)
-        usd = c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
-        if c.state == ContractState.ACTIVE:
-            model.network.contract_ended(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
-            c.buyer_id = acquirer.unique_id
-            model.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, usd)
-        else:
-            c.buyer_id = acquirer.unique_id
-    model.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
+        model.book.move_buyer(c, acquirer.unique_id)
+    model.ledger.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
     debt = target.debt_usd
     acquirer.debt_usd += debt
     target.debt_usd = 0.0
-    if target.kind == "lab" and acquirer.kind == "lab":
-        acquirer.share += target.share
-        acquirer.capability_h100e_months = max(
-            acquirer.capability_h100e_months, target.capability_h100e_months
-        )
+    acquirer.absorb(target)
     model.counters["acquisitions"] += 1
     model.log(
         "acquisition",
         f"{acquirer.name} acquires {target.name} for ${price / 1e9:,.2f}B"
-        + (f" and takes on its ${debt / 1e9:,.2f}B of debt" if debt >= 5e6 else ""),
+        + (
+            f" and takes on its ${debt / 1e9:,.2f}B of debt"
+            if debt >= DEBT_WORTH_MENTIONING_USD
+            else ""
+        ),
         acquirer.name,
         target.name,
     )

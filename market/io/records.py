@@ -2,10 +2,92 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
+from typing import Any
 
-HOURS_PER_MONTH = 730.0
+from market.io.params import PARAMS
+
+HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12: a month of round-the-clock use
+
+
+class Parameters(dict[str, Any]):
+    """A run's parameters: every declared one (``market.io.params``), each value
+    already checked against its declaration when the scenario was loaded. Read them
+    as attributes, ``p.contest_intensity``; a name that is not declared fails at
+    once. Still a mapping by name, for outputs and for experiments that set one
+    (``p["contest_intensity"] = 0``, which the attribute then shows too)."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        missing = sorted(set(PARAMS) - set(values))
+        unknown = sorted(set(values) - set(PARAMS))
+        if missing or unknown:
+            raise ValueError(f"parameters missing: {missing}; not declared: {unknown}")
+        super().__init__(values)
+        self.__dict__.update(values)  # attribute reads are plain lookups
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        if name not in PARAMS:
+            raise KeyError(f"'{name}' is not a declared parameter")
+        super().__setitem__(name, value)
+        self.__dict__[name] = value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __getattr__(self, name: str) -> Any:  # only for names that are not set
+        raise AttributeError(f"'{name}' is not a declared parameter")
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
+
+
+class FirmKind(StrEnum):
+    """Agent types; the values are the names the scenario tables and outputs use."""
+
+    HYPERSCALER = "hyperscaler"
+    NEOCLOUD = "neocloud"
+    LAB = "lab"
+    CHIP_SUPPLIER = "chip_supplier"
+
+
+class Purpose(StrEnum):
+    INFERENCE = "inference"  # serving users: any sites will do
+    TRAINING = "training"  # a frontier run: the whole block at one site
+
+
+class Strategy(StrEnum):
+    """What a lab serves first when its compute is short."""
+
+    TRAINING_FIRST = "training_first"
+    INFERENCE_FIRST = "inference_first"
+
+
+class Sentiment(StrEnum):
+    WINTER = "winter"
+    NORMAL = "normal"
+    BOOM = "boom"
+
+
+class EndReason(StrEnum):
+    """Why a contract ended (the contract book's ``end_reason`` column)."""
+
+    EXPIRED = "expired"
+    RENEWED = "renewed"  # expired and signed again on new terms
+    BUYER_EXIT = "buyer exit"
+    SELLER_EXIT = "seller exit"
+    MERGED = "merged"  # buyer and seller became one firm
+
+
+class Origin(StrEnum):
+    """How a contract came about (the contract book's ``origin`` column)."""
+
+    NEGOTIATED = "negotiated"
+    OPENING_BOOK = "opening book"
+    CIRCULAR_DEAL = "circular deal"
+    RENEWAL = "renewal"
 
 
 class FacilityStatus(IntEnum):
@@ -21,6 +103,11 @@ class ContractState(IntEnum):
     SIGNED = 0
     ACTIVE = 1
     ENDED = 2
+
+    @property
+    def label(self) -> str:
+        """The name the contract book's ``state`` column uses."""
+        return self.name.lower()
 
 
 @dataclass(slots=True)
@@ -47,13 +134,10 @@ class Facility:
     pending_h100e: float = 0.0  # ordered chips not yet delivered
     ordered_generation: int = 0
     chip_cost_usd_per_h100e: float = 0.0  # price per H100e of its chips (set with the site)
-    contracts: list = field(default_factory=list)  # Contract objects sold from this site
     # chips are only ever appended or filtered into a new list, so the list's identity
     # and length tell whether the cached sum is still right
     _installed_key: tuple = field(default=(), init=False, repr=False, compare=False)
     _installed: float = field(default=0.0, init=False, repr=False, compare=False)
-    _committed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-    _committed_month: int = field(default=-1, init=False, repr=False, compare=False)
 
     @property
     def capacity_h100e(self) -> float:
@@ -68,23 +152,6 @@ class Facility:
             self._installed = sum(b.h100e for b in self.chips)
             self._installed_key = key
         return self._installed
-
-    def committed_h100e(self, start: int, end: int, month: int) -> float:
-        """Capacity sold from this site over any part of [start, end). Sellers ask this
-        for the same windows many times a month, so the sums are kept until the month
-        changes or the site's contracts do (``contracts_changed``)."""
-        if self._committed_month != month:
-            self._committed.clear()
-            self._committed_month = month
-        key = (start, end)
-        value = self._committed.get(key)
-        if value is None:
-            value = sum(c.capacity_h100e for c in self.contracts if c.overlaps(start, end))
-            self._committed[key] = value
-        return value
-
-    def contracts_changed(self) -> None:
-        self._committed.clear()
 
     def power_used_mw(self, density_of) -> float:
         return sum(b.h100e / density_of(b.generation) for b in self.chips)
@@ -114,11 +181,11 @@ class Contract:
     take_or_pay_share: float = 1.0
     cancellation_notice_months: int = 0
     exclusive: bool = False
-    purpose: str = "inference"
-    origin: str = "negotiated"  # negotiated | opening book | circular deal
+    purpose: Purpose = Purpose.INFERENCE
+    origin: Origin = Origin.NEGOTIATED
     state: ContractState = ContractState.SIGNED
     delivered_h100e: float = 0.0
-    end_reason: str = ""
+    end_reason: EndReason | str = ""  # "" while open
     ended_month: int = -1
     paid_usd: float = 0.0
 
@@ -140,7 +207,7 @@ class Contract:
         return delivered_h100e * rate * HOURS_PER_MONTH * owed_share
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class RFQ:
     """A buyer's request for quotes."""
 
@@ -149,7 +216,7 @@ class RFQ:
     start_month: int
     term_months: int
     contiguous: bool  # training: the whole block at one site
-    purpose: str
+    purpose: Purpose
     reservation_usd_per_h100e_hour: float
     buyer_credit: float
     buyer_is_lab: bool = True
@@ -160,7 +227,7 @@ class RFQ:
         return max(self.start_month, self.latest_start_month)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Quote:
     seller_id: int
     facility_id: int | None  # None: build to suit (a new site)
@@ -172,6 +239,15 @@ class Quote:
     exclusive: bool = False
     cancellation_notice_months: int = 0
     h100e_per_mw: float = 700.0
+
+
+@dataclass(slots=True, kw_only=True)
+class Loan:
+    """A neocloud's loan: interest only until ``repay_from_month``, then an annuity."""
+
+    principal_usd: float
+    annual_rate: float
+    repay_from_month: int
 
 
 @dataclass(slots=True)

@@ -63,7 +63,8 @@ def list_price(
     backlog_months: float,
     target_backlog_months: float,
     slope: float,
-    adjust: float = 0.2,
+    *,
+    adjust: float,
 ) -> float:
     """Next month's list price per H100e.
 
@@ -76,10 +77,17 @@ def list_price(
 
 
 def production_target(
-    production: float, backlog_h100e: float, target_backlog_months: float, max_expansion: float
+    production: float,
+    backlog_h100e: float,
+    target_backlog_months: float,
+    max_expansion: float,
+    *,
+    adjust: float,
+    min_share: float,
 ) -> float:
-    """Output a supplier decides to have once its expansion lag has passed: enough to
-    bring the backlog to target within a year, never more than ``max_expansion`` per
-    month above today's output, never below today's output less 2% a month."""
-    wanted = backlog_h100e / max(target_backlog_months, 1e-9) / 4.0 + production * 0.75
-    return min(production * (1.0 + max_expansion), max(production * 0.98, wanted))
+    """Output a supplier decides to have once its expansion lag has passed: today's
+    output moved a share ``adjust`` of the way to the output that clears the backlog in
+    ``target_backlog_months``; never more than ``max_expansion`` per month above
+    today's output, never below ``min_share`` of it."""
+    wanted = backlog_h100e / max(target_backlog_months, 1e-9) * adjust + production * (1.0 - adjust)
+    return min(production * (1.0 + max_expansion), max(production * min_share, wanted))

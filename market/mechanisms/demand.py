@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+HALF = 0.5  # what is left of the excess growth after each half-life
+
 
 def next_demand_index(
     index: float, growth_per_year: float, volatility_per_year: float, shock: float
@@ -17,7 +19,7 @@ def next_demand_index(
 
 def growth_at(month: int, growth_per_year: float, halflife_years: float) -> float:
     """Yearly growth factor at ``month``: its excess over 1 halves every ``halflife_years``."""
-    return 1.0 + (growth_per_year - 1.0) * 0.5 ** (month / 12.0 / halflife_years)
+    return 1.0 + (growth_per_year - 1.0) * HALF ** (month / 12.0 / halflife_years)
 
 
 def price_factor(price: float, reference: float, elasticity: float) -> float:

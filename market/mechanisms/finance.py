@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 SENTIMENT_STATES = ("winter", "normal", "boom")
-SENTIMENT_MULTIPLIER = {"winter": 0.35, "normal": 1.0, "boom": 1.6}
+# revenue growth below this (a collapse to nothing) is taken as this, so its log exists
+MIN_GROWTH_FOR_LOG = 1e-3
+
+
+@dataclass(frozen=True, kw_only=True)
+class RaiseOdds:
+    """Log-odds of a round closing: intercept + per_log_growth x ln(revenue growth)
+    + per_rank x rank score + the sentiment's shift (normal: 0)."""
+
+    intercept: float
+    per_log_growth: float
+    per_rank: float
+    winter: float
+    boom: float
+
+    @classmethod
+    def from_params(cls, p: Mapping[str, Any]) -> RaiseOdds:
+        return cls(
+            intercept=p["raise_odds_intercept"],
+            per_log_growth=p["raise_odds_per_log_growth"],
+            per_rank=p["raise_odds_per_rank"],
+            winter=p["raise_odds_winter"],
+            boom=p["raise_odds_boom"],
+        )
 
 
 def next_sentiment(state: str, persistence: float, u: float) -> str:
@@ -19,14 +45,17 @@ def next_sentiment(state: str, persistence: float, u: float) -> str:
     return "normal"
 
 
-def raise_probability(growth_per_year: float, rank_score: float, sentiment: str) -> float:
+def raise_probability(
+    growth_per_year: float, rank_score: float, sentiment: str, odds: RaiseOdds
+) -> float:
     """Chance that a lab's fundraising round closes this month.
 
     ``growth_per_year`` is revenue growth (1 = flat), ``rank_score`` is 1 for the most
     capable lab and 0 for the least. Investors follow growth, rank and the mood.
     """
-    g = math.log(max(growth_per_year, 1e-3))
-    z = -0.5 + 1.2 * g + 1.5 * rank_score + {"winter": -1.8, "normal": 0.0, "boom": 1.0}[sentiment]
+    g = math.log(max(growth_per_year, MIN_GROWTH_FOR_LOG))
+    shift = {"winter": odds.winter, "normal": 0.0, "boom": odds.boom}[sentiment]
+    z = odds.intercept + odds.per_log_growth * g + odds.per_rank * rank_score + shift
     return 1.0 / (1.0 + math.exp(-z))
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+PERCENT = 100.0  # HHI squares shares written in percent (the 0-10,000 scale)
+TOP_K = 4  # concentration ratios report the top four firms' share (CR4)
+MIN_STAR_NODES = 3  # a star, against which centralisation is scaled, needs three nodes
+
 
 def hhi(sizes: Iterable[float]) -> float:
     """Herfindahl-Hirschman index on the 0-10,000 scale (shares in percent squared).
@@ -12,10 +16,10 @@ def hhi(sizes: Iterable[float]) -> float:
     total = sum(values)
     if total <= 0:
         return 0.0
-    return sum((100.0 * v / total) ** 2 for v in values)
+    return sum((PERCENT * v / total) ** 2 for v in values)
 
 
-def top_k_share(sizes: Iterable[float], k: int = 4) -> float:
+def top_k_share(sizes: Iterable[float], k: int = TOP_K) -> float:
     values = sorted((max(0.0, float(s)) for s in sizes), reverse=True)
     total = sum(values)
     if total <= 0:
@@ -45,7 +49,7 @@ def degree_centralisation(degrees: Iterable[int]) -> float:
     """Freeman degree centralisation: 1 for a star, 0 when all degrees are equal."""
     d = list(degrees)
     n = len(d)
-    if n < 3:
+    if n < MIN_STAR_NODES:
         return 0.0
     top = max(d)
     return sum(top - x for x in d) / ((n - 1) * (n - 2))

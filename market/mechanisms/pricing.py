@@ -44,25 +44,27 @@ def cost_floor_usd_per_h100e_hour(
     return (chips + building + energy + other) / HOURS_PER_MONTH * (1.0 + credit_premium)
 
 
-def tightness(unmet_demand_h100e: float, reference_h100e: float) -> float:
+def tightness(unmet_demand_h100e: float, reference_h100e: float, *, cap: float) -> float:
     """Unmet demand as a share of a reference quantity (the month's demand), 0 when
-    supply is ample; bounded at 10."""
+    supply is ample; bounded at ``cap``."""
     if unmet_demand_h100e <= 0:
         return 0.0
     if reference_h100e <= 0:
-        return 10.0
-    return min(10.0, unmet_demand_h100e / reference_h100e)
+        return cap
+    return min(cap, unmet_demand_h100e / reference_h100e)
 
 
 def scarcity_markup(tight: float, slope: float, cap: float) -> float:
     return min(cap, 1.0 + slope * tight)
 
 
-def term_factor(term_months: int, short_term_premium: float) -> float:
-    """Short terms carry a premium, falling linearly from one month to 36 months."""
+def term_factor(term_months: int, short_term_premium: float, *, full_term_months: int) -> float:
+    """Short terms carry a premium, falling linearly from one month to
+    ``full_term_months``."""
     if term_months <= 0:
         raise ValueError("a contract term must be at least one month")
-    return 1.0 + short_term_premium * max(0.0, (36 - term_months) / 35.0)
+    span = max(full_term_months - 1, 1)
+    return 1.0 + short_term_premium * max(0.0, (full_term_months - term_months) / span)
 
 
 def ask_usd_per_h100e_hour(
@@ -72,12 +74,14 @@ def ask_usd_per_h100e_hour(
     base_margin: float,
     term_months: int,
     short_term_premium: float,
+    full_term_months: int,
     cancellable: bool,
     cancellation_premium: float,
     exclusive: bool,
     exclusivity_premium: float,
 ) -> float:
-    price = floor * (1.0 + base_margin) * markup * term_factor(term_months, short_term_premium)
+    term = term_factor(term_months, short_term_premium, full_term_months=full_term_months)
+    price = floor * (1.0 + base_margin) * markup * term
     if cancellable:
         price *= 1.0 + cancellation_premium
     if exclusive:
@@ -85,9 +89,10 @@ def ask_usd_per_h100e_hour(
     return price
 
 
-def seller_power(base: float, slope: float, tight: float) -> float:
-    """Seller's share of the surplus: higher when the market is tight."""
-    return min(0.95, max(0.05, base + slope * tight))
+def seller_power(base: float, slope: float, tight: float, *, low: float, high: float) -> float:
+    """Seller's share of the surplus: higher when the market is tight, kept within
+    [``low``, ``high``]."""
+    return min(high, max(low, base + slope * tight))
 
 
 def bargain(ask: float, reservation: float, seller_share: float) -> float | None:
@@ -104,7 +109,8 @@ def choose_quotes(
     contiguous: bool,
     min_fill: float = 0.0,
     wanted_start: int | None = None,
-    delay_cost_per_month: float = 0.03,
+    *,
+    delay_cost_per_month: float,
 ) -> list[tuple[Quote, float]]:
     """Which quotes a buyer takes and how much of each.
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+MIDPOINT = 0.5  # the price is halfway between the last matched bid and ask
+
 
 @dataclass(frozen=True)
 class Order:
@@ -64,8 +66,9 @@ def clear(bids: Sequence[Order], asks: Sequence[Order]) -> SpotResult:
         if ask_left <= 1e-9:
             j += 1
             ask_left = asks[j].h100e if j < len(asks) else 0.0
-    if volume > 0:
-        price = 0.5 * (last_bid + last_ask)
+    price: float | None
+    if volume > 0 and last_bid is not None and last_ask is not None:
+        price = MIDPOINT * (last_bid + last_ask)
     elif asks:
         price = asks[0].price_usd_per_h100e_hour
     elif bids:

@@ -22,7 +22,6 @@ from market.core.model import ComputeMarket, month_label
 from market.io.atomic import replaced_folder
 from market.io.outputs import OUTPUTS
 from market.io.params import PARAMS
-from market.io.records import ContractState
 
 FLOAT_FORMAT = "%.10g"
 
@@ -172,68 +171,55 @@ def _per_agent(model: ComputeMarket, cls) -> pd.DataFrame:
     return df
 
 
+CONTRACT_COLUMNS = (
+    "contract_id",
+    "buyer",
+    "seller",
+    "facility",
+    "capacity_h100e",
+    "signed_month",
+    "start_month",
+    "term_months",
+    "end_month",
+    "price_usd_per_h100e_hour",
+    "price_usd_per_mw_month",
+    "ramp_months",
+    "ramp_discount",
+    "take_or_pay_share",
+    "cancellation_notice_months",
+    "exclusive",
+    "purpose",
+    "origin",
+    "state",
+    "ended_month",
+    "end_reason",
+    "paid_usd",
+)
+
+
 def contract_book(model: ComputeMarket) -> pd.DataFrame:
+    """The contract book as a table: one row per contract ever signed."""
     names = model.names_by_id
     start = model.p["start_month"]
     rows = []
-    for c in model.contracts:
+    for c in model.book.all:
         site = model.facilities.get(c.facility_id)
-        state = {
-            ContractState.SIGNED: "signed",
-            ContractState.ACTIVE: "active",
-            ContractState.ENDED: "ended",
-        }[c.state]
-        rows.append(
-            {
-                "contract_id": c.contract_id,
-                "buyer": names.get(c.buyer_id, str(c.buyer_id)),
-                "seller": names.get(c.seller_id, str(c.seller_id)),
-                "facility": site.name if site else str(c.facility_id),
-                "capacity_h100e": c.capacity_h100e,
-                "signed_month": month_label(start, c.signed_month),
-                "start_month": month_label(start, c.start_month),
-                "term_months": c.term_months,
-                "end_month": month_label(start, c.end_month),
-                "price_usd_per_h100e_hour": c.price_usd_per_h100e_hour,
-                "price_usd_per_mw_month": c.price_usd_per_mw_month,
-                "ramp_months": c.ramp_months,
-                "ramp_discount": c.ramp_discount,
-                "take_or_pay_share": c.take_or_pay_share,
-                "cancellation_notice_months": c.cancellation_notice_months,
-                "exclusive": c.exclusive,
-                "purpose": c.purpose,
-                "origin": c.origin,
-                "state": state,
-                "ended_month": month_label(start, c.ended_month) if c.ended_month >= 0 else "",
-                "end_reason": c.end_reason,
-                "paid_usd": c.paid_usd,
-            }
+        row = {name: getattr(c, name, None) for name in CONTRACT_COLUMNS}
+        row.update(
+            buyer=names.get(c.buyer_id, str(c.buyer_id)),
+            seller=names.get(c.seller_id, str(c.seller_id)),
+            facility=site.name if site else str(c.facility_id),
+            signed_month=month_label(start, c.signed_month),
+            start_month=month_label(start, c.start_month),
+            end_month=month_label(start, c.end_month),
+            purpose=str(c.purpose),
+            origin=str(c.origin),
+            state=c.state.label,
+            ended_month=month_label(start, c.ended_month) if c.ended_month >= 0 else "",
+            end_reason=str(c.end_reason),
         )
-    cols = [
-        "contract_id",
-        "buyer",
-        "seller",
-        "facility",
-        "capacity_h100e",
-        "signed_month",
-        "start_month",
-        "term_months",
-        "end_month",
-        "price_usd_per_h100e_hour",
-        "price_usd_per_mw_month",
-        "ramp_months",
-        "ramp_discount",
-        "take_or_pay_share",
-        "cancellation_notice_months",
-        "exclusive",
-        "purpose",
-        "origin",
-        "state",
-        "ended_month",
-        "end_reason",
-        "paid_usd",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(CONTRACT_COLUMNS))
 
 
 def _clean(x: Any) -> Any:

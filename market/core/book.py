@@ -1,0 +1,231 @@
+"""The contract book: the one owner of every contract.
+
+Every contract the market ever signed is here, ended ones included. The book keeps
+the open (not yet ended) contracts indexed by seller, buyer and site, each index in
+the order the contracts joined it, and answers "how much is committed at site s over
+months [a, b)" for the sellers' quotes. Every change of a contract's state or parties
+goes through the book, and the book alone keeps the contract network (networkx) in
+step with it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from market.core.network import MarketNetwork
+from market.io.records import HOURS_PER_MONTH, Contract, ContractState, EndReason
+
+_NONE: dict[int, Contract] = {}  # the index of a firm or site with no open contracts
+
+
+def _usd_per_month(c: Contract) -> float:
+    return c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
+
+
+class SiteTotals:
+    """Running totals of one site's open contracts: capacity by start month and by end
+    month, kept exactly as integers in units of 2**-1074 (the smallest float step, so
+    every float converts without rounding), so the capacity committed over any window
+    is two prefix sums, rounded once, whatever the order the contracts were signed and
+    ended in."""
+
+    __slots__ = ("_by_end", "_by_start", "_prefix")
+
+    def __init__(self) -> None:
+        self._by_start: dict[int, int] = {}
+        self._by_end: dict[int, int] = {}
+        self._prefix: tuple | None = None  # sorted months and prefix sums, rebuilt lazily
+
+    def add(self, c: Contract, sign: int) -> None:
+        h100e = _exact(c.capacity_h100e) * sign
+        for months, month in ((self._by_start, c.start_month), (self._by_end, c.end_month)):
+            total = months.get(month, 0) + h100e
+            if total:
+                months[month] = total
+            else:
+                del months[month]
+        self._prefix = None
+
+    def committed_h100e(self, start: int, end: int) -> float:
+        """Capacity of the contracts overlapping [start, end): those starting before
+        ``end`` less those that ended by ``start`` (every term is a month or more)."""
+        if self._prefix is None:
+            self._prefix = (*_prefix_sums(self._by_start), *_prefix_sums(self._by_end))
+        start_months, start_sums, end_months, end_sums = self._prefix
+        began = start_sums[bisect_left(start_months, end)]
+        over = end_sums[bisect_right(end_months, start)]
+        return (began - over) / _ONE  # int / int is correctly rounded
+
+
+_ONE = 1 << 1074  # 1.0 in units of the smallest float step
+
+
+def _exact(x: float) -> int:
+    """``x`` in units of 2**-1074, exactly (a float is an integer over a power of two)."""
+    num, den = x.as_integer_ratio()
+    return num * (_ONE // den)
+
+
+def _prefix_sums(by_month: dict[int, int]) -> tuple[list[int], list[int]]:
+    months = sorted(by_month)
+    sums = [0]
+    for month in months:
+        sums.append(sums[-1] + by_month[month])
+    return months, sums
+
+
+class ContractBook:
+    """Contracts by id, seller, buyer, site and state.
+
+    ``on_site_freed(site_id)`` is called whenever a contract at a site ends, so the
+    site's owner can forget what it kept about its free capacity (a sale only takes
+    room away, which the seller notes itself).
+    """
+
+    def __init__(
+        self, network: MarketNetwork, on_site_freed: Callable[[int], None] | None = None
+    ) -> None:
+        self.network = network
+        self.on_site_freed = on_site_freed
+        self.all: list[Contract] = []  # every contract, in the order signed
+        self.new_this_month: list[Contract] = []
+        self._open: dict[int, Contract] = {}  # by id; ids only grow, so in id order
+        self._by_seller: dict[int, dict[int, Contract]] = defaultdict(dict)
+        self._by_buyer: dict[int, dict[int, Contract]] = defaultdict(dict)
+        self._by_site: dict[int, dict[int, Contract]] = defaultdict(dict)
+        self._totals: dict[int, SiteTotals] = defaultdict(SiteTotals)
+        # committed capacity per site and window, as floats, until the site changes
+        self._committed: dict[int, dict[tuple[int, int], float]] = defaultdict(dict)
+
+    # ------------------------------------------------------------------ questions
+    def __len__(self) -> int:
+        return len(self.all)
+
+    def open(self) -> list[Contract]:
+        """Contracts not yet ended, in id order."""
+        return list(self._open.values())
+
+    def in_state(self, state: ContractState) -> list[Contract]:
+        return [c for c in self._open.values() if c.state == state]
+
+    def sold_by(self, firm_id: int) -> list[Contract]:
+        """Open contracts this firm sells, in the order they became its sales."""
+        return list(self._by_seller.get(firm_id, {}).values())
+
+    def bought_by(self, firm_id: int) -> list[Contract]:
+        """Open contracts this firm buys, in the order they became its purchases."""
+        return list(self._by_buyer.get(firm_id, {}).values())
+
+    def sold_view(self, firm_id: int) -> Iterable[Contract]:
+        """``sold_by`` without a copy: for reading only, while nothing signs or ends."""
+        return self._by_seller.get(firm_id, _NONE).values()
+
+    def bought_view(self, firm_id: int) -> Iterable[Contract]:
+        """``bought_by`` without a copy: for reading only, while nothing signs or ends."""
+        return self._by_buyer.get(firm_id, _NONE).values()
+
+    def at_site_view(self, site_id: int) -> Iterable[Contract]:
+        """``at_site`` without a copy: for reading only, while nothing signs or ends."""
+        return self._by_site.get(site_id, _NONE).values()
+
+    def at_site(self, site_id: int) -> list[Contract]:
+        """Open contracts sold from this site, in the order signed."""
+        return list(self._by_site.get(site_id, {}).values())
+
+    def committed_h100e(self, site_id: int, start: int, end: int) -> float:
+        """Capacity sold from the site over any part of [start, end): a contract that
+        overlaps the window counts in full. A lookup in the site's running totals,
+        exactly rounded; kept per window until the site's contracts change."""
+        kept = self._committed[site_id]
+        key = (start, end)
+        value = kept.get(key)
+        if value is None:
+            totals = self._totals.get(site_id)
+            value = kept[key] = totals.committed_h100e(start, end) if totals else 0.0
+        return value
+
+    # ------------------------------------------------------------------ changes
+    def add(self, c: Contract) -> None:
+        """A contract is signed."""
+        self.all.append(c)
+        self.new_this_month.append(c)
+        self._open[c.contract_id] = c
+        self._by_seller[c.seller_id][c.contract_id] = c
+        self._by_buyer[c.buyer_id][c.contract_id] = c
+        self._by_site[c.facility_id][c.contract_id] = c
+        self._totals[c.facility_id].add(c, +1)
+        self._committed.pop(c.facility_id, None)
+        self.network.acquaint(c.buyer_id, c.seller_id)
+
+    def activate(self, c: Contract) -> None:
+        """Delivery starts: the contract becomes a tie of the network."""
+        c.state = ContractState.ACTIVE
+        self.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c))
+
+    def end(self, c: Contract, reason: EndReason, month: int) -> None:
+        """The contract ends (expiry, exit, merger, ...); ending twice does nothing."""
+        if c.state == ContractState.ENDED:
+            return
+        if c.state == ContractState.ACTIVE:
+            self.network.contract_ended(
+                c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
+            )
+        c.state = ContractState.ENDED
+        c.end_reason = reason
+        c.ended_month = month
+        c.delivered_h100e = 0.0
+        self._open.pop(c.contract_id, None)
+        self._by_seller[c.seller_id].pop(c.contract_id, None)
+        self._by_buyer[c.buyer_id].pop(c.contract_id, None)
+        if self._by_site[c.facility_id].pop(c.contract_id, None) is not None:
+            self._totals[c.facility_id].add(c, -1)
+            self._committed.pop(c.facility_id, None)
+            if self.on_site_freed is not None:
+                self.on_site_freed(c.facility_id)
+
+    def renewed(self, c: Contract) -> None:
+        """An expired contract was signed again: say so in its end reason."""
+        c.end_reason = EndReason.RENEWED
+
+    def move_seller(self, c: Contract, new_seller_id: int) -> None:
+        """The site (or the whole seller) changes hands: the sale goes with it."""
+        self._by_seller[c.seller_id].pop(c.contract_id, None)
+        self._by_seller[new_seller_id][c.contract_id] = c
+        self._change_party(c, seller_id=new_seller_id)
+
+    def move_buyer(self, c: Contract, new_buyer_id: int) -> None:
+        """The buyer is acquired: the purchase goes to the acquirer."""
+        self._by_buyer[c.buyer_id].pop(c.contract_id, None)
+        self._by_buyer[new_buyer_id][c.contract_id] = c
+        self._change_party(c, buyer_id=new_buyer_id)
+
+    def deliver(self, capacity_of: Callable[[int], float]) -> None:
+        """Each site delivers its active contracts pro rata when it has fewer chips
+        online than it has sold; ``capacity_of(site_id)`` is its online capacity."""
+        for site_id, contracts in self._by_site.items():
+            active = [c for c in contracts.values() if c.state == ContractState.ACTIVE]
+            if not active:
+                continue
+            sold = sum(c.capacity_h100e for c in active)
+            ratio = min(1.0, capacity_of(site_id) / sold) if sold > 0 else 0.0
+            for c in active:
+                c.delivered_h100e = c.capacity_h100e * ratio
+
+    def start_month(self) -> None:
+        self.new_this_month = []
+
+    # ------------------------------------------------------------------ inside
+    def _change_party(self, c: Contract, **ids: int) -> None:
+        active = c.state == ContractState.ACTIVE
+        if active:
+            self.network.contract_ended(
+                c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
+            )
+        for name, value in ids.items():
+            setattr(c, name, value)
+        if active:
+            self.network.contract_started(
+                c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
+            )

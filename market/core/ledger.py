@@ -1,0 +1,131 @@
+"""The ledger: every payment in the market goes through it.
+
+A payment moves cash from a payer to a payee; either may be the outside world (users
+paying for inference, lenders, energy companies, investors), written ``None``. Each
+payment names a memo from ``MEMOS``, which files it under a category. Because every
+change of a firm's cash is a payment or a write-off, the ledger can check that money
+is conserved: the change in all cash held equals the net flow from outside less the
+cash written off when firms left.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Protocol
+
+
+class Category(StrEnum):
+    COMPUTE = "compute"  # firm to firm, for compute (contracts, spot)
+    INVESTMENT = "investment"  # sites and chips
+    RUNNING = "running"  # running costs and debt service
+    INCOME = "income"  # revenue from users and outside businesses
+    FINANCE = "finance"  # loans, equity, strategic investment
+    DEALS = "deals"  # acquisitions and auctions
+
+
+MEMOS: dict[str, Category] = {
+    "contract": Category.COMPUTE,
+    "spot": Category.COMPUTE,
+    "capex": Category.INVESTMENT,
+    "chips": Category.INVESTMENT,
+    "opex": Category.RUNNING,
+    "debt service": Category.RUNNING,
+    "revenue": Category.INCOME,
+    "outside cash flow": Category.INCOME,
+    "loan": Category.FINANCE,
+    "equity raise": Category.FINANCE,
+    "strategic investment": Category.FINANCE,
+    "asset purchase": Category.DEALS,
+    "acquisition": Category.DEALS,
+    "acquired cash": Category.DEALS,
+}
+
+CAPEX_MEMOS = ("capex", "chips")  # also counted per payer kind, for capex by firm type
+
+
+class Account(Protocol):
+    unique_id: int
+    kind: str
+    cash_usd: float
+
+
+class LedgerError(AssertionError):
+    """Money was created or lost outside the ledger."""
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.external_net_usd = 0.0  # money in from outside less money out, all months
+        self.written_off_usd = 0.0  # cash of firms that left the market
+        self.flows: defaultdict[str, float] = defaultdict(float)  # this month, by memo
+        self.by_category: defaultdict[Category, float] = defaultdict(float)  # this month
+        self._in: defaultdict[int, float] = defaultdict(float)  # this month, by firm id
+        self._out: defaultdict[int, float] = defaultdict(float)
+        self._opening_cash_usd = math.nan
+
+    def pay(self, payer: Account | None, payee: Account | None, amount: float, memo: str) -> None:
+        """Move ``amount`` from ``payer`` to ``payee`` (``None``: the outside world)."""
+        category = MEMOS.get(memo)
+        if category is None:
+            raise ValueError(f"payment memo {memo!r} is not one of {sorted(MEMOS)}")
+        if amount <= 0:
+            return
+        if payer is not None:
+            payer.cash_usd -= amount
+            self._out[payer.unique_id] += amount
+        else:
+            self.external_net_usd += amount
+        if payee is not None:
+            payee.cash_usd += amount
+            self._in[payee.unique_id] += amount
+        else:
+            self.external_net_usd -= amount
+        self.flows[memo] += amount
+        self.by_category[category] += amount
+        if memo in CAPEX_MEMOS and payer is not None:
+            self.flows["capex:" + payer.kind] += amount
+
+    def write_off(self, firm: Account) -> None:
+        """A firm leaves the market: whatever cash it holds (or owes) is written off."""
+        self.written_off_usd += firm.cash_usd
+        firm.cash_usd = 0.0
+
+    def net_out_usd(self, firm: Account) -> float:
+        """This month's payments by the firm less payments to it."""
+        return self._out.get(firm.unique_id, 0.0) - self._in.get(firm.unique_id, 0.0)
+
+    def start_month(self) -> None:
+        self.flows = defaultdict(float)
+        self.by_category = defaultdict(float)
+        self._in.clear()
+        self._out.clear()
+
+    # ------------------------------------------------------------------ conservation
+    def open(self, accounts: Iterable[Account]) -> None:
+        """Note the cash held at the start, against which conservation is checked."""
+        self._opening_cash_usd = sum(a.cash_usd for a in accounts)
+
+    def imbalance_usd(self, accounts: Iterable[Account]) -> float:
+        """Cash held now less what the ledger's flows explain (0 when conserved)."""
+        cash = sum(a.cash_usd for a in accounts)
+        return (cash - self._opening_cash_usd) - (self.external_net_usd - self.written_off_usd)
+
+    def check(self, accounts: Iterable[Account], rel: float = 1e-9) -> None:
+        """Raise ``LedgerError`` unless money is conserved (to float rounding)."""
+        accounts = list(accounts)
+        gap = self.imbalance_usd(accounts)
+        scale = max(
+            abs(self._opening_cash_usd),
+            sum(abs(a.cash_usd) for a in accounts),
+            abs(self.external_net_usd),
+            abs(self.written_off_usd),
+            1.0,
+        )
+        if not abs(gap) <= rel * scale + 1.0:
+            raise LedgerError(
+                f"cash held differs by ${gap:,.2f} from the opening cash plus the net flow "
+                "from outside less write-offs: a payment bypassed the ledger"
+            )

@@ -1,0 +1,91 @@
+"""Technology and costs: chip generations, H100e per MW, chip prices, and what building
+and running a site costs. One service object per model (``model.tech``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from market.core.grid import Region
+from market.io.records import HOURS_PER_MONTH, Facility, Parameters
+from market.mechanisms import pricing
+
+# the merchant chip price when no merchant supplier is left: an H100's list price
+FALLBACK_CHIP_PRICE_USD_PER_H100E = 30_000.0
+
+
+class Technology:
+    def __init__(self, p: Parameters, regions: dict[str, Region]) -> None:
+        self.p = p
+        self.regions = regions
+        self.generation = 0  # the generation on sale now
+        self.merchants: list = []  # merchant chip suppliers, in id order
+        self.captives_by_client: dict[str, list] = defaultdict(list)
+
+    def generation_at(self, month: int) -> int:
+        """Generation on sale at ``month``: 0 at the start, 1 from
+        ``next_generation_month``, then one more every ``generation_interval_months``."""
+        first = self.p.next_generation_month
+        if month < first:
+            return 0
+        return 1 + (month - first) // self.p.generation_interval_months
+
+    def h100e_per_mw(self, generation: int) -> float:
+        return self.p.h100e_per_mw_initial * self.p.generation_density_gain**generation
+
+    def density_now(self) -> float:
+        """H100e per MW of the generation on sale now."""
+        return self.h100e_per_mw(self.generation)
+
+    # ------------------------------------------------------------------ chips
+    def merchant_price_usd_per_h100e(self) -> float:
+        prices = [s.price_usd_per_h100e for s in self.merchants]
+        return min(prices) if prices else FALLBACK_CHIP_PRICE_USD_PER_H100E
+
+    def suppliers_for(self, firm) -> list:
+        """Suppliers that sell to ``firm``: every merchant, and the captive programs
+        whose parent or partner it is."""
+        return self.merchants + self.captives_by_client.get(firm.name, [])
+
+    def best_chip_price(self, firm) -> float:
+        prices = [s.quote_price(firm) for s in self.suppliers_for(firm)]
+        return min(prices) if prices else self.merchant_price_usd_per_h100e()
+
+    # ------------------------------------------------------------------ sites
+    def build_cost_usd(self, firm, h100e: float) -> float:
+        """A new site for ``h100e`` of today's chips: the building and the chips."""
+        density = self.density_now()
+        return h100e / density * self.p.facility_cost_usd_per_mw + h100e * self.best_chip_price(
+            firm
+        )
+
+    def facility_opex_usd(self, f: Facility) -> float:
+        used_mw = min(f.power_mw, f.power_used_mw(self.h100e_per_mw))
+        energy = (
+            used_mw * self.p.pue * HOURS_PER_MONTH * self.regions[f.region].power_price_usd_per_mwh
+        )
+        return energy + f.power_mw * self.p.other_opex_usd_per_mw_month
+
+    def cost_floor_usd_per_h100e_hour(
+        self,
+        *,
+        chip_cost_usd_per_h100e: float,
+        h100e_per_mw: float,
+        region: str,
+        annual_rate: float,
+        credit_premium: float = 0.0,
+    ) -> float:
+        """What an H100e-hour costs its owner at a site in ``region`` (see
+        ``pricing.cost_floor_usd_per_h100e_hour``)."""
+        p = self.p
+        return pricing.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=chip_cost_usd_per_h100e,
+            chip_life_months=p.chip_useful_life_months,
+            facility_cost_usd_per_mw=p.facility_cost_usd_per_mw,
+            facility_life_months=p.facility_life_months,
+            h100e_per_mw=h100e_per_mw,
+            other_opex_usd_per_mw_month=p.other_opex_usd_per_mw_month,
+            power_price_usd_per_mwh=self.regions[region].power_price_usd_per_mwh,
+            pue=p.pue,
+            annual_rate=annual_rate,
+            credit_premium=credit_premium,
+        )

@@ -1,0 +1,59 @@
+"""3. Contracting: labs, in a random order each month, ask the sellers they know plus
+a few discovered ones for quotes on their gap; each lab chooses among the quotes
+(``Lab.accept``) and signs; prices split the surplus between ask and reservation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agents import Firm
+from market.core import contracting
+from market.io.records import Origin
+
+if TYPE_CHECKING:
+    from agents import Lab
+    from market.core.model import ComputeMarket
+
+
+def stage_contracting(model: ComputeMarket) -> None:
+    # while the stage runs, sellers keep their free capacity per window
+    model.begin_quoting()
+    try:
+        contract_round(model)
+    finally:
+        model.quote_epoch = -1
+
+
+def contract_round(model: ComputeMarket) -> None:
+    sellers = [f for f in model.firms() if f.facilities or f.builds_to_suit]
+    seller_ids = [f.unique_id for f in sellers]
+    share = contracting.seller_power(model)
+    for f in sellers:
+        f.unquoted_h100e *= model.p.unquoted_memory
+    labs = model.labs()
+    # buyers take turns in a random order each month, so no lab always asks first
+    for i in model.rng.permutation(len(labs)):
+        lab = labs[int(i)]
+        lab.try_start_run()
+        rfqs = lab.requests()
+        if not rfqs:
+            continue
+        asked = sellers_asked(model, lab, seller_ids)
+        for rfq in rfqs:
+            quotes = [q for sid in asked for q in model.firm(sid).quotes(rfq)]
+            for q, take, price in lab.accept(rfq, quotes, share):
+                contracting.sign(model, lab, q, take, price, rfq.purpose, Origin.NEGOTIATED)
+        lab.try_start_run()
+
+
+def sellers_asked(model: ComputeMarket, lab: Lab, seller_ids: list[int]) -> list[int]:
+    """The lab's acquaintances that sell compute, and ``discovered_sellers`` more
+    drawn at random."""
+    known = [i for i in model.network.neighbours(lab.unique_id) if isinstance(model.firm(i), Firm)]
+    k = min(model.p.discovered_sellers, len(seller_ids))
+    found = (
+        [seller_ids[int(i)] for i in model.rng.choice(len(seller_ids), size=k, replace=False)]
+        if k
+        else []
+    )
+    return sorted(set(known) | set(found))

@@ -1,0 +1,22 @@
+"""4. Investment: firms that build decide on new sites (``Firm.planned_build_h100e``);
+owners fill spare power with chips; chip suppliers reprice and plan output."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from market.core import building
+
+if TYPE_CHECKING:
+    from market.core.model import ComputeMarket
+
+
+def stage_investment(model: ComputeMarket) -> None:
+    for firm in model.firms():
+        h100e = firm.planned_build_h100e()
+        if h100e > 0:
+            building.start_build(model, firm, h100e)
+    for firm in model.firms():
+        firm.top_up_chips()
+    for s in model.suppliers():
+        s.step_investment()

@@ -1,0 +1,56 @@
+"""7. Settlement: spot and contract payments, revenue, running costs and debt service;
+then money, failure and consolidation (``market.core.lifecycle``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from market.core import lifecycle
+from market.io.records import HOURS_PER_MONTH, ContractState
+
+if TYPE_CHECKING:
+    from market.core.model import ComputeMarket
+
+
+def stage_settlement(model: ComputeMarket) -> None:
+    pay_spot(model)
+    for c in model.book.open():
+        if c.state != ContractState.ACTIVE or c.delivered_h100e <= 0:
+            continue
+        buyer = model.firm(c.buyer_id)
+        amount = c.monthly_payment_usd(model.month, c.delivered_h100e, buyer.used_share())
+        c.paid_usd += amount
+        model.ledger.pay(buyer, model.firm(c.seller_id), amount, "contract")
+    for firm in model.firms() + model.suppliers():
+        if hasattr(firm, "step_settlement"):
+            firm.step_settlement()
+    for firm in model.firms():
+        firm.note_burn(model.ledger.net_out_usd(firm))
+    lifecycle.settle(model)
+
+
+def pay_spot(model: ComputeMarket) -> None:
+    """Buyers in id order pay sellers in id order, each seller until what it sold is
+    paid for: one pass over both lists."""
+    result = model.spot_result
+    if result is None or result.volume_h100e <= 0 or result.price_usd_per_h100e_hour is None:
+        return
+    price = result.price_usd_per_h100e_hour
+    sellers = sorted(result.sold.items())
+    left_to_sell = [q for _, q in sellers]
+    j = 0
+    for buyer_id, q in sorted(result.bought.items()):
+        buyer = model.firm(buyer_id)
+        left = q
+        while j < len(sellers):
+            take = min(left, left_to_sell[j])
+            if take <= 0:
+                j += 1
+                continue
+            model.ledger.pay(
+                buyer, model.firm(sellers[j][0]), take * price * HOURS_PER_MONTH, "spot"
+            )
+            left_to_sell[j] -= take
+            left -= take
+            if left <= 1e-9:
+                break

@@ -1,0 +1,43 @@
+"""5. Spot: uncontracted online capacity meets immediate unmet demand at one price."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from market.mechanisms import pricing, spot
+
+if TYPE_CHECKING:
+    from market.core.model import ComputeMarket
+
+
+def stage_spot(model: ComputeMarket) -> None:
+    bids, asks = [], []
+    for lab in model.labs():
+        lab.spot_bought_h100e = 0.0
+        q, price = lab.spot_bid()
+        if q > 0:
+            bids.append(spot.Order(lab.unique_id, q, price))
+    for firm in model.firms():
+        ask = firm.spot_ask()
+        if ask is not None:
+            asks.append(ask)
+    result = spot.clear(bids, asks)
+    for buyer_id, q in result.bought.items():
+        model.firm(buyer_id).spot_bought_h100e = q
+    model.spot_result = result
+    model.spot_volume_h100e = result.volume_h100e
+    cleared = result.price_usd_per_h100e_hour
+    model.spot_price = cleared if cleared is not None else math.nan
+    if cleared is not None:
+        a = model.p.spot_index_smoothing
+        model.spot_index = (1.0 - a) * model.spot_index + a * cleared
+    model.unmet_last_h100e = result.unmet_h100e
+    # scarcity: the share of the month's compute demand that found no capacity
+    wanted = sum(lab.share * model.demand_h100e + lab.run_h100e for lab in model.labs())
+    model.tightness = pricing.tightness(
+        result.unmet_h100e, max(wanted, 1.0), cap=model.p.tightness_max
+    )
+    model.scarcity_markup = pricing.scarcity_markup(
+        model.tightness, model.p.scarcity_markup_slope, model.p.max_scarcity_markup
+    )

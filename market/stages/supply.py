@@ -1,0 +1,60 @@
+"""1. Supply: chips are produced and delivered; sites come online; old chips retire;
+contracts start, end (or renew), and receive what their site can deliver."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from market.core import contracting
+from market.io.records import ContractState, FacilityStatus
+
+if TYPE_CHECKING:
+    from market.core.model import ComputeMarket
+
+
+def stage_supply(model: ComputeMarket) -> None:
+    new_generation(model)
+    for s in model.suppliers():
+        s.step_supply()
+    sites_online_and_chips_retired(model)
+    for c in model.book.open():
+        if c.state == ContractState.ACTIVE and c.end_month <= model.month:
+            contracting.expire(model, c)
+        elif c.state == ContractState.SIGNED and c.start_month <= model.month:
+            model.book.activate(c)
+    model.book.deliver(lambda site_id: model.facilities[site_id].capacity_h100e)
+
+
+def new_generation(model: ComputeMarket) -> None:
+    """A new chip generation: denser, and cheaper per H100e by ``generation_cost_gain``."""
+    gen = model.tech.generation_at(model.month)
+    if gen == model.tech.generation:
+        return
+    model.tech.generation = gen
+    for s in model.suppliers():
+        s.price_usd_per_h100e /= model.p.generation_cost_gain
+        s.unit_cost_usd_per_h100e /= model.p.generation_cost_gain
+    model.log(
+        "technology",
+        f"a new chip generation ships ({model.tech.h100e_per_mw(gen):,.0f} H100e per MW)",
+    )
+
+
+def sites_online_and_chips_retired(model: ComputeMarket) -> None:
+    life = model.p.chip_useful_life_months
+    for f in list(model.facilities.values()):
+        if f.status == FacilityStatus.UNDER_CONSTRUCTION and f.online_month <= model.month:
+            f.status = FacilityStatus.ONLINE
+            owner = model.firm(f.owner_id)
+            chips = f"{f.installed_h100e:,.0f} H100e"
+            if f.pending_h100e >= 1.0:
+                chips += f", {f.pending_h100e:,.0f} more on order"
+            elif f.installed_h100e < 1.0:
+                chips = "no chips yet"
+            model.log(
+                "online",
+                f"{owner.name} brings {f.name} online ({f.power_mw:,.0f} MW, {chips})",
+                owner.name,
+            )
+        if f.chips and f.chips[0].installed_month + life <= model.month:
+            f.chips = [b for b in f.chips if b.installed_month + life > model.month]

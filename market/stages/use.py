@@ -1,0 +1,16 @@
+"""6. Use: labs run training and serve users from the compute at hand; the rest of
+their users' demand is rationed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from market.core.model import ComputeMarket
+
+
+def stage_use(model: ComputeMarket) -> None:
+    for lab in model.labs():
+        lab.step_use()
+        lab.note_rationing()
+    model.refresh_leaders()

@@ -1,0 +1,112 @@
+"""The contract book: its indexes agree with the contracts, its running totals answer
+committed capacity exactly, and the contract network follows it."""
+
+import math
+import random
+
+import pytest
+
+from market import ComputeMarket
+from market.core.book import ContractBook
+from market.core.network import MarketNetwork
+from market.io.records import Contract, ContractState
+
+
+def contract(cid, site, cap, start, term, seller=1, buyer=2):
+    return Contract(
+        contract_id=cid,
+        buyer_id=buyer,
+        seller_id=seller,
+        facility_id=site,
+        capacity_h100e=cap,
+        start_month=start,
+        term_months=term,
+        price_usd_per_h100e_hour=2.0,
+        price_usd_per_mw_month=1.0,
+        signed_month=0,
+    )
+
+
+def brute_force(book, site, start, end):
+    return math.fsum(
+        c.capacity_h100e
+        for c in book.all
+        if c.facility_id == site and c.state != ContractState.ENDED and c.overlaps(start, end)
+    )
+
+
+def test_committed_capacity_is_the_exactly_rounded_sum_of_overlapping_contracts():
+    rng = random.Random(7)
+    net = MarketNetwork()
+    for firm in (1, 2):
+        net.add_firm(firm, str(firm), "neocloud")
+    book = ContractBook(net)
+    for cid in range(1, 400):
+        # capacities of very different sizes, so a naive running sum would drift
+        cap = rng.choice([0.1, 0.7, 3.3, 1e7, 1e15]) * (1.0 + rng.random())
+        book.add(contract(cid, rng.randint(1, 3), cap, rng.randint(0, 40), rng.randint(1, 24)))
+        if rng.random() < 0.4:
+            victim = rng.choice(book.open())
+            book.end(victim, "expired", 0)
+        for _ in range(3):
+            site, a = rng.randint(1, 3), rng.randint(0, 60)
+            b = a + rng.randint(1, 24)
+            assert book.committed_h100e(site, a, b) == brute_force(book, site, a, b)
+    # with everything ended nothing is committed, exactly
+    for c in book.open():
+        book.end(c, "expired", 0)
+    assert all(book.committed_h100e(s, 0, 100) == 0.0 for s in (1, 2, 3))
+
+
+def test_an_ended_contract_leaves_every_index_and_the_network():
+    net = MarketNetwork()
+    for firm in (1, 2):
+        net.add_firm(firm, str(firm), "neocloud")
+    book = ContractBook(net)
+    c = contract(1, 5, 100.0, 0, 12)
+    book.add(c)
+    book.activate(c)
+    assert book.sold_by(1) == [c] and book.bought_by(2) == [c] and book.at_site(5) == [c]
+    assert net.graph.edges[2, 1]["contract_h100e"] == 100.0
+    assert book.committed_h100e(5, 3, 4) == 100.0
+    book.end(c, "expired", 4)
+    assert c.state == ContractState.ENDED and c.end_reason == "expired" and c.ended_month == 4
+    assert book.open() == [] and book.sold_by(1) == [] and book.at_site(5) == []
+    assert net.graph.edges[2, 1]["contract_h100e"] == 0.0
+    assert book.committed_h100e(5, 3, 4) == 0.0
+    assert book.all == [c]
+
+
+@pytest.mark.parametrize("scenario", ["classroom", "baseline"])
+def test_the_books_indexes_and_network_agree_with_the_contracts_every_month(scenario):
+    m = ComputeMarket(scenario=scenario, rng=2)
+    for _ in range(48):
+        m.step()
+        book = m.book
+        open_ = [c for c in book.all if c.state != ContractState.ENDED]
+        assert book.open() == sorted(open_, key=lambda c: c.contract_id)
+        for firm in m.firms():
+            assert {c.contract_id for c in book.sold_by(firm.unique_id)} == {
+                c.contract_id for c in open_ if c.seller_id == firm.unique_id
+            }
+            assert {c.contract_id for c in book.bought_by(firm.unique_id)} == {
+                c.contract_id for c in open_ if c.buyer_id == firm.unique_id
+            }
+        for site in m.facilities.values():
+            here = [c for c in open_ if c.facility_id == site.facility_id]
+            assert book.at_site(site.facility_id) == here
+            for a in (m.month, m.month + 1, m.month + 12):
+                assert book.committed_h100e(site.facility_id, a, a + 6) == math.fsum(
+                    c.capacity_h100e for c in here if c.overlaps(a, a + 6)
+                )
+        # the network's contract ties are the active contracts, either direction
+        ties: dict[frozenset, float] = {}
+        for c in open_:
+            if c.state == ContractState.ACTIVE:
+                key = frozenset((c.buyer_id, c.seller_id))
+                ties[key] = ties.get(key, 0.0) + c.capacity_h100e
+        g = m.network.graph
+        for a, b, data in g.edges(data=True):
+            assert data["contract_h100e"] == pytest.approx(
+                ties.get(frozenset((a, b)), 0.0), rel=1e-9, abs=1e-6
+            ), (m.calendar_month, a, b)
