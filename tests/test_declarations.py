@@ -18,7 +18,7 @@ from market.io.params import MODEL_PARAMS
 REPO = Path(__file__).resolve().parent.parent
 ODD = REPO / "docs" / "odd.md"
 # the folders whose functions hold the model's rules
-RULE_FOLDERS = ("market/core", "market/stages", "agents", "market/mechanisms")
+RULE_FOLDERS = ("market/core", "market/core/stages", "agents", "market/mechanisms")
 # numbers that are no behavioural choice: nothing, one, two (a pair), a year of
 # months, and tolerances against float rounding
 PLAIN_NUMBERS = {0, 1, 2, 12, 1e-9, 1e-6}

@@ -9,11 +9,11 @@ import pytest
 
 from market import STAGES, ComputeMarket
 from market.core.ledger import MEMOS, LedgerError
+from market.core.stages import STAGE_NAMES
 from market.io.outputs import OUTPUTS
 from market.io.records import ContractState
 from market.io.scenario import builtin_names
 from market.run import runner
-from market.stages import STAGE_NAMES
 
 OUTPUT_NAMES = [o.name for o in OUTPUTS]
 CAPACITY_COLUMNS = [n for n in OUTPUT_NAMES if "h100e" in n and "price" not in n]

@@ -1,7 +1,7 @@
 """The Compute Market model: construction, the month's stage loop and the shared
 services (contract book, ledger, technology, generator, parameters, event log).
 
-One step is one month: the stages in ``market.stages.STAGES``, in order.
+One step is one month: the stages in ``market.core.stages.STAGES``, in order.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from market.core.calendar import month_label, month_offset
 from market.core.grid import Region
 from market.core.ledger import Ledger
 from market.core.network import MarketNetwork
+from market.core.stages import STAGE_NAMES, STAGES, Stage
 from market.core.technology import Technology
 from market.io.records import (
     ChipOrder,
@@ -34,7 +35,6 @@ from market.io.records import (
 from market.io.scenario import Scenario, load_scenario
 from market.mechanisms import demand, metrics, pricing
 from market.mechanisms.spot import SpotResult
-from market.stages import STAGE_NAMES, STAGES, Stage
 
 __all__ = [
     "STAGES",

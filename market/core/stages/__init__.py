@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from market.stages.contracting import stage_contracting
-from market.stages.demand import stage_demand
-from market.stages.investment import stage_investment
-from market.stages.observation import stage_observation
-from market.stages.settlement import stage_settlement
-from market.stages.spot import stage_spot
-from market.stages.supply import stage_supply
-from market.stages.use import stage_use
+from market.core.stages.contracting import stage_contracting
+from market.core.stages.demand import stage_demand
+from market.core.stages.investment import stage_investment
+from market.core.stages.observation import stage_observation
+from market.core.stages.settlement import stage_settlement
+from market.core.stages.spot import stage_spot
+from market.core.stages.supply import stage_supply
+from market.core.stages.use import stage_use
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
