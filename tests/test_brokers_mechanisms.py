@@ -400,12 +400,12 @@ def test_term_adjusted_index_removes_the_mix_of_terms():
     def month_of(term):  # trades priced on the term curve around a 2.0 base
         from market.mechanisms.pricing import term_factor
 
-        return pts((2.0 * term_factor(term, prem), 1000.0), months=term)
+        return pts((2.0 * term_factor(term, prem, full_term_months=36), 1000.0), months=term)
 
     short, long_ = month_of(1), month_of(36)
     adj = {
         name: indices.term_adjusted_vwap(
-            p, reference_term_months=36, short_term_premium=prem
+            p, reference_term_months=36, short_term_premium=prem, full_term_months=36
         ).value_usd_per_h100e_hour
         for name, p in (("short", short), ("long", long_))
     }
@@ -488,6 +488,7 @@ def test_forward_fees_come_from_each_side():
 DEALER = {
     "long_term_months": 36,
     "short_term_premium": 0.4,
+    "full_term_months": 36,
     "risk_aversion": 0.5,
     "margin": 0.05,
 }

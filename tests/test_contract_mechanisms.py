@@ -524,8 +524,8 @@ def test_spot_ask_is_never_below_srmc(floor, share, srmc):
 
 
 def test_a_month_without_trade_carries_the_index_over_and_says_so():
-    assert spot_cost.next_index(2.0, None) == (2.0, spot_cost.INDEX_CARRIED)
-    value, how = spot_cost.next_index(2.0, 3.0)
+    assert spot_cost.next_index(2.0, None, 0.5) == (2.0, spot_cost.INDEX_CARRIED)
+    value, how = spot_cost.next_index(2.0, 3.0, 0.5)
     assert value == 2.5 and how == spot_cost.INDEX_TRADED
 
 

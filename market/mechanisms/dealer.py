@@ -49,13 +49,14 @@ def _factors(
     utilisation: float,
     utilisation_sd: float,
     short_term_premium: float,
+    full_term_months: int,
     risk_aversion: float,
     margin: float,
 ) -> tuple[float, float, float, float]:
     u = max(MIN_UTILISATION, min(1.0, utilisation))
-    term = term_factor(block_months, short_term_premium) / term_factor(
-        long_term_months, short_term_premium
-    )
+    term = term_factor(
+        block_months, short_term_premium, full_term_months=full_term_months
+    ) / term_factor(long_term_months, short_term_premium, full_term_months=full_term_months)
     risk = 1.0 + risk_aversion * max(0.0, utilisation_sd) / u
     return u, term, risk, 1.0 + margin
 
@@ -68,6 +69,7 @@ def dealer_ask(
     utilisation: float,
     utilisation_sd: float,
     short_term_premium: float,
+    full_term_months: int,
     risk_aversion: float,
     margin: float,
 ) -> DealerQuote:
@@ -79,6 +81,7 @@ def dealer_ask(
         utilisation,
         utilisation_sd,
         short_term_premium,
+        full_term_months,
         risk_aversion,
         margin,
     )
@@ -94,6 +97,7 @@ def dealer_bid(
     utilisation: float,
     utilisation_sd: float,
     short_term_premium: float,
+    full_term_months: int,
     risk_aversion: float,
     margin: float,
 ) -> float:
@@ -106,6 +110,7 @@ def dealer_bid(
         utilisation,
         utilisation_sd,
         short_term_premium,
+        full_term_months,
         risk_aversion,
         margin,
     )

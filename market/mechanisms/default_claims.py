@@ -99,11 +99,11 @@ class Waterfall:
 
     @property
     def recovered_usd(self) -> float:
-        return sum(p.recovered_usd for p in self.payouts)
+        return sum(pt.recovered_usd for pt in self.payouts)
 
     @property
     def written_off_usd(self) -> float:
-        return sum(p.written_off_usd for p in self.payouts)
+        return sum(pt.written_off_usd for pt in self.payouts)
 
 
 def termination_claim_usd(

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from market.io.records import HOURS_PER_MONTH
 from market.mechanisms.broker_records import Fill, Forward, ForwardSettlement, Transfer
 
+BPS_PER_UNIT = 10_000.0  # basis points in one: fees are quoted in basis points
+
 
 def forwards_from_fills(
     fills: Iterable[Fill], index_name: str, first_id: int, signed_month: int
@@ -122,7 +124,7 @@ def fees_usd(fwd: Forward, fee_bps: float) -> tuple[float, float]:
     """The exchange's fee from the buyer and from the seller at signing: ``fee_bps``
     of the strike notional over the whole term, from each side."""
     notional = fwd.strike_usd_per_h100e_hour * fwd.notional_h100e_hours_per_month * fwd.months
-    fee = notional * fee_bps / 10_000.0
+    fee = notional * fee_bps / BPS_PER_UNIT
     return fee, fee
 
 

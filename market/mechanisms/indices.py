@@ -30,6 +30,8 @@ from collections.abc import Iterable, Sequence
 from market.mechanisms.broker_records import BlockOrder, Fill, IndexReading, PricePoint, Side
 from market.mechanisms.pricing import term_factor
 
+HALF = 0.5  # trimming half the volume from each end leaves nothing to average
+
 METHODS = ("vwap", "trimmed_vwap", "term_adjusted_vwap", "list_survey")
 
 
@@ -51,11 +53,11 @@ def carried(method: str, previous: IndexReading | None) -> IndexReading:
 
 
 def vwap(points: Sequence[PricePoint], previous: IndexReading | None = None) -> IndexReading:
-    volume = sum(p.h100e_hours for p in points if p.h100e_hours > 0)
+    volume = sum(pt.h100e_hours for pt in points if pt.h100e_hours > 0)
     if volume <= 0:
         return carried("vwap", previous)
-    used = [p for p in points if p.h100e_hours > 0]
-    value = sum(p.price_usd_per_h100e_hour * p.h100e_hours for p in used) / volume
+    used = [pt for pt in points if pt.h100e_hours > 0]
+    value = sum(pt.price_usd_per_h100e_hour * pt.h100e_hours for pt in used) / volume
     return IndexReading("vwap", value, len(used), volume)
 
 
@@ -64,24 +66,24 @@ def trimmed_vwap(
 ) -> IndexReading:
     """Volume-weighted mean of the middle ``1 - 2 × trim_share`` of the volume,
     ranked by price (ties by input order)."""
-    if not 0.0 <= trim_share < 0.5:
+    if not 0.0 <= trim_share < HALF:
         raise ValueError(f"trim_share = {trim_share!r} is not allowed: expected 0 <= x < 0.5")
     ranked = sorted(
-        (p for p in points if p.h100e_hours > 0), key=lambda p: p.price_usd_per_h100e_hour
+        (pt for pt in points if pt.h100e_hours > 0), key=lambda pt: pt.price_usd_per_h100e_hour
     )
-    total = sum(p.h100e_hours for p in ranked)
+    total = sum(pt.h100e_hours for pt in ranked)
     if total <= 0:
         return carried("trimmed_vwap", previous)
     lo, hi = trim_share * total, (1.0 - trim_share) * total
     kept = weighted = 0.0
     n = 0
     below = 0.0
-    for p in ranked:
-        take = max(0.0, min(below + p.h100e_hours, hi) - max(below, lo))
-        below += p.h100e_hours
+    for pt in ranked:
+        take = max(0.0, min(below + pt.h100e_hours, hi) - max(below, lo))
+        below += pt.h100e_hours
         if take > 0:
             kept += take
-            weighted += take * p.price_usd_per_h100e_hour
+            weighted += take * pt.price_usd_per_h100e_hour
             n += 1
     return IndexReading("trimmed_vwap", weighted / kept, n, kept)
 
@@ -91,17 +93,24 @@ def term_adjusted_vwap(
     *,
     reference_term_months: int,
     short_term_premium: float,
+    full_term_months: int,
     previous: IndexReading | None = None,
 ) -> IndexReading:
-    """Volume-weighted mean of prices moved to ``reference_term_months``."""
-    ref = term_factor(reference_term_months, short_term_premium)
+    """Volume-weighted mean of prices moved to ``reference_term_months``; the term
+    curve is the sellers' (``short_term_premium`` falling to none at
+    ``full_term_months``)."""
+    ref = term_factor(reference_term_months, short_term_premium, full_term_months=full_term_months)
     moved = [
         PricePoint(
-            p.price_usd_per_h100e_hour * ref / term_factor(p.duration_months, short_term_premium),
-            p.h100e_hours,
+            pt.price_usd_per_h100e_hour
+            * ref
+            / term_factor(
+                pt.duration_months, short_term_premium, full_term_months=full_term_months
+            ),
+            pt.h100e_hours,
             reference_term_months,
         )
-        for p in points
+        for pt in points
     ]
     r = vwap(moved, previous)
     return IndexReading(
@@ -139,21 +148,28 @@ def publish(
     points: Sequence[PricePoint] = (),
     asks: Sequence[BlockOrder] = (),
     previous: IndexReading | None = None,
-    trim_share: float = 0.1,
-    reference_term_months: int = 1,
-    short_term_premium: float = 0.4,
+    trim_share: float | None = None,
+    term_curve: tuple[int, float, int] | None = None,
     include_resales: bool = False,
 ) -> IndexReading:
-    """One month's reading of the index computed by ``method`` (one of ``METHODS``)."""
+    """One month's reading of the index computed by ``method`` (one of ``METHODS``).
+    ``trimmed_vwap`` needs ``trim_share``; ``term_adjusted_vwap`` needs ``term_curve``:
+    (reference term in months, short-term premium, full term in months)."""
     if method == "vwap":
         return vwap(points, previous)
     if method == "trimmed_vwap":
+        if trim_share is None:
+            raise ValueError("method 'trimmed_vwap' needs trim_share")
         return trimmed_vwap(points, trim_share, previous)
     if method == "term_adjusted_vwap":
+        if term_curve is None:
+            raise ValueError("method 'term_adjusted_vwap' needs term_curve")
+        reference, premium, full = term_curve
         return term_adjusted_vwap(
             points,
-            reference_term_months=reference_term_months,
-            short_term_premium=short_term_premium,
+            reference_term_months=reference,
+            short_term_premium=premium,
+            full_term_months=full,
             previous=previous,
         )
     if method == "list_survey":

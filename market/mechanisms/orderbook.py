@@ -44,6 +44,8 @@ from market.mechanisms.broker_records import (
     Transfer,
 )
 
+BPS_PER_UNIT = 10_000.0  # basis points in one: fees are quoted in basis points
+
 RULES = ("price_time", "uniform_per_shape")
 _EPS = 1e-9
 
@@ -168,7 +170,7 @@ def _allocate(
 
 
 def _fill(buy: BlockOrder, ask: BlockOrder, q: float, price: float, fee_bps: float) -> Fill:
-    fee = q * HOURS_PER_MONTH * buy.duration_months * price * fee_bps / 10_000.0
+    fee = q * HOURS_PER_MONTH * buy.duration_months * price * fee_bps / BPS_PER_UNIT
     return Fill(
         buy_seq=buy.seq,
         ask_seq=ask.seq,

@@ -58,9 +58,7 @@ def spot_ask_usd_per_h100e_hour(
     return max(srmc, share_of_floor * full_cost_floor)
 
 
-def next_index(
-    index: float, traded_price: float | None, weight_on_new: float = 0.5
-) -> tuple[float, str]:
+def next_index(index: float, traded_price: float | None, weight_on_new: float) -> tuple[float, str]:
     """The rental index after a month: a weighted average with the month's traded price
     when something traded; unchanged, and marked as carried over, when nothing did."""
     if traded_price is None:

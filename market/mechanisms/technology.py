@@ -14,6 +14,8 @@ import math
 
 from market.io.params import Param
 
+HALF = 0.5  # the excess gain halves every ``halving_generations``: a definition
+
 PARAMS: tuple[Param, ...] = (
     Param(
         "generation_gain_halving_generations",
@@ -45,7 +47,7 @@ def generation_gain(first_gain: float, generation: int, halving_generations: flo
         raise ValueError("a generation cannot be worse than the last")
     if generation <= 0:
         return 1.0
-    return 1.0 + (first_gain - 1.0) * 0.5 ** ((generation - 1) / halving_generations)
+    return 1.0 + (first_gain - 1.0) * HALF ** ((generation - 1) / halving_generations)
 
 
 def cumulative_gain(first_gain: float, generation: int, halving_generations: float) -> float:
@@ -59,7 +61,7 @@ def cumulative_gain(first_gain: float, generation: int, halving_generations: flo
 def gain_limit(first_gain: float, halving_generations: float) -> float:
     """An upper bound of ``cumulative_gain`` over all generations:
     exp(sum of the excesses) = exp((first_gain - 1) / (1 - 0.5 ** (1 / halving)))."""
-    decay = 0.5 ** (1.0 / halving_generations)
+    decay = HALF ** (1.0 / halving_generations)
     return math.exp((first_gain - 1.0) / (1.0 - decay))
 
 

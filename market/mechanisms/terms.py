@@ -25,6 +25,10 @@ from collections.abc import Sequence
 
 from market.io.params import Param
 
+# the terms the market quotes besides the longest: a month, a year and three years
+STANDARD_TERMS_MONTHS = (1, 12, 36)
+MEAN_OF_SQRT = 2.0 / 3.0  # the mean of sqrt(t) over [0, T] is (2/3) sqrt(T)
+
 #: The standard terms on offer (months): a monthly rental, a one-year reservation,
 #: three- and five-year take-or-pay deals (CALIBRATION B8, B10, S4, K1-K5).
 TERM_MENU_MONTHS: tuple[int, ...] = (1, 12, 36, 60)
@@ -97,7 +101,7 @@ PARAMS: tuple[Param, ...] = (
 
 def term_menu(longest_term_months: int) -> tuple[int, ...]:
     """The standard terms on offer: 1, 12 and 36 months and ``longest_term_months``."""
-    return tuple(sorted({1, 12, 36, int(longest_term_months)}))
+    return tuple(sorted({*STANDARD_TERMS_MONTHS, int(longest_term_months)}))
 
 
 def expected_idle_share(
@@ -122,7 +126,7 @@ def expected_idle_share(
     uncertain = 0.0
     if beyond > 0 and uncertainty_per_year > 0:
         # mean of sqrt(t) over t in [0, beyond] is (2/3) sqrt(beyond)
-        mean_sd = uncertainty_per_year * (2.0 / 3.0) * math.sqrt(beyond / 12.0)
+        mean_sd = uncertainty_per_year * MEAN_OF_SQRT * math.sqrt(beyond / 12.0)
         uncertain = min(1.0, mean_sd / math.sqrt(2.0 * math.pi)) * beyond
     return min(1.0, (uncertain + (term_months - used)) / term_months)
 
