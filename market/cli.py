@@ -17,7 +17,7 @@ import argparse
 import sys
 from typing import Any
 
-from market.io.params import PARAMS, ParameterError
+from market.io.params import PARAMS, ParameterError, check_seed, show, suggest
 from market.io.scenario import ScenarioError
 from market.run.runner import OutputError
 
@@ -37,14 +37,14 @@ def parse_set(items: list[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise CliError(f"--set {item!r}: expected NAME=VALUE, e.g. --set contest_intensity=2")
+            raise CliError(
+                f"--set {show(item)}: expected NAME=VALUE, e.g. --set contest_intensity=2"
+            )
         key, value = item.split("=", 1)
         key = key.strip()
         if key not in PARAMS:
-            from market.io.params import _suggest
-
             raise CliError(
-                f"--set: unknown parameter '{key}'{_suggest(key, PARAMS)}; "
+                f"--set: unknown parameter {show(key)}{suggest(key, PARAMS)}; "
                 "see 'compute-market params'"
             )
         out[key] = PARAMS[key].check(value.strip(), "--set")
@@ -59,15 +59,20 @@ def _years(text: str) -> float:
 
 
 def parse_seed(text: str) -> int:
+    """A seed flag: ASCII digits, 0 to 2**63 - 1."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"seed {text!r} is not allowed: expected an integer >= 0"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed {value} is not allowed: expected an integer >= 0")
-    return value
+        return check_seed(text, "")
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("field 'seed' = ")) from None
+
+
+def _count(text: str) -> int:
+    """A positive count flag (seeds, workers): ASCII digits, 1 to 10,000."""
+    if text.isascii() and text.strip().isdigit() and 1 <= int(text) <= 10_000:
+        return int(text)
+    raise argparse.ArgumentTypeError(
+        f"{show(text)} is not allowed: expected an integer from 1 to 10000"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,10 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a scenario against known patterns over many seeds")
     val.add_argument("--scenario", default="colossus-2026")
-    val.add_argument("--seeds", type=int, default=20)
+    val.add_argument("--seeds", type=_count, default=20)
     val.add_argument("--out", default="runs/validation")
     val.add_argument("--overwrite", action="store_true")
-    val.add_argument("--workers", type=int, default=None)
+    val.add_argument("--workers", type=_count, default=None)
     val.add_argument(
         "--years",
         type=_years,
@@ -125,7 +130,8 @@ def cmd_run(args) -> int:
     overrides = parse_set(args.set)
     spec = load_scenario(args.scenario, overrides)  # fail fast, before any output
     seed = spec.seed if args.seed is None else args.seed
-    out = args.out or f"runs/{spec.name}-seed{seed}"
+    out = args.out or runner.default_out_dir(spec.name, seed)
+    runner.check_out_dir(out, args.overwrite, create_parent=args.out is None)
     result = runner.run(
         args.scenario,
         seed=seed,

@@ -261,7 +261,7 @@ BAD_FILES = {
     ),
     "negative seed": (
         MINIMAL.replace("seed = 3", "seed = -1"),
-        ["[scenario]", "'seed'", "-1", "an integer >= 0"],
+        ["[scenario]", "'seed'", "-1", "an integer from 0 to"],
     ),
     "missing required field": (
         appended('[[facility]]\nname = "Lost site"\npower_mw = 10'),
@@ -358,8 +358,8 @@ def test_missing_scenario_file(tmp_path, capsys):
         (["--years", "-1"], ["--years", "'-1'", "from 0.0833333 to 50"]),
         (["--years", "0"], ["--years", "'0'", "from 0.0833333 to 50"]),
         (["--years", "ten"], ["--years", "'ten'", "a number"]),
-        (["--seed", "-1"], ["--seed", "-1", "an integer >= 0"]),
-        (["--seed", "x"], ["--seed", "'x'", "an integer >= 0"]),
+        (["--seed", "-1"], ["--seed", "-1", "an integer from 0 to"]),
+        (["--seed", "x"], ["--seed", "'x'", "an integer from 0 to"]),
         (
             ["--set", "contest_intensity=high"],
             ["--set", "'contest_intensity'", "'high'", "from 0 to 10"],

@@ -8,9 +8,16 @@ of the browser UI (``ui=True``) and the parameter table in ``docs/odd.md``.
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
+
+TEXT_MAX_CHARS = 200  # longest text value a scenario or flag may give
+SEED_MAX = 2**63 - 1  # TOML integers are 64-bit
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_SEED = re.compile(r"[0-9]{1,19}")
 
 
 class ParameterError(ValueError):
@@ -67,11 +74,8 @@ class Param:
 
     def check(self, value: Any, where: str = "") -> Any:
         """Return ``value`` converted to the declared type, or raise ParameterError."""
-        prefix = f"{where}: " if where else ""
-        bad = ParameterError(
-            f"{prefix}field '{self.name}' = {value!r} is not allowed: expected {self.allowed()}"
-            + (f" ({self.unit})" if self.unit and self.unit != "-" else "")
-        )
+        unit = f" ({self.unit})" if self.unit and self.unit != "-" else ""
+        bad = ParameterError(refusal(where, self.name, value, self.allowed() + unit))
         kind = self.kind
         if kind is bool:
             if isinstance(value, bool):
@@ -80,21 +84,10 @@ class Param:
                 return value.lower() == "true"
             raise bad
         if kind in (int, float):
-            if isinstance(value, bool):
+            value = _number(value)
+            if value is None or (kind is int and float(value) != int(value)):
                 raise bad
-            if isinstance(value, str):
-                try:
-                    value = float(value)
-                except ValueError:
-                    raise bad from None
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise bad
-            if kind is int:
-                if float(value) != int(value):
-                    raise bad
-                value = int(value)
-            else:
-                value = float(value)
+            value = int(value) if kind is int else float(value)
             if self.min is not None and value < self.min:
                 raise bad
             if self.max is not None and value > self.max:
@@ -103,12 +96,61 @@ class Param:
         if kind is list:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise bad
+            if any(len(v) > TEXT_MAX_CHARS for v in value):
+                raise bad
             return list(value)
-        if not isinstance(value, str):
+        if not isinstance(value, str) or len(value) > TEXT_MAX_CHARS:
             raise bad
         if self.choices is not None and value not in self.choices:
             raise bad
         return value
+
+
+def _number(value: Any) -> int | float | None:
+    """A finite number within float range from a number or ASCII text, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or len(text) > 40:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)):
+        return None
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:  # an integer beyond float range
+        return None
+    return value if finite else None
+
+
+def show(value: Any, limit: int = 200) -> str:
+    """A value as an error message quotes it: its repr, shortened to ``limit`` characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer with more digits than Python prints
+        text = "<an integer of more than 4000 digits>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def refusal(where: str, field: str, value: Any, allowed: str) -> str:
+    """The one wording of a refused value: where, the field, the value, what is allowed."""
+    prefix = f"{where}: " if where else ""
+    return f"{prefix}field '{field}' = {show(value)} is not allowed: expected {allowed}"
+
+
+def suggest(key: Any, names) -> str:
+    """' (did you mean 'x'?)' for the closest of ``names``, or ''."""
+    if not isinstance(key, str) or len(key) > TEXT_MAX_CHARS:
+        return ""
+    close = difflib.get_close_matches(key, [str(n) for n in names], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_suggest = suggest  # the name other modules import
 
 
 def _fmt(x: float) -> str:
@@ -928,28 +970,30 @@ def resolve(overrides: dict[str, Any], where: str = "") -> dict[str, Any]:
     for key, value in overrides.items():
         if key not in PARAMS:
             raise ParameterError(
-                f"{where + ': ' if where else ''}unknown parameter '{key}'"
-                f"{_suggest(key, PARAMS)}; see 'compute-market params' for the list"
+                f"{where + ': ' if where else ''}unknown parameter {show(key)}"
+                f"{suggest(key, PARAMS)}; see 'compute-market params' for the list"
             )
         values[key] = PARAMS[key].check(value, where)
-    _check_month(values["start_month"], where)
+    check_month(values["start_month"], where)
     return values
 
 
-def _check_month(text: str, where: str) -> None:
-    ok = len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit()
-    if not ok or not 1 <= int(text[5:]) <= 12:
+def check_month(text: Any, where: str, field: str = "start_month") -> str:
+    """A calendar month written YYYY-MM in ASCII digits, or ParameterError."""
+    if not isinstance(text, str) or not _MONTH.fullmatch(text):
         raise ParameterError(
-            f"{where + ': ' if where else ''}field 'start_month' = {text!r} is not allowed: "
-            "expected a calendar month written YYYY-MM, e.g. '2026-01'"
+            refusal(where, field, text, "a calendar month written YYYY-MM, e.g. '2026-01'")
         )
+    return text
 
 
-def _suggest(key: str, names) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, list(names), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+def check_seed(value: Any, where: str, field: str = "seed") -> int:
+    """A seed: an integer from 0 to SEED_MAX, given as an integer or ASCII digits."""
+    if isinstance(value, str) and _SEED.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SEED_MAX:
+        raise ParameterError(refusal(where, field, value, f"an integer from 0 to {SEED_MAX}"))
+    return value
 
 
 def ui_params() -> list[Param]:
