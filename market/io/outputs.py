@@ -88,7 +88,11 @@ OUTPUTS: tuple[Output, ...] = (
         "largest_run_h100e_months",
         "Largest training run completed so far (frontier), H100e-months.",
     ),
-    _O("largest_run_growth_12m", "Growth factor of the frontier run over the last 12 months."),
+    _O(
+        "largest_run_growth_12m",
+        "Growth factor of the frontier run over the last 12 months (empty in the first "
+        "12 months of a run).",
+    ),
     _O("largest_active_run_h100e", "Largest training run in progress, H100e."),
     _O(
         "frontier_ceiling_h100e_months",

@@ -16,6 +16,9 @@ from typing import Any
 
 TEXT_MAX_CHARS = 200  # longest text value a scenario or flag may give
 SEED_MAX = 2**63 - 1  # TOML integers are 64-bit
+# Sanity bound of money: no firm holds or owes more in a run whose parameters are within
+# their declared ranges (about the world's yearly output; scripts/random_draws.py checks).
+MONEY_SANITY_USD = 1e14
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 _SEED = re.compile(r"[0-9]{1,19}")
 
