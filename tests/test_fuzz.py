@@ -196,7 +196,7 @@ def mutation(draw, data: dict, files: dict):
     if kind == "count" and tables:
         section = draw(st.sampled_from([t for t in tables if t != "contract"] or tables))
         row = draw(st.sampled_from(data[section]))
-        row["count"] = draw(st.sampled_from([0, 1, 2, 50, 1000, 1001, 100_000, 10**400]))
+        row["count"] = draw(st.sampled_from([0, 1, 2, 50, 1000, 10_000, 10_001, 10**5, 10**400]))
         return f"count {section}"
     if kind == "header":
         head = data.setdefault("scenario", {})

@@ -19,6 +19,9 @@ SEED_MAX = 2**63 - 1  # TOML integers are 64-bit
 # Sanity bound of money: no firm holds or owes more in a run whose parameters are within
 # their declared ranges (about the world's yearly output; scripts/random_draws.py checks).
 MONEY_SANITY_USD = 1e14
+# Non-zero numbers are at least this large: smaller ones (down to subnormal floats) vanish
+# when added to 1, e.g. in an annuity's discount factor, and mean nothing in any unit here.
+NUMBER_MIN_SIZE = 1e-9
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 _SEED = re.compile(r"[0-9]{1,19}")
 
@@ -91,6 +94,11 @@ class Param:
             if value is None or (kind is int and float(value) != int(value)):
                 raise bad
             value = int(value) if kind is int else float(value)
+            if value != 0 and abs(value) < NUMBER_MIN_SIZE:
+                raise ParameterError(
+                    refusal(where, self.name, value, f"{self.allowed()}{unit}, and 0 or at least ")
+                    + f"{NUMBER_MIN_SIZE:g} in size"
+                )
             if self.min is not None and value < self.min:
                 raise bad
             if self.max is not None and value > self.max:
@@ -188,7 +196,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Expected growth factor of user demand (before the agentic shift) per year.",
         "demand",
         0.2,
-        10.0,
+        2.5,
         ui=True,
     ),
     _p(
@@ -198,8 +206,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Years after which the excess of yearly demand growth over 1 has halved (the market "
         "matures).",
         "demand",
-        0.1,
-        100.0,
+        0.5,
+        10.0,
     ),
     _p(
         "demand_price_elasticity",
@@ -254,7 +262,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Compute per agentic user relative to a chat user.",
         "demand",
         1.0,
-        50.0,
+        10.0,
     ),
     _p(
         "revenue_usd_per_h100e_hour",
@@ -262,8 +270,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "USD per H100e-hour",
         "What labs earn from users per H100e-hour of inference actually served.",
         "demand",
-        0.1,
-        100.0,
+        0.5,
+        10.0,
         ui=True,
     ),
     _p(
@@ -564,7 +572,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Scales every chip supplier's production (export controls, fab shocks).",
         "supply",
         0.0,
-        10.0,
+        4.0,
         ui=True,
     ),
     _p(
@@ -618,8 +626,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "H100e that fit in one MW of IT load with the generation on sale at the start "
         "(an H100 draws about 1.4 kW all-in).",
         "supply",
-        1.0,
-        1e5,
+        500.0,
+        5000.0,
     ),
     _p(
         "chip_useful_life_months",
@@ -674,7 +682,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Cost of building a datacenter shell, power and cooling per MW of IT load.",
         "facilities",
         0.0,
-        1e9,
+        5e7,
     ),
     _p(
         "facility_life_months",
@@ -692,7 +700,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Running cost of a facility besides energy (staff, maintenance, network).",
         "facilities",
         0.0,
-        1e8,
+        1e6,
     ),
     _p(
         "pue",
@@ -710,7 +718,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Scales every region's grid connections per year (faster or slower permitting).",
         "facilities",
         0.0,
-        10.0,
+        5.0,
         ui=True,
     ),
     _p(
@@ -721,7 +729,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "utilities and on-site power catching up).",
         "facilities",
         0.5,
-        5.0,
+        3.0,
     ),
     _p(
         "grid_min_wait_months",
@@ -798,7 +806,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "scenario's figure every month; big-4 capex grew about 1.7x a year in 2024-26).",
         "finance",
         0.5,
-        5.0,
+        1.7,
     ),
     _p(
         "hyperscaler_spread",
@@ -872,7 +880,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "A lab tries to raise money when its cash covers fewer months of burn than this.",
         "finance",
         0.0,
-        60.0,
+        24.0,
     ),
     _p(
         "fundraise_months_of_burn",
@@ -881,7 +889,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Size of a successful raise, in months of the lab's burn.",
         "finance",
         1.0,
-        120.0,
+        60.0,
     ),
     _p(
         "valuation_revenue_multiple",
@@ -890,8 +898,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Investors value a lab at this multiple of its annual revenue (normal sentiment); "
         "one raise sells at most a quarter of that value.",
         "finance",
-        0.5,
-        500.0,
+        1.0,
+        50.0,
     ),
     _p(
         "strategic_investment_share",

@@ -40,12 +40,12 @@ def _f(name, default, unit, help, min=None, max=None, choices=None, required=Fal
     )
 
 
-# Size limits. A run's time grows faster than its number of firms: on a 2-core machine
-# one year of the baseline with one archetype of 1,000 labs takes about 7 s, of 2,000
-# labs about 9 s, and ten years of 1,000 labs about MEASURED s.
-COUNT_MAX = 1000  # firms (or sites) one row may stand for
-FIRMS_MAX = 2000  # firms in a scenario, archetype members counted one by one
-SITES_MAX = 5000  # opening sites, counts and owners' members multiplied out
+# Size limits. Run time grows faster than the number of firms and, as the market fills,
+# with every simulated year (see FIRMS_NOTE and the CLI's note on large scenarios).
+COUNT_MAX = 10_000  # firms (or sites) one row may stand for
+FIRMS_MAX = 20_000  # firms in a scenario, archetype members counted one by one
+SITES_MAX = 50_000  # opening sites, counts and owners' members multiplied out
+FIRMS_NOTE = 1_000  # above this many firms the CLI says how long a run may take
 FILE_MAX_BYTES = 1_000_000  # a scenario file (colossus-2026, the largest built in: 29 kB)
 BASE_MAX_DEPTH = 8  # scenarios in a chain of bases, the first one's included
 DESCRIPTION_MAX_CHARS = 2000
@@ -280,6 +280,10 @@ class Scenario:
     params: dict[str, Any]
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     source: str = "<dict>"
+
+    def firm_count(self) -> int:
+        """Firms the scenario creates, archetype members counted one by one."""
+        return sum(row["count"] for s in FIRM_SECTIONS for row in self.tables.get(s, []))
 
     def as_dict(self) -> dict[str, Any]:
         return {
