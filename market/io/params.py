@@ -271,7 +271,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "What labs earn from users per H100e-hour of inference actually served.",
         "demand",
         0.5,
-        10.0,
+        6.0,
         ui=True,
     ),
     _p(

@@ -415,15 +415,22 @@ def _with_base(data: dict, source: str, folder: Path, chain: list[str]) -> dict:
     parent, parent_source, parent_folder = _read_base(base, folder, source)
     names = [_identity(c) for c in chain]
     if _identity(parent_source) in names:
-        raise ScenarioError(
-            f"{source}: [scenario]: field 'base' = {show(base)} is not allowed: "
-            "the scenarios name each other as base (" + " -> ".join([*chain, parent_source]) + ")"
+        cycle = " -> ".join([*chain, parent_source])
+        raise _refuse(
+            f"{source}: [scenario]",
+            "base",
+            base,
+            f"a scenario that does not lead back "
+            f"here; the scenarios name each other as base ({cycle})",
         )
     if len(chain) >= BASE_MAX_DEPTH:
-        raise ScenarioError(
-            f"{source}: [scenario]: field 'base' = {show(base)} is not allowed: a chain of "
+        raise _refuse(
+            f"{source}: [scenario]",
+            "base",
+            base,
+            f"a shorter chain: a chain of "
             f"bases may hold at most {BASE_MAX_DEPTH} scenarios ({chain[0]} -> ... -> "
-            f"{parent_source})"
+            f"{parent_source})",
         )
     parent = _with_base(parent, parent_source, parent_folder, [*chain, parent_source])
     merged = {key: value for key, value in parent.items() if key != "scenario"}
@@ -592,9 +599,12 @@ def _names(tables: dict, source: str) -> _Names:
                 section_of[member] = section
             total += n
             if total > FIRMS_MAX:
-                raise ScenarioError(
-                    f"{source}: [[{section}]] #{i}: field 'count' = {n} is not allowed: a "
-                    f"scenario may have at most {FIRMS_MAX:,} firms (counts added up)"
+                raise _refuse(
+                    f"{source}: [[{section}]] #{i}",
+                    "count",
+                    n,
+                    f"a smaller count: a "
+                    f"scenario may have at most {FIRMS_MAX:,} firms (counts added up)",
                 )
     return _Names(regions, members, section_of)
 
@@ -667,10 +677,13 @@ def _sites(tables: dict, source: str, names: _Names, params: dict) -> dict[str, 
                 sites.setdefault(owner, []).append(site)
         total += row["count"] * len(owners)
         if total > SITES_MAX:
-            raise ScenarioError(
-                f"{source}: [[facility]] #{i}: field 'count' = {row['count']} is not "
-                f"allowed: a scenario may have at most {SITES_MAX:,} opening sites "
-                "(counts times the owner's firms, added up)"
+            raise _refuse(
+                f"{source}: [[facility]] #{i}",
+                "count",
+                row["count"],
+                f"a smaller "
+                f"count: a scenario may have at most {SITES_MAX:,} opening sites "
+                "(counts times the owner's firms, added up)",
             )
     return sites
 
