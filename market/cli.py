@@ -73,15 +73,6 @@ def parse_seed(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("field 'seed' = ")) from None
 
 
-def _count(text: str) -> int:
-    """A positive count flag (seeds, workers): ASCII digits, 1 to 10,000."""
-    if text.isascii() and text.strip().isdigit() and 1 <= int(text) <= 10_000:
-        return int(text)
-    raise argparse.ArgumentTypeError(
-        f"{show(text)} is not allowed: expected an integer from 1 to 10000"
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="compute-market", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -107,10 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a scenario against known patterns over many seeds")
     val.add_argument("--scenario", default="colossus-2026")
-    val.add_argument("--seeds", type=_count, default=20)
+    val.add_argument("--seeds", type=int, default=20)
     val.add_argument("--out", default="runs/validation")
     val.add_argument("--overwrite", action="store_true")
-    val.add_argument("--workers", type=_count, default=None)
+    val.add_argument("--workers", type=int, default=None)
     val.add_argument(
         "--years",
         type=_years,
