@@ -41,7 +41,8 @@ OUTPUTS: tuple[Output, ...] = (
         _O(
             f"contract_price_{b}_usd_per_h100e_hour",
             f"Volume-weighted price of contracts signed this month with {b} terms "
-            "(short < 12 months <= medium < 36 months <= long); empty when none.",
+            "(short < 12 months <= medium < 36 months <= long); empty when none, as in "
+            "every month after the last lab has left.",
         )
         for b in TERM_BUCKETS
     ],
