@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from market.io.params import ParameterError, check_seed
+
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line: ``error: ... (see 'PROG --help')``."""
@@ -16,8 +18,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def parse_seed(text: str) -> int:
-    """A seed flag: an integer >= 0 written in ASCII digits."""
-    text = str(text).strip()
-    if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"seed {text!r} is not allowed: expected an integer >= 0")
-    return int(text)
+    """A seed flag: ASCII digits, 0 to 2**63 - 1 (the same rule as a scenario's seed)."""
+    try:
+        return check_seed(str(text), "")
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("field 'seed' = ")) from None

@@ -41,7 +41,8 @@ OUTPUTS: tuple[Output, ...] = (
         _O(
             f"contract_price_{b}_usd_per_h100e_hour",
             f"Volume-weighted price of contracts signed this month with {b} terms "
-            "(short < 12 months <= medium < 36 months <= long); empty when none.",
+            "(short < 12 months <= medium < 36 months <= long); empty when none, as in "
+            "every month after the last lab has left.",
         )
         for b in TERM_BUCKETS
     ],
@@ -88,7 +89,11 @@ OUTPUTS: tuple[Output, ...] = (
         "largest_run_h100e_months",
         "Largest training run completed so far (frontier), H100e-months.",
     ),
-    _O("largest_run_growth_12m", "Growth factor of the frontier run over the last 12 months."),
+    _O(
+        "largest_run_growth_12m",
+        "Growth factor of the frontier run over the last 12 months (empty in the first "
+        "12 months of a run).",
+    ),
     _O("largest_active_run_h100e", "Largest training run in progress, H100e."),
     _O(
         "frontier_ceiling_h100e_months",

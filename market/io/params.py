@@ -8,9 +8,22 @@ of the browser UI (``ui=True``) and the parameter table in ``docs/odd.md``.
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
+
+TEXT_MAX_CHARS = 200  # longest text value a scenario or flag may give
+SEED_MAX = 2**63 - 1  # TOML integers are 64-bit
+# Sanity bound of money: no firm holds or owes more in a run whose parameters are within
+# their declared ranges (about the world's yearly output; scripts/random_draws.py checks).
+MONEY_SANITY_USD = 1e14
+# Non-zero numbers are at least this large: smaller ones (down to subnormal floats) vanish
+# when added to 1, e.g. in an annuity's discount factor, and mean nothing in any unit here.
+NUMBER_MIN_SIZE = 1e-9
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_SEED = re.compile(r"[0-9]{1,19}")
 
 
 class ParameterError(ValueError):
@@ -67,11 +80,8 @@ class Param:
 
     def check(self, value: Any, where: str = "") -> Any:
         """Return ``value`` converted to the declared type, or raise ParameterError."""
-        prefix = f"{where}: " if where else ""
-        bad = ParameterError(
-            f"{prefix}field '{self.name}' = {value!r} is not allowed: expected {self.allowed()}"
-            + (f" ({self.unit})" if self.unit and self.unit != "-" else "")
-        )
+        unit = f" ({self.unit})" if self.unit and self.unit != "-" else ""
+        bad = ParameterError(refusal(where, self.name, value, self.allowed() + unit))
         kind = self.kind
         if kind is bool:
             if isinstance(value, bool):
@@ -80,21 +90,15 @@ class Param:
                 return value.lower() == "true"
             raise bad
         if kind in (int, float):
-            if isinstance(value, bool):
+            value = _number(value)
+            if value is None or (kind is int and float(value) != int(value)):
                 raise bad
-            if isinstance(value, str):
-                try:
-                    value = float(value)
-                except ValueError:
-                    raise bad from None
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise bad
-            if kind is int:
-                if float(value) != int(value):
-                    raise bad
-                value = int(value)
-            else:
-                value = float(value)
+            value = int(value) if kind is int else float(value)
+            if value != 0 and abs(value) < NUMBER_MIN_SIZE:
+                raise ParameterError(
+                    refusal(where, self.name, value, f"{self.allowed()}{unit}, and 0 or at least ")
+                    + f"{NUMBER_MIN_SIZE:g} in size"
+                )
             if self.min is not None and value < self.min:
                 raise bad
             if self.max is not None and value > self.max:
@@ -103,12 +107,61 @@ class Param:
         if kind is list:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise bad
+            if any(len(v) > TEXT_MAX_CHARS for v in value):
+                raise bad
             return list(value)
-        if not isinstance(value, str):
+        if not isinstance(value, str) or len(value) > TEXT_MAX_CHARS:
             raise bad
         if self.choices is not None and value not in self.choices:
             raise bad
         return value
+
+
+def _number(value: Any) -> int | float | None:
+    """A finite number within float range from a number or ASCII text, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or len(text) > 40:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)):
+        return None
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:  # an integer beyond float range
+        return None
+    return value if finite else None
+
+
+def show(value: Any, limit: int = 200) -> str:
+    """A value as an error message quotes it: its repr, shortened to ``limit`` characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer with more digits than Python prints
+        text = "<an integer of more than 4000 digits>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def refusal(where: str, field: str, value: Any, allowed: str) -> str:
+    """The one wording of a refused value: where, the field, the value, what is allowed."""
+    prefix = f"{where}: " if where else ""
+    return f"{prefix}field '{field}' = {show(value)} is not allowed: expected {allowed}"
+
+
+def suggest(key: Any, names) -> str:
+    """' (did you mean 'x'?)' for the closest of ``names``, or ''."""
+    if not isinstance(key, str) or len(key) > TEXT_MAX_CHARS:
+        return ""
+    close = difflib.get_close_matches(key, [str(n) for n in names], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_suggest = suggest  # the name other modules import
 
 
 def _fmt(x: float) -> str:
@@ -143,7 +196,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Expected growth factor of user demand (before the agentic shift) per year.",
         "demand",
         0.2,
-        10.0,
+        2.5,
         ui=True,
     ),
     _p(
@@ -153,8 +206,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Years after which the excess of yearly demand growth over 1 has halved (the market "
         "matures).",
         "demand",
-        0.1,
-        100.0,
+        0.5,
+        10.0,
     ),
     _p(
         "demand_price_elasticity",
@@ -209,7 +262,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Compute per agentic user relative to a chat user.",
         "demand",
         1.0,
-        50.0,
+        10.0,
     ),
     _p(
         "revenue_usd_per_h100e_hour",
@@ -217,8 +270,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "USD per H100e-hour",
         "What labs earn from users per H100e-hour of inference actually served.",
         "demand",
-        0.1,
-        100.0,
+        0.5,
+        6.0,
         ui=True,
     ),
     _p(
@@ -519,7 +572,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Scales every chip supplier's production (export controls, fab shocks).",
         "supply",
         0.0,
-        10.0,
+        4.0,
         ui=True,
     ),
     _p(
@@ -573,8 +626,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "H100e that fit in one MW of IT load with the generation on sale at the start "
         "(an H100 draws about 1.4 kW all-in).",
         "supply",
-        1.0,
-        1e5,
+        500.0,
+        5000.0,
     ),
     _p(
         "chip_useful_life_months",
@@ -629,7 +682,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Cost of building a datacenter shell, power and cooling per MW of IT load.",
         "facilities",
         0.0,
-        1e9,
+        5e7,
     ),
     _p(
         "facility_life_months",
@@ -647,7 +700,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Running cost of a facility besides energy (staff, maintenance, network).",
         "facilities",
         0.0,
-        1e8,
+        1e6,
     ),
     _p(
         "pue",
@@ -665,7 +718,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Scales every region's grid connections per year (faster or slower permitting).",
         "facilities",
         0.0,
-        10.0,
+        5.0,
         ui=True,
     ),
     _p(
@@ -676,7 +729,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "utilities and on-site power catching up).",
         "facilities",
         0.5,
-        5.0,
+        3.0,
     ),
     _p(
         "grid_min_wait_months",
@@ -753,7 +806,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "scenario's figure every month; big-4 capex grew about 1.7x a year in 2024-26).",
         "finance",
         0.5,
-        5.0,
+        1.7,
     ),
     _p(
         "hyperscaler_spread",
@@ -827,7 +880,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "A lab tries to raise money when its cash covers fewer months of burn than this.",
         "finance",
         0.0,
-        60.0,
+        24.0,
     ),
     _p(
         "fundraise_months_of_burn",
@@ -836,7 +889,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Size of a successful raise, in months of the lab's burn.",
         "finance",
         1.0,
-        120.0,
+        60.0,
     ),
     _p(
         "valuation_revenue_multiple",
@@ -845,8 +898,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "Investors value a lab at this multiple of its annual revenue (normal sentiment); "
         "one raise sells at most a quarter of that value.",
         "finance",
-        0.5,
-        500.0,
+        1.0,
+        50.0,
     ),
     _p(
         "strategic_investment_share",
@@ -1436,28 +1489,30 @@ def resolve(overrides: dict[str, Any], where: str = "") -> dict[str, Any]:
     for key, value in overrides.items():
         if key not in PARAMS:
             raise ParameterError(
-                f"{where + ': ' if where else ''}unknown parameter '{key}'"
-                f"{_suggest(key, PARAMS)}; see 'compute-market params' for the list"
+                f"{where + ': ' if where else ''}unknown parameter {show(key)}"
+                f"{suggest(key, PARAMS)}; see 'compute-market params' for the list"
             )
         values[key] = PARAMS[key].check(value, where)
-    _check_month(values["start_month"], where)
+    check_month(values["start_month"], where)
     return values
 
 
-def _check_month(text: str, where: str) -> None:
-    ok = len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit()
-    if not ok or not 1 <= int(text[5:]) <= 12:
+def check_month(text: Any, where: str, field: str = "start_month") -> str:
+    """A calendar month written YYYY-MM in ASCII digits, or ParameterError."""
+    if not isinstance(text, str) or not _MONTH.fullmatch(text):
         raise ParameterError(
-            f"{where + ': ' if where else ''}field 'start_month' = {text!r} is not allowed: "
-            "expected a calendar month written YYYY-MM, e.g. '2026-01'"
+            refusal(where, field, text, "a calendar month written YYYY-MM, e.g. '2026-01'")
         )
+    return text
 
 
-def _suggest(key: str, names) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, list(names), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+def check_seed(value: Any, where: str, field: str = "seed") -> int:
+    """A seed: an integer from 0 to SEED_MAX, given as an integer or ASCII digits."""
+    if isinstance(value, str) and _SEED.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SEED_MAX:
+        raise ParameterError(refusal(where, field, value, f"an integer from 0 to {SEED_MAX}"))
+    return value
 
 
 def ui_params() -> list[Param]:

@@ -11,13 +11,23 @@ against these declarations before a model is built from it.
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from market.io.params import Param, ParameterError, _suggest, resolve
+from market.io.params import (
+    Param,
+    ParameterError,
+    check_month,
+    check_seed,
+    refusal,
+    resolve,
+    show,
+    suggest,
+)
 
 
 class ScenarioError(ValueError):
@@ -30,13 +40,29 @@ def _f(name, default, unit, help, min=None, max=None, choices=None, required=Fal
     )
 
 
+# Size limits. Run time grows faster than the number of firms and, as the market fills,
+# with every simulated year (see FIRMS_NOTE and the CLI's note on large scenarios).
+COUNT_MAX = 10_000  # firms (or sites) one row may stand for
+FIRMS_MAX = 20_000  # firms in a scenario, archetype members counted one by one
+SITES_MAX = 50_000  # opening sites, counts and owners' members multiplied out
+FIRMS_NOTE = 1_000  # above this many firms the CLI says how long a run may take
+FILE_MAX_BYTES = 1_000_000  # a scenario file (colossus-2026, the largest built in: 29 kB)
+BASE_MAX_DEPTH = 8  # scenarios in a chain of bases, the first one's included
+DESCRIPTION_MAX_CHARS = 2000
+ROUNDING = 0.005  # an opening contract may exceed its capacity by this share (rounded figures)
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+SAFE_NAME_ALLOWED = (
+    "a name of 1 to 64 ASCII letters, digits, '.', '_' or '-', starting with a letter "
+    "or digit (it names the output folder)"
+)
+
 _COUNT = _f(
     "count",
     1,
     "firms",
     "How many firms this archetype stands for (names get 1, 2, ...).",
     1,
-    100_000,
+    COUNT_MAX,
 )
 _NAME = _f("name", "", "-", "Display name (unique).", required=True)
 _REGION = _f("region", "", "-", "Region of new builds (empty: the first region).")
@@ -255,6 +281,10 @@ class Scenario:
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     source: str = "<dict>"
 
+    def firm_count(self) -> int:
+        """Firms the scenario creates, archetype members counted one by one."""
+        return sum(row["count"] for s in FIRM_SECTIONS for row in self.tables.get(s, []))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "scenario": {"name": self.name, "description": self.description, "seed": self.seed},
@@ -285,7 +315,7 @@ def load_scenario(
     """Load a scenario by built-in name, file path or dict, apply parameter overrides
     and validate everything. Raises ScenarioError with a message naming the file,
     the field, the value and what is allowed."""
-    folder = None  # where a relative base is looked up first (a dict's: the working folder)
+    folder = Path.cwd()  # where a base file may be (a dict's: the working folder and below)
     if isinstance(scenario, Scenario):
         data, source = scenario.as_dict(), scenario.source
     elif isinstance(scenario, dict):
@@ -299,41 +329,79 @@ def load_scenario(
         raise ScenarioError(str(exc)) from None
 
 
-def _read(scenario: str | Path, folder: Path | None = None) -> tuple[dict, str, Path]:
-    """The raw table of a scenario named by built-in name or file path (a relative path
-    is looked up in ``folder`` first, when given), its source and its folder."""
+def _read(scenario: str | Path) -> tuple[dict, str, Path]:
+    """The raw table of a scenario named by built-in name or file path, its source
+    and its folder."""
     text = str(scenario)
     path = Path(text)
-    if folder is not None and not path.is_absolute() and (folder / path).exists():
-        path = folder / path
     if text.endswith(".toml") or path.exists():
         if path.is_dir():
             raise ScenarioError(
-                f"scenario '{text}' is a folder: expected a built-in name or "
+                f"scenario {show(text)} is a folder: expected a built-in name or "
                 "the path of a .toml file"
             )
         if not path.is_file():
-            raise ScenarioError(f"scenario file '{text}' does not exist")
-        source = str(path)
-    elif text in builtin_names():
-        path = builtin_dir() / f"{text}.toml"
-        source = f"{text} (built in)"
-    else:
+            raise ScenarioError(f"scenario file {show(text)} does not exist")
+        return _parse(path, text)
+    if text in builtin_names():
+        return _parse(builtin_dir() / f"{text}.toml", f"{text} (built in)")
+    raise ScenarioError(
+        f"unknown scenario {show(text)}{suggest(text, builtin_names())}: expected one of "
+        + ", ".join(builtin_names())
+        + " or the path of a .toml file"
+    )
+
+
+def _parse(path: Path, source: str) -> tuple[dict, str, Path]:
+    """Read and parse one file of at most FILE_MAX_BYTES."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(FILE_MAX_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(f"{source}: cannot read the file: {exc.strerror}") from None
+    if len(raw) > FILE_MAX_BYTES:
         raise ScenarioError(
-            f"unknown scenario '{text}'{_suggest(text, builtin_names())}: expected one of "
-            + ", ".join(builtin_names())
-            + " or the path of a .toml file"
+            f"{source}: the file is larger than {FILE_MAX_BYTES:,} bytes, the most a "
+            "scenario file may have"
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{source}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{source}: cannot read the file: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # an overlong integer, deep nesting
+        reason = "an integer of too many digits" if isinstance(exc, ValueError) else "nesting"
+        raise ScenarioError(f"{source}: not valid TOML: {reason}") from None
     return data, source, path.resolve().parent
 
 
-def _with_base(data: dict, source: str, folder: Path | None, chain: list[str]) -> dict:
+def _read_base(base: Any, folder: Path, source: str) -> tuple[dict, str, Path]:
+    """The scenario a ``base`` names: a built-in name, or a .toml file in ``folder``
+    (the folder of the scenario that names it) or below. Nothing outside that folder
+    is opened, so a refusal says nothing about files elsewhere."""
+    allowed = (
+        "a built-in scenario name ("
+        + ", ".join(builtin_names())
+        + f") or the relative path of a .toml file in the scenario's folder '{folder}' "
+        "or below"
+    )
+    where = f"{source}: [scenario]"
+    if not isinstance(base, str) or not base:
+        raise ScenarioError(refusal(where, "base", base, allowed))
+    if base in builtin_names() and not base.endswith(".toml"):
+        return _parse(builtin_dir() / f"{base}.toml", f"{base} (built in)")
+    if not base.endswith(".toml") or "\0" in base:
+        raise ScenarioError(refusal(where, "base", base, allowed) + suggest(base, builtin_names()))
+    path = (folder / base).resolve()
+    if Path(base).is_absolute() or not path.is_relative_to(folder.resolve()):
+        raise ScenarioError(refusal(where, "base", base, allowed))
+    if not path.is_file():
+        raise ScenarioError(refusal(where, "base", base, allowed + "; there is no such file"))
+    return _parse(path, str(folder / base))
+
+
+def _with_base(data: dict, source: str, folder: Path, chain: list[str]) -> dict:
     """A scenario that names a ``base`` in its [scenario] table starts from that
     scenario: its own [params] are laid over the base's, and each actor table it
     declares (e.g. [[lab]]) replaces the base's table of that kind whole."""
@@ -344,19 +412,25 @@ def _with_base(data: dict, source: str, folder: Path | None, chain: list[str]) -
     base = head.pop("base", None)
     if base is None:
         return data
-    if not isinstance(base, str) or not base:
-        raise ScenarioError(
-            f"{source}: [scenario]: field 'base' = {base!r} is not allowed: "
-            "expected a built-in scenario name or the path of a .toml file"
+    parent, parent_source, parent_folder = _read_base(base, folder, source)
+    names = [_identity(c) for c in chain]
+    if _identity(parent_source) in names:
+        cycle = " -> ".join([*chain, parent_source])
+        raise _refuse(
+            f"{source}: [scenario]",
+            "base",
+            base,
+            f"a scenario that does not lead back "
+            f"here; the scenarios name each other as base ({cycle})",
         )
-    try:
-        parent, parent_source, parent_folder = _read(base, folder)
-    except ScenarioError as exc:
-        raise ScenarioError(f"{source}: [scenario]: field 'base' = {base!r}: {exc}") from None
-    if Path(parent_source).resolve() in [Path(c).resolve() for c in chain]:
-        raise ScenarioError(
-            f"{source}: [scenario]: field 'base' = {base!r} is not allowed: "
-            "the scenarios name each other as base (" + " -> ".join([*chain, parent_source]) + ")"
+    if len(chain) >= BASE_MAX_DEPTH:
+        raise _refuse(
+            f"{source}: [scenario]",
+            "base",
+            base,
+            f"a shorter chain: a chain of "
+            f"bases may hold at most {BASE_MAX_DEPTH} scenarios ({chain[0]} -> ... -> "
+            f"{parent_source})",
         )
     parent = _with_base(parent, parent_source, parent_folder, [*chain, parent_source])
     merged = {key: value for key, value in parent.items() if key != "scenario"}
@@ -365,11 +439,16 @@ def _with_base(data: dict, source: str, folder: Path | None, chain: list[str]) -
             merged[key] = {**merged[key], **value}
         elif key != "scenario":
             merged[key] = value
-    merged["scenario"] = {
-        **{k: v for k, v in parent.get("scenario", {}).items() if k in ("seed",)},
-        **head,
-    }
+    parent_head = parent.get("scenario") if isinstance(parent.get("scenario"), dict) else {}
+    merged["scenario"] = {**{k: v for k, v in parent_head.items() if k in ("seed",)}, **head}
     return merged
+
+
+def _identity(source: str) -> str:
+    """What makes two sources the same scenario: a built-in's name, a file's real path."""
+    if source.endswith(" (built in)"):
+        return str((builtin_dir() / f"{source.removesuffix(' (built in)')}.toml").resolve())
+    return str(Path(source).resolve()) if source != "<dict>" else source
 
 
 def _validate(data: dict, source: str, overrides: dict) -> Scenario:
@@ -377,117 +456,315 @@ def _validate(data: dict, source: str, overrides: dict) -> Scenario:
     for key in data:
         if key not in allowed_top:
             raise ScenarioError(
-                f"{source}: unknown table '{key}'{_suggest(key, allowed_top)}; allowed: "
+                f"{source}: unknown table {show(key)}{suggest(key, allowed_top)}; allowed: "
                 + ", ".join(sorted(allowed_top))
             )
-    head = data.get("scenario", {})
-    if not isinstance(head, dict):
-        raise ScenarioError(f"{source}: 'scenario' must be a table")
-    for key in head:
-        if key not in HEADER_FIELDS:
-            raise ScenarioError(
-                f"{source}: [scenario]: unknown field '{key}'; allowed: "
-                + ", ".join(sorted(HEADER_FIELDS))
-            )
-    seed = head.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ScenarioError(
-            f"{source}: [scenario]: field 'seed' = {seed!r} is not allowed: expected an integer >= 0"
-        )
-    name = head.get("name", Path(source.split(" ")[0]).stem)
+    name, description, seed = _header(data.get("scenario", {}), source)
     raw_params = data.get("params", {})
     if not isinstance(raw_params, dict):
         raise ScenarioError(f"{source}: 'params' must be a table")
     params = resolve(raw_params, f"{source}: [params]")
     params = resolve({**params, **overrides}, "override" if overrides else source)
-
-    tables: dict[str, list[dict[str, Any]]] = {}
-    for section, fields in SECTIONS.items():
-        rows = data.get(section, [])
-        if isinstance(rows, dict):
-            rows = [rows]
-        if not isinstance(rows, list):
-            raise ScenarioError(f"{source}: '{section}' must be an array of tables [[{section}]]")
-        decl = {f.name: f for f in fields}
-        checked = []
-        for i, row in enumerate(rows, start=1):
-            where = f"{source}: [[{section}]] #{i}"
-            if not isinstance(row, dict):
-                raise ScenarioError(f"{where}: must be a table")
-            for key in row:
-                if key not in decl:
-                    raise ScenarioError(
-                        f"{where}: unknown field '{key}'{_suggest(key, decl)}; allowed: "
-                        + ", ".join(decl)
-                    )
-            out = {}
-            for f in fields:
-                if f.name in row:
-                    out[f.name] = f.check(row[f.name], where)
-                elif f.required:
-                    raise ScenarioError(f"{where}: required field '{f.name}' is missing ({f.help})")
-                else:
-                    out[f.name] = copy.copy(f.default)
-            checked.append(out)
-        tables[section] = checked
-    _cross_check(tables, source)
+    tables = {section: _table(data, section, source) for section in SECTIONS}
+    _cross_check(tables, source, params)
     return Scenario(
-        name=name,
-        description=head.get("description", ""),
-        seed=seed,
-        params=params,
-        tables=tables,
-        source=source,
+        name=name, description=description, seed=seed, params=params, tables=tables, source=source
     )
 
 
-def _cross_check(tables: dict, source: str) -> None:
-    firms: set[str] = set()
-    members: dict[str, str] = {}  # names of firms generated from an archetype (count > 1)
-    for section in ("chip_supplier", "hyperscaler", "neocloud", "lab"):
-        for row in tables[section]:
-            if row["name"] in firms:
-                raise ScenarioError(f"{source}: [[{section}]]: name '{row['name']}' is used twice")
-            firms.add(row["name"])
-            if row["count"] > 1:
-                members.update({f"{row['name']} {i + 1}": section for i in range(row["count"])})
-    if not tables["region"]:
-        raise ScenarioError(f"{source}: at least one [[region]] is required")
-    regions = {r["name"] for r in tables["region"]}
-    suppliers = {r["name"] for r in tables["chip_supplier"]}
-    archetypes = firms - suppliers
-    singles = {
-        r["name"]
-        for sec in ("hyperscaler", "neocloud", "lab")
-        for r in tables[sec]
-        if r["count"] == 1
-    }
-    member_firms = {m for m, sec in members.items() if sec != "chip_supplier"}
-    allowed = {"facility": archetypes | member_firms, "contract": singles | member_firms}
-    for section, keys in (("facility", ("owner",)), ("contract", ("buyer", "seller"))):
+def _header(head: Any, source: str) -> tuple[str, str, int]:
+    """The [scenario] table: a safe name (default: the file's name, made safe), a
+    description and a seed."""
+    if not isinstance(head, dict):
+        raise ScenarioError(f"{source}: 'scenario' must be a table")
+    where = f"{source}: [scenario]"
+    for key in head:
+        if key not in HEADER_FIELDS:
+            raise ScenarioError(
+                f"{where}: unknown field {show(key)}{suggest(key, HEADER_FIELDS)}; allowed: "
+                + ", ".join(sorted(HEADER_FIELDS))
+            )
+    seed = check_seed(head.get("seed", 0), where)
+    if "name" in head:
+        name = head["name"]
+        if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
+            raise ScenarioError(refusal(where, "name", name, SAFE_NAME_ALLOWED))
+    else:
+        name = safe_name(Path(source.removesuffix(" (built in)")).stem)
+    description = head.get("description", "")
+    if not isinstance(description, str) or len(description) > DESCRIPTION_MAX_CHARS:
+        allowed = f"a text value of at most {DESCRIPTION_MAX_CHARS} characters"
+        raise ScenarioError(refusal(where, "description", description, allowed))
+    return name, description, seed
+
+
+def safe_name(text: str) -> str:
+    """``text`` made a safe file name: runs of other characters become '-'."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:64]
+    return name or "scenario"
+
+
+def _table(data: dict, section: str, source: str) -> list[dict[str, Any]]:
+    """The rows of one actor table, each field checked and every missing one filled."""
+    fields = SECTIONS[section]
+    rows = data.get(section, [])
+    if isinstance(rows, dict):
+        rows = [rows]
+    if not isinstance(rows, list):
+        raise ScenarioError(f"{source}: '{section}' must be an array of tables [[{section}]]")
+    decl = {f.name: f for f in fields}
+    checked = []
+    for i, row in enumerate(rows, start=1):
+        where = f"{source}: [[{section}]] #{i}"
+        if not isinstance(row, dict):
+            raise ScenarioError(f"{where}: must be a table")
+        for key in row:
+            if key not in decl:
+                raise ScenarioError(
+                    f"{where}: unknown field {show(key)}{suggest(key, decl)}; allowed: "
+                    + ", ".join(decl)
+                )
+        out = {}
+        for f in fields:
+            if f.name in row:
+                out[f.name] = f.check(row[f.name], where)
+            elif f.required:
+                raise ScenarioError(f"{where}: required field '{f.name}' is missing ({f.help})")
+            else:
+                out[f.name] = copy.copy(f.default)
+        checked.append(out)
+    return checked
+
+
+FIRM_SECTIONS = ("chip_supplier", "hyperscaler", "neocloud", "lab")
+
+
+@dataclass
+class _Names:
+    """The names a scenario's tables may refer to."""
+
+    regions: list[str]
+    members: dict[str, list[str]]  # each archetype's firms (itself when count = 1)
+    section_of: dict[str, str]  # firm (member) name -> its section
+
+    def firms(self, *sections: str) -> set[str]:
+        return {n for n, sec in self.section_of.items() if sec in sections}
+
+
+def _cross_check(tables: dict, source: str, params: dict) -> None:
+    """Checks across rows and tables: unique names, references that exist, the roles a
+    market needs, sizes a machine can run, and an opening contract book that is possible."""
+    names = _names(tables, source)
+    for section, what in (
+        ("region", "[[region]]"),
+        ("chip_supplier", "[[chip_supplier]] (a chip maker)"),
+        ("lab", "[[lab]]"),
+    ):
+        if not tables[section]:
+            raise ScenarioError(f"{source}: at least one {what} is required")
+    if not tables["hyperscaler"] and not tables["neocloud"]:
+        raise ScenarioError(
+            f"{source}: at least one provider ([[hyperscaler]] or [[neocloud]]) is required"
+        )
+    _check_references(tables, source, names)
+    _check_contracts(tables, source, params, _sites(tables, source, names, params))
+
+
+def _names(tables: dict, source: str) -> _Names:
+    regions = [r["name"] for r in tables["region"]]
+    for i, row in enumerate(tables["region"], start=1):
+        if not row["name"].strip() or regions.index(row["name"]) < i - 1:
+            used = "is empty" if not row["name"].strip() else "is used twice"
+            raise ScenarioError(
+                f"{source}: [[region]] #{i}: field 'name' = {show(row['name'])} {used}; "
+                "each region needs its own name"
+            )
+    members: dict[str, list[str]] = {}
+    section_of: dict[str, str] = {}
+    total = 0
+    for section in FIRM_SECTIONS:
         for i, row in enumerate(tables[section], start=1):
-            for key in keys:
-                if row[key] not in allowed[section]:
+            n, base = row["count"], row["name"]
+            where = f"{source}: [[{section}]] #{i}: field 'name' = {show(base)}"
+            if not base.strip():
+                raise ScenarioError(f"{where} is empty; each firm needs a name")
+            if base in members:
+                raise ScenarioError(f"{where} is used twice; each firm needs its own name")
+            members[base] = [base] if n == 1 else [f"{base} {k + 1}" for k in range(n)]
+            for member in members[base]:
+                if member in section_of or (member != base and member in members):
                     raise ScenarioError(
-                        f"{source}: [[{section}]] #{i}: field '{key}' = {row[key]!r} is not a "
-                        f"hyperscaler, neocloud or lab of this scenario"
-                        f"{_suggest(row[key], allowed[section])}"
+                        f"{where}: the name {show(member)} of one of its {n} firms is used twice"
                     )
+                section_of[member] = section
+            total += n
+            if total > FIRMS_MAX:
+                raise _refuse(
+                    f"{source}: [[{section}]] #{i}",
+                    "count",
+                    n,
+                    f"a smaller count: a "
+                    f"scenario may have at most {FIRMS_MAX:,} firms (counts added up)",
+                )
+    return _Names(regions, members, section_of)
+
+
+def _refuse(where: str, field: str, value: Any, allowed: str, names=()) -> ScenarioError:
+    return ScenarioError(refusal(where, field, value, allowed) + suggest(value, names))
+
+
+def _listing(names) -> str:
+    names = sorted(names)
+    shown = ", ".join(show(n, 40) for n in names[:12])
+    return shown + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+
+
+def _check_references(tables: dict, source: str, names: _Names) -> None:
+    """Every name a row gives refers to a firm or region of the scenario."""
+    providers = names.firms("hyperscaler", "neocloud", "lab")
+    archetypes = {a for a, m in names.members.items() if names.section_of[m[0]] != "chip_supplier"}
+    owners = providers | archetypes
     for section in ("hyperscaler", "neocloud", "lab", "facility"):
         for i, row in enumerate(tables[section], start=1):
-            if row["region"] and row["region"] not in regions:
-                raise ScenarioError(
-                    f"{source}: [[{section}]] #{i}: field 'region' = {row['region']!r} is not a "
-                    f"region of this scenario; allowed: {', '.join(sorted(regions))}"
+            if row["region"] and row["region"] not in names.regions:
+                raise _refuse(
+                    f"{source}: [[{section}]] #{i}",
+                    "region",
+                    row["region"],
+                    "a region of this scenario: " + _listing(names.regions),
+                    names.regions,
                 )
-    for i, row in enumerate(tables["chip_supplier"], start=1):
-        for key in ("captive_parent",):
-            if row[key] and row[key] not in singles | member_firms:
-                raise ScenarioError(
-                    f"{source}: [[chip_supplier]] #{i}: field '{key}' = {row[key]!r} is not a "
-                    "firm of this scenario"
-                )
+    firm_kind = "a hyperscaler, neocloud or lab of this scenario"
+    for i, row in enumerate(tables["facility"], start=1):
+        if row["owner"] not in owners:
+            raise _refuse(f"{source}: [[facility]] #{i}", "owner", row["owner"], firm_kind, owners)
     for i, row in enumerate(tables["contract"], start=1):
-        resolve({"start_month": row["start_month"]}, f"{source}: [[contract]] #{i}")
-    if not tables["lab"]:
-        raise ScenarioError(f"{source}: at least one [[lab]] is required")
+        for key in ("buyer", "seller"):
+            if row[key] not in providers:
+                raise _refuse(f"{source}: [[contract]] #{i}", key, row[key], firm_kind, providers)
+    for i, row in enumerate(tables["chip_supplier"], start=1):
+        where = f"{source}: [[chip_supplier]] #{i}"
+        if row["captive_parent"] and row["captive_parent"] not in providers:
+            raise _refuse(where, "captive_parent", row["captive_parent"], firm_kind, providers)
+        for partner in row["partners"]:
+            if partner not in providers:
+                raise _refuse(where, "partners", partner, firm_kind, providers)
+
+
+@dataclass(eq=False)
+class _Site:
+    name: str
+    power_mw: float
+    online_month: int  # months from the start; 0 or less: online at the start
+    capacity_h100e: float  # at the declared size (archetype members vary around it)
+
+
+def _sites(tables: dict, source: str, names: _Names, params: dict) -> dict[str, list[_Site]]:
+    """Each firm's opening sites, named, ordered and sized as the model builds them."""
+    sites: dict[str, list[_Site]] = {}
+    total = 0
+    density = params["h100e_per_mw_initial"]
+    for i, row in enumerate(tables["facility"], start=1):
+        owners = names.members.get(row["owner"], [row["owner"]])
+        for owner in owners:
+            base = row["name"] or f"{owner} site"
+            most = row["power_mw"] * density
+            cap = most if row["capacity_h100e"] < 0 else min(row["capacity_h100e"], most)
+            cap = most if row["online_month"] > 0 else cap  # chips arrive as it is built
+            for k in range(row["count"]):
+                name = base if row["count"] == 1 else f"{base} {k + 1}"
+                site = _Site(name, row["power_mw"], row["online_month"], cap)
+                sites.setdefault(owner, []).append(site)
+        total += row["count"] * len(owners)
+        if total > SITES_MAX:
+            raise _refuse(
+                f"{source}: [[facility]] #{i}",
+                "count",
+                row["count"],
+                f"a smaller "
+                f"count: a scenario may have at most {SITES_MAX:,} opening sites "
+                "(counts times the owner's firms, added up)",
+            )
+    return sites
+
+
+def _month_index(label: str) -> int:
+    return int(label[:4]) * 12 + int(label[5:]) - 1
+
+
+def _month_label(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _contract_site(row: dict, where: str, params: dict, sites: dict) -> _Site:
+    """Check a contract's parties and term, and return the site it is on: the named
+    one, or the seller's largest (the model's choice: most power, first declared)."""
+    if row["buyer"] == row["seller"]:
+        raise _refuse(where, "seller", row["seller"], "a firm other than the buyer")
+    check_month(row["start_month"], where)
+    end = _month_index(row["start_month"]) + row["term_months"]
+    if end <= _month_index(params["start_month"]):
+        raise _refuse(
+            where,
+            "start_month",
+            row["start_month"],
+            f"a start from which the contract ({row['term_months']} months) still runs "
+            f"when the scenario starts in {params['start_month']}; it would end in "
+            f"{_month_label(end)}",
+        )
+    own = sites.get(row["seller"], [])
+    named = [(s.power_mw, -k, s) for k, s in enumerate(own) if s.name == row["facility"]]
+    if not row["facility"]:
+        named = [(s.power_mw, -k, s) for k, s in enumerate(own)]
+    if not named:
+        if not row["facility"]:
+            raise _refuse(where, "seller", row["seller"], "a firm with a [[facility]]")
+        allowed = f"a site of {row['seller']}: " + (_listing(s.name for s in own) or "none")
+        raise _refuse(where, "facility", row["facility"], allowed, [s.name for s in own])
+    return max(named, key=lambda t: t[:2])[2]
+
+
+def _check_contracts(tables: dict, source: str, params: dict, sites: dict) -> None:
+    """Each opening contract is possible, and fits its site's capacity at its start
+    together with the other contracts running on the site then."""
+    first = _month_index(params["start_month"])
+    book = []
+    for i, row in enumerate(tables["contract"], start=1):
+        where = f"{source}: [[contract]] #{i}"
+        site = _contract_site(row, where, params, sites)
+        start = _month_index(row["start_month"]) - first
+        book.append((where, row, site, start, start + row["term_months"]))
+    for where, row, site, start, _ in book:
+        if row["facility"]:
+            _check_fits(where, row, [site], [b for b in book if b[2] is site], start, first)
+        else:  # the model books it on one site; the seller's fleet must hold it
+            own = sites[row["seller"]]
+            _check_fits(where, row, own, [b for b in book if b[2] in own], start, first)
+
+
+def _check_fits(where: str, row: dict, fleet: list, book: list, start: int, first: int) -> None:
+    """The contracts in ``book`` running at ``start`` fit the capacity of ``fleet`` then:
+    what a site online at the start has installed, or what a site under construction
+    holds once it is online (its power's worth of chips)."""
+    online = [s for s in fleet if s.online_month <= max(start, 0)]
+    if not online:
+        raise _refuse(
+            where,
+            "start_month",
+            row["start_month"],
+            f"a month when site {show(fleet[0].name)} is online (from "
+            f"{_month_label(first + min(s.online_month for s in fleet))})",
+        )
+    room = sum(s.capacity_h100e for s in online)  # allowed: ROUNDING over it
+    used = sum(r["capacity_h100e"] for _, r, _, a, b in book if a <= start < b)
+    if used > room * (1 + ROUNDING):
+        rest = used - row["capacity_h100e"]
+        what = f"site {show(fleet[0].name)}" if len(fleet) == 1 else f"{row['seller']}'s sites"
+        raise _refuse(
+            where,
+            "capacity_h100e",
+            row["capacity_h100e"],
+            f"at most {max(room * (1 + ROUNDING) - rest, 0.0):,.0f} H100e: {what} online in "
+            f"{row['start_month']} hold {room:,.0f} H100e"
+            + (f", of which {rest:,.0f} are under other contracts then" if rest else ""),
+        )

@@ -66,9 +66,25 @@ def build_model(
     return ComputeMarket(scenario=scenario, rng=seed, **params)
 
 
-def check_out_dir(out: str | Path, overwrite: bool) -> Path:
+RUNS_DIR = Path("runs")  # where a run without --out writes, below the working folder
+
+
+def default_out_dir(scenario_name: str, seed: int) -> Path:
+    """``runs/<name>-seed<seed>``, the name made a safe file name so that the folder
+    is always inside ``runs/``."""
+    from market.io.scenario import safe_name
+
+    out = RUNS_DIR / f"{safe_name(scenario_name)}-seed{seed}"
+    if not out.resolve().is_relative_to(RUNS_DIR.resolve()) or out.parent != RUNS_DIR:
+        raise OutputError(f"scenario name {scenario_name!r} cannot name an output folder")
+    return out
+
+
+def check_out_dir(out: str | Path, overwrite: bool, create_parent: bool = False) -> Path:
     """Refuse a folder that exists and is not empty (unless ``overwrite``), or whose
-    parent cannot be written, before any work is done."""
+    parent cannot be written, before any work is done. With ``create_parent`` the
+    parent folder (e.g. ``runs/``) is created now, so a run never fails at its end
+    for want of it."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"output folder '{out}' exists and is a file")
@@ -81,8 +97,15 @@ def check_out_dir(out: str | Path, overwrite: bool) -> Path:
     probe = parent
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"output folder '{out}' cannot be created: '{probe}' is a file")
     if not os.access(probe, os.W_OK):
         raise OutputError(f"output folder '{out}' cannot be created: '{probe}' is not writable")
+    if create_parent:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"output folder '{out}' cannot be created: {exc.strerror}") from None
     return out
 
 
