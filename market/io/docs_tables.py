@@ -147,18 +147,25 @@ def render(text: str, source: str = "the document") -> str:
                 f"'<!-- {name}:end -->', found {len(found)}"
             )
         body = make()
-        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(3), text)
+
+        def replace(m: re.Match[str], body: str = body) -> str:
+            return m.group(1) + body + "\n" + m.group(3)
+
+        text = pattern.sub(replace, text)
     return text
 
 
 def stale_regions(text: str, source: str = "the document") -> list[str]:
     """Names of the regions whose content differs from what would be generated."""
     fresh = render(text, source)
-    return [
-        name
-        for name in REGIONS
-        if _pattern(name).search(text).group(2) != _pattern(name).search(fresh).group(2)
-    ]
+    return [name for name in REGIONS if _region(name, text) != _region(name, fresh)]
+
+
+def _region(name: str, text: str) -> str:
+    found = _pattern(name).search(text)
+    if found is None:
+        raise DocsError(f"no region '<!-- {name}:begin -->' ... '<!-- {name}:end -->'")
+    return found.group(2)
 
 
 def main(argv: list[str] | None = None) -> int:

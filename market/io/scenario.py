@@ -439,7 +439,7 @@ def _with_base(data: dict, source: str, folder: Path, chain: list[str]) -> dict:
             merged[key] = {**merged[key], **value}
         elif key != "scenario":
             merged[key] = value
-    parent_head = parent.get("scenario") if isinstance(parent.get("scenario"), dict) else {}
+    parent_head: dict = p_head if isinstance(p_head := parent.get("scenario"), dict) else {}
     merged["scenario"] = {**{k: v for k, v in parent_head.items() if k in ("seed",)}, **head}
     return merged
 

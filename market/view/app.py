@@ -79,11 +79,12 @@ def label(p: Param) -> str:
 def slider_step(p: Param, value: float) -> float:
     """About 50 steps across the range, made finer until the current value and the
     declared default both lie on a step (a slider snaps to its steps)."""
-    span = float(p.max) - float(p.min)
+    assert p.max is not None and p.min is not None  # sliders are declared with a range
+    low, span = float(p.min), float(p.max) - float(p.min)
     step = 10.0 ** math.floor(math.log10(span / 50.0)) if span > 0 else 1.0
 
     def on_grid(x: float) -> bool:
-        k = (float(x) - float(p.min)) / step
+        k = (float(x) - low) / step
         return abs(k - round(k)) < 1e-6
 
     while step > 1e-6 and not (on_grid(value) and on_grid(p.default)):
@@ -418,7 +419,7 @@ def run_zip(model: PageMarket) -> bytes:
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        files = runner.write(result, out, figures=False)
+        files = runner.write(result, out)
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for name in files:
                 z.write(out / name, name)
@@ -465,6 +466,8 @@ class Session:
 
     def zip_bytes(self) -> bytes:
         with self.lock:
+            if self.model is None:
+                raise RuntimeError("no run to download yet")
             return run_zip(self.model)
 
     def stop_play(self) -> None:
@@ -1064,7 +1067,8 @@ class Actions:
         s = self.snap.value
         if len(s.ts) == 0:
             return
-        overrides = sorted(self.session.model.page_overrides.items())
+        model = self.session.model
+        overrides = sorted(model.page_overrides.items()) if model is not None else []
         changed = "".join(f", {k}={value_text(v)}" for k, v in overrides)
         text = f"{s.scenario}, seed {s.seed}{changed}, {s.step} months"
         self.kept.set((*self.kept.value, KeptRun(text, s.ts, s.start, s.horizon))[-3:])

@@ -34,7 +34,7 @@ RING = {"chip_supplier": 0.35, "hyperscaler": 0.7, "neocloud": 0.7, "lab": 1.0}
 PNG_META = {"Software": None}  # no version string: identical runs give identical files
 
 
-def _months(ts: pd.DataFrame) -> list:
+def _months(ts: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(ts["month"], format="%Y-%m")
 
 
@@ -402,7 +402,8 @@ def _y_range(chart: Chart, kept: list[Chart]) -> tuple[float, float, list[float]
 
 def _polyline(f: _Frame, values, offset: int = 0) -> str:
     """Points of a line, broken where a value is missing."""
-    parts, run = [], []
+    parts: list[list[str]] = []
+    run: list[str] = []
     for i, v in enumerate(values):
         if v is None or not math.isfinite(v) or (f.log and v <= 0):
             if len(run) > 1:
