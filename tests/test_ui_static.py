@@ -286,13 +286,13 @@ def test_the_info_panel_renders_the_teaching_text():
     text = app.INFO_FILE.read_text(encoding="utf-8")
     body = app.info_html()
     for heading in (
-        "What is it",
-        "How it works",
-        "How to use it",
-        "Things to notice",
-        "Things to try",
-        "Extending the model",
-        "Sources",
+        "WHAT IS IT?",
+        "HOW IT WORKS",
+        "HOW TO USE IT",
+        "THINGS TO NOTICE",
+        "THINGS TO TRY",
+        "EXTENDING THE MODEL",
+        "SOURCES",
     ):
         assert heading in text and heading in body, heading
     assert "<h2" in body
