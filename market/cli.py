@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     val.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    ui = sub.add_parser("ui", help="open the browser UI (SolaraViz)")
+    ui = sub.add_parser("ui", help="open the browser page (Solara)")
     ui.add_argument("--scenario", default="baseline")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=8765)
