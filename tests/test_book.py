@@ -24,6 +24,7 @@ def contract(cid, site, cap, start, term, seller=1, buyer=2):
         price_usd_per_h100e_hour=2.0,
         price_usd_per_mw_month=1.0,
         signed_month=0,
+        take_or_pay_share=1.0,
     )
 
 

@@ -64,6 +64,7 @@ def contract(**kw):
         "price_usd_per_h100e_hour": 2.0,
         "price_usd_per_mw_month": 2.0 * HOURS_PER_MONTH * 700,
         "signed_month": 5,
+        "take_or_pay_share": 1.0,
     }
     base.update(kw)
     return Contract(**base)

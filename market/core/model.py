@@ -20,6 +20,7 @@ from market.core.ledger import Ledger
 from market.core.network import MarketNetwork
 from market.core.stages import STAGE_NAMES, STAGES, Stage
 from market.core.technology import Technology
+from market.io.params import check_seed
 from market.io.records import (
     ChipOrder,
     Contract,
@@ -63,8 +64,8 @@ class ComputeMarket(mesa.Model):
     ) -> None:
         if rng is None and seed is not None:
             rng = seed
-        if isinstance(rng, str):  # SolaraViz hands a typed seed over as text
-            rng = int(rng.strip()) if rng.strip() else None
+        if isinstance(rng, str):  # a seed typed as text: the scenario files' rule
+            rng = check_seed(rng, "") if rng.strip() else None
         self.spec = load_scenario(scenario, overrides)
         seed_value = self.spec.seed if rng is None else int(rng)
         self._firm_by_id: dict[int, mesa.Agent] = {}

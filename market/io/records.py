@@ -164,7 +164,7 @@ class Facility:
         return self.installed_h100e + self.pending_h100e
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Contract:
     contract_id: int
     buyer_id: int
@@ -178,7 +178,7 @@ class Contract:
     signed_month: int
     ramp_months: int = 0
     ramp_discount: float = 0.0
-    take_or_pay_share: float = 1.0
+    take_or_pay_share: float  # no default: the parameter of that name gives it
     cancellation_notice_months: int = 0
     exclusive: bool = False
     purpose: Purpose = Purpose.INFERENCE

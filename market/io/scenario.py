@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from market.io.params import (
+    PARAMS,
     Param,
     ParameterError,
     check_month,
@@ -254,7 +255,14 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
             1000.0,
             required=True,
         ),
-        _f("take_or_pay_share", 0.8, "share", "Share owed for idle capacity.", 0.0, 1.0),
+        _f(
+            "take_or_pay_share",
+            PARAMS["take_or_pay_share"].default,
+            "share",
+            "Share owed for idle capacity (default: the parameter take_or_pay_share).",
+            0.0,
+            1.0,
+        ),
         _f("cancellation_notice_months", 0, "months", "0: not cancellable.", 0, 240, integer=True),
         _f("exclusive", False, "-", "Whole-site exclusive lease."),
         _f(

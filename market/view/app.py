@@ -26,7 +26,6 @@ import html
 import io
 import math
 import os
-import re
 import shlex
 import tempfile
 import threading
@@ -42,7 +41,7 @@ import solara
 from solara.server import kernel_context, settings
 
 from market.core.model import ComputeMarket, month_label
-from market.io.params import PARAMS, Param, ParameterError, ui_params
+from market.io.params import PARAMS, Param, ParameterError, check_seed, ui_params
 from market.io.records import ContractState
 from market.io.scenario import ScenarioError, builtin_names, load_scenario
 from market.run import runner
@@ -140,22 +139,10 @@ def model_params(scenario_name: str) -> dict:
 
 def parse_seed(value):
     """The seed field's text (passed on as typed) as an int, or None for
-    the scenario's own seed."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        if value is not None and value < 0:
-            raise ParameterError(
-                f"field 'seed' = {value!r} is not allowed: expected an integer >= 0"
-            )
-        return value
-    text = str(value).strip()
-    if not text:
+    the scenario's own seed; the rule is the scenario files' (``check_seed``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if not re.fullmatch(r"[0-9]+", text):  # str.isdigit() also accepts '²' and '٣'
-        raise ParameterError(
-            f"field 'seed' = {text!r} is not allowed: expected an integer >= 0 "
-            "(leave it empty for the scenario's seed)"
-        )
-    return int(text)
+    return check_seed(value, "")
 
 
 class PageMarket(ComputeMarket):
