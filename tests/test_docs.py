@@ -1,4 +1,4 @@
-"""The README and docs/odd.md say what the software does: their marked commands run,
+"""The README and the docs say what the software does: their marked commands run,
 the generated tables are current, and the names they cite exist in the code.
 
 Convention: a fenced ```bash or ```python block whose first line is ``# test`` is
@@ -40,12 +40,14 @@ def fenced(path: Path) -> list[tuple[str, str, int]]:
 
 
 def marked_blocks() -> list:
+    """The marked blocks of the README and of every page under docs/."""
     out = []
-    for path in (README, ODD):
+    for path in (README, *sorted((REPO / "docs").rglob("*.md"))):
         for lang, body, line in fenced(path):
             lines = body.splitlines()
             if lines and lines[0].strip() == MARK:
-                out.append(pytest.param(lang, body, id=f"{path.name}:{line}"))
+                name = path.relative_to(REPO / "docs") if path != README else path.name
+                out.append(pytest.param(lang, body, id=f"{name}:{line}"))
     return out
 
 

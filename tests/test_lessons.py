@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import re
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -422,48 +418,11 @@ def test_the_page_offers_each_lessons_levers_at_the_presets_values(lesson):
 # =========================================================================== commands
 
 
-def marked_blocks() -> list:
-    out = []
-    for path in [*LESSON_PAGES, TEACHING / "README.md", TEACHING / "instructor-guide.md"]:
-        if not path.exists():
-            continue
-        text = path.read_text(encoding="utf-8")
-        for m in FENCE.finditer(text):
-            lines = m.group(2).splitlines()
-            if lines and lines[0].strip() == "# test":
-                line = text.count("\n", 0, m.start()) + 1
-                out.append(pytest.param(m.group(1), m.group(2), id=f"{path.name}:{line}"))
-    return out
-
-
 def test_every_lesson_page_has_a_marked_command():
-    ids = {p.id.split(":")[0] for p in marked_blocks()}
-    assert {p.name for p in LESSON_PAGES} <= ids
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("lang,body", marked_blocks())
-def test_marked_lesson_command_runs(tmp_path, lang, body):
-    assert lang == "bash", "the lessons' marked blocks are shell commands"
-    shutil.copytree(REPO / "market" / "scenarios", tmp_path / "market" / "scenarios")
-    env = dict(
-        os.environ,
-        PY=sys.executable,
-        PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
-    )
-    proc = subprocess.run(
-        ["bash", "-c", BASH_PRELUDE + body],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
-    assert proc.returncode == 0, (
-        f"exit code {proc.returncode}\n--- block\n{body}\n--- stdout\n{proc.stdout[-3000:]}"
-        f"\n--- stderr\n{proc.stderr[-3000:]}"
-    )
+    # tests/test_docs.py runs every marked block of the pages under docs/
+    for path in LESSON_PAGES:
+        blocks = list(FENCE.finditer(path.read_text(encoding="utf-8")))
+        assert any(m.group(2).lstrip().startswith("# test") for m in blocks), path.name
 
 
 # =========================================================================== the claims
