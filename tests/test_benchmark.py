@@ -99,7 +99,7 @@ def test_a_huge_market_holds_totals_at_their_declared_maximum():
     from market.io.params import PARAMS
 
     base = scale.scenario_dict("baseline")
-    scenario, copies, capped = scale.market_for_size(base, 100_000)
+    scenario, _, capped = scale.market_for_size(base, 100_000)
     demand = PARAMS["inference_demand_h100e_initial"]
     assert scenario["params"][demand.name] == demand.max
     assert capped[f"params {demand.name}"]["scaled"] > demand.max
