@@ -330,17 +330,11 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     """fork where it is safe (Linux, no other thread alive): the workers start with the run
     function imported; the pool forks before its manager thread starts. Otherwise spawn
     (not a fork server, whose children would see its environment, not the parent's now)."""
-    if sys.platform == "linux" and _os_threads() == 1:
+    # Python threads only: the C libraries' idle pools (OpenBLAS, Arrow) re-create their
+    # threads in a forked child through their own at-fork handlers.
+    if sys.platform == "linux" and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
-
-
-def _os_threads() -> int:
-    """Threads of this process, those of C libraries (Arrow, BLAS) included."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return threading.active_count()
 
 
 def _no_outcomes() -> Iterator[dict]:
