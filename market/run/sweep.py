@@ -226,27 +226,35 @@ def run_sweep(
     out = Path(out_dir)
     experiment = experiment or out.resolve().name
     _check_partition_value("experiment", experiment)
-    runs_dir, failed_dir, dataset_dir = out / "runs", out / "failed", out / DATASET
     _check_manifest(out, tasks)
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    failed_dir.mkdir(exist_ok=True)
-    dataset_dir.mkdir(exist_ok=True)
-    for stale in itertools.chain(
-        out.glob(".*.tmp"),
-        runs_dir.glob(".*.tmp"),
-        failed_dir.glob(".*.tmp"),
-        dataset_dir.rglob(".*.tmp"),
-    ):
-        stale.unlink()  # left by a write that was killed before its rename
-
-    pending = [t for t in tasks if not _is_done(runs_dir, t)]
+    _prepare_folder(out)
+    pending = [t for t in tasks if not _is_done(out / "runs", t)]
     n_skipped = len(tasks) - len(pending)
     if n_skipped and progress:
         print(
             f"{out}: {n_skipped} of {len(tasks)} runs already done, skipping them", file=sys.stderr
         )
+    manifest = _new_manifest(
+        tasks, n_skipped, run_fn, backend, workers, scheduler, extra_manifest, experiment
+    )
+    write_text(out / "manifest.json", _dumps(manifest))
+    execute = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[backend]
+    _drive(
+        out, execute(run_fn, pending, workers, scheduler, experiment), pending, manifest, progress
+    )
 
-    manifest = {
+    summary, timeseries = _collect(out, tasks, experiment)
+    write_text(out / "summary.csv", summary.to_csv(index=False, lineterminator="\n"))
+    write_text(out / "timeseries.csv", timeseries.to_csv(index=False, lineterminator="\n"))
+    return SweepResult(
+        out, manifest["n_done"], n_skipped, manifest["n_failed"], summary, timeseries
+    )
+
+
+def _new_manifest(
+    tasks, n_skipped, run_fn, backend, workers, scheduler, extra_manifest, experiment
+) -> dict:
+    return {
         "status": "running",
         "run_fn": run_fn,
         "backend": backend,
@@ -266,14 +274,35 @@ def run_sweep(
         "experiment": experiment,
         "tasks": tasks,
     }
-    write_text(out / "manifest.json", _dumps(manifest))
 
-    execute = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[backend]
-    # The backend starts (forks its workers) before the progress bar starts a thread.
-    outcomes = execute(run_fn, pending, workers, scheduler, experiment)
+
+def _prepare_folder(out: Path) -> None:
+    runs_dir, failed_dir, dataset_dir = out / "runs", out / "failed", out / DATASET
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    failed_dir.mkdir(exist_ok=True)
+    dataset_dir.mkdir(exist_ok=True)
+    for stale in itertools.chain(
+        out.glob(".*.tmp"),
+        runs_dir.glob(".*.tmp"),
+        failed_dir.glob(".*.tmp"),
+        dataset_dir.rglob(".*.tmp"),
+    ):
+        stale.unlink()  # left by a write that was killed before its rename
+
+
+def _drive(
+    out: Path, outcomes: Iterator[dict], pending: list[dict], manifest: dict, progress: bool
+) -> None:
+    """Record each outcome as it arrives; keep the manifest's counts and status current.
+    The backend has started (forked its workers) before the progress bar starts."""
+    experiment = manifest["experiment"]
     by_id = {task["run_id"]: task for task in pending}
     bar = _Bar(
-        total=len(tasks), initial=n_skipped, unit="run", file=sys.stderr, disable=not progress
+        total=manifest["n_tasks"],
+        initial=manifest["n_skipped"],
+        unit="run",
+        file=sys.stderr,
+        disable=not progress,
     )
     try:
         with closing(outcomes):
@@ -292,13 +321,6 @@ def run_sweep(
             manifest["status"] = "interrupted"
         manifest["finished_at"] = _now()
         write_text(out / "manifest.json", _dumps(manifest))
-
-    summary, timeseries = _collect(out, tasks, experiment)
-    write_text(out / "summary.csv", summary.to_csv(index=False, lineterminator="\n"))
-    write_text(out / "timeseries.csv", timeseries.to_csv(index=False, lineterminator="\n"))
-    return SweepResult(
-        out, manifest["n_done"], n_skipped, manifest["n_failed"], summary, timeseries
-    )
 
 
 def _run_serial(run_fn: str, tasks: list[dict], workers, scheduler, experiment) -> Iterator[dict]:
