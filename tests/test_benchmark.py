@@ -141,3 +141,28 @@ def test_listed_and_runnable_as_an_experiment(tmp_path):
     path = tmp_path / "bench.json"
     assert experiments.run("benchmark", ["--agents", "30", *TINY, "--json", str(path)]) == 0
     assert json.loads(path.read_text(encoding="utf-8"))["rows"]
+
+
+def test_scale_run_prints_its_figures(capsys):
+    assert scale.main(["--agents", "60", "--months", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["months"] == 2 and len(result["s_per_month"]) == 2
+    assert abs(result["agents"] - 60) <= scale.firm_count(scale.scenario_dict("baseline"))
+    assert result["peak_rss_mb"] > 0 and result["us_per_agent_month"] > 0
+    assert result["gc"] == "freeze" and result["capped"] == {}
+
+
+@pytest.mark.parametrize(
+    "flags, field",
+    [(["--agents", "0"], "--agents"), (["--agents", "9", "--scenario", "x"], "--scenario")],
+)
+def test_scale_run_refuses_bad_flags_with_one_line(flags, field):
+    r = subprocess.run(
+        [sys.executable, "-m", "market.run.scale", *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1
+    assert field in r.stderr

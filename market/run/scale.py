@@ -288,8 +288,13 @@ def _count(flag: str, minimum: int):
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like every other bad input
+        self.exit(2, f"error: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m market.run.scale",
         description="Run a market of N agents built from a scenario's archetypes; print CPU "
         "time per agent-month and peak memory as JSON.",
