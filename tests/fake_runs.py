@@ -5,6 +5,7 @@ Worker processes import this module by name: they inherit the test process's sys
 """
 
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -46,4 +47,15 @@ def run_interrupted(task: dict) -> tuple[pd.DataFrame, dict]:
     """Like run, but a task marked {"interrupt": True} acts as if Ctrl-C were pressed."""
     if task.get("interrupt"):
         raise KeyboardInterrupt
+    return run(task)
+
+
+STARTED_DIR_ENV = "SWEEP_TEST_STARTED_DIR"
+
+
+def run_slow(task: dict) -> tuple[pd.DataFrame, dict]:
+    """Marks that it started (a file named after the worker's pid), then waits for minutes:
+    a run that is still going when its sweep is killed."""
+    (Path(os.environ[STARTED_DIR_ENV]) / f"{os.getpid()}.{task['run_id']}").touch()
+    threading.Event().wait(300)
     return run(task)

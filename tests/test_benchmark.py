@@ -1,11 +1,12 @@
-"""The speed benchmark runs end to end at tiny sizes and writes a complete table.
+"""The speed benchmark runs end to end at tiny sizes and writes its figures.
 
 Timings are not asserted: they depend on the machine. What a user relies on is that
-every size, the baseline and the reference appear with every column, that the
-generated markets have about the asked number of agents, and that bad flags are
-refused cleanly."""
+every size appears with every figure, that the JSON holds what tools read, that the
+scaled markets have about the asked number of agents, and that bad flags are refused
+cleanly."""
 
-import csv
+import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -15,55 +16,59 @@ import pytest
 from experiments import benchmark
 from market.core.model import ComputeMarket
 from market.io.scenario import load_scenario
+from market.run import scale
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--months", "2", "--warmup", "1", "--repeats", "1"]
 
 
-def test_smoke_table_has_every_row_and_column(tmp_path, capsys):
-    out = tmp_path / "bench"
-    code = benchmark.main(
-        ["--sizes", "30,60", "--months", "2", "--warmup", "1", "--repeats", "1", "--out", str(out)]
-    )
-    assert code == 0
+def test_runs_and_writes_every_figure_as_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert benchmark.main(["--sizes", "30,60", *TINY, "--json", str(path)]) == 0
     printed = capsys.readouterr().out
     for header in benchmark.HEADERS:
         assert header in printed
-    assert "per agent-month vs reference per agent-step" in printed
-    assert "time per month from" in printed
+    assert "growth exponent" in printed
 
-    with open(out / "benchmark.csv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    assert [r["size"] for r in rows] == ["baseline", "30", "60"]
-    assert tuple(rows[0]) == benchmark.COLUMNS
-    for r in rows:
-        for col in (
-            "agents",
-            "s_per_month",
-            "us_per_agent_month",
-            "reference_us_per_agent_step",
-            "ratio_to_reference",
-            "setup_s",
-        ):
-            assert float(r[col]) > 0, (r["size"], col)
-    assert float(rows[2]["agents"]) > float(rows[1]["agents"])
-    assert float(rows[2]["agents_vs_previous_size"]) == pytest.approx(
-        float(rows[2]["agents"]) / float(rows[1]["agents"]), rel=1e-4
-    )
-    assert float(rows[2]["growth_vs_previous_size"]) > 0
-
-    md = (out / "benchmark.md").read_text(encoding="utf-8")
-    assert "| " + " | ".join(benchmark.HEADERS) + " |" in md
-    assert md.count("\n| baseline |") == 1 and "\n| 60 |" in md
-    assert not (out / "profile.txt").exists()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = data["rows"]
+    assert len(rows) == 2
+    for row in rows:
+        assert set(row) == {"agents", "us_per_agent_month", "reference_us_per_agent_step", "ratio"}
+        assert row["us_per_agent_month"] > 0 and row["reference_us_per_agent_step"] > 0
+        assert row["ratio"] == pytest.approx(
+            row["us_per_agent_month"] / row["reference_us_per_agent_step"]
+        )
+    assert rows[1]["agents"] > rows[0]["agents"]
+    a, b = rows
+    expected = math.log(
+        (b["us_per_agent_month"] * b["agents"]) / (a["us_per_agent_month"] * a["agents"])
+    ) / math.log(b["agents"] / a["agents"])
+    assert data["exponent"] == pytest.approx(expected)
+    assert data["settings"]["clock"] == "process_time"
 
 
-def test_generated_market_has_about_the_asked_agents_and_scales_the_market():
-    base = benchmark.baseline_dict()
-    merchants = benchmark.merchant_supplier_count(base)
-    per_copy = benchmark.firm_count(base) - merchants
-    scenario, copies = benchmark.market_for_size(base, 10 * per_copy + merchants)
-    assert copies == 10
-    spec = load_scenario(scenario)  # the generated market is a valid scenario
+def test_one_size_with_agents_has_no_exponent(tmp_path):
+    path = tmp_path / "bench.json"
+    assert benchmark.main(["--agents", "40", *TINY, "--json", str(path)]) == 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert len(data["rows"]) == 1 and data["exponent"] is None
+
+
+def test_profile_is_written_on_request(tmp_path):
+    path = tmp_path / "profile.txt"
+    assert benchmark.main(["--agents", "30", *TINY, "--profile", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    assert "stage_" in text and "cumulative" in text
+
+
+def test_scaled_market_has_about_the_asked_agents_and_scales_the_market():
+    base = scale.scenario_dict("baseline")
+    merchants = scale.merchant_supplier_count(base)
+    per_copy = scale.firm_count(base) - merchants
+    scenario, copies, capped = scale.market_for_size(base, 10 * per_copy + merchants)
+    assert copies == 10 and capped == {}
+    spec = load_scenario(scenario)  # the scaled market is a valid scenario
     model = ComputeMarket(scenario=scenario, rng=3)
     assert len(model.agents) == 10 * per_copy + merchants
     assert len(model.contracts) == 10 * len(base["contract"])
@@ -72,7 +77,7 @@ def test_generated_market_has_about_the_asked_agents_and_scales_the_market():
     assert spec.params["inference_demand_h100e_initial"] == pytest.approx(
         10 * base_spec.params["inference_demand_h100e_initial"]
     )
-    for region, base_region in zip(spec.tables["region"], base_spec.tables["region"], strict=False):
+    for region, base_region in zip(spec.tables["region"], base_spec.tables["region"], strict=True):
         assert region["grid_mw_per_year"] == pytest.approx(10 * base_region["grid_mw_per_year"])
     # merchant suppliers serve the whole market: as many as before, ten times the output
     base_output = sum(
@@ -90,28 +95,16 @@ def test_generated_market_has_about_the_asked_agents_and_scales_the_market():
     assert len(parents) == len(set(parents)) == 10
 
 
-def test_profile_is_written_on_request(tmp_path):
-    out = tmp_path / "bench"
-    assert (
-        benchmark.main(
-            [
-                "--sizes",
-                "30",
-                "--months",
-                "1",
-                "--warmup",
-                "0",
-                "--repeats",
-                "1",
-                "--out",
-                str(out),
-                "--profile",
-            ]
-        )
-        == 0
-    )
-    text = (out / "profile.txt").read_text(encoding="utf-8")
-    assert "stage_" in text and "tottime" in text
+def test_a_huge_market_holds_totals_at_their_declared_maximum():
+    from market.io.params import PARAMS
+
+    base = scale.scenario_dict("baseline")
+    scenario, _, capped = scale.market_for_size(base, 100_000)
+    demand = PARAMS["inference_demand_h100e_initial"]
+    assert scenario["params"][demand.name] == demand.max
+    assert capped[f"params {demand.name}"]["scaled"] > demand.max
+    load_scenario(scenario)  # still a valid scenario
+    assert scale.firm_count(scenario) == pytest.approx(100_000, rel=0.001)
 
 
 @pytest.mark.parametrize(
@@ -121,54 +114,55 @@ def test_profile_is_written_on_request(tmp_path):
         (["--sizes", "0"], "--sizes"),
         (["--months", "0"], "--months"),
         (["--repeats", "-2"], "--repeats"),
+        (["--agents", "0"], "--agents"),
+        (["--scenario", "nowhere"], "--scenario"),
+        (["--json", "no/such/folder/b.json"], "--json"),
     ],
 )
 def test_bad_flags_are_refused_with_one_message(tmp_path, flags, field):
-    out = tmp_path / "bench"
     r = subprocess.run(
-        [sys.executable, "-m", "experiments.benchmark", *flags, "--out", str(out)],
-        cwd=ROOT,
+        [sys.executable, "-m", "experiments.benchmark", *flags],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
     )
     assert r.returncode == 2
-    assert field in r.stderr and flags[1] in r.stderr and "expected" in r.stderr
-    assert "Traceback" not in r.stderr
-    assert not out.exists()
-
-
-def test_refuses_a_non_empty_out_folder_before_measuring(tmp_path, capsys):
-    out = tmp_path / "bench"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
-    assert benchmark.main(["--sizes", "30", "--months", "1", "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "not empty" in err and "--overwrite" in err
-    assert "measuring" not in err
-    assert (out / "keep.txt").read_text() == "mine"
+    assert r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert field in r.stderr and flags[1] in r.stderr
+    assert "measuring" not in r.stderr
+    assert not any(tmp_path.iterdir())
 
 
 def test_listed_and_runnable_as_an_experiment(tmp_path):
     import experiments
 
     assert "benchmark" in dict(experiments.catalogue())
-    out = tmp_path / "bench"
-    assert (
-        experiments.run(
-            "benchmark",
-            [
-                "--sizes",
-                "30",
-                "--months",
-                "1",
-                "--warmup",
-                "0",
-                "--repeats",
-                "1",
-                "--out",
-                str(out),
-            ],
-        )
-        == 0
+    path = tmp_path / "bench.json"
+    assert experiments.run("benchmark", ["--agents", "30", *TINY, "--json", str(path)]) == 0
+    assert json.loads(path.read_text(encoding="utf-8"))["rows"]
+
+
+def test_scale_run_prints_its_figures(capsys):
+    assert scale.main(["--agents", "60", "--months", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["months"] == 2 and len(result["s_per_month"]) == 2
+    assert abs(result["agents"] - 60) <= scale.firm_count(scale.scenario_dict("baseline"))
+    assert result["peak_rss_mb"] > 0 and result["us_per_agent_month"] > 0
+    assert result["gc"] == "freeze" and result["capped"] == {}
+
+
+@pytest.mark.parametrize(
+    "flags, field",
+    [(["--agents", "0"], "--agents"), (["--agents", "9", "--scenario", "x"], "--scenario")],
+)
+def test_scale_run_refuses_bad_flags_with_one_line(flags, field):
+    r = subprocess.run(
+        [sys.executable, "-m", "market.run.scale", *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
-    assert (out / "benchmark.csv").exists() and (out / "benchmark.md").exists()
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1
+    assert field in r.stderr

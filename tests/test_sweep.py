@@ -34,14 +34,20 @@ def small_tasks(replicates=2):
 
 
 def file_bytes(out: Path) -> dict[str, bytes]:
-    """Every per-run file and the two tables, by relative path (the manifest differs by design)."""
+    """Every per-run file, the Parquet dataset and the two tables, by relative path (the
+    manifest differs by design)."""
     paths = [
         *out.glob("runs/*"),
         *out.glob("failed/*"),
+        *out.glob("dataset/**/*.parquet"),
         out / "summary.csv",
         out / "timeseries.csv",
     ]
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(paths)}
+    # the experiment partition is named after the output folder unless a name is given
+    return {
+        re.sub(r"experiment=[^/]+", "experiment=*", p.relative_to(out).as_posix()): p.read_bytes()
+        for p in sorted(paths)
+    }
 
 
 def calls(calls_dir: Path) -> list[str]:
@@ -203,6 +209,47 @@ def test_serial_sweep_writes_the_folder(tmp_path):
     assert manifest["run_fn"] == RUN and manifest["seeds"] == [100, 101]
     assert manifest["extra"] == {"grid": GRID} and len(manifest["tasks"]) == 12
     assert manifest["package_version"]
+
+
+def test_results_form_one_parquet_dataset_partitioned_by_experiment_arm_and_seed(tmp_path):
+    import duckdb
+
+    tasks = small_tasks()
+    out = tmp_path / "out"
+    result = run_sweep(tasks, out, RUN, progress=False, experiment="demand_study")
+    files = sorted(p.relative_to(out / "dataset").as_posix() for p in out.rglob("*.parquet"))
+    assert files == sorted(
+        f"experiment=demand_study/arm=p{t['point']:03d}/seed={t['seed']}/{t['run_id']}.parquet"
+        for t in tasks
+    )
+    assert json.loads((out / "manifest.json").read_text())["experiment"] == "demand_study"
+
+    # pandas reads the whole dataset with its partitions as columns: the same rows as the CSVs
+    frame = pd.read_parquet(out / "dataset")
+    assert set(frame["experiment"].astype(str)) == {"demand_study"}
+    frame = frame.astype({"seed": int, "arm": str}).drop(columns="experiment")
+    frame = frame.sort_values(["run_id", "month"], ignore_index=True)
+    expected = result.timeseries
+    pd.testing.assert_frame_equal(frame[list(expected.columns)], expected, check_dtype=False)
+    assert (frame["arm"] == frame["point"].map(lambda p: f"p{p:03d}")).all()
+
+    # DuckDB queries one arm without reading the others
+    rows = duckdb.sql(
+        f"select seed, count(*) as months, max(capacity_h100e) as top from read_parquet("
+        f"'{out}/dataset/**/*.parquet', hive_partitioning = true) where arm = 'p004' "
+        "group by seed order by seed"
+    ).fetchall()
+    arm = expected[expected["point"] == 4]
+    assert rows == [(seed, len(g), g["capacity_h100e"].max()) for seed, g in arm.groupby("seed")]
+
+    # the default experiment name is the output folder's; a run lost from the dataset is rebuilt
+    again = tmp_path / "arms"
+    run_sweep(tasks, again, RUN, progress=False)
+    lost = again / "dataset" / "experiment=arms" / "arm=p002" / "seed=101" / "p002-r01.parquet"
+    before = lost.read_bytes()
+    lost.unlink()
+    resumed = run_sweep(tasks, again, RUN, progress=False)
+    assert resumed.n_skipped == len(tasks) and lost.read_bytes() == before
 
 
 def test_common_seeds_give_the_same_draws_across_points(tmp_path):

@@ -17,11 +17,26 @@ Output folder::
     out_dir/failed/<run_id>.json  task, error type, message, traceback
     out_dir/timeseries.csv        every ok run, sorted by run_id then month
     out_dir/summary.csv           one row per run: task fields, summary scalars, status
+    out_dir/dataset/experiment=<name>/arm=<arm>/seed=<seed>/<run_id>.parquet
+                                  the per-month rows of every ok run as one Parquet dataset
+                                  (hive partitions), for DuckDB, pandas or pyarrow:
+                                  ``pd.read_parquet(out_dir / "dataset")``;
+                                  ``duckdb.sql("from read_parquet('out_dir/dataset/**/*.parquet',
+                                  hive_partitioning = true)")``
 
 Per-run files hold no timestamps and are rendered on the worker by the same code for every
 backend, so serial, process and Dask sweeps write identical bytes. ``runs/<run_id>.json`` is
 written after the CSV and marks the run complete: a rerun into the same folder skips runs
 whose marker holds the same task and retries everything else.
+
+The arm of a run is its parameter point (``p003`` for a task with ``"point": 3``; the run id
+when a task has no point); the experiment is the ``experiment`` argument of ``run_sweep``
+(default: the output folder's name).
+
+Process backend: workers are forked from the parent once the run function is imported (on
+Linux; spawned elsewhere), so none of them imports the model again; each receives a task
+dict and returns its rendered CSV, Parquet bytes and JSON. A worker whose parent dies (even
+by SIGKILL) notices within a second and exits, so a killed sweep leaves no process behind.
 
 Seeds: replicate ``r`` gets seed ``base_seed + r`` at every parameter point (common random
 numbers), so differences between points are not differences between seeds.
@@ -34,12 +49,15 @@ import copy
 import functools
 import importlib
 import importlib.metadata
+import io
 import itertools
 import json
 import multiprocessing
 import os
 import platform
 import sys
+import tempfile
+import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -59,6 +77,8 @@ from market.io.atomic import write_text
 BACKENDS = ("serial", "processes", "dask")
 SAMPLERS = ("grid", "random", "lhs")
 DEFAULT_RUN_FN = "market.run.runner:run_task"
+DATASET = "dataset"  # the Parquet dataset's folder inside a sweep's output folder
+PARENT_CHECK_S = 0.5  # how often a pool worker checks that its parent is alive
 TASK_KEYS = ("run_id", "scenario", "seed", "years", "overrides")
 # pandas < 3.1 parses floats with a fast converter that can change the last digit; 3.1 made
 # every mode exact and deprecated the option.
@@ -68,6 +88,10 @@ _READ_CSV_EXACT = (
     else {"float_precision": "round_trip"}
 )
 _SAFE_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+class _Bar(tqdm):
+    monitor_interval = 0  # no monitor thread: pool workers may be forked while the bar runs
 
 
 class SweepMismatchError(ValueError):
@@ -181,6 +205,7 @@ def run_sweep(
     scheduler: str | None = None,
     progress: bool = True,
     extra_manifest: dict | None = None,
+    experiment: str | None = None,
 ) -> SweepResult:
     """Run every task not already done in ``out_dir`` and collect the results.
 
@@ -199,23 +224,37 @@ def run_sweep(
     tasks = _validate_tasks(tasks)
 
     out = Path(out_dir)
-    runs_dir, failed_dir = out / "runs", out / "failed"
+    experiment = experiment or out.resolve().name
+    _check_partition_value("experiment", experiment)
     _check_manifest(out, tasks)
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    failed_dir.mkdir(exist_ok=True)
-    for stale in itertools.chain(
-        out.glob(".*.tmp"), runs_dir.glob(".*.tmp"), failed_dir.glob(".*.tmp")
-    ):
-        stale.unlink()  # left by a write that was killed before its rename
-
-    pending = [t for t in tasks if not _is_done(runs_dir, t)]
+    _prepare_folder(out)
+    pending = [t for t in tasks if not _is_done(out / "runs", t)]
     n_skipped = len(tasks) - len(pending)
     if n_skipped and progress:
         print(
             f"{out}: {n_skipped} of {len(tasks)} runs already done, skipping them", file=sys.stderr
         )
+    manifest = _new_manifest(
+        tasks, n_skipped, run_fn, backend, workers, scheduler, extra_manifest, experiment
+    )
+    write_text(out / "manifest.json", _dumps(manifest))
+    execute = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[backend]
+    _drive(
+        out, execute(run_fn, pending, workers, scheduler, experiment), pending, manifest, progress
+    )
 
-    manifest = {
+    summary, timeseries = _collect(out, tasks, experiment)
+    write_text(out / "summary.csv", summary.to_csv(index=False, lineterminator="\n"))
+    write_text(out / "timeseries.csv", timeseries.to_csv(index=False, lineterminator="\n"))
+    return SweepResult(
+        out, manifest["n_done"], n_skipped, manifest["n_failed"], summary, timeseries
+    )
+
+
+def _new_manifest(
+    tasks, n_skipped, run_fn, backend, workers, scheduler, extra_manifest, experiment
+) -> dict:
+    return {
         "status": "running",
         "run_fn": run_fn,
         "backend": backend,
@@ -232,18 +271,44 @@ def run_sweep(
         "n_failed": 0,
         "seeds": sorted({t["seed"] for t in tasks}),
         "extra": extra_manifest or {},
+        "experiment": experiment,
         "tasks": tasks,
     }
-    write_text(out / "manifest.json", _dumps(manifest))
 
-    execute = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[backend]
-    bar = tqdm(
-        total=len(tasks), initial=n_skipped, unit="run", file=sys.stderr, disable=not progress
+
+def _prepare_folder(out: Path) -> None:
+    runs_dir, failed_dir, dataset_dir = out / "runs", out / "failed", out / DATASET
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    failed_dir.mkdir(exist_ok=True)
+    dataset_dir.mkdir(exist_ok=True)
+    for stale in itertools.chain(
+        out.glob(".*.tmp"),
+        runs_dir.glob(".*.tmp"),
+        failed_dir.glob(".*.tmp"),
+        dataset_dir.rglob(".*.tmp"),
+    ):
+        stale.unlink()  # left by a write that was killed before its rename
+
+
+def _drive(
+    out: Path, outcomes: Iterator[dict], pending: list[dict], manifest: dict, progress: bool
+) -> None:
+    """Record each outcome as it arrives; keep the manifest's counts and status current.
+    The backend has started (forked its workers) before the progress bar starts."""
+    experiment = manifest["experiment"]
+    by_id = {task["run_id"]: task for task in pending}
+    bar = _Bar(
+        total=manifest["n_tasks"],
+        initial=manifest["n_skipped"],
+        unit="run",
+        file=sys.stderr,
+        disable=not progress,
     )
     try:
-        with closing(execute(run_fn, pending, workers, scheduler)) as outcomes:
+        with closing(outcomes):
             for outcome in outcomes:
-                if _record(runs_dir, failed_dir, outcome):
+                parquet = out / DATASET / _parquet_path(experiment, by_id[outcome["run_id"]])
+                if _record(out, outcome, parquet):
                     manifest["n_done"] += 1
                 else:
                     manifest["n_failed"] += 1
@@ -257,28 +322,49 @@ def run_sweep(
         manifest["finished_at"] = _now()
         write_text(out / "manifest.json", _dumps(manifest))
 
-    summary, timeseries = _collect(runs_dir, failed_dir, tasks)
-    write_text(out / "summary.csv", summary.to_csv(index=False, lineterminator="\n"))
-    write_text(out / "timeseries.csv", timeseries.to_csv(index=False, lineterminator="\n"))
-    return SweepResult(
-        out, manifest["n_done"], n_skipped, manifest["n_failed"], summary, timeseries
-    )
 
-
-def _run_serial(run_fn: str, tasks: list[dict], workers, scheduler) -> Iterator[dict]:
+def _run_serial(run_fn: str, tasks: list[dict], workers, scheduler, experiment) -> Iterator[dict]:
     for task in tasks:
-        yield _execute(run_fn, task)
+        yield _execute(run_fn, task, experiment)
 
 
-def _run_processes(run_fn: str, tasks: list[dict], workers, scheduler) -> Iterator[dict]:
+def _run_processes(
+    run_fn: str, tasks: list[dict], workers, scheduler, experiment
+) -> Iterator[dict]:
+    """Start the pool and submit every task now; yield outcomes as they finish."""
     if not tasks:
-        return
-    # spawn, not fork: a forked child would inherit the parent's threads and imported state.
+        return _no_outcomes()
     pool = ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count(), mp_context=multiprocessing.get_context("spawn")
+        max_workers=min(workers or os.cpu_count() or 1, len(tasks)),
+        mp_context=_pool_context(),
+        initializer=_worker_start,
+        initargs=(os.getpid(),),
     )
     try:
-        futures = {pool.submit(_execute, run_fn, task): task for task in tasks}
+        futures = {pool.submit(_execute, run_fn, task, experiment): task for task in tasks}
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    return _pool_outcomes(pool, futures)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork where it is safe (Linux, no other thread alive): the workers start with the run
+    function imported; the pool forks before its manager thread starts. Otherwise spawn
+    (not a fork server, whose children would see its environment, not the parent's now)."""
+    # Python threads only: the C libraries' idle pools (OpenBLAS, Arrow) re-create their
+    # threads in a forked child through their own at-fork handlers.
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _no_outcomes() -> Iterator[dict]:
+    yield from ()
+
+
+def _pool_outcomes(pool: ProcessPoolExecutor, futures: dict) -> Iterator[dict]:
+    try:
         for future in as_completed(futures):
             yield _outcome(future, futures[future])
     finally:
@@ -286,7 +372,22 @@ def _run_processes(run_fn: str, tasks: list[dict], workers, scheduler) -> Iterat
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(run_fn: str, tasks: list[dict], workers, scheduler) -> Iterator[dict]:
+def _worker_start(parent_pid: int) -> None:
+    """Pool-worker initializer: exit as soon as the parent process is gone."""
+    thread = threading.Thread(
+        target=_exit_when_orphaned, args=(parent_pid,), name="parent-watch", daemon=True
+    )
+    thread.start()
+
+
+def _exit_when_orphaned(parent_pid: int, interval_s: float = PARENT_CHECK_S) -> None:
+    # An orphan is re-parented (to init or a subreaper), so its parent id changes.
+    while os.getppid() == parent_pid:
+        threading.Event().wait(interval_s)
+    os._exit(1)
+
+
+def _run_dask(run_fn: str, tasks: list[dict], workers, scheduler, experiment) -> Iterator[dict]:
     if not tasks:
         return
     from dask.distributed import Client, LocalCluster
@@ -307,7 +408,12 @@ def _run_dask(run_fn: str, tasks: list[dict], workers, scheduler) -> Iterator[di
         for task in tasks:
             futures.append(
                 client.submit(
-                    _execute, run_fn, task, key=f"sweep-{token}-{task['run_id']}", pure=False
+                    _execute,
+                    run_fn,
+                    task,
+                    experiment,
+                    key=f"sweep-{token}-{task['run_id']}",
+                    pure=False,
                 )
             )
         by_key = {future.key: task for future, task in zip(futures, tasks, strict=False)}
@@ -330,7 +436,7 @@ def _outcome(future, task: dict) -> dict:
         return _failure(task, exc)
 
 
-def _execute(run_fn: str, task: dict) -> dict:
+def _execute(run_fn: str, task: dict, experiment: str) -> dict:
     """Run one task and render its files. Runs on the worker, the same code for every backend."""
     try:
         # A copy: a run function that edits its task must not change the task recorded as done.
@@ -342,7 +448,13 @@ def _execute(run_fn: str, task: dict) -> dict:
             "task": task,
             "summary": _plain_summary(task, summary),
         }
-        return {"run_id": task["run_id"], "ok": True, "csv": csv_text, "json": _dumps(record)}
+        return {
+            "run_id": task["run_id"],
+            "ok": True,
+            "csv": csv_text,
+            "parquet": _parquet_bytes(csv_text),
+            "json": _dumps(record),
+        }
     except Exception as exc:
         return _failure(task, exc)
 
@@ -359,15 +471,18 @@ def _failure(task: dict, exc: BaseException) -> dict:
     return {"run_id": task["run_id"], "ok": False, "json": _dumps(record)}
 
 
-def _record(runs_dir: Path, failed_dir: Path, outcome: dict) -> bool:
+def _record(out: Path, outcome: dict, parquet: Path) -> bool:
     run_id = outcome["run_id"]
+    runs_dir, failed_dir = out / "runs", out / "failed"
     if outcome["ok"]:
         write_text(runs_dir / f"{run_id}.csv", outcome["csv"])
+        _write_bytes(parquet, outcome["parquet"])
         write_text(runs_dir / f"{run_id}.json", outcome["json"])  # last: marks the run done
         (failed_dir / f"{run_id}.json").unlink(missing_ok=True)
     else:
         (runs_dir / f"{run_id}.json").unlink(missing_ok=True)
         (runs_dir / f"{run_id}.csv").unlink(missing_ok=True)
+        parquet.unlink(missing_ok=True)
         write_text(failed_dir / f"{run_id}.json", outcome["json"])
     return outcome["ok"]
 
@@ -409,6 +524,52 @@ def task_columns(task: dict) -> dict:
         key: json.dumps(v, sort_keys=True) if isinstance(v, (list, dict)) else v
         for key, v in columns.items()
     }
+
+
+def _arm(task: dict) -> str:
+    point = task.get("point")
+    return f"p{point:03d}" if isinstance(point, int) else task["run_id"]
+
+
+def _check_partition_value(name: str, value: str) -> None:
+    if not value or not set(value) <= _SAFE_ID or value.startswith("."):
+        raise ValueError(
+            f"{name} {value!r} must be a file-name-safe string (letters, digits, '._-')"
+        )
+
+
+def _parquet_path(experiment: str, task: dict) -> Path:
+    """Where a run's rows go in the dataset, relative to its root (hive partitions)."""
+    return (
+        Path(f"experiment={experiment}")
+        / f"arm={_arm(task)}"
+        / f"seed={task['seed']}"
+        / f"{task['run_id']}.parquet"
+    )
+
+
+def _parquet_bytes(csv_text: str) -> bytes:
+    """A run's rows as Parquet, read from its CSV so the two hold the same values. The
+    partition columns live in the path; ``seed`` is dropped from the file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.read_csv(io.StringIO(csv_text), **_READ_CSV_EXACT).drop(columns="seed")
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink, compression="zstd")
+    return sink.getvalue()
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 # --------------------------------------------------------------------------- folder state
@@ -469,9 +630,8 @@ def _is_done(runs_dir: Path, task: dict) -> bool:
     return bool(record) and record.get("status") == "ok" and record.get("task") == task
 
 
-def _collect(
-    runs_dir: Path, failed_dir: Path, tasks: list[dict]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _collect(out: Path, tasks: list[dict], experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    runs_dir, failed_dir = out / "runs", out / "failed"
     rows, frames = [], []
     for task in sorted(tasks, key=lambda t: t["run_id"]):
         run_id = task["run_id"]
@@ -479,7 +639,11 @@ def _collect(
         if _is_done(runs_dir, task):
             record = _read_json(runs_dir / f"{run_id}.json")
             rows.append({**columns, **record["summary"], "status": "ok"})
-            frames.append(pd.read_csv(runs_dir / f"{run_id}.csv", **_READ_CSV_EXACT))
+            csv_text = (runs_dir / f"{run_id}.csv").read_text(encoding="utf-8")
+            frames.append(pd.read_csv(io.StringIO(csv_text), **_READ_CSV_EXACT))
+            parquet = out / DATASET / _parquet_path(experiment, task)
+            if not parquet.exists():  # a run recorded before the dataset existed
+                _write_bytes(parquet, _parquet_bytes(csv_text))
             continue
         failure = _read_json(failed_dir / f"{run_id}.json") or {}
         status = "failed" if failure.get("task") == task else "missing"

@@ -1,0 +1,318 @@
+"""Markets of N agents built from a scenario's archetypes, and timed scale runs.
+
+A scaled market is the scenario copied ``k`` times into one market: the ``count`` of
+every lab, neocloud and hyperscaler archetype is multiplied by ``k`` (a single named
+firm becomes ``k`` firms), each copy keeps its own opening contracts, named sites and
+captive chip program, and the market-size parameters (initial inference demand, each
+region's grid connections per year and queue) are multiplied by ``k``. Merchant chip
+suppliers serve the whole market, as they do in reality: they stay as many and make
+``k`` times the output. Per agent the market stays as it was: the same demand, power
+and chips per firm. An agent is a Mesa agent of the model (a lab, neocloud,
+hyperscaler or chip supplier); sites and contracts are records.
+
+A total that would pass its declared maximum (the baseline's inference demand passes
+1e10 H100e at about 28,000 agents, its regions' grid connections 1e7 MW a year at
+about 28,000 too) is held at that maximum, and the result says which: beyond that
+size the market has more firms per unit of demand or grid than the scenario.
+
+    python -m market.run.scale --agents 100000 --months 24
+    python -m market.run.scale --scenario classroom --agents 5000 --months 12 --gc default
+
+Garbage collection: a market holds millions of long-lived objects (agents, sites,
+contracts, the network). CPython's cyclic collector walks all of them on every
+full collection although none of them is garbage. ``--gc freeze`` (the default)
+moves everything alive after the build into the permanent generation
+(``gc.freeze()``) and collects the young generation less often, so a month only
+walks what it created; ``--gc default`` leaves Python's settings alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import gc
+import json
+import math
+import resource
+import sys
+import time
+import tomllib
+from typing import Any
+
+FIRM_SECTIONS = ("chip_supplier", "hyperscaler", "neocloud", "lab")
+GC_MODES = ("freeze", "default")
+# Young-generation threshold while a scaled market runs: a month allocates many short-lived
+# records, and with everything long-lived frozen a young collection is the only cost left.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+class ScaleError(ValueError):
+    """Bad input to a scale run; the message names the flag, the value and what is allowed."""
+
+
+def scenario_dict(name: str = "baseline") -> dict[str, Any]:
+    """A built-in scenario file as plain data."""
+    from market.io.scenario import builtin_dir, builtin_names
+
+    if name not in builtin_names():
+        raise ScaleError(
+            f"--scenario {name!r} is not allowed: expected a built-in scenario "
+            f"({', '.join(builtin_names())})"
+        )
+    data = tomllib.loads((builtin_dir() / f"{name}.toml").read_text(encoding="utf-8"))
+    if "base" in data.get("scenario", {}):
+        raise ScaleError(f"--scenario {name!r} derives from another scenario; scale that one")
+    return data
+
+
+def _declared(section: str, field: str):
+    from market.io.scenario import SECTIONS
+
+    return next(f for f in SECTIONS[section] if f.name == field)
+
+
+def _default(section: str, field: str) -> Any:
+    return _declared(section, field).default
+
+
+def _scaled(value: float, k: int, limit: float | None, where: str, capped: dict) -> float:
+    """``value * k``, held at the declared maximum ``limit`` (noted in ``capped``)."""
+    if limit is not None and value * k > limit:
+        capped[where] = {"scaled": value * k, "declared_max": limit}
+        return limit
+    return value * k
+
+
+def firm_count(data: dict[str, Any]) -> int:
+    """Agents a scenario dict creates: one per firm, archetypes counted ``count`` times."""
+    return sum(row.get("count", 1) for s in FIRM_SECTIONS for row in data.get(s, []))
+
+
+def _merchant(row: dict[str, Any]) -> bool:
+    return not row.get("captive_parent")
+
+
+def merchant_supplier_count(data: dict[str, Any]) -> int:
+    return sum(row.get("count", 1) for row in data.get("chip_supplier", []) if _merchant(row))
+
+
+def _member_names(name: str, count: int) -> list[str]:
+    return [name] if count == 1 else [f"{name} {j + 1}" for j in range(count)]
+
+
+def _scale_firms(out: dict[str, Any], k: int) -> dict[str, list[str]]:
+    """Multiply every archetype's count; return each base firm's name in copy 1..k."""
+    rename: dict[str, list[str]] = {}
+    for section in ("hyperscaler", "neocloud", "lab"):
+        for row in out.get(section, []):
+            c = row.get("count", 1)
+            new = _member_names(row["name"], c * k)
+            for j, name in enumerate(_member_names(row["name"], c)):
+                rename[name] = [new[i * c + j] for i in range(k)]
+            row["count"] = c * k
+    return rename
+
+
+def _scale_suppliers(
+    base: dict[str, Any], k: int, rename: dict[str, list[str]], capped: dict
+) -> list[dict]:
+    suppliers = []
+    for row in base.get("chip_supplier", []):
+        if _merchant(row):
+            r = copy.deepcopy(row)
+            for field in ("production_h100e_per_month", "cash_usd"):
+                decl = _declared("chip_supplier", field)
+                where = f"chip_supplier {row['name']!r} {field}"
+                r[field] = _scaled(r.get(field, decl.default), k, decl.max, where, capped)
+            suppliers.append(r)
+            continue
+        for i in range(k):
+            r = copy.deepcopy(row)
+            r["name"] = row["name"] if k == 1 else f"{row['name']} {i + 1}"
+            r["captive_parent"] = rename[row["captive_parent"]][i]
+            r["partners"] = [rename[p][i] for p in row.get("partners", [])]
+            suppliers.append(r)
+    return suppliers
+
+
+def scaled_scenario(base: dict[str, Any], copies: int) -> tuple[dict[str, Any], dict[str, dict]]:
+    """``base`` copied ``copies`` times into one market (see the module docstring), and
+    the market-size totals that were held at their declared maximum (empty if none).
+
+    Firms named in other tables (contract parties, a captive program's parent and
+    partners, a site owned by one member of an archetype) are renamed to the copy's firm."""
+    if copies < 1:
+        raise ValueError(f"copies must be at least 1, got {copies}")
+    k = copies
+    out = copy.deepcopy(base)
+    rename = _scale_firms(out, k)
+    capped: dict[str, dict] = {}
+    if "chip_supplier" in base:
+        out["chip_supplier"] = _scale_suppliers(base, k, rename, capped)
+    archetypes = {
+        row["name"] for s in ("hyperscaler", "neocloud", "lab") for row in base.get(s, [])
+    }
+    if "facility" in base:
+        out["facility"] = [
+            {**copy.deepcopy(row), "owner": rename[row["owner"]][i]}
+            if row["owner"] not in archetypes
+            else copy.deepcopy(row)  # archetype: every member
+            for row in base["facility"]
+            for i in (range(k) if row["owner"] not in archetypes else range(1))
+        ]
+    if "contract" in base:
+        out["contract"] = [
+            {
+                **copy.deepcopy(row),
+                "buyer": rename[row["buyer"]][i],
+                "seller": rename[row["seller"]][i],
+            }
+            for i in range(k)
+            for row in base["contract"]
+        ]
+    for region in out.get("region", []):
+        for field in ("grid_mw_per_year", "queue_mw"):
+            decl = _declared("region", field)
+            where = f"region {region['name']!r} {field}"
+            region[field] = _scaled(region.get(field, decl.default), k, decl.max, where, capped)
+
+    from market.io.params import PARAMS
+
+    params = out.setdefault("params", {})
+    demand = PARAMS["inference_demand_h100e_initial"]
+    params[demand.name] = _scaled(
+        params.get(demand.name, demand.default), k, demand.max, f"params {demand.name}", capped
+    )
+    head = out.setdefault("scenario", {})
+    name = head.get("name", "baseline")
+    head["name"] = f"{name}-x{k}"
+    head["description"] = f"{k} copies of {name} in one market ({firm_count(out)} firms)"
+    return out, capped
+
+
+def market_for_size(base: dict[str, Any], agents: int) -> tuple[dict[str, Any], int, dict]:
+    """A scaled market with about ``agents`` agents, its number of copies, and the
+    market-size totals held at their declared maximum."""
+    fixed = merchant_supplier_count(base)
+    per_copy = firm_count(base) - fixed
+    if per_copy < 1:
+        raise ScaleError("the scenario has no labs, neoclouds or hyperscalers to multiply")
+    copies = max(1, round((agents - fixed) / per_copy))
+    data, capped = scaled_scenario(base, copies)
+    return data, copies, capped
+
+
+def with_horizon(scenario: dict[str, Any], months: int) -> dict[str, Any]:
+    """The scenario with a horizon of at least ``months`` so a model never runs past it."""
+    s = copy.deepcopy(scenario)
+    params = s.setdefault("params", {})
+    params["years"] = max(float(params.get("years", 10.0)), math.ceil(months / 12) + 1.0)
+    return s
+
+
+def tune_gc(mode: str) -> None:
+    """Apply a garbage-collection mode (see the module docstring) after a model is built."""
+    if mode not in GC_MODES:
+        raise ScaleError(f"--gc {mode!r} is not allowed: expected one of {', '.join(GC_MODES)}")
+    if mode == "freeze":
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
+@contextlib.contextmanager
+def gc_tuned(mode: str):
+    """Apply a garbage-collection mode for a block; afterwards unfreeze (so the frozen
+    cycles of a model that is gone can be collected) and restore the thresholds."""
+    threshold = gc.get_threshold()
+    tune_gc(mode)
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scale_run(
+    agents: int, months: int, scenario: str = "baseline", seed: int = 7, gc_mode: str = "freeze"
+) -> dict[str, Any]:
+    """Build a market of about ``agents`` agents, run ``months`` months; CPU time and memory."""
+    from market.core.model import ComputeMarket
+
+    base = scenario_dict(scenario)
+    data, copies, capped = market_for_size(base, agents)
+    t0 = time.process_time()
+    model = ComputeMarket(scenario=with_horizon(data, months), rng=seed)
+    build_s = time.process_time() - t0
+    n = len(model.agents)
+    tune_gc(gc_mode)
+    per_month = []
+    for _ in range(months):
+        t0 = time.process_time()
+        model.step()
+        per_month.append(time.process_time() - t0)
+    run_s = sum(per_month)
+    return {
+        "scenario": scenario,
+        "agents": n,
+        "copies": copies,
+        "months": months,
+        "gc": gc_mode,
+        "build_s": round(build_s, 3),
+        "run_s": round(run_s, 3),
+        "us_per_agent_month": round(run_s / months / n * 1e6, 2),
+        "s_per_month": [round(s, 3) for s in per_month],
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "capped": capped,
+    }
+
+
+def _count(flag: str, minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{flag} {text!r} is not allowed: expected a whole number >= {minimum}"
+            )
+        return value
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like every other bad input
+        self.exit(2, f"error: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _Parser(
+        prog="python -m market.run.scale",
+        description="Run a market of N agents built from a scenario's archetypes; print CPU "
+        "time per agent-month and peak memory as JSON.",
+    )
+    p.add_argument("--agents", type=_count("--agents", 1), required=True)
+    p.add_argument("--months", type=_count("--months", 1), default=24)
+    p.add_argument("--scenario", default="baseline", help="built-in scenario to scale")
+    p.add_argument("--seed", type=_count("--seed", 0), default=7)
+    p.add_argument("--gc", choices=GC_MODES, default="freeze", help="garbage collection")
+    args = p.parse_args(argv)
+    try:
+        result = scale_run(args.agents, args.months, args.scenario, args.seed, args.gc)
+    except ScaleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
