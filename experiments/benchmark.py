@@ -235,7 +235,7 @@ def profile_market(
         prof.disable()
     text = io.StringIO()
     stats = pstats.Stats(prof, stream=text)
-    total = max(stats.total_tt, 1e-12)
+    total = max(stats.total_tt, 1e-12)  # type: ignore[attr-defined]
     text.write(
         f"{n} agents, {months} months after {warmup} warm-up months, "
         f"{total:.1f} s under the profiler\n\nTime by stage of the month (cumulative):\n"
@@ -243,7 +243,7 @@ def profile_market(
     stages = sorted(
         (
             (ct, func)
-            for (_, _, func), (_, _, _, ct, _) in stats.stats.items()
+            for (_, _, func), (_, _, _, ct, _) in stats.stats.items()  # type: ignore[attr-defined]
             if func.startswith("stage_")
         ),
         reverse=True,

@@ -339,8 +339,8 @@ BAD_FILES = {
         ["[[lab]] #3", "'count'", "100000", "an integer from 1 to 10000"],
     ),
     "too many firms in all": (
-        appended('[[lab]]\nname = "A"\ncount = 10000\n[[lab]]\nname = "B"\ncount = 10000'),
-        ["[[lab]] #4", "'count'", "at most 20,000 firms"],
+        appended("".join(f'[[lab]]\nname = "L{i}"\ncount = 10000\n' for i in range(12))),
+        ["[[lab]] #14", "'count'", "at most 120,000 firms"],
     ),
     "contract larger than its site": (
         appended(contract(cap=100000)),

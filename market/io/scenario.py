@@ -44,8 +44,8 @@ def _f(name, default, unit, help, min=None, max=None, choices=None, required=Fal
 # Size limits. Run time grows faster than the number of firms and, as the market fills,
 # with every simulated year (see FIRMS_NOTE and the CLI's note on large scenarios).
 COUNT_MAX = 10_000  # firms (or sites) one row may stand for
-FIRMS_MAX = 20_000  # firms in a scenario, archetype members counted one by one
-SITES_MAX = 50_000  # opening sites, counts and owners' members multiplied out
+FIRMS_MAX = 120_000  # firms in a scenario, members counted one by one (scale runs reach 100,000)
+SITES_MAX = 500_000  # opening sites, counts and owners' members multiplied out
 FIRMS_NOTE = 1_000  # above this many firms the CLI says how long a run may take
 FILE_MAX_BYTES = 1_000_000  # a scenario file (colossus-2026, the largest built in: 29 kB)
 BASE_MAX_DEPTH = 8  # scenarios in a chain of bases, the first one's included

@@ -60,7 +60,7 @@ import tempfile
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
 from dataclasses import dataclass
@@ -147,17 +147,8 @@ def make_tasks(
         if samples or n_samples:
             raise ValueError("samples and n_samples need sampler='random' or 'lhs'")
     else:
-        if not samples or n_samples < 1:
-            raise ValueError(
-                f"sampler={sampler!r} needs samples={{param: (low, high)}} and n_samples >= 1"
-            )
-        if set(samples) & set(grid):
-            raise ValueError(
-                f"parameters both in grid and samples: {sorted(set(samples) & set(grid))}"
-            )
-        rng = np.random.default_rng(base_seed if rng_seed is None else rng_seed)
-        drawn = _draw(samples, n_samples, sampler, rng)
-        points = [{**p, **d} for p in points for d in drawn]
+        seed = base_seed if rng_seed is None else rng_seed
+        points = _sampled_points(points, grid, samples, n_samples, sampler, seed)
 
     p_width = max(3, len(str(len(points) - 1)))
     r_width = max(2, len(str(replicates - 1)))
@@ -176,8 +167,22 @@ def make_tasks(
     ]
 
 
+def _sampled_points(
+    points: list[dict], grid: dict, samples: dict | None, n_samples: int, sampler: str, seed: int
+) -> list[dict]:
+    """The grid's points crossed with ``n_samples`` draws over ``samples``."""
+    if not samples or n_samples < 1:
+        raise ValueError(
+            f"sampler={sampler!r} needs samples={{param: (low, high)}} and n_samples >= 1"
+        )
+    if set(samples) & set(grid):
+        raise ValueError(f"parameters both in grid and samples: {sorted(set(samples) & set(grid))}")
+    drawn = _draw(samples, n_samples, sampler, np.random.default_rng(seed))
+    return [{**p, **d} for p in points for d in drawn]
+
+
 def _draw(ranges: dict, n: int, sampler: str, rng: np.random.Generator) -> list[dict]:
-    columns = {}
+    columns: dict[str, list[int] | list[float]] = {}
     for name, (low, high) in ranges.items():
         if not low <= high:
             raise ValueError(f"samples[{name!r}]: low {low} is above high {high}")
@@ -291,7 +296,11 @@ def _prepare_folder(out: Path) -> None:
 
 
 def _drive(
-    out: Path, outcomes: Iterator[dict], pending: list[dict], manifest: dict, progress: bool
+    out: Path,
+    outcomes: Generator[dict, None, None],
+    pending: list[dict],
+    manifest: dict,
+    progress: bool,
 ) -> None:
     """Record each outcome as it arrives; keep the manifest's counts and status current.
     The backend has started (forked its workers) before the progress bar starts."""
@@ -323,14 +332,16 @@ def _drive(
         write_text(out / "manifest.json", _dumps(manifest))
 
 
-def _run_serial(run_fn: str, tasks: list[dict], workers, scheduler, experiment) -> Iterator[dict]:
+def _run_serial(
+    run_fn: str, tasks: list[dict], workers, scheduler, experiment
+) -> Generator[dict, None, None]:
     for task in tasks:
         yield _execute(run_fn, task, experiment)
 
 
 def _run_processes(
     run_fn: str, tasks: list[dict], workers, scheduler, experiment
-) -> Iterator[dict]:
+) -> Generator[dict, None, None]:
     """Start the pool and submit every task now; yield outcomes as they finish."""
     if not tasks:
         return _no_outcomes()
@@ -359,11 +370,11 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _no_outcomes() -> Iterator[dict]:
+def _no_outcomes() -> Generator[dict, None, None]:
     yield from ()
 
 
-def _pool_outcomes(pool: ProcessPoolExecutor, futures: dict) -> Iterator[dict]:
+def _pool_outcomes(pool: ProcessPoolExecutor, futures: dict) -> Generator[dict, None, None]:
     try:
         for future in as_completed(futures):
             yield _outcome(future, futures[future])
@@ -387,7 +398,9 @@ def _exit_when_orphaned(parent_pid: int, interval_s: float = PARENT_CHECK_S) -> 
     os._exit(1)
 
 
-def _run_dask(run_fn: str, tasks: list[dict], workers, scheduler, experiment) -> Iterator[dict]:
+def _run_dask(
+    run_fn: str, tasks: list[dict], workers, scheduler, experiment
+) -> Generator[dict, None, None]:
     if not tasks:
         return
     from dask.distributed import Client, LocalCluster
@@ -627,7 +640,7 @@ def _check_manifest(out: Path, tasks: list[dict]) -> None:
 
 def _is_done(runs_dir: Path, task: dict) -> bool:
     record = _read_json(runs_dir / f"{task['run_id']}.json")
-    return bool(record) and record.get("status") == "ok" and record.get("task") == task
+    return record is not None and record.get("status") == "ok" and record.get("task") == task
 
 
 def _collect(out: Path, tasks: list[dict], experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -636,8 +649,8 @@ def _collect(out: Path, tasks: list[dict], experiment: str) -> tuple[pd.DataFram
     for task in sorted(tasks, key=lambda t: t["run_id"]):
         run_id = task["run_id"]
         columns = task_columns(task)
-        if _is_done(runs_dir, task):
-            record = _read_json(runs_dir / f"{run_id}.json")
+        record = _read_json(runs_dir / f"{run_id}.json")
+        if record is not None and _is_done(runs_dir, task):
             rows.append({**columns, **record["summary"], "status": "ok"})
             csv_text = (runs_dir / f"{run_id}.csv").read_text(encoding="utf-8")
             frames.append(pd.read_csv(io.StringIO(csv_text), **_READ_CSV_EXACT))
@@ -679,16 +692,17 @@ def _run_fn_path(run_fn: str | Callable) -> str:
 
 
 @functools.cache
-def _load_run_fn(path: str) -> Callable:
+def _load_run_fn(path: str) -> Callable[..., Any]:
     module, _, name = path.partition(":")
     if not name:
         module, _, name = path.rpartition(".")
     if not module or not name:
         raise ValueError(f"run_fn {path!r} must look like 'package.module:function'")
     target = importlib.import_module(module)
+    fn: Any = target
     for part in name.split("."):
-        target = getattr(target, part)
-    return target
+        fn = getattr(fn, part)
+    return fn
 
 
 def _read_json(path: Path) -> dict | None:
