@@ -22,6 +22,7 @@ from typing import Any
 
 import mesa
 
+from agents.base import NEUTRAL_CREDIT
 from agents.world import World
 from market.io.records import Contract, ContractState
 from market.mechanisms import orderbook, pricing, resale
@@ -152,3 +153,14 @@ def shortfall_bid(lab: Any, now: int) -> tuple[float, float] | None:
     if gap <= max(p.resale_min_block_h100e, 0.0):
         return None
     return gap, lab.reservation_usd_per_h100e_hour(False)
+
+
+def list_price(firm: Any, now: int, months: int) -> float | None:
+    """A provider's list price for a block of ``months`` from ``now`` at its first site
+    with room (its selling order), for a buyer of neutral credit; None without room.
+    This is what a survey of list prices reads."""
+    _, sites = firm.free_sites(now, now + months)
+    if not sites:
+        return None
+    floor = firm.facility_floor(sites[0][0], NEUTRAL_CREDIT)
+    return firm._ask(floor, months, False)

@@ -79,3 +79,16 @@ def test_a_bad_broker_field_is_one_error_line_and_nothing_is_written(
     code, _, err = cli(argv, capsys)
     assert_user_error(code, err, str(path), *needles)
     assert_nothing_written(out)
+
+
+def test_the_trade_and_survey_indices_are_published_and_differ():
+    m = ComputeMarket(scenario=EXCHANGE, rng=1, years=5)
+    vwap, survey = [], []
+    for _ in range(m.horizon_months):
+        m.step()
+        vwap.append(m.metrics["index_vwap_usd_per_h100e_hour"])
+        survey.append(m.metrics["index_list_survey_usd_per_h100e_hour"])
+    both = [(v, s) for v, s in zip(vwap, survey, strict=True) if v == v and s == s]
+    assert len(both) > 12, "the trade index never had a trade"
+    assert any(abs(v - s) > 0.01 for v, s in both)
+    assert m.metrics["secondary_volume_h100e"] >= 0

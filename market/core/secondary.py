@@ -7,13 +7,14 @@ delivered, and this month's shortfall is the spot market's.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agents.broker import Broker, Offer, resale_offers, shortfall_bid
-from market.io.records import Contract, Origin, Purpose
-from market.mechanisms import orderbook
-from market.mechanisms.broker_records import BlockOrder, Fill, MatchResult, Side
+from agents.broker import Broker, Offer, list_price, resale_offers, shortfall_bid
+from market.io.records import Contract, ContractState, Origin, Purpose
+from market.mechanisms import indices, orderbook
+from market.mechanisms.broker_records import BlockOrder, Fill, IndexReading, MatchResult, Side
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
@@ -28,6 +29,12 @@ class MonthBook:
     bid_h100e: float = 0.0
     rejected: int = 0
     fees_usd: float = 0.0
+    readings: dict[str, IndexReading] = field(default_factory=dict)
+
+
+# the index publishers: a volume-weighted average of the exchange's trades, and a
+# survey of the providers' list prices for a block of ``resale_block_months``
+INDEX_METHODS = ("vwap", "list_survey")
 
 
 def exchanges(model: ComputeMarket) -> list[Broker]:
@@ -88,8 +95,63 @@ def run_month(model: ComputeMarket) -> MonthBook:
     month.bid_h100e = sum(o.capacity_h100e for o in orders if o.side == Side.BUY)
     month.rejected = len(result.rejected)
     month.fills = list(result.fills)
+    month.fees_usd = result.fees_usd
     settle(model, venue, result, offers)
+    publish_indices(model, month, now)
     return month
+
+
+def publish_indices(model: ComputeMarket, month: MonthBook, now: int) -> None:
+    """This month's reading of each index; a month without input repeats the last."""
+    previous = model.secondary_month.readings
+    months = model.p.resale_block_months
+    survey = []
+    for firm in model.providers():
+        price = list_price(firm, now, months)
+        if price is not None:
+            survey.append(BlockOrder(Side.SELL, firm.unique_id, 1.0, now, months, price, 0))
+    month.readings = {
+        "vwap": indices.publish(
+            "vwap", points=indices.points_from_fills(month.fills), previous=previous.get("vwap")
+        ),
+        "list_survey": indices.publish(
+            "list_survey", asks=survey, previous=previous.get("list_survey")
+        ),
+    }
+
+
+def metrics(model: ComputeMarket) -> dict[str, float]:
+    """The secondary market's outputs for this month (``market.io.outputs``)."""
+    month = model.secondary_month
+    fills = month.fills
+    resale = sum(
+        c.delivered_h100e
+        for c in model.book.open()
+        if c.parent_id is not None and c.state == ContractState.ACTIVE
+    )
+    used = sum(lab.pool_h100e for lab in model.labs())
+    filled = sum(f.capacity_h100e for f in fills)
+    out = {
+        "secondary_volume_h100e": filled,
+        "secondary_volume_h100e_months": sum(f.capacity_h100e * f.duration_months for f in fills),
+        "resale_h100e": resale,
+        "resale_share_of_used": resale / used if used > 0 else math.nan,
+        "exchange_fees_usd": month.fees_usd,
+        "exchange_fill_rate": filled / month.bid_h100e if month.bid_h100e > 0 else math.nan,
+        "orders_rejected": float(month.rejected),
+    }
+    values = []
+    for name in INDEX_METHODS:
+        reading = month.readings.get(name)
+        value = reading.value_usd_per_h100e_hour if reading else None
+        out[f"index_{name}_usd_per_h100e_hour"] = math.nan if value is None else value
+        out[f"index_{name}_carried"] = float(bool(reading and reading.carried))
+        if value is not None:
+            values.append(value)
+    out["index_spread_usd_per_h100e_hour"] = (
+        max(values) - min(values) if len(values) == len(INDEX_METHODS) else math.nan
+    )
+    return out
 
 
 def settle(model: ComputeMarket, venue: Broker, result: MatchResult, offers: dict) -> None:
