@@ -195,7 +195,7 @@ def sub_contract(model: ComputeMarket, venue: Broker, f: Fill, offer: Offer) -> 
     model.log(
         "resale",
         f"{holder} resells {f.capacity_h100e:,.0f} H100e of its {owner} reservation for "
-        f"{f.duration_months} months through {venue.name} at ${f.price_usd_per_h100e_hour:.2f}",
+        f"{_months(f.duration_months)} through {venue.name} at ${f.price_usd_per_h100e_hour:.2f}",
         holder,
         venue.name,
     )
@@ -216,8 +216,12 @@ def log_matches(model: ComputeMarket, venue: Broker, fills: list[Fill]) -> None:
         model.log(
             "exchange",
             f"{venue.name} matches {sum(f.capacity_h100e for f in group):,.0f} H100e for "
-            f"{group[0].duration_months} months for {buyer} from {sellers} "
+            f"{_months(group[0].duration_months)} for {buyer} from {sellers} "
             f"seller{'s' if sellers != 1 else ''} at {span}",
             venue.name,
             buyer,
         )
+
+
+def _months(n: int) -> str:
+    return f"{n} month" if n == 1 else f"{n} months"

@@ -1488,10 +1488,11 @@ MODEL_PARAMS: tuple[Param, ...] = (
     ),
     _p(
         "resale_block_months",
-        3,
+        1,
         "months",
-        "Length of the blocks labs short of compute bid for on an exchange; blocks "
-        "start next month.",
+        "Length of the blocks labs short of compute bid for on an exchange (and of "
+        "the second block a holder offers); blocks start next month. One month, the "
+        "model's step, is the shortest a marketplace's blocks of hours to months allow.",
         "brokers",
         1,
         36,
