@@ -121,8 +121,15 @@ def _default(section: str, field: str) -> Any:
 
 
 def firm_count(data: dict[str, Any]) -> int:
-    """Agents a scenario dict creates: one per firm, archetypes counted ``count`` times."""
-    return sum(row.get("count", 1) for s in FIRM_SECTIONS for row in data.get(s, []))
+    """Agents a scenario dict creates: one per firm, archetypes counted ``count`` times,
+    and one per broker."""
+    firms = sum(row.get("count", 1) for s in FIRM_SECTIONS for row in data.get(s, []))
+    return firms + len(data.get("broker", []))
+
+
+def fixed_agent_count(data: dict[str, Any]) -> int:
+    """Agents every copy of a market shares: merchant chip suppliers and brokers."""
+    return merchant_supplier_count(data) + len(data.get("broker", []))
 
 
 def _merchant(row: dict[str, Any]) -> bool:
@@ -216,7 +223,7 @@ def scaled_scenario(base: dict[str, Any], copies: int) -> dict[str, Any]:
 
 def market_for_size(base: dict[str, Any], agents: int) -> tuple[dict[str, Any], int]:
     """A generated market with about ``agents`` agents, and its number of copies."""
-    fixed = merchant_supplier_count(base)
+    fixed = fixed_agent_count(base)
     per_copy = firm_count(base) - fixed
     copies = max(1, round((agents - fixed) / per_copy))
     return scaled_scenario(base, copies), copies

@@ -60,12 +60,14 @@ def test_smoke_table_has_every_row_and_column(tmp_path, capsys):
 def test_generated_market_has_about_the_asked_agents_and_scales_the_market():
     base = benchmark.baseline_dict()
     merchants = benchmark.merchant_supplier_count(base)
-    per_copy = benchmark.firm_count(base) - merchants
-    scenario, copies = benchmark.market_for_size(base, 10 * per_copy + merchants)
+    shared = benchmark.fixed_agent_count(base)  # merchant suppliers and brokers
+    assert shared == merchants + len(base["broker"])
+    per_copy = benchmark.firm_count(base) - shared
+    scenario, copies = benchmark.market_for_size(base, 10 * per_copy + shared)
     assert copies == 10
     spec = load_scenario(scenario)  # the generated market is a valid scenario
     model = ComputeMarket(scenario=scenario, rng=3)
-    assert len(model.agents) == 10 * per_copy + merchants
+    assert len(model.agents) == 10 * per_copy + shared
     assert len(model.contracts) == 10 * len(base["contract"])
     assert len(model.facilities) == 10 * len(ComputeMarket(scenario=base, rng=3).facilities)
     base_spec = load_scenario(base)
