@@ -107,8 +107,11 @@ def resellable(c: Contract, month: int, p: Any) -> bool:
 def resale_offers(lab: Any, now: int) -> list[Offer]:
     """The unused part of the lab's resellable contracts over the next
     ``resale_offer_months`` from ``now``: what it has secured beyond its own need each
-    month, taken from its contracts in the order it bought them, cut into blocks."""
+    month, taken from its contracts in the order it bought them, cut into blocks.
+    None when labs may not lease capacity to rival labs (``lease_to_rival_labs``)."""
     m, p = lab.model, lab.model.p
+    if not p.lease_to_rival_labs:  # a resale is a lease to another lab
+        return []
     window = range(now, now + p.resale_offer_months)
     spare = {t: max(0.0, lab.secured_h100e(t) - lab.need_h100e(t)) for t in window}
     shapes = [(now, p.resale_offer_months), (now, p.resale_block_months)]

@@ -86,8 +86,8 @@ def test_the_trade_and_survey_indices_are_published_and_differ():
     vwap, survey = [], []
     for _ in range(m.horizon_months):
         m.step()
-        vwap.append(m.metrics["index_vwap_usd_per_h100e_hour"])
-        survey.append(m.metrics["index_list_survey_usd_per_h100e_hour"])
+        vwap.append(m.metrics["price_index_vwap_usd_per_h100e_hour"])
+        survey.append(m.metrics["price_index_list_survey_usd_per_h100e_hour"])
     both = [(v, s) for v, s in zip(vwap, survey, strict=True) if v == v and s == s]
     assert len(both) > 12, "the trade index never had a trade"
     assert any(abs(v - s) > 0.01 for v, s in both)

@@ -144,11 +144,11 @@ def metrics(model: ComputeMarket) -> dict[str, float]:
     for name in INDEX_METHODS:
         reading = month.readings.get(name)
         value = reading.value_usd_per_h100e_hour if reading else None
-        out[f"index_{name}_usd_per_h100e_hour"] = math.nan if value is None else value
-        out[f"index_{name}_carried"] = float(bool(reading and reading.carried))
+        out[f"price_index_{name}_usd_per_h100e_hour"] = math.nan if value is None else value
+        out[f"price_index_{name}_carried"] = float(bool(reading and reading.carried))
         if value is not None:
             values.append(value)
-    out["index_spread_usd_per_h100e_hour"] = (
+    out["price_index_spread_usd_per_h100e_hour"] = (
         max(values) - min(values) if len(values) == len(INDEX_METHODS) else math.nan
     )
     return out

@@ -85,8 +85,11 @@ def add_firms(model: ComputeMarket) -> None:
 
 
 def add_brokers(model: ComputeMarket) -> None:
-    """The scenario's brokers (after every firm, so the firms' draws are unchanged)."""
+    """The scenario's brokers (after every firm, so the firms' draws are unchanged);
+    none when ``secondary_market`` is off, so the counterfactual has no brokers at all."""
     model.secondary_month = MonthBook()
+    if not model.p.secondary_market:
+        return
     for spec in model.spec.tables.get("broker", []):
         broker = Broker(model, spec["name"], spec)
         model.network.add_firm(broker.unique_id, broker.name, Broker.kind)

@@ -1483,7 +1483,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         True,
         "-",
         "The secondary market runs: holders resell the unused part of their contracts "
-        "through the scenario's exchanges (false: the counterfactual without it).",
+        "through the scenario's exchanges (false: the counterfactual: no brokers at all).",
         "brokers",
     ),
     _p(
