@@ -83,7 +83,13 @@ class Lab(Firm):
         return self.inference_forecast_h100e(month) + self.training_need_h100e()
 
     def bought_h100e(self, month: int) -> float:
-        return sum(c.capacity_h100e for c in self.bought if c.overlaps(month, month + 1))
+        """Capacity bought for ``month``, less what the lab has resold of it."""
+        bought = sum(c.capacity_h100e for c in self.bought if c.overlaps(month, month + 1))
+        return bought - self.resold_h100e(month)
+
+    def resold_h100e(self, month: int) -> float:
+        resales = self.model.book.resold_view(self.unique_id)
+        return sum(c.capacity_h100e for c in resales if c.overlaps(month, month + 1))
 
     def own_free_h100e(self, month: int) -> float:
         sold = sum(c.capacity_h100e for c in self.sold if c.overlaps(month, month + 1))
@@ -465,7 +471,8 @@ class Lab(Firm):
         sold to others, plus what its active contracts deliver."""
         own = sum(f.capacity_h100e for f in self.facilities) - self.delivered_sold_h100e()
         bought = sum(c.delivered_h100e for c in self.bought if c.state == ContractState.ACTIVE)
-        return max(0.0, own) + bought
+        resold = sum(c.delivered_h100e for c in self.model.book.resold_view(self.unique_id))
+        return max(0.0, own) + max(0.0, bought - resold)
 
     def step_use(self) -> None:
         """Run training and serve users from the capacity at hand; ration the rest. A

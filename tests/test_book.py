@@ -86,15 +86,23 @@ def test_the_books_indexes_and_network_agree_with_the_contracts_every_month(scen
         book = m.book
         open_ = [c for c in book.all if c.state != ContractState.ENDED]
         assert book.open() == sorted(open_, key=lambda c: c.contract_id)
+        # resale sub-contracts are indexed under their parent and their reseller,
+        # never as the reseller's sales or at the site
+        resales = [c for c in open_ if c.parent_id is not None]
         for firm in m.firms():
             assert {c.contract_id for c in book.sold_by(firm.unique_id)} == {
-                c.contract_id for c in open_ if c.seller_id == firm.unique_id
+                c.contract_id
+                for c in open_
+                if c.seller_id == firm.unique_id and c.parent_id is None
+            }
+            assert {c.contract_id for c in book.resold_view(firm.unique_id)} == {
+                c.contract_id for c in resales if c.seller_id == firm.unique_id
             }
             assert {c.contract_id for c in book.bought_by(firm.unique_id)} == {
                 c.contract_id for c in open_ if c.buyer_id == firm.unique_id
             }
         for site in m.facilities.values():
-            here = [c for c in open_ if c.facility_id == site.facility_id]
+            here = [c for c in open_ if c.facility_id == site.facility_id and c.parent_id is None]
             assert book.at_site(site.facility_id) == here
             for a in (m.month, m.month + 1, m.month + 12):
                 assert book.committed_h100e(site.facility_id, a, a + 6) == math.fsum(

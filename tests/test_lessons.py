@@ -735,7 +735,7 @@ def test_info_has_the_sections_in_order():
     assert list(_info_sections()) == INFO_SECTIONS
 
 
-def test_info_draws_the_eight_stages_in_order():
+def test_info_draws_the_stages_in_order():
     from market.core.stages import STAGE_NAMES
 
     body = _info_sections()["HOW IT WORKS"]

@@ -926,3 +926,10 @@ def test_a_shrinking_grid_never_connects_more_than_it_has_left():
     assert r.finish(1e6, 1.0) == math.inf
     assert r.ready_month(0, 2 * total) == math.inf
     assert r.book(0, 2 * total) == 10**9
+
+
+def test_raise_probability_is_nil_not_an_overflow_for_hopeless_odds():
+    from market.mechanisms.finance import RaiseOdds, raise_probability
+
+    odds = RaiseOdds(intercept=-800.0, per_log_growth=1.0, per_rank=1.0, winter=-1.0, boom=1.0)
+    assert raise_probability(1.0, 0.0, "winter", odds) == 0.0

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 
+from agents.broker import Broker
 from market import STAGES, ComputeMarket
 from market.core.ledger import MEMOS, LedgerError
 from market.core.stages import STAGE_NAMES
@@ -23,13 +24,14 @@ EPS = 1e-6
 # =========================================================================== the API
 
 
-def test_the_month_is_eight_named_stages_in_order():
+def test_the_month_is_nine_named_stages_in_order():
     assert [name for name, _ in STAGES] == list(STAGE_NAMES)
     assert all(callable(run) and run.__name__ == f"stage_{name}" for name, run in STAGES)
     assert STAGE_NAMES == (
         "supply",
         "demand",
         "contracting",
+        "secondary",
         "investment",
         "spot",
         "use",
@@ -55,7 +57,7 @@ def test_keyword_only_construction():
 
 def test_firm_lookup_and_network():
     m = ComputeMarket(scenario="classroom", rng=1)
-    firms = m.labs() + m.providers() + m.suppliers()
+    firms = m.labs() + m.providers() + m.suppliers() + m.of_type(Broker)
     assert len(firms) == len(m.agents)
     for f in firms:
         assert m.firm(f.unique_id) is f
@@ -227,7 +229,7 @@ class Invariants:
             if c.state == ContractState.ENDED:
                 assert c.delivered_h100e == 0, (where, c)
                 assert c.end_reason, (where, c)
-            if c.state == ContractState.ACTIVE:
+            if c.state == ContractState.ACTIVE and c.parent_id is None:  # resales: inside
                 delivered_at[c.facility_id] = (
                     delivered_at.get(c.facility_id, 0.0) + c.delivered_h100e
                 )

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from market.core.network import MarketNetwork
 from market.io.records import HOURS_PER_MONTH, Contract, ContractState, EndReason
+from market.mechanisms import resale
 
 _NONE: dict[int, Contract] = {}  # the index of a firm or site with no open contracts
+_REL_TOL = 1e-9  # float rounding allowed when a resale is checked against its cap
 
 
 def _usd_per_month(c: Contract) -> float:
@@ -98,6 +100,10 @@ class ContractBook:
         self._totals: dict[int, SiteTotals] = defaultdict(SiteTotals)
         # committed capacity per site and window, as floats, until the site changes
         self._committed: dict[int, dict[tuple[int, int], float]] = defaultdict(dict)
+        # resale sub-contracts: indexed under their parent and their reseller, never
+        # under the site (the site sold the capacity once, to the parent)
+        self._by_parent: dict[int, dict[int, Contract]] = defaultdict(dict)
+        self._resold_by: dict[int, dict[int, Contract]] = defaultdict(dict)
 
     # ------------------------------------------------------------------ questions
     def __len__(self) -> int:
@@ -149,6 +155,9 @@ class ContractBook:
     # ------------------------------------------------------------------ changes
     def add(self, c: Contract) -> None:
         """A contract is signed."""
+        if c.parent_id is not None:
+            self._add_resale(c)
+            return
         self.all.append(c)
         self.new_this_month.append(c)
         self._open[c.contract_id] = c
@@ -184,6 +193,7 @@ class ContractBook:
             self._committed.pop(c.facility_id, None)
             if self.on_site_freed is not None:
                 self.on_site_freed(c.facility_id)
+        self._end_resales(c, month)
 
     def renewed(self, c: Contract) -> None:
         """An expired contract was signed again: say so in its end reason."""
@@ -200,6 +210,10 @@ class ContractBook:
         self._by_buyer[c.buyer_id].pop(c.contract_id, None)
         self._by_buyer[new_buyer_id][c.contract_id] = c
         self._change_party(c, buyer_id=new_buyer_id)
+        for child in self.children(c.contract_id):  # the resales go with the holding
+            self._resold_by[child.seller_id].pop(child.contract_id, None)
+            self._resold_by[new_buyer_id][child.contract_id] = child
+            self._change_party(child, seller_id=new_buyer_id)
 
     def deliver(self, capacity_of: Callable[[int], float]) -> None:
         """Each site delivers its active contracts pro rata when it has fewer chips
@@ -212,6 +226,7 @@ class ContractBook:
             ratio = min(1.0, capacity_of(site_id) / sold) if sold > 0 else 0.0
             for c in active:
                 c.delivered_h100e = c.capacity_h100e * ratio
+        self._deliver_resales()
 
     def start_month(self) -> None:
         self.new_this_month = []
@@ -229,3 +244,92 @@ class ContractBook:
             self.network.contract_started(
                 c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
             )
+
+    # ------------------------------------------------------------------ resale
+    def children(self, parent_id: int) -> list[Contract]:
+        """Open resale sub-contracts of a contract, in the order signed."""
+        return list(self._by_parent.get(parent_id, _NONE).values())
+
+    def resold_view(self, firm_id: int) -> Iterable[Contract]:
+        """Open sub-contracts this firm sells out of contracts it holds (read only)."""
+        return self._resold_by.get(firm_id, _NONE).values()
+
+    def resold_h100e(self, parent_id: int, month: int) -> float:
+        """Capacity of the contract resold for ``month`` under open sub-contracts."""
+        return sum(
+            c.capacity_h100e
+            for c in self._by_parent.get(parent_id, _NONE).values()
+            if c.start_month <= month < c.end_month
+        )
+
+    def resale_problem(self, c: Contract, own_use_h100e: Mapping[int, float]) -> str | None:
+        """Why a sub-contract may not be signed, in plain words; None if it may: its
+        parent must be open and held by its seller, and it must fit, in every month of
+        its window, inside the parent's part its holder neither uses (``own_use_h100e``
+        by month) nor has resold already."""
+        parent = self._open.get(c.parent_id) if c.parent_id is not None else None
+        if parent is None or parent.parent_id is not None:
+            return f"contract {c.parent_id} is not an open contract that can be resold"
+        if parent.buyer_id != c.seller_id:
+            return f"firm {c.seller_id} does not hold contract {parent.contract_id}"
+        resold = [
+            (k.start_month, k.end_month, k.capacity_h100e)
+            for k in self.children(parent.contract_id)
+        ]
+        limit = resale.resale_limit(
+            capacity_h100e=parent.capacity_h100e,
+            parent_start_month=parent.start_month,
+            parent_end_month=parent.end_month,
+            window_start_month=c.start_month,
+            window_end_month=c.end_month,
+            own_use_h100e=own_use_h100e,
+            resold=resold,
+            allowed=parent.resale_right,
+        )
+        if c.capacity_h100e > limit.cap_h100e * (1 + _REL_TOL):
+            return (
+                f"{c.capacity_h100e:,.0f} H100e exceed the {limit.cap_h100e:,.0f} H100e "
+                f"resellable of contract {parent.contract_id} ({limit.reason})"
+            )
+        return None
+
+    def add_resale(self, c: Contract, own_use_h100e: Mapping[int, float]) -> None:
+        """Sign a resale sub-contract; ``ValueError`` if it breaks the book's invariant
+        (``resale_problem``)."""
+        problem = self.resale_problem(c, own_use_h100e)
+        if problem is not None:
+            raise ValueError(problem)
+        self.add(c)
+
+    def _add_resale(self, c: Contract) -> None:
+        parent = self._open.get(c.parent_id)
+        if parent is None:
+            raise ValueError(f"contract {c.parent_id} is not open: it cannot be resold")
+        self.all.append(c)
+        self.new_this_month.append(c)
+        self._open[c.contract_id] = c
+        self._by_buyer[c.buyer_id][c.contract_id] = c
+        self._by_parent[parent.contract_id][c.contract_id] = c
+        self._resold_by[c.seller_id][c.contract_id] = c
+        self.network.acquaint(c.buyer_id, c.seller_id)
+
+    def _end_resales(self, c: Contract, month: int) -> None:
+        """A sub-contract leaves its indexes; a parent that ends ends its children."""
+        if c.parent_id is not None:
+            self._by_parent[c.parent_id].pop(c.contract_id, None)
+            self._resold_by[c.seller_id].pop(c.contract_id, None)
+            return
+        for child in self.children(c.contract_id):
+            self.end(child, EndReason.PARENT_ENDED, month)
+
+    def _deliver_resales(self) -> None:
+        """A sub-contract receives its parent's delivery ratio times its capacity."""
+        for parent_id, children in self._by_parent.items():
+            parent = self._open.get(parent_id)
+            ratio = 0.0
+            if parent is not None and parent.capacity_h100e > 0:
+                ratio = parent.delivered_h100e / parent.capacity_h100e
+            for c in children.values():
+                c.delivered_h100e = (
+                    c.capacity_h100e * ratio if c.state == ContractState.ACTIVE else 0.0
+                )

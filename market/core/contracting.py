@@ -108,6 +108,8 @@ def expire(model: ComputeMarket, c: Contract) -> None:
     buyer, seller = model.firm(c.buyer_id), model.firm(c.seller_id)
     site = model.facilities.get(c.facility_id)
     model.book.end(c, EndReason.EXPIRED, model.month)
+    if c.parent_id is not None:  # a resale is a block for its window: never renewed
+        return
     if not (buyer and seller and site):
         return
     deal = buyer.renewal(c, seller, site.facility_id, seller_power(model))

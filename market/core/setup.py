@@ -10,8 +10,10 @@ import mesa
 import numpy as np
 
 from agents import FIRM_TYPES, ChipSupplier, Firm, Lab
+from agents.broker import Broker
 from market.core import building, contracting
 from market.core.calendar import month_offset
+from market.core.secondary import MonthBook
 from market.io.outputs import OUTPUTS
 from market.io.records import HOURS_PER_MONTH, ChipBatch, FacilityStatus, Origin, Purpose, Quote
 from market.mechanisms import pricing
@@ -56,6 +58,7 @@ def populate(model: ComputeMarket) -> None:
     for spec in model.spec.tables["contract"]:
         opening_contract(model, spec)
     acquaint(model)
+    add_brokers(model)
 
 
 def add_firms(model: ComputeMarket) -> None:
@@ -79,6 +82,18 @@ def add_firms(model: ComputeMarket) -> None:
                 model.members[spec["name"]].append((name, scale))
                 model.network.add_firm(agent.unique_id, name, cls.kind)
                 model.names_by_id[agent.unique_id] = name
+
+
+def add_brokers(model: ComputeMarket) -> None:
+    """The scenario's brokers (after every firm, so the firms' draws are unchanged);
+    none when ``secondary_market`` is off, so the counterfactual has no brokers at all."""
+    model.secondary_month = MonthBook()
+    if not model.p.secondary_market:
+        return
+    for spec in model.spec.tables.get("broker", []):
+        broker = Broker(model, spec["name"], spec)
+        model.network.add_firm(broker.unique_id, broker.name, Broker.kind)
+        model.names_by_id[broker.unique_id] = broker.name
 
 
 def jitter(model: ComputeMarket, count: int) -> float:

@@ -127,4 +127,34 @@ OUTPUTS: tuple[Output, ...] = (
         "largest_seller_share_of_contract_volume",
         "Largest seller's share of active contracted H100e.",
     ),
+    # the secondary market (brokers; docs/brokers.md)
+    _O("secondary_volume_h100e", "Capacity in blocks traded on exchanges this month."),
+    _O("secondary_volume_h100e_months", "Blocks traded on exchanges this month, H100e × months."),
+    _O("resale_h100e", "Capacity delivered this month under resale sub-contracts."),
+    _O(
+        "resale_share_of_used",
+        "resale_h100e over the compute labs had this month (empty when labs had none).",
+    ),
+    _O("exchange_fees_usd", "Fees exchanges earned this month (both sides)."),
+    _O(
+        "exchange_fill_rate",
+        "Share of the capacity bid on exchanges that was filled (empty: no bids).",
+    ),
+    _O("orders_rejected", "Orders exchanges rejected this month (reasons in the event log)."),
+    _O(
+        "price_index_vwap_usd_per_h100e_hour",
+        "Trade index: volume-weighted average price of the exchange's trades this month "
+        "(carried over from the last month with trades; empty before the first).",
+    ),
+    _O("price_index_vwap_carried", "1 when the trade index was carried over (no trades)."),
+    _O(
+        "price_index_list_survey_usd_per_h100e_hour",
+        "Survey index: median of the providers' list prices for a block of "
+        "resale_block_months (providers with room only; empty without an exchange).",
+    ),
+    _O("price_index_list_survey_carried", "1 when the survey index was carried over."),
+    _O(
+        "price_index_spread_usd_per_h100e_hour",
+        "Highest minus lowest index this month (empty until every index has a value).",
+    ),
 )

@@ -1474,6 +1474,76 @@ MODEL_PARAMS: tuple[Param, ...] = (
         0.0,
         1.0,
     ),
+    # ==================================================================================
+    # Brokers and the secondary market (resale of contracted capacity through
+    # exchanges; docs/brokers.md). Keep the secondary market's parameters in this block.
+    # ==================================================================================
+    _p(
+        "secondary_market",
+        True,
+        "-",
+        "The secondary market runs: holders resell the unused part of their contracts "
+        "through the scenario's exchanges (false: the counterfactual: no brokers at all).",
+        "brokers",
+    ),
+    _p(
+        "resale_block_months",
+        1,
+        "months",
+        "Length of the blocks labs short of compute bid for on an exchange (and of "
+        "the second block a holder offers); blocks start next month. One month, the "
+        "model's step, is the shortest a marketplace's blocks of hours to months allow.",
+        "brokers",
+        1,
+        36,
+        integer=True,
+    ),
+    _p(
+        "resale_offer_months",
+        6,
+        "months",
+        "How far ahead a holder offers the unused part of a contract: first one block "
+        "of this length, then a block of resale_block_months from what is left.",
+        "brokers",
+        1,
+        36,
+        integer=True,
+    ),
+    _p(
+        "resale_min_block_h100e",
+        1000.0,
+        "H100e",
+        "Smallest block worth posting on an exchange (asks and bids).",
+        "brokers",
+        0.0,
+        1e6,
+    ),
+    _p(
+        "resale_reserve_share",
+        0.5,
+        "share of parent price",
+        "A holder's lowest resale price relative to what it pays under the parent "
+        "contract (0: any price beats idling).",
+        "brokers",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "exclusive_lease_resale_allowed",
+        False,
+        "-",
+        "Exclusive whole-site leases may be resold too.",
+        "brokers",
+    ),
+    _p(
+        "broker_opex_usd_per_month",
+        2e6,
+        "USD per month",
+        "A broker's running costs.",
+        "brokers",
+        0.0,
+        1e9,
+    ),
 )
 
 PARAMS: dict[str, Param] = {p.name: p for p in MODEL_PARAMS}

@@ -79,6 +79,7 @@ class EndReason(StrEnum):
     BUYER_EXIT = "buyer exit"
     SELLER_EXIT = "seller exit"
     MERGED = "merged"  # buyer and seller became one firm
+    PARENT_ENDED = "parent ended"  # a resale sub-contract whose parent contract ended
 
 
 class Origin(StrEnum):
@@ -88,6 +89,7 @@ class Origin(StrEnum):
     OPENING_BOOK = "opening book"
     CIRCULAR_DEAL = "circular deal"
     RENEWAL = "renewal"
+    RESALE = "resale"  # a block of a held contract resold through an exchange
 
 
 class FacilityStatus(IntEnum):
@@ -188,6 +190,11 @@ class Contract:
     end_reason: EndReason | str = ""  # "" while open
     ended_month: int = -1
     paid_usd: float = 0.0
+    # resale (secondary market): the contract a sub-contract resells part of, whether
+    # this contract's buyer may resell it, and the exchange that matched a resale
+    parent_id: int | None = None
+    resale_right: bool = True
+    via_broker_id: int | None = None
 
     @property
     def end_month(self) -> int:

@@ -66,6 +66,8 @@ _COUNT = _f(
     COUNT_MAX,
 )
 _NAME = _f("name", "", "-", "Display name (unique).", required=True)
+BROKER_MODELS = ("exchange",)  # the business models a [[broker]] may have
+MATCHING_RULES = ("price_time", "uniform_per_shape")  # market.mechanisms.orderbook.RULES
 _REGION = _f("region", "", "-", "Region of new builds (empty: the first region).")
 _CASH = _f("cash_usd", 0.0, "USD", "Cash at the start.", 0.0, 1e14)
 _CREDIT = _f(
@@ -272,6 +274,22 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
             "What the buyer uses it for.",
             choices=("inference", "training"),
         ),
+    ),
+    # brokers of the secondary market (docs/brokers.md): an exchange matches limit
+    # orders for blocks of compute and earns a fee from each side
+    "broker": (
+        _NAME,
+        _f("model", "exchange", "-", "Business model of the broker.", choices=BROKER_MODELS),
+        _CASH,
+        _f(
+            "matching_rule",
+            "price_time",
+            "-",
+            "How the exchange prices its matches: each fill at the ask's price "
+            "(price_time) or one price per block shape (uniform_per_shape).",
+            choices=MATCHING_RULES,
+        ),
+        _f("fee_bps", 50.0, "bps of notional per side", "Exchange fee.", 0.0, 1000.0),
     ),
 }
 
@@ -575,6 +593,7 @@ def _cross_check(tables: dict, source: str, params: dict) -> None:
             f"{source}: at least one provider ([[hyperscaler]] or [[neocloud]]) is required"
         )
     _check_references(tables, source, names)
+    _check_brokers(tables, source, names)
     _check_contracts(tables, source, params, _sites(tables, source, names, params))
 
 
@@ -776,3 +795,21 @@ def _check_fits(where: str, row: dict, fleet: list, book: list, start: int, firs
             f"{row['start_month']} hold {room:,.0f} H100e"
             + (f", of which {rest:,.0f} are under other contracts then" if rest else ""),
         )
+
+
+def _check_brokers(tables: dict, source: str, names: _Names) -> None:
+    """Each broker has a name of its own, shared with no firm and no other broker."""
+    seen: set[str] = set()
+    for i, row in enumerate(tables["broker"], start=1):
+        name = row["name"]
+        problem = None
+        if not name.strip():
+            problem = "is empty"
+        elif name in seen or name in names.section_of or name in names.members:
+            problem = "is used twice"
+        if problem:
+            raise ScenarioError(
+                f"{source}: [[broker]] #{i}: field 'name' = {show(name)} {problem}; "
+                "each broker needs its own name"
+            )
+        seen.add(name)

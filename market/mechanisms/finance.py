@@ -45,6 +45,10 @@ def next_sentiment(state: str, persistence: float, u: float) -> str:
     return "normal"
 
 
+# the largest x for which math.exp(x) is a finite float (about 709.78), rounded down
+EXP_LIMIT = 709.0
+
+
 def raise_probability(
     growth_per_year: float, rank_score: float, sentiment: str, odds: RaiseOdds
 ) -> float:
@@ -56,6 +60,8 @@ def raise_probability(
     g = math.log(max(growth_per_year, MIN_GROWTH_FOR_LOG))
     shift = {"winter": odds.winter, "normal": 0.0, "boom": odds.boom}[sentiment]
     z = odds.intercept + odds.per_log_growth * g + odds.per_rank * rank_score + shift
+    if z < -EXP_LIMIT:  # exp(-z) would overflow a float: the chance is nil
+        return 0.0
     return 1.0 / (1.0 + math.exp(-z))
 
 

@@ -217,6 +217,10 @@ CONTRACT_COLUMNS = (
     "ended_month",
     "end_reason",
     "paid_usd",
+    # resale: the contract a sub-contract resells part of, the right to resell, the exchange
+    "parent_contract_id",
+    "resale_right",
+    "via_broker",
 )
 
 
@@ -240,6 +244,10 @@ def contract_book(model: ComputeMarket) -> pd.DataFrame:
             state=c.state.label,
             ended_month=month_label(start, c.ended_month) if c.ended_month >= 0 else "",
             end_reason=str(c.end_reason),
+        )
+        row.update(
+            parent_contract_id="" if c.parent_id is None else c.parent_id,
+            via_broker="" if c.via_broker_id is None else names.get(c.via_broker_id, ""),
         )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(CONTRACT_COLUMNS))

@@ -12,6 +12,7 @@ from market.core.stages.contracting import stage_contracting
 from market.core.stages.demand import stage_demand
 from market.core.stages.investment import stage_investment
 from market.core.stages.observation import stage_observation
+from market.core.stages.secondary import stage_secondary
 from market.core.stages.settlement import stage_settlement
 from market.core.stages.spot import stage_spot
 from market.core.stages.supply import stage_supply
@@ -30,6 +31,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("supply", stage_supply),
     Stage("demand", stage_demand),
     Stage("contracting", stage_contracting),
+    Stage("secondary", stage_secondary),
     Stage("investment", stage_investment),
     Stage("spot", stage_spot),
     Stage("use", stage_use),

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING
 
 from agents import Hyperscaler, Neocloud
+from market.core import secondary
 from market.io.outputs import TERM_BUCKETS, term_bucket
 from market.io.records import HOURS_PER_MONTH, ContractState, FacilityStatus, FirmKind, Sentiment
 from market.mechanisms import metrics
@@ -46,6 +47,7 @@ def compute_metrics(model: ComputeMarket) -> dict[str, float]:
         out["capex_usd_12m_hyperscaler"] + out["capex_usd_12m_neocloud"] + out["capex_usd_12m_lab"]
     )
     out.update(model.network.metrics())
+    out.update(secondary.metrics(model))  # the secondary market's columns
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agents.broker import Broker
 from market.core import lifecycle
 from market.io.records import HOURS_PER_MONTH, ContractState
 
@@ -24,6 +25,8 @@ def stage_settlement(model: ComputeMarket) -> None:
     for firm in model.firms() + model.suppliers():
         if hasattr(firm, "step_settlement"):
             firm.step_settlement()
+    for broker in model.of_type(Broker):  # brokers' running costs
+        broker.step_settlement()
     for firm in model.firms():
         firm.note_burn(model.ledger.net_out_usd(firm))
     lifecycle.settle(model)
