@@ -64,7 +64,7 @@ def test_profile_is_written_on_request(tmp_path):
 
 def test_scaled_market_has_about_the_asked_agents_and_scales_the_market():
     base = scale.scenario_dict("baseline")
-    merchants = scale.merchant_supplier_count(base)
+    merchants = scale.shared_agent_count(base)
     per_copy = scale.firm_count(base) - merchants
     scenario, copies, capped = scale.market_for_size(base, 10 * per_copy + merchants)
     assert copies == 10 and capped == {}
@@ -86,7 +86,7 @@ def test_scaled_market_has_about_the_asked_agents_and_scales_the_market():
         if not r["captive_parent"]
     )
     merchant_rows = [r for r in spec.tables["chip_supplier"] if not r["captive_parent"]]
-    assert sum(r["count"] for r in merchant_rows) == merchants
+    assert sum(r["count"] for r in merchant_rows) == scale.merchant_supplier_count(base)
     assert sum(r["production_h100e_per_month"] for r in merchant_rows) == pytest.approx(
         10 * base_output
     )

@@ -302,7 +302,7 @@ class ContractBook:
         self.add(c)
 
     def _add_resale(self, c: Contract) -> None:
-        parent = self._open.get(c.parent_id)
+        parent = self._open.get(c.parent_id) if c.parent_id is not None else None
         if parent is None:
             raise ValueError(f"contract {c.parent_id} is not open: it cannot be resold")
         self.all.append(c)

@@ -85,8 +85,10 @@ def _scaled(value: float, k: int, limit: float | None, where: str, capped: dict)
 
 
 def firm_count(data: dict[str, Any]) -> int:
-    """Agents a scenario dict creates: one per firm, archetypes counted ``count`` times."""
-    return sum(row.get("count", 1) for s in FIRM_SECTIONS for row in data.get(s, []))
+    """Agents a scenario dict creates: one per firm, archetypes counted ``count`` times,
+    and one per broker."""
+    firms = sum(row.get("count", 1) for s in FIRM_SECTIONS for row in data.get(s, []))
+    return firms + len(data.get("broker", []))
 
 
 def _merchant(row: dict[str, Any]) -> bool:
@@ -95,6 +97,11 @@ def _merchant(row: dict[str, Any]) -> bool:
 
 def merchant_supplier_count(data: dict[str, Any]) -> int:
     return sum(row.get("count", 1) for row in data.get("chip_supplier", []) if _merchant(row))
+
+
+def shared_agent_count(data: dict[str, Any]) -> int:
+    """Agents every copy of a market shares: merchant chip suppliers and brokers."""
+    return merchant_supplier_count(data) + len(data.get("broker", []))
 
 
 def _member_names(name: str, count: int) -> list[str]:
@@ -194,7 +201,7 @@ def scaled_scenario(base: dict[str, Any], copies: int) -> tuple[dict[str, Any], 
 def market_for_size(base: dict[str, Any], agents: int) -> tuple[dict[str, Any], int, dict]:
     """A scaled market with about ``agents`` agents, its number of copies, and the
     market-size totals held at their declared maximum."""
-    fixed = merchant_supplier_count(base)
+    fixed = shared_agent_count(base)
     per_copy = firm_count(base) - fixed
     if per_copy < 1:
         raise ScaleError("the scenario has no labs, neoclouds or hyperscalers to multiply")
