@@ -32,6 +32,7 @@ def contract(cid, cap, start, term, seller=CLOUD, buyer=LAB, parent=None, site=7
         price_usd_per_h100e_hour=2.0,
         price_usd_per_mw_month=1.0,
         signed_month=0,
+        take_or_pay_share=1.0,
         origin=Origin.RESALE if parent else Origin.NEGOTIATED,
         parent_id=parent,
     )
