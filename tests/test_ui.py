@@ -137,8 +137,12 @@ class UI:
         return int(self.page.locator(".cm-status").inner_text().split()[1])
 
     def step(self) -> float:
-        """Click Step; the seconds until the page shows the next month."""
-        return self.page.evaluate(STEP_JS) / 1000.0
+        """Click Step; the seconds until the page shows the next month. Returns once the
+        status line says so too (it may render a moment after the charts)."""
+        before = self.month()
+        seconds = self.page.evaluate(STEP_JS) / 1000.0
+        expect(self.page.locator(".cm-status")).to_contain_text(f"month {before + 1} of")
+        return seconds
 
     def button(self, name: str):
         return self.page.get_by_role("button", name=name, exact=True)
