@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from market import STAGES, ComputeMarket
+from market.core import lifecycle
 from market.core.ledger import MEMOS, LedgerError
 from market.core.stages import STAGE_NAMES
 from market.io.outputs import OUTPUTS
@@ -255,8 +256,68 @@ class Invariants:
                 value = m.metrics[name]
                 assert math.isfinite(value) and value >= -EPS, (where, name, value)
             assert 0 <= m.metrics["rationed_share"] <= 1 + EPS, where
+            # compute used within online capacity; a site's excess sales are reported
+            used = m.metrics["served_inference_h100e"] + m.metrics["training_h100e"]
+            assert used <= m.online_at_use_h100e * (1 + EPS) + EPS, (where, used)
+            assert m.metrics["utilisation"] <= 1 + EPS, where
+            excess = sum(
+                max(0.0, sold - m.facilities[fid].capacity_h100e)
+                for fid, sold in active_sold(m).items()
+            )
+            assert excess <= m.metrics["shortfall_h100e"] * (1 + EPS) + 1.0, (where, excess)
             for name in ("capacity_hhi", "lab_compute_hhi", "chip_supply_hhi"):
                 assert 0 <= m.metrics[name] <= 10_000 + EPS, (where, name)
+        # lab shares sum to 1, in a month a lab leaves too
+        if m.labs():
+            assert abs(sum(lab.share for lab in m.labs()) - 1) <= EPS, where
+
+
+def active_sold(m) -> dict[int, float]:
+    """Capacity sold under active contracts, by site."""
+    sold: dict[int, float] = {}
+    for c in m.book.open():
+        if c.state == ContractState.ACTIVE:
+            sold[c.facility_id] = sold.get(c.facility_id, 0.0) + c.capacity_h100e
+    return sold
+
+
+def test_a_lab_that_sells_on_spot_does_not_use_what_it_sold():
+    """baseline seed 6 used 67.75M H100e against 63.60M online in 2031-06 when a lab's
+    spot sales stayed in its own pool."""
+    m = ComputeMarket(scenario="baseline", rng=6)
+    sold_any = False
+    for _ in range(72):
+        m.step()
+        for lab in m.labs():
+            sold_any |= lab.spot_sold_h100e > 0
+            at_hand = lab.at_hand_h100e() + lab.spot_bought_h100e - lab.spot_sold_h100e
+            assert lab.pool_h100e <= max(0.0, at_hand) + EPS, (m.calendar_month, lab.name)
+        assert m.metrics["utilisation"] <= 1 + EPS, m.calendar_month
+    assert sold_any  # the case is exercised
+
+
+def test_an_exiting_labs_users_go_to_its_rivals():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.run_for(3)
+    labs = m.labs()
+    before = {lab.name: lab.share for lab in labs[1:]}
+    lifecycle.exit_firm(m, labs[0], "is forced out")
+    assert abs(sum(lab.share for lab in m.labs()) - 1) <= EPS
+    assert all(lab.share >= before[lab.name] for lab in m.labs())
+
+
+def test_a_site_short_of_chips_reports_its_shortfall():
+    m = ComputeMarket(scenario="baseline", rng=6)
+    for _ in range(24):
+        m.step()
+        if m.metrics["shortfall_h100e"] > 0:
+            break
+    assert m.metrics["shortfall_h100e"] > 0
+    assert any(e.kind == "shortfall" for e in m.events)
+    excess = sum(
+        max(0.0, sold - m.facilities[fid].capacity_h100e) for fid, sold in active_sold(m).items()
+    )
+    assert excess == pytest.approx(m.metrics["shortfall_h100e"], rel=1e-6)
 
 
 def test_money_created_outside_the_ledger_is_caught():

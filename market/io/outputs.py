@@ -112,7 +112,11 @@ OUTPUTS: tuple[Output, ...] = (
     _O("training_h100e", "Compute used by training runs."),
     _O("rationed_share", "Share of inference demand not served (users rationed)."),
     _O("inference_share_of_compute", "Inference's share of compute used."),
-    _O("utilisation", "Compute used over online capacity."),
+    _O(
+        "utilisation",
+        "Compute used over online capacity (as it was when used, before sites close in "
+        "the month's settlement).",
+    ),
     _O("lab_cash_usd", "Labs' cash, summed."),
     _O("lab_revenue_usd_per_month", "Labs' revenue this month, summed."),
     _O("neocloud_debt_usd", "Neoclouds' debt outstanding, summed."),
@@ -126,5 +130,12 @@ OUTPUTS: tuple[Output, ...] = (
     _O(
         "largest_seller_share_of_contract_volume",
         "Largest seller's share of active contracted H100e.",
+    ),
+    # ---- contracts that bind: delivery failures and the spot index's source
+    _O(
+        "shortfall_h100e",
+        "Capacity sold under active contracts that their sites cannot deliver this month "
+        "(sold beyond the site's online chips, summed over sites); 0 when every contract "
+        "is delivered in full.",
     ),
 )

@@ -15,6 +15,7 @@ def stage_spot(model: ComputeMarket) -> None:
     bids, asks = [], []
     for lab in model.labs():
         lab.spot_bought_h100e = 0.0
+        lab.spot_sold_h100e = 0.0
         q, price = lab.spot_bid()
         if q > 0:
             bids.append(spot.Order(lab.unique_id, q, price))
@@ -25,6 +26,8 @@ def stage_spot(model: ComputeMarket) -> None:
     result = spot.clear(bids, asks)
     for buyer_id, q in result.bought.items():
         model.firm(buyer_id).spot_bought_h100e = q
+    for lab in model.labs():  # a lab's spot sale comes out of its own pool
+        lab.spot_sold_h100e = result.sold.get(lab.unique_id, 0.0)
     model.spot_result = result
     model.spot_volume_h100e = result.volume_h100e
     cleared = result.price_usd_per_h100e_hour
