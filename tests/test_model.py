@@ -531,3 +531,25 @@ def test_hyperscalers_outside_cash_flow_grows_at_the_declared_rate():
     ]
     assert pick[0].cash_flow_growth() == pytest.approx(1.5**1.5)
     assert pick[1].cash_flow_growth() == 1.0
+
+
+def test_spot_asks_respect_short_run_cost_and_a_month_without_trade_carries_the_index():
+    # asks at no share of the floor: only the short-run cost holds them up
+    m = ComputeMarket(scenario="classroom", rng=1, spot_ask_share_of_floor=0.0)
+    asked = carried = 0
+    for _ in range(36):
+        before = m.spot_index
+        m.step()
+        for firm in m.firms():
+            ask = firm.spot_ask()
+            if ask is not None:
+                asked += 1
+                srmc = firm.spot_srmc_usd_per_h100e_hour()
+                assert srmc > 0 and ask.price_usd_per_h100e_hour >= srmc * (1 - EPS)
+        if m.spot_volume_h100e <= 0:
+            carried += 1
+            assert math.isnan(m.metrics["spot_price_usd_per_h100e_hour"])
+            assert m.metrics["spot_index_traded"] == 0.0 and m.spot_index == before
+        else:
+            assert m.metrics["spot_index_traded"] == 1.0
+    assert asked > 0 and carried > 0  # both cases are exercised

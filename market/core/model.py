@@ -135,6 +135,7 @@ class ComputeMarket(mesa.Model):
         self.shortfall_h100e = 0.0  # sold beyond online capacity (the supply stage)
         self.short_sites: set[int] = set()
         self.online_at_use_h100e = 0.0  # online capacity in the use stage
+        self.spot_index_traded = False  # whether this month's spot trades moved the index
         self._top_runs: list[tuple[float, int]] = []
         self._leader_capability = 0.0
 

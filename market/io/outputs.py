@@ -28,7 +28,7 @@ _O = Output
 OUTPUTS: tuple[Output, ...] = (
     _O(
         "spot_price_usd_per_h100e_hour",
-        "Clearing price of this month's spot market (empty: no bids or asks).",
+        "Clearing price of this month's spot market (empty: nothing traded).",
     ),
     _O(
         "spot_price_index_usd_per_h100e_hour",
@@ -137,5 +137,10 @@ OUTPUTS: tuple[Output, ...] = (
         "Capacity sold under active contracts that their sites cannot deliver this month "
         "(sold beyond the site's online chips, summed over sites); 0 when every contract "
         "is delivered in full.",
+    ),
+    _O(
+        "spot_index_traded",
+        "1 when spot capacity traded this month and the rental index moved toward its "
+        "price; 0 when nothing traded and the index carried over unchanged.",
     ),
 )

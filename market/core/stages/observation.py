@@ -47,6 +47,7 @@ def compute_metrics(model: ComputeMarket) -> dict[str, float]:
     )
     out.update(model.network.metrics())
     out["shortfall_h100e"] = model.shortfall_h100e
+    out["spot_index_traded"] = float(model.spot_index_traded)
     return out
 
 
