@@ -217,6 +217,7 @@ CONTRACT_COLUMNS = (
     "ended_month",
     "end_reason",
     "paid_usd",
+    "cancellation_fee_usd",
 )
 
 
