@@ -14,7 +14,6 @@ import mesa
 
 from agents.world import World
 from market.io.records import (
-    HOURS_PER_MONTH,
     RFQ,
     Contract,
     ContractState,
@@ -23,7 +22,7 @@ from market.io.records import (
     FirmKind,
     Quote,
 )
-from market.mechanisms import pricing, spot, spot_cost, terms
+from market.mechanisms import pricing, spot, spot_cost
 
 # the buyer's credit assumed where no buyer is known yet (spot asks): midway between
 # speculative (0) and investment grade (1)
@@ -243,47 +242,20 @@ class Firm(mesa.Agent):
             annual_rate=self.annual_rate(),
             credit_premium=m.p.credit_premium_per_credit_gap * (1.0 - rfq.buyer_credit),
         )
-        term = self.build_term_months(rfq, h100e, floor)
-        if term is None:
-            return None
-        ask = self._ask(floor, term, False)
-        if not self.can_finance(h100e, ask, term, rfq.buyer_credit):
+        ask = self._ask(floor, rfq.term_months, False)
+        if not self.can_finance(h100e, ask, rfq.term_months, rfq.buyer_credit):
             return None
         return Quote(
             seller_id=self.unique_id,
             facility_id=None,
             capacity_h100e=h100e,
             start_month=start,
-            term_months=term,
+            term_months=rfq.term_months,
             ask_usd_per_h100e_hour=ask,
             floor_usd_per_h100e_hour=floor,
             cancellation_notice_months=m.p.cancellation_notice_months,
             h100e_per_mw=density,
         )
-
-    def build_term_months(self, rfq: RFQ, h100e: float, floor: float) -> int | None:
-        """The term on which it builds to suit: the buyer's, if the contract pays back
-        the build (and covers what lenders require) within it, else the shortest
-        standard term that does and that the buyer accepts; None when none does."""
-        m, p = self.model, self.model.p
-        debt_share, cover = self.build_debt_share_and_cover()
-        minimum = terms.seller_minimum_term_months(
-            new_build=True,
-            capex_usd=m.tech.build_cost_usd(self, h100e),
-            monthly_revenue_usd=h100e * self._ask(floor, rfq.term_months, False) * HOURS_PER_MONTH,
-            debt_share=debt_share,
-            lender_contract_cover=cover,
-            annual_rate=self.annual_rate(),
-            useful_life_months=p.chip_useful_life_months,
-        )
-        longest = max(rfq.term_months, rfq.longest_term_months)
-        menu = tuple(sorted({*terms.term_menu(p.longest_term_months), rfq.term_months}))
-        return terms.agree_term(rfq.term_months, longest, minimum, menu)
-
-    def build_debt_share_and_cover(self) -> tuple[float, float]:
-        """Share of a build it borrows and the contract cover its lenders require
-        (none: it builds from cash)."""
-        return 0.0, 0.0
 
     def pending_chip_cost_usd(self) -> float:
         """Cash already spoken for: chips on order, paid when they arrive."""

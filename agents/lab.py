@@ -17,7 +17,7 @@ from market.io.records import (
     Quote,
     Strategy,
 )
-from market.mechanisms import cancellation, pricing, terms
+from market.mechanisms import pricing
 
 # rationing spells in the event log (reporting thresholds, not behaviour)
 SPELL_START_SHARE = 0.05
@@ -39,7 +39,6 @@ class Lab(Firm):
         self.last_run_h100e_months = self.capability_h100e_months
         self.strategy = Strategy(spec["strategy"])
         self.term_months = int(spec["preferred_term_months"]) or model.p.preferred_term_months
-        self.fixed_term_months = int(spec["preferred_term_months"])  # 0: chosen per request
         self.revenue_usd = float(spec.get("revenue_usd_per_month", -1.0))
         self.revenue_history: list[float] = []
         self.run_h100e = 0.0  # size of the run in progress (0: none)
@@ -211,45 +210,6 @@ class Lab(Firm):
         p = self.model.p
         return max(p.training_run_months, p.training_run_max_months)
 
-    def term_for(self, training: bool) -> tuple[int, int]:
-        """(preferred, longest acceptable) term of a request. A lab whose scenario sets
-        a term keeps it. Otherwise it compares the standard terms at the market's term
-        structure (the spot index, expected to fall with chip generations, loaded for
-        re-letting on short terms) by what a used H100e-hour costs it: take-or-pay on
-        what it may not need beyond its firm horizon, and renewals. A training block is
-        needed for the longest run's months, which it may also rent exactly."""
-        if self.fixed_term_months:
-            return self.fixed_term_months, self.fixed_term_months
-        m, p = self.model, self.model.p
-        need = self.longest_run_months() if training else math.inf
-        # a training block may also be rented for exactly the run's months
-        menu = tuple(
-            sorted({*terms.term_menu(p.longest_term_months), *([need] if training else [])})
-        )
-        drift = m.tech.price_drift_per_year()
-        quotes = terms.quoted_term_prices(
-            max(m.spot_index, 0.0),
-            menu,
-            seller_drift_per_year=drift,
-            relet_vacancy_months=p.relet_vacancy_months,
-        )
-        buyer = {
-            "firm_horizon_months": p.buyer_firm_horizon_months,
-            "uncertainty_per_year": p.forecast_uncertainty_per_year,
-            "take_or_pay_share": p.take_or_pay_share,
-            "renewal_cost_months": p.renewal_cost_months,
-            "need_months": float(need),
-        }
-        rolled = {
-            t: terms.rolled_price_usd_per_h100e_hour(
-                q, t, horizon_months=max(menu), buyer_drift_per_year=drift
-            )
-            for t, q in quotes.items()
-        }
-        preferred = terms.buyer_preferred_term(rolled, **buyer)
-        longest = terms.buyer_longest_term(rolled, preferred, p.buyer_term_tolerance, **buyer)
-        return preferred, longest
-
     def try_start_run(self) -> None:
         """Start the planned run on the largest contiguous block: at once if the block
         holds the whole plan, on a partial block only after asking in vain. Where runs
@@ -295,61 +255,6 @@ class Lab(Firm):
         )
 
     # ------------------------------------------------------------------ contracting
-    def review_contracts(self) -> None:
-        """Give notice on contracts it no longer wants: for each cancellable active
-        inference purchase (a training block is kept for its run), the part it will need when the notice has run (its need then, less
-        what else it has secured) is valued against buying it anew (``cancel_decision``); it
-        cancels when that saves more than ``cancel_min_saving_share`` net of the fee
-        (``cancellation.decide_cancellation``). The fee is paid now; the contract ends
-        when the notice has run."""
-        m = self.model
-        given = 0.0  # capacity already given notice on this month
-        for c in [c for c in self.bought if c.state == ContractState.ACTIVE]:
-            if c.purpose == Purpose.TRAINING:  # a run's block has no like-for-like spot
-                continue
-            seller = m.firm(c.seller_id)
-            if c.cancellation_notice_months <= 0 or c.cancel_month >= 0 or seller is None:
-                continue
-            at = m.month + c.cancellation_notice_months
-            excess = self.secured_h100e(at) - given - self.need_h100e(at)
-            needed = c.capacity_h100e - min(max(excess, 0.0), c.capacity_h100e)
-            d = self.cancel_decision(c, needed)
-            if d is None:
-                continue
-            c.cancel_month, c.cancellation_fee_usd = d.last_month, d.fee_usd
-            given += c.capacity_h100e
-            if d.fee_usd > 0:
-                m.ledger.pay(self, seller, d.fee_usd, "cancellation fee")
-            m.log(
-                "contract",
-                f"{self.name} cancels its lease of {c.capacity_h100e:,.0f} H100e from "
-                f"{seller.name} from {c.cancel_month - m.month} months on "
-                f"(fee ${d.fee_usd / 1e6:,.1f}M)",
-                self.name,
-                seller.name,
-            )
-
-    def cancel_decision(self, c: Contract, needed_h100e: float):
-        """The cancellation decision on ``c`` (None: keep it), replacing the part
-        still needed at what secured capacity costs: up to ``outside_option_markup``
-        times the rental index."""
-        m, p = self.model, self.model.p
-        if not math.isfinite(m.spot_index):
-            return None
-        d = cancellation.decide_cancellation(
-            month=m.month,
-            end_month=c.end_month,
-            notice_months=c.cancellation_notice_months,
-            h100e=c.capacity_h100e,
-            needed_h100e=needed_h100e,
-            price_usd_per_h100e_hour=c.price_usd_per_h100e_hour,
-            replacement_usd_per_h100e_hour=m.spot_index * p.outside_option_markup,
-            take_or_pay_share=c.take_or_pay_share,
-            fee_share=p.cancellation_fee_share,
-            min_saving_share=p.cancel_min_saving_share,
-        )
-        return d if d.cancel else None
-
     def requests(self) -> list[RFQ]:
         """Requests for quotes from the gap between needed and secured capacity: a
         training block first, then inference for next month and the horizon, within
@@ -377,7 +282,6 @@ class Lab(Firm):
         ):
             return None
         res = self.reservation_usd_per_h100e_hour(True)
-        term, longest = self.term_for(True)
         # the training budget covers the whole commitment, not just the run
         training_budget = p.training_budget_share_of_cash * (
             max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
@@ -385,7 +289,7 @@ class Lab(Firm):
         size = min(
             self.run_plan_h100e,
             budget_left / (res * HOURS_PER_MONTH),
-            training_budget / (res * HOURS_PER_MONTH * term),
+            training_budget / (res * HOURS_PER_MONTH * self.term_months),
         )
         # during a run, or after asking in vain, a lab asks for a block to be
         # ready later (a forward start that a builder can meet)
@@ -399,13 +303,12 @@ class Lab(Firm):
             buyer_id=self.unique_id,
             capacity_h100e=size,
             start_month=start,
-            term_months=term,
+            term_months=self.term_months,
             contiguous=True,
             purpose=Purpose.TRAINING,
             reservation_usd_per_h100e_hour=res,
             buyer_credit=self.credit_rating,
             latest_start_month=start + (p.training_max_wait_months if ahead else 0),
-            longest_term_months=longest,
         )
 
     def inference_requests(self, budget_left: float, asked_training: bool) -> list[RFQ]:
@@ -418,7 +321,6 @@ class Lab(Firm):
         horizon = p.rfq_horizon_months
         infer_only = self.training_need_h100e() if asked_training else 0.0
         res = self.reservation_usd_per_h100e_hour(False)
-        term, longest = self.term_for(False)
         for start in (m.month + 1, m.month + horizon):
             gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)
@@ -429,12 +331,11 @@ class Lab(Firm):
                         buyer_id=self.unique_id,
                         capacity_h100e=gap,
                         start_month=start,
-                        term_months=term,
+                        term_months=self.term_months,
                         contiguous=False,
                         purpose=Purpose.INFERENCE,
                         reservation_usd_per_h100e_hour=res,
                         buyer_credit=self.credit_rating,
-                        longest_term_months=longest,
                     )
                 )
                 budget_left -= gap * res * HOURS_PER_MONTH
@@ -484,7 +385,7 @@ class Lab(Firm):
             buyer_id=self.unique_id,
             capacity_h100e=c.capacity_h100e,
             start_month=m.month,
-            term_months=self.term_for(training)[0],
+            term_months=self.term_months,
             contiguous=training,
             purpose=c.purpose,
             reservation_usd_per_h100e_hour=self.reservation_usd_per_h100e_hour(training),

@@ -534,11 +534,8 @@ def test_hyperscalers_outside_cash_flow_grows_at_the_declared_rate():
 
 
 def test_spot_asks_respect_short_run_cost_and_a_month_without_trade_carries_the_index():
-    # asks at no share of the floor (only the short-run cost holds them up), and demand
-    # that shrinks, so some months find no buyer
-    m = ComputeMarket(
-        scenario="classroom", rng=1, spot_ask_share_of_floor=0.0, demand_growth_per_year=0.5
-    )
+    # asks at no share of the floor: only the short-run cost holds them up
+    m = ComputeMarket(scenario="classroom", rng=1, spot_ask_share_of_floor=0.0)
     asked = carried = 0
     for _ in range(36):
         before = m.spot_index
@@ -556,44 +553,3 @@ def test_spot_asks_respect_short_run_cost_and_a_month_without_trade_carries_the_
         else:
             assert m.metrics["spot_index_traded"] == 1.0
     assert asked > 0 and carried > 0  # both cases are exercised
-
-
-def test_terms_are_chosen_by_both_sides_and_priced_differently():
-    """Labs choose the term per request (a training block for its run's months,
-    inference for a year); a neocloud building to suit asks for the term its lenders
-    require. The opening book aside, every term was 36 months before."""
-    m = ComputeMarket(scenario="baseline", rng=1)
-    m.run_for(36)
-    new = [c for c in m.contracts if c.origin not in ("opening book", "circular deal")]
-    by_term: dict[int, list] = {}
-    for c in new:
-        by_term.setdefault(c.term_months, []).append(c)
-    assert len(by_term) >= 3, sorted(by_term)
-    mean = {
-        t: sum(c.price_usd_per_h100e_hour * c.capacity_h100e for c in cs)
-        / sum(c.capacity_h100e for c in cs)
-        for t, cs in by_term.items()
-    }
-    assert len({round(v, 2) for v in mean.values()}) == len(mean)  # priced differently
-    training = {c.term_months for c in new if c.purpose == "training"}
-    assert training == {m.labs()[0].longest_run_months()}
-
-
-def test_a_lab_cancels_within_notice_and_pays_the_fee_through_the_ledger():
-    m = ComputeMarket(scenario="baseline", rng=1)
-    fees_noticed = fees_paid = 0.0
-    noticed: set[int] = set()
-    for _ in range(60):
-        m.step()
-        fees_paid += m.flows.get("cancellation fee", 0.0)
-        for c in m.contracts:
-            if c.cancel_month >= 0 and c.contract_id not in noticed:
-                noticed.add(c.contract_id)
-                fees_noticed += c.cancellation_fee_usd
-                assert c.cancel_month - m.month <= c.cancellation_notice_months
-    cancelled = [c for c in m.contracts if c.end_reason == "cancelled"]
-    assert cancelled and fees_paid > 0
-    assert fees_paid == pytest.approx(fees_noticed, rel=1e-9)
-    for c in cancelled:
-        assert c.ended_month == c.cancel_month < c.end_month and c.purpose == "inference"
-    assert "cancellation fee" in MEMOS

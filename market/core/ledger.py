@@ -41,7 +41,6 @@ MEMOS: dict[str, Category] = {
     "asset purchase": Category.DEALS,
     "acquisition": Category.DEALS,
     "acquired cash": Category.DEALS,
-    "cancellation fee": Category.COMPUTE,
 }
 
 CAPEX_MEMOS = ("capex", "chips")  # also counted per payer kind, for capex by firm type

@@ -3,7 +3,6 @@ and running a site costs. One service object per model (``model.tech``)."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 from market.core.grid import Region
@@ -29,12 +28,6 @@ class Technology:
         if month < first:
             return 0
         return 1 + (month - first) // self.p.generation_interval_months
-
-    def price_drift_per_year(self) -> float:
-        """The yearly rate at which compute prices are expected to fall with new chip
-        generations (``generation_cost_gain`` every ``generation_interval_months``)."""
-        gain = max(self.p.generation_cost_gain, 1.0)
-        return -math.log(gain) * 12.0 / self.p.generation_interval_months
 
     def h100e_per_mw(self, generation: int) -> float:
         return self.p.h100e_per_mw_initial * self.p.generation_density_gain**generation

@@ -79,7 +79,6 @@ class EndReason(StrEnum):
     BUYER_EXIT = "buyer exit"
     SELLER_EXIT = "seller exit"
     MERGED = "merged"  # buyer and seller became one firm
-    CANCELLED = "cancelled"  # the buyer gave notice and paid the fee
 
 
 class Origin(StrEnum):
@@ -189,9 +188,6 @@ class Contract:
     end_reason: EndReason | str = ""  # "" while open
     ended_month: int = -1
     paid_usd: float = 0.0
-    # cancellation: the month the contract ends after the buyer's notice (-1: none)
-    cancel_month: int = -1
-    cancellation_fee_usd: float = 0.0
 
     @property
     def end_month(self) -> int:
@@ -225,8 +221,6 @@ class RFQ:
     buyer_credit: float
     buyer_is_lab: bool = True
     latest_start_month: int = -1  # a later start the buyer still accepts (-1: start_month)
-    # the longest term the buyer stretches to for a seller that needs one (0: term_months)
-    longest_term_months: int = 0
 
     @property
     def latest_start(self) -> int:

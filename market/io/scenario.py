@@ -198,7 +198,7 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
             "preferred_term_months",
             0,
             "months",
-            "Term this lab asks for in every request (0: chosen per request).",
+            "Term this lab asks for (0: the model's).",
             0,
             120,
             integer=True,

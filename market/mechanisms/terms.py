@@ -33,10 +33,70 @@ MEAN_OF_SQRT = 2.0 / 3.0  # the mean of sqrt(t) over [0, T] is (2/3) sqrt(T)
 #: three- and five-year take-or-pay deals (CALIBRATION B8, B10, S4, K1-K5).
 TERM_MENU_MONTHS: tuple[int, ...] = (1, 12, 36, 60)
 
-# its parameters (longest_term_months, buyer_firm_horizon_months,
-# forecast_uncertainty_per_year, renewal_cost_months, relet_vacancy_months,
-# buyer_term_tolerance) are declared in market.io.params
-PARAMS: tuple[Param, ...] = ()
+PARAMS: tuple[Param, ...] = (
+    Param(
+        "longest_term_months",
+        60,
+        "months",
+        "Longest standard term on offer; the menu is a monthly rental, a one-year "
+        "reservation, a 3-year deal and this (B8 blocks up to 6 months, B10 terms 1-60 "
+        "months, S4 36, K1-K5 60).",
+        "contracting",
+        36,
+        180,
+    ),
+    Param(
+        "buyer_firm_horizon_months",
+        12.0,
+        "months",
+        "How far ahead a lab's need for compute counts as firm (its next training run and "
+        "the users it already serves); commitments beyond it carry forecast risk "
+        "(S5, S7: usage swings within a year).",
+        "contracting",
+        1.0,
+        60.0,
+    ),
+    Param(
+        "forecast_uncertainty_per_year",
+        0.35,
+        "share per sqrt(year)",
+        "Standard deviation of a lab's need, as a share, one year beyond its firm horizon; it "
+        "grows with the square root of time (S5 usage down at xAI, S7 up 3x at Anthropic).",
+        "contracting",
+        0.0,
+        2.0,
+    ),
+    Param(
+        "renewal_cost_months",
+        0.25,
+        "months of payment",
+        "What re-contracting costs a buyer each time a term ends (search, negotiation, the "
+        "risk of a gap), in months of the contract's payment.",
+        "contracting",
+        0.0,
+        6.0,
+    ),
+    Param(
+        "relet_vacancy_months",
+        0.5,
+        "months",
+        "Expected idle months a seller suffers each time a contract ends and it re-lets the "
+        "capacity; loaded on short terms as a premium (B6, B8: short blocks are dearer).",
+        "contracting",
+        0.0,
+        12.0,
+    ),
+    Param(
+        "buyer_term_tolerance",
+        0.1,
+        "share",
+        "A buyer accepts a longer term than its preferred one when it costs at most this "
+        "share more per used H100e-hour (how far it stretches to meet a seller).",
+        "contracting",
+        0.0,
+        2.0,
+    ),
+)
 
 
 def term_menu(longest_term_months: int) -> tuple[int, ...]:

@@ -217,7 +217,6 @@ CONTRACT_COLUMNS = (
     "ended_month",
     "end_reason",
     "paid_usd",
-    "cancellation_fee_usd",
 )
 
 

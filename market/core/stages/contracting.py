@@ -31,8 +31,6 @@ def contract_round(model: ComputeMarket) -> None:
     for f in sellers:
         f.unquoted_h100e *= model.p.unquoted_memory
     labs = model.labs()
-    for lab in labs:  # notice on contracts no longer wanted comes before new requests
-        lab.review_contracts()
     # buyers take turns in a random order each month, so no lab always asks first
     for i in model.rng.permutation(len(labs)):
         lab = labs[int(i)]

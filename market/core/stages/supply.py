@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from market.core import contracting
-from market.io.records import ContractState, EndReason, FacilityStatus
+from market.io.records import ContractState, FacilityStatus
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
@@ -18,9 +18,7 @@ def stage_supply(model: ComputeMarket) -> None:
         s.step_supply()
     sites_online_and_chips_retired(model)
     for c in model.book.open():
-        if 0 <= c.cancel_month <= model.month:  # the buyer's notice has run
-            model.end_contract(c, EndReason.CANCELLED)
-        elif c.state == ContractState.ACTIVE and c.end_month <= model.month:
+        if c.state == ContractState.ACTIVE and c.end_month <= model.month:
             contracting.expire(model, c)
         elif c.state == ContractState.SIGNED and c.start_month <= model.month:
             model.book.activate(c)
