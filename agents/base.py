@@ -22,7 +22,7 @@ from market.io.records import (
     FirmKind,
     Quote,
 )
-from market.mechanisms import pricing, spot
+from market.mechanisms import pricing, spot, spot_cost
 
 # the buyer's credit assumed where no buyer is known yet (spot asks): midway between
 # speculative (0) and investment grade (1)
@@ -354,7 +354,8 @@ class Firm(mesa.Agent):
 
     def spot_ask(self) -> spot.Order | None:
         """Online capacity neither delivered under contract nor kept for itself,
-        offered at a share of the cost floor of its largest site."""
+        offered at a share of the cost floor of its largest site, never below the
+        short-run marginal cost of its least efficient online chips."""
         m = self.model
         free = self.online_capacity_h100e() - self.delivered_sold_h100e()
         free -= self.own_reservation_h100e(m.month)
@@ -362,7 +363,26 @@ class Firm(mesa.Agent):
             return None
         f = max(self.facilities, key=lambda f: f.capacity_h100e)
         floor = self.facility_floor(f, NEUTRAL_CREDIT)
-        return spot.Order(self.unique_id, free, floor * m.p.spot_ask_share_of_floor)
+        ask = spot_cost.spot_ask_usd_per_h100e_hour(
+            floor, m.p.spot_ask_share_of_floor, self.spot_srmc_usd_per_h100e_hour()
+        )
+        return spot.Order(self.unique_id, free, ask)
+
+    def spot_srmc_usd_per_h100e_hour(self) -> float:
+        """The highest short-run marginal cost among its online chips (the oldest
+        generation at each online site)."""
+        tech = self.model.tech
+        return max(
+            (
+                tech.srmc_usd_per_h100e_hour(
+                    h100e_per_mw=tech.h100e_per_mw(min(b.generation for b in f.chips)),
+                    region=f.region,
+                )
+                for f in self.facilities
+                if f.status == FacilityStatus.ONLINE and f.chips
+            ),
+            default=0.0,
+        )
 
     def used_share(self) -> float:
         """Share of the compute it buys that it uses (owed in full on take-or-pay)."""

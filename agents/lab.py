@@ -49,6 +49,7 @@ class Lab(Firm):
         self.run_plan_h100e = 0.0
         self.rationed_share = 0.0
         self.spot_bought_h100e = 0.0
+        self.spot_sold_h100e = 0.0  # sold on spot this month: out of its own pool
         self.pool_h100e = 0.0
         self.used_inference_h100e = 0.0
         self.used_training_h100e = 0.0
@@ -478,7 +479,7 @@ class Lab(Firm):
         """Run training and serve users from the capacity at hand; ration the rest. A
         run that has made no progress for as long as it would take is shelved."""
         m = self.model
-        pool = self.at_hand_h100e() + self.spot_bought_h100e
+        pool = max(0.0, self.at_hand_h100e() + self.spot_bought_h100e - self.spot_sold_h100e)
         demand = self.share * m.demand_h100e
         run = self.run_h100e
         if self.strategy == Strategy.TRAINING_FIRST:

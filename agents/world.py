@@ -46,6 +46,7 @@ class Costs(Protocol):
         annual_rate: float,
         credit_premium: float = 0.0,
     ) -> float: ...
+    def srmc_usd_per_h100e_hour(self, *, h100e_per_mw: float, region: str) -> float: ...
 
 
 class Grid(Protocol):

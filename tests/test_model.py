@@ -9,6 +9,7 @@ import pytest
 
 from agents.broker import Broker
 from market import STAGES, ComputeMarket
+from market.core import lifecycle
 from market.core.ledger import MEMOS, LedgerError
 from market.core.stages import STAGE_NAMES
 from market.io.outputs import OUTPUTS
@@ -257,8 +258,68 @@ class Invariants:
                 value = m.metrics[name]
                 assert math.isfinite(value) and value >= -EPS, (where, name, value)
             assert 0 <= m.metrics["rationed_share"] <= 1 + EPS, where
+            # compute used within online capacity; a site's excess sales are reported
+            used = m.metrics["served_inference_h100e"] + m.metrics["training_h100e"]
+            assert used <= m.online_at_use_h100e * (1 + EPS) + EPS, (where, used)
+            assert m.metrics["utilisation"] <= 1 + EPS, where
+            excess = sum(
+                max(0.0, sold - m.facilities[fid].capacity_h100e)
+                for fid, sold in active_sold(m).items()
+            )
+            assert excess <= m.metrics["shortfall_h100e"] * (1 + EPS) + 1.0, (where, excess)
             for name in ("capacity_hhi", "lab_compute_hhi", "chip_supply_hhi"):
                 assert 0 <= m.metrics[name] <= 10_000 + EPS, (where, name)
+        # lab shares sum to 1, in a month a lab leaves too
+        if m.labs():
+            assert abs(sum(lab.share for lab in m.labs()) - 1) <= EPS, where
+
+
+def active_sold(m) -> dict[int, float]:
+    """Capacity sold under active contracts, by site."""
+    sold: dict[int, float] = {}
+    for c in m.book.open():
+        if c.state == ContractState.ACTIVE:
+            sold[c.facility_id] = sold.get(c.facility_id, 0.0) + c.capacity_h100e
+    return sold
+
+
+def test_a_lab_that_sells_on_spot_does_not_use_what_it_sold():
+    """baseline seed 6 used 67.75M H100e against 63.60M online in 2031-06 when a lab's
+    spot sales stayed in its own pool."""
+    m = ComputeMarket(scenario="baseline", rng=6)
+    sold_any = False
+    for _ in range(72):
+        m.step()
+        for lab in m.labs():
+            sold_any |= lab.spot_sold_h100e > 0
+            at_hand = lab.at_hand_h100e() + lab.spot_bought_h100e - lab.spot_sold_h100e
+            assert lab.pool_h100e <= max(0.0, at_hand) + EPS, (m.calendar_month, lab.name)
+        assert m.metrics["utilisation"] <= 1 + EPS, m.calendar_month
+    assert sold_any  # the case is exercised
+
+
+def test_an_exiting_labs_users_go_to_its_rivals():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.run_for(3)
+    labs = m.labs()
+    before = {lab.name: lab.share for lab in labs[1:]}
+    lifecycle.exit_firm(m, labs[0], "is forced out")
+    assert abs(sum(lab.share for lab in m.labs()) - 1) <= EPS
+    assert all(lab.share >= before[lab.name] for lab in m.labs())
+
+
+def test_a_site_short_of_chips_reports_its_shortfall():
+    m = ComputeMarket(scenario="baseline", rng=6)
+    for _ in range(24):
+        m.step()
+        if m.metrics["shortfall_h100e"] > 0:
+            break
+    assert m.metrics["shortfall_h100e"] > 0
+    assert any(e.kind == "shortfall" for e in m.events)
+    excess = sum(
+        max(0.0, sold - m.facilities[fid].capacity_h100e) for fid, sold in active_sold(m).items()
+    )
+    assert excess == pytest.approx(m.metrics["shortfall_h100e"], rel=1e-6)
 
 
 def test_money_created_outside_the_ledger_is_caught():
@@ -472,3 +533,25 @@ def test_hyperscalers_outside_cash_flow_grows_at_the_declared_rate():
     ]
     assert pick[0].cash_flow_growth() == pytest.approx(1.5**1.5)
     assert pick[1].cash_flow_growth() == 1.0
+
+
+def test_spot_asks_respect_short_run_cost_and_a_month_without_trade_carries_the_index():
+    # asks at no share of the floor: only the short-run cost holds them up
+    m = ComputeMarket(scenario="classroom", rng=1, spot_ask_share_of_floor=0.0)
+    asked = carried = 0
+    for _ in range(36):
+        before = m.spot_index
+        m.step()
+        for firm in m.firms():
+            ask = firm.spot_ask()
+            if ask is not None:
+                asked += 1
+                srmc = firm.spot_srmc_usd_per_h100e_hour()
+                assert srmc > 0 and ask.price_usd_per_h100e_hour >= srmc * (1 - EPS)
+        if m.spot_volume_h100e <= 0:
+            carried += 1
+            assert math.isnan(m.metrics["spot_price_usd_per_h100e_hour"])
+            assert m.metrics["spot_index_traded"] == 0.0 and m.spot_index == before
+        else:
+            assert m.metrics["spot_index_traded"] == 1.0
+    assert asked > 0 and carried > 0  # both cases are exercised

@@ -215,18 +215,24 @@ class ContractBook:
             self._resold_by[new_buyer_id][child.contract_id] = child
             self._change_party(child, seller_id=new_buyer_id)
 
-    def deliver(self, capacity_of: Callable[[int], float]) -> None:
+    def deliver(self, capacity_of: Callable[[int], float]) -> dict[int, float]:
         """Each site delivers its active contracts pro rata when it has fewer chips
-        online than it has sold; ``capacity_of(site_id)`` is its online capacity."""
+        online than it has sold; ``capacity_of(site_id)`` is its online capacity.
+        Returns the shortfall (sold less online, H100e) of every site that falls short."""
+        short: dict[int, float] = {}
         for site_id, contracts in self._by_site.items():
             active = [c for c in contracts.values() if c.state == ContractState.ACTIVE]
             if not active:
                 continue
             sold = sum(c.capacity_h100e for c in active)
-            ratio = min(1.0, capacity_of(site_id) / sold) if sold > 0 else 0.0
+            online = capacity_of(site_id)
+            ratio = min(1.0, online / sold) if sold > 0 else 0.0
             for c in active:
                 c.delivered_h100e = c.capacity_h100e * ratio
+            if sold > online:
+                short[site_id] = sold - online
         self._deliver_resales()
+        return short
 
     def start_month(self) -> None:
         self.new_this_month = []

@@ -183,7 +183,21 @@ def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
         auction_site(model, firm, f)
     for c in model.book.sold_by(firm.unique_id):  # contracts whose site found no buyer
         model.book.end(c, EndReason.SELLER_EXIT, model.month)
+    if isinstance(firm, Lab):
+        users_to_rivals(model, firm)
     remove(model, firm)
+
+
+def users_to_rivals(model: ComputeMarket, lab: Lab) -> None:
+    """An exiting lab's users move to the labs that stay, in proportion to their
+    shares (equally when none has any), so the shares still sum to 1."""
+    rivals = [r for r in model.labs() if r is not lab]
+    if not rivals or lab.share <= 0:
+        return
+    total = sum(r.share for r in rivals)
+    for r in rivals:
+        r.share += lab.share * (r.share / total if total > 0 else 1.0 / len(rivals))
+    lab.share = 0.0
 
 
 def remove(model: ComputeMarket, firm) -> None:

@@ -133,6 +133,10 @@ class ComputeMarket(mesa.Model):
         self.tightness = 0.0
         self.scarcity_markup = 1.0
         self.unmet_last_h100e = 0.0
+        self.shortfall_h100e = 0.0  # sold beyond online capacity (the supply stage)
+        self.short_sites: set[int] = set()
+        self.online_at_use_h100e = 0.0  # online capacity in the use stage
+        self.spot_index_traded = False  # whether this month's spot trades moved the index
         self._top_runs: list[tuple[float, int]] = []
         self._leader_capability = 0.0
 

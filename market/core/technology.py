@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from market.core.grid import Region
 from market.io.records import HOURS_PER_MONTH, Facility, Parameters
-from market.mechanisms import pricing
+from market.mechanisms import pricing, spot_cost
 
 # the merchant chip price when no merchant supplier is left: an H100's list price
 FALLBACK_CHIP_PRICE_USD_PER_H100E = 30_000.0
@@ -88,4 +88,15 @@ class Technology:
             pue=p.pue,
             annual_rate=annual_rate,
             credit_premium=credit_premium,
+        )
+
+    def srmc_usd_per_h100e_hour(self, *, h100e_per_mw: float, region: str) -> float:
+        """Short-run marginal cost of an H100e-hour on chips of this density in
+        ``region``: energy and the variable share of other running costs."""
+        return spot_cost.srmc_usd_per_h100e_hour(
+            power_price_usd_per_mwh=self.regions[region].power_price_usd_per_mwh,
+            pue=self.p.pue,
+            h100e_per_mw=h100e_per_mw,
+            other_opex_usd_per_mw_month=self.p.other_opex_usd_per_mw_month,
+            variable_opex_share=self.p.variable_opex_share,
         )

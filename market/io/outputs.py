@@ -28,7 +28,7 @@ _O = Output
 OUTPUTS: tuple[Output, ...] = (
     _O(
         "spot_price_usd_per_h100e_hour",
-        "Clearing price of this month's spot market (empty: no bids or asks).",
+        "Clearing price of this month's spot market (empty: nothing traded).",
     ),
     _O(
         "spot_price_index_usd_per_h100e_hour",
@@ -112,7 +112,11 @@ OUTPUTS: tuple[Output, ...] = (
     _O("training_h100e", "Compute used by training runs."),
     _O("rationed_share", "Share of inference demand not served (users rationed)."),
     _O("inference_share_of_compute", "Inference's share of compute used."),
-    _O("utilisation", "Compute used over online capacity."),
+    _O(
+        "utilisation",
+        "Compute used over online capacity (as it was when used, before sites close in "
+        "the month's settlement).",
+    ),
     _O("lab_cash_usd", "Labs' cash, summed."),
     _O("lab_revenue_usd_per_month", "Labs' revenue this month, summed."),
     _O("neocloud_debt_usd", "Neoclouds' debt outstanding, summed."),
@@ -156,5 +160,17 @@ OUTPUTS: tuple[Output, ...] = (
     _O(
         "price_index_spread_usd_per_h100e_hour",
         "Highest minus lowest index this month (empty until every index has a value).",
+    ),
+    # ---- contracts that bind: delivery failures and the spot index's source
+    _O(
+        "shortfall_h100e",
+        "Capacity sold under active contracts that their sites cannot deliver this month "
+        "(sold beyond the site's online chips, summed over sites); 0 when every contract "
+        "is delivered in full.",
+    ),
+    _O(
+        "spot_index_traded",
+        "1 when spot capacity traded this month and the rental index moved toward its "
+        "price; 0 when nothing traded and the index carried over unchanged.",
     ),
 )

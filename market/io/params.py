@@ -1544,6 +1544,18 @@ MODEL_PARAMS: tuple[Param, ...] = (
         0.0,
         1e9,
     ),
+    # ---- contracts that bind: spot cost, terms, cancellation (docs/contracts-and-money.md)
+    _p(
+        "variable_opex_share",
+        1.0,
+        "share",
+        "Share of other running costs (staff, maintenance, network) that counts in the "
+        "short-run marginal cost of an H100e-hour, below which no spot ask goes; energy "
+        "always counts (C4: energy about $0.6B of $8.5B a GW-year).",
+        "contracting",
+        0.0,
+        1.0,
+    ),
 )
 
 PARAMS: dict[str, Param] = {p.name: p for p in MODEL_PARAMS}

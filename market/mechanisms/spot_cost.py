@@ -13,19 +13,8 @@ from __future__ import annotations
 from market.io.params import Param
 from market.io.records import HOURS_PER_MONTH
 
-PARAMS: tuple[Param, ...] = (
-    Param(
-        "variable_opex_share",
-        1.0,
-        "share",
-        "Share of other running costs (staff, maintenance, network) that counts in the "
-        "short-run marginal cost of an H100e-hour; energy always counts (C4: energy about "
-        "$0.6B of $8.5B a GW-year).",
-        "contracting",
-        0.0,
-        1.0,
-    ),
-)
+# its parameter, ``variable_opex_share``, is declared in market.io.params
+PARAMS: tuple[Param, ...] = ()
 
 #: How a month's index value came about.
 INDEX_TRADED = "traded"

@@ -41,13 +41,15 @@ def compute_metrics(model: ComputeMarket) -> dict[str, float]:
         **caps,
         **chips_and_firms(model),
         **frontier_and_capex(model),
-        **labs_and_money(model, caps["capacity_h100e_total"]),
+        **labs_and_money(model),
     }
     out["capex_usd_12m_total"] = (
         out["capex_usd_12m_hyperscaler"] + out["capex_usd_12m_neocloud"] + out["capex_usd_12m_lab"]
     )
     out.update(model.network.metrics())
     out.update(secondary.metrics(model))  # the secondary market's columns
+    out["shortfall_h100e"] = model.shortfall_h100e
+    out["spot_index_traded"] = float(model.spot_index_traded)
     return out
 
 
@@ -154,7 +156,7 @@ def frontier_and_capex(model: ComputeMarket) -> dict[str, float]:
     }
 
 
-def labs_and_money(model: ComputeMarket, total_cap: float) -> dict[str, float]:
+def labs_and_money(model: ComputeMarket) -> dict[str, float]:
     labs = model.labs()
     demand_total = sum(lab.demand_h100e for lab in labs)
     served = sum(lab.used_inference_h100e for lab in labs)
@@ -167,7 +169,9 @@ def labs_and_money(model: ComputeMarket, total_cap: float) -> dict[str, float]:
         "inference_share_of_compute": served / (served + training)
         if served + training > 0
         else 0.0,
-        "utilisation": (served + training) / total_cap if total_cap > 0 else 0.0,
+        "utilisation": (served + training) / model.online_at_use_h100e
+        if model.online_at_use_h100e > 0
+        else 0.0,
         "lab_cash_usd": sum(lab.cash_usd for lab in labs),
         "lab_revenue_usd_per_month": sum(lab.revenue_usd for lab in labs),
         "neocloud_debt_usd": sum(f.debt_usd for f in model.of_type(Neocloud)),

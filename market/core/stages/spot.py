@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from market.mechanisms import pricing, spot
+from market.mechanisms import pricing, spot, spot_cost
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
@@ -15,6 +15,7 @@ def stage_spot(model: ComputeMarket) -> None:
     bids, asks = [], []
     for lab in model.labs():
         lab.spot_bought_h100e = 0.0
+        lab.spot_sold_h100e = 0.0
         q, price = lab.spot_bid()
         if q > 0:
             bids.append(spot.Order(lab.unique_id, q, price))
@@ -25,13 +26,17 @@ def stage_spot(model: ComputeMarket) -> None:
     result = spot.clear(bids, asks)
     for buyer_id, q in result.bought.items():
         model.firm(buyer_id).spot_bought_h100e = q
+    for lab in model.labs():  # a lab's spot sale comes out of its own pool
+        lab.spot_sold_h100e = result.sold.get(lab.unique_id, 0.0)
     model.spot_result = result
     model.spot_volume_h100e = result.volume_h100e
-    cleared = result.price_usd_per_h100e_hour
-    model.spot_price = cleared if cleared is not None else math.nan
-    if cleared is not None:
-        a = model.p.spot_index_smoothing
-        model.spot_index = (1.0 - a) * model.spot_index + a * cleared
+    # a month without trade prints no price, and the index carries over
+    traded = result.price_usd_per_h100e_hour if result.volume_h100e > 0 else None
+    model.spot_price = traded if traded is not None else math.nan
+    model.spot_index, how = spot_cost.next_index(
+        model.spot_index, traded, model.p.spot_index_smoothing
+    )
+    model.spot_index_traded = how == spot_cost.INDEX_TRADED
     model.unmet_last_h100e = result.unmet_h100e
     # scarcity: the share of the month's compute demand that found no capacity
     wanted = sum(lab.share * model.demand_h100e + lab.run_h100e for lab in model.labs())

@@ -22,7 +22,25 @@ def stage_supply(model: ComputeMarket) -> None:
             contracting.expire(model, c)
         elif c.state == ContractState.SIGNED and c.start_month <= model.month:
             model.book.activate(c)
-    model.book.deliver(lambda site_id: model.facilities[site_id].capacity_h100e)
+    short = model.book.deliver(lambda site_id: model.facilities[site_id].capacity_h100e)
+    report_shortfall(model, short)
+
+
+def report_shortfall(model: ComputeMarket, short: dict[int, float]) -> None:
+    """A site that cannot deliver what it sold is a delivery failure: the month's total
+    is an output, and the first month of each site's shortfall an event."""
+    model.shortfall_h100e = sum(short.values())
+    for site_id in sorted(set(short) - model.short_sites):
+        f = model.facilities[site_id]
+        owner = model.firm(f.owner_id)
+        who = owner.name if owner is not None else model.names_by_id.get(f.owner_id, "?")
+        model.log(
+            "shortfall",
+            f"{who} cannot deliver {short[site_id]:,.0f} H100e it sold from {f.name} "
+            f"({f.capacity_h100e:,.0f} H100e online); buyers get a pro-rata share",
+            who,
+        )
+    model.short_sites = set(short)
 
 
 def new_generation(model: ComputeMarket) -> None:

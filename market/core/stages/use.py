@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 
 
 def stage_use(model: ComputeMarket) -> None:
+    # the capacity the month's compute is used on (sites may close at settlement)
+    model.online_at_use_h100e = sum(f.capacity_h100e for f in model.facilities.values())
     for lab in model.labs():
         lab.step_use()
         lab.note_rationing()
