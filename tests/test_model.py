@@ -275,18 +275,18 @@ class Invariants:
 
 
 def active_sold(m) -> dict[int, float]:
-    """Capacity sold under active contracts, by site."""
+    """Capacity sold under active contracts, by site (a resale sits inside its parent)."""
     sold: dict[int, float] = {}
     for c in m.book.open():
-        if c.state == ContractState.ACTIVE:
+        if c.state == ContractState.ACTIVE and c.parent_id is None:
             sold[c.facility_id] = sold.get(c.facility_id, 0.0) + c.capacity_h100e
     return sold
 
 
 def test_a_lab_that_sells_on_spot_does_not_use_what_it_sold():
     """baseline seed 6 used 67.75M H100e against 63.60M online in 2031-06 when a lab's
-    spot sales stayed in its own pool."""
-    m = ComputeMarket(scenario="baseline", rng=6)
+    spot sales stayed in its own pool; seed 1 has a lab selling on spot from 2027-03."""
+    m = ComputeMarket(scenario="baseline", rng=1)
     sold_any = False
     for _ in range(72):
         m.step()
