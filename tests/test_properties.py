@@ -119,8 +119,8 @@ class MonthChecks:
         self._expect(not labs or abs(total - 1) <= EPS, f"lab shares sum to {total}")
         sold: dict[int, float] = {}
         delivered: dict[int, float] = {}
-        for c in m.book.open():
-            if c.state == ContractState.ACTIVE:
+        for c in m.book.open():  # a resale sits inside its parent's capacity
+            if c.state == ContractState.ACTIVE and c.parent_id is None:
                 sold[c.facility_id] = sold.get(c.facility_id, 0.0) + c.capacity_h100e
                 delivered[c.facility_id] = delivered.get(c.facility_id, 0.0) + c.delivered_h100e
         excess = 0.0
