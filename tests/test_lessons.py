@@ -3,9 +3,11 @@ comparison an instructor's answer states is checked here over ten seeds, with
 tolerances that reflect the spread across seeds.
 
 Each lesson runs its preset (a built-in scenario ``lesson-<topic>``) through
-``market.run.runner.run``: one run per seed per arm, shared by the lesson's tests
-through a module-level fixture. ``python tests/test_lessons.py`` prints the numbers
-the lessons quote (medians, ranges and paired counts over the same seeds).
+``market.run.runner.run``: one run per seed per arm, cached and shared by the lesson's
+tests. Each claim of an answer is a function that records its checks (the measured
+value and its bound); ``scripts/lesson_numbers.py`` runs the same functions and prints
+every quoted median and every check's measured value, to update the pages when the
+model changes.
 
 The lesson pages' marked commands (a fenced block whose first line is ``# test``) are
 run as tests/test_docs.py runs the README's.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,6 +233,8 @@ def market_numbers(result) -> dict[str, float]:
         "capacity_hhi": float(last["capacity_hhi"]),
         "lab_cash_busd": last["lab_cash_usd"] / 1e9,
         "rationed_mean": float(ts["rationed_share"].mean()),
+        "utilisation_mean": float(ts["utilisation"].mean()),
+        # the index carries over a month without spot trade, so every month has a value
         "spot_mean_usd": float(ts["spot_price_index_usd_per_h100e_hour"].mean()),
         "largest_run_opening_mh100e_months": ts["largest_run_h100e_months"].iloc[0] / 1e6,
         "largest_run_mh100e_months": last["largest_run_h100e_months"] / 1e6,
@@ -281,22 +286,52 @@ def lease_numbers(result) -> dict[str, float]:
     }
 
 
+def secondary_numbers(result) -> dict[str, float]:
+    """The brokers lesson: what the exchange traded and what its two indices read."""
+    ts = result.timeseries
+    vwap = ts["price_index_vwap_usd_per_h100e_hour"].astype(float)
+    survey = ts["price_index_list_survey_usd_per_h100e_hour"].astype(float)
+    traded = (ts["secondary_volume_h100e"] > 0) & vwap.notna() & survey.notna()
+    book = result.contracts
+    resales = book[book["origin"] == "resale"]
+    gap = (vwap - survey)[traded]
+    return {
+        "resales": float(len(resales)),
+        "resale_sellers": float(resales["seller"].nunique()),
+        "resale_buyers": float(resales["buyer"].nunique()),
+        "months_with_trades": float(traded.sum()),
+        "resale_share_mean": float(ts["resale_share_of_used"].fillna(0).mean()),
+        "resale_share_max": float(ts["resale_share_of_used"].fillna(0).max()),
+        "exchange_fees_musd": float(ts["exchange_fees_usd"].sum()) / 1e6,
+        "fill_rate_mean": float(ts["exchange_fill_rate"].mean()),
+        "vwap_traded_mean_usd": float(vwap[traded].mean()) if traded.any() else math.nan,
+        "survey_traded_mean_usd": float(survey[traded].mean()) if traded.any() else math.nan,
+        "vwap_minus_survey_usd": float(gap.mean()) if len(gap) else math.nan,
+        "vwap_below_survey_share": float((gap < 0).mean()) if len(gap) else math.nan,
+        "spread_mean_usd": float(ts["price_index_spread_usd_per_h100e_hour"].mean()),
+        "served_mh100e_months": float(ts["served_inference_h100e"].sum()) / 1e6,
+    }
+
+
+NUMBERS = {"colossus-lease": lease_numbers, "brokers": secondary_numbers}
+
+
+def measure_one(lesson: str, arm: str, seed: int) -> dict[str, float]:
+    """The numbers of one run: one lesson, one arm, one seed."""
+    spec = LESSONS[lesson]
+    result = runner.run(spec.scenario, seed=seed, overrides=spec.arms[arm])
+    numbers = market_numbers(result)
+    if lesson in NUMBERS:
+        numbers |= NUMBERS[lesson](result)
+    return numbers
+
+
 @functools.cache
 def measure(lesson: str) -> dict[str, list[dict[str, float]]]:
-    """{arm: [numbers of seed 1, ..., seed 10]} for one lesson (cached: one run per seed
-    per arm)."""
+    """{arm: [numbers of the first seed, ..., the tenth]} for one lesson (cached: one run
+    per seed per arm, shared by the lesson's tests)."""
     spec = LESSONS[lesson]
-    out = {}
-    for arm, overrides in spec.arms.items():
-        rows = []
-        for seed in spec.seeds:
-            result = runner.run(spec.scenario, seed=seed, overrides=overrides)
-            numbers = market_numbers(result)
-            if lesson == "colossus-lease":
-                numbers |= lease_numbers(result)
-            rows.append(numbers)
-        out[arm] = rows
-    return out
+    return {arm: [measure_one(lesson, arm, s) for s in spec.seeds] for arm in spec.arms}
 
 
 def values(runs, arm: str, key: str) -> np.ndarray:
@@ -315,32 +350,81 @@ def paired(runs, a: str, b: str, key: str, rel: float = 0.0) -> tuple[int, int]:
     return int((x > y + tol).sum()), int((x < y - tol).sum())
 
 
-# =========================================================================== fixtures
+@dataclass(frozen=True)
+class Check:
+    """One bound a claim puts on a measured value."""
+
+    what: str
+    got: float
+    op: str  # ">=", "<=", ">", "<", or "in" (bound is (low, high), both included)
+    bound: float | tuple[float, float]
+
+    @property
+    def ok(self) -> bool:
+        if self.op == "in":
+            low, high = self.bound
+            return bool(low <= self.got <= high)
+        return bool(OPS[self.op](self.got, self.bound))
+
+    def __str__(self) -> str:
+        bound = "[{:.4g}, {:.4g}]".format(*self.bound) if self.op == "in" else f"{self.bound:.4g}"
+        return f"{self.what}: measured {self.got:.4g}, needs {self.op} {bound}"
 
 
-@pytest.fixture(scope="module")
-def long_contracts():
-    return measure("long-contracts")
+OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 
 
-@pytest.fixture(scope="module")
-def arms_race():
-    return measure("arms-race")
+class Claims:
+    """The checks of one lesson's claim over its runs. Every check is recorded, so a
+    test reports all the bounds that fail at once and ``scripts/lesson_numbers.py``
+    prints each measured value next to its bound."""
+
+    def __init__(self, runs: dict[str, list[dict[str, float]]]) -> None:
+        self.runs = runs
+        self.checks: list[Check] = []
+
+    def check(self, what: str, got: float, op: str, bound) -> None:
+        self.checks.append(Check(what, float(got), op, bound))
+
+    def values(self, arm: str, key: str) -> np.ndarray:
+        return values(self.runs, arm, key)
+
+    def median(self, arm: str, key: str) -> float:
+        return median(self.runs, arm, key)
+
+    def count(self, arm: str, key: str, test, what: str, op: str, bound: int) -> None:
+        """How many seeds of ``arm`` pass ``test`` (a function of the array)."""
+        self.check(f"{what} ({arm})", int(test(self.values(arm, key)).sum()), op, bound)
+
+    def above(self, a: str, b: str, key: str, op: str, n: int, rel: float = 0.0) -> None:
+        """Seeds where ``a`` is above ``b`` (by more than ``rel`` of b)."""
+        by = f" by >{rel:.0%}" if rel else ""
+        self.check(f"{key}: {a} above {b}{by}, seeds", paired(self.runs, a, b, key, rel)[0], op, n)
+
+    def below(self, a: str, b: str, key: str, op: str, n: int, rel: float = 0.0) -> None:
+        """Seeds where ``a`` is below ``b`` (by more than ``rel`` of b)."""
+        by = f" by >{rel:.0%}" if rel else ""
+        self.check(f"{key}: {a} below {b}{by}, seeds", paired(self.runs, a, b, key, rel)[1], op, n)
+
+    def median_of(self, arm: str, key: str, op: str, bound) -> None:
+        self.check(f"{key}: median of {arm}", self.median(arm, key), op, bound)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
 
 
-@pytest.fixture(scope="module")
-def consolidation():
-    return measure("consolidation")
+# The claims of each lesson's instructor's answer, in the page's order: a function that
+# records its checks on a Claims (the docstring is the claim as the page states it).
+CLAIMS: dict[str, list] = {}
 
 
-@pytest.fixture(scope="module")
-def power_grid():
-    return measure("power-grid")
+def claim(lesson: str):
+    def register(fn):
+        CLAIMS.setdefault(lesson, []).append(fn)
+        return fn
 
-
-@pytest.fixture(scope="module")
-def colossus_lease():
-    return measure("colossus-lease")
+    return register
 
 
 # =========================================================================== the presets
@@ -428,270 +512,264 @@ def test_every_lesson_page_has_a_marked_command():
 # =========================================================================== the claims
 
 
-# Each test names the lesson's claim it checks. Paired counts compare runs with the same
-# seed; the thresholds sit below what was measured (see the lesson pages) so that seed
-# spread does not fail them, but a change that reverses a claim does.
+# Paired counts compare runs with the same seed; the bounds sit below what was measured
+# (the lesson pages quote the measured counts) so that seed spread does not fail them,
+# but a change that reverses a claim does.
 
 
-@pytest.mark.slow
-def test_long_contracts_get_capacity_built_and_keep_labs_alive(long_contracts):
+@claim("long-contracts")
+def long_contracts_get_capacity_built_and_keep_labs_alive(c: Claims) -> None:
     """Lesson 1: with 60-month contracts more capacity is online after five years (10 of
     10 seeds, median 8.7 vs 6.3 million H100e), fewer labs exit (8 of 10; median 0 vs 2)
     and more are still active (7 of 10)."""
-    r, a, b = long_contracts, "60 months", "12 months"
-    above, _ = paired(r, a, b, "capacity_mh100e", rel=0.05)
-    assert above >= 8
-    assert 1.15 < median(r, a, "capacity_mh100e") / median(r, b, "capacity_mh100e") < 2.0
-    above, below = paired(r, a, b, "exits")
-    assert below >= 7 and above <= 2
-    assert median(r, a, "exits") < median(r, b, "exits")
-    above, below = paired(r, a, b, "active_labs")
-    assert above >= 6 and below <= 2
+    a, b = "60 months", "12 months"
+    c.above(a, b, "capacity_mh100e", ">=", 8, rel=0.05)
+    ratio = c.median(a, "capacity_mh100e") / c.median(b, "capacity_mh100e")
+    c.check("capacity_mh100e: median 60 months over median 12 months", ratio, "in", (1.15, 2.0))
+    c.below(a, b, "exits", ">=", 7)
+    c.above(a, b, "exits", "<=", 2)
+    c.median_of(a, "exits", "<", c.median(b, "exits"))
+    c.above(a, b, "active_labs", ">=", 6)
+    c.below(a, b, "active_labs", "<=", 2)
 
 
-@pytest.mark.slow
-def test_long_contracts_do_not_make_the_frontier_run_larger(long_contracts):
+@claim("long-contracts")
+def long_contracts_do_not_make_the_frontier_run_larger(c: Claims) -> None:
     """Lesson 1, the surprise: with 60-month contracts labs complete more training runs
-    (10 of 10; median 10 vs 6) but the largest run is smaller (7 of 10; median 1.7
-    vs 2.5 million H100e-months), and the users rationed show no consistent change."""
-    r, a, b = long_contracts, "60 months", "12 months"
-    above, _ = paired(r, a, b, "training_runs_completed")
-    assert above >= 8
-    assert median(r, a, "largest_run_mh100e_months") < median(r, b, "largest_run_mh100e_months")
-    _, below = paired(r, a, b, "largest_run_mh100e_months")
-    assert below >= 6
-    above, below = paired(r, a, b, "rationed_mean", rel=0.05)
-    assert max(above, below) <= 7
+    (10 of 10; median 10 vs 6) but the largest run is smaller (7 of 10; median 1.7 vs
+    2.5 million H100e-months), and the users rationed show no consistent change."""
+    a, b = "60 months", "12 months"
+    c.above(a, b, "training_runs_completed", ">=", 8)
+    c.median_of(a, "largest_run_mh100e_months", "<", c.median(b, "largest_run_mh100e_months"))
+    c.below(a, b, "largest_run_mh100e_months", ">=", 6)
+    above, below = paired(c.runs, a, b, "rationed_mean", rel=0.05)
+    c.check(
+        "rationed_mean: the larger of above and below by >5%, seeds", max(above, below), "<=", 7
+    )
 
 
-@pytest.mark.slow
-def test_long_contracts_cost_labs_cash_when_demand_shrinks(long_contracts):
+@claim("long-contracts")
+def long_contracts_cost_labs_cash_when_demand_shrinks(c: Claims) -> None:
     """Lesson 1, extension (demand_growth_per_year = 0.7): with 60-month contracts labs end
     with less cash (8 of 10; median 16 vs 46 billion USD) while their users are rationed
     less (9 of 10); no seed ends with more labs active. Users' compute demand falls to
     about half by 2028-12 and then levels off."""
-    r, a, b = long_contracts, "60 months, shrinking demand", "12 months, shrinking demand"
-    # users' compute demand falls to about half by 2028-12, then levels off
-    halved = values(r, b, "demand_month36_over_start")
-    assert 0.3 <= np.median(halved) <= 0.7
-    assert (values(r, b, "demand_end_over_start") < 0.8).sum() >= 9
-    _, below = paired(r, a, b, "lab_cash_busd")
-    assert below >= 7
-    assert median(r, a, "lab_cash_busd") < 0.6 * median(r, b, "lab_cash_busd")
-    _, below = paired(r, a, b, "rationed_mean")
-    assert below >= 7
-    above, _ = paired(r, a, b, "active_labs")
-    assert above <= 1
+    a, b = "60 months, shrinking demand", "12 months, shrinking demand"
+    c.median_of(b, "demand_month36_over_start", "in", (0.3, 0.7))
+    c.count(b, "demand_end_over_start", lambda v: v < 0.8, "demand ends below 0.8x", ">=", 9)
+    c.below(a, b, "lab_cash_busd", ">=", 7)
+    c.median_of(a, "lab_cash_busd", "<", 0.6 * c.median(b, "lab_cash_busd"))
+    c.below(a, b, "rationed_mean", ">=", 7)
+    c.above(a, b, "active_labs", "<=", 1)
 
 
-@pytest.mark.slow
-def test_matching_the_leader_freezes_the_frontier(arms_race):
+@claim("arms-race")
+def matching_the_leader_freezes_the_frontier(c: Claims) -> None:
     """Lesson 2: with race ambition 1 the largest run stays at the opening frontier
     (0.12 million H100e-months) in every seed; with ambition 2 it is larger in every seed
     (median 17.5, range 3-34 million by 2035-12), growing about 1.6x a year; with
     ambition 1 labs complete more (small) runs in every seed."""
-    r = arms_race
-    opening = values(r, "ambition 1", "largest_run_opening_mh100e_months")
-    frozen = values(r, "ambition 1", "largest_run_mh100e_months")
-    assert (np.isclose(frozen, opening, rtol=0.01)).sum() >= 9
-    assert np.allclose(opening, 0.12, rtol=0.01)
-    above, _ = paired(r, "ambition 2", "ambition 1", "largest_run_mh100e_months", rel=0.5)
-    assert above >= 9
-    assert 8 <= median(r, "ambition 2", "largest_run_mh100e_months") <= 35
-    assert 1.3 <= median(r, "ambition 2", "largest_run_growth_per_year") <= 1.9
-    above, _ = paired(r, "ambition 1", "ambition 2", "training_runs_completed")
-    assert above >= 9
+    one, two = "ambition 1", "ambition 2"
+    opening = c.values(one, "largest_run_opening_mh100e_months")
+    frozen = c.values(one, "largest_run_mh100e_months")
+    c.check("ambition 1: largest run at the opening one, seeds",
+            np.isclose(frozen, opening, rtol=0.01).sum(), ">=", 9)  # fmt: skip
+    c.check(
+        "opening frontier, million H100e-months (every seed)", opening.max(), "in", (0.119, 0.121)
+    )
+    c.above(two, one, "largest_run_mh100e_months", ">=", 9, rel=0.5)
+    c.median_of(two, "largest_run_mh100e_months", "in", (8, 35))
+    c.median_of(two, "largest_run_growth_per_year", "in", (1.3, 1.9))
+    c.above(one, two, "training_runs_completed", ">=", 9)
 
 
-@pytest.mark.slow
-def test_more_ambition_does_not_buy_a_larger_run(arms_race):
+@claim("arms-race")
+def more_ambition_does_not_buy_a_larger_run(c: Claims) -> None:
     """Lesson 2, the surprise: with ambition 4 the median largest run is smaller than with
     ambition 2 (11.3 vs 17.5 million H100e-months; larger in only 4 of 10 seeds) and labs
     complete fewer runs (10 of 10; median 6 vs 14.5); the frontier grows more slowly
     (median 1.43x vs 1.58x a year)."""
-    r, a, b = arms_race, "ambition 4", "ambition 2"
-    assert median(r, a, "largest_run_mh100e_months") < median(r, b, "largest_run_mh100e_months")
-    above, _ = paired(r, a, b, "largest_run_mh100e_months")
-    assert above <= 5
-    _, below = paired(r, a, b, "training_runs_completed")
-    assert below >= 8
-    growth = median(r, a, "largest_run_growth_per_year")
-    assert 1.2 <= growth < median(r, b, "largest_run_growth_per_year")
+    a, b = "ambition 4", "ambition 2"
+    c.median_of(a, "largest_run_mh100e_months", "<", c.median(b, "largest_run_mh100e_months"))
+    c.above(a, b, "largest_run_mh100e_months", "<=", 5)
+    c.below(a, b, "training_runs_completed", ">=", 8)
+    c.median_of(a, "largest_run_growth_per_year", ">=", 1.2)
+    c.median_of(a, "largest_run_growth_per_year", "<", c.median(b, "largest_run_growth_per_year"))
 
 
-@pytest.mark.slow
-def test_a_cap_on_training_runs_damps_the_race(arms_race):
+@claim("arms-race")
+def a_cap_on_training_runs_damps_the_race(c: Claims) -> None:
     """Lesson 2, extension (training_run_cap_h100e = 200000): the largest run stops at the
     cap times the run length, 0.8 million H100e-months, in every seed; labs end with more
     cash (10 of 10) and ration their users less (8 of 10)."""
-    r, a, b = arms_race, "ambition 2, cap", "ambition 2"
-    capped = values(r, a, "largest_run_mh100e_months")
-    assert (np.isclose(capped, 0.8, rtol=0.01)).sum() >= 9
-    above, _ = paired(r, a, b, "lab_cash_busd")
-    assert above >= 8
-    _, below = paired(r, a, b, "rationed_mean")
-    assert below >= 7
+    a, b = "ambition 2, cap", "ambition 2"
+    c.count(a, "largest_run_mh100e_months", lambda v: np.isclose(v, 0.8, rtol=0.01),
+            "largest run at 0.8 million H100e-months, seeds", ">=", 9)  # fmt: skip
+    c.above(a, b, "lab_cash_busd", ">=", 8)
+    c.below(a, b, "rationed_mean", ">=", 7)
 
 
-@pytest.mark.slow
-def test_a_funding_winter_thins_the_market(consolidation):
+@claim("consolidation")
+def a_funding_winter_thins_the_market(c: Claims) -> None:
     """Lesson 3: starting in a funding winter, more firms exit in five years (10 of 10;
     median 11 vs 2), fewer labs are left (10 of 10; median 3 vs 9.5), more acquisitions
     happen (7 of 10, fewer in 1), labs hold less cash (9 of 10), less capacity is
     online (8 of 10; 33 vs 51 million H100e) and ownership is more concentrated (7 of 10;
     HHI 1,754 vs 1,540)."""
-    r, a, b = consolidation, "winter", "normal"
-    above, _ = paired(r, a, b, "exits")
-    assert above >= 8
-    assert median(r, a, "exits") >= 3 * max(median(r, b, "exits"), 1)
-    _, below = paired(r, a, b, "active_labs")
-    assert below >= 8
-    above, below = paired(r, a, b, "acquisitions")
-    assert above >= 6 and below <= 2
-    _, below = paired(r, a, b, "lab_cash_busd")
-    assert below >= 7
-    _, below = paired(r, a, b, "capacity_mh100e")
-    assert below >= 6
-    above, _ = paired(r, a, b, "capacity_hhi")
-    assert above >= 6
-    assert median(r, a, "capacity_hhi") > median(r, b, "capacity_hhi")
+    a, b = "winter", "normal"
+    c.above(a, b, "exits", ">=", 8)
+    c.median_of(a, "exits", ">=", 3 * max(c.median(b, "exits"), 1))
+    c.below(a, b, "active_labs", ">=", 8)
+    c.above(a, b, "acquisitions", ">=", 6)
+    c.below(a, b, "acquisitions", "<=", 2)
+    c.below(a, b, "lab_cash_busd", ">=", 7)
+    c.below(a, b, "capacity_mh100e", ">=", 6)
+    c.above(a, b, "capacity_hhi", ">=", 6)
+    c.median_of(a, "capacity_hhi", ">", c.median(b, "capacity_hhi"))
 
 
-@pytest.mark.slow
-def test_merger_review_rarely_binds_in_five_years(consolidation):
+@claim("consolidation")
+def merger_review_rarely_binds_in_five_years(c: Claims) -> None:
     """Lesson 3: the HHI review blocks at most two deals in five years (none in half the
     seeds); switching it off leaves the end's capacity HHI within 10% in 9 of 10 seeds."""
-    r = consolidation
-    blocked = values(r, "winter", "blocked_mergers")
-    assert blocked.max() <= 4 and np.median(blocked) <= 1
-    above, below = paired(r, "winter, no review", "winter", "capacity_hhi", rel=0.10)
-    assert above + below <= 2
+    blocked = c.values("winter", "blocked_mergers")
+    c.check("blocked_mergers: most in a seed (winter)", blocked.max(), "<=", 4)
+    c.median_of("winter", "blocked_mergers", "<=", 1)
+    above, below = paired(c.runs, "winter, no review", "winter", "capacity_hhi", rel=0.10)
+    c.check("capacity_hhi: no review differs from review by >10%, seeds", above + below, "<=", 2)
 
 
-@pytest.mark.slow
-def test_a_longer_winter_concentrates_ownership(consolidation):
+@claim("consolidation")
+def a_longer_winter_concentrates_ownership(c: Claims) -> None:
     """Lesson 3, extension (years = 10): by 2035-12 the capacity HHI is higher than at
     2030-12 (8 of 10; median 2,174, over the 1,800 threshold), acquisitions keep coming
     (9 of 10 have more; median 9.5 vs 6) and no seed has more labs left."""
-    r, a, b = consolidation, "winter, 10 years", "winter"
-    above, _ = paired(r, a, b, "capacity_hhi")
-    assert above >= 7
-    assert median(r, a, "capacity_hhi") > 1800
-    above, _ = paired(r, a, b, "acquisitions")
-    assert above >= 7
-    above, _ = paired(r, a, b, "active_labs")
-    assert above <= 1
+    a, b = "winter, 10 years", "winter"
+    c.above(a, b, "capacity_hhi", ">=", 7)
+    c.median_of(a, "capacity_hhi", ">", 1800)
+    c.above(a, b, "acquisitions", ">=", 7)
+    c.above(a, b, "active_labs", "<=", 1)
 
 
-@pytest.mark.slow
-def test_the_grid_sets_how_much_capacity_comes_online(power_grid):
+@claim("power-grid")
+def the_grid_sets_how_much_capacity_comes_online(c: Claims) -> None:
     """Lesson 4: with half the grid, capacity by 2035-12 is about half (14 vs 30 million
     H100e, 10 of 10), the spot index higher (10 of 10; mean 3.97 vs 3.15 USD per
     H100e-hour), more users rationed (9 of 10; 47% vs 27%) and the largest run smaller (10
     of 10; 7.0 vs 17.5 million H100e-months). Doubling the grid adds capacity by 2035 (9
     of 10; 53 million) and lowers the spot index (10 of 10)."""
-    r, half, one, two = power_grid, "grid x0.5", "grid x1", "grid x2"
-    above, _ = paired(r, one, half, "capacity_mh100e", rel=0.10)
-    assert above >= 9
-    assert 1.5 < median(r, one, "capacity_mh100e") / median(r, half, "capacity_mh100e") < 3.0
-    _, below = paired(r, one, half, "spot_mean_usd")
-    assert below >= 8
-    _, below = paired(r, one, half, "rationed_mean")
-    assert below >= 7
-    above, _ = paired(r, one, half, "largest_run_mh100e_months")
-    assert above >= 8
-    above, _ = paired(r, two, one, "capacity_mh100e", rel=0.05)
-    assert above >= 7
-    _, below = paired(r, two, one, "spot_mean_usd")
-    assert below >= 8
+    half, one, two = "grid x0.5", "grid x1", "grid x2"
+    c.above(one, half, "capacity_mh100e", ">=", 9, rel=0.10)
+    ratio = c.median(one, "capacity_mh100e") / c.median(half, "capacity_mh100e")
+    c.check("capacity_mh100e: median x1 over median x0.5", ratio, "in", (1.5, 3.0))
+    c.below(one, half, "spot_mean_usd", ">=", 8)
+    c.below(one, half, "rationed_mean", ">=", 7)
+    c.above(one, half, "largest_run_mh100e_months", ">=", 8)
+    c.above(two, one, "capacity_mh100e", ">=", 7, rel=0.05)
+    c.below(two, one, "spot_mean_usd", ">=", 8)
 
 
-@pytest.mark.slow
-def test_more_grid_helps_only_after_the_build_lag(power_grid):
+@claim("power-grid")
+def more_grid_helps_only_after_the_build_lag(c: Claims) -> None:
     """Lesson 4, the asymmetry: at 2030-12 half the grid has already cut capacity (10 of
     10; 4.0 vs 7.6 million H100e) while double the grid has added almost nothing (within
     10% in 8 of 10 seeds)."""
-    r = power_grid
-    _, below = paired(r, "grid x0.5", "grid x1", "capacity_month60_mh100e", rel=0.10)
-    assert below >= 9
-    above, below = paired(r, "grid x2", "grid x1", "capacity_month60_mh100e", rel=0.10)
-    assert above + below <= 3
+    c.below("grid x0.5", "grid x1", "capacity_month60_mh100e", ">=", 9, rel=0.10)
+    above, below = paired(c.runs, "grid x2", "grid x1", "capacity_month60_mh100e", rel=0.10)
+    c.check("capacity_month60_mh100e: x2 differs from x1 by >10%, seeds", above + below, "<=", 3)
 
 
-@pytest.mark.slow
-def test_a_grid_queue_hurts_at_once(power_grid):
+@claim("power-grid")
+def a_grid_queue_hurts_at_once(c: Claims) -> None:
     """Lesson 4, extension (grid_min_wait_months = 48 on the half grid): capacity at
     2030-12 is lower (10 of 10; 2.5 vs 4.0 million H100e), the spot index higher (10 of
     10; 4.89 vs 3.97) and more users rationed (9 of 10; 58% vs 47%)."""
-    r, a, b = power_grid, "grid x0.5, wait 48", "grid x0.5"
-    _, below = paired(r, a, b, "capacity_month60_mh100e", rel=0.05)
-    assert below >= 9
-    above, _ = paired(r, a, b, "spot_mean_usd")
-    assert above >= 8
-    above, _ = paired(r, a, b, "rationed_mean")
-    assert above >= 7
+    a, b = "grid x0.5, wait 48", "grid x0.5"
+    c.below(a, b, "capacity_month60_mh100e", ">=", 9, rel=0.05)
+    c.above(a, b, "spot_mean_usd", ">=", 8)
+    c.above(a, b, "rationed_mean", ">=", 7)
 
 
-@pytest.mark.slow
-def test_xai_turns_seller_and_anthropic_stops_rationing(colossus_lease):
+@claim("colossus-lease")
+def xai_turns_seller_and_anthropic_stops_rationing(c: Claims) -> None:
     """Lesson 5: xAI sells capacity to other labs in every seed, the first deal signed in
     2026-02 or 2026-03, to Anthropic in 8 of 10 seeds; Anthropic's users rationed in
     2026 fall from a median 11.9% (lease barred) to 0% (10 of 10), and its revenue over
     2026-2028 rises (10 of 10; by a median 20 billion USD). xAI also buys capacity in
     2026 in every seed."""
-    r, a, b = colossus_lease, "lease allowed", "lease barred"
-    assert (values(r, a, "owner_sales_to_labs") > 0).all()
-    assert (values(r, b, "owner_sales_to_labs") == 0).all()
-    first = values(r, a, "owner_first_sale_month_index")
-    assert (first <= 2).sum() >= 9
-    assert values(r, a, "owner_sold_to_buyer").sum() >= 6
+    a, b = "lease allowed", "lease barred"
+    c.count(a, "owner_sales_to_labs", lambda v: v > 0, "xAI sells to labs, seeds", ">=", 10)
+    c.count(b, "owner_sales_to_labs", lambda v: v > 0, "xAI sells to labs, seeds", "<=", 0)
+    c.count(a, "owner_first_sale_month_index", lambda v: v <= 2,
+            "first sale by 2026-03, seeds", ">=", 9)  # fmt: skip
+    c.count(a, "owner_sold_to_buyer", lambda v: v > 0, "xAI sells to Anthropic, seeds", ">=", 6)
     # the buyers vary with the seed: Google DeepMind and Meta are among them in some
-    assert values(r, a, "owner_sold_to_google_deepmind").sum() >= 3
-    assert values(r, a, "owner_sold_to_meta").sum() >= 3
-    _, below = paired(r, a, b, "buyer_rationed_first_year")
-    assert below >= 9
-    assert median(r, a, "buyer_rationed_first_year") < 0.02
-    assert 0.08 <= median(r, b, "buyer_rationed_first_year") <= 0.16
-    above, _ = paired(r, a, b, "buyer_revenue_busd")
-    assert above >= 9
-    gain = values(r, a, "buyer_revenue_busd") - values(r, b, "buyer_revenue_busd")
-    assert 10 <= np.median(gain) <= 35
+    c.count(a, "owner_sold_to_google_deepmind", lambda v: v > 0,
+            "xAI sells to Google DeepMind, seeds", ">=", 3)  # fmt: skip
+    c.count(a, "owner_sold_to_meta", lambda v: v > 0, "xAI sells to Meta, seeds", ">=", 3)
+    c.below(a, b, "buyer_rationed_first_year", ">=", 9)
+    c.median_of(a, "buyer_rationed_first_year", "<", 0.02)
+    c.median_of(b, "buyer_rationed_first_year", "in", (0.08, 0.16))
+    c.above(a, b, "buyer_revenue_busd", ">=", 9)
+    gain = c.values(a, "buyer_revenue_busd") - c.values(b, "buyer_revenue_busd")
+    c.check("Anthropic's revenue gain, median billion USD", np.median(gain), "in", (10, 35))
     # xAI buys as well as sells: it signs contracts as a buyer in 2026 in every seed
-    assert (values(r, a, "owner_bought_first_year") > 0).sum() >= 9
+    c.count(a, "owner_bought_first_year", lambda v: v > 0, "xAI buys in 2026, seeds", ">=", 9)
 
 
-@pytest.mark.slow
-def test_the_seller_trades_users_for_tenants(colossus_lease):
+@claim("colossus-lease")
+def the_seller_trades_users_for_tenants(c: Claims) -> None:
     """Lesson 5, the surprise: with the lease xAI's revenue from its own users over
     2026-2028 falls (9 of 10; median 5.5 vs 44 billion USD) while its lease income is a
     median 52 billion; it ends with less cash in 7 of 10 seeds. Its lease price, a median
     2.36 USD per H100e-hour (2.1-3.3), is far below the reported 7.8 USD per GPU-hour."""
-    r, a, b = colossus_lease, "lease allowed", "lease barred"
-    _, below = paired(r, a, b, "owner_user_revenue_busd")
-    assert below >= 8
-    income = median(r, a, "owner_lease_income_busd")
-    assert income > median(r, a, "owner_user_revenue_busd")
-    assert 25 <= income <= 100
-    _, below = paired(r, a, b, "owner_cash_busd")
-    assert below >= 6
-    price = values(r, a, "owner_sale_price_usd")
-    assert 1.5 <= np.median(price) <= 3.5 and price.max() < 5.0
+    a, b = "lease allowed", "lease barred"
+    c.below(a, b, "owner_user_revenue_busd", ">=", 8)
+    c.median_of(a, "owner_lease_income_busd", ">", c.median(a, "owner_user_revenue_busd"))
+    c.median_of(a, "owner_lease_income_busd", "in", (25, 100))
+    c.below(a, b, "owner_cash_busd", ">=", 6)
+    c.median_of(a, "owner_sale_price_usd", "in", (1.5, 3.5))
+    c.check(
+        "owner_sale_price_usd: highest seed", c.values(a, "owner_sale_price_usd").max(), "<", 5.0
+    )
 
 
-@pytest.mark.slow
-def test_richer_users_raise_the_lease_price(colossus_lease):
+@claim("colossus-lease")
+def richer_users_raise_the_lease_price(c: Claims) -> None:
     """Lesson 5, extension (revenue_usd_per_h100e_hour = 3.1): xAI's lease price rises (8
     of 10; median 2.67 vs 2.36 USD per H100e-hour) and the spot index with it (9 of 10;
     1.88 vs 1.31)."""
-    r, a, b = colossus_lease, "lease allowed, revenue 3.1", "lease allowed"
-    above, _ = paired(r, a, b, "owner_sale_price_usd")
-    assert above >= 7
-    above, _ = paired(r, a, b, "spot_mean_usd")
-    assert above >= 8
+    a, b = "lease allowed, revenue 3.1", "lease allowed"
+    c.above(a, b, "owner_sale_price_usd", ">=", 7)
+    c.above(a, b, "spot_mean_usd", ">=", 8)
 
 
-def _shown(text: str) -> float:
+ALL_CLAIMS = [(lesson, fn) for lesson, fns in CLAIMS.items() for fn in fns]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("lesson", "claim_fn"), ALL_CLAIMS, ids=[f.__name__ for _, f in ALL_CLAIMS]
+)
+def test_an_answers_claim_holds(lesson, claim_fn):
+    """Every bound of the claim holds over the lesson's ten seeds, run now."""
+    c = Claims(measure(lesson))
+    claim_fn(c)
+    assert c.checks, "a claim checks something"
+    failed = "\n".join(str(x) for x in c.failed)
+    assert c.failed == [], f"lesson-{lesson}: {claim_fn.__doc__}\nfails:\n{failed}"
+
+
+def shown_value(text: str) -> float:
     return float(text.rstrip("%").replace(",", "")) / (100.0 if text.endswith("%") else 1.0)
+
+
+def quoted_band(key: str, shown: str) -> tuple[float, float]:
+    """The band around a quoted median that a fresh median must fall in: 25% of the
+    value, or ABS_TOL of the key for small counts and shares."""
+    want = shown_value(shown)
+    tol = max(0.25 * abs(want), ABS_TOL.get(key, 0.0))
+    return want - tol, want + tol
 
 
 @pytest.mark.slow
@@ -704,9 +782,9 @@ def test_the_quoted_medians_are_what_the_model_gives(lesson):
     off = []
     for arm, key, shown in QUOTED[lesson]:
         assert shown in page, f"lesson-{lesson}.md no longer quotes {shown} ({arm}, {key})"
-        want, got = _shown(shown), median(runs, arm, key)
-        tol = max(0.25 * abs(want), ABS_TOL.get(key, 0.0))
-        if not abs(got - want) <= tol:
+        low, high = quoted_band(key, shown)
+        got = median(runs, arm, key)
+        if not low <= got <= high:
             off.append(f"{arm} / {key}: page says {shown}, the model gives {got:.4g}")
     assert off == [], "; ".join(off)
 
@@ -767,21 +845,3 @@ def test_info_cites_calibration_rows_that_exist():
     for a, b in re.findall(r"\b([SGCK]\d+)(?:–([SGCK]\d+))?\b", sources):
         cited |= {a, b} - {""}
     assert cited and cited <= rows, sorted(cited - rows)
-
-
-def _report() -> None:
-    """Print every lesson's numbers: median [min-max] per arm, over the same seeds."""
-    for lesson, spec in LESSONS.items():
-        runs = measure(lesson)
-        print(f"\n## {lesson} ({spec.scenario}, seeds {spec.seeds[0]}-{spec.seeds[-1]})")
-        keys = list(runs[next(iter(runs))][0])
-        for key in keys:
-            cells = []
-            for arm in spec.arms:
-                v = values(runs, arm, key)
-                cells.append(f"{arm}: {np.median(v):.4g} [{v.min():.4g}-{v.max():.4g}]")
-            print(f"  {key:36} " + " | ".join(cells))
-
-
-if __name__ == "__main__":
-    _report()
