@@ -10,6 +10,8 @@ and the bounds that moved, and run tests/test_lessons.py.
     python scripts/lesson_numbers.py                        # every lesson
     python scripts/lesson_numbers.py --lesson brokers --jobs 2
     python scripts/lesson_numbers.py --failing              # only what is off
+    python scripts/lesson_numbers.py --save numbers.json    # keep the runs' numbers ...
+    python scripts/lesson_numbers.py --load numbers.json    # ... to try new bounds at once
 
 The claims, the quoted medians and the runs are those of tests/test_lessons.py, which
 this script imports, so the two never disagree. Exit status 1 when a quoted median is
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -69,7 +72,12 @@ def measure_all(lessons: list[str], jobs: int) -> dict[str, dict[str, list[dict[
 
 
 def spread(v: np.ndarray) -> str:
-    return f"{np.median(v):.4g} [{np.min(v):.4g}–{np.max(v):.4g}]"
+    """Median [lowest–highest] over the seeds that have the number, and how many do."""
+    have = v[~np.isnan(v)]
+    if len(have) == 0:
+        return "none"
+    some = f" ({len(have)} of {len(v)} seeds)" if len(have) < len(v) else ""
+    return f"{np.median(have):.4g} [{have.min():.4g}–{have.max():.4g}]{some}"
 
 
 def report(lesson: str, runs, failing: bool) -> int:
@@ -106,6 +114,11 @@ def report(lesson: str, runs, failing: bool) -> int:
         for key in runs[next(iter(runs))][0]:
             cells = " | ".join(f"{arm}: {spread(L.values(runs, arm, key))}" for arm in runs)
             print(f"    {key}: {cells}")
+        for a, b in spec.pairs:
+            print(f"\n  {a} against {b}, same seed: higher in N, lower in M of {len(spec.seeds)}")
+            for key in runs[a][0]:
+                above, below = L.paired(runs, a, b, key)
+                print(f"    {key}: higher {above}, lower {below}")
     return bad
 
 
@@ -121,11 +134,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--failing", action="store_true", help="print only the quoted medians and checks that fail"
     )
+    parser.add_argument("--save", type=Path, help="also write the runs' numbers to this JSON file")
+    parser.add_argument(
+        "--load",
+        type=Path,
+        help="read the runs' numbers from a file --save wrote instead of running the model "
+        "(to try new bounds; the numbers are as old as the file)",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs = {args.jobs}: give a whole number of processes >= 1")
     lessons = args.lesson or list(L.LESSONS)
-    measured = measure_all(lessons, args.jobs)
+    if args.load:
+        measured = json.loads(args.load.read_text(encoding="utf-8"))
+        missing = [lesson for lesson in lessons if lesson not in measured]
+        if missing:
+            parser.error(f"--load {args.load}: no runs of the lesson(s) {', '.join(missing)}")
+    else:
+        measured = measure_all(lessons, args.jobs)
+    if args.save:
+        args.save.write_text(json.dumps(measured), encoding="utf-8")
     bad = sum(report(lesson, measured[lesson], args.failing) for lesson in lessons)
     print(f"\n{bad} quoted median(s) off or check(s) failing" if bad else "\nall numbers hold")
     return 1 if bad else 0
