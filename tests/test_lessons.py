@@ -253,6 +253,10 @@ QUOTED: dict[str, list[tuple[str, str, str]]] = {
         ("no resale", "spot_mean_usd", "3.23"),
         ("resale", "vwap_minus_survey_usd", "+0.75"),
         ("resale, shrinking demand", "vwap_minus_survey_usd", "+0.02"),
+        ("resale", "lab_cash_busd", "332"),
+        ("no resale", "lab_cash_busd", "267"),
+        ("resale, shrinking demand", "spot_mean_usd", "2.19"),
+        ("no resale, shrinking demand", "spot_mean_usd", "2.04"),
         ("resale, shrinking demand", "lab_cash_busd", "52"),
         ("no resale, shrinking demand", "lab_cash_busd", "41"),
         ("resale, shrinking demand", "rationed_mean", "3.1%"),
@@ -843,7 +847,8 @@ def a_tight_market_leaves_little_to_resell(c: Claims) -> None:
     of the labs' compute (3% in the busiest seed) and about 1% of the capacity bid is
     filled: almost every lab is short, so few have capacity to spare. Rationing,
     utilisation and the spot index show no consistent change against the market
-    without resale (higher in 4 or fewer seeds, lower in 4 or fewer)."""
+    without resale (higher in 4 or fewer seeds, lower in 4 or fewer); the seeds without
+    resales run exactly as without the secondary market."""
     a, b = "resale", "no resale"
     c.count(a, "resales", lambda v: v > 0, "seeds with resales", ">=", 5)
     c.count(b, "resales", lambda v: v > 0, "seeds with resales", "<=", 0)
@@ -854,6 +859,14 @@ def a_tight_market_leaves_little_to_resell(c: Claims) -> None:
     for key in ("rationed_mean", "utilisation_mean", "spot_mean_usd"):
         c.above(a, b, key, "<=", 5)
         c.below(a, b, key, "<=", 5)
+    # a seed where nothing trades runs exactly as without the secondary market
+    idle = c.values(a, "resales") == 0
+    same = [
+        np.array_equal(c.values(a, k)[idle], c.values(b, k)[idle])
+        for k in ("rationed_mean", "utilisation_mean", "spot_mean_usd", "lab_cash_busd")
+    ]
+    c.check("numbers that differ from no resale in the seeds without resales",
+            len(same) - sum(same), "<=", 0)  # fmt: skip
 
 
 @claim("brokers")
