@@ -16,9 +16,12 @@ run as tests/test_docs.py runs the README's.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import operator
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -961,6 +964,23 @@ def test_the_quoted_medians_are_what_the_model_gives(lesson):
         if not low <= got <= high:
             off.append(f"{arm} / {key}: page says {shown}, the model gives {got:.4g}")
     assert off == [], "; ".join(off)
+
+
+@pytest.mark.slow
+def test_the_numbers_script_prints_every_quoted_median_and_check(tmp_path):
+    """scripts/lesson_numbers.py reads the same claims: given this session's runs of a
+    lesson it prints each quoted median and each check, and says that all hold."""
+    saved = tmp_path / "numbers.json"
+    saved.write_text(json.dumps({"brokers": measure("brokers")}), encoding="utf-8")
+    script = REPO / "scripts" / "lesson_numbers.py"
+    cmd = [sys.executable, str(script), "--load", str(saved), "--lesson", "brokers"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    for arm, key, shown in QUOTED["brokers"]:
+        assert f"ok  {arm} / {key}: {shown} →" in done.stdout
+    for fn in CLAIMS["brokers"]:
+        assert f"  {fn.__name__}\n" in done.stdout
+    assert "FAIL" not in done.stdout and done.stdout.rstrip().endswith("all numbers hold")
 
 
 # =========================================================================== info.md
