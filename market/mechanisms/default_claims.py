@@ -153,14 +153,18 @@ def waterfall(estate_usd: float, claims: Sequence[Claim]) -> Waterfall:
     secured_caps = [min(c.amount_usd, c.collateral_usd) for c in claims]
     secured = _pro_rata(estate_usd, secured_caps)
     left = max(0.0, estate_usd - sum(secured))
-    rests = [c.amount_usd - s for c, s in zip(claims, secured, strict=True)]
+    rests = [max(0.0, c.amount_usd - s) for c, s in zip(claims, secured, strict=True)]
     unsecured = _pro_rata(left, rests)
-    left -= sum(unsecured)
+    # a claim paid in full recovers exactly its amount: secured part + unsecured rest can
+    # exceed it by a rounding step, so each recovery is capped at its claim, and equity
+    # is what the recoveries leave of the estate (recoveries + equity = estate)
+    recovered = [
+        min(c.amount_usd, s + u) for c, s, u in zip(claims, secured, unsecured, strict=True)
+    ]
     payouts = tuple(
-        Payout(c.holder, c.amount_usd, s + u)
-        for c, s, u in zip(claims, secured, unsecured, strict=True)
+        Payout(c.holder, c.amount_usd, r) for c, r in zip(claims, recovered, strict=True)
     )
-    return Waterfall(payouts, max(0.0, left))
+    return Waterfall(payouts, max(0.0, estate_usd - sum(recovered)))
 
 
 @dataclass(frozen=True)
