@@ -1,11 +1,13 @@
 """Default has consequences: an exiting firm's estate paid out by priority, loan covenants
-and their acceleration, the declared forced exit (CLI, scenario table, Python API)."""
+and their acceleration, the declared forced exit (CLI, scenario table, Python API) and
+the contagion experiment."""
 
 import json
 
 import pandas as pd
 import pytest
 
+import experiments
 from market.cli import main
 from market.core import covenants, estate, lifecycle
 from market.core.model import ComputeMarket
@@ -234,3 +236,27 @@ def test_the_cli_runs_a_forced_exit(tmp_path, capsys):
     assert ts.cumulative_forced_exits.iloc[-1] == 1
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario_tables"]["intervention"][0]["firm"] == "Lumen AI"
+
+
+# --------------------------------------------------------------------------- the experiment
+
+
+@pytest.mark.slow
+def test_the_contagion_quick_experiment_writes_its_report_and_figures(tmp_path):
+    out = tmp_path / "contagion"
+    code = experiments.run("contagion", ["--quick", "--no-progress", "--out", str(out)])
+    assert code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    runs = pd.read_csv(out / "run_metrics.csv")
+    assert len(runs) == 4 and set(runs.apply_interventions) == {True, False}
+    assert (runs.counterparties > 0).all()
+    diffs = pd.read_csv(out / "differences.csv")
+    assert len(diffs) == 2 and (diffs.counterparties_difference == 0).all()
+    figures = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert figures == ["counterparties.png", "differences.png", "market.png"]
+    report = (out / "report.md").read_text()
+    assert "The forced exit: " in report and "bootstrap intervals" in report
+    forced = pd.read_csv(out / "timeseries.csv")
+    forced = forced[forced.apply_interventions == True]  # noqa: E712
+    assert (forced.groupby("run_id").cumulative_forced_exits.max() == 1).all()
