@@ -88,6 +88,21 @@ def test_lenders_are_paid_from_the_sites_before_sellers_and_owners_get_the_rest(
     assert m.flows.get("estate to equity", 0.0) == pytest.approx(max(0.0, proceeds - 1e9))
 
 
+def test_an_overdraft_ranks_behind_the_lenders_secured_on_the_sites():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.run_months(2)
+    neo = next(f for f in m.providers() if f.kind == "neocloud" and f.facilities)
+    neo.loans = [Loan(principal_usd=1e13, annual_rate=0.1, repay_from_month=0)]
+    m.ledger.pay(neo, None, neo.cash_usd + 1e9, "opex")  # $1B overdrawn
+    lifecycle.exit_firm(m, neo, "exits (test)")
+    m.ledger.check(m.agents)
+    proceeds = m.flows["asset purchase"]
+    assert proceeds > 0
+    # the lenders' claim exceeds the sites' value: they take all of it, the overdraft none
+    assert m.flows["estate to lenders"] == pytest.approx(proceeds)
+    assert m.written_off_usd <= -1e9 + 1.0
+
+
 def test_contracts_csv_shows_the_claim_and_the_recovery_of_a_buyer_exit():
     r = runner.run("classroom", seed=1, years=0.5, interventions=["Lumen AI@2026-03"])
     book = r.contracts

@@ -2,8 +2,9 @@
 
 When a firm exits (``lifecycle.exit_firm``), before its purchases end, each seller
 files a claim for every contract the firm walks away from (``termination_claim_usd``).
-The firm's sites are then auctioned and the proceeds come to the firm. Its estate, the
-cash it then holds, is paid out by absolute priority (``default_claims.waterfall``):
+The firm's sites are then auctioned and the proceeds come to the firm. Its estate, its
+cash (if any) and the proceeds, is paid out by absolute priority
+(``default_claims.waterfall``):
 
 1. its lenders, secured on its sites up to what they fetched at auction;
 2. pro rata, every unsecured amount: the lenders' unsecured rest, the sellers'
@@ -40,7 +41,13 @@ class Estate:
 
     contracts: list[Contract] = field(default_factory=list)  # contracts it bought, with a claim
     debt_usd: float = 0.0
+    cash_usd: float = 0.0  # before its sites are sold (below zero: its overdraft)
     proceeds_usd: float = 0.0  # what its sites fetched at auction (the lenders' collateral)
+
+    @property
+    def value_usd(self) -> float:
+        """What there is to pay out: its cash, if any, and the auction proceeds."""
+        return max(0.0, self.cash_usd) + self.proceeds_usd
 
 
 def termination_claim_usd(model: ComputeMarket, c: Contract) -> float:
@@ -67,7 +74,7 @@ def termination_claim_usd(model: ComputeMarket, c: Contract) -> float:
 
 def file_claims(model: ComputeMarket, firm) -> Estate:
     """Before the firm's purchases end: a claim for each one still open."""
-    estate = Estate(debt_usd=max(0.0, firm.debt_usd))
+    estate = Estate(debt_usd=max(0.0, firm.debt_usd), cash_usd=firm.cash_usd)
     for c in model.book.bought_by(firm.unique_id):
         if c.state == ContractState.ENDED or model.firm(c.seller_id) is None:
             continue
@@ -79,12 +86,13 @@ def file_claims(model: ComputeMarket, firm) -> Estate:
 
 def pay_out(model: ComputeMarket, firm, estate: Estate) -> default_claims.Waterfall:
     """Pay out the firm's estate by absolute priority and record every recovery and
-    write-off; the event says what the creditors got."""
-    cash = firm.cash_usd
+    write-off; the event says what the creditors got. The overdraft (cash below zero
+    before the sites were sold) ranks with the other unsecured claims: the proceeds do
+    not pay it first."""
     claims = [default_claims.Claim(LENDERS, estate.debt_usd, estate.proceeds_usd)]
     claims += [default_claims.Claim(str(c.contract_id), c.claim_usd) for c in estate.contracts]
-    claims.append(default_claims.Claim(OVERDRAFT, max(0.0, -cash)))
-    result = default_claims.waterfall(max(0.0, cash), claims)
+    claims.append(default_claims.Claim(OVERDRAFT, max(0.0, -estate.cash_usd)))
+    result = default_claims.waterfall(estate.value_usd, claims)
     lenders, *sellers, _overdraft = result.payouts
     model.ledger.pay(firm, None, lenders.recovered_usd, "estate to lenders")
     firm.debt_usd = 0.0
