@@ -383,17 +383,14 @@ def load_scenario(
     else:
         data, source, folder = _read(scenario)
     data = _with_base(data, source, folder, [source])
-    if interventions:
-        data = {**data, "intervention": _rows(data, "intervention") + _interventions(interventions)}
+    rows = data.get("intervention", [])
+    rows = [rows] if isinstance(rows, dict) else rows
+    if interventions and isinstance(rows, list):  # any other table is refused below
+        data = {**data, "intervention": [*rows, *_interventions(interventions)]}
     try:
         return _validate(data, source, overrides or {})
     except ParameterError as exc:
         raise ScenarioError(str(exc)) from None
-
-
-def _rows(data: dict, section: str) -> list:
-    rows = data.get(section, [])
-    return [rows] if isinstance(rows, dict) else list(rows) if isinstance(rows, list) else rows
 
 
 def parse_force_exit(text: Any, where: str = "--force-exit") -> dict[str, str]:
