@@ -44,6 +44,9 @@ class Firm(mesa.Agent):
         self.max_build_mw = float(spec.get("max_build_mw", 0.0))
         self.facilities: list[Facility] = []
         self.debt_usd = 0.0
+        # contract claims on buyers' estates: recovered and written off, cumulative
+        self.claims_recovered_usd = 0.0
+        self.claims_written_off_usd = 0.0
         self.revenue_usd = 0.0  # from users, per month (labs); providers' come as cash flows
         self.active = True
         self.unquoted_h100e = 0.0  # requests it could not serve lately (a demand signal)

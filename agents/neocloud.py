@@ -22,6 +22,7 @@ class Neocloud(Firm):
                     principal_usd=float(spec["debt_usd"]),
                     annual_rate=self.debt_rate,
                     repay_from_month=0,
+                    covenanted=False,  # debt at the start: its covenants are not known
                 )
             )
 

@@ -1,6 +1,7 @@
 """The ``compute-market`` command.
 
   compute-market run --scenario baseline --years 10 --seed 7 --out runs/demo
+  compute-market run --scenario colossus-2026 --force-exit "CoreWeave@2027-06"
   compute-market scenarios
   compute-market params
   compute-market validate --scenario colossus-2026 --seeds 20
@@ -79,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     run.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter")
+    run.add_argument(
+        "--force-exit",
+        action="append",
+        metavar="NAME@YYYY-MM",
+        help="force the firm NAME out of the market in that month (a declared intervention)",
+    )
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -117,11 +124,13 @@ def _run_figures(result, folder) -> None:
 
 
 def cmd_run(args) -> int:
-    from market.io.scenario import load_scenario
+    from market.io.scenario import load_scenario, parse_force_exit
     from market.run import runner
 
     overrides = parse_set(args.set)
-    spec = load_scenario(args.scenario, overrides)  # fail fast, before any output
+    forced = [parse_force_exit(text) for text in args.force_exit or []]
+    years = {} if args.years is None else {"years": args.years}
+    spec = load_scenario(args.scenario, {**overrides, **years}, forced)  # fail fast
     seed = spec.seed if args.seed is None else args.seed
     out = args.out or runner.default_out_dir(spec.name, seed)
     runner.check_out_dir(out, args.overwrite, create_parent=args.out is None)
@@ -136,6 +145,7 @@ def cmd_run(args) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
         figures=None if args.no_figures else _run_figures,
+        interventions=forced,
     )
     print(format_summary(result.summary))
     listing = (

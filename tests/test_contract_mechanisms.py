@@ -6,7 +6,7 @@ import itertools
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from market.io.params import Param
@@ -272,6 +272,11 @@ claims_st = st.lists(
 
 @settings(max_examples=200)
 @given(money, claims_st)
+# a claim paid in full: its secured and unsecured parts added up exceeded it by a float step
+@example(
+    estate=137438953475.0,
+    claims=[default_claims.Claim("x", 137438953474.14584, 1.8384857177734375)],
+)
 def test_waterfall_conserves_money(estate, claims):
     w = default_claims.waterfall(estate, claims)
     total_claims = sum(c.amount_usd for c in claims)

@@ -42,6 +42,11 @@ MEMOS: dict[str, Category] = {
     "acquisition": Category.DEALS,
     "acquired cash": Category.DEALS,
     "exchange fee": Category.COMPUTE,  # a secondary-market trade's fee, to the exchange
+    # an exiting firm's estate (market.core.estate) and accelerated loans
+    "estate recovery": Category.DEALS,  # to a seller, on its contract claim
+    "estate to lenders": Category.FINANCE,
+    "estate to equity": Category.FINANCE,
+    "loan repayment": Category.FINANCE,  # an accelerated loan repaid from cash
 }
 
 CAPEX_MEMOS = ("capex", "chips")  # also counted per payer kind, for capex by firm type

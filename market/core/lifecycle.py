@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agents import Hyperscaler, Lab, Neocloud
-from market.core import contracting
+from market.core import contracting, estate
 from market.io.records import (
     HOURS_PER_MONTH,
     RFQ,
@@ -172,17 +172,21 @@ def site_value_usd(model: ComputeMarket, f) -> float:
 
 
 def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
-    """The firm leaves: its purchases end unpaid, its sites (with the contracts sold
-    from them) are auctioned, its users go to rivals, its remaining cash (or debt
-    beyond its assets) is written off."""
+    """The firm leaves: its sellers file claims for the purchases it walks away from,
+    which then end; its sites (with the contracts sold from them) are auctioned, the
+    proceeds to the firm; its estate is paid out to lenders, sellers and owners
+    (``market.core.estate``); its users go to rivals; what it still owes beyond its
+    estate is written off."""
     model.log("exit", f"{firm.name} {why}", firm.name)
     model.counters["exits"] += 1
+    claims = estate.file_claims(model, firm)
     for c in model.book.bought_by(firm.unique_id):
         model.book.end(c, EndReason.BUYER_EXIT, model.month)
     for f in list(firm.facilities):
-        auction_site(model, firm, f)
+        claims.proceeds_usd += auction_site(model, firm, f)
     for c in model.book.sold_by(firm.unique_id):  # contracts whose site found no buyer
         model.book.end(c, EndReason.SELLER_EXIT, model.month)
+    estate.pay_out(model, firm, claims)
     if isinstance(firm, Lab):
         users_to_rivals(model, firm)
     remove(model, firm)
@@ -207,8 +211,9 @@ def remove(model: ComputeMarket, firm) -> None:
     firm.remove()
 
 
-def auction_site(model: ComputeMarket, seller, f) -> None:
-    """Second-price auction among firms that can pay; merger review applies."""
+def auction_site(model: ComputeMarket, seller, f) -> float:
+    """Second-price auction among firms that can pay; merger review applies. The
+    winner pays the seller; returns the price (0 when the site finds no buyer)."""
     p = model.p
     value = site_value_usd(model, f) * (1.0 - p.distressed_asset_discount)
     bids = []
@@ -230,7 +235,7 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
         if review_blocks(model, sizes, winner_id, f.capacity_h100e, f"{f.name} to {winner.name}"):
             bids = [b for b in bids if b[1] != winner_id]
             continue
-        model.ledger.pay(winner, None, price, "asset purchase")
+        model.ledger.pay(winner, seller, price, "asset purchase")
         transfer_site(model, seller, winner, f)
         model.counters["acquisitions"] += 1
         model.log(
@@ -240,12 +245,13 @@ def auction_site(model: ComputeMarket, seller, f) -> None:
             winner.name,
             seller.name,
         )
-        return
+        return price
     f.status = FacilityStatus.RETIRED
     for c in model.book.at_site(f.facility_id):
         model.book.end(c, EndReason.SELLER_EXIT, model.month)
     seller.facilities.remove(f)
     model.log("auction", f"{f.name} of {seller.name} finds no buyer and closes", seller.name)
+    return 0.0
 
 
 def transfer_site(model: ComputeMarket, old, new, f) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 
 import mesa
 
@@ -52,7 +53,9 @@ class ComputeMarket(mesa.Model):
     """Labs, neoclouds, hyperscalers and chip suppliers trading compute month by month.
 
     Construct with keyword arguments only: ``scenario`` (a built-in name, a TOML path
-    or a dict), ``rng`` (seed; default: the scenario's seed) and any declared
+    or a dict), ``rng`` (seed; default: the scenario's seed), ``interventions`` (rows
+    of [[intervention]] added to the scenario's, or ``"NAME@YYYY-MM"`` texts forcing a
+    firm's exit, e.g. ``interventions=["CoreWeave@2027-06"]``) and any declared
     parameter as an override, e.g. ``ComputeMarket(scenario="classroom", rng=1,
     contest_intensity=0)``.
     """
@@ -60,13 +63,19 @@ class ComputeMarket(mesa.Model):
     stages: tuple[Stage, ...] = STAGES
 
     def __init__(
-        self, *, scenario: str | dict | Scenario = "baseline", rng=None, seed=None, **overrides
+        self,
+        *,
+        scenario: str | dict | Scenario = "baseline",
+        rng=None,
+        seed=None,
+        interventions: Sequence[dict | str] = (),
+        **overrides,
     ) -> None:
         if rng is None and seed is not None:
             rng = seed
         if isinstance(rng, str):  # a seed typed as text: the scenario files' rule
             rng = check_seed(rng, "") if rng.strip() else None
-        self.spec = load_scenario(scenario, overrides)
+        self.spec = load_scenario(scenario, overrides, interventions)
         seed_value = self.spec.seed if rng is None else int(rng)
         self._firm_by_id: dict[int, mesa.Agent] = {}
         self._by_type: dict = {}

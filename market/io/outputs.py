@@ -173,4 +173,26 @@ OUTPUTS: tuple[Output, ...] = (
         "1 when spot capacity traded this month and the rental index moved toward its "
         "price; 0 when nothing traded and the index carried over unchanged.",
     ),
+    # ---- default has consequences: claims on exiting firms' estates, loan covenants
+    _O(
+        "cumulative_claims_usd",
+        "Claims on the estates of firms that exited, since the start: their lenders' "
+        "loans and their sellers' termination claims.",
+    ),
+    _O(
+        "cumulative_claims_recovered_usd",
+        "Part of those claims paid from the estates (lenders and sellers).",
+    ),
+    _O(
+        "cumulative_claims_written_off_usd",
+        "Part of those claims written off: claims less recoveries.",
+    ),
+    _O(
+        "cumulative_covenant_breaches",
+        "Neocloud covenant breaches since the start; each one accelerates the firm's loans.",
+    ),
+    _O(
+        "cumulative_forced_exits",
+        "Exits forced by a declared intervention since the start ([[intervention]]).",
+    ),
 )

@@ -1556,6 +1556,61 @@ MODEL_PARAMS: tuple[Param, ...] = (
         0.0,
         1.0,
     ),
+    # ---- default has consequences: claims on an exiting firm's estate, loan covenants,
+    # declared interventions (market/core/estate.py, market/core/covenants.py,
+    # market/mechanisms/default_claims.py; docs/odd.md 7.10)
+    _p(
+        "claim_cap_months",
+        12,
+        "months",
+        "A seller's claim on a defaulted buyer's estate covers at most this many months of "
+        "payments or claim_cap_share of the rest of the term, whichever is more (the lease-"
+        "rejection cap of 11 U.S.C. 502(b)(6): one year or 15 %, at most three years).",
+        "finance",
+        0,
+        120,
+        integer=True,
+    ),
+    _p(
+        "claim_cap_share",
+        0.15,
+        "share",
+        "Share of the remaining term a contract claim may cover when that exceeds "
+        "claim_cap_months (11 U.S.C. 502(b)(6)).",
+        "finance",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "covenant_min_contract_cover",
+        1.0,
+        "x",
+        "Neocloud loan covenant: take-or-pay payments still due under its signed contracts "
+        "(within debt_term_months) must be at least this multiple of the debt it is repaying "
+        "(K3: debt secured on the contract; C8). 0 switches the test off.",
+        "finance",
+        0.0,
+        5.0,
+    ),
+    _p(
+        "covenant_max_leverage",
+        1.0,
+        "share",
+        "Neocloud loan covenant: the debt it is repaying at most this share of the value "
+        "of its sites (C3 replacement cost; a loan-to-value limit above the 1 - "
+        "neocloud_equity_share a build is financed at). 0 switches the test off.",
+        "finance",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "apply_interventions",
+        True,
+        "-",
+        "The scenario's declared interventions ([[intervention]] rows, run --force-exit) "
+        "take place (false: the unforced control run of an experiment).",
+        "consolidation",
+    ),
 )
 
 PARAMS: dict[str, Param] = {p.name: p for p in MODEL_PARAMS}

@@ -195,6 +195,9 @@ class Contract:
     parent_id: int | None = None
     resale_right: bool = True
     via_broker_id: int | None = None
+    # a buyer's exit: the seller's claim on the buyer's estate and what it recovered
+    claim_usd: float = 0.0
+    recovered_usd: float = 0.0
 
     @property
     def end_month(self) -> int:
@@ -255,6 +258,7 @@ class Loan:
     principal_usd: float
     annual_rate: float
     repay_from_month: int
+    covenanted: bool = True  # its lenders test covenants monthly once repayment starts
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -68,6 +69,8 @@ _COUNT = _f(
 _NAME = _f("name", "", "-", "Display name (unique).", required=True)
 BROKER_MODELS = ("exchange",)  # the business models a [[broker]] may have
 MATCHING_RULES = ("price_time", "uniform_per_shape")  # market.mechanisms.orderbook.RULES
+INTERVENTION_ACTIONS = ("force_exit",)  # what an [[intervention]] may do
+FORCE_EXIT_ALLOWED = "NAME@YYYY-MM, a firm of the scenario and a month of the run"
 _REGION = _f("region", "", "-", "Region of new builds (empty: the first region).")
 _CASH = _f("cash_usd", 0.0, "USD", "Cash at the start.", 0.0, 1e14)
 _CREDIT = _f(
@@ -291,6 +294,34 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
         ),
         _f("fee_bps", 50.0, "bps of notional per side", "Exchange fee.", 0.0, 1000.0),
     ),
+    # declared interventions (docs/odd.md 7.10): what happens to a firm at a month,
+    # whatever the model's agents decide; the parameter apply_interventions switches them off
+    "intervention": (
+        _f(
+            "firm",
+            "",
+            "-",
+            "Firm it acts on: a hyperscaler, neocloud or lab (an archetype's firms by their "
+            "numbered names).",
+            required=True,
+        ),
+        _f(
+            "month",
+            "",
+            "YYYY-MM",
+            "Month it takes effect, in the settlement stage after the month's payments; "
+            "within the run.",
+            required=True,
+        ),
+        _f(
+            "action",
+            "force_exit",
+            "-",
+            "What happens: force_exit: the firm exits as if it had failed (its sellers claim "
+            "on its estate, its sites are auctioned).",
+            choices=INTERVENTION_ACTIONS,
+        ),
+    ),
 }
 
 HEADER_FIELDS = {"name", "description", "seed", "base"}
@@ -336,11 +367,14 @@ def builtin_summaries() -> list[tuple[str, str]]:
 
 
 def load_scenario(
-    scenario: str | Path | dict | Scenario = "baseline", overrides: dict[str, Any] | None = None
+    scenario: str | Path | dict | Scenario = "baseline",
+    overrides: dict[str, Any] | None = None,
+    interventions: Sequence[dict[str, Any] | str] = (),
 ) -> Scenario:
-    """Load a scenario by built-in name, file path or dict, apply parameter overrides
-    and validate everything. Raises ScenarioError with a message naming the file,
-    the field, the value and what is allowed."""
+    """Load a scenario by built-in name, file path or dict, apply parameter overrides,
+    add ``interventions`` (rows of [[intervention]], or ``"NAME@YYYY-MM"`` texts for a
+    forced exit) and validate everything. Raises ScenarioError with a message naming the
+    file, the field, the value and what is allowed."""
     folder = Path.cwd()  # where a base file may be (a dict's: the working folder and below)
     if isinstance(scenario, Scenario):
         data, source = scenario.as_dict(), scenario.source
@@ -349,10 +383,33 @@ def load_scenario(
     else:
         data, source, folder = _read(scenario)
     data = _with_base(data, source, folder, [source])
+    rows = data.get("intervention", [])
+    rows = [rows] if isinstance(rows, dict) else rows
+    if interventions and isinstance(rows, list):  # any other table is refused below
+        data = {**data, "intervention": [*rows, *_interventions(interventions)]}
     try:
         return _validate(data, source, overrides or {})
     except ParameterError as exc:
         raise ScenarioError(str(exc)) from None
+
+
+def parse_force_exit(text: Any, where: str = "--force-exit") -> dict[str, str]:
+    """``"NAME@YYYY-MM"`` as an [[intervention]] row forcing NAME's exit in that month;
+    ScenarioError if it is not written so (the names and month are checked with the
+    scenario)."""
+    if not isinstance(text, str) or "@" not in text:
+        raise ScenarioError(f"{where}: {show(text)} is not allowed; allowed: {FORCE_EXIT_ALLOWED}")
+    firm, month = text.rsplit("@", 1)
+    if not firm.strip():
+        raise ScenarioError(refusal(where, "firm", firm, "the name of a firm before '@'"))
+    check_month(month.strip(), where, "month")
+    return {"firm": firm.strip(), "month": month.strip(), "action": "force_exit"}
+
+
+def _interventions(items: Sequence[dict[str, Any] | str]) -> list:
+    if isinstance(items, (str, dict)):
+        items = [items]
+    return [parse_force_exit(i, "interventions") if isinstance(i, str) else i for i in items]
 
 
 def _read(scenario: str | Path) -> tuple[dict, str, Path]:
@@ -594,6 +651,7 @@ def _cross_check(tables: dict, source: str, params: dict) -> None:
         )
     _check_references(tables, source, names)
     _check_brokers(tables, source, names)
+    _check_interventions(tables, source, names, params)
     _check_contracts(tables, source, params, _sites(tables, source, names, params))
 
 
@@ -813,3 +871,23 @@ def _check_brokers(tables: dict, source: str, names: _Names) -> None:
                 "each broker needs its own name"
             )
         seen.add(name)
+
+
+def _check_interventions(tables: dict, source: str, names: _Names, params: dict) -> None:
+    """Each intervention names a firm of the scenario and a month of the run."""
+    firms = names.firms("hyperscaler", "neocloud", "lab")
+    first = _month_index(params["start_month"])
+    last = first + max(1, round(params["years"] * 12)) - 1
+    within = (
+        f"a month of the run, from {params['start_month']} to {_month_label(last)}, written YYYY-MM"
+    )
+    for i, row in enumerate(tables["intervention"], start=1):
+        where = f"{source}: [[intervention]] #{i}"
+        if row["firm"] not in firms:
+            allowed = "a hyperscaler, neocloud or lab of this scenario: " + _listing(firms)
+            raise _refuse(where, "firm", row["firm"], allowed, firms)
+        month = row["month"]
+        if not isinstance(month, str) or not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
+            raise _refuse(where, "month", month, within)
+        if not first <= _month_index(month) <= last:
+            raise _refuse(where, "month", month, within)

@@ -23,49 +23,9 @@ from dataclasses import dataclass
 from market.io.params import Param
 from market.io.records import HOURS_PER_MONTH
 
-PARAMS: tuple[Param, ...] = (
-    Param(
-        "claim_cap_months",
-        12,
-        "months",
-        "A seller's claim on a defaulted buyer's estate covers at most this many months of "
-        "payments or claim_cap_share of the rest of the term, whichever is more (the lease-"
-        "rejection cap of 11 U.S.C. 502(b)(6): one year or 15 %, at most three years).",
-        "finance",
-        0,
-        120,
-    ),
-    Param(
-        "claim_cap_share",
-        0.15,
-        "share",
-        "Share of the remaining term a contract claim may cover when that exceeds "
-        "claim_cap_months (11 U.S.C. 502(b)(6)).",
-        "finance",
-        0.0,
-        1.0,
-    ),
-    Param(
-        "covenant_min_contract_cover",
-        1.0,
-        "x",
-        "Neocloud loan covenant: contracted revenue over the loan's remaining life must be "
-        "at least this multiple of the debt (K3: debt secured on the contract; C8).",
-        "finance",
-        0.0,
-        5.0,
-    ),
-    Param(
-        "covenant_max_leverage",
-        0.8,
-        "share",
-        "Neocloud loan covenant: debt at most this share of the value of its sites (C3 "
-        "replacement cost; a loan-to-value limit).",
-        "finance",
-        0.0,
-        2.0,
-    ),
-)
+# declared in market.io.params (claim_cap_months, claim_cap_share,
+# covenant_min_contract_cover, covenant_max_leverage)
+PARAMS: tuple[Param, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,14 +113,18 @@ def waterfall(estate_usd: float, claims: Sequence[Claim]) -> Waterfall:
     secured_caps = [min(c.amount_usd, c.collateral_usd) for c in claims]
     secured = _pro_rata(estate_usd, secured_caps)
     left = max(0.0, estate_usd - sum(secured))
-    rests = [c.amount_usd - s for c, s in zip(claims, secured, strict=True)]
+    rests = [max(0.0, c.amount_usd - s) for c, s in zip(claims, secured, strict=True)]
     unsecured = _pro_rata(left, rests)
-    left -= sum(unsecured)
+    # a claim paid in full recovers exactly its amount: secured part + unsecured rest can
+    # exceed it by a rounding step, so each recovery is capped at its claim, and equity
+    # is what the recoveries leave of the estate (recoveries + equity = estate)
+    recovered = [
+        min(c.amount_usd, s + u) for c, s, u in zip(claims, secured, unsecured, strict=True)
+    ]
     payouts = tuple(
-        Payout(c.holder, c.amount_usd, s + u)
-        for c, s, u in zip(claims, secured, unsecured, strict=True)
+        Payout(c.holder, c.amount_usd, r) for c, r in zip(claims, recovered, strict=True)
     )
-    return Waterfall(payouts, max(0.0, left))
+    return Waterfall(payouts, max(0.0, estate_usd - sum(recovered)))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -59,11 +59,12 @@ def build_model(
     seed: int | None = None,
     years: float | None = None,
     overrides: dict[str, Any] | None = None,
+    interventions: Sequence[dict[str, Any] | str] = (),
 ) -> ComputeMarket:
     params = dict(overrides or {})
     if years is not None:
         params["years"] = years
-    return ComputeMarket(scenario=scenario, rng=seed, **params)
+    return ComputeMarket(scenario=scenario, rng=seed, interventions=interventions, **params)
 
 
 RUNS_DIR = Path("runs")  # where a run without --out writes, below the working folder
@@ -118,13 +119,15 @@ def run(
     overwrite: bool = False,
     progress: bool = False,
     figures: FigureWriter | None = None,
+    interventions: Sequence[dict[str, Any] | str] = (),
 ) -> RunResult:
     """Run a scenario for its horizon (or ``years``) and return its tables; with ``out``,
     also write them to that folder, and with ``figures`` (a writer from the view, e.g.
-    ``market.view.figures.write_run_figures``) draw the run's figures into it."""
+    ``market.view.figures.write_run_figures``) draw the run's figures into it.
+    ``interventions`` are added to the scenario's (see ``ComputeMarket``)."""
     if out is not None:
         check_out_dir(out, overwrite)
-    model = build_model(scenario, seed, years, overrides)
+    model = build_model(scenario, seed, years, overrides, interventions)
     months = model.horizon_months
     bar = None
     if progress:
@@ -221,6 +224,9 @@ CONTRACT_COLUMNS = (
     "parent_contract_id",
     "resale_right",
     "via_broker",
+    # a buyer's exit: the seller's claim on the buyer's estate and what it recovered
+    "claim_usd",
+    "recovered_usd",
 )
 
 

@@ -50,6 +50,11 @@ def compute_metrics(model: ComputeMarket) -> dict[str, float]:
     out.update(secondary.metrics(model))  # the secondary market's columns
     out["shortfall_h100e"] = model.shortfall_h100e
     out["spot_index_traded"] = float(model.spot_index_traded)
+    c = model.counters  # exits' estates and loan covenants (market.core.estate, .covenants)
+    for name in ("claims_usd", "claims_recovered_usd", "claims_written_off_usd"):
+        out["cumulative_" + name] = c[name]
+    out["cumulative_covenant_breaches"] = c["covenant_breaches"]
+    out["cumulative_forced_exits"] = c["forced_exits"]
     return out
 
 

@@ -1,12 +1,14 @@
 """7. Settlement: spot and contract payments, revenue, running costs and debt service;
-then money, failure and consolidation (``market.core.lifecycle``)."""
+declared interventions (``market.core.interventions``), loan covenants
+(``market.core.covenants``), then money, failure and consolidation
+(``market.core.lifecycle``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from agents.broker import Broker
-from market.core import lifecycle
+from market.core import covenants, interventions, lifecycle
 from market.io.records import HOURS_PER_MONTH, ContractState
 
 if TYPE_CHECKING:
@@ -29,6 +31,8 @@ def stage_settlement(model: ComputeMarket) -> None:
         broker.step_settlement()
     for firm in model.firms():
         firm.note_burn(model.ledger.net_out_usd(firm))
+    interventions.apply(model)  # declared forced exits
+    covenants.review(model)  # neocloud loan covenants; a breach accelerates the loans
     lifecycle.settle(model)
 
 
