@@ -42,6 +42,7 @@ MEMOS: dict[str, Category] = {
     "acquisition": Category.DEALS,
     "acquired cash": Category.DEALS,
     "exchange fee": Category.COMPUTE,  # a secondary-market trade's fee, to the exchange
+    "forward settlement": Category.FINANCE,  # a cash-settled forward's monthly payment
 }
 
 CAPEX_MEMOS = ("capex", "chips")  # also counted per payer kind, for capex by firm type
