@@ -29,8 +29,8 @@ def stage_settlement(model: ComputeMarket) -> None:
             firm.step_settlement()
     for broker in model.of_type(Broker):  # brokers' running costs
         broker.step_settlement()
-    for broker in model.of_type(Broker):  # a broker out of cash leaves like any firm
-        if broker.cash_usd < 0:
+    for broker in model.of_type(Broker):  # a dealer out of cash leaves like any firm
+        if broker.is_dealer and broker.cash_usd < 0:
             lifecycle.exit_firm(model, broker, "runs out of cash and exits")
     for firm in model.firms():
         firm.note_burn(model.ledger.net_out_usd(firm))
