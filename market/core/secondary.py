@@ -24,6 +24,7 @@ from market.io.records import (
     Purpose,
 )
 from market.mechanisms import forwards, indices, orderbook, pricing
+from market.mechanisms import metrics as market_metrics
 from market.mechanisms.broker_records import (
     BlockOrder,
     Fill,
@@ -57,6 +58,7 @@ class ForwardBook:
 
     forwards: list[Forward] = field(default_factory=list)
     pnl_usd: dict[int, float] = field(default_factory=dict)
+    reference_history: list[float] = field(default_factory=list)  # by month
 
     def live(self, month: int) -> list[Forward]:
         return [f for f in self.forwards if f.live(month)]
@@ -164,6 +166,8 @@ def run_month(model: ComputeMarket) -> MonthBook:
     month.fees_usd = result.fees_usd
     settle(model, venue, result, offers)
     publish_indices(model, month, now)
+    model.secondary_month = month  # this month's readings are the reference from now on
+    model.forward_book.reference_history.append(reference_price(model))
     if model.p.forwards and venue.strategy.name == "exchange":
         trade_forwards(model, venue, month, now)
     settle_forwards(model, month)
@@ -173,6 +177,9 @@ def run_month(model: ComputeMarket) -> MonthBook:
 # ---------------------------------------------------------------------- dealers
 # a dealer signs a long contract only with cash for this many months of its payments
 DEALER_CASH_COVER_MONTHS = 6
+# the yearly growth (or fall) of the reference index that dealers and hedgers
+# extrapolate is clipped to this share either way
+TREND_CLIP = 0.5
 
 
 def reference_price(model: ComputeMarket) -> float:
@@ -184,13 +191,26 @@ def reference_price(model: ComputeMarket) -> float:
     return model.spot_index
 
 
+def expected_price(model: ComputeMarket, months_ahead: float) -> float:
+    """The reference index extrapolated ``months_ahead`` at its growth over the last 12
+    months (clipped to ``TREND_CLIP`` a year either way; none before a year of history):
+    what a dealer expects to resell at over a holding, and the forwards' expected index."""
+    growth = market_metrics.growth_factor(model.forward_book.reference_history, 12)
+    if not math.isfinite(growth):
+        growth = 1.0
+    growth = min(1.0 + TREND_CLIP, max(1.0 - TREND_CLIP, growth))
+    return reference_price(model) * growth ** (months_ahead / 12.0)
+
+
 def acquire(model: ComputeMarket, d: Broker, now: int) -> Contract | None:
     """A dealer below its target holding asks providers for a long block from ``now``
     and signs the cheapest quote on a standing site whose ask its bid covers, at the
-    bargained price, if it has the cash for six months of the payments."""
+    bargained price, if it has the cash for six months of the payments. Its bid
+    (``dealer.dealer_bid``) starts from the price it expects to resell at, the
+    reference index extrapolated to the middle of the holding."""
     p = model.p
     gap = d.strategy.holding_h100e - d.held_h100e(now)
-    resale = reference_price(model)
+    resale = expected_price(model, p.dealer_long_term_months / 2)
     if gap < max(p.resale_min_block_h100e, 1.0) or not resale > 0:
         return None
     bid = d.bid_usd_per_h100e_hour(resale)
@@ -209,7 +229,10 @@ def acquire(model: ComputeMarket, d: Broker, now: int) -> Contract | None:
         q
         for firm in model.providers()
         for q in firm.quotes(rfq)
-        if q.facility_id is not None and not q.exclusive and q.ask_usd_per_h100e_hour <= bid
+        if q.facility_id is not None
+        and not q.exclusive
+        and q.ask_usd_per_h100e_hour <= bid
+        and q.capacity_h100e >= p.resale_min_block_h100e
     ]
     if not quotes:
         return None
@@ -278,7 +301,7 @@ def trade_forwards(model: ComputeMarket, venue: Broker, month: MonthBook, now: i
     """The exchange matches the forward book (``forward_fee_bps`` from each side); each
     fill becomes a forward on the reference index."""
     p = model.p
-    price = reference_price(model)
+    price = expected_price(model, p.forward_months / 2)
     if not price > 0:
         return
     result = orderbook.match(
