@@ -2,10 +2,17 @@
 
 A ``Broker`` is a firm with cash that earns its living between the holders of
 capacity and its users. Its business model is a strategy chosen by name in the
-scenario (``model``); the one built so far is the ``exchange``, which matches limit
-orders for blocks of compute (``market.mechanisms.orderbook``) and earns a fee from
-each side. It never holds capacity, so it cannot lose on inventory; its running
-costs are paid every month whether it trades or not.
+scenario (``model``):
+
+- the ``exchange`` matches limit orders for blocks of compute
+  (``market.mechanisms.orderbook``) and earns a fee from each side; it never holds
+  capacity, so it cannot lose on inventory;
+- the ``dealer`` (aggregator) buys long contracts from providers and resells them in
+  shorter blocks (``market.mechanisms.dealer``); it owes its holdings whether it
+  resells them or not, so it makes or loses money on term and utilisation.
+
+Both pay running costs every month; a broker whose cash runs out leaves the market
+through the same exit path as any firm.
 
 The functions below are the labs' side of the secondary market: a lab between
 training runs offers the part of its contracts it does not plan to use
@@ -24,8 +31,8 @@ import mesa
 
 from agents.base import NEUTRAL_CREDIT
 from agents.world import World
-from market.io.records import Contract, ContractState
-from market.mechanisms import orderbook, pricing, resale
+from market.io.records import HOURS_PER_MONTH, Contract, ContractState
+from market.mechanisms import dealer, orderbook, pricing, resale
 from market.mechanisms.broker_records import BlockOrder, MatchResult
 
 BROKER_KIND = "broker"
@@ -33,34 +40,57 @@ BROKER_KIND = "broker"
 
 class ExchangeStrategy:
     """Matches one batch of block orders a month under its rule; earns ``fee_bps``
-    of each fill's notional from each side."""
+    of each fill's notional from each side. It never holds capacity."""
 
     name = "exchange"
+    holds_capacity = False
 
-    def __init__(self, matching_rule: str, fee_bps: float) -> None:
-        self.matching_rule = matching_rule
-        self.fee_bps = fee_bps
+    def __init__(self, spec: dict, p: Any) -> None:
+        self.matching_rule = spec.get("matching_rule", "price_time")
+        self.fee_bps = float(spec.get("fee_bps", 0.0))
 
     def clear(
         self,
         orders: Iterable[BlockOrder],
         now_month: int,
         resellable: Mapping[tuple[int, int], Mapping[int, float]],
+        fee_bps: float | None = None,
     ) -> MatchResult:
         return orderbook.match(
             orders,
             now_month=now_month,
             rule=self.matching_rule,
-            fee_bps=self.fee_bps,
+            fee_bps=self.fee_bps if fee_bps is None else fee_bps,
             resellable=resellable,
         )
 
 
-STRATEGIES = {"exchange": ExchangeStrategy}
+class DealerStrategy(ExchangeStrategy):
+    """Buys long contracts (``dealer_long_term_months``) up to ``holding_h100e`` and
+    resells them in shorter blocks at ``dealer.dealer_ask``: it owes its holdings
+    whether it resells them or not, so it carries the term and utilisation risk.
+    Where no exchange trades (the dealer-only market) it sells its blocks itself,
+    price-time and fee-free."""
+
+    name = "dealer"
+    holds_capacity = True
+
+    def __init__(self, spec: dict, p: Any) -> None:
+        super().__init__({"matching_rule": "price_time", "fee_bps": 0.0}, p)
+        self.margin = float(spec.get("margin", -1.0))
+        if self.margin < 0:
+            self.margin = p.dealer_margin
+        self.holding_h100e = float(spec.get("holding_h100e", 0.0))
+
+
+STRATEGIES = {"exchange": ExchangeStrategy, "dealer": DealerStrategy}
+# months of its own history a dealer reads its utilisation from
+UTILISATION_MEMORY_MONTHS = 12
 
 
 class Broker(mesa.Agent):
-    """A broker of the secondary market (``model`` names its strategy)."""
+    """A broker of the secondary market (``model`` names its strategy). It has cash
+    and leaves through the same exit path as any firm when the cash runs out."""
 
     kind = BROKER_KIND
     model: World
@@ -69,14 +99,140 @@ class Broker(mesa.Agent):
         super().__init__(model)
         self.name = name
         self.cash_usd = float(spec.get("cash_usd", 0.0))
-        self.strategy = STRATEGIES[spec.get("model", "exchange")](
-            spec.get("matching_rule", "price_time"), float(spec.get("fee_bps", 0.0))
-        )
+        self.credit_rating = float(spec.get("credit_rating", NEUTRAL_CREDIT))
+        self.strategy = STRATEGIES[spec.get("model", "exchange")](spec, model.p)
+        self.facilities: list = []  # a broker owns no site
+        self.active = True
         self.fees_usd_total = 0.0
+        self.opex_usd_month = 0.0
+        self.month_book = dealer.DealerMonth(0.0, 0.0, 0.0)
+        self.profit_usd_total = 0.0  # a dealer's resale revenue less its holdings' cost
+        self.sold_h100e_by_month: list[float] = []
+        self.held_h100e_by_month: list[float] = []
+
+    @property
+    def is_dealer(self) -> bool:
+        return self.strategy.holds_capacity
+
+    # ------------------------------------------------------------------ a dealer's book
+    def holdings(self) -> list[Contract]:
+        """Open contracts it holds to resell (a dealer's long positions)."""
+        return [c for c in self.model.book.bought_view(self.unique_id) if c.parent_id is None]
+
+    def held_h100e(self, month: int) -> float:
+        return sum(c.capacity_h100e for c in self.holdings() if c.overlaps(month, month + 1))
+
+    def utilisation(self) -> tuple[float, float]:
+        """Mean and sd of the share of its holdings it resold, recent months."""
+        k = UTILISATION_MEMORY_MONTHS
+        return dealer.utilisation_stats(
+            self.sold_h100e_by_month[-k:], self.held_h100e_by_month[-k:]
+        )
+
+    def bid_usd_per_h100e_hour(self, resale_usd_per_h100e_hour: float) -> float:
+        """The most it pays for a long block when it expects to resell at this price."""
+        p = self.model.p
+        u, sd = self.utilisation()
+        return dealer.dealer_bid(
+            resale_usd_per_h100e_hour=resale_usd_per_h100e_hour,
+            block_months=p.resale_block_months,
+            long_term_months=p.dealer_long_term_months,
+            utilisation=u,
+            utilisation_sd=sd,
+            short_term_premium=p.short_term_premium,
+            full_term_months=p.full_term_months,
+            risk_aversion=p.dealer_risk_aversion,
+            margin=self.strategy.margin,
+        )
+
+    def ask_usd_per_h100e_hour(self, c: Contract, block_months: int) -> float:
+        p = self.model.p
+        u, sd = self.utilisation()
+        return dealer.dealer_ask(
+            cost_usd_per_h100e_hour=c.price_usd_per_h100e_hour,
+            block_months=block_months,
+            long_term_months=c.term_months,
+            utilisation=u,
+            utilisation_sd=sd,
+            short_term_premium=p.short_term_premium,
+            full_term_months=p.full_term_months,
+            risk_aversion=p.dealer_risk_aversion,
+            margin=self.strategy.margin,
+        ).ask_usd_per_h100e_hour
+
+    def block_price(self, c: Contract, months: int, market_usd_per_h100e_hour: float) -> float:
+        """Its risk-priced ask (``dealer.dealer_ask``), but no more than the market pays
+        for the block (``market_usd_per_h100e_hour``, a one-month price, moved to the
+        block's term) and no less than ``resale_reserve_share`` of its cost: what it
+        holds is owed anyway, so it cuts its price rather than idle."""
+        p = self.model.p
+        ask = self.ask_usd_per_h100e_hour(c, months)
+        if math.isfinite(market_usd_per_h100e_hour) and market_usd_per_h100e_hour > 0:
+            curve = {
+                "short_term_premium": p.short_term_premium,
+                "full_term_months": p.full_term_months,
+            }
+            ratio = pricing.term_factor(months, **curve) / pricing.term_factor(1, **curve)
+            ask = min(ask, market_usd_per_h100e_hour * ratio)
+        return max(ask, p.resale_reserve_share * c.price_usd_per_h100e_hour)
+
+    def offers(self, now: int, market_usd_per_h100e_hour: float = math.nan) -> list[Offer]:
+        """Its holdings' unsold capacity over the next ``resale_offer_months``, cut
+        into blocks, each priced by ``block_price``."""
+        p, book = self.model.p, self.model.book
+        shapes = [(now, p.resale_offer_months), (now, p.resale_block_months)]
+        out = []
+        for c in self.holdings():
+            if not resellable(c, now, p):
+                continue
+            window = [t for t in range(now, now + p.resale_offer_months) if c.overlaps(t, t + 1)]
+            free = {
+                t: max(0.0, c.capacity_h100e - book.resold_h100e(c.contract_id, t)) for t in window
+            }
+            blocks = resale.cut_blocks(free, shapes, p.resale_min_block_h100e)
+            if blocks:
+                priced = [
+                    (s, n, q, self.block_price(c, n, market_usd_per_h100e_hour))
+                    for s, n, q in blocks
+                ]
+                out.append(Offer(c, priced, dict.fromkeys(window, 0.0)))
+        return out
+
+    def close_month(self) -> None:
+        """This month's resale revenue, holdings' cost and utilisation (before it pays)."""
+        if not self.is_dealer:
+            return
+        holdings = [
+            (c.delivered_h100e, c.price_usd_per_h100e_hour, c.take_or_pay_share)
+            for c in self.holdings()
+            if c.state == ContractState.ACTIVE
+        ]
+        resales = [
+            (c.delivered_h100e, c.price_usd_per_h100e_hour)
+            for c in self.model.book.resold_view(self.unique_id)
+            if c.state == ContractState.ACTIVE
+        ]
+        self.month_book = dealer.month_pnl(holdings, resales, HOURS_PER_MONTH)
+        self.profit_usd_total += self.month_book.margin_usd
+        self.held_h100e_by_month.append(sum(h for h, _, _ in holdings))
+        self.sold_h100e_by_month.append(sum(q for q, _ in resales))
+
+    # ------------------------------------------------------------------ as a buyer
+    def used_share(self) -> float:
+        """Share of its holdings it resold this month: it owes take-or-pay on the rest."""
+        return self.month_book.utilisation if self.is_dealer else 1.0
+
+    def renewal(self, c: Contract, seller: Any, site_id: int, seller_power: float):
+        """A dealer buys afresh rather than renewing (``market.core.secondary``)."""
+        return None
+
+    def wants_sites(self) -> bool:
+        return False
 
     def step_settlement(self) -> None:
         """Running costs, paid to the outside world."""
-        self.model.ledger.pay(self, None, self.model.p.broker_opex_usd_per_month, "opex")
+        self.opex_usd_month = self.model.p.broker_opex_usd_per_month
+        self.model.ledger.pay(self, None, self.opex_usd_month, "opex")
 
 
 # ---------------------------------------------------------------------- the labs' side

@@ -47,6 +47,7 @@ MEMOS: dict[str, Category] = {
     "estate to lenders": Category.FINANCE,
     "estate to equity": Category.FINANCE,
     "loan repayment": Category.FINANCE,  # an accelerated loan repaid from cash
+    "forward settlement": Category.FINANCE,  # a cash-settled forward's monthly payment
 }
 
 CAPEX_MEMOS = ("capex", "chips")  # also counted per payer kind, for capex by firm type

@@ -1,5 +1,7 @@
-"""The secondary market's service: each month's block book on each exchange, the
-fills turned into resale sub-contracts, the fees paid, and what the month traded.
+"""The secondary market's service: each month's block book on the exchange, the
+dealers' purchases of long contracts, the fills turned into resale sub-contracts,
+the forward book and its monthly cash settlement, the fees paid, and what the month
+traded.
 
 Blocks traded in month ``t`` start in ``t + 1``: this month's supply has already been
 delivered, and this month's shortfall is the spot market's.
@@ -12,9 +14,25 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agents.broker import Broker, Offer, list_price, resale_offers, shortfall_bid
-from market.io.records import Contract, ContractState, Origin, Purpose
-from market.mechanisms import indices, orderbook
-from market.mechanisms.broker_records import BlockOrder, Fill, IndexReading, MatchResult, Side
+from market.core import contracting
+from market.io.records import (
+    HOURS_PER_MONTH,
+    RFQ,
+    Contract,
+    ContractState,
+    Origin,
+    Purpose,
+)
+from market.mechanisms import forwards, indices, orderbook, pricing
+from market.mechanisms import metrics as market_metrics
+from market.mechanisms.broker_records import (
+    BlockOrder,
+    Fill,
+    Forward,
+    IndexReading,
+    MatchResult,
+    Side,
+)
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
@@ -30,6 +48,26 @@ class MonthBook:
     rejected: int = 0
     fees_usd: float = 0.0
     readings: dict[str, IndexReading] = field(default_factory=dict)
+    forward_fills: list[Fill] = field(default_factory=list)
+    forward_settlement_usd: float = 0.0  # paid to longs this month (negative: by them)
+
+
+@dataclass
+class ForwardBook:
+    """Every forward signed and each firm's cumulative settlements (for the outputs)."""
+
+    forwards: list[Forward] = field(default_factory=list)
+    pnl_usd: dict[int, float] = field(default_factory=dict)
+    reference_history: list[float] = field(default_factory=list)  # by month
+
+    def live(self, month: int) -> list[Forward]:
+        return [f for f in self.forwards if f.live(month)]
+
+    def holds(self, firm_id: int, month: int) -> bool:
+        """Whether the firm is party to a forward not yet run out at ``month``."""
+        return any(
+            firm_id in (f.buyer_id, f.seller_id) and f.end_month > month for f in self.forwards
+        )
 
 
 # the index publishers: a volume-weighted average of the exchange's trades, and a
@@ -41,20 +79,48 @@ def exchanges(model: ComputeMarket) -> list[Broker]:
     return [b for b in model.of_type(Broker) if b.strategy.name == "exchange"]
 
 
+def dealers(model: ComputeMarket) -> list[Broker]:
+    return [b for b in model.of_type(Broker) if b.is_dealer]
+
+
+def venue_of_the_month(model: ComputeMarket) -> tuple[Broker | None, float | None]:
+    """(where the month's blocks trade, the fee override): the first exchange, unless
+    only dealers trade (``broker_models = dealer``): then the first dealer sells its
+    blocks itself, fee-free."""
+    models = model.p.broker_models
+    if models == "dealer":
+        sellers = dealers(model)
+        return (sellers[0], 0.0) if sellers else (None, None)
+    venues = exchanges(model)
+    return (venues[0], None) if venues else (None, None)
+
+
 def orders_of_the_month(model: ComputeMarket, now: int):
-    """Every lab's resale asks, then every lab's bid, in the labs' id order (the
-    submit sequence), with the holders' unused capacity by contract for the screen
-    and their own use for the book's check."""
+    """Every lab's resale asks, then every dealer's asks, then every lab's bid, in id
+    order (the submit sequence), with the holders' unused capacity by contract for the
+    screen and their own use for the book's check. Holders resell only where an
+    exchange trades (``broker_models`` both or exchange); dealers post only where
+    they trade (both or dealer)."""
     orders: list[BlockOrder] = []
     offers: dict[int, Offer] = {}
-    for lab in model.labs():
-        for offer in resale_offers(lab, now):
+    models = model.p.broker_models
+    holders: list = model.labs() if models in ("both", "exchange") else []
+    if models in ("both", "dealer"):
+        holders = holders + dealers(model)
+    for holder in holders:
+        posted = (
+            holder.offers(now, reference_price(model))
+            if isinstance(holder, Broker)
+            else resale_offers(holder, now)
+        )
+        for offer in posted:
             c = offer.contract
             offers[c.contract_id] = offer
             for start, months, h100e, price in offer.blocks:
                 orders.append(
                     BlockOrder(
-                        Side.SELL, lab.unique_id, h100e, start, months, price, len(orders) + 1,
+                        Side.SELL, holder.unique_id, h100e, start, months, price,
+                        len(orders) + 1,
                         parent_contract_id=c.contract_id,
                         parent_start_month=c.start_month,
                         parent_end_month=c.end_month,
@@ -79,18 +145,20 @@ def orders_of_the_month(model: ComputeMarket, now: int):
 
 
 def run_month(model: ComputeMarket) -> MonthBook:
-    """Every exchange in id order clears the month's book; the first takes the orders
-    (one book a month: with several exchanges the others have nothing left to match)."""
+    """Dealers buy long contracts; the venue clears the month's block book (one book a
+    month); fills become sub-contracts; forwards trade and settle; the indices publish."""
     month = MonthBook()
-    if not model.p.secondary_market:
+    if not model.p.secondary_market or model.p.broker_models == "none":
         return month
-    venues = exchanges(model)
-    if not venues:
+    venue, fee = venue_of_the_month(model)
+    if venue is None:
         return month
     now = model.month + 1
+    if model.p.broker_models in ("both", "dealer"):
+        for d in dealers(model):
+            acquire(model, d, now)
     orders, offers, resellable = orders_of_the_month(model, now)
-    venue = venues[0]
-    result = venue.strategy.clear(orders, now, resellable)
+    result = venue.strategy.clear(orders, now, resellable, fee)
     month.asks = [o for o in orders if o.side == Side.SELL]
     month.bid_h100e = sum(o.capacity_h100e for o in orders if o.side == Side.BUY)
     month.rejected = len(result.rejected)
@@ -98,7 +166,91 @@ def run_month(model: ComputeMarket) -> MonthBook:
     month.fees_usd = result.fees_usd
     settle(model, venue, result, offers)
     publish_indices(model, month, now)
+    model.secondary_month = month  # this month's readings are the reference from now on
+    model.forward_book.reference_history.append(reference_price(model))
+    if model.p.forwards and venue.strategy.name == "exchange":
+        trade_forwards(model, venue, month, now)
+    settle_forwards(model, month)
     return month
+
+
+# ---------------------------------------------------------------------- dealers
+# a dealer signs a long contract only with cash for this many months of its payments
+DEALER_CASH_COVER_MONTHS = 6
+# the yearly growth (or fall) of the reference index that dealers and hedgers
+# extrapolate is clipped to this share either way
+TREND_CLIP = 0.5
+
+
+def reference_price(model: ComputeMarket) -> float:
+    """The last reading of the reference index (``reference_index``); the spot index
+    until it has one."""
+    reading = model.secondary_month.readings.get(model.p.reference_index)
+    if reading is not None and reading.value_usd_per_h100e_hour is not None:
+        return reading.value_usd_per_h100e_hour
+    return model.spot_index
+
+
+def expected_price(model: ComputeMarket, months_ahead: float) -> float:
+    """The reference index extrapolated ``months_ahead`` at its growth over the last 12
+    months (clipped to ``TREND_CLIP`` a year either way; none before a year of history):
+    what a dealer expects to resell at over a holding, and the forwards' expected index."""
+    growth = market_metrics.growth_factor(model.forward_book.reference_history, 12)
+    if not math.isfinite(growth):
+        growth = 1.0
+    growth = min(1.0 + TREND_CLIP, max(1.0 - TREND_CLIP, growth))
+    return reference_price(model) * growth ** (months_ahead / 12.0)
+
+
+def acquire(model: ComputeMarket, d: Broker, now: int) -> Contract | None:
+    """A dealer below its target holding asks providers for a long block from ``now``
+    and signs the cheapest quote on a standing site whose ask its bid covers, at the
+    bargained price, if it has the cash for six months of the payments. Its bid
+    (``dealer.dealer_bid``) starts from the price it expects to resell at, the
+    reference index extrapolated to the middle of the holding."""
+    p = model.p
+    gap = d.strategy.holding_h100e - d.held_h100e(now)
+    resale = expected_price(model, p.dealer_long_term_months / 2)
+    if gap < max(p.resale_min_block_h100e, 1.0) or not resale > 0:
+        return None
+    bid = d.bid_usd_per_h100e_hour(resale)
+    rfq = RFQ(
+        buyer_id=d.unique_id,
+        capacity_h100e=gap,
+        start_month=now,
+        term_months=p.dealer_long_term_months,
+        contiguous=False,
+        purpose=Purpose.INFERENCE,
+        reservation_usd_per_h100e_hour=bid,
+        buyer_credit=d.credit_rating,
+        buyer_is_lab=False,
+    )
+    quotes = [
+        q
+        for firm in model.providers()
+        for q in firm.quotes(rfq)
+        if q.facility_id is not None
+        and not q.exclusive
+        and q.ask_usd_per_h100e_hour <= bid
+        and q.capacity_h100e >= p.resale_min_block_h100e
+    ]
+    if not quotes:
+        return None
+    q = min(quotes, key=lambda q: (q.ask_usd_per_h100e_hour, q.facility_id))
+    price = pricing.bargain(q.ask_usd_per_h100e_hour, bid, contracting.seller_power(model))
+    take = min(gap, q.capacity_h100e)
+    if price is None or d.cash_usd < DEALER_CASH_COVER_MONTHS * take * price * HOURS_PER_MONTH:
+        return None
+    c = contracting.sign(model, d, q, take, price, Purpose.INFERENCE, Origin.NEGOTIATED, log=False)
+    c.ramp_months = 0
+    model.log(
+        "dealer",
+        f"{d.name} leases {take:,.0f} H100e from {model.names_by_id[q.seller_id]} for "
+        f"{c.term_months} months at ${price:.2f} to resell",
+        d.name,
+        model.names_by_id[q.seller_id],
+    )
+    return c
 
 
 def publish_indices(model: ComputeMarket, month: MonthBook, now: int) -> None:
@@ -120,6 +272,115 @@ def publish_indices(model: ComputeMarket, month: MonthBook, now: int) -> None:
     }
 
 
+# ---------------------------------------------------------------------- forwards
+def forward_orders(model: ComputeMarket, now: int, price: float) -> list[BlockOrder]:
+    """Hedgers without a forward running: each lab bids for ``forward_hedge_share`` of
+    its need at the expected index plus the hedge premium (it locks a price); each
+    provider asks for the same share of its uncontracted capacity at the expected
+    index less the premium (it locks revenue). A forward order is a block order whose
+    capacity is the notional per month (H100e) and whose price is the strike."""
+    p, book = model.p, model.forward_book
+    share, months, prem = p.forward_hedge_share, p.forward_months, p.forward_hedge_premium
+    orders: list[BlockOrder] = []
+
+    def post(side: Side, firm, h100e: float, limit: float) -> None:
+        if h100e > max(p.resale_min_block_h100e, 1.0) and not book.holds(firm.unique_id, now):
+            orders.append(
+                BlockOrder(side, firm.unique_id, h100e, now, months, limit, len(orders) + 1)
+            )
+
+    for lab in model.labs():
+        post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
+    for firm in model.providers():
+        spare = firm.online_capacity_h100e() - firm.delivered_sold_h100e()
+        post(Side.SELL, firm, share * spare, price * (1.0 - prem))
+    return orders
+
+
+def trade_forwards(model: ComputeMarket, venue: Broker, month: MonthBook, now: int) -> None:
+    """The exchange matches the forward book (``forward_fee_bps`` from each side); each
+    fill becomes a forward on the reference index."""
+    p = model.p
+    price = expected_price(model, p.forward_months / 2)
+    if not price > 0:
+        return
+    result = orderbook.match(
+        forward_orders(model, now, price),
+        now_month=now,
+        rule=venue.strategy.matching_rule,
+        fee_bps=p.forward_fee_bps,
+        resellable={},
+    )
+    book = model.forward_book
+    new = forwards.forwards_from_fills(
+        result.fills, p.reference_index, len(book.forwards) + 1, model.month
+    )
+    book.forwards.extend(new)
+    month.forward_fills = list(result.fills)
+    pay_fees(model, venue, result.fills)
+    month.fees_usd += result.fees_usd
+    label = f"{venue.name} {INDEX_LABELS[p.reference_index]}"
+    for f in new:
+        model.log(
+            "forward",
+            f"{model.names_by_id[f.buyer_id]} buys a {f.months}-month forward on the {label} "
+            f"for {f.notional_h100e_hours_per_month / 1e6:,.1f}M H100e-hours a month at "
+            f"${f.strike_usd_per_h100e_hour:.2f} from {model.names_by_id[f.seller_id]}",
+            model.names_by_id[f.buyer_id],
+            model.names_by_id[f.seller_id],
+        )
+
+
+INDEX_LABELS = {"vwap": "VWAP", "list_survey": "list-price survey"}
+
+
+def settle_forwards(model: ComputeMarket, month: MonthBook) -> None:
+    """Each live forward settles in cash against this month's reading of its index, one
+    payment from the side that owes; a forward whose party has left the market lapses."""
+    book = model.forward_book
+    live = [
+        f
+        for f in book.live(model.month)
+        if model.firm(f.buyer_id) is not None and model.firm(f.seller_id) is not None
+    ]
+    if not live:
+        return
+    readings = {
+        name: r.value_usd_per_h100e_hour for name, r in month.readings.items() if r is not None
+    }
+    done = forwards.settle_all(live, model.month, readings)
+    for t in forwards.settlement_transfers(live, done):
+        model.ledger.pay(model.firm(t.payer_id), model.firm(t.payee_id), t.usd, t.kind)
+    for firm_id, usd in forwards.cash_by_firm(live, done).items():
+        book.pnl_usd[firm_id] = book.pnl_usd.get(firm_id, 0.0) + usd
+    month.forward_settlement_usd = sum(x.buyer_usd for x in done)
+
+
+def forward_exposure_h100e_hours(model: ComputeMarket, firm) -> float:
+    """Notional the firm still has to settle from next month (long positive)."""
+    return forwards.exposure_h100e_hours(
+        model.forward_book.forwards, firm.unique_id, model.month + 1
+    )
+
+
+def forward_pnl_usd(model: ComputeMarket, firm) -> float:
+    """What the firm's forwards have paid it so far, net (negative: it paid)."""
+    return model.forward_book.pnl_usd.get(firm.unique_id, 0.0)
+
+
+def basis_usd_per_h100e_hour(model: ComputeMarket, lab) -> float:
+    """What the lab pays per H100e-hour under its active contracts (capacity-weighted)
+    less the reference index its forwards settle on: the basis they leave unhedged."""
+    active = [c for c in model.book.bought_view(lab.unique_id) if c.state == ContractState.ACTIVE]
+    held = sum(c.capacity_h100e for c in active)
+    index = reference_price(model)
+    if held <= 0 or not index > 0:
+        return math.nan
+    paid = sum(c.capacity_h100e * c.price_usd_per_h100e_hour for c in active) / held
+    return forwards.basis_usd_per_h100e_hour(paid, index)
+
+
+# ---------------------------------------------------------------------- outputs
 def metrics(model: ComputeMarket) -> dict[str, float]:
     """The secondary market's outputs for this month (``market.io.outputs``)."""
     month = model.secondary_month
@@ -140,6 +401,14 @@ def metrics(model: ComputeMarket) -> dict[str, float]:
         "exchange_fill_rate": filled / month.bid_h100e if month.bid_h100e > 0 else math.nan,
         "orders_rejected": float(month.rejected),
     }
+    out.update(index_metrics(month))
+    out.update(broker_metrics(model))
+    out.update(forward_metrics(model, month))
+    return out
+
+
+def index_metrics(month: MonthBook) -> dict[str, float]:
+    out = {}
     values = []
     for name in INDEX_METHODS:
         reading = month.readings.get(name)
@@ -154,15 +423,60 @@ def metrics(model: ComputeMarket) -> dict[str, float]:
     return out
 
 
+def broker_metrics(model: ComputeMarket) -> dict[str, float]:
+    """Brokers' margins this month: dealers' resale revenue less their holdings' cost;
+    exchanges' fees less their running costs."""
+    brokers = model.of_type(Broker)
+    books = [b.month_book for b in brokers if b.is_dealer]
+    held = sum(b.held_h100e_by_month[-1] for b in brokers if b.is_dealer and b.held_h100e_by_month)
+    sold = sum(b.sold_h100e_by_month[-1] for b in brokers if b.is_dealer and b.sold_h100e_by_month)
+    venues = [b for b in brokers if not b.is_dealer]
+    return {
+        "brokers_active": float(len(brokers)),
+        "dealer_holdings_h100e": held,
+        "dealer_utilisation": sold / held if held > 0 else math.nan,
+        "dealer_margin_usd": sum(x.margin_usd for x in books),
+        "dealer_cumulative_profit_usd": sum(b.profit_usd_total for b in brokers if b.is_dealer),
+        "exchange_margin_usd": model.secondary_month.fees_usd
+        - sum(b.opex_usd_month for b in venues),
+    }
+
+
+def forward_metrics(model: ComputeMarket, month: MonthBook) -> dict[str, float]:
+    fills = month.forward_fills
+    volume = sum(f.capacity_h100e * f.duration_months for f in fills)
+    strike = (
+        sum(f.price_usd_per_h100e_hour * f.capacity_h100e * f.duration_months for f in fills)
+        / volume
+        if volume > 0
+        else math.nan
+    )
+    nxt = model.month + 1
+    open_interest = sum(
+        f.notional_h100e_hours_per_month * forwards.remaining_months(f, nxt)
+        for f in model.forward_book.forwards
+        if f.end_month > nxt
+    )
+    return {
+        "forward_price_usd_per_h100e_hour": strike,
+        "forward_open_interest_h100e_hours": open_interest,
+        "forward_settlement_usd": month.forward_settlement_usd,
+    }
+
+
+def pay_fees(model: ComputeMarket, venue: Broker, fills) -> None:
+    for t in orderbook.fee_transfers(fills, venue.unique_id):
+        model.ledger.pay(model.firm(t.payer_id), venue, t.usd, "exchange fee")
+        venue.fees_usd_total += t.usd
+
+
 def settle(model: ComputeMarket, venue: Broker, result: MatchResult, offers: dict) -> None:
     for r in result.rejected:
         trader = model.names_by_id.get(r.order.trader_id, str(r.order.trader_id))
         model.log("exchange", f"{venue.name} rejects {trader}'s order: {r.reason}", venue.name)
     for f in result.fills:
         sub_contract(model, venue, f, offers[f.parent_contract_id])
-    for t in orderbook.fee_transfers(result.fills, venue.unique_id):
-        model.ledger.pay(model.firm(t.payer_id), venue, t.usd, "exchange fee")
-        venue.fees_usd_total += t.usd
+    pay_fees(model, venue, result.fills)
     log_matches(model, venue, result.fills)
 
 
@@ -192,10 +506,12 @@ def sub_contract(model: ComputeMarket, venue: Broker, f: Fill, offer: Offer) -> 
     )
     model.book.add_resale(c, offer.own_use_h100e)
     holder, owner = model.names_by_id[f.seller_id], model.names_by_id.get(parent.seller_id, "?")
+    how = "directly" if venue.unique_id == f.seller_id else f"through {venue.name}"
     model.log(
         "resale",
-        f"{holder} resells {f.capacity_h100e:,.0f} H100e of its {owner} reservation for "
-        f"{_months(f.duration_months)} through {venue.name} at ${f.price_usd_per_h100e_hour:.2f}",
+        f"{holder} resells {f.capacity_h100e:,.0f} H100e of its {owner} reservation to "
+        f"{model.names_by_id[f.buyer_id]} for {_months(f.duration_months)} {how} at "
+        f"${f.price_usd_per_h100e_hour:.2f}",
         holder,
         venue.name,
     )

@@ -11,9 +11,9 @@ import numpy as np
 
 from agents import FIRM_TYPES, ChipSupplier, Firm, Lab
 from agents.broker import Broker
-from market.core import building, contracting
+from market.core import building, contracting, secondary
 from market.core.calendar import month_offset
-from market.core.secondary import MonthBook
+from market.core.secondary import ForwardBook, MonthBook
 from market.io.outputs import OUTPUTS
 from market.io.records import HOURS_PER_MONTH, ChipBatch, FacilityStatus, Origin, Purpose, Quote
 from market.mechanisms import pricing
@@ -88,6 +88,7 @@ def add_brokers(model: ComputeMarket) -> None:
     """The scenario's brokers (after every firm, so the firms' draws are unchanged);
     none when ``secondary_market`` is off, so the counterfactual has no brokers at all."""
     model.secondary_month = MonthBook()
+    model.forward_book = ForwardBook()
     if not model.p.secondary_market:
         return
     for spec in model.spec.tables.get("broker", []):
@@ -169,6 +170,7 @@ def opening_contract(model: ComputeMarket, spec: dict) -> None:
         model, buyer, q, spec["capacity_h100e"], price, purpose, Origin.OPENING_BOOK, log=False
     )
     c.take_or_pay_share = spec["take_or_pay_share"]
+    c.resale_right = spec["resale_right"]
     c.ramp_months = 0
 
 
@@ -220,6 +222,15 @@ def datacollector(model: ComputeMarket) -> mesa.DataCollector:
                 "revenue_usd_per_month": "revenue_usd",
                 "capability_decades": "capability",
                 "training_run_h100e": "run_h100e",
+                # hedges (market.core.secondary): notional still to settle, what the
+                # forwards have paid so far, and the basis they leave unhedged
+                "forward_exposure_h100e_hours": lambda a: secondary.forward_exposure_h100e_hours(
+                    a.model, a
+                ),
+                "forward_pnl_usd": lambda a: secondary.forward_pnl_usd(a.model, a),
+                "basis_usd_per_h100e_hour": lambda a: secondary.basis_usd_per_h100e_hour(
+                    a.model, a
+                ),
             },
             ChipSupplier: {
                 "name": "name",

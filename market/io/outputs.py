@@ -161,6 +161,32 @@ OUTPUTS: tuple[Output, ...] = (
         "price_index_spread_usd_per_h100e_hour",
         "Highest minus lowest index this month (empty until every index has a value).",
     ),
+    _O("brokers_active", "Brokers (exchanges and dealers) in the market."),
+    _O("dealer_holdings_h100e", "Capacity dealers held this month under long contracts."),
+    _O(
+        "dealer_utilisation",
+        "Share of dealers' holdings delivered to their resale buyers this month (empty: "
+        "no holdings).",
+    ),
+    _O(
+        "dealer_margin_usd",
+        "Dealers' resale revenue less what their holdings cost them this month (take-or-pay "
+        "on what they did not resell included; before running costs).",
+    ),
+    _O("dealer_cumulative_profit_usd", "dealer_margin_usd summed since the start, active dealers."),
+    _O("exchange_margin_usd", "Exchanges' fees this month less their running costs."),
+    _O(
+        "forward_price_usd_per_h100e_hour",
+        "Strike of the forwards signed this month, weighted by notional (empty: none signed).",
+    ),
+    _O(
+        "forward_open_interest_h100e_hours",
+        "Notional of the forwards still to settle from next month on.",
+    ),
+    _O(
+        "forward_settlement_usd",
+        "Forwards' cash settlement this month, paid by shorts to longs (negative: longs paid).",
+    ),
     # ---- contracts that bind: delivery failures and the spot index's source
     _O(
         "shortfall_h100e",

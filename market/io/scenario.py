@@ -67,7 +67,7 @@ _COUNT = _f(
     COUNT_MAX,
 )
 _NAME = _f("name", "", "-", "Display name (unique).", required=True)
-BROKER_MODELS = ("exchange",)  # the business models a [[broker]] may have
+BROKER_MODELS = ("exchange", "dealer")  # the business models a [[broker]] may have
 MATCHING_RULES = ("price_time", "uniform_per_shape")  # market.mechanisms.orderbook.RULES
 INTERVENTION_ACTIONS = ("force_exit",)  # what an [[intervention]] may do
 FORCE_EXIT_ALLOWED = "NAME@YYYY-MM, a firm of the scenario and a month of the run"
@@ -271,6 +271,13 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
         _f("cancellation_notice_months", 0, "months", "0: not cancellable.", 0, 240, integer=True),
         _f("exclusive", False, "-", "Whole-site exclusive lease."),
         _f(
+            "resale_right",
+            True,
+            "-",
+            "The buyer may resell the unused part through an exchange (an exclusive lease "
+            "only where exclusive_lease_resale_allowed).",
+        ),
+        _f(
             "purpose",
             "inference",
             "-",
@@ -293,6 +300,23 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
             choices=MATCHING_RULES,
         ),
         _f("fee_bps", 50.0, "bps of notional per side", "Exchange fee.", 0.0, 1000.0),
+        _CREDIT,
+        _f(
+            "holding_h100e",
+            0.0,
+            "H100e",
+            "Capacity a dealer aims to hold under long contracts to resell (dealers only).",
+            0.0,
+            1e9,
+        ),
+        _f(
+            "margin",
+            -1.0,
+            "share",
+            "A dealer's margin over break-even (-1: the parameter dealer_margin).",
+            -1.0,
+            1.0,
+        ),
     ),
     # declared interventions (docs/odd.md 7.10): what happens to a firm at a month,
     # whatever the model's agents decide; the parameter apply_interventions switches them off
@@ -871,6 +895,20 @@ def _check_brokers(tables: dict, source: str, names: _Names) -> None:
                 "each broker needs its own name"
             )
         seen.add(name)
+        _check_broker_row(row, f"{source}: [[broker]] {show(name)}")
+
+
+def _check_broker_row(row: dict, where: str) -> None:
+    """A dealer holds something; an exchange holds nothing; a margin is a share or -1."""
+    dealer = row["model"] == "dealer"
+    if dealer and row["holding_h100e"] <= 0:
+        raise _refuse(where, "holding_h100e", row["holding_h100e"], "more than 0 for a dealer")
+    if not dealer and row["holding_h100e"] != 0:
+        raise _refuse(
+            where, "holding_h100e", row["holding_h100e"], "0 for an exchange (it holds nothing)"
+        )
+    if row["margin"] != -1 and not 0 <= row["margin"] <= 1:
+        raise _refuse(where, "margin", row["margin"], "a share from 0 to 1, or -1 (the default)")
 
 
 def _check_interventions(tables: dict, source: str, names: _Names, params: dict) -> None:

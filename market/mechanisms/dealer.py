@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from market.mechanisms.broker_records import DealerQuote
 from market.mechanisms.pricing import term_factor
@@ -115,3 +116,35 @@ def dealer_bid(
         margin,
     )
     return resale_usd_per_h100e_hour * u / (term * risk * marg)
+
+
+@dataclass(frozen=True)
+class DealerMonth:
+    """One month of a dealer's book: what its resales brought in, what its holdings
+    cost, and the share of its holdings it resold (all USD but the share)."""
+
+    revenue_usd: float
+    cost_usd: float
+    utilisation: float
+
+    @property
+    def margin_usd(self) -> float:
+        return self.revenue_usd - self.cost_usd
+
+
+def month_pnl(
+    holdings: Sequence[tuple[float, float, float]],
+    resales: Sequence[tuple[float, float]],
+    hours_per_month: float,
+) -> DealerMonth:
+    """A dealer's month from its ``holdings`` (H100e delivered, USD per H100e-hour it
+    pays, take-or-pay share) and its ``resales`` (H100e delivered to its buyers, USD per
+    H100e-hour they pay). It owes every holding on the share it resold and the
+    take-or-pay share of the rest, so an idle holding still costs money: that is the
+    utilisation risk it carries. Its resale revenue is paid in full."""
+    held = sum(h for h, _, _ in holdings)
+    sold = sum(q for q, _ in resales)
+    u = 0.0 if held <= 0 else min(1.0, sold / held)
+    cost = sum(h * price * hours_per_month * (u + (1.0 - u) * top) for h, price, top in holdings)
+    revenue = sum(q * price * hours_per_month for q, price in resales)
+    return DealerMonth(revenue, cost, u)

@@ -23,14 +23,17 @@ KIND_COLOURS = {
     "hyperscaler": "#1f77b4",
     "neocloud": "#ff7f0e",
     "lab": "#2ca02c",
+    "broker": "#9467bd",
 }
 KIND_LABELS = {
     "chip_supplier": "chip supplier",
     "hyperscaler": "hyperscaler",
     "neocloud": "neocloud",
     "lab": "lab",
+    "broker": "broker",
 }
-RING = {"chip_supplier": 0.35, "hyperscaler": 0.7, "neocloud": 0.7, "lab": 1.0}
+# brokers sit at the centre, between every holder and user of compute
+RING = {"broker": 0.12, "chip_supplier": 0.35, "hyperscaler": 0.7, "neocloud": 0.7, "lab": 1.0}
 PNG_META = {"Software": None}  # no version string: identical runs give identical files
 
 

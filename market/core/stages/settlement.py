@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 def stage_settlement(model: ComputeMarket) -> None:
     pay_spot(model)
+    for broker in model.of_type(Broker):  # a dealer's month: what it resold of its holdings
+        broker.close_month()
     for c in model.book.open():
         if c.state != ContractState.ACTIVE or c.delivered_h100e <= 0:
             continue
@@ -29,6 +31,9 @@ def stage_settlement(model: ComputeMarket) -> None:
             firm.step_settlement()
     for broker in model.of_type(Broker):  # brokers' running costs
         broker.step_settlement()
+    for broker in model.of_type(Broker):  # a dealer out of cash leaves like any firm
+        if broker.is_dealer and broker.cash_usd < 0:
+            lifecycle.exit_firm(model, broker, "runs out of cash and exits")
     for firm in model.firms():
         firm.note_burn(model.ledger.net_out_usd(firm))
     interventions.apply(model)  # declared forced exits
