@@ -102,6 +102,10 @@ class Broker(mesa.Agent):
         self.credit_rating = float(spec.get("credit_rating", NEUTRAL_CREDIT))
         self.strategy = STRATEGIES[spec.get("model", "exchange")](spec, model.p)
         self.facilities: list = []  # a broker owns no site
+        self.debt_usd = 0.0  # and borrows nothing: its estate is its cash
+        # contract claims on buyers' estates (a dealer's resales): recovered and written off
+        self.claims_recovered_usd = 0.0
+        self.claims_written_off_usd = 0.0
         self.active = True
         self.fees_usd_total = 0.0
         self.opex_usd_month = 0.0
