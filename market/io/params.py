@@ -1556,6 +1556,33 @@ MODEL_PARAMS: tuple[Param, ...] = (
         0.0,
         1.0,
     ),
+    # ==================================================================================
+    # Disciplined investment, demand that answers price and technology, and a slowing
+    # path of chip efficiency (docs/contracts-and-money.md B4, B7, B8). Keep the
+    # parameters of these submodels in this block.
+    # ==================================================================================
+    _p(
+        "generation_gain_halving_generations",
+        3.0,
+        "generations",
+        "The excess over 1 of each generation's density and cost gain halves every this "
+        "many generations, so the cumulative gain converges (C2: GB200 about 1.6x H100 per "
+        "MW; G2: per-chip gains 1.6x a year to 2025; the slowdown is an assumption; a "
+        "large value = no slowdown).",
+        "supply",
+        0.5,
+        1000.0,
+    ),
+    _p(
+        "generation_interval_growth",
+        1.0,
+        "x per generation",
+        "Each gap between chip generations is this factor longer than the last "
+        "(1 = a steady cadence).",
+        "supply",
+        1.0,
+        3.0,
+    ),
 )
 
 PARAMS: dict[str, Param] = {p.name: p for p in MODEL_PARAMS}
