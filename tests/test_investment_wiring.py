@@ -53,3 +53,37 @@ def test_generations_come_further_apart_when_the_interval_grows():
     month = 600
     assert slowing.tech.generation_at(month) < steady.tech.generation_at(month)
     assert slowing.tech.generation_at(0) == steady.tech.generation_at(0)
+
+
+# ------------------------------------------------------------------ demand response
+def test_cheaper_compute_lowers_revenue_per_hour_and_raises_compute_demand():
+    from market.core.stages.demand import respond_to_price
+
+    m = ComputeMarket(scenario="colossus-2026", rng=1)
+    m.step()
+    assert m.reference_compute_cost_usd_per_h100e_hour > 0
+    assert m.demand_h100e == pytest.approx(m.potential_demand_h100e)  # the first month
+    assert m.revenue_usd_per_h100e_hour == pytest.approx(m.p.revenue_usd_per_h100e_hour)
+    base_demand, base_revenue = m.demand_h100e, m.revenue_usd_per_h100e_hour
+    # the same month with compute costing half as much as in the first month
+    m.reference_compute_cost_usd_per_h100e_hour *= 2.0
+    respond_to_price(m)
+    assert m.demand_h100e > 1.5 * base_demand
+    assert m.revenue_usd_per_h100e_hour < 0.7 * base_revenue
+    assert m.token_price_ratio < 1.0
+    # dearer compute: users want less of it
+    m.reference_compute_cost_usd_per_h100e_hour /= 4.0
+    respond_to_price(m)
+    assert m.demand_h100e < base_demand
+
+
+def test_labs_earn_the_revenue_per_hour_the_demand_stage_sets():
+    m = ComputeMarket(scenario="classroom", rng=3)
+    for _ in range(30):
+        m.step()
+    assert m.metrics["revenue_usd_per_h100e_hour"] == m.revenue_usd_per_h100e_hour
+    assert m.metrics["token_price_index"] == m.token_price_ratio
+    for lab in m.labs():
+        assert lab.revenue_usd == pytest.approx(
+            lab.used_inference_h100e * m.revenue_usd_per_h100e_hour * 730.0
+        )

@@ -210,25 +210,6 @@ MODEL_PARAMS: tuple[Param, ...] = (
         10.0,
     ),
     _p(
-        "demand_price_elasticity",
-        0.6,
-        "-",
-        "Users' demand falls by this elasticity when the rental price index exceeds the "
-        "reference price (1 = proportional).",
-        "demand",
-        0.0,
-        5.0,
-    ),
-    _p(
-        "demand_reference_price_usd_per_h100e_hour",
-        2.5,
-        "USD per H100e-hour",
-        "Rental price at or below which users' demand is not held back by price.",
-        "demand",
-        0.01,
-        100.0,
-    ),
-    _p(
         "demand_volatility",
         0.15,
         "log sd per year",
@@ -1582,6 +1563,37 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "supply",
         1.0,
         3.0,
+    ),
+    _p(
+        "token_price_elasticity",
+        1.2,
+        "-",
+        "Elasticity of users' token demand to the token price (above 1: cheaper tokens "
+        "raise spending, the Jevons effect). No calibration row: an assumption to vary.",
+        "demand",
+        0.0,
+        5.0,
+    ),
+    _p(
+        "cost_pass_through",
+        0.8,
+        "share",
+        "Share of a change in the cost of serving a token (the rental index over tokens "
+        "per H100e-hour) that competing labs pass on to users' token price (1: prices "
+        "follow cost; 0: prices fixed). Assumption.",
+        "demand",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "serving_efficiency_gain_per_year",
+        1.3,
+        "x per year",
+        "Yearly growth of tokens served per H100e-hour from better models and software "
+        "(hardware gains are already in H100e). Assumption; 1 = none.",
+        "demand",
+        1.0,
+        5.0,
     ),
 )
 

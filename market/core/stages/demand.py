@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from market.mechanisms import demand
+from market.io.records import ContractState
+from market.mechanisms import demand, demand_response
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
@@ -33,8 +34,8 @@ def stage_demand(model: ComputeMarket) -> None:
 
 
 def grow_demand(model: ComputeMarket) -> None:
-    """Users grow (with noise) and each uses more compute as agentic use spreads; the
-    price of spot compute trims what they want."""
+    """Users grow (with noise) and each uses more compute as agentic use spreads; then
+    users answer the price of tokens (``respond_to_price``)."""
     p = model.p
     prev = demand.compute_per_user(
         demand.agentic_share(
@@ -52,8 +53,45 @@ def grow_demand(model: ComputeMarket) -> None:
             old, growth, p.demand_volatility, float(model.rng.normal())
         )
         model.potential_demand_h100e *= model.demand_index / old * now / prev
-    model.demand_h100e = model.potential_demand_h100e * demand.price_factor(
-        model.spot_index,
-        p.demand_reference_price_usd_per_h100e_hour,
-        p.demand_price_elasticity,
+    respond_to_price(model)
+
+
+def respond_to_price(model: ComputeMarket) -> None:
+    """Users buy tokens, not H100e-hours. The token price follows the cost of serving a
+    token (what labs pay per H100e-hour under their active contracts, relative to the
+    first month, over tokens per H100e-hour, which grows with
+    ``serving_efficiency_gain_per_year``) with ``cost_pass_through``; token demand
+    answers it with ``token_price_elasticity``. Compute demand is potential demand times
+    the response's compute ratio; labs earn the token price times tokens per H100e-hour
+    (``revenue_usd_per_h100e_hour`` at the start)."""
+    p = model.p
+    paid = contract_price_usd_per_h100e_hour(model)
+    if paid > 0:
+        model.compute_cost_usd_per_h100e_hour = paid
+    if model.reference_compute_cost_usd_per_h100e_hour <= 0:
+        model.reference_compute_cost_usd_per_h100e_hour = model.compute_cost_usd_per_h100e_hour
+    reference = model.reference_compute_cost_usd_per_h100e_hour
+    cost = model.compute_cost_usd_per_h100e_hour / reference if reference > 0 else 1.0
+    r = demand_response.respond(
+        compute_cost_ratio=cost,
+        efficiency=demand_response.efficiency_ratio(
+            model.month, p.serving_efficiency_gain_per_year
+        ),
+        elasticity=p.token_price_elasticity,
+        pass_through=p.cost_pass_through,
+        reference_revenue_usd_per_h100e_hour=p.revenue_usd_per_h100e_hour,
     )
+    model.token_price_ratio = r.token_price_ratio
+    model.revenue_usd_per_h100e_hour = r.revenue_usd_per_h100e_hour
+    model.demand_h100e = model.potential_demand_h100e * r.compute_demand_ratio
+
+
+def contract_price_usd_per_h100e_hour(model: ComputeMarket) -> float:
+    """What compute costs its buyers now: the capacity-weighted price of the active
+    contracts (resales left out: they sit inside their parents). 0 with none."""
+    volume = paid = 0.0
+    for c in model.book.open():
+        if c.state == ContractState.ACTIVE and c.parent_id is None:
+            volume += c.capacity_h100e
+            paid += c.capacity_h100e * c.price_usd_per_h100e_hour
+    return paid / volume if volume > 0 else 0.0

@@ -169,6 +169,8 @@ def labs_and_money(model: ComputeMarket) -> dict[str, float]:
         "inference_share_of_compute": served / (served + training)
         if served + training > 0
         else 0.0,
+        "token_price_index": model.token_price_ratio,
+        "revenue_usd_per_h100e_hour": model.revenue_usd_per_h100e_hour,
         "utilisation": (served + training) / model.online_at_use_h100e
         if model.online_at_use_h100e > 0
         else 0.0,
