@@ -448,6 +448,15 @@ class Lab(Firm):
     def wants_sites(self) -> bool:
         return self.max_build_mw > 0
 
+    def reviews_investments(self) -> bool:
+        return False  # it builds for its own need (build_want_h100e)
+
+    def chips_worth_ordering(self, f, h100e: float) -> bool:
+        return True  # its own sites serve its own need
+
+    def recent_utilisation(self) -> float:
+        return self.used_share()
+
     def may_sell(self) -> bool:
         return bool(self.facilities)
 

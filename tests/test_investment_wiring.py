@@ -87,3 +87,78 @@ def test_labs_earn_the_revenue_per_hour_the_demand_stage_sets():
         assert lab.revenue_usd == pytest.approx(
             lab.used_inference_h100e * m.revenue_usd_per_h100e_hour * 730.0
         )
+
+
+# ------------------------------------------------------------------ investment
+def _provider_market(**overrides):
+    m = ComputeMarket(scenario="classroom", rng=1, **overrides)
+    m.step()
+    firm = next(f for f in m.providers() if f.max_build_mw > 0)
+    return m, firm
+
+
+def _set_demand(m, h100e):
+    m.demand_h100e = h100e
+    m.outlook_cache.clear()
+
+
+def test_a_provider_does_not_build_into_capacity_the_market_will_not_use():
+    from market.core import building
+
+    m, firm = _provider_market()
+    size = 0.25 * firm.max_site_mw() * m.tech.density_now()
+    _set_demand(m, 1.0)  # nobody will use it
+    assert not building.build_pays(m, firm, size)
+    assert firm.build_want_h100e(0.0, m.tech.density_now()) == 0.0
+    _set_demand(m, 1e12)  # every H100e will be used
+    assert building.build_pays(m, firm, size)
+    assert building.expected_utilisation(m, firm, 12, size) > 0.5
+
+
+def test_a_speculative_build_is_paused_or_cancelled_when_the_market_turns_idle():
+    from market.core import building
+    from market.io.records import FacilityStatus
+
+    m, firm = _provider_market()
+    firm.cash_usd += 1e12
+    m.ledger.open(m.agents)  # the test's cash counts as opening money
+    site = building.start_build(m, firm, 0.5 * firm.max_site_mw() * m.tech.density_now())
+    orders = building.orders_by_site(m)
+    assert site.facility_id in orders
+    online_before, cash_before = site.online_month, firm.cash_usd
+    _set_demand(m, 1.0)
+    building.review_investments(m, firm, orders)
+    assert site.paused or site.status == FacilityStatus.RETIRED
+    assert firm.cash_usd < cash_before  # the penalty is paid
+    if site.paused:
+        assert site.online_month > online_before
+        assert all(o.held_until_month > m.month for _s, o in orders[site.facility_id])
+    assert any(e.kind == "build" and ("pauses" in e.text or "cancels" in e.text) for e in m.events)
+
+
+def test_cancelling_chips_pays_the_supplier_its_penalty_and_clears_the_order():
+    from market.core import building
+
+    m, firm = _provider_market(chip_order_cancel_penalty_share=0.5)
+    firm.cash_usd += 1e12
+    m.ledger.open(m.agents)
+    site = building.start_build(m, firm, 0.5 * firm.max_site_mw() * m.tech.density_now())
+    orders = building.orders_by_site(m)[site.facility_id]
+    supplier, order = orders[0]
+    value = order.open_h100e * order.price_usd_per_h100e
+    backlog, supplier_cash = supplier.backlog_h100e(), supplier.cash_usd
+    building.cancel_orders(m, firm, site, orders)
+    assert site.pending_h100e == pytest.approx(0.0, abs=1e-6)
+    assert supplier.backlog_h100e() == pytest.approx(backlog - order.h100e)
+    assert supplier.cash_usd == pytest.approx(supplier_cash + 0.5 * value)
+    assert m.counters["chip_orders_cancelled_h100e"] == pytest.approx(order.h100e)
+
+
+def test_a_deferred_chip_order_gets_no_delivery_that_month():
+    m, _firm = _provider_market()
+    s = next(s for s in m.suppliers() if s.orders)
+    held = s.orders[0]
+    held.held_until_month = m.month + 1
+    before = held.delivered_h100e
+    m.step()
+    assert held.delivered_h100e == before

@@ -146,6 +146,8 @@ class ComputeMarket(mesa.Model):
         self.online_at_use_h100e = 0.0  # online capacity in the use stage
         self.spot_index_traded = False  # whether this month's spot trades moved the index
         self._top_runs: list[tuple[float, int]] = []
+        # builders' view of the market ahead, kept for the month (building.outlook)
+        self.outlook_cache: dict[tuple[int, int], tuple[float, float]] = {}
         self._leader_capability = 0.0
 
     # ================================================================== the month

@@ -749,16 +749,6 @@ MODEL_PARAMS: tuple[Param, ...] = (
         72,
     ),
     _p(
-        "spec_build_spot_ratio",
-        1.6,
-        "x",
-        "Providers build on speculation when the spot index exceeds their cost floor by this "
-        "factor.",
-        "facilities",
-        1.0,
-        20.0,
-    ),
-    _p(
         "max_site_share_of_fleet",
         1.0,
         "share",
@@ -767,15 +757,6 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "facilities",
         0.0,
         5.0,
-    ),
-    _p(
-        "target_utilisation",
-        0.85,
-        "share",
-        "Committed share of capacity above which a provider plans a new site.",
-        "facilities",
-        0.1,
-        1.0,
     ),
     # finance
     _p("base_rate", 0.045, "per year", "Risk-free interest rate (SOFR).", "finance", 0.0, 0.5),
@@ -1090,16 +1071,6 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "facilities",
         0.0,
         120.0,
-    ),
-    _p(
-        "busy_build_share_of_site",
-        0.25,
-        "share",
-        "A provider whose capacity is mostly sold, while spot is not dear, builds at "
-        "least this share of its largest site (a whole site when spot is dear).",
-        "facilities",
-        0.0,
-        1.0,
     ),
     _p(
         "lab_build_min_gap_share",
@@ -1594,6 +1565,58 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "demand",
         1.0,
         5.0,
+    ),
+    _p(
+        "investment_hurdle",
+        0.15,
+        "share of capex",
+        "A builder starts a site only when the net present value of its expected margin "
+        "exceeds this share of the capex (a hurdle over the cost of capital; C3, C4, C5).",
+        "facilities",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "utilisation_forecast_weight",
+        0.5,
+        "share",
+        "Weight of the builder's own recent utilisation, against the market's forecast "
+        "demand over capacity (online, under construction and on order), in the "
+        "utilisation it expects for a new site.",
+        "facilities",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "construction_pause_penalty_share",
+        0.05,
+        "share of remaining capex",
+        "What stopping a build costs (contractors' break fees, site holding), as a share "
+        "of the capex not yet spent (C6: 4-30 month builds).",
+        "facilities",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "chip_order_cancel_penalty_share",
+        0.2,
+        "share of order value",
+        "What cancelling an undelivered chip order costs (a forfeited deposit paid to the "
+        "supplier), as a share of its value; deferring costs nothing but time (C1; K10: "
+        "headline chip deals are options).",
+        "supply",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "chip_order_defer_utilisation",
+        0.7,
+        "share",
+        "A builder defers deliveries of undelivered chips when the utilisation it expects "
+        "is below this share.",
+        "supply",
+        0.0,
+        1.0,
     ),
 )
 
