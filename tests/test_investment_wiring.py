@@ -162,3 +162,21 @@ def test_a_deferred_chip_order_gets_no_delivery_that_month():
     before = held.delivered_h100e
     m.step()
     assert held.delivered_h100e == before
+
+
+# ------------------------------------------------------------------ chip choice
+def test_a_site_built_for_a_lab_gets_chips_that_lab_can_run():
+    from market.core import building
+
+    m = ComputeMarket(scenario="colossus-2026", rng=1)
+    m.step()
+    aws, openai = m.firms_by_name["AWS"], m.firms_by_name["OpenAI"]
+    trainium = m.firms_by_name["Trainium"]
+    trainium.price_usd_per_h100e = trainium.unit_cost_usd_per_h100e = 1.0  # far cheapest
+    site = building.start_build(m, aws, 10_000.0, for_contract=True, user=openai)
+    placed = [o for s in m.suppliers() for o in s.orders if o.facility_id == site.facility_id]
+    assert placed and all(not m.firm(o.supplier_id).captive for o in placed)
+    # AWS's own speculative site values Trainium by the users of the labs that run it
+    assert 0.0 < building.sellable_share(m, trainium) < 1.0
+    assert building.sellable_share(m, m.firms_by_name["Maia"]) == 0.0
+    assert building.sellable_share(m, m.firms_by_name["Nvidia"]) == pytest.approx(1.0)

@@ -46,9 +46,12 @@ def new_facility(
     return f
 
 
-def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bool = False):
+def start_build(
+    model: ComputeMarket, firm: Firm, h100e: float, for_contract: bool = False, user=None
+):
     """Start a site for ``h100e`` of today's chips: book the grid, pay for the building
-    (unless a signed contract finances it) and order the chips."""
+    (unless a signed contract finances it) and order the chips (ones ``user``, the
+    buyer it is built for, can run)."""
     density = model.tech.density_now()
     mw = h100e / density
     region = model.regions[firm.region]
@@ -69,7 +72,7 @@ def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bo
     f.grid_ready_month = grid
     if not for_contract:
         firm.finance_build(cost, model.tech.build_cost_usd(firm, h100e), 0.0, NEUTRAL_CREDIT)
-    order_chips(model, firm, f, h100e)
+    order_chips(model, firm, f, h100e, user)
     model.log(
         "build",
         f"{firm.name} starts building {f.name} ({mw:,.0f} MW, online "
@@ -79,21 +82,30 @@ def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bo
     return f
 
 
-def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> None:
+def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float, user=None) -> None:
     """Order from the supplier with the lowest price once its backlog is counted: a
-    long backlog means idle sites while waiting (``chip_backlog_cost_per_month``)."""
+    long backlog means idle sites while waiting (``chip_backlog_cost_per_month``). A
+    site built for a buyer gets chips that buyer's software runs on: merchant GPUs, or
+    a captive program's ASICs only when the buyer is that program's parent or
+    partner. A provider building to sell to whoever comes values ASICs by the share
+    of users whose labs can run them (``sellable_share``)."""
     backlog_cost = model.p.chip_backlog_cost_per_month
     options = model.tech.suppliers_for(firm)
+    if user is not None:
+        options = [s for s in options if s.sells_to(user)] or options
     if not options or h100e <= 0:
         return
-    s = min(
-        options,
-        key=lambda s: (
-            s.quote_price(firm)
-            * (1 + backlog_cost * s.backlog_h100e() / max(s.production_h100e_per_month, 1.0)),
-            s.unique_id,
-        ),
-    )
+    for_market = user is None and firm.reviews_investments()
+
+    def cost(s) -> tuple[float, int]:
+        price = s.quote_price(firm) * (
+            1 + backlog_cost * s.backlog_h100e() / max(s.production_h100e_per_month, 1.0)
+        )
+        if for_market and s.captive:
+            price /= max(sellable_share(model, s), 1e-9)
+        return price, s.unique_id
+
+    s = min(options, key=cost)
     gen = model.tech.generation
     o = ChipOrder(
         model.new_id("order"),
@@ -111,6 +123,12 @@ def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> 
     add_to_outlook(model, h100e)
     f.ordered_generation = gen
     f.chip_cost_usd_per_h100e = o.price_usd_per_h100e
+
+
+def sellable_share(model: ComputeMarket, supplier: ChipSupplier) -> float:
+    """Share of users served by labs that run ``supplier``'s chips (all labs for a
+    merchant; a captive program's parent and partners among labs for an ASIC)."""
+    return sum(lab.share for lab in model.labs() if supplier.sells_to(lab))
 
 
 def order_alive(model: ComputeMarket, o: ChipOrder) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from market.io.records import ContractState
 from market.mechanisms import demand, demand_response
 
 if TYPE_CHECKING:
@@ -58,16 +57,14 @@ def grow_demand(model: ComputeMarket) -> None:
 
 def respond_to_price(model: ComputeMarket) -> None:
     """Users buy tokens, not H100e-hours. The token price follows the cost of serving a
-    token (what labs pay per H100e-hour under their active contracts, relative to the
-    first month, over tokens per H100e-hour, which grows with
-    ``serving_efficiency_gain_per_year``) with ``cost_pass_through``; token demand
+    token: the cost of compute (``compute_cost_usd_per_h100e_hour``, relative to the
+    first month) over tokens per H100e-hour, which grow with
+    ``serving_efficiency_gain_per_year``, with ``cost_pass_through``; token demand
     answers it with ``token_price_elasticity``. Compute demand is potential demand times
     the response's compute ratio; labs earn the token price times tokens per H100e-hour
     (``revenue_usd_per_h100e_hour`` at the start)."""
     p = model.p
-    paid = contract_price_usd_per_h100e_hour(model)
-    if paid > 0:
-        model.compute_cost_usd_per_h100e_hour = paid
+    model.compute_cost_usd_per_h100e_hour = compute_cost_usd_per_h100e_hour(model)
     if model.reference_compute_cost_usd_per_h100e_hour <= 0:
         model.reference_compute_cost_usd_per_h100e_hour = model.compute_cost_usd_per_h100e_hour
     reference = model.reference_compute_cost_usd_per_h100e_hour
@@ -86,12 +83,17 @@ def respond_to_price(model: ComputeMarket) -> None:
     model.demand_h100e = model.potential_demand_h100e * r.compute_demand_ratio
 
 
-def contract_price_usd_per_h100e_hour(model: ComputeMarket) -> float:
-    """What compute costs its buyers now: the capacity-weighted price of the active
-    contracts (resales left out: they sit inside their parents). 0 with none."""
-    volume = paid = 0.0
-    for c in model.book.open():
-        if c.state == ContractState.ACTIVE and c.parent_id is None:
-            volume += c.capacity_h100e
-            paid += c.capacity_h100e * c.price_usd_per_h100e_hour
-    return paid / volume if volume > 0 else 0.0
+def compute_cost_usd_per_h100e_hour(model: ComputeMarket) -> float:
+    """What competing labs take as the cost of compute: the full cost of an H100e-hour
+    on the chips on sale now (the merchant price, in the first region, at the
+    providers' cost of capital), times the market's scarcity markup. It falls with each
+    chip generation and rises when the market is short; the prices of individual deals
+    do not feed back into it."""
+    p, tech = model.p, model.tech
+    floor = tech.cost_floor_usd_per_h100e_hour(
+        chip_cost_usd_per_h100e=tech.merchant_price_usd_per_h100e(),
+        h100e_per_mw=tech.density_now(),
+        region=model.default_region,
+        annual_rate=p.base_rate + p.hyperscaler_spread,
+    )
+    return floor * model.scarcity_markup
