@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import mesa
 
 from agents.world import World
+from market.core import building
 from market.io.records import (
     RFQ,
     Contract,
@@ -228,16 +229,18 @@ class Firm(mesa.Agent):
         m = self.model
         if not self.builds_to_suit or self.max_build_mw <= 0:
             return None
-        online = max(
-            float(m.month + self.build_months()), m.regions[self.region].ready_month(m.month, 0.0)
-        )
-        if rfq.latest_start < online:
-            return None
-        start = max(rfq.start_month, math.ceil(online))
         density = m.tech.density_now()
         h100e = min(h100e, self.max_site_mw() * density)
         if h100e < 1.0:
             return None
+        # the site's own power waits in the grid queue (a large site waits longer)
+        online = max(
+            float(m.month + self.build_months()),
+            m.regions[self.region].ready_month(m.month, h100e / density),
+        )
+        if rfq.latest_start < online:
+            return None
+        start = max(rfq.start_month, math.ceil(online))
         floor = m.tech.cost_floor_usd_per_h100e_hour(
             chip_cost_usd_per_h100e=m.tech.best_chip_price(self),
             h100e_per_mw=density,
@@ -314,32 +317,56 @@ class Firm(mesa.Agent):
         return h100e
 
     def build_want_h100e(self, floor: float, density: float) -> float:
-        """A provider builds when most of what it expects to have is sold (busy) or
-        spot trades well above its cost floor (dear): a whole site when dear, else at
-        least a quarter site or the requests it could not serve lately."""
-        m, p = self.model, self.model.p
-        expected = self.expected_capacity_h100e(m.month + self.build_months())
-        committed = sum(c.capacity_h100e for c in self.sold)
-        busy = committed >= p.target_utilisation * max(expected, 1.0)
-        dear = m.spot_index >= p.spec_build_spot_ratio * floor
-        if not (busy or dear):
-            return 0.0
-        share = 1.0 if dear else p.busy_build_share_of_site
-        return max(self.unquoted_h100e, share * self.max_site_mw() * density)
+        """A provider builds the largest site that pays (``building.build_pays``: the
+        value of its margin at the utilisation it expects, with the new site counted in
+        the market's capacity, clears ``investment_hurdle`` over its capex), halving
+        the size down to ``min_build_share_of_site`` of its largest site."""
+        largest = self.max_site_mw() * density
+        h100e = largest
+        while h100e >= self.model.p.min_build_share_of_site * largest and h100e >= 1.0:
+            if building.build_pays(self.model, self, h100e):
+                return h100e
+            h100e /= 2.0
+        return 0.0
+
+    def recent_utilisation(self) -> float:
+        """Share of its online capacity in use last month: what it delivers under
+        contract times the share of their compute its buyers used (a seller sees its
+        capacity draw power or sit idle, so a sold block no one uses does not count as
+        busy); 1 with nothing online (no evidence of idle capacity yet)."""
+        online = self.online_capacity_h100e()
+        if online <= 0:
+            return 1.0
+        m = self.model
+        used = 0.0
+        for c in self.sold:
+            if c.state == ContractState.ACTIVE:
+                buyer = m.firm(c.buyer_id)
+                used += c.delivered_h100e * (buyer.used_share() if buyer is not None else 0.0)
+        return min(1.0, used / online)
+
+    def reviews_investments(self) -> bool:
+        """Whether it reviews its builds and chip orders against the market each month
+        (providers, who build to sell; a lab builds for its own need)."""
+        return True
+
+    def chips_worth_ordering(self, f: Facility, h100e: float) -> bool:
+        return building.chips_pay(self.model, self, f, h100e)
 
     def top_up_chips(self) -> None:
-        """Fill spare power at owned sites with chips, while cash allows."""
+        """Fill spare power at owned sites with chips, while cash allows and the chips
+        are worth ordering."""
         m = self.model
         density = m.tech.density_now()
         for f in self.facilities:
-            if f.status == FacilityStatus.RETIRED or f.pending_h100e > 0:
+            if f.status == FacilityStatus.RETIRED or f.pending_h100e > 0 or f.paused:
                 continue
             headroom = f.power_mw - f.power_used_mw(m.tech.h100e_per_mw)
             h100e = headroom * density
-            if h100e >= m.p[
-                "chip_top_up_min_share"
-            ] * f.power_mw * density and self.free_cash_usd() > h100e * m.tech.best_chip_price(
-                self
+            if (
+                h100e >= m.p.chip_top_up_min_share * f.power_mw * density
+                and self.free_cash_usd() > h100e * m.tech.best_chip_price(self)
+                and self.chips_worth_ordering(f, h100e)
             ):
                 m.order_chips(self, f, h100e)
 

@@ -55,11 +55,21 @@ class ChipSupplier(mesa.Agent):
         self.orders.append(order)
         self._backlog_h100e += order.open_h100e
 
+    def cancel_order(self, order: ChipOrder) -> float:
+        """Drop the undelivered part of ``order`` from the book; returns its H100e."""
+        left = order.open_h100e
+        order.delivered_h100e = order.h100e
+        self.orders = [o for o in self.orders if o is not order]
+        self._backlog_h100e = max(0.0, self._backlog_h100e - left)
+        return left
+
     def step_supply(self) -> None:
         """Produce, allocate output among orders under the model's named policy, deliver."""
         m = self.model
         output = self.production_h100e_per_month * m.p.chip_supply_multiplier
-        shares = chips.allocate(self.orders, output, m.p.chip_allocation_policy)
+        # orders whose buyer deferred deliveries wait; their share goes to the others
+        due = [o for o in self.orders if o.held_until_month < m.month]
+        shares = chips.allocate(due, output, m.p.chip_allocation_policy)
         delivered = 0.0
         for order in self.orders:
             q = shares.get(order.order_id, 0.0)

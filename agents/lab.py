@@ -138,12 +138,12 @@ class Lab(Firm):
 
     def value_usd_per_h100e_hour(self, training: bool) -> float:
         m, p = self.model, self.model.p
-        v = p.revenue_usd_per_h100e_hour * (
+        v = m.revenue_usd_per_h100e_hour * (
             1.0 + p.rationing_value_multiplier * self.rationed_share
         )
         if training:
             behind = max(0.0, m.leader_capability - self.capability)
-            v = p.revenue_usd_per_h100e_hour * p.training_value_multiplier * (1.0 + behind)
+            v = m.revenue_usd_per_h100e_hour * p.training_value_multiplier * (1.0 + behind)
         return v
 
     def reservation_usd_per_h100e_hour(self, training: bool) -> float:
@@ -448,6 +448,15 @@ class Lab(Firm):
     def wants_sites(self) -> bool:
         return self.max_build_mw > 0
 
+    def reviews_investments(self) -> bool:
+        return False  # it builds for its own need (build_want_h100e)
+
+    def chips_worth_ordering(self, f, h100e: float) -> bool:
+        return True  # its own sites serve its own need
+
+    def recent_utilisation(self) -> float:
+        return self.used_share()
+
     def may_sell(self) -> bool:
         return bool(self.facilities)
 
@@ -517,7 +526,7 @@ class Lab(Firm):
         self.used_inference_h100e = inference
         self.used_training_h100e = training
         self.rationed_share = 0.0 if demand <= 0 else max(0.0, 1.0 - inference / demand)
-        self.revenue_usd = inference * m.p.revenue_usd_per_h100e_hour * HOURS_PER_MONTH
+        self.revenue_usd = inference * m.revenue_usd_per_h100e_hour * HOURS_PER_MONTH
         self.revenue_history = ([*self.revenue_history, self.revenue_usd])[-REVENUE_HISTORY_MONTHS:]
 
     def note_rationing(self) -> None:

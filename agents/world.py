@@ -69,6 +69,7 @@ class World(Protocol):
     tightness: float
     scarcity_markup: float
     demand_h100e: float
+    revenue_usd_per_h100e_hour: float
     quote_epoch: int
 
     @property

@@ -487,14 +487,6 @@ def test_growth_excess_halves_every_halflife():
     assert demand.growth_at(600, 1.0, 4.0) == 1.0
 
 
-def test_price_factor_holds_demand_back_above_the_reference():
-    assert demand.price_factor(2.0, 2.5, 0.6) == 1.0
-    assert demand.price_factor(2.5, 2.5, 0.6) == 1.0
-    assert demand.price_factor(5.0, 2.5, 1.0) == pytest.approx(0.5)
-    assert demand.price_factor(10.0, 2.5, 0.5) == pytest.approx(0.5)
-    assert demand.price_factor(1e6, 2.5, 0.0) == 1.0  # no elasticity
-
-
 def test_agentic_share_grows_and_caps_at_one():
     assert demand.agentic_share(0, 0.1, 0.1) == pytest.approx(0.1)
     assert demand.agentic_share(24, 0.1, 0.1) == pytest.approx(0.3)

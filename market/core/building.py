@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from market.core.calendar import month_label
 from market.io.records import ChipBatch, ChipOrder, Facility, FacilityStatus
+from market.mechanisms import investment
 
 if TYPE_CHECKING:
     from agents import ChipSupplier, Firm
@@ -44,9 +46,12 @@ def new_facility(
     return f
 
 
-def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bool = False):
+def start_build(
+    model: ComputeMarket, firm: Firm, h100e: float, for_contract: bool = False, user=None
+):
     """Start a site for ``h100e`` of today's chips: book the grid, pay for the building
-    (unless a signed contract finances it) and order the chips."""
+    (unless a signed contract finances it) and order the chips (ones ``user``, the
+    buyer it is built for, can run)."""
     density = model.tech.density_now()
     mw = h100e / density
     region = model.regions[firm.region]
@@ -67,7 +72,7 @@ def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bo
     f.grid_ready_month = grid
     if not for_contract:
         firm.finance_build(cost, model.tech.build_cost_usd(firm, h100e), 0.0, NEUTRAL_CREDIT)
-    order_chips(model, firm, f, h100e)
+    order_chips(model, firm, f, h100e, user)
     model.log(
         "build",
         f"{firm.name} starts building {f.name} ({mw:,.0f} MW, online "
@@ -77,21 +82,30 @@ def start_build(model: ComputeMarket, firm: Firm, h100e: float, for_contract: bo
     return f
 
 
-def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> None:
+def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float, user=None) -> None:
     """Order from the supplier with the lowest price once its backlog is counted: a
-    long backlog means idle sites while waiting (``chip_backlog_cost_per_month``)."""
+    long backlog means idle sites while waiting (``chip_backlog_cost_per_month``). A
+    site built for a buyer gets chips that buyer's software runs on: merchant GPUs, or
+    a captive program's ASICs only when the buyer is that program's parent or
+    partner. A provider building to sell to whoever comes values ASICs by the share
+    of users whose labs can run them (``sellable_share``)."""
     backlog_cost = model.p.chip_backlog_cost_per_month
     options = model.tech.suppliers_for(firm)
+    if user is not None:
+        options = [s for s in options if s.sells_to(user)] or options
     if not options or h100e <= 0:
         return
-    s = min(
-        options,
-        key=lambda s: (
-            s.quote_price(firm)
-            * (1 + backlog_cost * s.backlog_h100e() / max(s.production_h100e_per_month, 1.0)),
-            s.unique_id,
-        ),
-    )
+    for_market = user is None and firm.reviews_investments()
+
+    def cost(s) -> tuple[float, int]:
+        price = s.quote_price(firm) * (
+            1 + backlog_cost * s.backlog_h100e() / max(s.production_h100e_per_month, 1.0)
+        )
+        if for_market and s.captive:
+            price /= max(sellable_share(model, s), 1e-9)
+        return price, s.unique_id
+
+    s = min(options, key=cost)
     gen = model.tech.generation
     o = ChipOrder(
         model.new_id("order"),
@@ -106,8 +120,15 @@ def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> 
     )
     s.add_order(o)
     f.pending_h100e += h100e
+    add_to_outlook(model, h100e)
     f.ordered_generation = gen
     f.chip_cost_usd_per_h100e = o.price_usd_per_h100e
+
+
+def sellable_share(model: ComputeMarket, supplier: ChipSupplier) -> float:
+    """Share of users served by labs that run ``supplier``'s chips (all labs for a
+    merchant; a captive program's parent and partners among labs for an ASIC)."""
+    return sum(lab.share for lab in model.labs() if supplier.sells_to(lab))
 
 
 def order_alive(model: ComputeMarket, o: ChipOrder) -> bool:
@@ -128,3 +149,236 @@ def deliver_chips(model: ComputeMarket, supplier: ChipSupplier, o: ChipOrder, h1
     f.chips.append(ChipBatch(o.generation, h100e, model.month, o.price_usd_per_h100e))
     model.ledger.pay(buyer, supplier, h100e * o.price_usd_per_h100e, "chips")
     model.network.supplied(supplier.unique_id, buyer.unique_id, h100e)
+
+
+# ---------------------------------------------------------------- investment discipline
+def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
+    """(compute the market is expected to want, capacity it is expected to have)
+    ``months_ahead`` from now: users' forecast demand plus training in last month's
+    proportion to it,
+    against every site's chips still alive then plus the chips on order (sites under
+    construction included). Kept for the month; a build started adds to it."""
+    key = (model.month, months_ahead)
+    hit = model.outlook_cache.get(key)
+    if hit is None:
+        if model.outlook_cache and next(iter(model.outlook_cache))[0] != model.month:
+            model.outlook_cache.clear()
+        target = model.month + months_ahead
+        retire = target - model.p.chip_useful_life_months
+        capacity = 0.0
+        for f in model.facilities.values():
+            if f.status != FacilityStatus.RETIRED:
+                alive = sum(b.h100e for b in f.chips if b.installed_month > retire)
+                capacity += alive + f.pending_h100e
+        # users' demand as forecast, and training growing with it from what it used
+        # last month (plans a lab cannot fund or place are not demand)
+        demand_now = max(model.demand_h100e, 1.0)
+        training = model.metrics.get("training_h100e", 0.0)
+        need = model.demand_forecast_h100e(months_ahead) * (1.0 + training / demand_now)
+        hit = model.outlook_cache[key] = (need, capacity)
+    return hit
+
+
+def add_to_outlook(model: ComputeMarket, h100e: float) -> None:
+    """Capacity just ordered counts in every later builder's outlook this month."""
+    for key, (need, capacity) in model.outlook_cache.items():
+        model.outlook_cache[key] = (need, capacity + h100e)
+
+
+def expected_utilisation(model: ComputeMarket, firm: Firm, months_ahead: int, extra: float):
+    """The utilisation ``firm`` expects ``months_ahead`` from now with ``extra`` H100e
+    more in the market (``investment.expected_utilisation``)."""
+    # no forecast reaches past the chips' life (a site that waits for ever for the
+    # grid is valued by its discounting, not by a demand forecast)
+    need, capacity = outlook(model, min(months_ahead, model.p.chip_useful_life_months))
+    return investment.expected_utilisation(
+        firm.recent_utilisation(), need, capacity + extra, model.p.utilisation_forecast_weight
+    )
+
+
+def expected_price_usd_per_h100e_hour(model: ComputeMarket, new_floor: float) -> float:
+    """The rental price a builder expects on average over a new chip's life: today's
+    index moving toward the cost floor of the generation on sale (with the base
+    margin) as the fleet turns over, one generation interval at a time."""
+    p = model.p
+    long_run = new_floor * (1.0 + p.base_margin)
+    tau = max(1.0, float(p.generation_interval_months))
+    life = max(1.0, float(p.chip_useful_life_months))
+    weight = tau / life * (1.0 - math.exp(-life / tau))
+    index = model.spot_index if math.isfinite(model.spot_index) else long_run
+    return long_run + (index - long_run) * weight
+
+
+def margin_value_usd(
+    model: ComputeMarket, firm: Firm, h100e: float, utilisation: float, months_to_online: int
+) -> float:
+    """Present value of the margin ``h100e`` of new chips at ``firm``'s site would earn
+    over their life at the expected price and ``utilisation`` (no capex)."""
+    tech = model.tech
+    density = tech.density_now()
+    floor = tech.cost_floor_usd_per_h100e_hour(
+        chip_cost_usd_per_h100e=tech.best_chip_price(firm),
+        h100e_per_mw=density,
+        region=firm.region,
+        annual_rate=firm.annual_rate(),
+    )
+    return investment.build_npv_usd(
+        h100e=h100e,
+        capex_usd=0.0,
+        price_usd_per_h100e_hour=expected_price_usd_per_h100e_hour(model, floor),
+        utilisation=utilisation,
+        running_cost_usd_per_h100e_hour=tech.srmc_usd_per_h100e_hour(
+            h100e_per_mw=density, region=firm.region
+        ),
+        annual_rate=firm.annual_rate(),
+        life_months=model.p.chip_useful_life_months,
+        build_months=max(0, months_to_online),
+    )
+
+
+def chips_pay(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> bool:
+    """Whether filling spare power at ``f`` with ``h100e`` of new chips clears the
+    hurdle on the chips' cost (the building is there already)."""
+    ahead = max(0, f.online_month - model.month)
+    u = expected_utilisation(model, firm, ahead, h100e)
+    if u < model.p.chip_order_defer_utilisation:
+        return False  # it would hold them at once
+    capex = h100e * model.tech.best_chip_price(firm)
+    value = margin_value_usd(model, firm, h100e, u, ahead)
+    return value - capex > model.p.investment_hurdle * capex
+
+
+def build_pays(model: ComputeMarket, firm: Firm, h100e: float) -> bool:
+    """Whether a new site of ``h100e`` clears the hurdle: the value of its margin at the
+    utilisation expected once it is online (itself counted in the market's capacity)
+    over the capex of the chips and of the building's share used over the chips' life."""
+    p, tech = model.p, model.tech
+    months = firm.build_months()
+    u = expected_utilisation(model, firm, months, h100e)
+    if u < p.chip_order_defer_utilisation:
+        return False  # it would hold the new site's chips at once
+    value = margin_value_usd(model, firm, h100e, u, months)
+    rate = firm.annual_rate()
+    building = h100e / tech.density_now() * p.facility_cost_usd_per_mw
+    used = investment.annuity_factor(rate, p.chip_useful_life_months) / max(
+        investment.annuity_factor(rate, p.facility_life_months), 1e-9
+    )
+    capex = h100e * tech.best_chip_price(firm) + building * min(1.0, used)
+    return value - capex > p.investment_hurdle * capex
+
+
+def reviewable(model: ComputeMarket, f: Facility) -> bool:
+    """A site its owner may stop or hold chips for: chips still on order and no
+    contract sold from it (a signed contract's capacity is built as promised)."""
+    if f.status == FacilityStatus.RETIRED or f.pending_h100e < 1.0:
+        return False
+    return not any(True for _ in model.book.at_site_view(f.facility_id))
+
+
+def orders_by_site(model: ComputeMarket) -> dict[int, list[tuple[ChipSupplier, ChipOrder]]]:
+    out: dict[int, list] = {}
+    for s in model.suppliers():
+        for o in s.orders:
+            if o.open_h100e > 1e-6:
+                out.setdefault(o.facility_id, []).append((s, o))
+    return out
+
+
+def review_investments(model: ComputeMarket, firm: Firm, orders: dict[int, list]) -> None:
+    """A builder's monthly review of what it is building and has on order, on the same
+    valuation as a new build: a site under construction is finished, paused or
+    cancelled (``investment.construction_choice``; the money spent is sunk), and the
+    chips still on order for a site in service are taken, deferred or cancelled
+    (``investment.chip_order_choice``). Sites sold under contract are left alone."""
+    for f in list(firm.facilities):
+        if not reviewable(model, f):
+            continue
+        ahead = max(0, f.online_month - model.month)
+        u = expected_utilisation(model, firm, ahead, 0.0)
+        value = margin_value_usd(model, firm, f.pending_h100e, u, ahead)
+        remaining = f.pending_h100e * f.chip_cost_usd_per_h100e
+        site_orders = orders.get(f.facility_id, [])
+        if f.status == FacilityStatus.UNDER_CONSTRUCTION:
+            spoken_for = firm.pending_chip_cost_usd() - remaining
+            choice = investment.construction_choice(
+                remaining_capex_usd=remaining,
+                completion_value_usd=value,
+                penalty_share=model.p.construction_pause_penalty_share,
+                funds_available_usd=firm.cash_usd - spoken_for,
+            )
+            construction(model, firm, f, choice, site_orders)
+        else:
+            action, _ = investment.chip_order_choice(
+                open_value_usd=remaining,
+                expected_utilisation=u,
+                defer_below_utilisation=model.p.chip_order_defer_utilisation,
+                cancel_penalty_share=model.p.chip_order_cancel_penalty_share,
+                value_if_delivered_usd=value,
+            )
+            if action == "cancel":
+                cancel_orders(model, firm, f, site_orders)
+            elif action == "defer":
+                for _s, o in site_orders:
+                    o.held_until_month = model.month + 1
+
+
+def construction(model: ComputeMarket, firm: Firm, f: Facility, choice, site_orders) -> None:
+    """Carry out a construction choice: a pause holds the chips and pushes the opening
+    back a month (its penalty paid when the pause starts); a cancel ends the chip
+    orders (each at its penalty) and gives the site up if it has no chips yet."""
+    if choice.action == "continue":
+        if f.paused:
+            f.paused = False
+            model.log("build", f"{firm.name} resumes building {f.name}", firm.name)
+        return
+    if choice.action == "cancel":
+        cancel_orders(model, firm, f, site_orders)
+        pay_penalty(model, firm, None, choice.penalty_usd, "construction penalty")
+        f.paused = False
+        if f.installed_h100e < 1.0:
+            f.status = FacilityStatus.RETIRED
+            firm.forget_free_sites()
+        model.log(
+            "build",
+            f"{firm.name} cancels building {f.name} ({f.power_mw:,.0f} MW; "
+            f"penalty ${choice.penalty_usd / 1e9:,.2f}B)",
+            firm.name,
+        )
+        return
+    if not f.paused:
+        f.paused = True
+        pay_penalty(model, firm, None, choice.penalty_usd, "construction penalty")
+        model.log(
+            "build",
+            f"{firm.name} pauses building {f.name} (penalty ${choice.penalty_usd / 1e9:,.2f}B)",
+            firm.name,
+        )
+    f.online_month = max(f.online_month, model.month + 1) + 1
+    for _s, o in site_orders:
+        o.held_until_month = model.month + 1
+
+
+def cancel_orders(model: ComputeMarket, firm: Firm, f: Facility, site_orders) -> None:
+    """Cancel the undelivered chips for ``f``; each supplier keeps its penalty."""
+    share = model.p.chip_order_cancel_penalty_share
+    cancelled = 0.0
+    for s, o in site_orders:
+        left = s.cancel_order(o)
+        pay_penalty(model, firm, s, share * left * o.price_usd_per_h100e, "chip order penalty")
+        cancelled += left
+    f.pending_h100e = max(0.0, f.pending_h100e - cancelled)
+    model.counters["chip_orders_cancelled_h100e"] += cancelled
+    add_to_outlook(model, -cancelled)
+    if cancelled >= 1.0:
+        model.log(
+            "build",
+            f"{firm.name} cancels {cancelled:,.0f} H100e of chips on order for {f.name}",
+            firm.name,
+        )
+
+
+def pay_penalty(model: ComputeMarket, firm: Firm, payee, amount: float, memo: str) -> None:
+    """A penalty is paid from cash, at most what the firm holds."""
+    paid = min(max(0.0, amount), max(0.0, firm.cash_usd))
+    if paid > 0:
+        model.ledger.pay(firm, payee, paid, memo)

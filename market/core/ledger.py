@@ -31,6 +31,8 @@ MEMOS: dict[str, Category] = {
     "spot": Category.COMPUTE,
     "capex": Category.INVESTMENT,
     "chips": Category.INVESTMENT,
+    "construction penalty": Category.INVESTMENT,  # a build paused or cancelled
+    "chip order penalty": Category.INVESTMENT,  # an undelivered chip order cancelled
     "opex": Category.RUNNING,
     "debt service": Category.RUNNING,
     "revenue": Category.INCOME,

@@ -135,6 +135,14 @@ class ComputeMarket(mesa.Model):
         self.demand_index = 1.0
         self.potential_demand_h100e = p.inference_demand_h100e_initial
         self.demand_h100e = self.potential_demand_h100e
+        # users' answer to price and technology (the demand stage): token price relative
+        # to the start, and what labs earn per H100e-hour they serve
+        self.token_price_ratio = 1.0
+        # what buyers pay per H100e-hour under active contracts, now and in the first
+        # month (the reference of the token price); 0 until measured
+        self.compute_cost_usd_per_h100e_hour = 0.0
+        self.reference_compute_cost_usd_per_h100e_hour = 0.0
+        self.revenue_usd_per_h100e_hour = p.revenue_usd_per_h100e_hour
         self.spot_result: SpotResult | None = None  # this month's clearing (the spot stage)
         self.spot_volume_h100e = 0.0
         self.spot_price = math.nan
@@ -147,6 +155,8 @@ class ComputeMarket(mesa.Model):
         self.online_at_use_h100e = 0.0  # online capacity in the use stage
         self.spot_index_traded = False  # whether this month's spot trades moved the index
         self._top_runs: list[tuple[float, int]] = []
+        # builders' view of the market ahead, kept for the month (building.outlook)
+        self.outlook_cache: dict[tuple[int, int], tuple[float, float]] = {}
         self._leader_capability = 0.0
 
     # ================================================================== the month

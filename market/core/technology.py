@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from market.core.grid import Region
 from market.io.records import HOURS_PER_MONTH, Facility, Parameters
-from market.mechanisms import pricing, spot_cost
+from market.mechanisms import pricing, spot_cost, technology
 
 # the merchant chip price when no merchant supplier is left: an H100's list price
 FALLBACK_CHIP_PRICE_USD_PER_H100E = 30_000.0
@@ -20,17 +20,41 @@ class Technology:
         self.generation = 0  # the generation on sale now
         self.merchants: list = []  # merchant chip suppliers, in id order
         self.captives_by_client: dict[str, list] = defaultdict(list)
+        self._density_gains: dict[int, float] = {}
 
     def generation_at(self, month: int) -> int:
         """Generation on sale at ``month``: 0 at the start, 1 from
-        ``next_generation_month``, then one more every ``generation_interval_months``."""
-        first = self.p.next_generation_month
-        if month < first:
-            return 0
-        return 1 + (month - first) // self.p.generation_interval_months
+        ``next_generation_month``, then one more after each gap of
+        ``generation_interval_months``, each gap ``generation_interval_growth`` times
+        the one before."""
+        p = self.p
+        return technology.generation_at(
+            month,
+            p.next_generation_month,
+            p.generation_interval_months,
+            p.generation_interval_growth,
+        )
+
+    def density_gain(self, generation: int) -> float:
+        """H100e per MW of ``generation`` over generation 0: the first step gains
+        ``generation_density_gain``, later ones less (``technology.cumulative_gain``)."""
+        gain = self._density_gains.get(generation)
+        if gain is None:
+            gain = self._density_gains[generation] = technology.cumulative_gain(
+                self.p.generation_density_gain,
+                generation,
+                self.p.generation_gain_halving_generations,
+            )
+        return gain
+
+    def cost_gain(self, generation: int) -> float:
+        """The fall in cost per H100e from the generation before to ``generation``."""
+        return technology.generation_gain(
+            self.p.generation_cost_gain, generation, self.p.generation_gain_halving_generations
+        )
 
     def h100e_per_mw(self, generation: int) -> float:
-        return self.p.h100e_per_mw_initial * self.p.generation_density_gain**generation
+        return self.p.h100e_per_mw_initial * self.density_gain(generation)
 
     def density_now(self) -> float:
         """H100e per MW of the generation on sale now."""

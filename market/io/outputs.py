@@ -113,6 +113,24 @@ OUTPUTS: tuple[Output, ...] = (
     _O("rationed_share", "Share of inference demand not served (users rationed)."),
     _O("inference_share_of_compute", "Inference's share of compute used."),
     _O(
+        "power_mw_paused",
+        "Power of sites under construction whose owner has paused the build.",
+    ),
+    _O(
+        "chip_orders_cancelled_h100e",
+        "Chips on order cancelled by their buyers since the start (cumulative).",
+    ),
+    _O(
+        "token_price_index",
+        "Users' token price relative to the first month: the cost of serving a token "
+        "(rental index over tokens per H100e-hour) passed on by cost_pass_through.",
+    ),
+    _O(
+        "revenue_usd_per_h100e_hour",
+        "What labs earn from users per H100e-hour of inference served this month "
+        "(the token price times tokens per H100e-hour).",
+    ),
+    _O(
         "utilisation",
         "Compute used over online capacity (as it was when used, before sites close in "
         "the month's settlement).",

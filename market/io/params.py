@@ -210,25 +210,6 @@ MODEL_PARAMS: tuple[Param, ...] = (
         10.0,
     ),
     _p(
-        "demand_price_elasticity",
-        0.6,
-        "-",
-        "Users' demand falls by this elasticity when the rental price index exceeds the "
-        "reference price (1 = proportional).",
-        "demand",
-        0.0,
-        5.0,
-    ),
-    _p(
-        "demand_reference_price_usd_per_h100e_hour",
-        2.5,
-        "USD per H100e-hour",
-        "Rental price at or below which users' demand is not held back by price.",
-        "demand",
-        0.01,
-        100.0,
-    ),
-    _p(
         "demand_volatility",
         0.15,
         "log sd per year",
@@ -768,16 +749,6 @@ MODEL_PARAMS: tuple[Param, ...] = (
         72,
     ),
     _p(
-        "spec_build_spot_ratio",
-        1.6,
-        "x",
-        "Providers build on speculation when the spot index exceeds their cost floor by this "
-        "factor.",
-        "facilities",
-        1.0,
-        20.0,
-    ),
-    _p(
         "max_site_share_of_fleet",
         1.0,
         "share",
@@ -786,15 +757,6 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "facilities",
         0.0,
         5.0,
-    ),
-    _p(
-        "target_utilisation",
-        0.85,
-        "share",
-        "Committed share of capacity above which a provider plans a new site.",
-        "facilities",
-        0.1,
-        1.0,
     ),
     # finance
     _p("base_rate", 0.045, "per year", "Risk-free interest rate (SOFR).", "finance", 0.0, 0.5),
@@ -1109,16 +1071,6 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "facilities",
         0.0,
         120.0,
-    ),
-    _p(
-        "busy_build_share_of_site",
-        0.25,
-        "share",
-        "A provider whose capacity is mostly sold, while spot is not dear, builds at "
-        "least this share of its largest site (a whole site when spot is dear).",
-        "facilities",
-        0.0,
-        1.0,
     ),
     _p(
         "lab_build_min_gap_share",
@@ -1703,6 +1655,116 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "The scenario's declared interventions ([[intervention]] rows, run --force-exit) "
         "take place (false: the unforced control run of an experiment).",
         "consolidation",
+    ),
+    # ==================================================================================
+    # Disciplined investment, demand that answers price and technology, and a slowing
+    # path of chip efficiency (docs/contracts-and-money.md B4, B7, B8). Keep the
+    # parameters of these submodels in this block.
+    # ==================================================================================
+    _p(
+        "generation_gain_halving_generations",
+        3.0,
+        "generations",
+        "The excess over 1 of each generation's density and cost gain halves every this "
+        "many generations, so the cumulative gain converges (C2: GB200 about 1.6x H100 per "
+        "MW; G2: per-chip gains 1.6x a year to 2025; the slowdown is an assumption; a "
+        "large value = no slowdown).",
+        "supply",
+        0.5,
+        1000.0,
+    ),
+    _p(
+        "generation_interval_growth",
+        1.0,
+        "x per generation",
+        "Each gap between chip generations is this factor longer than the last "
+        "(1 = a steady cadence).",
+        "supply",
+        1.0,
+        3.0,
+    ),
+    _p(
+        "token_price_elasticity",
+        1.2,
+        "-",
+        "Elasticity of users' token demand to the token price (above 1: cheaper tokens "
+        "raise spending, the Jevons effect). No calibration row: an assumption to vary.",
+        "demand",
+        0.0,
+        5.0,
+    ),
+    _p(
+        "cost_pass_through",
+        0.8,
+        "share",
+        "Share of a change in the cost of serving a token (the rental index over tokens "
+        "per H100e-hour) that competing labs pass on to users' token price (1: prices "
+        "follow cost; 0: prices fixed). Assumption.",
+        "demand",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "serving_efficiency_gain_per_year",
+        1.3,
+        "x per year",
+        "Yearly growth of tokens served per H100e-hour from better models and software "
+        "(hardware gains are already in H100e). Assumption; 1 = none.",
+        "demand",
+        1.0,
+        5.0,
+    ),
+    _p(
+        "investment_hurdle",
+        0.15,
+        "share of capex",
+        "A builder starts a site only when the net present value of its expected margin "
+        "exceeds this share of the capex (a hurdle over the cost of capital; C3, C4, C5).",
+        "facilities",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "utilisation_forecast_weight",
+        0.5,
+        "share",
+        "Weight of the builder's own recent utilisation, against the market's forecast "
+        "demand over capacity (online, under construction and on order), in the "
+        "utilisation it expects for a new site.",
+        "facilities",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "construction_pause_penalty_share",
+        0.05,
+        "share of remaining capex",
+        "What stopping a build costs (contractors' break fees, site holding), as a share "
+        "of the capex not yet spent (C6: 4-30 month builds).",
+        "facilities",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "chip_order_cancel_penalty_share",
+        0.2,
+        "share of order value",
+        "What cancelling an undelivered chip order costs (a forfeited deposit paid to the "
+        "supplier), as a share of its value; deferring costs nothing but time (C1; K10: "
+        "headline chip deals are options).",
+        "supply",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "chip_order_defer_utilisation",
+        0.7,
+        "share",
+        "A builder defers deliveries of undelivered chips when the utilisation it expects "
+        "is below this share.",
+        "supply",
+        0.0,
+        1.0,
     ),
 )
 

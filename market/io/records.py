@@ -136,6 +136,7 @@ class Facility:
     pending_h100e: float = 0.0  # ordered chips not yet delivered
     ordered_generation: int = 0
     chip_cost_usd_per_h100e: float = 0.0  # price per H100e of its chips (set with the site)
+    paused: bool = False  # construction stopped by its owner (the investment stage)
     # chips are only ever appended or filtered into a new list, so the list's identity
     # and length tell whether the cached sum is still right
     _installed_key: tuple = field(default=(), init=False, repr=False, compare=False)
@@ -273,6 +274,7 @@ class ChipOrder:
     long_term_agreement: bool = False
     delivered_h100e: float = 0.0
     generation: int = 0
+    held_until_month: int = -1  # the buyer deferred deliveries up to this month
 
     @property
     def open_h100e(self) -> float:

@@ -22,13 +22,6 @@ def growth_at(month: int, growth_per_year: float, halflife_years: float) -> floa
     return 1.0 + (growth_per_year - 1.0) * HALF ** (month / 12.0 / halflife_years)
 
 
-def price_factor(price: float, reference: float, elasticity: float) -> float:
-    """Share of potential demand users keep at ``price`` (1 at or below the reference)."""
-    if price <= reference or elasticity <= 0:
-        return 1.0
-    return (reference / price) ** elasticity
-
-
 def agentic_share(month: int, initial: float, growth_per_year: float) -> float:
     return min(1.0, initial + growth_per_year * month / 12.0)
 

@@ -19,38 +19,8 @@ from dataclasses import dataclass
 
 from market.io.params import Param
 
-PARAMS: tuple[Param, ...] = (
-    Param(
-        "token_price_elasticity",
-        1.2,
-        "-",
-        "Elasticity of users' token demand to the token price (above 1: cheaper tokens "
-        "raise spending, the Jevons effect). No calibration row: an assumption to vary.",
-        "demand",
-        0.0,
-        5.0,
-    ),
-    Param(
-        "cost_pass_through",
-        0.8,
-        "share",
-        "Share of a change in the cost of serving a token that competing labs pass on to "
-        "users' token price (1: prices follow cost; 0: prices fixed). Assumption.",
-        "demand",
-        0.0,
-        1.0,
-    ),
-    Param(
-        "serving_efficiency_gain_per_year",
-        1.3,
-        "x per year",
-        "Yearly growth of tokens served per H100e-hour from better models and software "
-        "(hardware gains are already in H100e). Assumption; 1 = none.",
-        "demand",
-        1.0,
-        5.0,
-    ),
-)
+# declared in market.io.params (the investment and demand block)
+PARAMS: tuple[Param, ...] = ()
 
 
 def efficiency_ratio(months: float, gain_per_year: float) -> float:

@@ -18,59 +18,8 @@ from dataclasses import dataclass
 from market.io.params import Param
 from market.io.records import HOURS_PER_MONTH
 
-PARAMS: tuple[Param, ...] = (
-    Param(
-        "investment_hurdle",
-        0.15,
-        "share of capex",
-        "A builder starts a site only when the net present value of its expected margin "
-        "exceeds this share of the capex (a hurdle over the cost of capital; C3, C4, C5).",
-        "facilities",
-        0.0,
-        2.0,
-    ),
-    Param(
-        "utilisation_forecast_weight",
-        0.5,
-        "share",
-        "Weight of the builder's own recent utilisation, against the market's forecast "
-        "demand over capacity, in the utilisation it expects for a new site.",
-        "facilities",
-        0.0,
-        1.0,
-    ),
-    Param(
-        "construction_pause_penalty_share",
-        0.05,
-        "share of remaining capex",
-        "What stopping a build costs (contractors' break fees, site holding), as a share "
-        "of the capex not yet spent (C6: 4-30 month builds).",
-        "facilities",
-        0.0,
-        1.0,
-    ),
-    Param(
-        "chip_order_cancel_penalty_share",
-        0.2,
-        "share of order value",
-        "What cancelling an undelivered chip order costs (a forfeited deposit), as a share "
-        "of its value; deferring costs nothing but time (C1; K10: headline chip deals are "
-        "options).",
-        "supply",
-        0.0,
-        1.0,
-    ),
-    Param(
-        "chip_order_defer_utilisation",
-        0.7,
-        "share",
-        "A builder defers deliveries of undelivered chips when its expected utilisation "
-        "is below this share.",
-        "supply",
-        0.0,
-        1.0,
-    ),
-)
+# declared in market.io.params (the investment and demand block)
+PARAMS: tuple[Param, ...] = ()
 
 
 def annuity_factor(annual_rate: float, months: int) -> float:

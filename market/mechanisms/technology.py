@@ -16,28 +16,8 @@ from market.io.params import Param
 
 HALF = 0.5  # the excess gain halves every ``halving_generations``: a definition
 
-PARAMS: tuple[Param, ...] = (
-    Param(
-        "generation_gain_halving_generations",
-        3.0,
-        "generations",
-        "The excess over 1 of each generation's density and cost gain halves every this "
-        "many generations (C2: GB200 about 1.6x H100 per MW; G2: per-chip gains 1.6x a "
-        "year to 2025; the slowdown is an assumption; a large value = no slowdown).",
-        "supply",
-        0.5,
-        1000.0,
-    ),
-    Param(
-        "generation_interval_growth",
-        1.0,
-        "x per generation",
-        "Each gap between generations is this factor longer than the last (1 = a steady cadence).",
-        "supply",
-        1.0,
-        3.0,
-    ),
-)
+# declared in market.io.params (the investment and demand block)
+PARAMS: tuple[Param, ...] = ()
 
 
 def generation_gain(first_gain: float, generation: int, halving_generations: float) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from market.mechanisms import demand
+from market.mechanisms import demand, demand_response
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
@@ -33,8 +33,8 @@ def stage_demand(model: ComputeMarket) -> None:
 
 
 def grow_demand(model: ComputeMarket) -> None:
-    """Users grow (with noise) and each uses more compute as agentic use spreads; the
-    price of spot compute trims what they want."""
+    """Users grow (with noise) and each uses more compute as agentic use spreads; then
+    users answer the price of tokens (``respond_to_price``)."""
     p = model.p
     prev = demand.compute_per_user(
         demand.agentic_share(
@@ -52,8 +52,48 @@ def grow_demand(model: ComputeMarket) -> None:
             old, growth, p.demand_volatility, float(model.rng.normal())
         )
         model.potential_demand_h100e *= model.demand_index / old * now / prev
-    model.demand_h100e = model.potential_demand_h100e * demand.price_factor(
-        model.spot_index,
-        p.demand_reference_price_usd_per_h100e_hour,
-        p.demand_price_elasticity,
+    respond_to_price(model)
+
+
+def respond_to_price(model: ComputeMarket) -> None:
+    """Users buy tokens, not H100e-hours. The token price follows the cost of serving a
+    token: the cost of compute (``compute_cost_usd_per_h100e_hour``, relative to the
+    first month) over tokens per H100e-hour, which grow with
+    ``serving_efficiency_gain_per_year``, with ``cost_pass_through``; token demand
+    answers it with ``token_price_elasticity``. Compute demand is potential demand times
+    the response's compute ratio; labs earn the token price times tokens per H100e-hour
+    (``revenue_usd_per_h100e_hour`` at the start)."""
+    p = model.p
+    model.compute_cost_usd_per_h100e_hour = compute_cost_usd_per_h100e_hour(model)
+    if model.reference_compute_cost_usd_per_h100e_hour <= 0:
+        model.reference_compute_cost_usd_per_h100e_hour = model.compute_cost_usd_per_h100e_hour
+    reference = model.reference_compute_cost_usd_per_h100e_hour
+    cost = model.compute_cost_usd_per_h100e_hour / reference if reference > 0 else 1.0
+    r = demand_response.respond(
+        compute_cost_ratio=cost,
+        efficiency=demand_response.efficiency_ratio(
+            model.month, p.serving_efficiency_gain_per_year
+        ),
+        elasticity=p.token_price_elasticity,
+        pass_through=p.cost_pass_through,
+        reference_revenue_usd_per_h100e_hour=p.revenue_usd_per_h100e_hour,
     )
+    model.token_price_ratio = r.token_price_ratio
+    model.revenue_usd_per_h100e_hour = r.revenue_usd_per_h100e_hour
+    model.demand_h100e = model.potential_demand_h100e * r.compute_demand_ratio
+
+
+def compute_cost_usd_per_h100e_hour(model: ComputeMarket) -> float:
+    """What competing labs take as the cost of compute: the full cost of an H100e-hour
+    on the chips on sale now (the merchant price, in the first region, at the
+    providers' cost of capital), times the market's scarcity markup. It falls with each
+    chip generation and rises when the market is short; the prices of individual deals
+    do not feed back into it."""
+    p, tech = model.p, model.tech
+    floor = tech.cost_floor_usd_per_h100e_hour(
+        chip_cost_usd_per_h100e=tech.merchant_price_usd_per_h100e(),
+        h100e_per_mw=tech.density_now(),
+        region=model.default_region,
+        annual_rate=p.base_rate + p.hyperscaler_spread,
+    )
+    return floor * model.scarcity_markup

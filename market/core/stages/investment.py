@@ -1,5 +1,7 @@
-"""4. Investment: firms that build decide on new sites (``Firm.planned_build_h100e``);
-owners fill spare power with chips; chip suppliers reprice and plan output."""
+"""4. Investment: providers review what they are building and have on order (finish,
+pause or cancel; take, defer or cancel chips); firms that build decide on new sites
+(``Firm.planned_build_h100e``); owners fill spare power with chips worth ordering;
+chip suppliers reprice and plan output."""
 
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ if TYPE_CHECKING:
 
 
 def stage_investment(model: ComputeMarket) -> None:
+    orders = building.orders_by_site(model)
+    for firm in model.firms():
+        if firm.reviews_investments():
+            building.review_investments(model, firm, orders)
     for firm in model.firms():
         h100e = firm.planned_build_h100e()
         if h100e > 0:

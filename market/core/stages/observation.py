@@ -174,6 +174,17 @@ def labs_and_money(model: ComputeMarket) -> dict[str, float]:
         "inference_share_of_compute": served / (served + training)
         if served + training > 0
         else 0.0,
+        "token_price_index": model.token_price_ratio,
+        "power_mw_paused": sum(
+            (
+                f.power_mw
+                for f in model.facilities.values()
+                if f.paused and f.status == FacilityStatus.UNDER_CONSTRUCTION
+            ),
+            0.0,
+        ),
+        "chip_orders_cancelled_h100e": model.counters["chip_orders_cancelled_h100e"],
+        "revenue_usd_per_h100e_hour": model.revenue_usd_per_h100e_hour,
         "utilisation": (served + training) / model.online_at_use_h100e
         if model.online_at_use_h100e > 0
         else 0.0,

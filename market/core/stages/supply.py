@@ -44,14 +44,18 @@ def report_shortfall(model: ComputeMarket, short: dict[int, float]) -> None:
 
 
 def new_generation(model: ComputeMarket) -> None:
-    """A new chip generation: denser, and cheaper per H100e by ``generation_cost_gain``."""
+    """A new chip generation: denser, and cheaper per H100e by its cost gain (the
+    first step ``generation_cost_gain``, later ones less: ``Technology.cost_gain``)."""
     gen = model.tech.generation_at(model.month)
     if gen == model.tech.generation:
         return
+    gain = 1.0
+    for g in range(model.tech.generation + 1, gen + 1):
+        gain *= model.tech.cost_gain(g)
     model.tech.generation = gen
     for s in model.suppliers():
-        s.price_usd_per_h100e /= model.p.generation_cost_gain
-        s.unit_cost_usd_per_h100e /= model.p.generation_cost_gain
+        s.price_usd_per_h100e /= gain
+        s.unit_cost_usd_per_h100e /= gain
     model.log(
         "technology",
         f"a new chip generation ships ({model.tech.h100e_per_mw(gen):,.0f} H100e per MW)",
