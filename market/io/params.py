@@ -1556,6 +1556,33 @@ MODEL_PARAMS: tuple[Param, ...] = (
         0.0,
         1.0,
     ),
+    # ==================================================================================
+    # Money bounded by value (docs/contracts-and-money.md, B5; market.core.credit): raises
+    # bounded by a valuation, borrowing against owned sites and contracted revenue, build
+    # loans drawn as the money is spent. Keep the credit parameters in this block.
+    # ==================================================================================
+    _p(
+        "site_loan_to_value",
+        0.6,
+        "share",
+        "Share of the replacement value of the sites a lab or neocloud owns that lenders "
+        "lend against when it runs short of cash (C3 replacement cost; secured lending on "
+        "datacenters); added to debt_advance_rate of the revenue its signed contracts "
+        "still owe it, less the debt it has and has been promised.",
+        "finance",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "secured_borrow_months_of_burn",
+        3.0,
+        "months",
+        "A firm that borrows against its sites borrows enough to cover its cash gap and "
+        "this many months of its burn, within its borrowing capacity.",
+        "finance",
+        0.0,
+        24.0,
+    ),
 )
 
 PARAMS: dict[str, Param] = {p.name: p for p in MODEL_PARAMS}
