@@ -596,10 +596,14 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "chip_price_backlog_slope",
         0.25,
         "share per month of backlog",
-        "List price rise per month of backlog beyond the target.",
+        "List price rise per month of backlog beyond the target. At most 1: a steeper "
+        "scarcity rent has no precedent (2023 H100 lead times near a year with street "
+        "prices about twice list) and, once a supplier's output falls to its floor, "
+        "prices chips at millions of dollars an H100e and takes buyers' cash past any "
+        "sanity bound within ten years.",
         "supply",
         0.0,
-        5.0,
+        1.0,
     ),
     _p(
         "chip_expansion_lag_months",
