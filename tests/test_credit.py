@@ -9,7 +9,7 @@ import pytest
 from agents import Lab, Neocloud
 from market.core import credit
 from market.core.model import ComputeMarket
-from market.io.records import FacilityStatus
+from market.io.records import EndReason, FacilityStatus
 from market.run import runner
 
 
@@ -96,19 +96,19 @@ def test_interest_runs_on_the_drawn_part_only_and_an_idle_commitment_lapses():
     assert neo.undrawn_usd() == 0.0 and neo.debt_usd == pytest.approx(0.4e9)
 
 
-def test_chip_deliveries_draw_on_the_sites_loan_and_money_is_conserved():
+def test_build_loans_are_drawn_during_a_run_and_money_is_conserved():
     m = ComputeMarket(scenario="baseline", rng=3, years=6)
-    drawn_on_delivery = 0.0
+    drawn = 0.0
     for _ in range(36):
         before = {f.unique_id: f.debt_usd for f in m.of_type(Neocloud)}
         m.step()
         m.ledger.check(m.agents)
-        drawn_on_delivery += sum(
+        drawn += sum(
             max(0.0, f.debt_usd - before.get(f.unique_id, 0.0)) for f in m.of_type(Neocloud)
         )
     loans = [r for r in m.ledger.raises if r.kind == "build loan"]
     assert loans, "no neocloud financed a build in three years"
-    assert drawn_on_delivery > 0
+    assert drawn > 0
 
 
 def test_a_lab_short_of_cash_borrows_against_its_sites_instead_of_exiting():
@@ -138,3 +138,45 @@ def test_a_lab_without_sites_or_contracts_cannot_borrow():
     assert credit.borrowing_capacity_usd(m, lab)[1] == 0.0
     lab.cash_usd = -1e6
     assert credit.borrow_against_assets(m, lab) == 0.0
+
+
+def test_settlement_lets_a_lab_with_sites_borrow_rather_than_exit():
+    from market.core import lifecycle
+
+    m = ComputeMarket(scenario="baseline", rng=3)
+    lab = next(x for x in m.labs() if x.facilities)
+    _, room = credit.borrowing_capacity_usd(m, lab)
+    lab.cash_usd = -0.3 * room
+    lab.last_raise_month = m.month  # no round this month: only lenders can save it
+    lifecycle.settle(m)
+    assert lab in m.labs()
+    assert lab.cash_usd >= 0
+    assert any(e.kind == "loan" and lab.name in e.actors for e in m.events)
+    # the same lab with no sites to borrow against runs out of cash and exits
+    m = ComputeMarket(scenario="baseline", rng=3)
+    lab = next(x for x in m.labs() if x.facilities)
+    lab.facilities.clear()
+    for c in m.book.sold_by(lab.unique_id):
+        m.book.end(c, EndReason.EXPIRED, m.month)
+    lab.cash_usd = -1e9
+    lab.last_raise_month = m.month
+    lifecycle.settle(m)
+    assert lab not in m.labs()
+
+
+def test_a_chip_delivery_draws_the_loans_share_of_its_price():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    neo, site = _neocloud_build(m)
+    neo.loans.clear()
+    m.order_chips(neo, site, 1_000.0)
+    supplier, order = next(
+        (s, o)
+        for s in m.tech.suppliers_for(neo)
+        for o in s.orders
+        if o.facility_id == site.facility_id
+    )
+    neo.open_build_loan(site, committed_usd=6e9, total_capex_usd=10e9, annual_rate=0.1)
+    cash, paid = neo.cash_usd, 500.0 * order.price_usd_per_h100e
+    m.deliver_chips(supplier, order, 500.0)
+    assert neo.debt_usd == pytest.approx(0.6 * paid)
+    assert neo.cash_usd == pytest.approx(cash - 0.4 * paid)  # the rest from cash
