@@ -363,8 +363,9 @@ def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
         model.book.move_buyer(c, acquirer.unique_id)
     model.ledger.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
     debt = target.debt_usd
-    acquirer.debt_usd += debt
-    target.debt_usd = 0.0
+    # the acquirer takes over every loan as it stands: rate, schedule, undrawn commitment
+    acquirer.loans.extend(target.loans)
+    target.loans = []
     acquirer.absorb(target)
     model.counters["acquisitions"] += 1
     model.log(
