@@ -1,6 +1,7 @@
 """Money, failure and consolidation: the second half of the settlement stage.
 
-Fundraising (with strategic investors and circular deals), lab exits, neocloud
+Fundraising (with strategic investors and circular deals, each round bounded by the
+lab's valuation), borrowing against assets (``market.core.credit``), lab exits, neocloud
 defaults, distressed-asset auctions, acquisitions of weak rivals and merger review.
 These procedures move firms, sites and contracts in the model; the decisions they
 take rest on the plain functions in ``market.mechanisms.finance`` and ``market.mechanisms.metrics``.
@@ -40,8 +41,9 @@ ACQUISITION_SEGMENTS = (
 
 
 def settle(model: ComputeMarket) -> None:
-    """Sentiment moves; short labs raise money or exit; broke neoclouds default;
-    strong firms may buy distressed rivals."""
+    """Sentiment moves; short labs raise money; labs and neoclouds still short borrow
+    against their sites and contracts, or exit (labs) and default (neoclouds); strong
+    firms may buy distressed rivals."""
     p = model.p
     before = model.sentiment
     model.sentiment = Sentiment(
@@ -55,7 +57,7 @@ def settle(model: ComputeMarket) -> None:
     for lab in labs:
         fundraise(model, lab, rank_score[lab.unique_id])
     for firm in [*model.labs(), *model.of_type(Neocloud)]:
-        credit.borrow_against_assets(model, firm)  # before cash runs out, borrow on assets
+        credit.borrow_against_assets(model, firm)  # short of cash: borrow before exiting
     for lab in model.labs():
         if lab.cash_usd < 0:
             exit_firm(model, lab, "runs out of cash and exits")
