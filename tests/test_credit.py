@@ -180,3 +180,17 @@ def test_a_chip_delivery_draws_the_loans_share_of_its_price():
     m.deliver_chips(supplier, order, 500.0)
     assert neo.debt_usd == pytest.approx(0.6 * paid)
     assert neo.cash_usd == pytest.approx(cash - 0.4 * paid)  # the rest from cash
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_no_raise_is_above_its_bound_in_ten_years_of_baseline(seed):
+    m = ComputeMarket(scenario="baseline", rng=seed, years=10)
+    for _ in range(120):
+        m.step()
+    equity = [r for r in m.ledger.raises if r.kind == "equity"]
+    assert equity
+    for r in m.ledger.raises:
+        assert 0 < r.amount_usd <= r.bound_usd * (1 + 1e-9), r
+    for r in equity:
+        assert r.bound_usd == pytest.approx(m.p.raise_max_share_of_valuation * r.valuation_usd)
