@@ -21,9 +21,10 @@ from market.io.records import (
     Facility,
     FacilityStatus,
     FirmKind,
+    Loan,
     Quote,
 )
-from market.mechanisms import pricing, spot, spot_cost
+from market.mechanisms import pricing, spot, spot_cost, valuation
 
 # the buyer's credit assumed where no buyer is known yet (spot asks): midway between
 # speculative (0) and investment grade (1)
@@ -44,7 +45,7 @@ class Firm(mesa.Agent):
         self.region = spec.get("region") or model.default_region
         self.max_build_mw = float(spec.get("max_build_mw", 0.0))
         self.facilities: list[Facility] = []
-        self.debt_usd = 0.0
+        self.loans: list[Loan] = []
         # contract claims on buyers' estates: recovered and written off, cumulative
         self.claims_recovered_usd = 0.0
         self.claims_written_off_usd = 0.0
@@ -263,12 +264,106 @@ class Firm(mesa.Agent):
             h100e_per_mw=density,
         )
 
+    # ------------------------------------------------------------------ loans
+    @property
+    def debt_usd(self) -> float:
+        """The drawn principal of every loan."""
+        return sum(loan.principal_usd for loan in self.loans)
+
+    @debt_usd.setter
+    def debt_usd(self, value: float) -> None:
+        # an acquirer takes over the debt as one loan at its own rate
+        self.loans = (
+            [
+                Loan(
+                    principal_usd=value,
+                    annual_rate=self.annual_rate(),
+                    repay_from_month=self.model.month,
+                )
+            ]
+            if value > 0
+            else []
+        )
+
+    def undrawn_usd(self, facility_id: int | None = None) -> float:
+        """What lenders have committed to the firm's builds and not yet paid out."""
+        return sum(
+            loan.undrawn_usd
+            for loan in self.loans
+            if facility_id is None or loan.facility_id == facility_id
+        )
+
+    def open_build_loan(
+        self, site: Facility, committed_usd: float, total_capex_usd: float, annual_rate: float
+    ) -> Loan | None:
+        """Lenders commit ``committed_usd`` to the build of ``site``: each payment for the
+        site (building, chips) draws the committed share of the capex from the loan
+        (``draw_loans``). Interest only until the site is built, then an annuity."""
+        if committed_usd <= 0 or total_capex_usd <= 0:
+            return None
+        loan = Loan(
+            principal_usd=0.0,
+            annual_rate=annual_rate,
+            repay_from_month=self.model.month + self.build_months(),
+            facility_id=site.facility_id,
+            undrawn_usd=committed_usd,
+            draw_share=min(1.0, committed_usd / total_capex_usd),
+        )
+        self.loans.append(loan)
+        return loan
+
+    def draw_loans(self, facility_id: int, payment_usd: float) -> float:
+        """Fund part of a payment for a site from the firm's loan on it: the lenders pay
+        the drawn share into the firm's cash (a "loan" flow) just before the payment
+        goes out. Returns what was drawn."""
+        for loan in self.loans:
+            if loan.facility_id == facility_id and loan.undrawn_usd > 0 and payment_usd > 0:
+                line = valuation.CreditLine(
+                    committed_usd=loan.undrawn_usd, debt_share=loan.draw_share
+                )
+                drawn, _ = line.draw(payment_usd)
+                loan.undrawn_usd = line.undrawn_usd
+                loan.principal_usd += drawn
+                self.model.ledger.pay(None, self, drawn, "loan")
+                return drawn
+        return 0.0
+
+    def service_debt(self) -> None:
+        """Interest on every loan's drawn part; repayment of principal on loans past
+        their grace. A build loan's undrawn part lapses once its site has nothing left
+        to pay for (built with no chips on order, or sold)."""
+        m = self.model
+        term = m.p.debt_term_months
+        owned = {f.facility_id: f for f in self.facilities}
+        service = 0.0
+        for loan in self.loans:
+            principal, rate = loan.principal_usd, loan.annual_rate
+            interest = principal * rate / 12.0
+            if m.month >= loan.repay_from_month and principal > 0:
+                payment = pricing.annuity_usd_per_month(principal, rate, term)
+                loan.principal_usd = max(0.0, principal - (payment - interest))
+                service += payment
+            else:
+                service += interest
+            f = owned.get(loan.facility_id)
+            if f is None or (
+                f.status != FacilityStatus.UNDER_CONSTRUCTION and f.pending_h100e <= 0
+            ):
+                loan.undrawn_usd = 0.0
+        self.loans = [
+            loan for loan in self.loans if loan.principal_usd > 1.0 or loan.undrawn_usd > 1.0
+        ]
+        if service > 0:
+            m.ledger.pay(self, None, service, "debt service")
+
     def pending_chip_cost_usd(self) -> float:
         """Cash already spoken for: chips on order, paid when they arrive."""
         return sum(f.pending_h100e * f.chip_cost_usd_per_h100e for f in self.facilities)
 
     def free_cash_usd(self) -> float:
-        return self.cash_usd - self.pending_chip_cost_usd()
+        """Cash not spoken for by chips on order, counting what lenders have committed
+        to pay for them."""
+        return self.cash_usd + self.undrawn_usd() - self.pending_chip_cost_usd()
 
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
         return self.free_cash_usd() >= self.model.tech.build_cost_usd(self, h100e)
@@ -279,10 +374,12 @@ class Firm(mesa.Agent):
         total_capex_usd: float,
         contract_value_usd: float,
         buyer_credit: float,
-    ) -> None:
+        site: Facility | None = None,
+    ) -> Loan | None:
         """Pay for the building now (chips are paid on delivery); hyperscalers and labs
-        pay from cash, neoclouds borrow."""
+        pay from cash, neoclouds borrow (the loan it opens, if any, is returned)."""
         self.model.ledger.pay(self, None, building_usd, "capex")
+        return None
 
     # ------------------------------------------------------------------ building
     def planned_build_h100e(self) -> float:
@@ -439,6 +536,7 @@ class Firm(mesa.Agent):
                 opex += m.tech.facility_opex_usd(f)
         if opex:
             m.ledger.pay(self, None, opex, "opex")
+        self.service_debt()
 
     def note_burn(self, net_out_usd: float) -> None:
         """Fold this month's net payments into the smoothed burn (``burn_smoothing``)."""

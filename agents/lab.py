@@ -421,19 +421,18 @@ class Lab(Firm):
         return short and m.month - self.last_raise_month >= m.p.fundraise_cooldown_months
 
     def raise_target_usd(self, mood: float) -> float:
-        """What the lab asks investors for: months of burn (at least 2% of its
-        revenue), at most a quarter of its valuation at the market's mood."""
+        """What the lab asks investors for: months of burn (at least a share of its
+        revenue), scaled by the market's mood. The round it gets is bounded by its
+        valuation (``lifecycle.fundraise``)."""
         p = self.model.p
-        valuation = 12.0 * max(self.revenue_usd, 0.0) * p.valuation_revenue_multiple * mood
-        return min(
+        return (
             p.fundraise_months_of_burn
             * max(
                 self.burn_usd_per_month,
                 p.raise_min_burn_share_of_revenue
                 * max(self.revenue_usd, p.raise_revenue_floor_usd_per_month),
             )
-            * mood,
-            p.raise_max_share_of_valuation * valuation,
+            * mood
         )
 
     # ------------------------------------------------------------------ firm roles

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from agents.base import Firm
 from agents.world import World
-from market.io.records import HOURS_PER_MONTH, FirmKind, Loan
-from market.mechanisms import finance, pricing
+from market.io.records import HOURS_PER_MONTH, Facility, FirmKind, Loan
+from market.mechanisms import finance
 
 
 class Neocloud(Firm):
@@ -65,9 +65,12 @@ class Neocloud(Firm):
         total_capex_usd: float,
         contract_value_usd: float,
         buyer_credit: float,
-    ) -> None:
-        """Lenders advance up to (1 - equity share) of the whole build, chips included,
-        but no more than a share of the signed contract's value."""
+        site: Facility | None = None,
+    ) -> Loan | None:
+        """Lenders commit up to (1 - equity share) of the whole build, chips included,
+        but no more than a share of the signed contract's value. The loan is drawn as the
+        site's payments fall due (the building now, the chips on delivery), not paid
+        out at signing."""
         p = self.model.p
         debt = min(
             total_capex_usd * (1 - p.neocloud_equity_share),
@@ -77,34 +80,13 @@ class Neocloud(Firm):
             buyer_credit, p.neocloud_spread_investment_grade, p.neocloud_spread_speculative
         )
         rate = p.base_rate + spread
-        total = self.debt_usd + debt
-        if total > 0:  # the book's average rate, weighted by principal
-            self.debt_rate = (self.debt_rate * self.debt_usd + rate * debt) / total
-        # interest only while the site is built; repayment starts when it earns
-        self.loans.append(
-            Loan(
-                principal_usd=debt,
-                annual_rate=rate,
-                repay_from_month=self.model.month + self.build_months(),
-            )
-        )
-        self.model.ledger.pay(None, self, debt, "loan")
+        total = self.debt_usd + self.undrawn_usd() + debt
+        if total > 0:  # the book's average rate, weighted by principal and commitments
+            self.debt_rate = (
+                self.debt_rate * (self.debt_usd + self.undrawn_usd()) + rate * debt
+            ) / total
+        loan = None if site is None else self.open_build_loan(site, debt, total_capex_usd, rate)
+        if loan is not None:
+            self.draw_loans(site.facility_id, building_usd)
         self.model.ledger.pay(self, None, building_usd, "capex")
-
-    def step_settlement(self) -> None:
-        """Interest on every loan; repayment of principal on loans past their grace."""
-        super().step_settlement()
-        service = 0.0
-        term = self.model.p.debt_term_months
-        for loan in self.loans:
-            principal, rate = loan.principal_usd, loan.annual_rate
-            interest = principal * rate / 12.0
-            if self.model.month >= loan.repay_from_month:
-                payment = pricing.annuity_usd_per_month(principal, rate, term)
-                loan.principal_usd = max(0.0, principal - (payment - interest))
-                service += payment
-            else:
-                service += interest
-        self.loans = [loan for loan in self.loans if loan.principal_usd > 1.0]
-        if service > 0:
-            self.model.ledger.pay(self, None, service, "debt service")
+        return loan

@@ -32,6 +32,7 @@ RUNS = [
 FILES = [
     "timeseries.csv",
     "contracts.csv",
+    "raises.csv",
     "events.csv",
     "labs.csv",
     "suppliers.csv",

@@ -97,6 +97,7 @@ def test_outputs_of_a_run(tmp_path):
     expected = {
         "timeseries.csv",
         "contracts.csv",
+        "raises.csv",
         "events.csv",
         "labs.csv",
         "suppliers.csv",

@@ -71,7 +71,9 @@ def start_build(
     )
     f.grid_ready_month = grid
     if not for_contract:
-        firm.finance_build(cost, model.tech.build_cost_usd(firm, h100e), 0.0, NEUTRAL_CREDIT)
+        firm.finance_build(
+            cost, model.tech.build_cost_usd(firm, h100e), 0.0, NEUTRAL_CREDIT, site=f
+        )
     order_chips(model, firm, f, h100e, user)
     model.log(
         "build",
@@ -147,6 +149,7 @@ def deliver_chips(model: ComputeMarket, supplier: ChipSupplier, o: ChipOrder, h1
     o.delivered_h100e += h100e
     f.pending_h100e = max(0.0, f.pending_h100e - h100e)
     f.chips.append(ChipBatch(o.generation, h100e, model.month, o.price_usd_per_h100e))
+    buyer.draw_loans(f.facility_id, h100e * o.price_usd_per_h100e)  # a build loan pays its share
     model.ledger.pay(buyer, supplier, h100e * o.price_usd_per_h100e, "chips")
     model.network.supplied(supplier.unique_id, buyer.unique_id, h100e)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agents import Lab
-from market.core import building
+from market.core import building, credit
 from market.core.calendar import month_label
 from market.io.records import HOURS_PER_MONTH, Contract, EndReason, Origin, Purpose, Quote
 from market.mechanisms import pricing
@@ -47,7 +47,11 @@ def sign(
         new_site = building.start_build(model, seller, h100e, for_contract=True, user=buyer)
         q.facility_id = new_site.facility_id
         value = h100e * price * HOURS_PER_MONTH * q.term_months
-        seller.finance_build(new_site.build_cost_usd, total, value, buyer.credit_rating)
+        loan = seller.finance_build(
+            new_site.build_cost_usd, total, value, buyer.credit_rating, site=new_site
+        )
+        if loan is not None:
+            credit.record_build_loan(model, seller, loan, total, value)
     if q.exclusive:
         h100e = q.capacity_h100e
     site = model.facilities[q.facility_id]

@@ -74,6 +74,8 @@ class Ledger:
         self._in: defaultdict[int, float] = defaultdict(float)  # this month, by firm id
         self._out: defaultdict[int, float] = defaultdict(float)
         self._opening_cash_usd = math.nan
+        # the financing log: every equity round and loan with its bound (raises.csv)
+        self.raises: list = []
 
     def pay(self, payer: Account | None, payee: Account | None, amount: float, memo: str) -> None:
         """Move ``amount`` from ``payer`` to ``payee`` (``None``: the outside world)."""

@@ -1,6 +1,7 @@
 """Money, failure and consolidation: the second half of the settlement stage.
 
-Fundraising (with strategic investors and circular deals), lab exits, neocloud
+Fundraising (with strategic investors and circular deals, each round bounded by the
+lab's valuation), borrowing against assets (``market.core.credit``), lab exits, neocloud
 defaults, distressed-asset auctions, acquisitions of weak rivals and merger review.
 These procedures move firms, sites and contracts in the model; the decisions they
 take rest on the plain functions in ``market.mechanisms.finance`` and ``market.mechanisms.metrics``.
@@ -11,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agents import Hyperscaler, Lab, Neocloud
-from market.core import contracting, estate
+from market.core import contracting, credit, estate
+from market.core.credit import site_value_usd
 from market.io.records import (
     HOURS_PER_MONTH,
     RFQ,
@@ -22,7 +24,7 @@ from market.io.records import (
     Purpose,
     Sentiment,
 )
-from market.mechanisms import finance, metrics
+from market.mechanisms import finance, metrics, valuation
 
 if TYPE_CHECKING:
     from agents import Firm
@@ -39,8 +41,9 @@ ACQUISITION_SEGMENTS = (
 
 
 def settle(model: ComputeMarket) -> None:
-    """Sentiment moves; short labs raise money or exit; broke neoclouds default;
-    strong firms may buy distressed rivals."""
+    """Sentiment moves; short labs raise money; labs and neoclouds still short borrow
+    against their sites and contracts, or exit (labs) and default (neoclouds); strong
+    firms may buy distressed rivals."""
     p = model.p
     before = model.sentiment
     model.sentiment = Sentiment(
@@ -53,6 +56,8 @@ def settle(model: ComputeMarket) -> None:
     rank_score = {lab.unique_id: 1.0 - i / max(1, len(ranked) - 1) for i, lab in enumerate(ranked)}
     for lab in labs:
         fundraise(model, lab, rank_score[lab.unique_id])
+    for firm in [*model.labs(), *model.of_type(Neocloud)]:
+        credit.borrow_against_assets(model, firm)  # short of cash: borrow before exiting
     for lab in model.labs():
         if lab.cash_usd < 0:
             exit_firm(model, lab, "runs out of cash and exits")
@@ -85,7 +90,13 @@ def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     if model.rng.random() >= odds:
         model.log("raise", f"{lab.name} fails to raise money ({model.sentiment} market)", lab.name)
         return
-    amount = lab.raise_target_usd(mood(model))
+    value = valuation.valuation_usd(
+        12.0 * lab.revenue_usd, p.valuation_revenue_multiple, mood(model)
+    )
+    bound = p.raise_max_share_of_valuation * value
+    amount = valuation.raise_amount_usd(
+        lab.raise_target_usd(mood(model)), value, p.raise_max_share_of_valuation
+    )
     if amount <= 0:
         model.log("raise", f"{lab.name} fails to raise money (no revenue to value)", lab.name)
         return
@@ -94,13 +105,14 @@ def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     if investor is None:
         strategic = 0.0
     model.ledger.pay(None, lab, amount - strategic, "equity raise")
-    text = f"{lab.name} raises ${amount / 1e9:,.1f}B"
+    text = f"{lab.name} raises ${amount / 1e9:,.1f}B at a ${value / 1e9:,.0f}B valuation"
     if investor is not None:
         model.ledger.pay(investor, lab, strategic, "strategic investment")
         model.network.invested(investor.unique_id, lab.unique_id, strategic)
         lab.investors[investor.unique_id] = lab.investors.get(investor.unique_id, 0.0) + strategic
         text += f", ${strategic / 1e9:,.1f}B of it from {investor.name}"
         circular_deal(model, investor, lab, strategic)
+    credit.record(model, lab, "equity", amount, value, bound, strategic)
     model.log("raise", text + f" ({model.sentiment} market)", lab.name)
 
 
@@ -159,18 +171,6 @@ def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> No
 
 
 # ---------------------------------------------------------------------- exits
-def site_value_usd(model: ComputeMarket, f) -> float:
-    """Replacement value of a site: its building and its chips at today's price,
-    the chips written down over their useful life."""
-    life = model.p.chip_useful_life_months
-    price = model.tech.merchant_price_usd_per_h100e()
-    chips = sum(
-        b.h100e * price * max(0.0, 1.0 - (model.month - b.installed_month) / life) for b in f.chips
-    )
-    p = model.p
-    return f.power_mw * p.facility_cost_usd_per_mw * p.site_building_value_share + chips
-
-
 def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
     """The firm leaves: its sellers file claims for the purchases it walks away from,
     which then end; its sites (with the contracts sold from them) are auctioned, the
@@ -371,8 +371,9 @@ def merge(model: ComputeMarket, acquirer, target, price: float) -> None:
         model.book.move_buyer(c, acquirer.unique_id)
     model.ledger.pay(target, acquirer, max(0.0, target.cash_usd), "acquired cash")
     debt = target.debt_usd
-    acquirer.debt_usd += debt
-    target.debt_usd = 0.0
+    # the acquirer takes over every loan as it stands: rate, schedule, undrawn commitment
+    acquirer.loans.extend(target.loans)
+    target.loans = []
     acquirer.absorb(target)
     model.counters["acquisitions"] += 1
     model.log(

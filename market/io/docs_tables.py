@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from market.io.outputs import OUTPUTS
+from market.io.outputs import OUTPUTS, RAISE_COLUMNS
 from market.io.params import MODEL_PARAMS, Param
 from market.io.scenario import SECTIONS
 
@@ -125,10 +125,18 @@ def outputs_table() -> str:
     return "\n".join(_table(("Column", "Meaning"), ((f"`{o.name}`", o.help) for o in OUTPUTS)))
 
 
+def raises_table() -> str:
+    """Every column of raises.csv."""
+    return "\n".join(
+        _table(("Column", "Meaning"), ((f"`{o.name}`", o.help) for o in RAISE_COLUMNS))
+    )
+
+
 REGIONS: dict[str, Callable[[], str]] = {
     "params": params_table,
     "scenario": scenario_table,
     "outputs": outputs_table,
+    "raises": raises_table,
 }
 
 

@@ -240,3 +240,41 @@ OUTPUTS: tuple[Output, ...] = (
         "Exits forced by a declared intervention since the start ([[intervention]]).",
     ),
 )
+
+
+# raises.csv: one row per round of money from investors or lenders (market.core.credit)
+RAISE_COLUMNS: tuple[Output, ...] = (
+    _O("month", "Month of the round (YYYY-MM)."),
+    _O("firm", "The firm that raised or borrowed."),
+    _O("firm_kind", "Its type: lab, neocloud or hyperscaler."),
+    _O(
+        "kind",
+        "equity: a funding round; build loan: lenders' commitment to a site built for a "
+        "signed contract, drawn as its building and chips are paid; secured loan: borrowing "
+        "against owned sites and contracted revenue by a firm whose cash ran out.",
+    ),
+    _O(
+        "amount_usd",
+        "Money raised: the round, the loan's commitment (build loan) or the amount lent.",
+    ),
+    _O(
+        "strategic_usd",
+        "Part of an equity round paid by a strategic investor (a hyperscaler), which comes "
+        "back as a compute commitment; 0 otherwise.",
+    ),
+    _O(
+        "valuation_usd",
+        "equity: the pre-money valuation, annual revenue x valuation_revenue_multiple x "
+        "investor sentiment; build loan: the signed contract's value; secured loan: owned "
+        "sites' replacement value plus the revenue signed contracts still owe.",
+    ),
+    _O(
+        "bound_usd",
+        "The most this round could be: raise_max_share_of_valuation x the valuation "
+        "(equity); the smaller of (1 - neocloud_equity_share) x capex and "
+        "debt_advance_rate x the contract (build loan); site_loan_to_value x sites plus "
+        "debt_advance_rate x contracted revenue less debt and undrawn commitments (secured "
+        "loan). amount_usd never exceeds it.",
+    ),
+    _O("sentiment", "Investor sentiment that month: winter, normal or boom."),
+)

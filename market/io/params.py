@@ -577,10 +577,14 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "chip_price_backlog_slope",
         0.25,
         "share per month of backlog",
-        "List price rise per month of backlog beyond the target.",
+        "List price rise per month of backlog beyond the target. At most 1: a steeper "
+        "scarcity rent has no precedent (2023 H100 lead times near a year with street "
+        "prices about twice list) and, once a supplier's output falls to its floor, "
+        "prices chips at millions of dollars an H100e and takes buyers' cash past any "
+        "sanity bound within ten years.",
         "supply",
         0.0,
-        5.0,
+        1.0,
     ),
     _p(
         "chip_expansion_lag_months",
@@ -1765,6 +1769,33 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "supply",
         0.0,
         1.0,
+    ),
+    # ==================================================================================
+    # Money bounded by value (docs/contracts-and-money.md, B5; market.core.credit): raises
+    # bounded by a valuation, borrowing against owned sites and contracted revenue, build
+    # loans drawn as the money is spent. Keep the credit parameters in this block.
+    # ==================================================================================
+    _p(
+        "site_loan_to_value",
+        0.6,
+        "share",
+        "Share of the replacement value of the sites a lab or neocloud owns that lenders "
+        "lend against when it runs short of cash (C3 replacement cost; secured lending on "
+        "datacenters); added to debt_advance_rate of the revenue its signed contracts "
+        "still owe it, less the debt it has and has been promised.",
+        "finance",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "secured_borrow_months_of_burn",
+        3.0,
+        "months",
+        "A firm that borrows against its sites borrows enough to cover its cash gap and "
+        "this many months of its burn, within its borrowing capacity.",
+        "finance",
+        0.0,
+        24.0,
     ),
 )
 

@@ -254,12 +254,35 @@ class Quote:
 
 @dataclass(slots=True, kw_only=True)
 class Loan:
-    """A neocloud's loan: interest only until ``repay_from_month``, then an annuity."""
+    """A firm's loan: interest on the drawn principal only until ``repay_from_month``,
+    then an annuity. A build loan is a facility drawn as the site's spending falls due:
+    ``undrawn_usd`` is what the lenders still owe, ``draw_share`` the share of each
+    payment for ``facility_id`` (the site, also its collateral) drawn from it. A loan
+    against owned sites and contracted revenue has ``borrowing_base`` set."""
 
     principal_usd: float
     annual_rate: float
     repay_from_month: int
     covenanted: bool = True  # its lenders test covenants monthly once repayment starts
+    facility_id: int | None = None
+    undrawn_usd: float = 0.0
+    draw_share: float = 1.0
+    borrowing_base: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class RaiseRecord:
+    """One round of money from investors or lenders, with what bounds it (raises.csv)."""
+
+    month: int
+    firm: str
+    firm_kind: str
+    kind: str  # "equity", "build loan" or "secured loan"
+    amount_usd: float
+    valuation_usd: float
+    bound_usd: float
+    sentiment: str
+    strategic_usd: float = 0.0
 
 
 @dataclass(slots=True)

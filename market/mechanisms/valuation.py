@@ -15,28 +15,12 @@ from dataclasses import dataclass
 
 from market.io.params import Param
 
-PARAMS: tuple[Param, ...] = (
-    Param(
-        "max_raise_share_of_valuation",
-        0.25,
-        "share",
-        "The most one funding round may sell of a lab's valuation (G6: large rounds sell "
-        "roughly a tenth to a quarter of the company).",
-        "finance",
-        0.0,
-        1.0,
-    ),
-    Param(
-        "site_loan_to_value",
-        0.6,
-        "share",
-        "Share of the value of a firm's owned sites it can borrow against (C3 replacement "
-        "cost; secured lending on datacenters).",
-        "finance",
-        0.0,
-        1.0,
-    ),
-)
+# its parameters are declared in market.io.params: ``site_loan_to_value`` and
+# ``secured_borrow_months_of_burn`` are new; the round's share of the valuation is the
+# model's ``raise_max_share_of_valuation`` (proposed here once as
+# ``max_raise_share_of_valuation``), the revenue multiple ``valuation_revenue_multiple``
+# and the advance on contracted revenue ``debt_advance_rate``.
+PARAMS: tuple[Param, ...] = ()
 
 
 def valuation_usd(

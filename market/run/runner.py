@@ -20,7 +20,7 @@ import pandas as pd
 
 from market.core.model import ComputeMarket, month_label
 from market.io.atomic import replaced_folder
-from market.io.outputs import OUTPUTS
+from market.io.outputs import OUTPUTS, RAISE_COLUMNS
 from market.io.params import PARAMS
 
 FLOAT_FORMAT = "%.10g"
@@ -45,6 +45,7 @@ class RunResult:
     manifest: dict[str, Any]
     out: Path | None = None
     files: list[str] = field(default_factory=list)
+    raises: pd.DataFrame | None = None
 
 
 def package_version() -> str:
@@ -186,7 +187,9 @@ def collect(model: ComputeMarket) -> RunResult:
         "parameters": {k: model.p[k] for k in PARAMS},
         "scenario_tables": model.spec.tables,
     }
-    return RunResult(model, ts, contracts, events, labs, suppliers, summary, manifest)
+    return RunResult(
+        model, ts, contracts, events, labs, suppliers, summary, manifest, raises=raise_log(model)
+    )
 
 
 def _per_agent(model: ComputeMarket, cls) -> pd.DataFrame:
@@ -259,6 +262,19 @@ def contract_book(model: ComputeMarket) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CONTRACT_COLUMNS))
 
 
+def raise_log(model: ComputeMarket) -> pd.DataFrame:
+    """The financing log as a table: one row per equity round and loan (raises.csv)."""
+    start = model.p["start_month"]
+    rows = [
+        {
+            **{o.name: getattr(r, o.name) for o in RAISE_COLUMNS},
+            "month": month_label(start, r.month),
+        }
+        for r in model.ledger.raises
+    ]
+    return pd.DataFrame(rows, columns=[o.name for o in RAISE_COLUMNS])
+
+
 def _clean(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return None
@@ -305,6 +321,8 @@ def write(
     with replaced_folder(out) as tmp:
         result.timeseries.to_csv(tmp / "timeseries.csv", index=False, float_format=FLOAT_FORMAT)
         result.contracts.to_csv(tmp / "contracts.csv", index=False, float_format=FLOAT_FORMAT)
+        if result.raises is not None:
+            result.raises.to_csv(tmp / "raises.csv", index=False, float_format=FLOAT_FORMAT)
         result.events.to_csv(tmp / "events.csv", index=False)
         result.labs.to_csv(tmp / "labs.csv", index=False, float_format=FLOAT_FORMAT)
         result.suppliers.to_csv(tmp / "suppliers.csv", index=False, float_format=FLOAT_FORMAT)
