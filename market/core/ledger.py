@@ -41,6 +41,7 @@ MEMOS: dict[str, Category] = {
     "asset purchase": Category.DEALS,
     "acquisition": Category.DEALS,
     "acquired cash": Category.DEALS,
+    "cancellation fee": Category.COMPUTE,
     "exchange fee": Category.COMPUTE,  # a secondary-market trade's fee, to the exchange
 }
 
