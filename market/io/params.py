@@ -1625,10 +1625,11 @@ MODEL_PARAMS: tuple[Param, ...] = (
     ),
     _p(
         "cancel_min_saving_share",
-        0.05,
+        0.2,
         "share",
         "A buyer cancels only when the saving net of the fee exceeds this share of what "
-        "the rest of the contract would cost (inertia; avoids churning on noise).",
+        "the rest of the contract would cost (moving workloads between sellers costs "
+        "engineering and risk; avoids churning on noise).",
         "contracting",
         0.0,
         1.0,
