@@ -15,6 +15,7 @@ import mesa
 from agents.world import World
 from market.core import building
 from market.io.records import (
+    HOURS_PER_MONTH,
     RFQ,
     Contract,
     ContractState,
@@ -24,7 +25,7 @@ from market.io.records import (
     Loan,
     Quote,
 )
-from market.mechanisms import pricing, spot, spot_cost, valuation
+from market.mechanisms import pricing, spot, spot_cost, terms, valuation
 
 # the buyer's credit assumed where no buyer is known yet (spot asks): midway between
 # speculative (0) and investment grade (1)
@@ -182,7 +183,8 @@ class Firm(mesa.Agent):
         """Quotes from capacity free over the whole requested term, site by site."""
         if not self.active or not self.sells_to(rfq):
             return []
-        start, end = rfq.start_month, rfq.start_month + rfq.term_months
+        term = self.quote_term_months(rfq)
+        start, end = rfq.start_month, rfq.start_month + term
         expected, sites = self.free_sites(start, end)
         spare = expected - self.own_reservation_h100e(start) if sites else 0.0
         out: list[Quote] = []
@@ -205,8 +207,8 @@ class Firm(mesa.Agent):
                     facility_id=f.facility_id,
                     capacity_h100e=free,
                     start_month=start,
-                    term_months=rfq.term_months,
-                    ask_usd_per_h100e_hour=self._ask(floor, rfq.term_months, whole_site),
+                    term_months=term,
+                    ask_usd_per_h100e_hour=self._ask(floor, term, whole_site),
                     floor_usd_per_h100e_hour=floor,
                     exclusive=whole_site,
                     cancellation_notice_months=notice,
@@ -224,6 +226,43 @@ class Firm(mesa.Agent):
 
     def offers_whole_sites(self) -> bool:
         return False
+
+    def quote_term_months(self, rfq: RFQ) -> int:
+        """The term it quotes existing capacity on: the buyer's preferred term, or the
+        longest the buyer accepts when it wants to lock its price in for long."""
+        return max(rfq.term_months, rfq.longest_term_months if self.wants_long_terms() else 0)
+
+    def wants_long_terms(self) -> bool:
+        """Its view of prices: in a tight market (demand went unserved last month) it
+        expects today's scarcity rent to fade, so it locks it in for as long as the
+        buyer accepts."""
+        return self.model.tightness > 0.0
+
+    def build_term_months(self, rfq: RFQ, h100e: float, floor: float) -> int | None:
+        """The term on which it builds to suit: the buyer's, if the contract pays back
+        the build (and gives its lenders the cover they require) within it, else the
+        shortest standard term that does and that the buyer accepts; None when none
+        does (``terms.seller_minimum_term_months``, ``terms.agree_term``)."""
+        m, p = self.model, self.model.p
+        if rfq.longest_term_months <= 0:  # a buyer with one term: take it or leave it
+            return rfq.term_months
+        debt_share, cover = self.build_debt_share_and_cover()
+        minimum = terms.seller_minimum_term_months(
+            new_build=True,
+            capex_usd=m.tech.build_cost_usd(self, h100e),
+            monthly_revenue_usd=h100e * self._ask(floor, rfq.term_months, False) * HOURS_PER_MONTH,
+            debt_share=debt_share,
+            lender_contract_cover=cover,
+            annual_rate=self.annual_rate(),
+            useful_life_months=p.chip_useful_life_months,
+        )
+        menu = tuple(sorted({*terms.term_menu(p.longest_term_months), rfq.term_months}))
+        return terms.agree_term(rfq.term_months, rfq.longest_term_months, minimum, menu)
+
+    def build_debt_share_and_cover(self) -> tuple[float, float]:
+        """Share of a build it borrows and the contract cover its lenders require
+        (none: it builds from cash)."""
+        return 0.0, 0.0
 
     def build_to_suit_quote(self, rfq: RFQ, h100e: float) -> Quote | None:
         """A quote on a site the firm would build if the buyer signs (forward start only)."""
@@ -249,15 +288,18 @@ class Firm(mesa.Agent):
             annual_rate=self.annual_rate(),
             credit_premium=m.p.credit_premium_per_credit_gap * (1.0 - rfq.buyer_credit),
         )
-        ask = self._ask(floor, rfq.term_months, False)
-        if not self.can_finance(h100e, ask, rfq.term_months, rfq.buyer_credit):
+        term = self.build_term_months(rfq, h100e, floor)
+        if term is None:
+            return None
+        ask = self._ask(floor, term, False)
+        if not self.can_finance(h100e, ask, term, rfq.buyer_credit):
             return None
         return Quote(
             seller_id=self.unique_id,
             facility_id=None,
             capacity_h100e=h100e,
             start_month=start,
-            term_months=rfq.term_months,
+            term_months=term,
             ask_usd_per_h100e_hour=ask,
             floor_usd_per_h100e_hour=floor,
             cancellation_notice_months=m.p.cancellation_notice_months,

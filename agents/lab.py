@@ -3,6 +3,7 @@ sell the surplus of their own sites like a neocloud when they have one."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from agents.base import Firm
@@ -17,7 +18,7 @@ from market.io.records import (
     Quote,
     Strategy,
 )
-from market.mechanisms import pricing
+from market.mechanisms import pricing, terms
 
 # rationing spells in the event log (reporting thresholds, not behaviour)
 SPELL_START_SHARE = 0.05
@@ -38,7 +39,8 @@ class Lab(Firm):
         self.capability_h100e_months = float(spec["capability_h100e_months"])
         self.last_run_h100e_months = self.capability_h100e_months
         self.strategy = Strategy(spec["strategy"])
-        self.term_months = int(spec["preferred_term_months"]) or model.p.preferred_term_months
+        # a term every request asks for (0: the term is chosen per request)
+        self.fixed_term_months = int(spec["preferred_term_months"]) or model.p.preferred_term_months
         self.revenue_usd = float(spec.get("revenue_usd_per_month", -1.0))
         self.revenue_history: list[float] = []
         self.run_h100e = 0.0  # size of the run in progress (0: none)
@@ -146,15 +148,82 @@ class Lab(Firm):
             v = m.revenue_usd_per_h100e_hour * p.training_value_multiplier * (1.0 + behind)
         return v
 
-    def reservation_usd_per_h100e_hour(self, training: bool) -> float:
+    def reservation_usd_per_h100e_hour(self, training: bool, term_months: int = 0) -> float:
         """Value of compute, capped by the outside option (renting on spot) — but only
         while spot can be had: when last month's spot market left demand unmet,
-        there is no outside option and the buyer pays up to its value."""
+        there is no outside option and the buyer pays up to its value. The cap is for a
+        full-term contract; a shorter term's cap carries the short-term premium sellers
+        ask by (``pricing.term_factor``), so a buyer's limit for each term compares with
+        the sellers' asks for that term."""
         value = self.value_usd_per_h100e_hour(training)
         if self.model.tightness > 0.0:
             return value
-        outside = self.model.spot_index * self.model.p.outside_option_markup
+        p = self.model.p
+        outside = self.model.spot_index * p.outside_option_markup
+        if term_months > 0:
+            outside *= pricing.term_factor(
+                term_months, p.short_term_premium, full_term_months=p.full_term_months
+            )
         return min(value, max(outside, 1e-6))
+
+    # ------------------------------------------------------------------ terms
+    @property
+    def term_months(self) -> int:
+        """The term of a long commitment (a circular deal): the lab's fixed term, or the
+        longest term it accepts for serving users."""
+        return self.fixed_term_months or self.term_for(False, self.model.month + 1)[1]
+
+    def term_for(self, training: bool, start: int) -> tuple[int, int]:
+        """(preferred, longest acceptable) term of a request starting at ``start``. A
+        lab with a fixed term keeps it. Otherwise it compares the standard terms at the
+        term structure sellers ask by (``pricing.term_factor``), each rolled over the
+        longest term at the prices chip generations are expected to bring, by what a
+        used H100e-hour costs it (``terms.buyer_terms``): take-or-pay on what it may not
+        need beyond its firm horizon, and renewals."""
+        if self.fixed_term_months:  # one term, take it or leave it
+            return self.fixed_term_months, 0
+        p = self.model.p
+        # a training block is held at least for the run: no shorter term is on its menu
+        shortest = self.longest_run_months() if training else 1
+        factor = {
+            t: pricing.term_factor(t, p.short_term_premium, full_term_months=p.full_term_months)
+            for t in terms.term_menu(p.longest_term_months)
+            if t >= shortest
+        }
+        return terms.buyer_terms(
+            factor,
+            buyer_drift_per_year=terms.price_drift_per_year(
+                p.generation_cost_gain, p.generation_interval_months
+            ),
+            tolerance=p.buyer_term_tolerance,
+            **self.term_outlook(training, start),
+        )
+
+    def term_outlook(self, training: bool, start: int) -> dict[str, float]:
+        """How firm and how sure the need behind a request is: firm for
+        ``buyer_firm_horizon_months`` from now (a training block: for the longest run),
+        never beyond the months its cash lasts, less the months until the request
+        starts; beyond that uncertain by the larger of ``forecast_uncertainty_per_year``
+        and the yearly swings of its own revenue."""
+        p = self.model.p
+        firm = self.longest_run_months() if training else p.buyer_firm_horizon_months
+        firm = min(firm, self.runway_months()) - max(0, start - self.model.month - 1)
+        return {
+            "firm_horizon_months": max(0.0, firm),
+            "uncertainty_per_year": max(p.forecast_uncertainty_per_year, self.revenue_swing()),
+            "take_or_pay_share": p.take_or_pay_share,
+            "renewal_cost_months": p.renewal_cost_months,
+        }
+
+    def revenue_swing(self) -> float:
+        """Yearly standard deviation of the monthly log changes of its revenue (0 with
+        too short a history)."""
+        h = [x for x in self.revenue_history if x > 0]
+        if len(h) < MIN_REVENUE_HISTORY_MONTHS:
+            return 0.0
+        steps = [math.log(b / a) for a, b in itertools.pairwise(h)]
+        mean = sum(steps) / len(steps)
+        return math.sqrt(12.0 * sum((x - mean) ** 2 for x in steps) / (len(steps) - 1))
 
     # ------------------------------------------------------------------ training
     def plan_training(self) -> None:
@@ -287,21 +356,23 @@ class Lab(Firm):
             and self.largest_block_h100e() < self.run_plan_h100e
         ):
             return None
-        res = self.reservation_usd_per_h100e_hour(True)
-        # the training budget covers the whole commitment, not just the run
+        # during a run, or after asking in vain, a lab asks for a block to be
+        # ready later (a forward start that a builder can meet)
+        ahead = self.run_h100e > 0 or self.patience_spent()
+        forward = int(p.training_forward_start_share * p.rfq_horizon_months)
+        start = m.month + 1 if not ahead else m.month + forward + 1
+        term, longest = self.term_for(True, start)
+        res = self.reservation_usd_per_h100e_hour(True, term)
+        # the training budget covers the whole commitment, not just the run, and at
+        # least a full term's (a shorter term is renewed while the lab keeps training)
         training_budget = p.training_budget_share_of_cash * (
             max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
         )
         size = min(
             self.run_plan_h100e,
             budget_left / (res * HOURS_PER_MONTH),
-            training_budget / (res * HOURS_PER_MONTH * self.term_months),
+            training_budget / (res * HOURS_PER_MONTH * max(term, p.full_term_months)),
         )
-        # during a run, or after asking in vain, a lab asks for a block to be
-        # ready later (a forward start that a builder can meet)
-        ahead = self.run_h100e > 0 or self.patience_spent()
-        forward = int(p.training_forward_start_share * p.rfq_horizon_months)
-        start = m.month + 1 if not ahead else m.month + forward + 1
         if size < 1.0:
             return None
         # a frontier block is worth waiting for: up to two years for a new site
@@ -309,12 +380,13 @@ class Lab(Firm):
             buyer_id=self.unique_id,
             capacity_h100e=size,
             start_month=start,
-            term_months=self.term_months,
+            term_months=term,
             contiguous=True,
             purpose=Purpose.TRAINING,
             reservation_usd_per_h100e_hour=res,
             buyer_credit=self.credit_rating,
             latest_start_month=start + (p.training_max_wait_months if ahead else 0),
+            longest_term_months=longest,
         )
 
     def inference_requests(self, budget_left: float, asked_training: bool) -> list[RFQ]:
@@ -326,8 +398,9 @@ class Lab(Firm):
         cover = p.procurement_coverage
         horizon = p.rfq_horizon_months
         infer_only = self.training_need_h100e() if asked_training else 0.0
-        res = self.reservation_usd_per_h100e_hour(False)
         for start in (m.month + 1, m.month + horizon):
+            term, longest = self.term_for(False, start)
+            res = self.reservation_usd_per_h100e_hour(False, term)
             gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
@@ -337,11 +410,12 @@ class Lab(Firm):
                         buyer_id=self.unique_id,
                         capacity_h100e=gap,
                         start_month=start,
-                        term_months=self.term_months,
+                        term_months=term,
                         contiguous=False,
                         purpose=Purpose.INFERENCE,
                         reservation_usd_per_h100e_hour=res,
                         buyer_credit=self.credit_rating,
+                        longest_term_months=longest,
                     )
                 )
                 budget_left -= gap * res * HOURS_PER_MONTH
@@ -365,13 +439,14 @@ class Lab(Firm):
             min_fill,
             rfq.start_month,
             delay_cost_per_month=p.quote_delay_cost_per_month,
+            cost_of=self.quote_cost(rfq),
         )
         if rfq.contiguous:
             self.training_misses = 0 if chosen else self.training_misses + 1
         deals = []
         for q, take in chosen:
             price = pricing.bargain(
-                q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour, seller_power
+                q.ask_usd_per_h100e_hour, self.reservation_for(rfq, q.term_months), seller_power
             )
             if price is None:
                 continue
@@ -380,6 +455,39 @@ class Lab(Firm):
             deals.append((q, take, price))
         return deals
 
+    def reservation_for(self, rfq: RFQ, term_months: int) -> float:
+        """The request's reservation moved to a quote's term along the sellers' term
+        structure (the same where the quote keeps the request's term)."""
+        if term_months == rfq.term_months:
+            return rfq.reservation_usd_per_h100e_hour
+        p = self.model.p
+
+        def factor(t: int) -> float:
+            return pricing.term_factor(t, p.short_term_premium, full_term_months=p.full_term_months)
+
+        return rfq.reservation_usd_per_h100e_hour * factor(term_months) / factor(rfq.term_months)
+
+    def quote_cost(self, rfq: RFQ):
+        """How the lab ranks quotes on different terms: by what a used H100e-hour costs
+        it under each (None: every quote keeps the request's term, rank by ask)."""
+        if rfq.longest_term_months <= rfq.term_months:
+            return None
+        p = self.model.p
+        outlook = self.term_outlook(rfq.contiguous, rfq.start_month)
+        horizon = max(p.longest_term_months, rfq.longest_term_months)
+        drift = terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
+
+        def cost(q: Quote) -> float:
+            rolled = terms.rolled_price_usd_per_h100e_hour(
+                q.ask_usd_per_h100e_hour,
+                q.term_months,
+                horizon_months=horizon,
+                buyer_drift_per_year=drift,
+            )
+            return terms.buyer_cost_per_used_unit(q.term_months, rolled, **outlook)
+
+        return cost
+
     def renewal(self, c: Contract, seller: Firm, site_id: int, seller_power: float):
         """At the end of a term the lab renews if it still needs the capacity and the
         seller quotes the same site again (nearly all of it) at a price both accept."""
@@ -387,21 +495,23 @@ class Lab(Firm):
         if self.need_h100e(m.month) <= self.secured_h100e(m.month):
             return None
         training = c.purpose == Purpose.TRAINING
+        term, longest = self.term_for(training, m.month)
         rfq = RFQ(
             buyer_id=self.unique_id,
             capacity_h100e=c.capacity_h100e,
             start_month=m.month,
-            term_months=self.term_months,
+            term_months=term,
             contiguous=training,
             purpose=c.purpose,
-            reservation_usd_per_h100e_hour=self.reservation_usd_per_h100e_hour(training),
+            reservation_usd_per_h100e_hour=self.reservation_usd_per_h100e_hour(training, term),
             buyer_credit=self.credit_rating,
+            longest_term_months=longest,
         )
         for q in seller.quotes(rfq):
             share = m.p.renewal_min_share
             if q.facility_id == site_id and q.capacity_h100e >= c.capacity_h100e * share:
                 price = pricing.bargain(
-                    q.ask_usd_per_h100e_hour, rfq.reservation_usd_per_h100e_hour, seller_power
+                    q.ask_usd_per_h100e_hour, self.reservation_for(rfq, q.term_months), seller_power
                 )
                 return None if price is None else (q, price)
         return None

@@ -51,6 +51,20 @@ class Neocloud(Firm):
     def annual_rate(self) -> float:
         return self.debt_rate
 
+    def wants_long_terms(self) -> bool:
+        """Its lenders lend against contract cover: it asks for as long a term as the
+        buyer accepts."""
+        return True
+
+    def build_debt_share_and_cover(self) -> tuple[float, float]:
+        """Lenders fund all but the equity share, advancing ``debt_advance_rate`` of the
+        signed contract's value: they require contract value of 1 / that rate per
+        dollar lent."""
+        p = self.model.p
+        if p.debt_advance_rate <= 0:
+            return 0.0, 0.0
+        return 1.0 - p.neocloud_equity_share, 1.0 / p.debt_advance_rate
+
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
         """Lenders advance a share of the signed contract's revenue; the rest is equity."""
         capex = self.model.tech.build_cost_usd(self, h100e)

@@ -361,6 +361,28 @@ def _lease_values(lease) -> dict[str, Any]:
     }
 
 
+TERM_PREFIX = "terms_"  # seeds.csv: contracts signed by seller type and term
+TERM_PRICE_PREFIX = "term_price_"  # seeds.csv: volume-weighted price by term
+
+
+def _term_values(model, book: pd.DataFrame) -> dict[str, Any]:
+    """Contracts signed during the run (no opening book, no resales) by the seller's
+    type and term, and each term's volume-weighted price per H100e-hour."""
+    signed = book[~book["origin"].isin(["opening book", "resale"])]
+    kinds = {name: str(getattr(f, "kind", "other")) for name, f in model.firms_by_name.items()}
+    out: dict[str, Any] = {}
+    for (kind, term), n in (
+        signed.groupby([signed["seller"].map(kinds).fillna("other"), "term_months"]).size().items()
+    ):
+        out[f"{TERM_PREFIX}{kind}_{int(term)}"] = float(n)
+    for term, rows in signed.groupby("term_months"):
+        h100e = rows["capacity_h100e"].sum()
+        if h100e > 0:
+            price = (rows["price_usd_per_h100e_hour"] * rows["capacity_h100e"]).sum() / h100e
+            out[f"{TERM_PRICE_PREFIX}{int(term)}"] = float(price)
+    return out
+
+
 def _rationing_values(frame: pd.DataFrame, leases: pd.DataFrame, short: str) -> dict[str, Any]:
     """The short lab's early rationing and whether it falls after its first lease starts
     (without one: in months 7-12)."""
@@ -414,6 +436,7 @@ def measure(result) -> tuple[pd.DataFrame, dict[str, Any]]:
         "merchant_share_12m": float(ts["merchant_share_of_chip_supply"].iloc[-1]),
         **rationing,
         "lab_leases_whole_site": len(leases),
+        **_term_values(model, book),
         **_lease_values(in_year.iloc[0] if len(in_year) else None),
         "spot_price_index_mean_usd_per_h100e_hour": float(
             ts["spot_price_index_usd_per_h100e_hour"].mean()
@@ -721,6 +744,40 @@ def _lease_lines(leased: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _term_lines(seeds: pd.DataFrame) -> list[str]:
+    """Contracts signed during the run by seller type and term (mean per seed), and the
+    price by term (median over seeds of the volume-weighted price)."""
+    counts = [c for c in seeds.columns if c.startswith(TERM_PREFIX)]
+    if not counts:
+        return []
+    table = seeds[counts].apply(pd.to_numeric, errors="coerce").fillna(0.0).mean()
+    cells: dict[str, dict[int, float]] = {}
+    for col, n in table.items():
+        kind, term = col[len(TERM_PREFIX) :].rsplit("_", 1)
+        cells.setdefault(kind, {})[int(term)] = float(n)
+    terms = sorted({t for row in cells.values() for t in row})
+    lines = [
+        "",
+        "## Contract terms",
+        "",
+        "Contracts signed during the run (opening book and resales aside), mean per seed, "
+        "by the seller's type and term (months):",
+        "",
+        "| seller | " + " | ".join(str(t) for t in terms) + " |",
+        "|---|" + "---|" * len(terms),
+    ]
+    for kind in sorted(cells):
+        row = " | ".join(f"{cells[kind].get(t, 0.0):,.1f}" for t in terms)
+        lines.append(f"| {kind} | {row} |")
+    prices = [f"{TERM_PRICE_PREFIX}{t}" for t in terms if f"{TERM_PRICE_PREFIX}{t}" in seeds]
+    if prices:
+        lines += ["", "| term (months) | USD per H100e-hour (median over seeds) |", "|---|---|"]
+        for col in prices:
+            med = float(pd.to_numeric(seeds[col], errors="coerce").median())
+            lines.append(f"| {col[len(TERM_PRICE_PREFIX) :]} | {med:.2f} |")
+    return lines
+
+
 def report_markdown(v: Validation, figures: list[str]) -> str:
     """The validation report: every pattern with its target, the model's numbers and the
     result, the misses, the yearly tables, how each is measured and who the actors were."""
@@ -736,6 +793,7 @@ def report_markdown(v: Validation, figures: list[str]) -> str:
             f"- **{m.label}** (`{m.name}` in seeds.csv): {m.measured}. Driven by: {m.depends}."
         )
     lines += _actors_lines(v.seeds)
+    lines += _term_lines(v.seeds)
     if figures:
         lines += ["", "## Figures", ""]
         lines += [f"![{Path(f).stem}]({f})" for f in figures]

@@ -195,6 +195,21 @@ class ContractBook:
                 self.on_site_freed(c.facility_id)
         self._end_resales(c, month)
 
+    def give_notice(self, c: Contract, cancel_month: int) -> None:
+        """The buyer cancels: the contract now ends at ``cancel_month`` (before its
+        term's end), so its site's capacity after that is free to sell again."""
+        if c.state == ContractState.ENDED or not c.start_month < cancel_month < c.end_month:
+            raise ValueError("notice must end an open contract within its term")
+        listed = self._by_site[c.facility_id].get(c.contract_id) is not None
+        if listed:
+            self._totals[c.facility_id].add(c, -1)
+        c.cancel_month = cancel_month
+        if listed:
+            self._totals[c.facility_id].add(c, +1)
+            self._committed.pop(c.facility_id, None)
+            if self.on_site_freed is not None:
+                self.on_site_freed(c.facility_id)
+
     def renewed(self, c: Contract) -> None:
         """An expired contract was signed again: say so in its end reason."""
         c.end_reason = EndReason.RENEWED

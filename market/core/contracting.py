@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agents import Lab
+from agents import Firm, Lab
 from market.core import building, credit
 from market.core.calendar import month_label
-from market.io.records import HOURS_PER_MONTH, Contract, EndReason, Origin, Purpose, Quote
-from market.mechanisms import pricing
+from market.io.records import (
+    HOURS_PER_MONTH,
+    RFQ,
+    Contract,
+    ContractState,
+    EndReason,
+    Origin,
+    Purpose,
+    Quote,
+)
+from market.mechanisms import cancellation, pricing
 
 if TYPE_CHECKING:
-    from agents import Firm
     from market.core.model import ComputeMarket
 
 
@@ -109,6 +117,9 @@ def log_contract(model: ComputeMarket, c: Contract, buyer: Firm, seller: Firm, s
 def expire(model: ComputeMarket, c: Contract) -> None:
     """At the end of its term a contract expires; the buyer may renew it at once on
     the seller's current terms (``Firm.renewal``)."""
+    if c.cancel_month >= 0:  # the buyer's notice has run: no renewal
+        model.book.end(c, EndReason.CANCELLED, model.month)
+        return
     buyer, seller = model.firm(c.buyer_id), model.firm(c.seller_id)
     site = model.facilities.get(c.facility_id)
     model.book.end(c, EndReason.EXPIRED, model.month)
@@ -124,3 +135,134 @@ def expire(model: ComputeMarket, c: Contract) -> None:
     new = sign(model, buyer, q, c.capacity_h100e, price, c.purpose, Origin.RENEWAL)
     new.ramp_months = 0
     model.book.activate(new)  # this month's activation pass has already run
+
+
+# ---------------------------------------------------------------------- cancellation
+def cancellable(model: ComputeMarket, c: Contract) -> bool:
+    """An inference purchase in delivery with a notice right, not yet cancelled, that
+    runs beyond its notice, is not a resale, has none, and is not a circular deal (the
+    investor's condition)."""
+    return (
+        c.state == ContractState.ACTIVE
+        and c.purpose == Purpose.INFERENCE
+        and c.cancellation_notice_months > 0
+        and c.cancel_month < 0
+        and c.parent_id is None
+        and c.origin != Origin.CIRCULAR_DEAL
+        and c.end_month > model.month + c.cancellation_notice_months
+        and not any(k.state != ContractState.ENDED for k in model.book.children(c.contract_id))
+    )
+
+
+def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
+    """A lab gives notice on contracts it no longer wants, each decision on facts in
+    hand: first on the dearest contracts its need no longer covers when their notice
+    has run (its own forecast shows capacity secured beyond need from then to the
+    ``rfq_horizon_months`` horizon; a lab with sites of its own lets its surplus to
+    rivals instead, where it may), then on its dearest
+    remaining contract if the sellers it knows quote a replacement that, with the fee,
+    saves more than ``cancel_min_saving_share`` (``cancellation.decide_cancellation``)."""
+    p = model.p
+    mine = sorted(
+        (c for c in lab.bought if cancellable(model, c)),
+        key=lambda c: (-c.price_usd_per_h100e_hour, c.contract_id),
+    )
+    # a lab that owns sites and may let them to rivals lets its surplus rather than pay
+    # to cancel what it bought
+    lets_surplus = bool(lab.facilities) and bool(p.lease_to_rival_labs)
+    for c in [] if lets_surplus else mine:
+        # need must stay below what is secured from the notice's end to the horizon
+        months = (model.month + c.cancellation_notice_months, model.month + p.rfq_horizon_months)
+        excess = min(lab.secured_h100e(t) - lab.need_h100e(t) for t in months)
+        if excess >= c.capacity_h100e:
+            decision = cancel_decision(model, c, 0.0, 0.0)
+            if decision.cancel:
+                give_notice(model, lab, c, decision, None)
+    mine = [c for c in mine if c.cancel_month < 0]
+    if mine:
+        replace_if_cheaper(model, lab, mine[0], share)
+
+
+def cancel_decision(
+    model: ComputeMarket, c: Contract, needed_h100e: float, replacement: float
+) -> cancellation.CancelDecision:
+    p = model.p
+    return cancellation.decide_cancellation(
+        month=model.month,
+        end_month=c.end_month,
+        notice_months=c.cancellation_notice_months,
+        h100e=c.capacity_h100e,
+        needed_h100e=needed_h100e,
+        price_usd_per_h100e_hour=c.price_usd_per_h100e_hour,
+        replacement_usd_per_h100e_hour=replacement,
+        take_or_pay_share=c.take_or_pay_share,
+        fee_share=p.cancellation_fee_share,
+        min_saving_share=p.cancel_min_saving_share,
+    )
+
+
+def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float) -> None:
+    """Ask the sellers the lab knows for the contract's capacity from the month its
+    notice would run, on the term the lab would choose now; cancel and sign the
+    replacement when the quoted deals cover all of it and save, with the fee. Asking
+    is not unserved demand: the sellers' count of it is left as it was."""
+    start = model.month + c.cancellation_notice_months
+    term, longest = lab.term_for(False, start)
+    rfq = RFQ(
+        buyer_id=lab.unique_id,
+        capacity_h100e=c.capacity_h100e,
+        start_month=start,
+        term_months=term,
+        contiguous=False,
+        purpose=Purpose.INFERENCE,
+        reservation_usd_per_h100e_hour=min(
+            lab.reservation_usd_per_h100e_hour(False, term), c.price_usd_per_h100e_hour
+        ),
+        buyer_credit=lab.credit_rating,
+        longest_term_months=longest,
+    )
+    known = [model.firm(i) for i in model.network.neighbours(lab.unique_id)]
+    sellers = [f for f in known if isinstance(f, Firm) and f.unique_id != c.seller_id]
+    unquoted = [f.unquoted_h100e for f in sellers]
+    quotes = [q for f in sellers for q in f.quotes(rfq) if q.facility_id is not None]
+    for f, before in zip(sellers, unquoted, strict=True):
+        f.unquoted_h100e = before
+    deals = lab.accept(rfq, quotes, share)
+    got = sum(take for _, take, _ in deals)
+    if got < c.capacity_h100e * (1.0 - 1e-9):
+        return
+    price = sum(take * price for _, take, price in deals) / got
+    decision = cancel_decision(model, c, c.capacity_h100e, price)
+    if decision.cancel:
+        give_notice(model, lab, c, decision, price)
+        for q, take, deal_price in deals:
+            sign(model, lab, q, take, deal_price, Purpose.INFERENCE, Origin.NEGOTIATED)
+
+
+def give_notice(
+    model: ComputeMarket,
+    lab: Lab,
+    c: Contract,
+    decision: cancellation.CancelDecision,
+    replacement: float | None,
+) -> None:
+    """The contract ends when the notice has run; the fee is paid to the seller now."""
+    seller = model.firm(c.seller_id)
+    model.book.give_notice(c, decision.last_month)
+    c.cancellation_fee_usd = decision.fee_usd
+    if decision.fee_usd > 0:
+        model.ledger.pay(lab, seller, decision.fee_usd, "cancellation fee")
+    why = (
+        "it no longer needs it"
+        if replacement is None
+        else f"replaced at ${replacement:.2f}/H100e-hour"
+    )
+    model.log(
+        "contract",
+        f"{lab.name} cancels its lease of {c.capacity_h100e:,.0f} H100e from "
+        f"{model.names_by_id.get(c.seller_id, '?')} at ${c.price_usd_per_h100e_hour:.2f}/"
+        f"H100e-hour with {c.cancellation_notice_months} months' notice ({why}; fee "
+        f"${decision.fee_usd / 1e6:,.1f}M)",
+        lab.name,
+        model.names_by_id.get(c.seller_id, "?"),
+    )

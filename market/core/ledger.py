@@ -43,6 +43,7 @@ MEMOS: dict[str, Category] = {
     "asset purchase": Category.DEALS,
     "acquisition": Category.DEALS,
     "acquired cash": Category.DEALS,
+    "cancellation fee": Category.COMPUTE,
     "exchange fee": Category.COMPUTE,  # a secondary-market trade's fee, to the exchange
     # an exiting firm's estate (market.core.estate) and accelerated loans
     "estate recovery": Category.DEALS,  # to a seller, on its contract claim

@@ -393,11 +393,12 @@ MODEL_PARAMS: tuple[Param, ...] = (
     ),
     _p(
         "preferred_term_months",
-        36,
+        0,
         "months",
-        "Term labs ask for by default.",
+        "Term every lab asks for in every request, renewal and circular deal (0: each lab "
+        "chooses the term per request from the menu of standard terms).",
         "contracting",
-        1,
+        0,
         120,
         ui=True,
     ),
@@ -1796,6 +1797,83 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "finance",
         0.0,
         24.0,
+    ),
+    # ---- contract terms chosen by both sides, and cancellation within notice
+    # (docs/contracts-and-money.md, B1 and B2; market/mechanisms/terms.py, cancellation.py)
+    _p(
+        "longest_term_months",
+        60,
+        "months",
+        "Longest standard term on offer; the menu is a monthly rental, a one-year "
+        "reservation, a 3-year deal and this (B8 blocks up to 6 months, B10 terms 1-60 "
+        "months, S4 36, K1-K5 60).",
+        "contracting",
+        36,
+        180,
+    ),
+    _p(
+        "buyer_firm_horizon_months",
+        12.0,
+        "months",
+        "How far ahead a lab's need for compute counts as firm (the users it already "
+        "serves), counted from now, and never beyond the months its cash lasts; beyond it "
+        "a commitment carries forecast risk (S5, S7: usage swings within a year).",
+        "contracting",
+        1.0,
+        60.0,
+    ),
+    _p(
+        "forecast_uncertainty_per_year",
+        0.35,
+        "share per sqrt(year)",
+        "Least standard deviation of a lab's need, as a share, one year beyond its firm "
+        "horizon (a lab whose revenue swings more uses its own swings); it grows with the "
+        "square root of time (S5 usage down at xAI, S7 up 3x at Anthropic).",
+        "contracting",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "renewal_cost_months",
+        0.25,
+        "months of payment",
+        "What re-contracting costs a buyer each time a term ends (search, negotiation, the "
+        "risk of a gap), in months of the contract's payment.",
+        "contracting",
+        0.0,
+        6.0,
+    ),
+    _p(
+        "buyer_term_tolerance",
+        0.1,
+        "share",
+        "A buyer accepts a longer term than its preferred one when it costs at most this "
+        "share more per used H100e-hour (how far it stretches to meet a seller).",
+        "contracting",
+        0.0,
+        2.0,
+    ),
+    _p(
+        "cancellation_fee_share",
+        0.25,
+        "share",
+        "Termination fee as a share of the take-or-pay payments due after the notice "
+        "period (S4: Colossus 1 reportedly cancellable on 90 days' notice; no fee reported, "
+        "so a quarter is an assumption to vary).",
+        "contracting",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "cancel_min_saving_share",
+        0.2,
+        "share",
+        "A buyer cancels only when the saving net of the fee exceeds this share of what "
+        "the rest of the contract would cost (moving workloads between sellers costs "
+        "engineering and risk; avoids churning on noise).",
+        "contracting",
+        0.0,
+        1.0,
     ),
 )
 

@@ -79,6 +79,7 @@ class EndReason(StrEnum):
     BUYER_EXIT = "buyer exit"
     SELLER_EXIT = "seller exit"
     MERGED = "merged"  # buyer and seller became one firm
+    CANCELLED = "cancelled"  # the buyer gave notice and paid the fee
     PARENT_ENDED = "parent ended"  # a resale sub-contract whose parent contract ended
 
 
@@ -199,11 +200,15 @@ class Contract:
     # a buyer's exit: the seller's claim on the buyer's estate and what it recovered
     claim_usd: float = 0.0
     recovered_usd: float = 0.0
+    # cancellation: the first month after the notice the buyer gave (-1: none given; the
+    # contract then ends there instead of at the end of its term) and the fee it paid
+    cancel_month: int = -1
+    cancellation_fee_usd: float = 0.0
 
     @property
     def end_month(self) -> int:
-        """First month after the term."""
-        return self.start_month + self.term_months
+        """First month after the term, or after the notice of a cancelled contract."""
+        return self.cancel_month if self.cancel_month >= 0 else self.start_month + self.term_months
 
     def overlaps(self, start: int, end: int) -> bool:
         return (
@@ -232,6 +237,8 @@ class RFQ:
     buyer_credit: float
     buyer_is_lab: bool = True
     latest_start_month: int = -1  # a later start the buyer still accepts (-1: start_month)
+    # the longest term the buyer stretches to for a seller that wants one (0: term_months)
+    longest_term_months: int = 0
 
     @property
     def latest_start(self) -> int:

@@ -15,29 +15,9 @@ from dataclasses import dataclass
 from market.io.params import Param
 from market.io.records import HOURS_PER_MONTH
 
-PARAMS: tuple[Param, ...] = (
-    Param(
-        "cancellation_fee_share",
-        0.25,
-        "share",
-        "Termination fee as a share of the take-or-pay payments due after the notice "
-        "period (S4: Colossus 1 reportedly cancellable on 90 days' notice; no fee reported, "
-        "so a quarter is an assumption to vary).",
-        "contracting",
-        0.0,
-        1.0,
-    ),
-    Param(
-        "cancel_min_saving_share",
-        0.05,
-        "share",
-        "A buyer cancels only when the saving net of the fee exceeds this share of what "
-        "the rest of the contract would cost (inertia; avoids churning on noise).",
-        "contracting",
-        0.0,
-        1.0,
-    ),
-)
+# its parameters (cancellation_fee_share, cancel_min_saving_share) are declared in
+# market.io.params
+PARAMS: tuple[Param, ...] = ()
 
 
 def remaining_months(month: int, end_month: int) -> int:

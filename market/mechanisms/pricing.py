@@ -3,7 +3,7 @@ premia, surplus splitting and multi-sourcing. Plain functions, no model."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from market.io.records import HOURS_PER_MONTH, Quote
 
@@ -111,6 +111,7 @@ def choose_quotes(
     wanted_start: int | None = None,
     *,
     delay_cost_per_month: float,
+    cost_of: Callable[[Quote], float] | None = None,
 ) -> list[tuple[Quote, float]]:
     """Which quotes a buyer takes and how much of each.
 
@@ -119,13 +120,16 @@ def choose_quotes(
     else the largest that covers at least ``min_fill`` of it. Ties go to the earlier
     quote so the outcome is deterministic. A quote that starts later than
     ``wanted_start`` counts as dearer by ``delay_cost_per_month`` per month of delay.
+    ``cost_of`` ranks quotes by the buyer's own cost instead of the ask (quotes on
+    different terms).
     """
     if need_h100e <= 0:
         return []
 
     def effective(q: Quote) -> float:
         delay = 0 if wanted_start is None else max(0, q.start_month - wanted_start)
-        return q.ask_usd_per_h100e_hour * (1.0 + delay_cost_per_month * delay)
+        price = q.ask_usd_per_h100e_hour if cost_of is None else cost_of(q)
+        return price * (1.0 + delay_cost_per_month * delay)
 
     ranked = sorted(enumerate(quotes), key=lambda iq: (effective(iq[1]), iq[0]))
     if contiguous:

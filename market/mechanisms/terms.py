@@ -33,49 +33,12 @@ MEAN_OF_SQRT = 2.0 / 3.0  # the mean of sqrt(t) over [0, T] is (2/3) sqrt(T)
 #: three- and five-year take-or-pay deals (CALIBRATION B8, B10, S4, K1-K5).
 TERM_MENU_MONTHS: tuple[int, ...] = (1, 12, 36, 60)
 
+# The model's own parameters of term choice (longest_term_months,
+# buyer_firm_horizon_months, forecast_uncertainty_per_year, renewal_cost_months,
+# buyer_term_tolerance) are declared in market.io.params. In the model, sellers price
+# terms with ``pricing.term_factor`` (the short-term premium), so the vacancy loading
+# below stays a proposal for calibrating that curve (B10).
 PARAMS: tuple[Param, ...] = (
-    Param(
-        "longest_term_months",
-        60,
-        "months",
-        "Longest standard term on offer; the menu is a monthly rental, a one-year "
-        "reservation, a 3-year deal and this (B8 blocks up to 6 months, B10 terms 1-60 "
-        "months, S4 36, K1-K5 60).",
-        "contracting",
-        36,
-        180,
-    ),
-    Param(
-        "buyer_firm_horizon_months",
-        12.0,
-        "months",
-        "How far ahead a lab's need for compute counts as firm (its next training run and "
-        "the users it already serves); commitments beyond it carry forecast risk "
-        "(S5, S7: usage swings within a year).",
-        "contracting",
-        1.0,
-        60.0,
-    ),
-    Param(
-        "forecast_uncertainty_per_year",
-        0.35,
-        "share per sqrt(year)",
-        "Standard deviation of a lab's need, as a share, one year beyond its firm horizon; it "
-        "grows with the square root of time (S5 usage down at xAI, S7 up 3x at Anthropic).",
-        "contracting",
-        0.0,
-        2.0,
-    ),
-    Param(
-        "renewal_cost_months",
-        0.25,
-        "months of payment",
-        "What re-contracting costs a buyer each time a term ends (search, negotiation, the "
-        "risk of a gap), in months of the contract's payment.",
-        "contracting",
-        0.0,
-        6.0,
-    ),
     Param(
         "relet_vacancy_months",
         0.5,
@@ -85,16 +48,6 @@ PARAMS: tuple[Param, ...] = (
         "contracting",
         0.0,
         12.0,
-    ),
-    Param(
-        "buyer_term_tolerance",
-        0.1,
-        "share",
-        "A buyer accepts a longer term than its preferred one when it costs at most this "
-        "share more per used H100e-hour (how far it stretches to meet a seller).",
-        "contracting",
-        0.0,
-        2.0,
     ),
 )
 
@@ -354,3 +307,34 @@ def choose_term(
     longest = buyer_longest_term(rolled, preferred, tolerance, **buyer)
     term = agree_term(preferred, longest, seller_minimum, tuple(quotes))
     return None if term is None else (term, quotes[term])
+
+
+def price_drift_per_year(generation_cost_gain: float, generation_interval_months: float) -> float:
+    """The continuous yearly rate at which compute prices are expected to fall when each
+    chip generation, every ``generation_interval_months``, cuts cost by
+    ``generation_cost_gain`` (at most 0; a gain of 1 or less means no fall)."""
+    if generation_interval_months <= 0:
+        raise ValueError("generations must be some months apart")
+    return -math.log(max(generation_cost_gain, 1.0)) * 12.0 / generation_interval_months
+
+
+def buyer_terms(
+    prices_by_term: dict[int, float],
+    *,
+    buyer_drift_per_year: float,
+    tolerance: float,
+    **buyer: float,
+) -> tuple[int, int]:
+    """(preferred, longest acceptable) term for a buyer facing ``prices_by_term`` (the
+    term structure sellers ask by): each term's price is rolled over the longest term
+    on offer at the buyer's expected drift, then ranked by its cost per used H100e-hour
+    (``buyer`` as for ``buyer_preferred_term``)."""
+    horizon = max(prices_by_term)
+    rolled = {
+        t: rolled_price_usd_per_h100e_hour(
+            p, t, horizon_months=horizon, buyer_drift_per_year=buyer_drift_per_year
+        )
+        for t, p in prices_by_term.items()
+    }
+    preferred = buyer_preferred_term(rolled, **buyer)
+    return preferred, buyer_longest_term(rolled, preferred, tolerance, **buyer)

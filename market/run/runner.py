@@ -223,6 +223,7 @@ CONTRACT_COLUMNS = (
     "ended_month",
     "end_reason",
     "paid_usd",
+    "cancellation_fee_usd",
     # resale: the contract a sub-contract resells part of, the right to resell, the exchange
     "parent_contract_id",
     "resale_right",

@@ -34,6 +34,7 @@ def contract_round(model: ComputeMarket) -> None:
     # buyers take turns in a random order each month, so no lab always asks first
     for i in model.rng.permutation(len(labs)):
         lab = labs[int(i)]
+        contracting.review_contracts(model, lab, share)
         lab.try_start_run()
         rfqs = lab.requests()
         if not rfqs:
