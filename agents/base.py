@@ -51,6 +51,8 @@ class Firm(mesa.Agent):
         self.burn_usd_per_month = 0.0
         self._sites_free: dict[int, tuple[float, list]] = {}
         self._sites_free_epoch = -1
+        # free_sites' answers per window while the stage runs, until anything here changes
+        self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -133,9 +135,20 @@ class Firm(mesa.Agent):
         months, and a site full in the first month of a window is full over it."""
         m = self.model
         epoch = m.quote_epoch
-        if epoch >= 0 and self._sites_free_epoch != epoch:
-            self._sites_free = {}
-            self._sites_free_epoch = epoch
+        if epoch >= 0:
+            if self._sites_free_epoch != epoch:
+                self._sites_free = {}
+                self._windows_free = {}
+                self._sites_free_epoch = epoch
+            kept = self._windows_free.get((start, end))
+            if kept is None:
+                kept = self._windows_free[(start, end)] = self._free_sites(start, end)
+            return kept
+        return self._free_sites(start, end)
+
+    def _free_sites(self, start: int, end: int) -> tuple[float, list]:
+        m = self.model
+        epoch = m.quote_epoch
         hit = self._sites_free.get(start) if epoch >= 0 else None
         if hit is None:
             order = 1 if self.offers_whole_sites() else -1
@@ -159,10 +172,12 @@ class Firm(mesa.Agent):
 
     def forget_free_sites(self) -> None:
         self._sites_free = {}
+        self._windows_free = {}
 
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: drop it from the kept
         start months where it is now full."""
+        self._windows_free = {}
         for start, (total, room) in list(self._sites_free.items()):
             for i, (f, expected) in enumerate(room):
                 if f is site:
