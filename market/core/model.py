@@ -37,6 +37,9 @@ from market.io.scenario import Scenario, load_scenario
 from market.mechanisms import demand, metrics, pricing
 from market.mechanisms.spot import SpotResult
 
+# forecasts kept at once (a month asks for a few horizons; older months are dropped)
+FORECASTS_KEPT = 256
+
 __all__ = [
     "STAGES",
     "STAGE_NAMES",
@@ -118,6 +121,7 @@ class ComputeMarket(mesa.Model):
         # (Firm.free_sites); -1 outside it
         self.quote_epoch = -1
         self._quote_epochs = 0
+        self._forecasts: dict[tuple, float] = {}
         self.capex_history: dict[str, list[float]] = defaultdict(list)
         self.run_history: list[float] = []  # frontier (largest completed run) by month
         self.largest_run_h100e_months = 0.0
@@ -209,7 +213,27 @@ class ComputeMarket(mesa.Model):
     # ================================================================== market view
     def demand_forecast_h100e(self, months_ahead: int) -> float:
         """What labs expect the market to use ``months_ahead`` from now: the expected
-        growth of users times the rise in compute per user."""
+        growth of users times the rise in compute per user. Kept per month and horizon
+        while the demand and the parameters it reads stay the same."""
+        p = self.p
+        key = (
+            self.month,
+            months_ahead,
+            self.demand_h100e,
+            p.demand_growth_per_year,
+            p.demand_growth_halflife_years,
+            p.agentic_share_initial,
+            p.agentic_share_growth_per_year,
+            p.agentic_compute_multiplier,
+        )
+        value = self._forecasts.get(key)
+        if value is None:
+            if len(self._forecasts) > FORECASTS_KEPT:
+                self._forecasts.clear()
+            value = self._forecasts[key] = self._demand_forecast_h100e(months_ahead)
+        return value
+
+    def _demand_forecast_h100e(self, months_ahead: int) -> float:
         p = self.p
         growth = demand.growth_at(
             self.month, p.demand_growth_per_year, p.demand_growth_halflife_years

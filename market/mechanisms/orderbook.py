@@ -143,10 +143,11 @@ def _available(left: Left, ask: BlockOrder, buy: BlockOrder) -> float:
 
 
 def _allocate(
-    buy: BlockOrder, asks: Sequence[BlockOrder], left: Left
+    buy: BlockOrder, asks: Sequence[BlockOrder], left: Left, spent: set[int] | None = None
 ) -> list[tuple[BlockOrder, float]]:
     """The asks (cheapest first) and amounts that fill this buy; [] for an
-    all-or-none buy they cannot fill. Takes the amounts out of ``left``."""
+    all-or-none buy they cannot fill. Takes the amounts out of ``left`` and adds to
+    ``spent`` the asks that have nothing left in any month."""
     takes: list[tuple[BlockOrder, float]] = []
     need = buy.capacity_h100e
     for ask in asks:
@@ -166,7 +167,27 @@ def _allocate(
         months = left[ask.seq]
         for m in range(buy.start_month, buy.end_month):
             months[m] = max(0.0, months[m] - q)
+        if spent is not None and not any(months.values()):
+            spent.add(ask.seq)
     return takes
+
+
+def _allocate_all(
+    buys: Iterable[BlockOrder], asks: Sequence[BlockOrder], left: Left
+) -> dict[int, list[tuple[BlockOrder, float]]]:
+    """``_allocate`` each buy in turn, by sequence number of the buys that took any.
+    An ask with nothing left in any month could fill no later buy, so it leaves the
+    list the later buys look through."""
+    taken = {}
+    live = list(asks)
+    for b in buys:
+        spent: set[int] = set()
+        t = _allocate(b, live, left, spent)
+        if t:
+            taken[b.seq] = t
+        if spent:
+            live = [a for a in live if a.seq not in spent]
+    return taken
 
 
 def _fill(buy: BlockOrder, ask: BlockOrder, q: float, price: float, fee_bps: float) -> Fill:
@@ -199,8 +220,10 @@ def _match_price_time(
     buys: Sequence[BlockOrder], asks: Sequence[BlockOrder], left: Left, fee_bps: float
 ) -> tuple[list[Fill], dict[tuple[int, int], float]]:
     fills = []
-    for buy in sorted(buys, key=_buy_key):
-        for ask, q in _allocate(buy, asks, left):
+    ordered = sorted(buys, key=_buy_key)
+    taken = _allocate_all(ordered, asks, left)
+    for buy in ordered:
+        for ask, q in taken.get(buy.seq, ()):
             fills.append(_fill(buy, ask, q, ask.price_usd_per_h100e_hour, fee_bps))
     return fills, {}
 
@@ -214,7 +237,7 @@ def _clear_shape(
     active = sorted(buys, key=_buy_key)
     while True:
         trial = {seq: dict(months) for seq, months in left.items()}
-        taken = {b.seq: t for b in active if (t := _allocate(b, asks, trial))}
+        taken = _allocate_all(active, asks, trial)
         if not taken:
             return {}, None, left
         price = max(a.price_usd_per_h100e_hour for t in taken.values() for a, _ in t)
