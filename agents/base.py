@@ -53,6 +53,9 @@ class Firm(mesa.Agent):
         self._sites_free_epoch = -1
         # free_sites' answers per window while the stage runs, until anything here changes
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
+        self._selling_order: list[Facility] | None = None  # its sites in selling order
+        self._online_key: tuple = ()  # the month a site it starts now is online, and
+        self._online_month = 0.0  # what that depends on
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -137,8 +140,7 @@ class Firm(mesa.Agent):
         epoch = m.quote_epoch
         if epoch >= 0:
             if self._sites_free_epoch != epoch:
-                self._sites_free = {}
-                self._windows_free = {}
+                self.forget_free_sites()
                 self._sites_free_epoch = epoch
             kept = self._windows_free.get((start, end))
             if kept is None:
@@ -151,9 +153,8 @@ class Firm(mesa.Agent):
         epoch = m.quote_epoch
         hit = self._sites_free.get(start) if epoch >= 0 else None
         if hit is None:
-            order = 1 if self.offers_whole_sites() else -1
             room = []
-            for f in sorted(self.facilities, key=lambda f: (order * f.power_mw, f.facility_id)):
+            for f in self._sites_in_selling_order(epoch >= 0):
                 expected = f.expected_capacity_h100e(start)
                 if expected - m.book.committed_h100e(f.facility_id, start, start + 1) >= 1.0:
                     room.append((f, expected))
@@ -170,9 +171,18 @@ class Firm(mesa.Agent):
                 sites.append((f, free, committed == 0.0, expected))
         return total, sites
 
+    def _sites_in_selling_order(self, keep: bool) -> list[Facility]:
+        order = self._selling_order
+        if order is None or not keep:
+            sign = 1 if self.offers_whole_sites() else -1
+            order = sorted(self.facilities, key=lambda f: (sign * f.power_mw, f.facility_id))
+            self._selling_order = order if keep else None
+        return order
+
     def forget_free_sites(self) -> None:
         self._sites_free = {}
         self._windows_free = {}
+        self._selling_order = None
 
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: drop it from the kept
@@ -240,9 +250,7 @@ class Firm(mesa.Agent):
         m = self.model
         if not self.builds_to_suit or self.max_build_mw <= 0:
             return None
-        online = max(
-            float(m.month + self.build_months()), m.regions[self.region].ready_month(m.month, 0.0)
-        )
+        online = self.build_online_month()
         if rfq.latest_start < online:
             return None
         start = max(rfq.start_month, math.ceil(online))
@@ -271,6 +279,20 @@ class Firm(mesa.Agent):
             cancellation_notice_months=m.p.cancellation_notice_months,
             h100e_per_mw=density,
         )
+
+    def build_online_month(self) -> float:
+        """The month a site started now would come online: after the build, and after
+        the region's grid queue. Kept until the month, the queue or the build time change."""
+        m = self.model
+        region = m.regions[self.region]
+        build_months = self.build_months()
+        key = (m.month, build_months, region, region.queue_clears_month, region.min_wait_months)
+        if key != self._online_key:
+            self._online_month = max(
+                float(m.month + build_months), region.ready_month(m.month, 0.0)
+            )
+            self._online_key = key
+        return self._online_month
 
     def pending_chip_cost_usd(self) -> float:
         """Cash already spoken for: chips on order, paid when they arrive."""

@@ -44,7 +44,7 @@ FIRM_SECTIONS = ("chip_supplier", "hyperscaler", "neocloud", "lab")
 GC_MODES = ("freeze", "default")
 # Young-generation threshold while a scaled market runs: a month allocates many short-lived
 # records, and with everything long-lived frozen a young collection is the only cost left.
-GC_YOUNG_THRESHOLD = 50_000
+GC_YOUNG_THRESHOLD = 200_000
 
 
 class ScaleError(ValueError):
