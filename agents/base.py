@@ -101,6 +101,26 @@ class Firm(mesa.Agent):
         return rfq.buyer_id != self.unique_id
 
     def facility_floor(self, f: Facility, buyer_credit: float) -> float:
+        """The site's cost floor for a buyer of this credit. While the contracting stage
+        runs it is kept per chip cost, generation, region, rate and credit: the same
+        for every seller and buyer with those."""
+        m = self.model
+        if m.quote_epoch < 0:
+            return self._facility_floor(f, buyer_credit)
+        key = (
+            "floor",
+            f.chip_cost_usd_per_h100e,
+            f.ordered_generation,
+            f.region,
+            self.annual_rate(),
+            buyer_credit,
+        )
+        floor = m.quote_memo.get(key)
+        if floor is None:
+            floor = m.quote_memo[key] = self._facility_floor(f, buyer_credit)
+        return floor
+
+    def _facility_floor(self, f: Facility, buyer_credit: float) -> float:
         tech = self.model.tech
         return tech.cost_floor_usd_per_h100e_hour(
             chip_cost_usd_per_h100e=f.chip_cost_usd_per_h100e,
@@ -111,6 +131,18 @@ class Firm(mesa.Agent):
         )
 
     def _ask(self, floor: float, term: int, exclusive: bool) -> float:
+        """The ask on a floor; kept per floor, term and exclusivity while the
+        contracting stage runs (the markup and the premiums do not change then)."""
+        m = self.model
+        if m.quote_epoch < 0:
+            return self._ask_now(floor, term, exclusive)
+        key = ("ask", floor, term, exclusive)
+        ask = m.quote_memo.get(key)
+        if ask is None:
+            ask = m.quote_memo[key] = self._ask_now(floor, term, exclusive)
+        return ask
+
+    def _ask_now(self, floor: float, term: int, exclusive: bool) -> float:
         p = self.model.p
         return pricing.ask_usd_per_h100e_hour(
             floor,
@@ -204,6 +236,13 @@ class Firm(mesa.Agent):
             return []
         start, end = rfq.start_month, rfq.start_month + rfq.term_months
         expected, sites = self.free_sites(start, end)
+        if not sites and rfq.capacity_h100e > 0:  # most sellers: nothing free, at most a build
+            build = self.build_to_suit_quote(rfq, rfq.capacity_h100e)
+            if build is None:
+                self.unquoted_h100e += rfq.capacity_h100e
+                return []
+            self.unquoted_h100e += max(0.0, rfq.capacity_h100e - build.capacity_h100e)
+            return [build]
         spare = expected - self.own_reservation_h100e(start) if sites else 0.0
         out: list[Quote] = []
         notice = self.model.p.cancellation_notice_months

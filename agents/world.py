@@ -71,6 +71,7 @@ class World(Protocol):
     scarcity_markup: float
     demand_h100e: float
     quote_epoch: int
+    quote_memo: dict  # prices kept while the contracting stage runs
 
     @property
     def leader_capability(self) -> float: ...

@@ -121,6 +121,7 @@ class ComputeMarket(mesa.Model):
         # (Firm.free_sites); -1 outside it
         self.quote_epoch = -1
         self._quote_epochs = 0
+        self.quote_memo: dict = {}
         self._forecasts: dict[tuple, float] = {}
         self.capex_history: dict[str, list[float]] = defaultdict(list)
         self.run_history: list[float] = []  # frontier (largest completed run) by month
@@ -170,6 +171,7 @@ class ComputeMarket(mesa.Model):
         until it ends (``quote_epoch`` back to -1)."""
         self._quote_epochs += 1
         self.quote_epoch = self._quote_epochs
+        self.quote_memo = {}
 
     # ================================================================== lookups
     def new_id(self, kind: str) -> int:
