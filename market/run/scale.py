@@ -279,9 +279,15 @@ def peak_rss_mb() -> float:
 
 
 def scale_run(
-    agents: int, months: int, scenario: str = "baseline", seed: int = 7, gc_mode: str = "freeze"
+    agents: int,
+    months: int,
+    scenario: str = "baseline",
+    seed: int = 7,
+    gc_mode: str = "freeze",
+    progress=None,
 ) -> dict[str, Any]:
-    """Build a market of about ``agents`` agents, run ``months`` months; CPU time and memory."""
+    """Build a market of about ``agents`` agents, run ``months`` months; CPU time and memory.
+    ``progress(month, cpu_s, peak_rss_mb)`` is called after each month, if given."""
     from market.core.model import ComputeMarket
 
     base = scenario_dict(scenario)
@@ -292,10 +298,12 @@ def scale_run(
     n = len(model.agents)
     tune_gc(gc_mode)
     per_month = []
-    for _ in range(months):
+    for month in range(months):
         t0 = time.process_time()
         model.step()
         per_month.append(time.process_time() - t0)
+        if progress is not None:
+            progress(month + 1, per_month[-1], peak_rss_mb())
     run_s = sum(per_month)
     return {
         "scenario": scenario,
@@ -343,9 +351,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", default="baseline", help="built-in scenario to scale")
     p.add_argument("--seed", type=_count("--seed", 0), default=7)
     p.add_argument("--gc", choices=GC_MODES, default="freeze", help="garbage collection")
+    p.add_argument(
+        "--progress", action="store_true", help="print each month's CPU time and memory to stderr"
+    )
     args = p.parse_args(argv)
+
+    def report(month: int, cpu_s: float, rss_mb: float) -> None:
+        print(
+            f"month {month}: {cpu_s:.2f} s CPU, peak {rss_mb:,.0f} MB", file=sys.stderr, flush=True
+        )
+
     try:
-        result = scale_run(args.agents, args.months, args.scenario, args.seed, args.gc)
+        result = scale_run(
+            args.agents,
+            args.months,
+            args.scenario,
+            args.seed,
+            args.gc,
+            progress=report if args.progress else None,
+        )
     except ScaleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
