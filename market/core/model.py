@@ -217,40 +217,7 @@ class ComputeMarket(mesa.Model):
         """What labs expect the market to use ``months_ahead`` from now: the expected
         growth of users times the rise in compute per user. Kept per month and horizon
         while the demand and the parameters it reads stay the same."""
-        p = self.p
-        key = (
-            self.month,
-            months_ahead,
-            self.demand_h100e,
-            p.demand_growth_per_year,
-            p.demand_growth_halflife_years,
-            p.agentic_share_initial,
-            p.agentic_share_growth_per_year,
-            p.agentic_compute_multiplier,
-        )
-        value = self._forecasts.get(key)
-        if value is None:
-            if len(self._forecasts) > FORECASTS_KEPT:
-                self._forecasts.clear()
-            value = self._forecasts[key] = self._demand_forecast_h100e(months_ahead)
-        return value
-
-    def _demand_forecast_h100e(self, months_ahead: int) -> float:
-        p = self.p
-        growth = demand.growth_at(
-            self.month, p.demand_growth_per_year, p.demand_growth_halflife_years
-        )
-        users = growth ** (months_ahead / 12.0)
-        now = demand.compute_per_user(self.agentic_share, p.agentic_compute_multiplier)
-        later = demand.compute_per_user(
-            demand.agentic_share(
-                self.month + months_ahead,
-                p.agentic_share_initial,
-                p.agentic_share_growth_per_year,
-            ),
-            p.agentic_compute_multiplier,
-        )
-        return self.demand_h100e * users * later / now
+        return _kept_forecast_h100e(self, months_ahead)
 
     @property
     def agentic_share(self) -> float:
@@ -355,3 +322,38 @@ class ComputeMarket(mesa.Model):
     @property
     def current_generation(self) -> int:
         return self.tech.generation
+
+
+def _kept_forecast_h100e(model: ComputeMarket, months_ahead: int) -> float:
+    p = model.p
+    key = (
+        model.month,
+        months_ahead,
+        model.demand_h100e,
+        p.demand_growth_per_year,
+        p.demand_growth_halflife_years,
+        p.agentic_share_initial,
+        p.agentic_share_growth_per_year,
+        p.agentic_compute_multiplier,
+    )
+    kept = model._forecasts
+    value = kept.get(key)
+    if value is None:
+        if len(kept) > FORECASTS_KEPT:
+            kept.clear()
+        value = kept[key] = _forecast_h100e(model, months_ahead)
+    return value
+
+
+def _forecast_h100e(model: ComputeMarket, months_ahead: int) -> float:
+    p = model.p
+    growth = demand.growth_at(model.month, p.demand_growth_per_year, p.demand_growth_halflife_years)
+    users = growth ** (months_ahead / 12.0)
+    now = demand.compute_per_user(model.agentic_share, p.agentic_compute_multiplier)
+    later = demand.compute_per_user(
+        demand.agentic_share(
+            model.month + months_ahead, p.agentic_share_initial, p.agentic_share_growth_per_year
+        ),
+        p.agentic_compute_multiplier,
+    )
+    return model.demand_h100e * users * later / now
