@@ -143,11 +143,16 @@ def _available(left: Left, ask: BlockOrder, buy: BlockOrder) -> float:
 
 
 def _allocate(
-    buy: BlockOrder, asks: Sequence[BlockOrder], left: Left, spent: set[int] | None = None
+    buy: BlockOrder,
+    asks: Sequence[BlockOrder],
+    left: Left,
+    spent: set[int] | None = None,
+    dry: set[int] | None = None,
 ) -> list[tuple[BlockOrder, float]]:
     """The asks (cheapest first) and amounts that fill this buy; [] for an
-    all-or-none buy they cannot fill. Takes the amounts out of ``left`` and adds to
-    ``spent`` the asks that have nothing left in any month."""
+    all-or-none buy they cannot fill. Takes the amounts out of ``left``, adds to
+    ``spent`` the asks that have nothing left in any month and to ``dry`` those that
+    can give nothing over this buy's window (capacity left only ever falls)."""
     takes: list[tuple[BlockOrder, float]] = []
     need = buy.capacity_h100e
     for ask in asks:
@@ -155,12 +160,19 @@ def _allocate(
             break
         if ask.price_usd_per_h100e_hour > buy.price_usd_per_h100e_hour:
             break  # asks are sorted by price
-        if ask.trader_id == buy.trader_id or not ask.covers(buy):
+        if ask.trader_id == buy.trader_id:
             continue
-        q = min(need, _available(left, ask, buy))
+        if not ask.covers(buy):
+            if dry is not None:
+                dry.add(ask.seq)
+            continue
+        available = _available(left, ask, buy)
+        q = min(need, available)
         if q > _EPS:
             takes.append((ask, q))
             need -= q
+        elif dry is not None and available <= 0.0:
+            dry.add(ask.seq)
     if buy.all_or_none and need > _EPS * buy.capacity_h100e:
         return []
     for ask, q in takes:
@@ -169,6 +181,8 @@ def _allocate(
             months[m] = max(0.0, months[m] - q)
         if spent is not None and not any(months.values()):
             spent.add(ask.seq)
+        if dry is not None and _available(left, ask, buy) <= 0.0:
+            dry.add(ask.seq)
     return takes
 
 
@@ -176,17 +190,26 @@ def _allocate_all(
     buys: Iterable[BlockOrder], asks: Sequence[BlockOrder], left: Left
 ) -> dict[int, list[tuple[BlockOrder, float]]]:
     """``_allocate`` each buy in turn, by sequence number of the buys that took any.
-    An ask with nothing left in any month could fill no later buy, so it leaves the
-    list the later buys look through."""
+    An ask with nothing left in any month could fill no later buy, and one with
+    nothing left over a window (or not covering it) no later buy of that window, so
+    it leaves the list those buys look through."""
     taken = {}
-    live = list(asks)
+    spent_before: set[int] = set()
+    live_for: dict[tuple[int, int], list[BlockOrder]] = {}  # by the buys' window
     for b in buys:
+        window = (b.start_month, b.end_month)
+        live = live_for.get(window)
+        if live is None:
+            live = [a for a in asks if a.seq not in spent_before]
         spent: set[int] = set()
-        t = _allocate(b, live, left, spent)
+        dry: set[int] = set()
+        t = _allocate(b, live, left, spent, dry)
         if t:
             taken[b.seq] = t
-        if spent:
-            live = [a for a in live if a.seq not in spent]
+        if spent or dry:
+            spent_before |= spent
+            live = [a for a in live if a.seq not in spent and a.seq not in dry]
+        live_for[window] = live
     return taken
 
 
