@@ -52,6 +52,8 @@ class Costs(Protocol):
 
 class Grid(Protocol):
     power_price_usd_per_mwh: float
+    queue_clears_month: float  # when the connections already booked are all made
+    min_wait_months: int
 
     def ready_month(self, month: int, mw: float) -> float: ...
 
