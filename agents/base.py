@@ -57,6 +57,9 @@ class Firm(mesa.Agent):
         self.burn_usd_per_month = 0.0
         self._sites_free: dict[int, tuple[float, list]] = {}
         self._sites_free_epoch = -1
+        # free_sites' answers per window while the stage runs, until anything here changes
+        self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
+        self._selling_order: list[Facility] | None = None  # its sites in selling order
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -102,6 +105,26 @@ class Firm(mesa.Agent):
         return rfq.buyer_id != self.unique_id
 
     def facility_floor(self, f: Facility, buyer_credit: float) -> float:
+        """The site's cost floor for a buyer of this credit. While the contracting stage
+        runs it is kept per chip cost, generation, region, rate and credit: the same
+        for every seller and buyer with those."""
+        m = self.model
+        if m.quote_epoch < 0:
+            return self._facility_floor(f, buyer_credit)
+        key = (
+            "floor",
+            f.chip_cost_usd_per_h100e,
+            f.ordered_generation,
+            f.region,
+            self.annual_rate(),
+            buyer_credit,
+        )
+        floor = m.quote_memo.get(key)
+        if floor is None:
+            floor = m.quote_memo[key] = self._facility_floor(f, buyer_credit)
+        return floor
+
+    def _facility_floor(self, f: Facility, buyer_credit: float) -> float:
         tech = self.model.tech
         return tech.cost_floor_usd_per_h100e_hour(
             chip_cost_usd_per_h100e=f.chip_cost_usd_per_h100e,
@@ -112,6 +135,18 @@ class Firm(mesa.Agent):
         )
 
     def _ask(self, floor: float, term: int, exclusive: bool) -> float:
+        """The ask on a floor; kept per floor, term and exclusivity while the
+        contracting stage runs (the markup and the premiums do not change then)."""
+        m = self.model
+        if m.quote_epoch < 0:
+            return self._ask_now(floor, term, exclusive)
+        key = ("ask", floor, term, exclusive)
+        ask = m.quote_memo.get(key)
+        if ask is None:
+            ask = m.quote_memo[key] = self._ask_now(floor, term, exclusive)
+        return ask
+
+    def _ask_now(self, floor: float, term: int, exclusive: bool) -> float:
         p = self.model.p
         return pricing.ask_usd_per_h100e_hour(
             floor,
@@ -139,14 +174,23 @@ class Firm(mesa.Agent):
         months, and a site full in the first month of a window is full over it."""
         m = self.model
         epoch = m.quote_epoch
-        if epoch >= 0 and self._sites_free_epoch != epoch:
-            self._sites_free = {}
-            self._sites_free_epoch = epoch
+        if epoch >= 0:
+            if self._sites_free_epoch != epoch:
+                self.forget_free_sites()
+                self._sites_free_epoch = epoch
+            kept = self._windows_free.get((start, end))
+            if kept is None:
+                kept = self._windows_free[(start, end)] = self._free_sites(start, end)
+            return kept
+        return self._free_sites(start, end)
+
+    def _free_sites(self, start: int, end: int) -> tuple[float, list]:
+        m = self.model
+        epoch = m.quote_epoch
         hit = self._sites_free.get(start) if epoch >= 0 else None
         if hit is None:
-            order = 1 if self.offers_whole_sites() else -1
             room = []
-            for f in sorted(self.facilities, key=lambda f: (order * f.power_mw, f.facility_id)):
+            for f in self._sites_in_selling_order(epoch >= 0):
                 expected = f.expected_capacity_h100e(start)
                 if expected - m.book.committed_h100e(f.facility_id, start, start + 1) >= 1.0:
                     room.append((f, expected))
@@ -163,12 +207,23 @@ class Firm(mesa.Agent):
                 sites.append((f, free, committed == 0.0, expected))
         return total, sites
 
+    def _sites_in_selling_order(self, keep: bool) -> list[Facility]:
+        order = self._selling_order
+        if order is None or not keep:
+            sign = 1 if self.offers_whole_sites() else -1
+            order = sorted(self.facilities, key=lambda f: (sign * f.power_mw, f.facility_id))
+            self._selling_order = order if keep else None
+        return order
+
     def forget_free_sites(self) -> None:
         self._sites_free = {}
+        self._windows_free = {}
+        self._selling_order = None
 
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: drop it from the kept
         start months where it is now full."""
+        self._windows_free = {}
         for start, (total, room) in list(self._sites_free.items()):
             for i, (f, expected) in enumerate(room):
                 if f is site:
@@ -186,6 +241,13 @@ class Firm(mesa.Agent):
         term = self.quote_term_months(rfq)
         start, end = rfq.start_month, rfq.start_month + term
         expected, sites = self.free_sites(start, end)
+        if not sites and rfq.capacity_h100e > 0:  # most sellers: nothing free, at most a build
+            build = self.build_to_suit_quote(rfq, rfq.capacity_h100e)
+            if build is None:
+                self.unquoted_h100e += rfq.capacity_h100e
+                return []
+            self.unquoted_h100e += max(0.0, rfq.capacity_h100e - build.capacity_h100e)
+            return [build]
         spare = expected - self.own_reservation_h100e(start) if sites else 0.0
         out: list[Quote] = []
         notice = self.model.p.cancellation_notice_months

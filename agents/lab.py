@@ -64,6 +64,8 @@ class Lab(Firm):
         self.spell_start_month = -1
         self.spell_worst_share = 0.0
         self.spell_quiet_months = 0
+        self._sums: dict[int, tuple[float, float]] = {}
+        self._sums_version = -1
 
     # ------------------------------------------------------------------ views
     @property
@@ -85,17 +87,34 @@ class Lab(Firm):
     def need_h100e(self, month: int) -> float:
         return self.inference_forecast_h100e(month) + self.training_need_h100e()
 
+    def _contract_sums(self, month: int) -> tuple[float, float]:
+        """(bought less resold, sold) for ``month``, kept per month until the contracts
+        the lab buys, sells or resells change (the book's ``version``)."""
+        book = self.model.book
+        version = book.version(self.unique_id)
+        if version != self._sums_version:
+            self._sums = {}
+            self._sums_version = version
+        sums = self._sums.get(month)
+        if sums is None:
+            end = month + 1
+            bought = sum(c.capacity_h100e for c in self.bought if c.overlaps(month, end))
+            resales = book.resold_view(self.unique_id)
+            resold = sum(c.capacity_h100e for c in resales if c.overlaps(month, end))
+            sold = sum(c.capacity_h100e for c in self.sold if c.overlaps(month, end))
+            sums = self._sums[month] = (bought - resold, sold)
+        return sums
+
     def bought_h100e(self, month: int) -> float:
         """Capacity bought for ``month``, less what the lab has resold of it."""
-        bought = sum(c.capacity_h100e for c in self.bought if c.overlaps(month, month + 1))
-        return bought - self.resold_h100e(month)
+        return self._contract_sums(month)[0]
 
     def resold_h100e(self, month: int) -> float:
         resales = self.model.book.resold_view(self.unique_id)
         return sum(c.capacity_h100e for c in resales if c.overlaps(month, month + 1))
 
     def own_free_h100e(self, month: int) -> float:
-        sold = sum(c.capacity_h100e for c in self.sold if c.overlaps(month, month + 1))
+        sold = self._contract_sums(month)[1]
         return max(0.0, self.expected_capacity_h100e(month) - sold)
 
     def secured_h100e(self, month: int) -> float:

@@ -22,6 +22,7 @@ class Book(Protocol):
     def committed_h100e(self, site_id: int, start: int, end: int) -> float: ...
     def resold_view(self, firm_id: int) -> Iterable[Contract]: ...
     def resold_h100e(self, parent_id: int, month: int) -> float: ...
+    def version(self, firm_id: int) -> int: ...
 
 
 class Payments(Protocol):
@@ -51,6 +52,8 @@ class Costs(Protocol):
 
 class Grid(Protocol):
     power_price_usd_per_mwh: float
+    queue_clears_month: float  # when the connections already booked are all made
+    min_wait_months: int
 
     def ready_month(self, month: int, mw: float) -> float: ...
 
@@ -71,6 +74,7 @@ class World(Protocol):
     demand_h100e: float
     revenue_usd_per_h100e_hour: float
     quote_epoch: int
+    quote_memo: dict  # prices kept while the contracting stage runs
 
     @property
     def leader_capability(self) -> float: ...

@@ -109,6 +109,48 @@ def test_a_huge_market_holds_totals_at_their_declared_maximum():
     assert scale.firm_count(scenario) == pytest.approx(40_000, rel=0.001)
 
 
+def test_rows_past_the_row_limit_are_split_into_parts_with_their_sites_and_contracts(
+    monkeypatch,
+):
+    import market.io.scenario as scenario_module
+
+    base = scale.scenario_dict("baseline")
+    whole, _, _ = scale.market_for_size(base, 300)
+    # a row limit of 7 firms splits every multiplied archetype into parts
+    monkeypatch.setattr(scenario_module, "COUNT_MAX", 7)
+    split, _, _ = scale.market_for_size(base, 300)
+    assert scale.firm_count(split) == scale.firm_count(whole)
+    for section in ("hyperscaler", "neocloud", "lab"):
+        assert all(row["count"] <= 7 for row in split[section])
+        assert len(split[section]) > len(whole[section])
+    load_scenario(split)  # every owner, party and parent names a firm of the market
+    a, b = ComputeMarket(scenario=whole, rng=3), ComputeMarket(scenario=split, rng=3)
+    assert len(b.agents) == len(a.agents)
+    assert len(b.facilities) == len(a.facilities)
+    assert len(b.contracts) == len(a.contracts)
+    assert sorted(f.power_mw for f in b.facilities.values()) == sorted(
+        f.power_mw for f in a.facilities.values()
+    )
+    parents = [s.captive_parent_name for s in b.suppliers() if s.captive_parent_name]
+    assert (
+        len(parents)
+        == len(set(parents))
+        == len([s for s in a.suppliers() if s.captive_parent_name])
+    )
+
+
+def test_a_market_of_100000_agents_is_a_valid_scenario():
+    from market.io.scenario import COUNT_MAX
+
+    scenario, copies, _ = scale.market_for_size(scale.scenario_dict("baseline"), 100_000)
+    assert scale.firm_count(scenario) == pytest.approx(100_000, rel=0.001)
+    rows = [r for s in scale.FIRM_SECTIONS for r in scenario.get(s, [])]
+    assert max(r.get("count", 1) for r in rows) <= COUNT_MAX
+    spec = load_scenario(scenario)
+    assert spec.firm_count() == scale.firm_count(scenario) - len(scenario.get("broker", []))
+    assert len(spec.tables["contract"]) == copies * 4
+
+
 @pytest.mark.parametrize(
     "flags, field",
     [

@@ -104,8 +104,19 @@ class ContractBook:
         # under the site (the site sold the capacity once, to the parent)
         self._by_parent: dict[int, dict[int, Contract]] = defaultdict(dict)
         self._resold_by: dict[int, dict[int, Contract]] = defaultdict(dict)
+        # per firm, a count that grows whenever a contract it buys, sells or resells
+        # joins or leaves its indexes: a firm's sums over its contracts keep while it holds
+        self._versions: dict[int, int] = defaultdict(int)
 
     # ------------------------------------------------------------------ questions
+    def version(self, firm_id: int) -> int:
+        """Grows whenever the open contracts the firm buys, sells or resells change."""
+        return self._versions[firm_id]
+
+    def _touch(self, c: Contract) -> None:
+        self._versions[c.buyer_id] += 1
+        self._versions[c.seller_id] += 1
+
     def __len__(self) -> int:
         return len(self.all)
 
@@ -166,6 +177,7 @@ class ContractBook:
         self._by_site[c.facility_id][c.contract_id] = c
         self._totals[c.facility_id].add(c, +1)
         self._committed.pop(c.facility_id, None)
+        self._touch(c)
         self.network.acquaint(c.buyer_id, c.seller_id)
 
     def activate(self, c: Contract) -> None:
@@ -182,6 +194,7 @@ class ContractBook:
                 c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
             )
         c.state = ContractState.ENDED
+        self._touch(c)
         c.end_reason = reason
         c.ended_month = month
         c.delivered_h100e = 0.0
@@ -255,12 +268,14 @@ class ContractBook:
     # ------------------------------------------------------------------ inside
     def _change_party(self, c: Contract, **ids: int) -> None:
         active = c.state == ContractState.ACTIVE
+        self._touch(c)
         if active:
             self.network.contract_ended(
                 c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
             )
         for name, value in ids.items():
             setattr(c, name, value)
+        self._touch(c)
         if active:
             self.network.contract_started(
                 c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
@@ -332,6 +347,7 @@ class ContractBook:
         self._by_buyer[c.buyer_id][c.contract_id] = c
         self._by_parent[parent.contract_id][c.contract_id] = c
         self._resold_by[c.seller_id][c.contract_id] = c
+        self._touch(c)
         self.network.acquaint(c.buyer_id, c.seller_id)
 
     def _end_resales(self, c: Contract, month: int) -> None:

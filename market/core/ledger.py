@@ -77,6 +77,8 @@ class Ledger:
         self._opening_cash_usd = math.nan
         # the financing log: every equity round and loan with its bound (raises.csv)
         self.raises: list = []
+        # ids of the accounts whose cash moved, while someone watches (not None)
+        self.touched: set[int] | None = None
 
     def pay(self, payer: Account | None, payee: Account | None, amount: float, memo: str) -> None:
         """Move ``amount`` from ``payer`` to ``payee`` (``None``: the outside world)."""
@@ -85,6 +87,8 @@ class Ledger:
             raise ValueError(f"payment memo {memo!r} is not one of {sorted(MEMOS)}")
         if amount <= 0:
             return
+        if self.touched is not None:
+            self.touched.update(a.unique_id for a in (payer, payee) if a is not None)
         if payer is not None:
             payer.cash_usd -= amount
             self._out[payer.unique_id] += amount
@@ -104,6 +108,8 @@ class Ledger:
         """A firm leaves the market: whatever cash it holds (or owes) is written off."""
         self.written_off_usd += firm.cash_usd
         firm.cash_usd = 0.0
+        if self.touched is not None:
+            self.touched.add(firm.unique_id)
 
     def net_out_usd(self, firm: Account) -> float:
         """This month's payments by the firm less payments to it."""

@@ -9,6 +9,7 @@ take rest on the plain functions in ``market.mechanisms.finance`` and ``market.m
 
 from __future__ import annotations
 
+import heapq
 from typing import TYPE_CHECKING
 
 from agents import Hyperscaler, Lab, Neocloud
@@ -54,8 +55,12 @@ def settle(model: ComputeMarket) -> None:
     labs = model.labs()
     ranked = sorted(labs, key=lambda lab: (-lab.capability, lab.unique_id))
     rank_score = {lab.unique_id: 1.0 - i / max(1, len(ranked) - 1) for i, lab in enumerate(ranked)}
-    for lab in labs:
-        fundraise(model, lab, rank_score[lab.unique_id])
+    investors = Investors(model)
+    try:
+        for lab in labs:
+            fundraise(model, lab, rank_score[lab.unique_id], investors)
+    finally:
+        investors.close()
     for firm in [*model.labs(), *model.of_type(Neocloud)]:
         credit.borrow_against_assets(model, firm)  # short of cash: borrow before exiting
     for lab in model.labs():
@@ -78,7 +83,9 @@ def mood(model: ComputeMarket) -> float:
     }[model.sentiment]
 
 
-def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
+def fundraise(
+    model: ComputeMarket, lab: Lab, rank_score: float, investors: Investors | None = None
+) -> None:
     p = model.p
     if not lab.wants_to_raise():
         return
@@ -101,7 +108,7 @@ def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
         model.log("raise", f"{lab.name} fails to raise money (no revenue to value)", lab.name)
         return
     strategic = amount * p.strategic_investment_share
-    investor = strategic_investor(model, lab, strategic)
+    investor = strategic_investor(model, lab, strategic, investors)
     if investor is None:
         strategic = 0.0
     model.ledger.pay(None, lab, amount - strategic, "equity raise")
@@ -116,19 +123,66 @@ def fundraise(model: ComputeMarket, lab: Lab, rank_score: float) -> None:
     model.log("raise", text + f" ({model.sentiment} market)", lab.name)
 
 
-def strategic_investor(model: ComputeMarket, lab: Lab, amount: float):
+def strategic_investor(
+    model: ComputeMarket, lab: Lab, amount: float, investors: Investors | None = None
+):
     """The richest hyperscaler that can spare the money and has capacity to sell."""
     if amount <= 0:
         return None
-    options = [
-        h
-        for h in model.of_type(Hyperscaler)
-        if h.cash_usd > model.p.strategic_investor_cash_multiple * amount
-        and (h.facilities or h.max_build_mw > 0)
-    ]
-    if not options:
+    richest = (
+        investors.richest()
+        if investors is not None
+        else max(
+            (h for h in model.of_type(Hyperscaler) if _can_invest(h)),
+            key=lambda h: (h.cash_usd, -h.unique_id),
+            default=None,
+        )
+    )
+    if richest is None or richest.cash_usd <= model.p.strategic_investor_cash_multiple * amount:
         return None
-    return max(options, key=lambda h: (h.cash_usd, -h.unique_id))
+    return richest
+
+
+def _can_invest(h) -> bool:
+    return h.active and bool(h.facilities or h.max_build_mw > 0)
+
+
+class Investors:
+    """The hyperscalers by cash, richest first (most cash, then lowest id), for the
+    strategic-investor search of one fundraising round: a heap of (cash, firm) kept
+    right by re-entering every firm whose cash the ledger saw move, so a search
+    touches only the firms at the top instead of every hyperscaler."""
+
+    def __init__(self, model: ComputeMarket) -> None:
+        self.ledger = model.ledger
+        self.ledger.touched = set()
+        self.by_id = {h.unique_id: h for h in model.of_type(Hyperscaler)}
+        self.heap = [(-h.cash_usd, h.unique_id) for h in self.by_id.values()]
+        heapq.heapify(self.heap)
+
+    def richest(self):
+        touched = self.ledger.touched or set()
+        for uid in touched & self.by_id.keys():
+            heapq.heappush(self.heap, (-self.by_id[uid].cash_usd, uid))
+        touched.clear()
+        passed = []  # firms that cannot invest now may later: back in afterwards
+        found = None
+        while self.heap:
+            cash, uid = self.heap[0]
+            h = self.by_id[uid]
+            if -cash != h.cash_usd:  # an old entry: the firm is in again with its cash
+                heapq.heappop(self.heap)
+            elif not _can_invest(h):
+                passed.append(heapq.heappop(self.heap))
+            else:
+                found = h
+                break
+        for entry in passed:
+            heapq.heappush(self.heap, entry)
+        return found
+
+    def close(self) -> None:
+        self.ledger.touched = None
 
 
 def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> None:
@@ -225,13 +279,15 @@ def auction_site(model: ComputeMarket, seller, f) -> float:
         bid = value * (p.auction_bid_min_share + p.auction_bid_spread * float(model.rng.random()))
         if firm.cash_usd >= bid:
             bids.append((bid, firm.unique_id))
-    sizes = {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
+    sizes: dict[int, float] = {}  # firms' sizes before the sale, for merger review
     while bids:
         won = finance.second_price(bids, p.auction_reserve_share * value)
         if won is None:
             break
         winner_id, price = won
         winner = model.firm(winner_id)
+        if p.merger_review != "off" and not sizes:  # only a review reads them
+            sizes = {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
         if review_blocks(model, sizes, winner_id, f.capacity_h100e, f"{f.name} to {winner.name}"):
             bids = [b for b in bids if b[1] != winner_id]
             continue

@@ -38,6 +38,9 @@ from market.io.scenario import Scenario, load_scenario
 from market.mechanisms import demand, metrics, pricing
 from market.mechanisms.spot import SpotResult
 
+# forecasts kept at once (a month asks for a few horizons; older months are dropped)
+FORECASTS_KEPT = 256
+
 __all__ = [
     "STAGES",
     "STAGE_NAMES",
@@ -127,6 +130,8 @@ class ComputeMarket(mesa.Model):
         # (Firm.free_sites); -1 outside it
         self.quote_epoch = -1
         self._quote_epochs = 0
+        self.quote_memo: dict = {}
+        self._forecasts: dict[tuple, float] = {}
         self.capex_history: dict[str, list[float]] = defaultdict(list)
         self.run_history: list[float] = []  # frontier (largest completed run) by month
         self.largest_run_h100e_months = 0.0
@@ -185,6 +190,7 @@ class ComputeMarket(mesa.Model):
         until it ends (``quote_epoch`` back to -1)."""
         self._quote_epochs += 1
         self.quote_epoch = self._quote_epochs
+        self.quote_memo = {}
 
     # ================================================================== lookups
     def new_id(self, kind: str) -> int:
@@ -228,22 +234,9 @@ class ComputeMarket(mesa.Model):
     # ================================================================== market view
     def demand_forecast_h100e(self, months_ahead: int) -> float:
         """What labs expect the market to use ``months_ahead`` from now: the expected
-        growth of users times the rise in compute per user."""
-        p = self.p
-        growth = demand.growth_at(
-            self.month, p.demand_growth_per_year, p.demand_growth_halflife_years
-        )
-        users = growth ** (months_ahead / 12.0)
-        now = demand.compute_per_user(self.agentic_share, p.agentic_compute_multiplier)
-        later = demand.compute_per_user(
-            demand.agentic_share(
-                self.month + months_ahead,
-                p.agentic_share_initial,
-                p.agentic_share_growth_per_year,
-            ),
-            p.agentic_compute_multiplier,
-        )
-        return self.demand_h100e * users * later / now
+        growth of users times the rise in compute per user. Kept per month and horizon
+        while the demand and the parameters it reads stay the same."""
+        return _kept_forecast_h100e(self, months_ahead)
 
     @property
     def agentic_share(self) -> float:
@@ -348,3 +341,38 @@ class ComputeMarket(mesa.Model):
     @property
     def current_generation(self) -> int:
         return self.tech.generation
+
+
+def _kept_forecast_h100e(model: ComputeMarket, months_ahead: int) -> float:
+    p = model.p
+    key = (
+        model.month,
+        months_ahead,
+        model.demand_h100e,
+        p.demand_growth_per_year,
+        p.demand_growth_halflife_years,
+        p.agentic_share_initial,
+        p.agentic_share_growth_per_year,
+        p.agentic_compute_multiplier,
+    )
+    kept = model._forecasts
+    value = kept.get(key)
+    if value is None:
+        if len(kept) > FORECASTS_KEPT:
+            kept.clear()
+        value = kept[key] = _forecast_h100e(model, months_ahead)
+    return value
+
+
+def _forecast_h100e(model: ComputeMarket, months_ahead: int) -> float:
+    p = model.p
+    growth = demand.growth_at(model.month, p.demand_growth_per_year, p.demand_growth_halflife_years)
+    users = growth ** (months_ahead / 12.0)
+    now = demand.compute_per_user(model.agentic_share, p.agentic_compute_multiplier)
+    later = demand.compute_per_user(
+        demand.agentic_share(
+            model.month + months_ahead, p.agentic_share_initial, p.agentic_share_growth_per_year
+        ),
+        p.agentic_compute_multiplier,
+    )
+    return model.demand_h100e * users * later / now

@@ -843,12 +843,16 @@ def _check_contracts(tables: dict, source: str, params: dict, sites: dict) -> No
         site = _contract_site(row, where, params, sites)
         start = _month_index(row["start_month"]) - first
         book.append((where, row, site, start, start + row["term_months"]))
+    on_site: dict[int, list[int]] = {}  # the contracts on each site, in book order
+    for i, entry in enumerate(book):
+        on_site.setdefault(id(entry[2]), []).append(i)
     for where, row, site, start, _ in book:
         if row["facility"]:
-            _check_fits(where, row, [site], [b for b in book if b[2] is site], start, first)
+            _check_fits(where, row, [site], [book[i] for i in on_site[id(site)]], start, first)
         else:  # the model books it on one site; the seller's fleet must hold it
             own = sites[row["seller"]]
-            _check_fits(where, row, own, [b for b in book if b[2] in own], start, first)
+            at = sorted(i for key in {id(s) for s in own} for i in on_site.get(key, ()))
+            _check_fits(where, row, own, [book[i] for i in at], start, first)
 
 
 def _check_fits(where: str, row: dict, fleet: list, book: list, start: int, first: int) -> None:

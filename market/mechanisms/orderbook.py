@@ -143,10 +143,16 @@ def _available(left: Left, ask: BlockOrder, buy: BlockOrder) -> float:
 
 
 def _allocate(
-    buy: BlockOrder, asks: Sequence[BlockOrder], left: Left
+    buy: BlockOrder,
+    asks: Sequence[BlockOrder],
+    left: Left,
+    spent: set[int] | None = None,
+    dry: set[int] | None = None,
 ) -> list[tuple[BlockOrder, float]]:
     """The asks (cheapest first) and amounts that fill this buy; [] for an
-    all-or-none buy they cannot fill. Takes the amounts out of ``left``."""
+    all-or-none buy they cannot fill. Takes the amounts out of ``left``, adds to
+    ``spent`` the asks that have nothing left in any month and to ``dry`` those that
+    can give nothing over this buy's window (capacity left only ever falls)."""
     takes: list[tuple[BlockOrder, float]] = []
     need = buy.capacity_h100e
     for ask in asks:
@@ -154,19 +160,57 @@ def _allocate(
             break
         if ask.price_usd_per_h100e_hour > buy.price_usd_per_h100e_hour:
             break  # asks are sorted by price
-        if ask.trader_id == buy.trader_id or not ask.covers(buy):
+        if ask.trader_id == buy.trader_id:
             continue
-        q = min(need, _available(left, ask, buy))
+        if not ask.covers(buy):
+            if dry is not None:
+                dry.add(ask.seq)
+            continue
+        available = _available(left, ask, buy)
+        q = min(need, available)
         if q > _EPS:
             takes.append((ask, q))
             need -= q
+        elif dry is not None and available <= 0.0:
+            dry.add(ask.seq)
     if buy.all_or_none and need > _EPS * buy.capacity_h100e:
         return []
     for ask, q in takes:
         months = left[ask.seq]
         for m in range(buy.start_month, buy.end_month):
             months[m] = max(0.0, months[m] - q)
+        if spent is not None and not any(months.values()):
+            spent.add(ask.seq)
+        if dry is not None and _available(left, ask, buy) <= 0.0:
+            dry.add(ask.seq)
     return takes
+
+
+def _allocate_all(
+    buys: Iterable[BlockOrder], asks: Sequence[BlockOrder], left: Left
+) -> dict[int, list[tuple[BlockOrder, float]]]:
+    """``_allocate`` each buy in turn, by sequence number of the buys that took any.
+    An ask with nothing left in any month could fill no later buy, and one with
+    nothing left over a window (or not covering it) no later buy of that window, so
+    it leaves the list those buys look through."""
+    taken = {}
+    spent_before: set[int] = set()
+    live_for: dict[tuple[int, int], list[BlockOrder]] = {}  # by the buys' window
+    for b in buys:
+        window = (b.start_month, b.end_month)
+        live = live_for.get(window)
+        if live is None:
+            live = [a for a in asks if a.seq not in spent_before]
+        spent: set[int] = set()
+        dry: set[int] = set()
+        t = _allocate(b, live, left, spent, dry)
+        if t:
+            taken[b.seq] = t
+        if spent or dry:
+            spent_before |= spent
+            live = [a for a in live if a.seq not in spent and a.seq not in dry]
+        live_for[window] = live
+    return taken
 
 
 def _fill(buy: BlockOrder, ask: BlockOrder, q: float, price: float, fee_bps: float) -> Fill:
@@ -199,8 +243,10 @@ def _match_price_time(
     buys: Sequence[BlockOrder], asks: Sequence[BlockOrder], left: Left, fee_bps: float
 ) -> tuple[list[Fill], dict[tuple[int, int], float]]:
     fills = []
-    for buy in sorted(buys, key=_buy_key):
-        for ask, q in _allocate(buy, asks, left):
+    ordered = sorted(buys, key=_buy_key)
+    taken = _allocate_all(ordered, asks, left)
+    for buy in ordered:
+        for ask, q in taken.get(buy.seq, ()):
             fills.append(_fill(buy, ask, q, ask.price_usd_per_h100e_hour, fee_bps))
     return fills, {}
 
@@ -214,7 +260,7 @@ def _clear_shape(
     active = sorted(buys, key=_buy_key)
     while True:
         trial = {seq: dict(months) for seq, months in left.items()}
-        taken = {b.seq: t for b in active if (t := _allocate(b, asks, trial))}
+        taken = _allocate_all(active, asks, trial)
         if not taken:
             return {}, None, left
         price = max(a.price_usd_per_h100e_hour for t in taken.values() for a, _ in t)

@@ -10,6 +10,12 @@ suppliers serve the whole market, as they do in reality: they stay as many and m
 and chips per firm. An agent is a Mesa agent of the model (a lab, neocloud,
 hyperscaler or chip supplier); sites and contracts are records.
 
+A scenario row stands for at most ``COUNT_MAX`` firms (``market.io.scenario``), so an
+archetype multiplied past that becomes several rows of the same firms, ``"{name} part
+1"``, ``"{name} part 2"``, ...; the archetype's own sites go to every part, and sites,
+contracts and chip programs of one member go to that member's copy in whichever part
+it falls.
+
 A total that would pass its declared maximum (the baseline's inference demand passes
 1e10 H100e at about 28,000 agents, its regions' grid connections 1e7 MW a year at
 about 28,000 too) is held at that maximum, and the result says which: beyond that
@@ -44,7 +50,7 @@ FIRM_SECTIONS = ("chip_supplier", "hyperscaler", "neocloud", "lab")
 GC_MODES = ("freeze", "default")
 # Young-generation threshold while a scaled market runs: a month allocates many short-lived
 # records, and with everything long-lived frozen a young collection is the only cost left.
-GC_YOUNG_THRESHOLD = 50_000
+GC_YOUNG_THRESHOLD = 200_000
 
 
 class ScaleError(ValueError):
@@ -108,17 +114,41 @@ def _member_names(name: str, count: int) -> list[str]:
     return [name] if count == 1 else [f"{name} {j + 1}" for j in range(count)]
 
 
-def _scale_firms(out: dict[str, Any], k: int) -> dict[str, list[str]]:
-    """Multiply every archetype's count; return each base firm's name in copy 1..k."""
+def _split_rows(row: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """``row`` standing for ``count`` firms, as rows of at most ``COUNT_MAX`` firms each
+    (one row, unchanged in name, when that is enough); part p of several is named
+    ``"{name} part {p}"``."""
+    from market.io.scenario import COUNT_MAX
+
+    if count <= COUNT_MAX:
+        return [{**row, "count": count}]
+    parts = math.ceil(count / COUNT_MAX)
+    sizes = [count // parts + (1 if p < count % parts else 0) for p in range(parts)]
+    return [
+        {**copy.deepcopy(row), "name": f"{row['name']} part {p + 1}", "count": size}
+        for p, size in enumerate(sizes)
+    ]
+
+
+def _scale_firms(out: dict[str, Any], k: int) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Multiply every archetype's count, splitting a row that would stand for more than
+    ``COUNT_MAX`` firms into parts; return each base firm's name in copy 1..k, and each
+    archetype's rows after the split (its own name when it was not split)."""
     rename: dict[str, list[str]] = {}
+    rows_of: dict[str, list[str]] = {}
     for section in ("hyperscaler", "neocloud", "lab"):
+        rows = []
         for row in out.get(section, []):
             c = row.get("count", 1)
-            new = _member_names(row["name"], c * k)
+            parts = _split_rows(row, c * k)
+            new = [m for part in parts for m in _member_names(part["name"], part["count"])]
             for j, name in enumerate(_member_names(row["name"], c)):
                 rename[name] = [new[i * c + j] for i in range(k)]
-            row["count"] = c * k
-    return rename
+            rows_of[row["name"]] = [part["name"] for part in parts]
+            rows.extend(parts)
+        if section in out:
+            out[section] = rows
+    return rename, rows_of
 
 
 def _scale_suppliers(
@@ -153,7 +183,7 @@ def scaled_scenario(base: dict[str, Any], copies: int) -> tuple[dict[str, Any], 
         raise ValueError(f"copies must be at least 1, got {copies}")
     k = copies
     out = copy.deepcopy(base)
-    rename = _scale_firms(out, k)
+    rename, rows_of = _scale_firms(out, k)
     capped: dict[str, dict] = {}
     if "chip_supplier" in base:
         out["chip_supplier"] = _scale_suppliers(base, k, rename, capped)
@@ -162,11 +192,13 @@ def scaled_scenario(base: dict[str, Any], copies: int) -> tuple[dict[str, Any], 
     }
     if "facility" in base:
         out["facility"] = [
-            {**copy.deepcopy(row), "owner": rename[row["owner"]][i]}
-            if row["owner"] not in archetypes
-            else copy.deepcopy(row)  # archetype: every member
+            {**copy.deepcopy(row), "owner": owner}
             for row in base["facility"]
-            for i in (range(k) if row["owner"] not in archetypes else range(1))
+            # a member's site: that member in every copy; an archetype's: every member
+            # of every row the archetype became
+            for owner in (
+                rows_of[row["owner"]] if row["owner"] in archetypes else rename[row["owner"]]
+            )
         ]
     if "contract" in base:
         out["contract"] = [
@@ -247,9 +279,15 @@ def peak_rss_mb() -> float:
 
 
 def scale_run(
-    agents: int, months: int, scenario: str = "baseline", seed: int = 7, gc_mode: str = "freeze"
+    agents: int,
+    months: int,
+    scenario: str = "baseline",
+    seed: int = 7,
+    gc_mode: str = "freeze",
+    progress=None,
 ) -> dict[str, Any]:
-    """Build a market of about ``agents`` agents, run ``months`` months; CPU time and memory."""
+    """Build a market of about ``agents`` agents, run ``months`` months; CPU time and memory.
+    ``progress(month, cpu_s, peak_rss_mb)`` is called after each month, if given."""
     from market.core.model import ComputeMarket
 
     base = scenario_dict(scenario)
@@ -260,10 +298,12 @@ def scale_run(
     n = len(model.agents)
     tune_gc(gc_mode)
     per_month = []
-    for _ in range(months):
+    for month in range(months):
         t0 = time.process_time()
         model.step()
         per_month.append(time.process_time() - t0)
+        if progress is not None:
+            progress(month + 1, per_month[-1], peak_rss_mb())
     run_s = sum(per_month)
     return {
         "scenario": scenario,
@@ -311,9 +351,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", default="baseline", help="built-in scenario to scale")
     p.add_argument("--seed", type=_count("--seed", 0), default=7)
     p.add_argument("--gc", choices=GC_MODES, default="freeze", help="garbage collection")
+    p.add_argument(
+        "--progress", action="store_true", help="print each month's CPU time and memory to stderr"
+    )
     args = p.parse_args(argv)
+
+    def report(month: int, cpu_s: float, rss_mb: float) -> None:
+        print(
+            f"month {month}: {cpu_s:.2f} s CPU, peak {rss_mb:,.0f} MB", file=sys.stderr, flush=True
+        )
+
     try:
-        result = scale_run(args.agents, args.months, args.scenario, args.seed, args.gc)
+        result = scale_run(
+            args.agents,
+            args.months,
+            args.scenario,
+            args.seed,
+            args.gc,
+            progress=report if args.progress else None,
+        )
     except ScaleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
