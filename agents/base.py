@@ -13,7 +13,6 @@ from collections.abc import Iterable
 import mesa
 
 from agents.world import World
-from market.core import building
 from market.io.records import (
     HOURS_PER_MONTH,
     RFQ,
@@ -438,7 +437,7 @@ class Firm(mesa.Agent):
         to pay for (built with no chips on order, or sold)."""
         m = self.model
         term = m.p.debt_term_months
-        owned = {f.facility_id: f for f in self.facilities}
+        owned: dict[int | None, Facility] = {f.facility_id: f for f in self.facilities}
         service = 0.0
         for loan in self.loans:
             principal, rate = loan.principal_usd, loan.annual_rate
@@ -518,14 +517,14 @@ class Firm(mesa.Agent):
         return h100e
 
     def build_want_h100e(self, floor: float, density: float) -> float:
-        """A provider builds the largest site that pays (``building.build_pays``: the
+        """A provider builds the largest site that pays (``World.appraisal.build_pays``: the
         value of its margin at the utilisation it expects, with the new site counted in
         the market's capacity, clears ``investment_hurdle`` over its capex), halving
         the size down to ``min_build_share_of_site`` of its largest site."""
         largest = self.max_site_mw() * density
         h100e = largest
         while h100e >= self.model.p.min_build_share_of_site * largest and h100e >= 1.0:
-            if building.build_pays(self.model, self, h100e):
+            if self.model.appraisal.build_pays(self, h100e):
                 return h100e
             h100e /= 2.0
         return 0.0
@@ -552,7 +551,7 @@ class Firm(mesa.Agent):
         return True
 
     def chips_worth_ordering(self, f: Facility, h100e: float) -> bool:
-        return building.chips_pay(self.model, self, f, h100e)
+        return self.model.appraisal.chips_pay(self, f, h100e)
 
     def top_up_chips(self) -> None:
         """Fill spare power at owned sites with chips, while cash allows and the chips

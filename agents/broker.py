@@ -44,6 +44,8 @@ class ExchangeStrategy:
 
     name = "exchange"
     holds_capacity = False
+    holding_h100e = 0.0  # an exchange holds nothing and prices no risk
+    margin = 0.0
 
     def __init__(self, spec: dict, p: Any) -> None:
         self.matching_rule = spec.get("matching_rule", "price_time")

@@ -100,7 +100,7 @@ class Neocloud(Firm):
                 self.debt_rate * (self.debt_usd + self.undrawn_usd()) + rate * debt
             ) / total
         loan = None if site is None else self.open_build_loan(site, debt, total_capex_usd, rate)
-        if loan is not None:
+        if loan is not None and site is not None:
             self.draw_loans(site.facility_id, building_usd)
         self.model.ledger.pay(self, None, building_usd, "capex")
         return loan

@@ -58,6 +58,13 @@ class Grid(Protocol):
     def ready_month(self, month: int, mw: float) -> float: ...
 
 
+class Appraisal(Protocol):
+    """Whether an investment clears the builder's hurdle (market.core.building)."""
+
+    def build_pays(self, firm: Any, h100e: float) -> bool: ...
+    def chips_pay(self, firm: Any, f: Facility, h100e: float) -> bool: ...
+
+
 class World(Protocol):
     """The model as the agents see it."""
 
@@ -66,6 +73,7 @@ class World(Protocol):
     book: Book
     ledger: Payments
     tech: Costs
+    appraisal: Appraisal
     regions: Mapping[str, Grid]
     default_region: str
     spot_index: float
@@ -80,6 +88,7 @@ class World(Protocol):
     def leader_capability(self) -> float: ...
 
     def log(self, kind: str, text: str, *actors: str) -> None: ...
+    def firm(self, unique_id: int) -> Any: ...
     def record_run(self, lab: Any, h100e_months: float) -> None: ...
     def demand_forecast_h100e(self, months_ahead: int) -> float: ...
     def largest_last_run_h100e_months(self, exclude: int | None = None) -> float: ...

@@ -385,3 +385,17 @@ def pay_penalty(model: ComputeMarket, firm: Firm, payee, amount: float, memo: st
     paid = min(max(0.0, amount), max(0.0, firm.cash_usd))
     if paid > 0:
         model.ledger.pay(firm, payee, paid, memo)
+
+
+class Appraisal:
+    """The hurdle tests of this module as a service the agents reach through their
+    World interface (agents never import the model's modules)."""
+
+    def __init__(self, model: ComputeMarket) -> None:
+        self.model = model
+
+    def build_pays(self, firm: Firm, h100e: float) -> bool:
+        return build_pays(self.model, firm, h100e)
+
+    def chips_pay(self, firm: Firm, f: Facility, h100e: float) -> bool:
+        return chips_pay(self.model, firm, f, h100e)

@@ -116,6 +116,7 @@ class ComputeMarket(mesa.Model):
         }
         self.default_region = self.spec.tables["region"][0]["name"]
         self.tech = Technology(self.p, self.regions)
+        self.appraisal = building.Appraisal(self)
         self._next_id: defaultdict[str, int] = defaultdict(int)
         self.facilities: dict[int, Facility] = {}
         self.firms_by_name: dict[str, Firm | ChipSupplier] = {}
