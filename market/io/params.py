@@ -184,10 +184,11 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "inference_demand_h100e_initial",
         8.0e6,
         "H100e",
-        "Compute the AI services market would use in the first month if nobody were rationed.",
+        "Compute the AI services market would use in the first month if nobody were rationed "
+        "(at most 1e8, about ten times the world's AI compute stock of 2026).",
         "demand",
         0.0,
-        1e10,
+        1e8,
     ),
     _p(
         "demand_growth_per_year",
@@ -1693,10 +1694,11 @@ MODEL_PARAMS: tuple[Param, ...] = (
         1.2,
         "-",
         "Elasticity of users' token demand to the token price (above 1: cheaper tokens "
-        "raise spending, the Jevons effect). No calibration row: an assumption to vary.",
+        "raise spending, the Jevons effect). No calibration row: an assumption to vary; "
+        "above 2.5 users' spending compounds past any firm's means within ten years.",
         "demand",
         0.0,
-        5.0,
+        2.5,
     ),
     _p(
         "cost_pass_through",
@@ -1704,9 +1706,10 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "share",
         "Share of a change in the cost of serving a token (the rental index over tokens "
         "per H100e-hour) that competing labs pass on to users' token price (1: prices "
-        "follow cost; 0: prices fixed). Assumption.",
+        "follow cost; 0: prices fixed). Assumption; at least half, since labs compete for "
+        "users (below it, labs keep every serving gain and revenue runs away).",
         "demand",
-        0.0,
+        0.5,
         1.0,
     ),
     _p(
@@ -1714,10 +1717,11 @@ MODEL_PARAMS: tuple[Param, ...] = (
         1.3,
         "x per year",
         "Yearly growth of tokens served per H100e-hour from better models and software "
-        "(hardware gains are already in H100e). Assumption; 1 = none.",
+        "(hardware gains are already in H100e). Assumption; 1 = none; at most 2x a year "
+        "sustained for a decade.",
         "demand",
         1.0,
-        5.0,
+        2.0,
     ),
     _p(
         "investment_hurdle",
