@@ -239,12 +239,17 @@ def test_with_an_exchange_resales_happen_and_link_to_live_parents(arms):
 
 @pytest.mark.slow
 def test_the_dealer_makes_or_loses_money_in_some_seeds(arms):
-    profits = [arms["both", s][1][-1]["dealer_cumulative_profit_usd"] for s in SEEDS]
-    held = [max(r["dealer_holdings_h100e"] for r in arms["both", s][1]) for s in SEEDS]
-    # it leases only when the index's trend beats its cost (2 of 10 seeds of baseline
-    # with disciplined investment); where it holds capacity, its profit is not zero
-    assert sum(h > 0 for h in held) >= 2, "the dealer held capacity in fewer than 2 of 10 seeds"
-    assert all(p != 0 for p, h in zip(profits, held, strict=True) if h > 0)
+    """It leases only when the index's trend beats its cost: it held capacity in 5 of 10
+    seeds of baseline (0, 2, 5, 6, 8). Where it held capacity its profit is not zero,
+    read in the last month it held any (a dealer that ran out of cash and left, as in
+    seed 2, no longer counts in the month's dealer columns)."""
+    held = 0
+    for s in SEEDS:
+        holding = [r for r in arms["both", s][1] if r["dealer_holdings_h100e"] > 0]
+        if holding:
+            held += 1
+            assert holding[-1]["dealer_cumulative_profit_usd"] != 0, s
+    assert held >= 3, f"the dealer held capacity in {held} of 10 seeds"
 
 
 @pytest.mark.slow
