@@ -177,10 +177,10 @@ QUOTED: dict[str, list[tuple[str, str, str]]] = {
         ("ambition 1", "training_runs_completed", "60"),
         ("ambition 2", "training_runs_completed", "14"),
         ("ambition 4", "training_runs_completed", "6"),
-        ("ambition 2, cap", "lab_cash_busd", "665"),
-        ("ambition 2", "lab_cash_busd", "267"),
-        ("ambition 2, cap", "rationed_mean", "23%"),
-        ("ambition 2", "rationed_mean", "35%"),
+        ("ambition 2, cap", "lab_cash_busd", "759"),
+        ("ambition 2", "lab_cash_busd", "482"),
+        ("ambition 2, cap", "rationed_mean", "46%"),
+        ("ambition 2", "rationed_mean", "45%"),
     ],
     "consolidation": [
         ("winter", "exits", "12"),
@@ -690,14 +690,17 @@ def more_ambition_does_not_buy_a_larger_run(c: Claims) -> None:
 def a_cap_on_training_runs_damps_the_race(c: Claims) -> None:
     """Lesson 2, extension (training_run_cap_h100e = 200000): the largest run stops at the
     cap times the run length, 0.8 million H100e-months, in every seed; labs end with more
-    cash (9 of 10; median 665 vs 267 billion USD), ration their users less (9 of 10; 23% vs
-    35%) and the spot index is lower (10 of 10)."""
+    cash (7 of 10; median 759 vs 482 billion USD). Their users are not rationed less (5
+    seeds less, 5 more; 46% vs 45%) and the spot index is not lower (5 and 5): providers
+    build only for the use they expect, so capacity follows the smaller training demand
+    and the market stays as tight; what is built is used more (10 of 10; 99.6% vs 96.8%)."""
     a, b = "ambition 2, cap", "ambition 2"
     c.count(a, "largest_run_mh100e_months", lambda v: np.isclose(v, 0.8, rtol=0.01),
             "largest run at 0.8 million H100e-months, seeds", ">=", 9)  # fmt: skip
-    c.above(a, b, "lab_cash_busd", ">=", 8)
-    c.below(a, b, "rationed_mean", ">=", 7)
-    c.below(a, b, "spot_mean_usd", ">=", 8)
+    c.above(a, b, "lab_cash_busd", ">=", 6)
+    c.below(a, b, "rationed_mean", "<=", 7)
+    c.below(a, b, "spot_mean_usd", "<=", 7)
+    c.above(a, b, "utilisation_mean", ">=", 8)
 
 
 @claim("consolidation")
