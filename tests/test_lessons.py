@@ -202,24 +202,24 @@ QUOTED: dict[str, list[tuple[str, str, str]]] = {
         ("winter, 10 years", "capacity_mh100e", "190"),
     ],
     "power-grid": [
-        ("grid x0.5", "capacity_month60_mh100e", "4.0"),
-        ("grid x1", "capacity_month60_mh100e", "7.7"),
-        ("grid x2", "capacity_month60_mh100e", "7.8"),
-        ("grid x0.5", "capacity_mh100e", "19.4"),
-        ("grid x1", "capacity_mh100e", "34.9"),
-        ("grid x2", "capacity_mh100e", "47.4"),
-        ("grid x0.5", "spot_mean_usd", "3.46"),
-        ("grid x1", "spot_mean_usd", "3.23"),
-        ("grid x2", "spot_mean_usd", "3.00"),
-        ("grid x0.5", "rationed_mean", "42%"),
-        ("grid x1", "rationed_mean", "35%"),
-        ("grid x2", "rationed_mean", "29%"),
-        ("grid x0.5", "largest_run_mh100e_months", "10.2"),
-        ("grid x1", "largest_run_mh100e_months", "15.2"),
-        ("grid x2", "largest_run_mh100e_months", "30.7"),
-        ("grid x0.5, wait 48", "capacity_month60_mh100e", "2.4"),
-        ("grid x0.5, wait 48", "spot_mean_usd", "3.94"),
-        ("grid x0.5, wait 48", "rationed_mean", "61%"),
+        ("grid x0.5", "capacity_month60_mh100e", "3.9"),
+        ("grid x1", "capacity_month60_mh100e", "6.9"),
+        ("grid x2", "capacity_month60_mh100e", "7.0"),
+        ("grid x0.5", "capacity_mh100e", "11.5"),
+        ("grid x1", "capacity_mh100e", "26.5"),
+        ("grid x2", "capacity_mh100e", "39.0"),
+        ("grid x0.5", "spot_mean_usd", "4.52"),
+        ("grid x1", "spot_mean_usd", "4.06"),
+        ("grid x2", "spot_mean_usd", "3.71"),
+        ("grid x0.5", "rationed_mean", "55%"),
+        ("grid x1", "rationed_mean", "45%"),
+        ("grid x2", "rationed_mean", "38%"),
+        ("grid x0.5", "largest_run_mh100e_months", "2.5"),
+        ("grid x1", "largest_run_mh100e_months", "18.3"),
+        ("grid x2", "largest_run_mh100e_months", "16.0"),
+        ("grid x0.5, wait 48", "capacity_month60_mh100e", "1.75"),
+        ("grid x0.5, wait 48", "spot_mean_usd", "4.91"),
+        ("grid x0.5, wait 48", "rationed_mean", "67%"),
     ],
     "colossus-lease": [
         ("lease allowed", "buyer_rationed_first_year", "0%"),
@@ -752,12 +752,14 @@ def a_longer_winter_concentrates_ownership(c: Claims) -> None:
 
 @claim("power-grid")
 def the_grid_sets_how_much_capacity_comes_online(c: Claims) -> None:
-    """Lesson 4: with half the grid, capacity by 2035-12 is lower (8 of 10 by more than
-    10%; median 19 vs 35 million H100e), the spot index higher (9 of 10; mean 3.46 vs 3.23
-    USD per H100e-hour), more users rationed (8 of 10; 42% vs 35%) and the largest run
-    smaller (7 of 10; 10.2 vs 15.2 million H100e-months). Doubling the grid adds capacity
-    by 2035 (8 of 10; 47 million), lowers the spot index (7 of 10) and the rationing (8 of
-    10; 29%) and doubles the largest run (10 of 10; 30.7 million)."""
+    """Lesson 4: with half the grid, capacity by 2035-12 is lower (10 of 10 by more than
+    10%; median 11.5 vs 26.5 million H100e), the spot index higher (8 of 10; mean 4.52 vs
+    4.06 USD per H100e-hour), more users rationed (8 of 10; 55% vs 45%) and the largest
+    run smaller (9 of 10; 2.5 vs 18.3 million H100e-months). Doubling the grid adds
+    capacity by 2035 (9 of 10; 39 million), lowers the spot index (7 of 10) and the
+    rationing (9 of 10; 38%), but no longer makes the largest run larger (5 of 10 larger,
+    5 smaller; 16.0 vs 18.3 million): at x1 the run is not held back by power, and the
+    extra capacity goes to users."""
     half, one, two = "grid x0.5", "grid x1", "grid x2"
     c.above(one, half, "capacity_mh100e", ">=", 7, rel=0.10)
     ratio = c.median(one, "capacity_mh100e") / c.median(half, "capacity_mh100e")
@@ -768,14 +770,16 @@ def the_grid_sets_how_much_capacity_comes_online(c: Claims) -> None:
     c.above(two, one, "capacity_mh100e", ">=", 7, rel=0.05)
     c.below(two, one, "spot_mean_usd", ">=", 6)
     c.below(two, one, "rationed_mean", ">=", 7)
-    c.above(two, one, "largest_run_mh100e_months", ">=", 9)
+    above, below = paired(c.runs, two, one, "largest_run_mh100e_months")
+    c.check("largest_run_mh100e_months: x2 above x1, seeds", above, "<=", 7)
+    c.check("largest_run_mh100e_months: x2 below x1, seeds", below, ">=", 2)
 
 
 @claim("power-grid")
 def more_grid_helps_only_after_the_build_lag(c: Claims) -> None:
-    """Lesson 4, the asymmetry: at 2030-12 half the grid has already cut capacity (10 of
-    10; 4.0 vs 7.7 million H100e) while double the grid has added almost nothing (within
-    10% in 9 of 10 seeds)."""
+    """Lesson 4, the asymmetry: at 2030-12 half the grid has already cut capacity (by
+    more than 10% in 9 of 10; 3.9 vs 6.9 million H100e) while double the grid has added
+    almost nothing (within 10% in 8 of 10 seeds)."""
     c.below("grid x0.5", "grid x1", "capacity_month60_mh100e", ">=", 9, rel=0.10)
     above, below = paired(c.runs, "grid x2", "grid x1", "capacity_month60_mh100e", rel=0.10)
     c.check("capacity_month60_mh100e: x2 differs from x1 by >10%, seeds", above + below, "<=", 3)
@@ -784,11 +788,11 @@ def more_grid_helps_only_after_the_build_lag(c: Claims) -> None:
 @claim("power-grid")
 def a_grid_queue_hurts_at_once(c: Claims) -> None:
     """Lesson 4, extension (grid_min_wait_months = 48 on the half grid): capacity at
-    2030-12 is lower (10 of 10; 2.4 vs 4.0 million H100e), the spot index higher (9 of
-    10; 3.94 vs 3.46) and more users rationed (10 of 10; 61% vs 42%)."""
+    2030-12 is lower (10 of 10; 1.75 vs 3.9 million H100e), the spot index higher (7 of
+    10; 4.91 vs 4.52) and more users rationed (8 of 10; 67% vs 55%)."""
     a, b = "grid x0.5, wait 48", "grid x0.5"
     c.below(a, b, "capacity_month60_mh100e", ">=", 9, rel=0.05)
-    c.above(a, b, "spot_mean_usd", ">=", 8)
+    c.above(a, b, "spot_mean_usd", ">=", 6)
     c.above(a, b, "rationed_mean", ">=", 8)
 
 
