@@ -147,26 +147,28 @@ LESSONS: dict[str, Lesson] = {
 # 25% of the value, or ABS_TOL of the key for small counts.
 QUOTED: dict[str, list[tuple[str, str, str]]] = {
     "long-contracts": [
-        ("12 months", "capacity_mh100e", "6.4"),
-        ("60 months", "capacity_mh100e", "8.8"),
+        ("12 months", "capacity_mh100e", "6.2"),
+        ("60 months", "capacity_mh100e", "5.8"),
         ("12 months", "exits", "1"),
-        ("60 months", "exits", "0"),
+        ("60 months", "exits", "0.5"),
         ("12 months", "active_labs", "3"),
         ("60 months", "active_labs", "3"),
-        ("12 months", "training_runs_completed", "6"),
+        ("12 months", "training_runs_completed", "8"),
         ("60 months", "training_runs_completed", "11"),
         ("12 months", "largest_run_mh100e_months", "2.0"),
-        ("60 months", "largest_run_mh100e_months", "1.6"),
+        ("60 months", "largest_run_mh100e_months", "1.8"),
         ("12 months", "rationed_mean", "44%"),
-        ("60 months", "rationed_mean", "37%"),
-        ("12 months, shrinking demand", "capacity_mh100e", "5.9"),
-        ("60 months, shrinking demand", "capacity_mh100e", "6.5"),
-        ("12 months, shrinking demand", "utilisation_mean", "54%"),
-        ("60 months, shrinking demand", "utilisation_mean", "51%"),
-        ("12 months, shrinking demand", "lab_cash_busd", "69"),
-        ("60 months, shrinking demand", "lab_cash_busd", "51"),
-        ("12 months, shrinking demand", "rationed_mean", "8.8%"),
-        ("60 months, shrinking demand", "rationed_mean", "6.5%"),
+        ("60 months", "rationed_mean", "40%"),
+        ("12 months", "lab_cash_busd", "101"),
+        ("60 months", "lab_cash_busd", "187"),
+        ("12 months, shrinking demand", "capacity_mh100e", "2.3"),
+        ("60 months, shrinking demand", "capacity_mh100e", "2.7"),
+        ("12 months, shrinking demand", "utilisation_mean", "80%"),
+        ("60 months, shrinking demand", "utilisation_mean", "84%"),
+        ("12 months, shrinking demand", "lab_cash_busd", "38"),
+        ("60 months, shrinking demand", "lab_cash_busd", "56"),
+        ("12 months, shrinking demand", "rationed_mean", "11.8%"),
+        ("60 months, shrinking demand", "rationed_mean", "12.9%"),
     ],
     "arms-race": [
         ("ambition 1", "largest_run_mh100e_months", "0.12"),
@@ -599,56 +601,58 @@ def test_every_lesson_page_has_a_marked_command():
 
 
 @claim("long-contracts")
-def long_contracts_get_capacity_built_and_keep_labs_alive(c: Claims) -> None:
-    """Lesson 1: with 60-month contracts more capacity is online after five years (10 of
-    10 seeds, median 8.8 vs 6.4 million H100e), fewer labs exit (8 of 10, more in 1;
-    median 0 vs 1) and more are still active (6 of 10, fewer in 1)."""
+def long_contracts_do_not_get_more_capacity_built(c: Claims) -> None:
+    """Lesson 1: with 60-month contracts no more capacity is online after five years
+    (higher in 5 of 10 seeds, lower in 5; median 5.8 vs 6.2 million H100e): providers
+    build for the use they expect, and the term of each contract is chosen by both
+    sides. Long contracts help the buyers: labs end with more cash (7 of 10; 187 vs 101
+    billion USD), fewer exit (5 of 10, more in 2; median 0.5 vs 1) and more are still
+    active (5 of 10, fewer in 1)."""
     a, b = "60 months", "12 months"
-    c.above(a, b, "capacity_mh100e", ">=", 8, rel=0.05)
+    c.above(a, b, "capacity_mh100e", "<=", 7, rel=0.05)
+    c.below(a, b, "capacity_mh100e", "<=", 7, rel=0.05)
     ratio = c.median(a, "capacity_mh100e") / c.median(b, "capacity_mh100e")
-    c.check("capacity_mh100e: median 60 months over median 12 months", ratio, "in", (1.15, 2.0))
-    c.below(a, b, "exits", ">=", 7)
+    c.check("capacity_mh100e: median 60 months over median 12 months", ratio, "in", (0.75, 1.25))
+    c.above(a, b, "lab_cash_busd", ">=", 6)
+    c.below(a, b, "exits", ">=", 4)
     c.above(a, b, "exits", "<=", 2)
     c.median_of(a, "exits", "<", c.median(b, "exits"))
-    c.above(a, b, "active_labs", ">=", 6)
+    c.above(a, b, "active_labs", ">=", 4)
     c.below(a, b, "active_labs", "<=", 2)
 
 
 @claim("long-contracts")
 def long_contracts_do_not_make_the_frontier_run_larger(c: Claims) -> None:
     """Lesson 1, the surprise: with 60-month contracts labs complete more training runs
-    (10 of 10; median 11 vs 6) but the largest run is smaller (7 of 10; median 1.6 vs
-    2.0 million H100e-months), and the users rationed show no consistent change (lower in
-    6, higher in 4)."""
+    (10 of 10; median 11 vs 8) but the largest run is not larger (larger in 4 of 10,
+    smaller in 5; median 1.8 vs 2.0 million H100e-months); users are rationed less in 7
+    of 10 (higher in 3; 40% vs 44%)."""
     a, b = "60 months", "12 months"
     c.above(a, b, "training_runs_completed", ">=", 8)
     c.median_of(a, "largest_run_mh100e_months", "<", c.median(b, "largest_run_mh100e_months"))
-    c.below(a, b, "largest_run_mh100e_months", ">=", 6)
-    above, below = paired(c.runs, a, b, "rationed_mean", rel=0.05)
-    c.check(
-        "rationed_mean: the larger of above and below by >5%, seeds", max(above, below), "<=", 7
-    )
+    c.above(a, b, "largest_run_mh100e_months", "<=", 5)
+    c.below(a, b, "rationed_mean", ">=", 6)
 
 
 @claim("long-contracts")
-def long_contracts_cost_labs_cash_when_demand_shrinks(c: Claims) -> None:
-    """Lesson 1, extension (demand_growth_per_year = 0.7): users' compute demand falls to
-    about half by 2028-12 and then levels off. With 60-month contracts providers still
-    build more (8 of 10; 6.5 vs 5.9 million H100e at 2030-12) and less of the capacity is
-    used (8 of 10; 51% vs 54%); labs end with less cash in 6 of 10 seeds only (median 51
-    vs 69 billion USD): the seeds split. Users are rationed less (7 of 10; 6.5% vs 8.8%);
-    labs still active show no consistent change (3 more, 3 fewer)."""
+def long_contracts_thin_the_labs_when_demand_is_weak(c: Claims) -> None:
+    """Lesson 1, extension (demand_growth_per_year = 0.7): users' demand answers the
+    token price, so as prices fall it no longer halves: by 2028-12 it is a median 1.2
+    times its opening level, and it ends below 0.8 times it in only 4 of 10 seeds. With
+    60-month contracts a little more capacity is online (7 of 10; 2.7 vs 2.3 million
+    H100e) and more of it is used (7 of 10; 84% vs 80%); fewer labs are still active (7 of
+    10, more in 2; median 2 vs 3), while the labs' cash (lower in 5, higher in 5; 56 vs
+    38 billion USD) and rationing (higher in 6, lower in 4) show no consistent change."""
     a, b = "60 months, shrinking demand", "12 months, shrinking demand"
-    c.median_of(b, "demand_month36_over_start", "in", (0.3, 0.7))
-    c.count(b, "demand_end_over_start", lambda v: v < 0.8, "demand ends below 0.8x", ">=", 9)
-    c.above(a, b, "capacity_mh100e", ">=", 7)
-    c.below(a, b, "utilisation_mean", ">=", 7)
-    c.below(a, b, "lab_cash_busd", ">=", 5)
-    c.below(a, b, "lab_cash_busd", "<=", 8)
-    c.median_of(a, "lab_cash_busd", "<", c.median(b, "lab_cash_busd"))
-    c.below(a, b, "rationed_mean", ">=", 6)
-    c.above(a, b, "active_labs", "<=", 5)
-    c.below(a, b, "active_labs", "<=", 5)
+    c.median_of(b, "demand_month36_over_start", "in", (0.8, 1.8))
+    c.count(b, "demand_end_over_start", lambda v: v < 0.8, "demand ends below 0.8x", "<=", 6)
+    c.above(a, b, "capacity_mh100e", ">=", 6)
+    c.above(a, b, "utilisation_mean", ">=", 6)
+    c.below(a, b, "active_labs", ">=", 6)
+    c.above(a, b, "active_labs", "<=", 3)
+    for key in ("lab_cash_busd", "rationed_mean"):
+        c.above(a, b, key, "<=", 7)
+        c.below(a, b, key, "<=", 7)
 
 
 @claim("arms-race")
