@@ -172,13 +172,13 @@ QUOTED: dict[str, list[tuple[str, str, str]]] = {
     ],
     "arms-race": [
         ("ambition 1", "largest_run_mh100e_months", "0.12"),
-        ("ambition 2", "largest_run_mh100e_months", "15.2"),
-        ("ambition 4", "largest_run_mh100e_months", "16.3"),
-        ("ambition 2", "largest_run_growth_per_year", "1.53"),
-        ("ambition 4", "largest_run_growth_per_year", "1.50"),
-        ("ambition 1", "training_runs_completed", "60"),
-        ("ambition 2", "training_runs_completed", "14"),
-        ("ambition 4", "training_runs_completed", "6"),
+        ("ambition 2", "largest_run_mh100e_months", "18.3"),
+        ("ambition 4", "largest_run_mh100e_months", "12.5"),
+        ("ambition 2", "largest_run_growth_per_year", "1.54"),
+        ("ambition 4", "largest_run_growth_per_year", "1.46"),
+        ("ambition 1", "training_runs_completed", "59"),
+        ("ambition 2", "training_runs_completed", "14.5"),
+        ("ambition 4", "training_runs_completed", "5"),
         ("ambition 2, cap", "lab_cash_busd", "759"),
         ("ambition 2", "lab_cash_busd", "482"),
         ("ambition 2, cap", "rationed_mean", "46%"),
@@ -659,7 +659,7 @@ def long_contracts_thin_the_labs_when_demand_is_weak(c: Claims) -> None:
 def matching_the_leader_freezes_the_frontier(c: Claims) -> None:
     """Lesson 2: with race ambition 1 the largest run stays at the opening frontier
     (0.12 million H100e-months) in every seed; with ambition 2 it is larger in every seed
-    (median 15.2, range 6.7-23 million by 2035-12), growing about 1.5x a year; with
+    (median 18.3, range 1.9-31 million by 2035-12), growing about 1.5x a year; with
     ambition 1 labs complete more (small) runs in every seed."""
     one, two = "ambition 1", "ambition 2"
     opening = c.values(one, "largest_run_opening_mh100e_months")
@@ -678,10 +678,10 @@ def matching_the_leader_freezes_the_frontier(c: Claims) -> None:
 @claim("arms-race")
 def more_ambition_does_not_buy_a_larger_run(c: Claims) -> None:
     """Lesson 2, the surprise: doubling ambition from 2 to 4 does not double the frontier.
-    The largest run by 2035-12 is less than 1.5 times ambition 2's in 9 of 10 seeds
-    (median 16.3 vs 15.2 million H100e-months; smaller in 3), the frontier grows no faster
-    (slower in 7 of 10; median 1.50x vs 1.53x a year) and labs complete fewer runs (10
-    of 10; median 6 vs 14)."""
+    The largest run by 2035-12 is less than 1.5 times ambition 2's in 8 of 10 seeds
+    (median 12.5 vs 18.3 million H100e-months; smaller in 7), the frontier grows no faster
+    (slower in 8 of 10; median 1.46x vs 1.54x a year) and labs complete fewer runs (10
+    of 10; median 5 vs 14.5)."""
     a, b = "ambition 4", "ambition 2"
     ratio = c.values(a, "largest_run_mh100e_months") / c.values(b, "largest_run_mh100e_months")
     c.check("largest run, ambition 4 under 1.5x ambition 2's, seeds", (ratio < 1.5).sum(), ">=", 8)
