@@ -63,25 +63,38 @@ def run(seed=1, years=5, scenario="baseline", **overrides):
     return m, rows
 
 
-def dealer_of(m):
-    (d,) = [b for b in m.agents if getattr(b, "kind", "") == "broker" and b.is_dealer]
-    return d
+DEALER_SEEDS = range(1, 9)  # fixed; the first with a trading dealer ends the search
 
 
 def test_the_dealer_leases_long_resells_short_and_its_margin_is_its_cash():
-    m, rows = run(seed=2)  # a seed whose dealer leases (it stays out of most markets)
-    d = dealer_of(m)
-    holdings = [c for c in m.contracts if c.buyer_id == d.unique_id and c.parent_id is None]
-    assert holdings and all(c.term_months == m.p.dealer_long_term_months for c in holdings)
-    resold = [c for c in m.contracts if c.origin == Origin.RESALE and c.seller_id == d.unique_id]
-    assert resold and all(c.term_months < m.p.dealer_long_term_months for c in resold)
-    assert {c.parent_id for c in resold} <= {c.contract_id for c in holdings}
-    assert any(e.kind == "dealer" and "to resell" in e.text for e in m.events)
-    # the margin is what its resale buyers paid it less what it paid for its holdings
-    paid_in = sum(c.paid_usd for c in resold)
-    paid_out = sum(c.paid_usd for c in holdings)
-    assert d.profit_usd_total == pytest.approx(paid_in - paid_out, rel=1e-9, abs=1.0)
-    assert rows[-1]["dealer_cumulative_profit_usd"] == pytest.approx(d.profit_usd_total)
+    """The dealer leases only when the index's trend beats its cost, so it stays out of
+    most markets and which seeds it trades in moves with the model; search a fixed list
+    of seeds, check the book in every seed whose dealer is still there, and require at
+    least one where it leased and resold (5, 6 and 8 of 1-8 on the current model)."""
+    traded = []
+    for seed in DEALER_SEEDS:
+        m, rows = run(seed=seed)
+        dealers = [b for b in m.agents if getattr(b, "kind", "") == "broker" and b.is_dealer]
+        if not dealers:  # it left; its exit is tested below
+            continue
+        (d,) = dealers
+        holdings = [c for c in m.contracts if c.buyer_id == d.unique_id and c.parent_id is None]
+        assert all(c.term_months == m.p.dealer_long_term_months for c in holdings), seed
+        resold = [
+            c for c in m.contracts if c.origin == Origin.RESALE and c.seller_id == d.unique_id
+        ]
+        assert all(c.term_months < m.p.dealer_long_term_months for c in resold), seed
+        assert {c.parent_id for c in resold} <= {c.contract_id for c in holdings}, seed
+        # the margin is what its resale buyers paid it less what it paid for its holdings
+        paid_in = sum(c.paid_usd for c in resold)
+        paid_out = sum(c.paid_usd for c in holdings)
+        assert d.profit_usd_total == pytest.approx(paid_in - paid_out, rel=1e-9, abs=1.0), seed
+        assert rows[-1]["dealer_cumulative_profit_usd"] == pytest.approx(d.profit_usd_total)
+        if holdings and resold:
+            assert any(e.kind == "dealer" and "to resell" in e.text for e in m.events), seed
+            traded.append(seed)
+            break  # the case is exercised; the seeds before it checked the idle book
+    assert traded, f"the dealer leased and resold in none of seeds {list(DEALER_SEEDS)}"
 
 
 def test_a_dealer_out_of_cash_exits_and_its_holdings_and_resales_end():
@@ -226,12 +239,17 @@ def test_with_an_exchange_resales_happen_and_link_to_live_parents(arms):
 
 @pytest.mark.slow
 def test_the_dealer_makes_or_loses_money_in_some_seeds(arms):
-    profits = [arms["both", s][1][-1]["dealer_cumulative_profit_usd"] for s in SEEDS]
-    held = [max(r["dealer_holdings_h100e"] for r in arms["both", s][1]) for s in SEEDS]
-    # it leases only when the index's trend beats its cost (2 of 10 seeds of baseline
-    # with disciplined investment); where it holds capacity, its profit is not zero
-    assert sum(h > 0 for h in held) >= 2, "the dealer held capacity in fewer than 2 of 10 seeds"
-    assert all(p != 0 for p, h in zip(profits, held, strict=True) if h > 0)
+    """It leases only when the index's trend beats its cost: it held capacity in 5 of 10
+    seeds of baseline (0, 2, 5, 6, 8). Where it held capacity its profit is not zero,
+    read in the last month it held any (a dealer that ran out of cash and left, as in
+    seed 2, no longer counts in the month's dealer columns)."""
+    held = 0
+    for s in SEEDS:
+        holding = [r for r in arms["both", s][1] if r["dealer_holdings_h100e"] > 0]
+        if holding:
+            held += 1
+            assert holding[-1]["dealer_cumulative_profit_usd"] != 0, s
+    assert held >= 3, f"the dealer held capacity in {held} of 10 seeds"
 
 
 @pytest.mark.slow

@@ -286,17 +286,24 @@ def active_sold(m) -> dict[int, float]:
 
 def test_a_lab_that_sells_on_spot_does_not_use_what_it_sold():
     """baseline seed 6 used 67.75M H100e against 63.60M online in 2031-06 when a lab's
-    spot sales stayed in its own pool; seed 1 has a lab selling on spot from 2027-03."""
-    m = ComputeMarket(scenario="baseline", rng=1)
-    sold_any = False
-    for _ in range(72):
-        m.step()
-        for lab in m.labs():
-            sold_any |= lab.spot_sold_h100e > 0
-            at_hand = lab.at_hand_h100e() + lab.spot_bought_h100e - lab.spot_sold_h100e
-            assert lab.pool_h100e <= max(0.0, at_hand) + EPS, (m.calendar_month, lab.name)
-        assert m.metrics["utilisation"] <= 1 + EPS, m.calendar_month
-    assert sold_any  # the case is exercised
+    spot sales stayed in its own pool. Which seeds have a lab selling on spot moves with
+    the model, so search a fixed list: every month of every seed run keeps the bound, and
+    at least one seed has a lab selling on spot (on the current model seed 1 has none in
+    six years and seed 2 has one from 2028-08)."""
+    sold_in = []
+    for seed in (1, 2, 3, 5):
+        m = ComputeMarket(scenario="baseline", rng=seed)
+        for _ in range(72):
+            m.step()
+            for lab in m.labs():
+                if lab.spot_sold_h100e > 0 and seed not in sold_in:
+                    sold_in.append(seed)
+                at_hand = lab.at_hand_h100e() + lab.spot_bought_h100e - lab.spot_sold_h100e
+                assert lab.pool_h100e <= max(0.0, at_hand) + EPS, (seed, m.calendar_month, lab.name)
+            assert m.metrics["utilisation"] <= 1 + EPS, (seed, m.calendar_month)
+        if sold_in:
+            break  # the case is exercised (in a full 72 months of that seed)
+    assert sold_in, "no lab sold on spot in any of the seeds"  # the case is exercised
 
 
 def test_an_exiting_labs_users_go_to_its_rivals():
