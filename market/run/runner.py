@@ -206,6 +206,9 @@ def collect(model: ComputeMarket) -> RunResult:
 def _per_agent(model: ComputeMarket, cls) -> pd.DataFrame:
     df = model.datacollector.get_agenttype_vars_dataframe(cls).reset_index()
     df = df.rename(columns={"Step": "step", "AgentID": "agent_id"})
+    # a type with no agent in the model (e.g. a scenario without neoclouds) leaves an
+    # empty record, which pandas reads as one row of blanks
+    df = df[df["step"].notna()].astype({"step": int, "agent_id": int})
     if len(df):
         df.insert(0, "month", [month_label(model.p["start_month"], int(s) - 1) for s in df["step"]])
     return df
