@@ -149,7 +149,8 @@ def cmd_run(args) -> int:
     )
     print(format_summary(result.summary))
     listing = (
-        "timeseries.csv contracts.csv events.csv labs.csv suppliers.csv summary.json manifest.json"
+        "timeseries.csv contracts.csv events.csv labs.csv providers.csv suppliers.csv "
+        "summary.json manifest.json"
     )
     if not args.no_figures:
         listing += " figures/"

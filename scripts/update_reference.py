@@ -35,6 +35,7 @@ FILES = [
     "raises.csv",
     "events.csv",
     "labs.csv",
+    "providers.csv",
     "suppliers.csv",
     "summary.json",
 ]

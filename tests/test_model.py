@@ -100,6 +100,7 @@ def test_outputs_of_a_run(tmp_path):
         "raises.csv",
         "events.csv",
         "labs.csv",
+        "providers.csv",
         "suppliers.csv",
         "summary.json",
         "manifest.json",

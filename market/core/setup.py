@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from agents import FIRM_TYPES, ChipSupplier, Firm, Lab
+from agents import FIRM_TYPES, ChipSupplier, Firm, Hyperscaler, Lab, Neocloud
 from agents.broker import Broker
 from market.core import building, contracting, secondary
 from market.core.calendar import month_offset
@@ -209,7 +209,9 @@ def initial_spot_index(model: ComputeMarket) -> float:
 
 
 def datacollector(model: ComputeMarket) -> mesa.DataCollector:
-    """Each month: every declared output, and a row per lab and per chip supplier."""
+    """Each month: every declared output, and a row per lab, per provider (hyperscalers
+    and neoclouds, same columns) and per chip supplier."""
+    providers = provider_reporters()
     return mesa.DataCollector(
         model_reporters={o.name: _reporter(o.name) for o in OUTPUTS},
         agenttype_reporters={
@@ -232,6 +234,8 @@ def datacollector(model: ComputeMarket) -> mesa.DataCollector:
                     a.model, a
                 ),
             },
+            Hyperscaler: providers,
+            Neocloud: dict(providers),
             ChipSupplier: {
                 "name": "name",
                 "captive": "captive",
@@ -242,6 +246,26 @@ def datacollector(model: ComputeMarket) -> mesa.DataCollector:
             },
         },
     )
+
+
+def provider_reporters() -> dict:
+    """The columns of ``providers.csv``: balance sheet, capacity online and sold, the
+    forwards it sold (exposure negative for a net seller) and its claims on exited
+    buyers' estates."""
+    return {
+        "name": "name",
+        "kind": lambda a: str(a.kind),
+        "cash_usd": "cash_usd",
+        "debt_usd": "debt_usd",
+        "capacity_h100e": lambda a: a.online_capacity_h100e(),
+        "contracted_h100e": lambda a: a.delivered_sold_h100e(),
+        "forward_exposure_h100e_hours": lambda a: secondary.forward_exposure_h100e_hours(
+            a.model, a
+        ),
+        "forward_pnl_usd": lambda a: secondary.forward_pnl_usd(a.model, a),
+        "claims_recovered_usd": "claims_recovered_usd",
+        "claims_written_off_usd": "claims_written_off_usd",
+    }
 
 
 def _reporter(name: str):

@@ -40,6 +40,7 @@ class RunResult:
     contracts: pd.DataFrame
     events: pd.DataFrame
     labs: pd.DataFrame
+    providers: pd.DataFrame
     suppliers: pd.DataFrame
     summary: dict[str, Any]
     manifest: dict[str, Any]
@@ -176,6 +177,7 @@ def collect(model: ComputeMarket) -> RunResult:
 
     labs = _per_agent(model, Lab)
     suppliers = _per_agent(model, ChipSupplier)
+    providers = provider_table(model)
     summary = summarise(model, ts, contracts)
     manifest = {
         "package": "compute-market",
@@ -188,16 +190,41 @@ def collect(model: ComputeMarket) -> RunResult:
         "scenario_tables": model.spec.tables,
     }
     return RunResult(
-        model, ts, contracts, events, labs, suppliers, summary, manifest, raises=raise_log(model)
+        model,
+        ts,
+        contracts,
+        events,
+        labs,
+        providers,
+        suppliers,
+        summary,
+        manifest,
+        raises=raise_log(model),
     )
 
 
 def _per_agent(model: ComputeMarket, cls) -> pd.DataFrame:
     df = model.datacollector.get_agenttype_vars_dataframe(cls).reset_index()
     df = df.rename(columns={"Step": "step", "AgentID": "agent_id"})
+    # a type with no agent in the model (e.g. a scenario without neoclouds) leaves an
+    # empty record, which pandas reads as one row of blanks
+    df = df[df["step"].notna()].astype({"step": int, "agent_id": int})
     if len(df):
         df.insert(0, "month", [month_label(model.p["start_month"], int(s) - 1) for s in df["step"]])
     return df
+
+
+def provider_table(model: ComputeMarket) -> pd.DataFrame:
+    """One row per provider (hyperscaler or neocloud) per month, in month and agent
+    order: the two types' rows of the data collector put together."""
+    from agents import Hyperscaler, Neocloud
+
+    parts = [_per_agent(model, cls) for cls in (Hyperscaler, Neocloud)]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _per_agent(model, Hyperscaler)
+    df = pd.concat(parts, ignore_index=True)
+    return df.sort_values(["step", "agent_id"], kind="stable").reset_index(drop=True)
 
 
 CONTRACT_COLUMNS = (
@@ -327,6 +354,7 @@ def write(
         result.events.to_csv(tmp / "events.csv", index=False)
         result.labs.to_csv(tmp / "labs.csv", index=False, float_format=FLOAT_FORMAT)
         result.suppliers.to_csv(tmp / "suppliers.csv", index=False, float_format=FLOAT_FORMAT)
+        result.providers.to_csv(tmp / "providers.csv", index=False, float_format=FLOAT_FORMAT)
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
         (tmp / "manifest.json").write_text(
             json.dumps(result.manifest, indent=2, default=str) + "\n"
