@@ -26,25 +26,6 @@ class Neocloud(Firm):
                 )
             )
 
-    @property
-    def debt_usd(self) -> float:
-        return sum(loan.principal_usd for loan in self.loans)
-
-    @debt_usd.setter
-    def debt_usd(self, value: float) -> None:
-        # an acquirer takes over the debt as one loan at the book's average rate
-        self.loans = (
-            [
-                Loan(
-                    principal_usd=value,
-                    annual_rate=self.debt_rate,
-                    repay_from_month=self.model.month,
-                )
-            ]
-            if value > 0
-            else []
-        )
-
     def build_months(self) -> int:
         return self.model.p.build_months_neocloud
 
