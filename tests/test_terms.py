@@ -89,3 +89,30 @@ def test_the_validation_report_has_terms_by_seller_type_and_price_by_term():
     for kind in ("hyperscaler", "neocloud"):
         assert f"| {kind} |" in text
     assert "| term (months) | USD per H100e-hour (median over seeds) |" in text
+
+
+def test_notice_refreshes_what_the_parties_have_secured():
+    """A lab keeps its bought and sold totals per month until its contracts change; a
+    notice changes when a contract ends, so both parties' totals must be summed again
+    (a stale total made a lab cancel a lease it still needed)."""
+    m = ComputeMarket(scenario="baseline", rng=1)
+    m.run_months(6)
+    c = next(
+        c
+        for c in m.book.open()
+        if c.parent_id is None and c.end_month - c.start_month >= 3 and c.start_month <= m.month
+    )
+    buyer, seller = c.buyer_id, c.seller_id
+    before = (m.book.version(buyer), m.book.version(seller))
+    m.book.give_notice(c, m.month + 2)
+    assert m.book.version(buyer) > before[0] and m.book.version(seller) > before[1]
+    lab = m.firm(buyer)
+    if hasattr(lab, "bought_h100e"):  # the lab's own total after the notice ends it
+        assert lab.bought_h100e(m.month + 2) == pytest.approx(
+            sum(
+                x.capacity_h100e
+                for x in m.book.bought_by(buyer)
+                if x.parent_id is None and x.overlaps(m.month + 2, m.month + 3)
+            )
+            - lab.resold_h100e(m.month + 2)
+        )

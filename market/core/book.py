@@ -217,6 +217,7 @@ class ContractBook:
         if listed:
             self._totals[c.facility_id].add(c, -1)
         c.cancel_month = cancel_month
+        self._touch(c)  # the buyer's and seller's sums over their contracts change
         if listed:
             self._totals[c.facility_id].add(c, +1)
             self._committed.pop(c.facility_id, None)
