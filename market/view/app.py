@@ -1037,8 +1037,10 @@ class Actions:
 
     def play_pause(self) -> None:
         if self.playing.value:
+            # the loop ends after the step it may be in, publishes that month and only
+            # then reports itself finished (playing False): Step is enabled once the page
+            # shows the month Play last reached
             self.session.stop_play()
-            self.playing.set(False)
             return
         self.playing.set(True)
         self.session.play(self.publish, lambda: self.playing.set(False), lambda: self.speed.value)
