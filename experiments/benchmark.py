@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from market.io.flags import whole_number
 from market.run.scale import (
     GC_MODES,
     ScaleError,
@@ -272,21 +273,6 @@ def _sizes(text: str) -> list[int]:
     return sorted(set(sizes))
 
 
-def _whole(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not allowed: expected a whole number >= {minimum}"
-            )
-        return value
-
-    return parse
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2
         self.exit(2, f"error: {message}\n")
@@ -302,30 +288,30 @@ def parser() -> argparse.ArgumentParser:
         help="agent counts, comma-separated (default: 1000,10000)",
     )
     sizes.add_argument(
-        "--agents", type=_whole(1), default=None, metavar="N", help="one market of N agents"
+        "--agents", type=whole_number(1), default=None, metavar="N", help="one market of N agents"
     )
     p.add_argument(
         "--scenario", default="baseline", help="built-in scenario whose archetypes are copied"
     )
     p.add_argument(
         "--months",
-        type=_whole(1),
+        type=whole_number(1),
         default=DEFAULT_MONTHS,
         help="timed months per repeat (default: %(default)s)",
     )
     p.add_argument(
         "--warmup",
-        type=_whole(0),
+        type=whole_number(0),
         default=DEFAULT_WARMUP_MONTHS,
         help="untimed months first (default: %(default)s)",
     )
     p.add_argument(
         "--repeats",
-        type=_whole(1),
+        type=whole_number(1),
         default=DEFAULT_REPEATS,
         help="fresh models per size (default: %(default)s)",
     )
-    p.add_argument("--seed", type=_whole(0), default=DEFAULT_SEED, help="seed of every model")
+    p.add_argument("--seed", type=whole_number(0), default=DEFAULT_SEED, help="seed of every model")
     p.add_argument(
         "--gc", choices=GC_MODES, default="freeze", help="garbage collection (default: freeze)"
     )

@@ -23,3 +23,21 @@ def parse_seed(text: str) -> int:
         return check_seed(str(text), "")
     except ParameterError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("field 'seed' = ")) from None
+
+
+def whole_number(minimum: int, flag: str = ""):
+    """A flag type: a whole number >= ``minimum``; the message names ``flag`` if given."""
+    shown = f"{flag} " if flag else ""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{shown}{text!r} is not allowed: expected a whole number >= {minimum}"
+            )
+        return value
+
+    return parse

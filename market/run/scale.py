@@ -46,6 +46,8 @@ import time
 import tomllib
 from typing import Any
 
+from market.io.flags import whole_number
+
 FIRM_SECTIONS = ("chip_supplier", "hyperscaler", "neocloud", "lab")
 GC_MODES = ("freeze", "default")
 # Young-generation threshold while a scaled market runs: a month allocates many short-lived
@@ -320,21 +322,6 @@ def scale_run(
     }
 
 
-def _count(flag: str, minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(
-                f"{flag} {text!r} is not allowed: expected a whole number >= {minimum}"
-            )
-        return value
-
-    return parse
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, like every other bad input
         self.exit(2, f"error: {message}\n")
@@ -346,10 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         description="Run a market of N agents built from a scenario's archetypes; print CPU "
         "time per agent-month and peak memory as JSON.",
     )
-    p.add_argument("--agents", type=_count("--agents", 1), required=True)
-    p.add_argument("--months", type=_count("--months", 1), default=24)
+    p.add_argument("--agents", type=whole_number(1, "--agents"), required=True)
+    p.add_argument("--months", type=whole_number(1, "--months"), default=24)
     p.add_argument("--scenario", default="baseline", help="built-in scenario to scale")
-    p.add_argument("--seed", type=_count("--seed", 0), default=7)
+    p.add_argument("--seed", type=whole_number(0, "--seed"), default=7)
     p.add_argument("--gc", choices=GC_MODES, default="freeze", help="garbage collection")
     p.add_argument(
         "--progress", action="store_true", help="print each month's CPU time and memory to stderr"
