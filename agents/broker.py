@@ -138,33 +138,34 @@ class Broker(mesa.Agent):
     def bid_usd_per_h100e_hour(self, resale_usd_per_h100e_hour: float) -> float:
         """The most it pays for a long block when it expects to resell at this price."""
         p = self.model.p
-        u, sd = self.utilisation()
         return dealer.dealer_bid(
             resale_usd_per_h100e_hour=resale_usd_per_h100e_hour,
             block_months=p.resale_block_months,
             long_term_months=p.dealer_long_term_months,
-            utilisation=u,
-            utilisation_sd=sd,
-            short_term_premium=p.short_term_premium,
-            full_term_months=p.full_term_months,
-            risk_aversion=p.dealer_risk_aversion,
-            margin=self.strategy.margin,
+            **self._risk_terms(),
         )
 
     def ask_usd_per_h100e_hour(self, c: Contract, block_months: int) -> float:
-        p = self.model.p
-        u, sd = self.utilisation()
         return dealer.dealer_ask(
             cost_usd_per_h100e_hour=c.price_usd_per_h100e_hour,
             block_months=block_months,
             long_term_months=c.term_months,
-            utilisation=u,
-            utilisation_sd=sd,
-            short_term_premium=p.short_term_premium,
-            full_term_months=p.full_term_months,
-            risk_aversion=p.dealer_risk_aversion,
-            margin=self.strategy.margin,
+            **self._risk_terms(),
         ).ask_usd_per_h100e_hour
+
+    def _risk_terms(self) -> dict[str, Any]:
+        """What its bids and asks share: its resale record, the term structure, its
+        risk aversion and margin."""
+        p = self.model.p
+        u, sd = self.utilisation()
+        return {
+            "utilisation": u,
+            "utilisation_sd": sd,
+            "short_term_premium": p.short_term_premium,
+            "full_term_months": p.full_term_months,
+            "risk_aversion": p.dealer_risk_aversion,
+            "margin": self.strategy.margin,
+        }
 
     def block_price(self, c: Contract, months: int, market_usd_per_h100e_hour: float) -> float:
         """Its risk-priced ask (``dealer.dealer_ask``), but no more than the market pays
