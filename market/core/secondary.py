@@ -59,15 +59,25 @@ class ForwardBook:
     forwards: list[Forward] = field(default_factory=list)
     pnl_usd: dict[int, float] = field(default_factory=dict)
     reference_history: list[float] = field(default_factory=list)  # by month
+    # each firm's forwards, in the order signed: a firm's questions never scan the book
+    by_firm: dict[int, list[Forward]] = field(default_factory=dict)
+
+    def add(self, new: list[Forward]) -> None:
+        self.forwards.extend(new)
+        for f in new:
+            self.by_firm.setdefault(f.buyer_id, []).append(f)
+            if f.seller_id != f.buyer_id:
+                self.by_firm.setdefault(f.seller_id, []).append(f)
+
+    def of_firm(self, firm_id: int) -> list[Forward]:
+        return self.by_firm.get(firm_id, [])
 
     def live(self, month: int) -> list[Forward]:
         return [f for f in self.forwards if f.live(month)]
 
     def holds(self, firm_id: int, month: int) -> bool:
         """Whether the firm is party to a forward not yet run out at ``month``."""
-        return any(
-            firm_id in (f.buyer_id, f.seller_id) and f.end_month > month for f in self.forwards
-        )
+        return any(f.end_month > month for f in self.of_firm(firm_id))
 
 
 # the index publishers: a volume-weighted average of the exchange's trades, and a
@@ -315,7 +325,7 @@ def trade_forwards(model: ComputeMarket, venue: Broker, month: MonthBook, now: i
     new = forwards.forwards_from_fills(
         result.fills, p.reference_index, len(book.forwards) + 1, model.month
     )
-    book.forwards.extend(new)
+    book.add(new)
     month.forward_fills = list(result.fills)
     pay_fees(model, venue, result.fills)
     month.fees_usd += result.fees_usd
@@ -359,7 +369,7 @@ def settle_forwards(model: ComputeMarket, month: MonthBook) -> None:
 def forward_exposure_h100e_hours(model: ComputeMarket, firm) -> float:
     """Notional the firm still has to settle from next month (long positive)."""
     return forwards.exposure_h100e_hours(
-        model.forward_book.forwards, firm.unique_id, model.month + 1
+        model.forward_book.of_firm(firm.unique_id), firm.unique_id, model.month + 1
     )
 
 
