@@ -37,6 +37,8 @@ class Lab(Firm):
         super().__init__(model, name, spec)
         self.share = float(spec["initial_share"])
         self.capability_h100e_months = float(spec["capability_h100e_months"])
+        # its users' own growth over the market's at the start (1: with the market)
+        self.demand_growth_per_year = float(spec.get("demand_growth_per_year", 1.0))
         self.last_run_h100e_months = self.capability_h100e_months
         self.strategy = Strategy(spec["strategy"])
         # a term every request asks for (0: the term is chosen per request)
@@ -167,15 +169,45 @@ class Lab(Firm):
             v = m.revenue_usd_per_h100e_hour * p.training_value_multiplier * (1.0 + behind)
         return v
 
-    def reservation_usd_per_h100e_hour(self, training: bool, term_months: int = 0) -> float:
+    def rationed_h100e(self) -> float:
+        """Users' demand the lab left unserved last month, in H100e."""
+        return max(0.0, self.demand_h100e - self.used_inference_h100e)
+
+    def contract_value_usd_per_h100e_hour(
+        self, training: bool, term_months: int, request_h100e: float | None = None
+    ) -> float:
+        """What an H100e-hour under a new contract is worth to the lab. For serving
+        users, its revenue per H100e-hour; while it rations, the part of the request
+        that would serve the users it turned away last month is worth also the revenue
+        of the users that rationing drives to rivals (``pricing.lost_users_months``):
+        its lost revenue per H100e-hour (with no request size: the marginal H100e-hour).
+        A training block is worth its value in the race (``value_usd_per_h100e_hour``),
+        or what it would earn serving those users, whichever is more: a lab that trains
+        first rations its users while it trains, and a block can serve them."""
+        m, p = self.model, self.model.p
+        rationed = self.rationed_h100e()
+        if request_h100e is None:
+            covered = 1.0 if rationed >= 1.0 else 0.0
+        else:
+            covered = min(1.0, rationed / request_h100e) if request_h100e > 0 else 0.0
+        away = pricing.lost_users_months(
+            p.churn_per_rationed_share, p.share_inertia, term_months or p.full_term_months
+        )
+        serving = m.revenue_usd_per_h100e_hour * (1.0 + away * covered)
+        return max(serving, self.value_usd_per_h100e_hour(True)) if training else serving
+
+    def reservation_usd_per_h100e_hour(
+        self, training: bool, term_months: int = 0, request_h100e: float | None = None
+    ) -> float:
         """Value of compute, capped by the outside option (renting on spot) — but only
-        while spot can be had: when last month's spot market left demand unmet,
-        there is no outside option and the buyer pays up to its value. The cap is for a
-        full-term contract; a shorter term's cap carries the short-term premium sellers
-        ask by (``pricing.term_factor``), so a buyer's limit for each term compares with
-        the sellers' asks for that term."""
-        value = self.value_usd_per_h100e_hour(training)
-        if self.model.tightness > 0.0:
+        while spot can be had: when last month's spot market left demand unmet, or left
+        this lab's own users unserved (it rationed them), there is no outside option and
+        the buyer pays up to its value. The cap is for a full-term contract; a shorter
+        term's cap carries the short-term premium sellers ask by
+        (``pricing.term_factor``), so a buyer's limit for each term compares with the
+        sellers' asks for that term."""
+        value = self.contract_value_usd_per_h100e_hour(training, term_months, request_h100e)
+        if training or self.model.tightness > 0.0 or self.rationed_h100e() >= 1.0:
             return value
         p = self.model.p
         outside = self.model.spot_index * p.outside_option_markup
@@ -381,7 +413,7 @@ class Lab(Firm):
         forward = int(p.training_forward_start_share * p.rfq_horizon_months)
         start = m.month + 1 if not ahead else m.month + forward + 1
         term, longest = self.term_for(True, start)
-        res = self.reservation_usd_per_h100e_hour(True, term)
+        res = self.reservation_usd_per_h100e_hour(True, term, self.run_plan_h100e)
         # the training budget covers the whole commitment, not just the run, and at
         # least a full term's (a shorter term is renewed while the lab keeps training)
         training_budget = p.training_budget_share_of_cash * (
@@ -419,9 +451,9 @@ class Lab(Firm):
         infer_only = self.training_need_h100e() if asked_training else 0.0
         for start in (m.month + 1, m.month + horizon):
             term, longest = self.term_for(False, start)
-            res = self.reservation_usd_per_h100e_hour(False, term)
             gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)
+            res = self.reservation_usd_per_h100e_hour(False, term, gap)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
             if gap >= max(1.0, p.min_request_share_of_need * self.need_h100e(start)):
                 out.append(
@@ -522,7 +554,9 @@ class Lab(Firm):
             term_months=term,
             contiguous=training,
             purpose=c.purpose,
-            reservation_usd_per_h100e_hour=self.reservation_usd_per_h100e_hour(training, term),
+            reservation_usd_per_h100e_hour=self.reservation_usd_per_h100e_hour(
+                training, term, c.capacity_h100e
+            ),
             buyer_credit=self.credit_rating,
             longest_term_months=longest,
         )

@@ -1879,6 +1879,18 @@ MODEL_PARAMS: tuple[Param, ...] = (
         0.0,
         1.0,
     ),
+    # ---------------------------------------------------------------------------------
+    # A lab's own demand growth and the value of compute in the race (issue 12)
+    _p(
+        "lab_demand_growth_halflife_months",
+        3.0,
+        "months",
+        "Months after which the logarithm of a lab's own yearly user growth (the lab "
+        "table's demand_growth_per_year) has halved: an adoption wave that fades (no row).",
+        "demand",
+        0.5,
+        120.0,
+    ),
 )
 
 PARAMS: dict[str, Param] = {p.name: p for p in MODEL_PARAMS}

@@ -209,6 +209,16 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
             120,
             integer=True,
         ),
+        _f(
+            "demand_growth_per_year",
+            1.0,
+            "x per year",
+            "Yearly growth of this lab's users over and above the market's, at the start (1: "
+            "it grows with the market); its logarithm halves every "
+            "lab_demand_growth_halflife_months.",
+            0.2,
+            1000.0,
+        ),
     ),
     "facility": (
         _f("owner", "", "-", "Firm (or archetype) that owns it.", required=True),

@@ -22,6 +22,31 @@ def growth_at(month: int, growth_per_year: float, halflife_years: float) -> floa
     return 1.0 + (growth_per_year - 1.0) * HALF ** (month / 12.0 / halflife_years)
 
 
+def own_growth_factor(month: int, growth_per_year: float, halflife_months: float) -> float:
+    """One month's growth of a lab's users over and above the market's. The lab's own
+    yearly growth starts at ``growth_per_year`` and its logarithm halves every
+    ``halflife_months`` (an adoption wave that fades: the whole wave multiplies the
+    lab's users by ``growth_per_year ** (halflife_months / (12 ln 2))``). Month 0 is
+    the start; 1 when the lab grows with the market."""
+    if growth_per_year == 1.0 or month <= 0:
+        return 1.0
+    return growth_per_year ** (HALF ** (month / halflife_months) / 12.0)
+
+
+def add_own_growth(
+    shares: Mapping[int, float], factors: Mapping[int, float]
+) -> tuple[dict[int, float], float]:
+    """Labs whose users grow faster than the market add users of their own: lab k's
+    users are multiplied by ``factors[k]`` (1 when missing), the other labs' users stay
+    as they are. Returns the new shares (summing to 1) and the factor by which the
+    market's users grew."""
+    grown = {k: s * factors.get(k, 1.0) for k, s in shares.items()}
+    before, after = sum(shares.values()), sum(grown.values())
+    if before <= 0 or after <= 0:
+        return dict(shares), 1.0
+    return {k: v / after for k, v in grown.items()}, after / before
+
+
 def agentic_share(month: int, initial: float, growth_per_year: float) -> float:
     return min(1.0, initial + growth_per_year * month / 12.0)
 

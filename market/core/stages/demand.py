@@ -52,7 +52,27 @@ def grow_demand(model: ComputeMarket) -> None:
             old, growth, p.demand_volatility, float(model.rng.normal())
         )
         model.potential_demand_h100e *= model.demand_index / old * now / prev
+        model.potential_demand_h100e *= add_own_growth(model)
     respond_to_price(model)
+
+
+def add_own_growth(model: ComputeMarket) -> float:
+    """Labs whose users grow faster than the market (``Lab.demand_growth_per_year``)
+    add users of their own; their shares rise and the market grows by their new users.
+    Returns the market's growth factor from them (1 when no lab grows on its own)."""
+    labs = model.labs()
+    half = model.p.lab_demand_growth_halflife_months
+    factors = {
+        lab.unique_id: demand.own_growth_factor(model.month, lab.demand_growth_per_year, half)
+        for lab in labs
+        if lab.demand_growth_per_year != 1.0
+    }
+    if not factors:
+        return 1.0
+    shares, market = demand.add_own_growth({lab.unique_id: lab.share for lab in labs}, factors)
+    for lab in labs:
+        lab.share = shares[lab.unique_id]
+    return market
 
 
 def respond_to_price(model: ComputeMarket) -> None:
