@@ -38,7 +38,7 @@ class Lab(Firm):
         self.share = float(spec["initial_share"])
         self.capability_h100e_months = float(spec["capability_h100e_months"])
         # its users' own growth over the market's at the start (1: with the market)
-        self.demand_growth_per_year = float(spec.get("demand_growth_per_year", 1.0))
+        self.own_demand_growth_per_year = float(spec.get("own_demand_growth_per_year", 1.0))
         self.last_run_h100e_months = self.capability_h100e_months
         self.strategy = Strategy(spec["strategy"])
         # a term every request asks for (0: the term is chosen per request)

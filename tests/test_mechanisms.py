@@ -925,3 +925,37 @@ def test_raise_probability_is_nil_not_an_overflow_for_hopeless_odds():
 
     odds = RaiseOdds(intercept=-800.0, per_log_growth=1.0, per_rank=1.0, winter=-1.0, boom=1.0)
     assert raise_probability(1.0, 0.0, "winter", odds) == 0.0
+
+
+def test_a_labs_own_growth_fades_and_the_whole_wave_is_bounded():
+    assert demand.own_growth_factor(5, 1.0, 3.0) == 1.0  # grows with the market
+    assert demand.own_growth_factor(0, 225.0, 3.0) == 1.0  # the start is as set up
+    first = demand.own_growth_factor(1, 225.0, 3.0)
+    assert first == pytest.approx(225.0 ** (0.5 ** (1 / 3) / 12))
+    # the logarithm of the yearly growth halves every half-life
+    assert math.log(demand.own_growth_factor(4, 225.0, 3.0)) == pytest.approx(math.log(first) / 2)
+    wave = math.prod(demand.own_growth_factor(t, 225.0, 3.0) for t in range(1, 600))
+    # the whole wave is growth ** (half-life / (12 ln 2)), less month 0
+    assert wave == pytest.approx(225.0 ** (3.0 / (12 * math.log(2))), rel=0.2)
+    assert wave < 225.0 ** (3.0 / (12 * math.log(2)))
+
+
+def test_a_labs_own_growth_adds_its_users_and_leaves_the_others_as_they_were():
+    shares, market = demand.add_own_growth({1: 0.2, 2: 0.8}, {1: 2.0})
+    assert market == pytest.approx(1.2)
+    assert sum(shares.values()) == pytest.approx(1.0)
+    # users: lab 1's doubled, lab 2's unchanged
+    assert shares[1] * market == pytest.approx(0.4)
+    assert shares[2] * market == pytest.approx(0.8)
+    assert demand.add_own_growth({1: 0.5, 2: 0.5}, {}) == ({1: 0.5, 2: 0.5}, 1.0)
+
+
+def test_lost_users_stay_away_as_long_as_the_contest_keeps_them():
+    # churn 0.5, shares move 8% of the way back a month: 3.95 months in a one-year term
+    assert pricing.lost_users_months(0.5, 0.92, 12) == pytest.approx(0.5 * (1 - 0.92**12) / 0.08)
+    assert pricing.lost_users_months(0.5, 0.92, 12) == pytest.approx(3.95, abs=0.01)
+    assert pricing.lost_users_months(0.5, 1.0, 12) == pytest.approx(6.0)  # never back
+    assert pricing.lost_users_months(0.5, 0.0, 12) == pytest.approx(0.5)  # back at once
+    assert pricing.lost_users_months(0.0, 0.92, 12) == 0.0
+    assert pricing.lost_users_months(0.5, 0.92, 0) == 0.0
+    assert pricing.lost_users_months(0.5, 0.92, 36) > pricing.lost_users_months(0.5, 0.92, 12)

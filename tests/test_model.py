@@ -15,6 +15,7 @@ from market.core.stages import STAGE_NAMES
 from market.io.outputs import OUTPUTS
 from market.io.records import ContractState
 from market.io.scenario import builtin_names
+from market.mechanisms import pricing
 from market.run import runner
 
 OUTPUT_NAMES = [o.name for o in OUTPUTS]
@@ -564,3 +565,44 @@ def test_spot_asks_respect_short_run_cost_and_a_month_without_trade_carries_the_
         else:
             assert m.metrics["spot_index_traded"] == 1.0
     assert asked > 0 and carried > 0  # both cases are exercised
+
+
+def test_a_lab_riding_its_own_wave_takes_users_the_market_did_not_have():
+    """colossus-2026's Anthropic grows on its own (S7): its share and the market's users
+    rise beyond the same seed without the wave, and the other labs keep their users."""
+    grown = ComputeMarket(scenario="colossus-2026", rng=2026, years=1)
+    flat = ComputeMarket(scenario="colossus-2026", rng=2026, years=1)
+    flat.firms_by_name["Anthropic"].own_demand_growth_per_year = 1.0
+    for m in (grown, flat):
+        m.run_for(2)
+    a, b = grown.firms_by_name["Anthropic"], flat.firms_by_name["Anthropic"]
+    assert a.share > 1.2 * b.share
+    assert grown.potential_demand_h100e > 1.05 * flat.potential_demand_h100e
+    for name in ("OpenAI", "Google DeepMind"):
+        users = grown.firms_by_name[name].share * grown.potential_demand_h100e
+        assert users == pytest.approx(
+            flat.firms_by_name[name].share * flat.potential_demand_h100e, rel=0.02
+        )
+
+
+def test_a_rationing_lab_values_compute_at_its_lost_revenue_and_has_no_spot_cap():
+    m = ComputeMarket(scenario="classroom", rng=1)
+    m.run_for(2)
+    m.tightness = 0.0
+    lab = m.labs()[0]
+    rev = m.revenue_usd_per_h100e_hour
+    lab.demand_h100e, lab.used_inference_h100e = 1000.0, 1000.0  # served everyone
+    assert lab.contract_value_usd_per_h100e_hour(False, 12, 500.0) == pytest.approx(rev)
+    m.spot_index = 0.5 * rev / m.p.outside_option_markup  # spot far below its value
+    factor = pricing.term_factor(12, m.p.short_term_premium, full_term_months=m.p.full_term_months)
+    assert lab.reservation_usd_per_h100e_hour(False, 12, 500.0) == pytest.approx(0.5 * rev * factor)
+    lab.used_inference_h100e = 750.0  # turned away 250 H100e of users last month
+    away = pricing.lost_users_months(m.p.churn_per_rationed_share, m.p.share_inertia, 12)
+    value = rev * (1 + away * 250.0 / 500.0)
+    assert lab.contract_value_usd_per_h100e_hour(False, 12, 500.0) == pytest.approx(value)
+    assert lab.reservation_usd_per_h100e_hour(False, 12, 500.0) == pytest.approx(value)  # no cap
+    # a request no larger than what it turned away serves only those users
+    full = rev * (1 + away)
+    assert lab.reservation_usd_per_h100e_hour(False, 12, 100.0) == pytest.approx(full)
+    # a training block is worth at least what it earns serving them
+    assert lab.reservation_usd_per_h100e_hour(True, 12, 100.0) >= full - EPS

@@ -992,8 +992,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "rationing_value_multiplier",
         2.0,
         "-",
-        "A lab values inference compute at revenue_usd_per_h100e_hour x (1 + this x "
-        "last month's rationed share).",
+        "A lab bids on spot (and values a circular deal) at revenue_usd_per_h100e_hour x "
+        "(1 + this x last month's rationed share).",
         "contracting",
         0.0,
         100.0,
@@ -1880,13 +1880,13 @@ MODEL_PARAMS: tuple[Param, ...] = (
         1.0,
     ),
     # ---------------------------------------------------------------------------------
-    # A lab's own demand growth and the value of compute in the race (issue 12)
+    # A lab's own demand growth (the value of compute in the race reads existing ones)
     _p(
         "lab_demand_growth_halflife_months",
         3.0,
         "months",
         "Months after which the logarithm of a lab's own yearly user growth (the lab "
-        "table's demand_growth_per_year) has halved: an adoption wave that fades (no row).",
+        "table's own_demand_growth_per_year) has halved: an adoption wave that fades (no row).",
         "demand",
         0.5,
         120.0,

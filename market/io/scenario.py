@@ -210,7 +210,7 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
             integer=True,
         ),
         _f(
-            "demand_growth_per_year",
+            "own_demand_growth_per_year",
             1.0,
             "x per year",
             "Yearly growth of this lab's users over and above the market's, at the start (1: "

@@ -57,15 +57,15 @@ def grow_demand(model: ComputeMarket) -> None:
 
 
 def add_own_growth(model: ComputeMarket) -> float:
-    """Labs whose users grow faster than the market (``Lab.demand_growth_per_year``)
+    """Labs whose users grow faster than the market (``Lab.own_demand_growth_per_year``)
     add users of their own; their shares rise and the market grows by their new users.
     Returns the market's growth factor from them (1 when no lab grows on its own)."""
     labs = model.labs()
     half = model.p.lab_demand_growth_halflife_months
     factors = {
-        lab.unique_id: demand.own_growth_factor(model.month, lab.demand_growth_per_year, half)
+        lab.unique_id: demand.own_growth_factor(model.month, lab.own_demand_growth_per_year, half)
         for lab in labs
-        if lab.demand_growth_per_year != 1.0
+        if lab.own_demand_growth_per_year != 1.0
     }
     if not factors:
         return 1.0
