@@ -73,6 +73,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from market.io.atomic import write_text
+from market.io.outputs import OUTPUTS
 
 BACKENDS = ("serial", "processes", "dask")
 SAMPLERS = ("grid", "random", "lhs")
@@ -568,6 +569,12 @@ def _parquet_bytes(csv_text: str) -> bytes:
     import pyarrow.parquet as pq
 
     frame = pd.read_csv(io.StringIO(csv_text), **_READ_CSV_EXACT).drop(columns="seed")
+    # a model output whose values happen to be whole in one run (a dealer holding nothing)
+    # is written as a float like in every other run, so the dataset has one schema
+    whole = [
+        o.name for o in OUTPUTS if o.name in frame and pd.api.types.is_integer_dtype(frame[o.name])
+    ]
+    frame = frame.astype(dict.fromkeys(whole, "float64"))
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink, compression="zstd")
     return sink.getvalue()
