@@ -173,41 +173,32 @@ class Lab(Firm):
         """Users' demand the lab left unserved last month, in H100e."""
         return max(0.0, self.demand_h100e - self.used_inference_h100e)
 
-    def contract_value_usd_per_h100e_hour(
-        self, training: bool, term_months: int, request_h100e: float | None = None
+    def whole_site_value_usd_per_h100e_hour(
+        self, training: bool, term_months: int, site_h100e: float
     ) -> float:
-        """What an H100e-hour under a new contract is worth to the lab. For serving
-        users, its revenue per H100e-hour; while it rations, the part of the request
-        that would serve the users it turned away last month is worth also the revenue
-        of the users that rationing drives to rivals (``pricing.lost_users_months``):
-        its lost revenue per H100e-hour (with no request size: the marginal H100e-hour).
-        A training block is worth its value in the race (``value_usd_per_h100e_hour``),
-        or what it would earn serving those users, whichever is more: a lab that trains
-        first rations its users while it trains, and a block can serve them."""
+        """What an H100e-hour of a whole site, leased exclusive and taken whole, is worth
+        to the lab. The part of the site that would serve the users it turned away last
+        month earns their revenue and keeps the users that rationing drives to rivals
+        (``pricing.lost_users_months``): its lost revenue per H100e-hour; the rest earns
+        the revenue per H100e-hour. A site for a training run is worth at least its value
+        in the race (``value_usd_per_h100e_hour``)."""
         m, p = self.model, self.model.p
-        rationed = self.rationed_h100e()
-        if request_h100e is None:
-            covered = 1.0 if rationed >= 1.0 else 0.0
-        else:
-            covered = min(1.0, rationed / request_h100e) if request_h100e > 0 else 0.0
+        covered = min(1.0, self.rationed_h100e() / site_h100e) if site_h100e > 0 else 0.0
         away = pricing.lost_users_months(
             p.churn_per_rationed_share, p.share_inertia, term_months or p.full_term_months
         )
         serving = m.revenue_usd_per_h100e_hour * (1.0 + away * covered)
         return max(serving, self.value_usd_per_h100e_hour(True)) if training else serving
 
-    def reservation_usd_per_h100e_hour(
-        self, training: bool, term_months: int = 0, request_h100e: float | None = None
-    ) -> float:
+    def reservation_usd_per_h100e_hour(self, training: bool, term_months: int = 0) -> float:
         """Value of compute, capped by the outside option (renting on spot) — but only
-        while spot can be had: when last month's spot market left demand unmet, or left
-        this lab's own users unserved (it rationed them), there is no outside option and
-        the buyer pays up to its value. The cap is for a full-term contract; a shorter
+        while spot can be had: when last month's spot market left demand unmet,
+        there is no outside option and the buyer pays up to its value. The cap is for a full-term contract; a shorter
         term's cap carries the short-term premium sellers ask by
         (``pricing.term_factor``), so a buyer's limit for each term compares with the
         sellers' asks for that term."""
-        value = self.contract_value_usd_per_h100e_hour(training, term_months, request_h100e)
-        if training or self.model.tightness > 0.0 or self.rationed_h100e() >= 1.0:
+        value = self.value_usd_per_h100e_hour(training)
+        if self.model.tightness > 0.0:
             return value
         p = self.model.p
         outside = self.model.spot_index * p.outside_option_markup
@@ -413,7 +404,7 @@ class Lab(Firm):
         forward = int(p.training_forward_start_share * p.rfq_horizon_months)
         start = m.month + 1 if not ahead else m.month + forward + 1
         term, longest = self.term_for(True, start)
-        res = self.reservation_usd_per_h100e_hour(True, term, self.run_plan_h100e)
+        res = self.reservation_usd_per_h100e_hour(True, term)
         # the training budget covers the whole commitment, not just the run, and at
         # least a full term's (a shorter term is renewed while the lab keeps training)
         training_budget = p.training_budget_share_of_cash * (
@@ -453,7 +444,7 @@ class Lab(Firm):
             term, longest = self.term_for(False, start)
             gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)
-            res = self.reservation_usd_per_h100e_hour(False, term, gap)
+            res = self.reservation_usd_per_h100e_hour(False, term)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
             if gap >= max(1.0, p.min_request_share_of_need * self.need_h100e(start)):
                 out.append(
@@ -497,7 +488,7 @@ class Lab(Firm):
         deals = []
         for q, take in chosen:
             price = pricing.bargain(
-                q.ask_usd_per_h100e_hour, self.reservation_for(rfq, q.term_months), seller_power
+                q.ask_usd_per_h100e_hour, self.quote_value(rfq, q), seller_power
             )
             if price is None:
                 continue
@@ -505,6 +496,18 @@ class Lab(Firm):
                 continue  # a whole site far larger than the need (or budget) is declined
             deals.append((q, take, price))
         return deals
+
+    def quote_value(self, rfq: RFQ, q: Quote) -> float:
+        """The buyer's limit for a quote: the request's, moved to the quote's term. A
+        whole site is one exclusive block that no spot market sells, so spot is no
+        outside option for it: the limit is the lab's value of that site, taken whole
+        (``whole_site_value_usd_per_h100e_hour``), and the price splits the surplus
+        between it and the seller's ask."""
+        if not q.exclusive:
+            return self.reservation_for(rfq, q.term_months)
+        return self.whole_site_value_usd_per_h100e_hour(
+            rfq.contiguous, q.term_months, q.capacity_h100e
+        )
 
     def reservation_for(self, rfq: RFQ, term_months: int) -> float:
         """The request's reservation moved to a quote's term along the sellers' term
@@ -554,9 +557,7 @@ class Lab(Firm):
             term_months=term,
             contiguous=training,
             purpose=c.purpose,
-            reservation_usd_per_h100e_hour=self.reservation_usd_per_h100e_hour(
-                training, term, c.capacity_h100e
-            ),
+            reservation_usd_per_h100e_hour=self.reservation_usd_per_h100e_hour(training, term),
             buyer_credit=self.credit_rating,
             longest_term_months=longest,
         )

@@ -992,8 +992,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "rationing_value_multiplier",
         2.0,
         "-",
-        "A lab bids on spot (and values a circular deal) at revenue_usd_per_h100e_hour x "
-        "(1 + this x last month's rationed share).",
+        "A lab values inference compute at revenue_usd_per_h100e_hour x (1 + this x "
+        "last month's rationed share).",
         "contracting",
         0.0,
         100.0,
