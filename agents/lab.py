@@ -169,34 +169,13 @@ class Lab(Firm):
             v = m.revenue_usd_per_h100e_hour * p.training_value_multiplier * (1.0 + behind)
         return v
 
-    def rationed_h100e(self) -> float:
-        """Users' demand the lab left unserved last month, in H100e."""
-        return max(0.0, self.demand_h100e - self.used_inference_h100e)
-
-    def whole_site_value_usd_per_h100e_hour(
-        self, training: bool, term_months: int, site_h100e: float
-    ) -> float:
-        """What an H100e-hour of a whole site, leased exclusive and taken whole, is worth
-        to the lab. The part of the site that would serve the users it turned away last
-        month earns their revenue and keeps the users that rationing drives to rivals
-        (``pricing.lost_users_months``): its lost revenue per H100e-hour; the rest earns
-        the revenue per H100e-hour. A site for a training run is worth at least its value
-        in the race (``value_usd_per_h100e_hour``)."""
-        m, p = self.model, self.model.p
-        covered = min(1.0, self.rationed_h100e() / site_h100e) if site_h100e > 0 else 0.0
-        away = pricing.lost_users_months(
-            p.churn_per_rationed_share, p.share_inertia, term_months or p.full_term_months
-        )
-        serving = m.revenue_usd_per_h100e_hour * (1.0 + away * covered)
-        return max(serving, self.value_usd_per_h100e_hour(True)) if training else serving
-
     def reservation_usd_per_h100e_hour(self, training: bool, term_months: int = 0) -> float:
         """Value of compute, capped by the outside option (renting on spot) — but only
         while spot can be had: when last month's spot market left demand unmet,
-        there is no outside option and the buyer pays up to its value. The cap is for a full-term contract; a shorter
-        term's cap carries the short-term premium sellers ask by
-        (``pricing.term_factor``), so a buyer's limit for each term compares with the
-        sellers' asks for that term."""
+        there is no outside option and the buyer pays up to its value. The cap is for a
+        full-term contract; a shorter term's cap carries the short-term premium sellers
+        ask by (``pricing.term_factor``), so a buyer's limit for each term compares with
+        the sellers' asks for that term."""
         value = self.value_usd_per_h100e_hour(training)
         if self.model.tightness > 0.0:
             return value
@@ -442,9 +421,9 @@ class Lab(Firm):
         infer_only = self.training_need_h100e() if asked_training else 0.0
         for start in (m.month + 1, m.month + horizon):
             term, longest = self.term_for(False, start)
+            res = self.reservation_usd_per_h100e_hour(False, term)
             gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)
-            res = self.reservation_usd_per_h100e_hour(False, term)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
             if gap >= max(1.0, p.min_request_share_of_need * self.need_h100e(start)):
                 out.append(
@@ -488,7 +467,7 @@ class Lab(Firm):
         deals = []
         for q, take in chosen:
             price = pricing.bargain(
-                q.ask_usd_per_h100e_hour, self.quote_value(rfq, q), seller_power
+                q.ask_usd_per_h100e_hour, self.reservation_for(rfq, q.term_months), seller_power
             )
             if price is None:
                 continue
@@ -496,18 +475,6 @@ class Lab(Firm):
                 continue  # a whole site far larger than the need (or budget) is declined
             deals.append((q, take, price))
         return deals
-
-    def quote_value(self, rfq: RFQ, q: Quote) -> float:
-        """The buyer's limit for a quote: the request's, moved to the quote's term. A
-        whole site is one exclusive block that no spot market sells, so spot is no
-        outside option for it: the limit is the lab's value of that site, taken whole
-        (``whole_site_value_usd_per_h100e_hour``), and the price splits the surplus
-        between it and the seller's ask."""
-        if not q.exclusive:
-            return self.reservation_for(rfq, q.term_months)
-        return self.whole_site_value_usd_per_h100e_hour(
-            rfq.contiguous, q.term_months, q.capacity_h100e
-        )
 
     def reservation_for(self, rfq: RFQ, term_months: int) -> float:
         """The request's reservation moved to a quote's term along the sellers' term

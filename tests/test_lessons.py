@@ -224,21 +224,21 @@ QUOTED: dict[str, list[tuple[str, str, str]]] = {
         ("grid x0.5, wait 48", "rationed_mean", "67%"),
     ],
     "colossus-lease": [
-        ("lease allowed", "buyer_rationed_first_year", "0%"),
-        ("lease barred", "buyer_rationed_first_year", "6.0%"),
-        ("lease allowed", "buyer_revenue_busd", "61"),
-        ("lease barred", "buyer_revenue_busd", "60"),
-        ("lease allowed", "owner_user_revenue_busd", "15"),
-        ("lease barred", "owner_user_revenue_busd", "56"),
-        ("lease allowed", "owner_cash_busd", "32"),
-        ("lease barred", "owner_cash_busd", "61"),
-        ("lease allowed", "owner_sales_to_labs", "22"),
-        ("lease allowed", "owner_buyers", "9.5"),
-        ("lease allowed", "owner_lease_income_busd", "40"),
-        ("lease allowed", "owner_sale_price_usd", "2.72"),
-        ("lease allowed, revenue 3.1", "owner_sale_price_usd", "3.44"),
-        ("lease allowed, revenue 3.1", "spot_mean_usd", "2.52"),
-        ("lease allowed", "spot_mean_usd", "1.55"),
+        ("lease allowed", "buyer_rationed_first_year", "2.7%"),
+        ("lease barred", "buyer_rationed_first_year", "15.2%"),
+        ("lease allowed", "buyer_revenue_busd", "155"),
+        ("lease barred", "buyer_revenue_busd", "111"),
+        ("lease allowed", "owner_user_revenue_busd", "11"),
+        ("lease barred", "owner_user_revenue_busd", "83"),
+        ("lease allowed", "owner_cash_busd", "25"),
+        ("lease barred", "owner_cash_busd", "88"),
+        ("lease allowed", "owner_sales_to_labs", "17"),
+        ("lease allowed", "owner_buyers", "6.5"),
+        ("lease allowed", "owner_lease_income_busd", "52"),
+        ("lease allowed", "owner_sale_price_usd", "2.94"),
+        ("lease allowed, revenue 3.1", "owner_sale_price_usd", "3.80"),
+        ("lease allowed, revenue 3.1", "spot_mean_usd", "3.01"),
+        ("lease allowed", "spot_mean_usd", "1.80"),
     ],
     "brokers": [
         ("resale", "resales", "22.5"),
@@ -806,12 +806,10 @@ def a_grid_queue_hurts_at_once(c: Claims) -> None:
 @claim("colossus-lease")
 def xai_turns_seller_and_anthropic_stops_rationing(c: Claims) -> None:
     """Lesson 5: xAI sells capacity to other labs in every seed, the first deal signed by
-    2026-03 in 9 of 10, to Anthropic in 7 of 10 seeds; Anthropic's users rationed in 2026
-    fall from a median 6.0% (lease barred) to 0% (10 of 10), but its revenue over
-    2026-2028 rises only a little (7 of 10; by a median 0.8 billion USD), likely since
-    buyers now choose the terms of each request and the token price follows the cost of
-    compute, so Anthropic finds most of what it needs elsewhere. xAI also buys capacity
-    in 2026 in every seed."""
+    2026-03 in 9 of 10, to Anthropic in 9 of 10 seeds; Anthropic's users, growing faster
+    than the market (S7), are rationed in 2026 a median 15.2% with the lease barred and
+    2.7% with it (lower in 10 of 10), and its revenue over 2026-2028 rises (10 of 10; by a
+    median 34 billion USD). xAI also buys capacity in 2026 in every seed."""
     a, b = "lease allowed", "lease barred"
     c.count(a, "owner_sales_to_labs", lambda v: v > 0, "xAI sells to labs, seeds", ">=", 10)
     c.count(b, "owner_sales_to_labs", lambda v: v > 0, "xAI sells to labs, seeds", "<=", 0)
@@ -823,11 +821,11 @@ def xai_turns_seller_and_anthropic_stops_rationing(c: Claims) -> None:
             "xAI sells to Google DeepMind, seeds", ">=", 3)  # fmt: skip
     c.count(a, "owner_sold_to_meta", lambda v: v > 0, "xAI sells to Meta, seeds", ">=", 3)
     c.below(a, b, "buyer_rationed_first_year", ">=", 9)
-    c.median_of(a, "buyer_rationed_first_year", "<", 0.02)
-    c.median_of(b, "buyer_rationed_first_year", "in", (0.03, 0.10))
-    c.above(a, b, "buyer_revenue_busd", ">=", 6)
+    c.median_of(a, "buyer_rationed_first_year", "<", 0.05)
+    c.median_of(b, "buyer_rationed_first_year", "in", (0.10, 0.20))
+    c.above(a, b, "buyer_revenue_busd", ">=", 8)
     gain = c.values(a, "buyer_revenue_busd") - c.values(b, "buyer_revenue_busd")
-    c.check("Anthropic's revenue gain, median billion USD", np.median(gain), "in", (0, 5))
+    c.check("Anthropic's revenue gain, median billion USD", np.median(gain), "in", (15, 60))
     # xAI buys as well as sells: it signs contracts as a buyer in 2026 in every seed
     c.count(a, "owner_bought_first_year", lambda v: v > 0, "xAI buys in 2026, seeds", ">=", 9)
 
@@ -835,9 +833,9 @@ def xai_turns_seller_and_anthropic_stops_rationing(c: Claims) -> None:
 @claim("colossus-lease")
 def the_seller_trades_users_for_tenants(c: Claims) -> None:
     """Lesson 5, the surprise: with the lease xAI's revenue from its own users over
-    2026-2028 falls (10 of 10; median 15 vs 56 billion USD) while its lease income is a
-    median 40 billion; it ends with less cash in 9 of 10 seeds. Its lease price, a median
-    2.72 USD per H100e-hour (2.5-3.0), is far below the reported 7.8 USD per GPU-hour."""
+    2026-2028 falls (10 of 10; median 11 vs 83 billion USD) while its lease income is a
+    median 52 billion; it ends with less cash in 9 of 10 seeds. Its lease price, a median
+    2.94 USD per H100e-hour (2.7-3.4), is far below the reported 7.8 USD per GPU-hour."""
     a, b = "lease allowed", "lease barred"
     c.below(a, b, "owner_user_revenue_busd", ">=", 7)
     c.median_of(a, "owner_lease_income_busd", ">", c.median(a, "owner_user_revenue_busd"))
@@ -852,8 +850,8 @@ def the_seller_trades_users_for_tenants(c: Claims) -> None:
 @claim("colossus-lease")
 def richer_users_raise_the_lease_price(c: Claims) -> None:
     """Lesson 5, extension (revenue_usd_per_h100e_hour = 3.1): xAI's lease price rises
-    (10 of 10; median 3.44 vs 2.72 USD per H100e-hour) and the spot index with it (10 of
-    10; 2.52 vs 1.55)."""
+    (10 of 10; median 3.80 vs 2.94 USD per H100e-hour) and the spot index with it (10 of
+    10; 3.01 vs 1.80)."""
     a, b = "lease allowed, revenue 3.1", "lease allowed"
     c.above(a, b, "owner_sale_price_usd", ">=", 6)
     c.above(a, b, "spot_mean_usd", ">=", 8)

@@ -948,14 +948,3 @@ def test_a_labs_own_growth_adds_its_users_and_leaves_the_others_as_they_were():
     assert shares[1] * market == pytest.approx(0.4)
     assert shares[2] * market == pytest.approx(0.8)
     assert demand.add_own_growth({1: 0.5, 2: 0.5}, {}) == ({1: 0.5, 2: 0.5}, 1.0)
-
-
-def test_lost_users_stay_away_as_long_as_the_contest_keeps_them():
-    # churn 0.5, shares move 8% of the way back a month: 3.95 months in a one-year term
-    assert pricing.lost_users_months(0.5, 0.92, 12) == pytest.approx(0.5 * (1 - 0.92**12) / 0.08)
-    assert pricing.lost_users_months(0.5, 0.92, 12) == pytest.approx(3.95, abs=0.01)
-    assert pricing.lost_users_months(0.5, 1.0, 12) == pytest.approx(6.0)  # never back
-    assert pricing.lost_users_months(0.5, 0.0, 12) == pytest.approx(0.5)  # back at once
-    assert pricing.lost_users_months(0.0, 0.92, 12) == 0.0
-    assert pricing.lost_users_months(0.5, 0.92, 0) == 0.0
-    assert pricing.lost_users_months(0.5, 0.92, 36) > pricing.lost_users_months(0.5, 0.92, 12)

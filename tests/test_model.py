@@ -13,9 +13,8 @@ from market.core import lifecycle
 from market.core.ledger import MEMOS, LedgerError
 from market.core.stages import STAGE_NAMES
 from market.io.outputs import OUTPUTS
-from market.io.records import RFQ, ContractState, Purpose, Quote
+from market.io.records import ContractState
 from market.io.scenario import builtin_names
-from market.mechanisms import pricing
 from market.run import runner
 
 OUTPUT_NAMES = [o.name for o in OUTPUTS]
@@ -583,61 +582,3 @@ def test_a_lab_riding_its_own_wave_takes_users_the_market_did_not_have():
         assert users == pytest.approx(
             flat.firms_by_name[name].share * flat.potential_demand_h100e, rel=0.02
         )
-
-
-def test_a_whole_site_is_valued_at_the_lost_revenue_of_the_users_it_would_serve():
-    m = ComputeMarket(scenario="classroom", rng=1)
-    m.run_for(2)
-    m.tightness = 0.0
-    lab = m.labs()[0]
-    rev = m.revenue_usd_per_h100e_hour
-    lab.rationed_share = 0.0
-    lab.demand_h100e, lab.used_inference_h100e = 1000.0, 1000.0  # served everyone
-    m.spot_index = 0.5 * rev / m.p.outside_option_markup  # spot far below its value
-    factor = pricing.term_factor(12, m.p.short_term_premium, full_term_months=m.p.full_term_months)
-    assert lab.reservation_usd_per_h100e_hour(False, 12) == pytest.approx(0.5 * rev * factor)
-    assert lab.whole_site_value_usd_per_h100e_hour(False, 12, 500.0) == pytest.approx(rev)
-    lab.used_inference_h100e = 750.0  # turned away 250 H100e of users last month
-    lab.rationed_share = 0.25
-    away = pricing.lost_users_months(m.p.churn_per_rationed_share, m.p.share_inertia, 12)
-    # a 500 H100e site: half of it would serve the users it turned away
-    assert lab.whole_site_value_usd_per_h100e_hour(False, 12, 500.0) == pytest.approx(
-        rev * (1 + away * 0.5)
-    )
-    # a site no larger than what it turned away serves only those users
-    full = rev * (1 + away)
-    assert lab.whole_site_value_usd_per_h100e_hour(False, 12, 100.0) == pytest.approx(full)
-    # a site for a training run is worth at least what it earns serving them, and at
-    # least its value in the race
-    assert lab.whole_site_value_usd_per_h100e_hour(True, 12, 100.0) >= full - EPS
-    assert lab.whole_site_value_usd_per_h100e_hour(True, 12, 1e9) == pytest.approx(
-        lab.value_usd_per_h100e_hour(True)
-    )
-    # spot is no outside option for a whole site: its quote is not capped, a share is
-    rfq = RFQ(
-        buyer_id=lab.unique_id,
-        capacity_h100e=400.0,
-        start_month=m.month + 1,
-        term_months=12,
-        contiguous=False,
-        purpose=Purpose.INFERENCE,
-        reservation_usd_per_h100e_hour=lab.reservation_usd_per_h100e_hour(False, 12),
-        buyer_credit=lab.credit_rating,
-    )
-
-    def offer(exclusive: bool) -> Quote:
-        return Quote(
-            seller_id=0,
-            facility_id=0,
-            capacity_h100e=500.0,
-            start_month=m.month + 1,
-            term_months=12,
-            ask_usd_per_h100e_hour=0.1,
-            floor_usd_per_h100e_hour=0.1,
-            exclusive=exclusive,
-            cancellation_notice_months=0,
-            h100e_per_mw=733.0,
-        )
-
-    assert lab.quote_value(rfq, offer(False)) == pytest.approx(0.5 * rev * factor)
-    assert lab.quote_value(rfq, offer(True)) == pytest.approx(rev * (1 + away * 0.5))

@@ -1880,7 +1880,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         1.0,
     ),
     # ---------------------------------------------------------------------------------
-    # A lab's own demand growth (the value of compute in the race reads existing ones)
+    # A lab's own demand growth
     _p(
         "lab_demand_growth_halflife_months",
         3.0,

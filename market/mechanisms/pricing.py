@@ -95,18 +95,6 @@ def seller_power(base: float, slope: float, tight: float, *, low: float, high: f
     return min(high, max(low, base + slope * tight))
 
 
-def lost_users_months(churn: float, inertia: float, term_months: int) -> float:
-    """Months of revenue a lab loses, within a contract's term, for each unit of demand
-    it rations: ``churn`` of the rationed users leave for rivals next month and come
-    back only as the contest pulls shares back, ``1 - inertia`` of the way a month, so
-    a leaver is away sum(inertia ** t, t < term) months of the term."""
-    if term_months <= 0:
-        return 0.0
-    if inertia >= 1.0:
-        return churn * term_months
-    return churn * (1.0 - inertia**term_months) / (1.0 - inertia)
-
-
 def bargain(ask: float, reservation: float, seller_share: float) -> float | None:
     """Split the surplus between the seller's ask and the buyer's reservation value.
     No deal (None) when the reservation is below the ask."""
