@@ -73,6 +73,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from market.io.atomic import write_text
+from market.io.outputs import OUTPUTS
 
 BACKENDS = ("serial", "processes", "dask")
 SAMPLERS = ("grid", "random", "lhs")
@@ -87,6 +88,7 @@ _READ_CSV_EXACT = (
     if tuple(map(int, pd.__version__.split(".")[:2])) >= (3, 1)
     else {"float_precision": "round_trip"}
 )
+OUTPUT_NAMES = frozenset(o.name for o in OUTPUTS)  # the model's monthly outputs
 _SAFE_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -568,6 +570,12 @@ def _parquet_bytes(csv_text: str) -> bytes:
     import pyarrow.parquet as pq
 
     frame = pd.read_csv(io.StringIO(csv_text), **_READ_CSV_EXACT).drop(columns="seed")
+    # an output whole in every month of one run (e.g. a dealer that never held anything)
+    # is read as integers: stored as floats, so every run's file has one schema
+    whole = [
+        c for c in frame.columns if c in OUTPUT_NAMES and pd.api.types.is_integer_dtype(frame[c])
+    ]
+    frame = frame.astype(dict.fromkeys(whole, "float64"))
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink, compression="zstd")
     return sink.getvalue()
