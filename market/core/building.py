@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from market.core import technology
 from market.core.calendar import month_label
 from market.io.records import ChipBatch, ChipOrder, Facility, FacilityStatus
 from market.mechanisms import investment
@@ -86,12 +85,29 @@ def start_build(
 
 
 def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float, user=None) -> None:
-    """Order from the supplier ``firm`` picks (``Technology.chip_supplier``: the lowest
-    price once its backlog is counted, among those whose chips ``user``, the buyer the
-    site is built for, can run), at its quote."""
-    s = model.tech.chip_supplier(firm, user)
-    if s is None or h100e <= 0:
+    """Order from the supplier with the lowest price once its backlog is counted: a
+    long backlog means idle sites while waiting (``chip_backlog_cost_per_month``). A
+    site built for a buyer gets chips that buyer's software runs on: merchant GPUs, or
+    a captive program's ASICs only when the buyer is that program's parent or
+    partner. A provider building to sell to whoever comes values ASICs by the share
+    of users whose labs can run them (``sellable_share``)."""
+    backlog_cost = model.p.chip_backlog_cost_per_month
+    options = model.tech.suppliers_for(firm)
+    if user is not None:
+        options = [s for s in options if s.sells_to(user)] or options
+    if not options or h100e <= 0:
         return
+    for_market = user is None and firm.reviews_investments()
+
+    def cost(s) -> tuple[float, int]:
+        price = s.quote_price(firm) * (
+            1 + backlog_cost * s.backlog_h100e() / max(s.production_h100e_per_month, 1.0)
+        )
+        if for_market and s.captive:
+            price /= max(sellable_share(model, s), 1e-9)
+        return price, s.unique_id
+
+    s = min(options, key=cost)
     gen = model.tech.generation
     o = ChipOrder(
         model.new_id("order"),
@@ -114,7 +130,7 @@ def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float, use
 def sellable_share(model: ComputeMarket, supplier: ChipSupplier) -> float:
     """Share of users served by labs that run ``supplier``'s chips (all labs for a
     merchant; a captive program's parent and partners among labs for an ASIC)."""
-    return technology.sellable_share(supplier)
+    return sum(lab.share for lab in model.labs() if supplier.sells_to(lab))
 
 
 def order_alive(model: ComputeMarket, o: ChipOrder) -> bool:

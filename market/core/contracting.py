@@ -51,7 +51,7 @@ def sign(
     seller = model.firm(q.seller_id)
     p = model.p
     if q.facility_id is None:
-        total = model.tech.build_cost_usd(seller, h100e, buyer)
+        total = model.tech.build_cost_usd(seller, h100e)
         new_site = building.start_build(model, seller, h100e, for_contract=True, user=buyer)
         q.facility_id = new_site.facility_id
         value = h100e * price * HOURS_PER_MONTH * q.term_months

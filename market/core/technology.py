@@ -13,12 +13,6 @@ from market.mechanisms import pricing, spot_cost, technology
 FALLBACK_CHIP_PRICE_USD_PER_H100E = 30_000.0
 
 
-def sellable_share(supplier) -> float:
-    """Share of users served by labs that run ``supplier``'s chips (all labs for a
-    merchant; a captive program's parent and partners among labs for an ASIC)."""
-    return sum(lab.share for lab in supplier.model.labs() if supplier.sells_to(lab))
-
-
 class Technology:
     def __init__(self, p: Parameters, regions: dict[str, Region]) -> None:
         self.p = p
@@ -76,46 +70,16 @@ class Technology:
         whose parent or partner it is."""
         return self.merchants + self.captives_by_client.get(firm.name, [])
 
-    def chip_supplier(self, firm, user=None):
-        """The supplier ``firm`` orders chips from now (None: no supplier sells to it):
-        the lowest price once its backlog is counted, a long backlog meaning idle
-        sites while waiting (``chip_backlog_cost_per_month``). A site built for
-        ``user``, the buyer it is built for, gets chips that buyer's software runs on:
-        merchant GPUs, or a captive program's ASICs only when the buyer is that
-        program's parent or partner. A provider building to sell to whoever comes
-        values ASICs by the share of users whose labs can run them (``sellable_share``)."""
-        options = self.suppliers_for(firm)
-        if user is not None:
-            options = [s for s in options if s.sells_to(user)] or options
-        if not options:
-            return None
-        backlog_cost = self.p.chip_backlog_cost_per_month
-        for_market = user is None and firm.reviews_investments()
-
-        def cost(s) -> tuple[float, int]:
-            price = s.quote_price(firm) * (
-                1 + backlog_cost * s.backlog_h100e() / max(s.production_h100e_per_month, 1.0)
-            )
-            if for_market and s.captive:
-                price /= max(sellable_share(s), 1e-9)
-            return price, s.unique_id
-
-        return min(options, key=cost)
-
-    def best_chip_price(self, firm, user=None) -> float:
-        """What ``firm`` pays an H100e for chips it orders now: the price of the supplier
-        it orders from (``chip_supplier``), so that its cash checks and appraisals
-        count the chips it will pay for, not the cheapest list price."""
-        s = self.chip_supplier(firm, user)
-        return s.quote_price(firm) if s is not None else self.merchant_price_usd_per_h100e()
+    def best_chip_price(self, firm) -> float:
+        prices = [s.quote_price(firm) for s in self.suppliers_for(firm)]
+        return min(prices) if prices else self.merchant_price_usd_per_h100e()
 
     # ------------------------------------------------------------------ sites
-    def build_cost_usd(self, firm, h100e: float, user=None) -> float:
-        """A new site for ``h100e`` of today's chips: the building and the chips (ones
-        ``user``, the buyer it is built for, can run)."""
+    def build_cost_usd(self, firm, h100e: float) -> float:
+        """A new site for ``h100e`` of today's chips: the building and the chips."""
         density = self.density_now()
         return h100e / density * self.p.facility_cost_usd_per_mw + h100e * self.best_chip_price(
-            firm, user
+            firm
         )
 
     def facility_opex_usd(self, f: Facility) -> float:
