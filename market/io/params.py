@@ -865,7 +865,7 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "x annual revenue",
         "Investors value a lab at this multiple of its annual revenue (normal sentiment); "
         "one raise sells at most a quarter of that value. At most 30 in normal times: the "
-        "richest multiples on record for AI labs (about 60 times run-rate revenue in "
+        "richest multiples on record for AI labs (40 to 60 times run-rate revenue in "
         "2025) came in a boom, which sentiment_multiplier_boom adds on top.",
         "finance",
         1.0,
