@@ -3,9 +3,11 @@
     python scripts/random_draws.py --runs 200 --years 10 --scenario classroom
 
 For each run it reports the largest amount of money any firm holds or owes in any
-month (against MONEY_SANITY_USD), the outputs that were empty (NaN) and in which
-months, and how often the model's invariants fail (tests/test_properties.py holds
-the checks). The last line sums the runs up; --jsonl writes one line per run.
+month (against MONEY_SANITY_USD) with the firm and month, the highest chip list price
+and lab revenue per H100e-hour (the prices that run away when money does), the
+outputs that were empty (NaN) and in which months, and how often the model's
+invariants fail (tests/test_properties.py holds the checks). The last line sums the
+runs up, each run above the bound is listed before it; --jsonl writes one line per run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from market import ComputeMarket
 from market.io.params import MODEL_PARAMS, MONEY_SANITY_USD
 from market.io.scenario import ScenarioError
 from tests.test_properties import FIXED, MonthChecks
+
+# prices whose runaway takes money past the bound: chips bought at it, or revenue
+# (and the valuations that bound equity raises) earned at it
+PRICES = ("chip_price_usd_per_h100e", "revenue_usd_per_h100e_hour")
 
 
 def draw(rng: random.Random) -> dict:
@@ -58,13 +64,24 @@ def one_run(scenario: str, seed: int, months: int, params: dict) -> dict:
         }
     checks = MonthChecks(m, strict=False)
     money = 0.0
+    peak = {}  # the firm holding or owing the most money, and when
+    highest = dict.fromkeys(PRICES, 0.0)
     for _ in range(months):
         m.step()
         checks.check()
-        money = max(money, max((abs(a.cash_usd) for a in m.agents), default=0.0))
+        firm = max(m.agents, key=lambda a: abs(a.cash_usd), default=None)
+        if firm is not None and abs(firm.cash_usd) > money:
+            money = abs(firm.cash_usd)
+            peak = {"firm": firm.name, "kind": str(firm.kind), "month": m.calendar_month}
+        for name in PRICES:
+            value = m.metrics.get(name, math.nan)
+            if value > highest[name]:  # NaN (no price this month) never is
+                highest[name] = value
     return {
         "seed": seed,
         "money_usd": money,
+        "peak": peak,
+        "highest": highest,
         "empty": checks.empty_outputs,
         "broken": dict(checks.broken),
         "failed": checks.failed,
@@ -97,9 +114,22 @@ def main(argv=None) -> int:
         for name in r["broken"]:
             broken[name] = broken.get(name, 0) + 1
     top = max((r["money_usd"] for r in rows), default=0.0)
+    for r in over:
+        peak, highest = r["peak"], r["highest"]
+        print(
+            f"run {r['seed']}: {r['money_usd']:.3g} USD at {peak['kind']} {peak['firm']} in "
+            f"{peak['month']}; highest chip price {highest[PRICES[0]]:.3g} USD per H100e, "
+            f"revenue {highest[PRICES[1]]:.3g} USD per H100e-hour"
+        )
+    high = {
+        name: max((r.get("highest", {}).get(name, 0.0) for r in rows), default=0.0)
+        for name in PRICES
+    }
     print(
         f"{len(rows)} runs of {args.scenario}, {months} months, {time.time() - t0:.0f} s: "
         f"largest money {top:.3g} USD; {len(over)} runs above {MONEY_SANITY_USD:.0e} USD; "
+        f"highest chip price {high[PRICES[0]]:.3g} USD per H100e, highest revenue "
+        f"{high[PRICES[1]]:.3g} USD per H100e-hour; "
         f"runs with a failed invariant: {broken or 'none'}; "
         f"runs with another failure: {sum(1 for r in rows if r['failed'])}; "
         f"refused at load: {sum(1 for r in rows if 'refused' in r)}; empty outputs: "

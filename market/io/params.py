@@ -864,10 +864,12 @@ MODEL_PARAMS: tuple[Param, ...] = (
         20.0,
         "x annual revenue",
         "Investors value a lab at this multiple of its annual revenue (normal sentiment); "
-        "one raise sells at most a quarter of that value.",
+        "one raise sells at most a quarter of that value. At most 30 in normal times: the "
+        "richest multiples on record for AI labs (40 to 60 times run-rate revenue in "
+        "2025) came in a boom, which sentiment_multiplier_boom adds on top.",
         "finance",
         1.0,
-        50.0,
+        30.0,
     ),
     _p(
         "strategic_investment_share",
@@ -993,10 +995,14 @@ MODEL_PARAMS: tuple[Param, ...] = (
         2.0,
         "-",
         "A lab values inference compute at revenue_usd_per_h100e_hour x (1 + this x "
-        "last month's rationed share).",
+        "last month's rationed share). At most 10: a rationed user is worth at most the "
+        "revenue of the months it would stay (churn_per_rationed_share of them leave the "
+        "next month, and users stay a year or two); at 100 a lab short of a tenth of its "
+        "compute bids eleven times what an H100e-hour earns it, and the burn that sizes "
+        "its rounds runs away with the bids.",
         "contracting",
         0.0,
-        100.0,
+        10.0,
     ),
     _p(
         "unquoted_memory",
@@ -1103,19 +1109,26 @@ MODEL_PARAMS: tuple[Param, ...] = (
         0.1,
         "share per month",
         "A buyer counts each month of a supplier's backlog (in months of its output) as "
-        "this share on its price when choosing a supplier.",
+        "this share on its price when choosing a supplier. At most 0.5: a month's wait "
+        "for chips costs a buyer about the rent they would have earned in it, under a "
+        "tenth of their price at the default prices (3 USD an hour for 730 hours on about "
+        "27,000 USD); at more, buyers pay many times the cheapest price to skip a queue.",
         "supply",
         0.0,
-        10.0,
+        0.5,
     ),
     _p(
         "captive_chip_price_factor",
         1.1,
         "x unit cost",
-        "A captive chip program charges its parent and partners its unit cost times this.",
+        "A captive chip program charges its parent and partners its unit cost times this. "
+        "From 1 to 3: below 1 the program pays its parent to take chips (at 0 they are "
+        "free), and at 3 it charges about what a merchant GPU costs over its making (the "
+        "built-in merchants sell at 2.8 times unit cost), past which no parent would run "
+        "its own program.",
         "supply",
-        0.0,
-        10.0,
+        1.0,
+        3.0,
     ),
     _p(
         "neocloud_equity_share",
@@ -1151,10 +1164,12 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "raise_max_share_of_valuation",
         0.25,
         "share",
-        "A lab raises at most this share of its valuation in one round.",
+        "A lab raises at most this share of its valuation in one round. At most half: a "
+        "round selling more of the lab than its owners keep is a sale of control, not a "
+        "raise (venture rounds sell 10-25%).",
         "finance",
         0.0,
-        1.0,
+        0.5,
     ),
     _p(
         "raise_min_burn_share_of_revenue",
@@ -1179,19 +1194,25 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "sentiment_multiplier_winter",
         0.35,
         "x",
-        "Investors' mood in a winter: scales round sizes and valuations.",
+        "Investors' mood in a winter: scales round sizes and valuations. At most 1 (above "
+        "it a winter is a boom); software companies' revenue multiples fell to about a "
+        "third of their 2021 peak in 2022.",
         "finance",
         0.0,
-        10.0,
+        1.0,
     ),
     _p(
         "sentiment_multiplier_boom",
         1.6,
         "x",
-        "Investors' mood in a boom: scales round sizes and valuations (normal: 1).",
+        "Investors' mood in a boom: scales round sizes and valuations (normal: 1). From 1 "
+        "to 3: below 1 a boom is a winter, and in the booms on record revenue multiples "
+        "rose two to three times their norm (software companies' from about 7 to about "
+        "20 in 2021); at 10 a lab with 10 billion USD of yearly revenue raises half a "
+        "trillion in one round.",
         "finance",
-        0.0,
-        10.0,
+        1.0,
+        3.0,
     ),
     _p(
         "strategic_investor_cash_multiple",
@@ -1381,9 +1402,16 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "chip_min_output_share_per_month",
         0.98,
         "share per month",
-        "A supplier's planned output never falls below this share of today's.",
+        "A supplier's planned output never falls below this share of today's. At least "
+        "0.96: a chip maker cuts output by at most about 4% a month (the deepest cuts on "
+        "record, memory makers' in 2023, took wafer starts down a quarter to a third over "
+        "six to nine months). Faster cuts, kept up through years without orders, shrink a "
+        "supplier to a few chips a month, and when orders return its backlog, counted in "
+        "months of that output, prices chips at tens of millions of dollars an H100e "
+        "(random draws with this share from 0.9 to 1: above 1e7 USD in 56 of 268 runs "
+        "below 0.96, in 1 of 182 above).",
         "supply",
-        0.0,
+        0.96,
         1.0,
     ),
     _p(

@@ -88,6 +88,7 @@ _READ_CSV_EXACT = (
     if tuple(map(int, pd.__version__.split(".")[:2])) >= (3, 1)
     else {"float_precision": "round_trip"}
 )
+OUTPUT_NAMES = frozenset(o.name for o in OUTPUTS)  # the model's monthly outputs
 _SAFE_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -569,10 +570,10 @@ def _parquet_bytes(csv_text: str) -> bytes:
     import pyarrow.parquet as pq
 
     frame = pd.read_csv(io.StringIO(csv_text), **_READ_CSV_EXACT).drop(columns="seed")
-    # a model output whose values happen to be whole in one run (a dealer holding nothing)
-    # is written as a float like in every other run, so the dataset has one schema
+    # an output whole in every month of one run (e.g. a dealer that never held anything)
+    # is read as integers: stored as floats, so every run's file has one schema
     whole = [
-        o.name for o in OUTPUTS if o.name in frame and pd.api.types.is_integer_dtype(frame[o.name])
+        c for c in frame.columns if c in OUTPUT_NAMES and pd.api.types.is_integer_dtype(frame[c])
     ]
     frame = frame.astype(dict.fromkeys(whole, "float64"))
     sink = io.BytesIO()
