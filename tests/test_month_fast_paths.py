@@ -1,0 +1,86 @@
+"""The month's fast paths outside contracting give the answers of the plain
+computation they stand for: each test runs the plain version next to the fast one
+and compares (see "What keeps a month cheap" in docs/scaling.md)."""
+
+import numpy as np
+import pytest
+
+from market import ComputeMarket
+from market.core import secondary
+from market.core.stages import secondary as secondary_stage
+from market.mechanisms import orderbook
+from market.mechanisms.broker_records import BlockOrder, Side
+
+
+def _plain_allocate_all(buys, asks, left):
+    """Every buy looks through every ask: no list is pruned."""
+    taken = {}
+    for b in buys:
+        t, _ = orderbook._allocate(b, asks, left)
+        if t:
+            taken[b.seq] = t
+    return taken
+
+
+def _random_book(seed: int) -> list[BlockOrder]:
+    """Many asks and buys from few traders, over a few windows, with ties in price."""
+    rng = np.random.default_rng(seed)
+    orders = []
+    for seq in range(1, 400):
+        side = Side.SELL if rng.random() < 0.6 else Side.BUY
+        start = int(rng.integers(1, 3))
+        months = int(rng.choice([1, 3, 6]))
+        price = float(rng.choice([1.0, 1.5, 2.0, 2.5, 3.0]))
+        h100e = float(rng.choice([10.0, 100.0, 250.0, 1000.0]))
+        aon = side == Side.BUY and rng.random() < 0.2
+        orders.append(
+            BlockOrder(side, int(rng.integers(1, 12)), h100e, start, months, price, seq, aon)
+        )
+    return orders
+
+
+@pytest.mark.parametrize("rule", orderbook.RULES)
+@pytest.mark.parametrize("seed", range(6))
+def test_pruned_matching_equals_matching_through_every_ask(rule, seed, monkeypatch):
+    orders = _random_book(seed)
+    fast = orderbook.match(orders, now_month=1, rule=rule, fee_bps=5.0)
+    monkeypatch.setattr(orderbook, "_allocate_all", _plain_allocate_all)
+    plain = orderbook.match(orders, now_month=1, rule=rule, fee_bps=5.0)
+    assert fast.fills, "the book should trade"
+    assert fast == plain
+
+
+def _run(scenario: str, seed: int, months: int, **overrides):
+    m = ComputeMarket(scenario=scenario, rng=seed, **overrides)
+    m.run_months(months)
+    return m
+
+
+def _outputs(m) -> tuple:
+    ts = m.datacollector.get_model_vars_dataframe()
+    return (ts.to_csv(), [e.text for e in m.events])
+
+
+def _secondary_without_kept_quotes(model) -> None:
+    model.secondary_month = secondary.run_month(model)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seed", "overrides"),
+    [
+        ("lesson-brokers", 3, {"demand_growth_per_year": 0.7}),
+        ("lesson-brokers", 1, {"broker_models": "dealer"}),
+    ],
+)
+def test_secondary_stage_with_kept_quotes_equals_without(scenario, seed, overrides, monkeypatch):
+    fast = _outputs(_run(scenario, seed, 30, **overrides))
+    monkeypatch.setattr(secondary_stage, "stage_secondary", _secondary_without_kept_quotes)
+    from market.core import stages
+
+    plain_stages = tuple(
+        stages.Stage(s.name, _secondary_without_kept_quotes) if s.name == "secondary" else s
+        for s in stages.STAGES
+    )
+    monkeypatch.setattr(ComputeMarket, "stages", plain_stages)
+    plain = _outputs(_run(scenario, seed, 30, **overrides))
+    assert fast == plain
