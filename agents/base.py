@@ -586,6 +586,8 @@ class Firm(mesa.Agent):
         """Online capacity neither delivered under contract nor kept for itself,
         offered at a share of the cost floor of its largest site, never below the
         short-run marginal cost of its least efficient online chips."""
+        if not self.facilities:  # nothing online, nothing kept: no ask
+            return None
         m = self.model
         free = self.online_capacity_h100e() - self.delivered_sold_h100e()
         free -= self.own_reservation_h100e(m.month)

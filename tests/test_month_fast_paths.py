@@ -84,3 +84,17 @@ def test_secondary_stage_with_kept_quotes_equals_without(scenario, seed, overrid
     monkeypatch.setattr(ComputeMarket, "stages", plain_stages)
     plain = _outputs(_run(scenario, seed, 30, **overrides))
     assert fast == plain
+
+
+def test_a_labs_sums_worked_out_ahead_equal_those_worked_out_month_by_month():
+    m = _run("lesson-brokers", 3, 14, demand_growth_per_year=0.7)
+    checked = 0
+    for lab in m.labs():
+        months = range(m.month + 1, m.month + 8)
+        lab.contract_sums_ahead(months)
+        ahead = {t: lab._contract_sums(t) for t in months}
+        lab._sums_version = -1  # forget them: each month on its own
+        plain = {t: lab._contract_sums(t) for t in months}
+        assert ahead == plain
+        checked += sum(1 for b, s in plain.values() if b or s)
+    assert checked > 0, "some lab should hold contracts"
