@@ -98,3 +98,34 @@ def test_a_labs_sums_worked_out_ahead_equal_those_worked_out_month_by_month():
         assert ahead == plain
         checked += sum(1 for b, s in plain.values() if b or s)
     assert checked > 0, "some lab should hold contracts"
+
+
+def _auction_bids_one_draw_each(model, seller, value):
+    """The plain auction: one draw per bidder, in turn."""
+    p = model.p
+    bids = []
+    for firm in model.firms():
+        if firm is seller or not firm.active or not firm.wants_sites():
+            continue
+        bid = value * (p.auction_bid_min_share + p.auction_bid_spread * float(model.rng.random()))
+        if firm.cash_usd >= bid:
+            bids.append((bid, firm.unique_id))
+    return bids
+
+
+def test_auction_bids_drawn_at_once_equal_one_draw_per_bidder(monkeypatch):
+    from market.core import lifecycle
+
+    calls = []
+    batched = lifecycle.auction_bids
+
+    def counted(model, seller, value):
+        calls.append(value)
+        return batched(model, seller, value)
+
+    monkeypatch.setattr(lifecycle, "auction_bids", counted)
+    fast = _outputs(_run("lesson-consolidation", 5, 120))
+    assert calls, "the scenario should auction sites"
+    monkeypatch.setattr(lifecycle, "auction_bids", _auction_bids_one_draw_each)
+    plain = _outputs(_run("lesson-consolidation", 5, 120))
+    assert fast == plain
