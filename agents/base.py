@@ -533,7 +533,18 @@ class Firm(mesa.Agent):
         """Share of its online capacity in use last month: what it delivers under
         contract times the share of their compute its buyers used (a seller sees its
         capacity draw power or sit idle, so a sold block no one uses does not count as
-        busy); 1 with nothing online (no evidence of idle capacity yet)."""
+        busy); 1 with nothing online (no evidence of idle capacity yet). While the
+        investment stage runs it is kept per firm (``World.utilisation_kept``): nothing
+        there brings chips online, starts or ends a delivery, or changes a buyer's use."""
+        kept = self.model.utilisation_kept
+        if kept is None:
+            return self._recent_utilisation()
+        u = kept.get(self.unique_id)
+        if u is None:
+            u = kept[self.unique_id] = self._recent_utilisation()
+        return u
+
+    def _recent_utilisation(self) -> float:
         online = self.online_capacity_h100e()
         if online <= 0:
             return 1.0

@@ -129,3 +129,21 @@ def test_auction_bids_drawn_at_once_equal_one_draw_per_bidder(monkeypatch):
     monkeypatch.setattr(lifecycle, "auction_bids", _auction_bids_one_draw_each)
     plain = _outputs(_run("lesson-consolidation", 5, 120))
     assert fast == plain
+
+
+def test_investment_with_kept_utilisation_equals_without(monkeypatch):
+    from market.core import stages
+    from market.core.stages import investment
+
+    def plain_investment(model):
+        model.utilisation_kept = None
+        investment.invest(model)
+
+    fast = [_outputs(_run(s, seed, 48)) for s, seed in (("baseline", 1), ("colossus-2026", 2))]
+    plain_stages = tuple(
+        stages.Stage(s.name, plain_investment) if s.name == "investment" else s
+        for s in stages.STAGES
+    )
+    monkeypatch.setattr(ComputeMarket, "stages", plain_stages)
+    plain = [_outputs(_run(s, seed, 48)) for s, seed in (("baseline", 1), ("colossus-2026", 2))]
+    assert fast == plain
