@@ -122,8 +122,11 @@ class Lab(Firm):
         held = (self.bought, book.resold_view(self.unique_id), self.sold)
         for i, contracts in enumerate(held):
             for c in contracts:
+                if c.state == ContractState.ENDED:
+                    continue
+                start, end = c.start_month, c.end_month  # overlaps [t, t + 1): start <= t < end
                 for t in missing:
-                    if c.overlaps(t, t + 1):
+                    if start <= t < end:
                         terms[t][i].append(c.capacity_h100e)
         for t, (bought, resold, sold) in terms.items():
             self._sums[t] = (sum(bought) - sum(resold), sum(sold))
