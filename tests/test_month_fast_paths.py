@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from market import ComputeMarket
-from market.core import secondary
-from market.core.stages import secondary as secondary_stage
+from market.core import secondary, stages
 from market.mechanisms import orderbook
 from market.mechanisms.broker_records import BlockOrder, Side
 
@@ -74,9 +73,6 @@ def _secondary_without_kept_quotes(model) -> None:
 )
 def test_secondary_stage_with_kept_quotes_equals_without(scenario, seed, overrides, monkeypatch):
     fast = _outputs(_run(scenario, seed, 30, **overrides))
-    monkeypatch.setattr(secondary_stage, "stage_secondary", _secondary_without_kept_quotes)
-    from market.core import stages
-
     plain_stages = tuple(
         stages.Stage(s.name, _secondary_without_kept_quotes) if s.name == "secondary" else s
         for s in stages.STAGES
@@ -132,7 +128,6 @@ def test_auction_bids_drawn_at_once_equal_one_draw_per_bidder(monkeypatch):
 
 
 def test_investment_with_kept_utilisation_equals_without(monkeypatch):
-    from market.core import stages
     from market.core.stages import investment
 
     def plain_investment(model):
