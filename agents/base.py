@@ -533,7 +533,18 @@ class Firm(mesa.Agent):
         """Share of its online capacity in use last month: what it delivers under
         contract times the share of their compute its buyers used (a seller sees its
         capacity draw power or sit idle, so a sold block no one uses does not count as
-        busy); 1 with nothing online (no evidence of idle capacity yet)."""
+        busy); 1 with nothing online (no evidence of idle capacity yet). While the
+        investment stage runs it is kept per firm (``World.utilisation_kept``): nothing
+        there brings chips online, starts or ends a delivery, or changes a buyer's use."""
+        kept = self.model.utilisation_kept
+        if kept is None:
+            return self._recent_utilisation()
+        u = kept.get(self.unique_id)
+        if u is None:
+            u = kept[self.unique_id] = self._recent_utilisation()
+        return u
+
+    def _recent_utilisation(self) -> float:
         online = self.online_capacity_h100e()
         if online <= 0:
             return 1.0
@@ -586,6 +597,8 @@ class Firm(mesa.Agent):
         """Online capacity neither delivered under contract nor kept for itself,
         offered at a share of the cost floor of its largest site, never below the
         short-run marginal cost of its least efficient online chips."""
+        if not self.facilities:  # nothing online, nothing kept: no ask
+            return None
         m = self.model
         free = self.online_capacity_h100e() - self.delivered_sold_h100e()
         free -= self.own_reservation_h100e(m.month)

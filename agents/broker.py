@@ -276,6 +276,7 @@ def resale_offers(lab: Any, now: int) -> list[Offer]:
     if not p.lease_to_rival_labs:  # a resale is a lease to another lab
         return []
     window = range(now, now + p.resale_offer_months)
+    lab.contract_sums_ahead(window)
     spare = {t: max(0.0, lab.secured_h100e(t) - lab.need_h100e(t)) for t in window}
     shapes = [(now, p.resale_offer_months), (now, p.resale_block_months)]
     offers = []

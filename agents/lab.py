@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 
 from agents.base import Firm
 from agents.world import World
@@ -106,6 +107,31 @@ class Lab(Firm):
             sold = sum(c.capacity_h100e for c in self.sold if c.overlaps(month, end))
             sums = self._sums[month] = (bought - resold, sold)
         return sums
+
+    def contract_sums_ahead(self, months: Iterable[int]) -> None:
+        """Work out the sums ``_contract_sums`` keeps for several months in one pass
+        over the lab's contracts, so asking for each month after it is a lookup (the
+        same sums: each month's terms are added in the same order)."""
+        book = self.model.book
+        version = book.version(self.unique_id)
+        if version != self._sums_version:
+            self._sums = {}
+            self._sums_version = version
+        missing = [t for t in months if t not in self._sums]
+        if len(missing) < 2:
+            return
+        terms = {t: ([], [], []) for t in missing}
+        held = (self.bought, book.resold_view(self.unique_id), self.sold)
+        for i, contracts in enumerate(held):
+            for c in contracts:
+                if c.state == ContractState.ENDED:
+                    continue
+                start, end = c.start_month, c.end_month  # overlaps [t, t + 1): start <= t < end
+                for t in missing:
+                    if start <= t < end:
+                        terms[t][i].append(c.capacity_h100e)
+        for t, (bought, resold, sold) in terms.items():
+            self._sums[t] = (sum(bought) - sum(resold), sum(sold))
 
     def bought_h100e(self, month: int) -> float:
         """Capacity bought for ``month``, less what the lab has resold of it."""

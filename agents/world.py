@@ -83,6 +83,7 @@ class World(Protocol):
     revenue_usd_per_h100e_hour: float
     quote_epoch: int
     quote_memo: dict  # prices kept while the contracting stage runs
+    utilisation_kept: dict | None  # firms' recent utilisation, while the investment stage runs
 
     @property
     def leader_capability(self) -> float: ...

@@ -270,15 +270,7 @@ def auction_site(model: ComputeMarket, seller, f) -> float:
     winner pays the seller; returns the price (0 when the site finds no buyer)."""
     p = model.p
     value = site_value_usd(model, f) * (1.0 - p.distressed_asset_discount)
-    bids = []
-    for firm in model.firms():
-        if firm is seller or not firm.active:
-            continue
-        if not firm.wants_sites():
-            continue
-        bid = value * (p.auction_bid_min_share + p.auction_bid_spread * float(model.rng.random()))
-        if firm.cash_usd >= bid:
-            bids.append((bid, firm.unique_id))
+    bids = auction_bids(model, seller, value)
     sizes: dict[int, float] = {}  # firms' sizes before the sale, for merger review
     while bids:
         won = finance.second_price(bids, p.auction_reserve_share * value)
@@ -308,6 +300,26 @@ def auction_site(model: ComputeMarket, seller, f) -> float:
     seller.facilities.remove(f)
     model.log("auction", f"{f.name} of {seller.name} finds no buyer and closes", seller.name)
     return 0.0
+
+
+def auction_bids(model: ComputeMarket, seller, value: float) -> list[tuple[float, int]]:
+    """(bid, firm id) of every firm that wants sites and has the cash for its bid: each
+    bidder, in id order by type, bids ``value`` times a share drawn between
+    ``auction_bid_min_share`` and that plus ``auction_bid_spread``. The draws are made
+    in one call, which gives the numbers one draw per bidder in turn would."""
+    p = model.p
+    bidders = [
+        firm for firm in model.firms() if firm is not seller and firm.active and firm.wants_sites()
+    ]
+    if not bidders:
+        return []
+    shares = p.auction_bid_min_share + p.auction_bid_spread * model.rng.random(len(bidders))
+    amounts = (value * shares).tolist()
+    return [
+        (bid, firm.unique_id)
+        for firm, bid in zip(bidders, amounts, strict=True)
+        if firm.cash_usd >= bid
+    ]
 
 
 def transfer_site(model: ComputeMarket, old, new, f) -> None:

@@ -132,6 +132,8 @@ class ComputeMarket(mesa.Model):
         self.quote_epoch = -1
         self._quote_epochs = 0
         self.quote_memo: dict = {}
+        # firms' recent utilisation by id while the investment stage runs; None outside it
+        self.utilisation_kept: dict[int, float] | None = None
         self._forecasts: dict[tuple, float] = {}
         self.capex_history: dict[str, list[float]] = defaultdict(list)
         self.run_history: list[float] = []  # frontier (largest completed run) by month

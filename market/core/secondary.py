@@ -381,10 +381,14 @@ def forward_pnl_usd(model: ComputeMarket, firm) -> float:
 def basis_usd_per_h100e_hour(model: ComputeMarket, lab) -> float:
     """What the lab pays per H100e-hour under its active contracts (capacity-weighted)
     less the reference index its forwards settle on: the basis they leave unhedged."""
-    active = [c for c in model.book.bought_view(lab.unique_id) if c.state == ContractState.ACTIVE]
-    held = sum(c.capacity_h100e for c in active)
     index = reference_price(model)
-    if held <= 0 or not index > 0:
+    if not index > 0:
+        return math.nan
+    active = [c for c in model.book.bought_view(lab.unique_id) if c.state == ContractState.ACTIVE]
+    if not active:
+        return math.nan
+    held = sum(c.capacity_h100e for c in active)
+    if held <= 0:
         return math.nan
     paid = sum(c.capacity_h100e * c.price_usd_per_h100e_hour for c in active) / held
     return forwards.basis_usd_per_h100e_hour(paid, index)

@@ -148,18 +148,22 @@ def _allocate(
     left: Left,
     spent: set[int] | None = None,
     dry: set[int] | None = None,
-) -> list[tuple[BlockOrder, float]]:
-    """The asks (cheapest first) and amounts that fill this buy; [] for an
-    all-or-none buy they cannot fill. Takes the amounts out of ``left``, adds to
-    ``spent`` the asks that have nothing left in any month and to ``dry`` those that
-    can give nothing over this buy's window (capacity left only ever falls)."""
+) -> tuple[list[tuple[BlockOrder, float]], int]:
+    """The asks (cheapest first) and amounts that fill this buy ([] for an
+    all-or-none buy they cannot fill), and how many of ``asks`` it looked at: every
+    ask it adds to ``spent`` or ``dry`` is among them. Takes the amounts out of
+    ``left``, adds to ``spent`` the asks that have nothing left in any month and to
+    ``dry`` those that can give nothing over this buy's window (capacity left only
+    ever falls)."""
     takes: list[tuple[BlockOrder, float]] = []
     need = buy.capacity_h100e
+    looked = 0
     for ask in asks:
         if need <= _EPS * buy.capacity_h100e:
             break
         if ask.price_usd_per_h100e_hour > buy.price_usd_per_h100e_hour:
             break  # asks are sorted by price
+        looked += 1
         if ask.trader_id == buy.trader_id:
             continue
         if not ask.covers(buy):
@@ -174,7 +178,7 @@ def _allocate(
         elif dry is not None and available <= 0.0:
             dry.add(ask.seq)
     if buy.all_or_none and need > _EPS * buy.capacity_h100e:
-        return []
+        return [], looked
     for ask, q in takes:
         months = left[ask.seq]
         for m in range(buy.start_month, buy.end_month):
@@ -183,7 +187,7 @@ def _allocate(
             spent.add(ask.seq)
         if dry is not None and _available(left, ask, buy) <= 0.0:
             dry.add(ask.seq)
-    return takes
+    return takes, looked
 
 
 def _allocate_all(
@@ -192,7 +196,8 @@ def _allocate_all(
     """``_allocate`` each buy in turn, by sequence number of the buys that took any.
     An ask with nothing left in any month could fill no later buy, and one with
     nothing left over a window (or not covering it) no later buy of that window, so
-    it leaves the list those buys look through."""
+    it leaves the list those buys look through. Such asks are all among the ones the
+    buy looked at, so only that head of the list is rebuilt."""
     taken = {}
     spent_before: set[int] = set()
     live_for: dict[tuple[int, int], list[BlockOrder]] = {}  # by the buys' window
@@ -200,16 +205,16 @@ def _allocate_all(
         window = (b.start_month, b.end_month)
         live = live_for.get(window)
         if live is None:
-            live = [a for a in asks if a.seq not in spent_before]
+            live = live_for[window] = [a for a in asks if a.seq not in spent_before]
         spent: set[int] = set()
         dry: set[int] = set()
-        t = _allocate(b, live, left, spent, dry)
+        t, looked = _allocate(b, live, left, spent, dry)
         if t:
             taken[b.seq] = t
         if spent or dry:
             spent_before |= spent
-            live = [a for a in live if a.seq not in spent and a.seq not in dry]
-        live_for[window] = live
+            gone = spent | dry
+            live[:looked] = [a for a in live[:looked] if a.seq not in gone]
     return taken
 
 

@@ -14,6 +14,15 @@ if TYPE_CHECKING:
 
 
 def stage_investment(model: ComputeMarket) -> None:
+    # each firm's recent utilisation is kept while the stage runs (``Firm.recent_utilisation``)
+    model.utilisation_kept = {}
+    try:
+        invest(model)
+    finally:
+        model.utilisation_kept = None
+
+
+def invest(model: ComputeMarket) -> None:
     orders = building.orders_by_site(model)
     for firm in model.firms():
         if firm.reviews_investments():

@@ -13,4 +13,11 @@ if TYPE_CHECKING:
 
 
 def stage_secondary(model: ComputeMarket) -> None:
-    model.secondary_month = secondary.run_month(model)
+    # the dealers' requests and the list-price survey ask the providers for quotes:
+    # as in the contracting stage, sellers keep their free capacity per window while
+    # the stage runs (a dealer's lease updates its seller's, as any sale does)
+    model.begin_quoting()
+    try:
+        model.secondary_month = secondary.run_month(model)
+    finally:
+        model.quote_epoch = -1

@@ -19,13 +19,7 @@ def stage_settlement(model: ComputeMarket) -> None:
     pay_spot(model)
     for broker in model.of_type(Broker):  # a dealer's month: what it resold of its holdings
         broker.close_month()
-    for c in model.book.open():
-        if c.state != ContractState.ACTIVE or c.delivered_h100e <= 0:
-            continue
-        buyer = model.firm(c.buyer_id)
-        amount = c.monthly_payment_usd(model.month, c.delivered_h100e, buyer.used_share())
-        c.paid_usd += amount
-        model.ledger.pay(buyer, model.firm(c.seller_id), amount, "contract")
+    pay_contracts(model)
     for firm in model.firms() + model.suppliers():
         if hasattr(firm, "step_settlement"):
             firm.step_settlement()
@@ -39,6 +33,18 @@ def stage_settlement(model: ComputeMarket) -> None:
     interventions.apply(model)  # declared forced exits
     covenants.review(model)  # neocloud loan covenants; a breach accelerates the loans
     lifecycle.settle(model)
+
+
+def pay_contracts(model: ComputeMarket) -> None:
+    """Each active contract with something delivered is paid, in id order."""
+    firm_of, pay, month = model.firm, model.ledger.pay, model.month
+    for c in model.book.in_state(ContractState.ACTIVE):
+        if c.delivered_h100e <= 0:
+            continue
+        buyer = firm_of(c.buyer_id)
+        amount = c.monthly_payment_usd(month, c.delivered_h100e, buyer.used_share())
+        c.paid_usd += amount
+        pay(buyer, firm_of(c.seller_id), amount, "contract")
 
 
 def pay_spot(model: ComputeMarket) -> None:
