@@ -209,14 +209,22 @@ class Lab(Firm):
             for t in terms.term_menu(p.longest_term_months)
             if t >= shortest
         }
-        return terms.buyer_terms(
-            factor,
-            buyer_drift_per_year=terms.price_drift_per_year(
-                p.generation_cost_gain, p.generation_interval_months
-            ),
-            tolerance=p.buyer_term_tolerance,
-            **self.term_outlook(training, start),
-        )
+        drift = terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
+        outlook = self.term_outlook(training, start)
+        m = self.model
+        if m.quote_epoch < 0:
+            return terms.buyer_terms(
+                factor, buyer_drift_per_year=drift, tolerance=p.buyer_term_tolerance, **outlook
+            )
+        # while the contracting stage runs, kept per its inputs: the same for every lab
+        # with the same outlook
+        key = ("terms", *factor.items(), drift, p.buyer_term_tolerance, *outlook.items())
+        chosen = m.quote_memo.get(key)
+        if chosen is None:
+            chosen = m.quote_memo[key] = terms.buyer_terms(
+                factor, buyer_drift_per_year=drift, tolerance=p.buyer_term_tolerance, **outlook
+            )
+        return chosen
 
     def term_outlook(self, training: bool, start: int) -> dict[str, float]:
         """How firm and how sure the need behind a request is: firm for
