@@ -3,6 +3,7 @@ builds the contract from an accepted quote (starting a build-to-suit site first)
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from agents import Firm, Lab
@@ -22,6 +23,9 @@ from market.mechanisms import cancellation, pricing
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
+
+# an average of prices, each at least a bound, is at least the bound less rounding
+LOWEST_ASK_ROUNDING = 1.0 - 1e-9
 
 
 def seller_power(model: ComputeMarket) -> float:
@@ -223,6 +227,12 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
     )
     known = [model.firm(i) for i in model.network.neighbours(lab.unique_id)]
     sellers = [f for f in known if isinstance(f, Firm) and f.unique_id != c.seller_id]
+    # a deal's price is never below its quote's ask, nor their average below the
+    # lowest; the lower the replacement's price the more cancelling saves: when even
+    # the lowest ask any of them could quote saves too little, asking changes nothing
+    lowest = min((f.lowest_site_ask(rfq) for f in sellers), default=math.inf)
+    if not cancel_decision(model, c, c.capacity_h100e, lowest * LOWEST_ASK_ROUNDING).cancel:
+        return
     unquoted = [f.unquoted_h100e for f in sellers]
     quotes = [q for f in sellers for q in f.quotes(rfq) if q.facility_id is not None]
     for f, before in zip(sellers, unquoted, strict=True):
