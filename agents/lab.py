@@ -66,6 +66,7 @@ class Lab(Firm):
         self.spell_quiet_months = 0
         self._sums: dict[int, tuple[float, float]] = {}
         self._sums_version = -1
+        self._spans: tuple[list[tuple[int, int, float]], ...] = ([], [], [])
 
     # ------------------------------------------------------------------ views
     @property
@@ -95,13 +96,18 @@ class Lab(Firm):
         if version != self._sums_version:
             self._sums = {}
             self._sums_version = version
+            # the open contracts' windows and sizes, read once per version (every
+            # change of them goes through the book)
+            self._spans = tuple(
+                [(c.start_month, c.end_month, c.capacity_h100e) for c in contracts]
+                for contracts in (self.bought, book.resold_view(self.unique_id), self.sold)
+            )
         sums = self._sums.get(month)
         if sums is None:
-            end = month + 1
-            bought = sum(c.capacity_h100e for c in self.bought if c.overlaps(month, end))
-            resales = book.resold_view(self.unique_id)
-            resold = sum(c.capacity_h100e for c in resales if c.overlaps(month, end))
-            sold = sum(c.capacity_h100e for c in self.sold if c.overlaps(month, end))
+            bought, resold, sold = (
+                sum(h100e for start, end, h100e in spans if start <= month < end)
+                for spans in self._spans
+            )
             sums = self._sums[month] = (bought - resold, sold)
         return sums
 
