@@ -55,6 +55,29 @@ def test_replacement_search_skipped_only_when_it_would_change_nothing(
     assert fingerprint(fast) == fingerprint(full)
 
 
+class Forgetful(dict):
+    """A memo that keeps nothing: every price and term is worked out again."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)
+def test_prices_and_terms_kept_while_quoting_are_those_worked_out_again(
+    monkeypatch, scenario, seed, years
+):
+    fast = run(scenario, seed, years)
+    begin = ComputeMarket.begin_quoting
+
+    def forgetful_quoting(m: ComputeMarket) -> None:
+        begin(m)
+        m.quote_memo = Forgetful()
+
+    monkeypatch.setattr(ComputeMarket, "begin_quoting", forgetful_quoting)
+    full = run(scenario, seed, years)
+    assert fingerprint(fast) == fingerprint(full)
+
+
 def test_the_runs_compared_cancel_and_replace_leases():
     texts = [e.text for s in RUNS for e in run(*s).events]
     assert any("replaced at $" in t for t in texts)
@@ -77,3 +100,23 @@ def test_no_quote_asks_less_than_its_sellers_lowest_site_ask(monkeypatch, scenar
     monkeypatch.setattr(Firm, "quotes", checked_quotes)
     run(scenario, seed, years)
     assert len(checked) > 100
+
+
+def test_a_labs_kept_contract_sums_are_the_sums_over_its_contracts():
+    m = ComputeMarket(scenario="lesson-brokers", rng=3, years=4)
+    checked = 0
+    for _ in range(m.horizon_months):
+        m.step()
+        for lab in m.labs():
+            for month in range(m.month, m.month + 25):
+                end = month + 1
+                bought = sum(c.capacity_h100e for c in lab.bought if c.overlaps(month, end))
+                resales = m.book.resold_view(lab.unique_id)
+                resold = sum(c.capacity_h100e for c in resales if c.overlaps(month, end))
+                sold = sum(c.capacity_h100e for c in lab.sold if c.overlaps(month, end))
+                assert lab.bought_h100e(month) == bought - resold
+                assert lab.own_free_h100e(month) == max(
+                    0.0, lab.expected_capacity_h100e(month) - sold
+                )
+                checked += resold > 0
+    assert checked > 0  # labs resold some of what they bought
