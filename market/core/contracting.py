@@ -174,14 +174,21 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     # a lab that owns sites and may let them to rivals lets its surplus rather than pay
     # to cancel what it bought
     lets_surplus = bool(lab.facilities) and bool(p.lease_to_rival_labs)
+    excess_by_notice: dict[int, float] = {}  # until a notice changes what is secured
     for c in [] if lets_surplus else mine:
         # need must stay below what is secured from the notice's end to the horizon
-        months = (model.month + c.cancellation_notice_months, model.month + p.rfq_horizon_months)
-        excess = min(lab.secured_h100e(t) - lab.need_h100e(t) for t in months)
+        notice = c.cancellation_notice_months
+        excess = excess_by_notice.get(notice)
+        if excess is None:
+            months = (model.month + notice, model.month + p.rfq_horizon_months)
+            excess = excess_by_notice[notice] = min(
+                lab.secured_h100e(t) - lab.need_h100e(t) for t in months
+            )
         if excess >= c.capacity_h100e:
             decision = cancel_decision(model, c, 0.0, 0.0)
             if decision.cancel:
                 give_notice(model, lab, c, decision, None)
+                excess_by_notice = {}
     mine = [c for c in mine if c.cancel_month < 0]
     if mine:
         replace_if_cheaper(model, lab, mine[0], share)
