@@ -59,6 +59,8 @@ class Firm(mesa.Agent):
         # free_sites' answers per window while the stage runs, until anything here changes
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
         self._selling_order: list[Facility] | None = None  # its sites in selling order
+        # lowest_site_ask's answers per (term, buyer credit) while the stage runs
+        self._lowest_asks: dict[tuple[int, float], float] = {}
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -218,11 +220,14 @@ class Firm(mesa.Agent):
         self._sites_free = {}
         self._windows_free = {}
         self._selling_order = None
+        self._lowest_asks = {}
 
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: drop it from the kept
-        start months where it is now full."""
+        start months where it is now full. (A sale on a new site comes after the site
+        and its chip order: the lowest asks are found again.)"""
         self._windows_free = {}
+        self._lowest_asks = {}
         for start, (total, room) in list(self._sites_free.items()):
             for i, (f, expected) in enumerate(room):
                 if f is site:
@@ -232,6 +237,30 @@ class Firm(mesa.Agent):
                     ):
                         self._sites_free[start] = (total, room[:i] + room[i + 1 :])
                     break
+
+    def lowest_site_ask(self, rfq: RFQ) -> float:
+        """No quote ``quotes(rfq)`` gives on a site it owns asks less than this (inf: it
+        quotes on none): the lowest ask over all its sites, whole or not, free or not.
+        While the contracting stage runs it is kept per term and buyer credit until one
+        of its sites or their contracts change, like ``free_sites``."""
+        if not self.active or not self.sells_to(rfq) or not self.facilities:
+            return math.inf
+        term = self.quote_term_months(rfq)
+        m = self.model
+        if m.quote_epoch >= 0:
+            if self._sites_free_epoch != m.quote_epoch:
+                self.forget_free_sites()
+                self._sites_free_epoch = m.quote_epoch
+            key = (term, rfq.buyer_credit)
+            kept = self._lowest_asks.get(key)
+            if kept is None:
+                kept = self._lowest_asks[key] = self._lowest_site_ask(term, rfq.buyer_credit)
+            return kept
+        return self._lowest_site_ask(term, rfq.buyer_credit)
+
+    def _lowest_site_ask(self, term: int, buyer_credit: float) -> float:
+        floors = {self.facility_floor(f, buyer_credit) for f in self.facilities}
+        return min(self._ask(floor, term, whole) for floor in floors for whole in (False, True))
 
     def quotes(self, rfq: RFQ) -> list[Quote]:
         """Quotes from capacity free over the whole requested term, site by site."""

@@ -69,6 +69,7 @@ class Lab(Firm):
         self.spell_quiet_months = 0
         self._sums: dict[int, tuple[float, float]] = {}
         self._sums_version = -1
+        self._swing: tuple[tuple[float, ...], float] = ((), 0.0)  # (history, its swing)
 
     # ------------------------------------------------------------------ views
     @property
@@ -229,21 +230,40 @@ class Lab(Firm):
         need beyond its firm horizon, and renewals."""
         if self.fixed_term_months:  # one term, take it or leave it
             return self.fixed_term_months, 0
-        p = self.model.p
         # a training block is held at least for the run: no shorter term is on its menu
         shortest = self.longest_run_months() if training else 1
+        outlook = self.term_outlook(training, start)
+        m, p = self.model, self.model.p
+        if m.quote_epoch < 0:
+            return self._terms(shortest, outlook)
+        # while the contracting stage runs, kept per its inputs: the same for every lab
+        # with the same outlook
+        key = (
+            "terms",
+            shortest,
+            p.short_term_premium,
+            p.full_term_months,
+            p.longest_term_months,
+            p.generation_cost_gain,
+            p.generation_interval_months,
+            p.buyer_term_tolerance,
+            *outlook.items(),
+        )
+        chosen = m.quote_memo.get(key)
+        if chosen is None:
+            chosen = m.quote_memo[key] = self._terms(shortest, outlook)
+        return chosen
+
+    def _terms(self, shortest: int, outlook: dict[str, float]) -> tuple[int, int]:
+        p = self.model.p
         factor = {
             t: pricing.term_factor(t, p.short_term_premium, full_term_months=p.full_term_months)
             for t in terms.term_menu(p.longest_term_months)
             if t >= shortest
         }
+        drift = terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
         return terms.buyer_terms(
-            factor,
-            buyer_drift_per_year=terms.price_drift_per_year(
-                p.generation_cost_gain, p.generation_interval_months
-            ),
-            tolerance=p.buyer_term_tolerance,
-            **self.term_outlook(training, start),
+            factor, buyer_drift_per_year=drift, tolerance=p.buyer_term_tolerance, **outlook
         )
 
     def term_outlook(self, training: bool, start: int) -> dict[str, float]:
@@ -264,8 +284,15 @@ class Lab(Firm):
 
     def revenue_swing(self) -> float:
         """Yearly standard deviation of the monthly log changes of its revenue (0 with
-        too short a history)."""
-        h = [x for x in self.revenue_history if x > 0]
+        too short a history). Kept until the history changes."""
+        history = tuple(self.revenue_history)
+        if history != self._swing[0]:
+            self._swing = (history, self._revenue_swing(history))
+        return self._swing[1]
+
+    @staticmethod
+    def _revenue_swing(history: tuple[float, ...]) -> float:
+        h = [x for x in history if x > 0]
         if len(h) < MIN_REVENUE_HISTORY_MONTHS:
             return 0.0
         steps = [math.log(b / a) for a, b in itertools.pairwise(h)]

@@ -3,6 +3,7 @@ builds the contract from an accepted quote (starting a build-to-suit site first)
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from agents import Firm, Lab
@@ -22,6 +23,9 @@ from market.mechanisms import cancellation, pricing
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
+
+# an average of prices, each at least a bound, is at least the bound less rounding
+LOWEST_ASK_ROUNDING = 1.0 - 1e-9
 
 
 def seller_power(model: ComputeMarket) -> float:
@@ -170,14 +174,21 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     # a lab that owns sites and may let them to rivals lets its surplus rather than pay
     # to cancel what it bought
     lets_surplus = bool(lab.facilities) and bool(p.lease_to_rival_labs)
+    excess_by_notice: dict[int, float] = {}  # until a notice changes what is secured
     for c in [] if lets_surplus else mine:
         # need must stay below what is secured from the notice's end to the horizon
-        months = (model.month + c.cancellation_notice_months, model.month + p.rfq_horizon_months)
-        excess = min(lab.secured_h100e(t) - lab.need_h100e(t) for t in months)
+        notice = c.cancellation_notice_months
+        excess = excess_by_notice.get(notice)
+        if excess is None:
+            months = (model.month + notice, model.month + p.rfq_horizon_months)
+            excess = excess_by_notice[notice] = min(
+                lab.secured_h100e(t) - lab.need_h100e(t) for t in months
+            )
         if excess >= c.capacity_h100e:
             decision = cancel_decision(model, c, 0.0, 0.0)
             if decision.cancel:
                 give_notice(model, lab, c, decision, None)
+                excess_by_notice = {}
     mine = [c for c in mine if c.cancel_month < 0]
     if mine:
         replace_if_cheaper(model, lab, mine[0], share)
@@ -223,6 +234,12 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
     )
     known = [model.firm(i) for i in model.network.neighbours(lab.unique_id)]
     sellers = [f for f in known if isinstance(f, Firm) and f.unique_id != c.seller_id]
+    # a deal's price is never below its quote's ask, nor their average below the
+    # lowest; the lower the replacement's price the more cancelling saves: when even
+    # the lowest ask any of them could quote saves too little, asking changes nothing
+    lowest = min((f.lowest_site_ask(rfq) for f in sellers), default=math.inf)
+    if not cancel_decision(model, c, c.capacity_h100e, lowest * LOWEST_ASK_ROUNDING).cancel:
+        return
     unquoted = [f.unquoted_h100e for f in sellers]
     quotes = [q for f in sellers for q in f.quotes(rfq) if q.facility_id is not None]
     for f, before in zip(sellers, unquoted, strict=True):
