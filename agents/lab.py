@@ -121,7 +121,9 @@ class Lab(Firm):
         missing = [t for t in months if t not in self._sums]
         if len(missing) < 2:
             return
-        terms = {t: ([], [], []) for t in missing}
+        terms: dict[int, tuple[list[float], list[float], list[float]]] = {
+            t: ([], [], []) for t in missing
+        }
         held = (self.bought, book.resold_view(self.unique_id), self.sold)
         for i, contracts in enumerate(held):
             for c in contracts:
