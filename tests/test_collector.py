@@ -72,3 +72,49 @@ def test_model_tables_equal_mesa_collector(scenario, months):
             check_exact=True,
         )
     assert setup.datacollector(model).agenttype_reporters.keys() == kept.agenttype_reporters.keys()
+
+
+def test_event_log_gives_back_every_event_in_order():
+    """Events of earlier months are packed; reading gives equal events, in order."""
+    from market.io.records import Event, EventLog
+
+    events = [
+        Event(
+            f"2026-{m:02d}",
+            kind,
+            f"2026-{m:02d} text {m} {i}",
+            tuple(f"firm {j}" for j in range(i)),
+        )
+        for m in (1, 2, 2, 3, 1)
+        for i, kind in enumerate(("contract", "resale", "exit"))
+    ]
+    log = EventLog()
+    for n, event in enumerate(events, 1):
+        log.append(event)
+        assert len(log) == n and log[-1] == event
+    assert list(log) == events
+    assert log[0] == events[0] and log[-4] == events[-4] and log[2:7] == events[2:7]
+    assert list(log) == events  # reading twice gives the same
+
+
+def test_model_events_equal_unpacked_events():
+    """A model's events, read back from the log, are the ones the model logged."""
+    from market.io.records import EventLog
+
+    model = ComputeMarket(scenario="baseline", rng=2)
+    logged = []
+    original = EventLog.append
+
+    def keep(log, event):
+        logged.append(event)
+        original(log, event)
+
+    EventLog.append = keep
+    try:
+        for _ in range(6):
+            model.step()
+    finally:
+        EventLog.append = original
+    assert len(model.events) == len(logged) > 0
+    assert list(model.events) == logged
+    assert len(model.events._blocks) >= 4  # earlier months are packed
