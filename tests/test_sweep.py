@@ -408,3 +408,16 @@ def test_sweep_arguments():
         parser.parse_args(["--workers", "0"])
     with pytest.raises(SystemExit):
         parser.parse_args(["--backend", "threads"])
+
+
+def test_run_task_gives_the_runs_own_timeseries_and_summary():
+    """The sweep's run function builds only the per-month rows and the summary; both equal
+    what a full run returns (the summary without the scenario and seed)."""
+    from market.run.runner import run, run_task
+
+    task = {"scenario": "baseline", "seed": 5, "years": 1.5, "overrides": {"contest_intensity": 3}}
+    ts, summary = run_task(task)
+    full = run("baseline", seed=5, years=1.5, overrides={"contest_intensity": 3})
+    pd.testing.assert_frame_equal(ts, full.timeseries, check_exact=True)
+    assert summary == {k: v for k, v in full.summary.items() if k not in ("scenario", "seed")}
+    assert summary["contracts_signed"] > 0

@@ -265,6 +265,9 @@ class ContractBook:
 
     def start_month(self) -> None:
         self.new_this_month = []
+        # windows asked about in earlier months are rarely asked again: start afresh so
+        # the kept answers do not grow with every month a site stays unchanged
+        self._committed.clear()
 
     # ------------------------------------------------------------------ inside
     def _change_party(self, c: Contract, **ids: int) -> None:

@@ -27,6 +27,7 @@ from market.io.records import (
     Contract,
     EndReason,
     Event,
+    EventLog,
     Facility,
     Origin,
     Parameters,
@@ -101,7 +102,7 @@ class ComputeMarket(mesa.Model):
         """The shared services every stage and agent reaches through the model."""
         self.month = 0
         self.calendar_month = self.p.start_month
-        self.events: list[Event] = []
+        self.events = EventLog()  # older months packed (market.io.records)
         self.network = MarketNetwork()
         self.book = ContractBook(self.network, self._site_freed)
         self.ledger = Ledger()

@@ -14,6 +14,7 @@ from agents.broker import Broker
 from market.core import building, contracting, secondary
 from market.core.calendar import month_offset
 from market.core.secondary import ForwardBook, MonthBook
+from market.io.collector import ColumnCollector
 from market.io.outputs import OUTPUTS
 from market.io.records import HOURS_PER_MONTH, ChipBatch, FacilityStatus, Origin, Purpose, Quote
 from market.mechanisms import pricing
@@ -212,7 +213,7 @@ def datacollector(model: ComputeMarket) -> mesa.DataCollector:
     """Each month: every declared output, and a row per lab, per provider (hyperscalers
     and neoclouds, same columns) and per chip supplier."""
     providers = provider_reporters()
-    return mesa.DataCollector(
+    return ColumnCollector(
         model_reporters={o.name: _reporter(o.name) for o in OUTPUTS},
         agenttype_reporters={
             Lab: {

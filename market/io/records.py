@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import pickle
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, overload
 
 from market.io.params import PARAMS
 
@@ -317,3 +319,47 @@ class Event:
     kind: str
     text: str
     actors: tuple[str, ...] = ()
+
+
+class EventLog(Sequence[Event]):
+    """Every event logged, in order: a sequence of ``Event`` that grows by ``append``.
+
+    The current month's events are kept as they were appended; once an event of a later
+    month arrives, the earlier month's events are packed into one compressed block
+    (about a tenth of their size as objects), so a long run of a large market does not
+    hold hundreds of thousands of event objects. Reading them back (iterating, indexing,
+    ``len``) gives events equal to the ones appended."""
+
+    def __init__(self) -> None:
+        self._blocks: list[tuple[int, bytes]] = []  # (events, packed events) per month
+        self._packed = 0  # events in the blocks
+        self._open: list[Event] = []  # the latest month's events
+
+    def append(self, event: Event) -> None:
+        if self._open and event.month != self._open[-1].month:
+            self._pack()
+        self._open.append(event)
+
+    def _pack(self) -> None:
+        rows = [(e.month, e.kind, e.text, e.actors) for e in self._open]
+        self._blocks.append((len(rows), zlib.compress(pickle.dumps(rows, protocol=5), 1)))
+        self._packed += len(rows)
+        self._open = []
+
+    def __len__(self) -> int:
+        return self._packed + len(self._open)
+
+    def __iter__(self) -> Iterator[Event]:
+        for _, block in self._blocks:
+            for row in pickle.loads(zlib.decompress(block)):
+                yield Event(*row)
+        yield from list(self._open)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+    def __getitem__(self, index):
+        if isinstance(index, int) and -len(self._open) <= index < 0:
+            return self._open[index]  # the latest events, without unpacking
+        return list(self)[index]

@@ -22,6 +22,7 @@ from market.core.model import ComputeMarket, month_label
 from market.io.atomic import replaced_folder
 from market.io.outputs import OUTPUTS, RAISE_COLUMNS
 from market.io.params import PARAMS
+from market.io.records import Origin
 
 FLOAT_FORMAT = "%.10g"
 
@@ -150,21 +151,36 @@ def run(
 
 def run_task(task: dict) -> tuple[pd.DataFrame, dict]:
     """Run function for the sweep runner: a task dict in, (per-month rows, summary) out.
-    The summary leaves out the scenario and seed, which the task itself records."""
-    r = run(
+    The summary leaves out the scenario and seed, which the task itself records. Only
+    these two are built (not the contract book, events or per-agent tables): they are
+    the same as ``run(...).timeseries`` and ``run(...).summary``."""
+    model = build_model(
         task.get("scenario", "baseline"),
-        seed=task.get("seed"),
-        years=task.get("years"),
-        overrides=task.get("overrides") or {},
+        task.get("seed"),
+        task.get("years"),
+        task.get("overrides") or {},
     )
-    summary = {k: v for k, v in r.summary.items() if k not in ("scenario", "seed")}
-    return r.timeseries, summary
+    model.run_months(model.horizon_months)
+    ts = timeseries_table(model)
+    summary = summarise(model, ts, contracts_signed(model))
+    return ts, {k: v for k, v in summary.items() if k not in ("scenario", "seed")}
+
+
+def timeseries_table(model: ComputeMarket) -> pd.DataFrame:
+    """One row per month: the month's label, then every declared output in order."""
+    ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    ts.insert(0, "month", [month_label(model.p["start_month"], i) for i in range(len(ts))])
+    return ts[["month", *[o.name for o in OUTPUTS]]]
+
+
+def contracts_signed(model: ComputeMarket) -> int:
+    """Contracts signed during the run: every contract but the opening book's."""
+    opening = str(Origin.OPENING_BOOK)
+    return sum(1 for c in model.book.all if str(c.origin) != opening)
 
 
 def collect(model: ComputeMarket) -> RunResult:
-    ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    ts.insert(0, "month", [month_label(model.p["start_month"], i) for i in range(len(ts))])
-    ts = ts[["month", *[o.name for o in OUTPUTS]]]
+    ts = timeseries_table(model)
     contracts = contract_book(model)
     events = pd.DataFrame(
         [
@@ -178,7 +194,7 @@ def collect(model: ComputeMarket) -> RunResult:
     labs = _per_agent(model, Lab)
     suppliers = _per_agent(model, ChipSupplier)
     providers = provider_table(model)
-    summary = summarise(model, ts, contracts)
+    summary = summarise(model, ts, contracts_signed(model))
     manifest = {
         "package": "compute-market",
         "version": package_version(),
@@ -309,7 +325,9 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def summarise(model: ComputeMarket, ts: pd.DataFrame, contracts: pd.DataFrame) -> dict[str, Any]:
+def summarise(model: ComputeMarket, ts: pd.DataFrame, signed: int) -> dict[str, Any]:
+    """The run's headline figures: the last month's outputs, ``signed`` contracts
+    (``contracts_signed``) and the mean rationed share."""
     last = ts.iloc[-1] if len(ts) else None
     get = (lambda k: _clean(float(last[k]))) if last is not None else (lambda k: None)
     return {
@@ -327,9 +345,7 @@ def summarise(model: ComputeMarket, ts: pd.DataFrame, contracts: pd.DataFrame) -
         "spot_price_index_usd_per_h100e_hour": get("spot_price_index_usd_per_h100e_hour"),
         "capacity_hhi": get("capacity_hhi"),
         "lab_compute_hhi": get("lab_compute_hhi"),
-        "contracts_signed": int((contracts["origin"] != "opening book").sum())
-        if len(contracts)
-        else 0,
+        "contracts_signed": signed,
         "rationed_share": get("rationed_share"),
         "mean_rationed_share": _clean(float(ts["rationed_share"].mean())) if len(ts) else None,
         "largest_run_h100e_months": get("largest_run_h100e_months"),
