@@ -61,6 +61,8 @@ class ColumnCollector(mesa.DataCollector):
     """Mesa's data collector, keeping agent-type rows as columns (see the module doc).
     Model-level values are kept exactly as Mesa keeps them."""
 
+    agenttype_reporters: dict  # set by mesa.DataCollector.__init__, unannotated there
+
     def __init__(self, model_reporters=None, agenttype_reporters=None, **kwargs) -> None:
         super().__init__(
             model_reporters=model_reporters, agenttype_reporters=agenttype_reporters, **kwargs
