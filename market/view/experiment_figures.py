@@ -185,6 +185,7 @@ def panels_figure(data: Data, fig: Panels, path: Path) -> Path | None:
     ts = data.timeseries
     if ts.empty:
         return None
+    ts = ts.copy()  # one block per dtype: the runs' columns arrive one by one
     factor = data.plan.factor(fig.lines)
     figure, axes = plt.subplots(1, len(fig.panels), figsize=(14, 4), dpi=110, squeeze=False)
     for ax, (column, label, scale) in zip(axes[0], fig.panels, strict=False):

@@ -148,6 +148,7 @@ def write_figures(
     folder.mkdir(parents=True, exist_ok=True)
     if ts.empty:
         return []
+    ts = ts.copy()  # one block per dtype: the runs' columns arrive one by one
     months = pd.to_datetime(sorted(ts["month"].unique()), format="%Y-%m")
     out = [
         _growth_figure(folder, ts, months, outcomes[key], column, label, scale)
