@@ -97,6 +97,19 @@ def test_event_log_gives_back_every_event_in_order():
     assert list(log) == events  # reading twice gives the same
 
 
+def test_event_log_as_tuple_gives_every_event_after_each_month():
+    """The page's read after every month: every event so far, in order, each time."""
+    from market.io.records import Event, EventLog
+
+    log = EventLog()
+    seen = []
+    for m in (1, 1, 2, 3, 3, 3, 4):
+        event = Event(f"2026-{m:02d}", "contract", f"text {len(seen)}")
+        log.append(event)
+        seen.append(event)
+        assert log.as_tuple() == tuple(seen) == tuple(log)
+
+
 def test_model_events_equal_unpacked_events():
     """A model's events, read back from the log, are the ones the model logged."""
     from market.io.records import EventLog

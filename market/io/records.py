@@ -334,6 +334,8 @@ class EventLog(Sequence[Event]):
         self._blocks: list[tuple[int, bytes]] = []  # (events, packed events) per month
         self._packed = 0  # events in the blocks
         self._open: list[Event] = []  # the latest month's events
+        self._read: list[Event] = []  # packed events unpacked by ``as_tuple``
+        self._blocks_read = 0  # the blocks they came from
 
     def append(self, event: Event) -> None:
         if self._open and event.month != self._open[-1].month:
@@ -348,6 +350,16 @@ class EventLog(Sequence[Event]):
 
     def __len__(self) -> int:
         return self._packed + len(self._open)
+
+    def as_tuple(self) -> tuple[Event, ...]:
+        """Every event, in order, as a tuple: for a reader that asks again after every
+        month (the page's snapshot). The packed months it has read are kept unpacked
+        from the first call, so each later call unpacks only the months packed since;
+        a run that never calls it keeps its events packed."""
+        for _, block in self._blocks[self._blocks_read :]:
+            self._read.extend(Event(*row) for row in pickle.loads(zlib.decompress(block)))
+        self._blocks_read = len(self._blocks)
+        return (*self._read, *self._open)
 
     def __iter__(self) -> Iterator[Event]:
         for _, block in self._blocks:

@@ -348,7 +348,7 @@ def snapshot(model: PageMarket, run_id: int) -> Snapshot:
         start=start,
         seed=model.seed,
         ts=timeseries(model),
-        events=tuple(model.events),
+        events=model.events.as_tuple(),
         firms=tuple(firms),
         ties=tuple(ties),
         supply=tuple(supply),
