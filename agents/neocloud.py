@@ -13,7 +13,6 @@ class Neocloud(Firm):
     builds_to_suit = True
 
     def __init__(self, model: World, name: str, spec: dict) -> None:
-        self.loans: list[Loan] = []
         super().__init__(model, name, spec)
         self.debt_rate = model.p.base_rate + model.p.neocloud_spread_speculative
         if spec.get("debt_usd", 0.0) > 0:

@@ -145,28 +145,6 @@ def test_without_forwards_nothing_settles():
     assert all(r["forward_flow"] == 0 for r in rows)
 
 
-@pytest.mark.parametrize(
-    ("row", "needles"),
-    [
-        ('name = "D"\nmodel = "dealer"', ["[[broker]]", "'holding_h100e'", "more than 0"]),
-        ('name = "E"\nholding_h100e = 5000', ["'holding_h100e'", "5000", "exchange"]),
-        ('name = "D"\nmodel = "dealer"\nholding_h100e = 1e4\nmargin = -0.5', ["'margin'", "-0.5"]),
-        ('name = "D"\nmodel = "dealer"\nholding_h100e = -3', ["'holding_h100e'", "-3"]),
-    ],
-)
-def test_a_bad_dealer_field_is_one_error_line_and_nothing_is_written(
-    tmp_path, capsys, row, needles
-):
-    path = tmp_path / "d.toml"
-    path.write_text(f'[scenario]\nname = "d"\nbase = "baseline"\n\n[[broker]]\n{row}\n')
-    out = tmp_path / "runs"
-    out.mkdir()
-    argv = ["run", "--scenario", str(path), "--years", "1", "--out", str(out / "demo"), "--quiet"]
-    code, _, err = cli(argv, capsys)
-    assert_user_error(code, err, str(path), *needles)
-    assert_nothing_written(out)
-
-
 def test_a_bad_resale_right_is_one_error_line(tmp_path, capsys):
     path = tmp_path / "r.toml"
     path.write_text(

@@ -66,6 +66,10 @@ def test_the_scenario_rules_are_the_order_books():
         ('name = "Z"\nmatching_rule = "auction"', ["'matching_rule'", "uniform_per_shape"]),
         ('name = "Frontier Lab A"', ["[[broker]]", "'name'", "used twice"]),
         ('model = "exchange"', ["[[broker]]", "'name'", "missing"]),
+        ('name = "D"\nmodel = "dealer"', ["[[broker]]", "'holding_h100e'", "more than 0"]),
+        ('name = "E"\nholding_h100e = 5000', ["'holding_h100e'", "5000", "exchange"]),
+        ('name = "D"\nmodel = "dealer"\nholding_h100e = 1e4\nmargin = -0.5', ["'margin'", "-0.5"]),
+        ('name = "D"\nmodel = "dealer"\nholding_h100e = -3', ["'holding_h100e'", "-3"]),
     ],
 )
 def test_a_bad_broker_field_is_one_error_line_and_nothing_is_written(
