@@ -316,6 +316,7 @@ EXPERIMENT = Experiment(
             (False, True),
             "intervention (forced exit or control)",
             lambda v: ARM_LABEL[bool(v)],
+            reference=False,  # the forced exit is read against the control
         ),
     ),
     metrics=METRICS,

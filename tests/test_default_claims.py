@@ -273,6 +273,9 @@ def test_the_contagion_quick_experiment_writes_its_report_and_figures(tmp_path):
     assert figures == ["counterparties.png", "differences.png", "market.png"]
     report = (out / "report.md").read_text()
     assert "The forced exit: " in report and "bootstrap intervals" in report
+    # the forced exit is read against the control, never the other way round
+    assert "with intervention forced exit instead of control" in report
+    assert "control instead of forced exit" not in report
     forced = pd.read_csv(out / "timeseries.csv")
     forced = forced[forced.apply_interventions == True]  # noqa: E712
     assert (forced.groupby("run_id").cumulative_forced_exits.max() == 1).all()

@@ -80,6 +80,8 @@ class Factor:
     label: str  # axis label and legend title, with the unit
     fmt: Callable[[Any], str] = str  # how one value reads in a legend or a sentence
     tick: Callable[[Any], str] | None = None  # axis tick text when the label already has the unit
+    # the level every other level is compared with; None: the scenario's value if it is a level
+    reference: Any = None
 
     @property
     def numeric(self) -> bool:
@@ -995,12 +997,15 @@ def _arms(
     exp: Experiment, spec: Scenario, chosen: dict[str, tuple], quick: bool
 ) -> tuple[list[Factor], dict[str, Any]]:
     """The factors with the levels this invocation runs, and each one's reference level
-    (the scenario's value if it is a level, else the middle level). --quick keeps the
+    (the factor's declared reference, else the scenario's value if it is a level, else the
+    middle level). --quick keeps the
     lowest and highest level of the first factor and the reference level of the others."""
     factors, reference = [], {}
     for i, f in enumerate(exp.factors):
         values = chosen.get(f.param, f.values)
         current = spec.params.get(f.param, PARAMS[f.param].default)
+        if f.reference is not None and f.reference in values:
+            current = f.reference
         ref = current if current in values else values[len(values) // 2]
         if quick and f.param not in chosen:
             if i == 0:
