@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING
 
 from agents import Firm, Lab
+from agents.base import CHANGED_SELLERS, site_ask, site_floor
 from market.core import building, credit
 from market.core.calendar import month_label
 from market.io.records import (
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 # an average of prices, each at least a bound, is at least the bound less rounding
 LOWEST_ASK_ROUNDING = 1.0 - 1e-9
+# the key, in the model's quote memo, of the round's ``LowestAskAnywhere``
+LOWEST_ASK_ANYWHERE = "lowest ask anywhere"
 
 
 def seller_power(model: ComputeMarket) -> float:
@@ -219,6 +222,12 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
     is not unserved demand: the sellers' count of it is left as it was."""
     start = model.month + c.cancellation_notice_months
     term, longest = lab.term_for(False, start)
+    # a seller quotes on the request's term or, wanting long terms, on the longest the
+    # lab accepts: when not even the lowest ask on any site anyone owns saves enough,
+    # none of the sellers the lab knows can (their lowest asks are among those)
+    anywhere = lowest_ask_anywhere(model, (term, max(term, longest)), lab.credit_rating)
+    if not cancel_decision(model, c, c.capacity_h100e, anywhere * LOWEST_ASK_ROUNDING).cancel:
+        return
     rfq = RFQ(
         buyer_id=lab.unique_id,
         capacity_h100e=c.capacity_h100e,
@@ -254,6 +263,59 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
         give_notice(model, lab, c, decision, price)
         for q, take, deal_price in deals:
             sign(model, lab, q, take, deal_price, Purpose.INFERENCE, Origin.NEGOTIATED)
+
+
+class LowestAskAnywhere:
+    """A bound, kept while a contracting round runs, under every ask a seller could
+    quote on a site it owns (``Firm.lowest_site_ask``): the lowest ask over the
+    distinct cost-floor inputs of every firm's sites (chip cost, generation, region,
+    the owner's rate), per buyer credit and set of terms. A firm whose sites, rates or
+    contracts change says so (``CHANGED_SELLERS``) and its inputs join the set: the
+    bound only falls, and stays below every ask of the round."""
+
+    def __init__(self, model: ComputeMarket) -> None:
+        self.model = model
+        self.inputs: set[tuple] = set()
+        self.bounds: dict[tuple, float] = {}
+        self.changed: list[Firm] = []
+        for firm in model.firms():
+            self.add(firm)
+
+    def add(self, firm: Firm) -> None:
+        rate = firm.annual_rate()
+        for f in firm.facilities:
+            key = (f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate)
+            if key not in self.inputs:
+                self.inputs.add(key)
+                for (terms, credit), bound in self.bounds.items():
+                    self.bounds[(terms, credit)] = min(bound, self.lowest(key, terms, credit))
+
+    def lowest(self, key: tuple, terms: tuple[int, ...], credit: float) -> float:
+        floor = site_floor(self.model, *key, credit)
+        return min(site_ask(self.model, floor, t, whole) for t in terms for whole in (False, True))
+
+    def bound(self, terms: tuple[int, ...], credit: float) -> float:
+        for firm in self.changed:
+            self.add(firm)
+        self.changed.clear()
+        bound = self.bounds.get((terms, credit))
+        if bound is None:
+            bound = min((self.lowest(k, terms, credit) for k in self.inputs), default=math.inf)
+            self.bounds[(terms, credit)] = bound
+        return bound
+
+
+def lowest_ask_anywhere(model: ComputeMarket, terms: tuple[int, ...], credit: float) -> float:
+    """No seller quotes a buyer of ``credit`` on any of ``terms`` below this, on a site
+    it owns (``LowestAskAnywhere``)."""
+    memo = model.quote_memo
+    kept = memo.get(LOWEST_ASK_ANYWHERE) if model.quote_epoch >= 0 else None
+    if kept is None:
+        kept = LowestAskAnywhere(model)
+        if model.quote_epoch >= 0:
+            memo[LOWEST_ASK_ANYWHERE] = kept
+            memo[CHANGED_SELLERS] = kept.changed
+    return kept.bound(terms, credit)
 
 
 def give_notice(
