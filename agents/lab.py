@@ -475,12 +475,16 @@ class Lab(Firm):
         horizon = p.rfq_horizon_months
         infer_only = self.training_need_h100e() if asked_training else 0.0
         for start in (m.month + 1, m.month + horizon):
+            need = self.need_h100e(start)
+            gap = cover * (need - infer_only) - self.secured_h100e(start)
+            gap -= sum(r.capacity_h100e for r in out)
+            least = max(1.0, p.min_request_share_of_need * need)
+            if gap < least:  # covered: the budget could only make the gap smaller
+                continue
             term, longest = self.term_for(False, start)
             res = self.reservation_usd_per_h100e_hour(False, term)
-            gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
-            gap -= sum(r.capacity_h100e for r in out)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
-            if gap >= max(1.0, p.min_request_share_of_need * self.need_h100e(start)):
+            if gap >= least:
                 out.append(
                     RFQ(
                         buyer_id=self.unique_id,

@@ -179,6 +179,11 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     lets_surplus = bool(lab.facilities) and bool(p.lease_to_rival_labs)
     excess_by_notice: dict[int, float] = {}  # until a notice changes what is secured
     for c in [] if lets_surplus else mine:
+        # the cheaper question first: a lease kept even when none of it is needed
+        # (the fee costs more than keeping it saves) is kept whatever is secured
+        decision = cancel_decision(model, c, 0.0, 0.0)
+        if not decision.cancel:
+            continue
         # need must stay below what is secured from the notice's end to the horizon
         notice = c.cancellation_notice_months
         excess = excess_by_notice.get(notice)
@@ -188,10 +193,8 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
                 lab.secured_h100e(t) - lab.need_h100e(t) for t in months
             )
         if excess >= c.capacity_h100e:
-            decision = cancel_decision(model, c, 0.0, 0.0)
-            if decision.cancel:
-                give_notice(model, lab, c, decision, None)
-                excess_by_notice = {}
+            give_notice(model, lab, c, decision, None)
+            excess_by_notice = {}
     mine = [c for c in mine if c.cancel_month < 0]
     if mine:
         replace_if_cheaper(model, lab, mine[0], share)
