@@ -243,13 +243,15 @@ class Firm(mesa.Agent):
     def _room_at(self, start: int, keep: bool) -> _Room:
         """The sites with at least 1 H100e free in the month ``start``."""
         book = self.model.book
+        # each site's expected capacity once, in the order the firm's total adds them
+        expected_at = {id(f): f.expected_capacity_h100e(start) for f in self.facilities}
         sites = []
         for f in self._sites_in_selling_order(keep):
-            expected = f.expected_capacity_h100e(start)
+            expected = expected_at[id(f)]
             committed = book.committed_h100e(f.facility_id, start, start + 1)
             if expected - committed >= 1.0:
                 sites.append((f, expected, committed, book.last_start_month(f.facility_id)))
-        return _Room(self.expected_capacity_h100e(start), sites)
+        return _Room(sum(expected_at.values()), sites)
 
     def _free_sites(self, start: int, end: int, room: _Room) -> tuple[float, list]:
         if room.every_window is not None:
@@ -386,9 +388,11 @@ class Firm(mesa.Agent):
         self, sites: list, spare: float, start: int, term: int, buyer_credit: float
     ) -> tuple[list[Quote], float]:
         out: list[Quote] = []
-        p, tech = self.model.p, self.model.tech
+        m = self.model
+        p, tech = m.p, m.tech
         notice = p.cancellation_notice_months
         whole_sites = self.offers_whole_sites()
+        rate, seller_id = self.annual_rate(), self.unique_id
         for f, free_here, untouched, site_expected in sites:
             if spare <= 0:
                 break
@@ -398,15 +402,17 @@ class Firm(mesa.Agent):
             whole_site = (
                 whole_sites and untouched and free >= p.whole_site_offer_share * site_expected
             )
-            floor = self.facility_floor(f, buyer_credit)
+            floor = site_floor(
+                m, f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate, buyer_credit
+            )
             out.append(
                 Quote(
-                    seller_id=self.unique_id,
+                    seller_id=seller_id,
                     facility_id=f.facility_id,
                     capacity_h100e=free,
                     start_month=start,
                     term_months=term,
-                    ask_usd_per_h100e_hour=self._ask(floor, term, whole_site),
+                    ask_usd_per_h100e_hour=site_ask(m, floor, term, whole_site),
                     floor_usd_per_h100e_hour=floor,
                     exclusive=whole_site,
                     cancellation_notice_months=notice,
