@@ -474,7 +474,9 @@ class Lab(Firm):
         cover = p.procurement_coverage
         horizon = p.rfq_horizon_months
         infer_only = self.training_need_h100e() if asked_training else 0.0
-        for start in (m.month + 1, m.month + horizon):
+        starts = (m.month + 1, m.month + horizon)
+        self.contract_sums_ahead(starts)  # what is secured in both months, in one pass
+        for start in starts:
             need = self.need_h100e(start)
             gap = cover * (need - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)

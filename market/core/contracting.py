@@ -189,6 +189,7 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
         excess = excess_by_notice.get(notice)
         if excess is None:
             months = (model.month + notice, model.month + p.rfq_horizon_months)
+            lab.contract_sums_ahead(months)  # both months' sums in one pass
             excess = excess_by_notice[notice] = min(
                 lab.secured_h100e(t) - lab.need_h100e(t) for t in months
             )
