@@ -256,6 +256,13 @@ class Lab(Firm):
             chosen = m.quote_memo[key] = self._terms(shortest, outlook)
         return chosen
 
+    def possible_terms(self) -> tuple[int, ...]:
+        """Every term ``term_for`` can return, preferred or longest: the lab's fixed term,
+        or the standard terms on the menu."""
+        if self.fixed_term_months:
+            return (self.fixed_term_months,)
+        return terms.term_menu(self.model.p.longest_term_months)
+
     def _terms(self, shortest: int, outlook: dict[str, float]) -> tuple[int, int]:
         p = self.model.p
         factor = {

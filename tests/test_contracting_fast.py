@@ -6,6 +6,7 @@ quote given."""
 import pytest
 
 from agents.base import Firm
+from agents.lab import Lab
 from market import ComputeMarket
 from market.core import contracting
 from market.core.book import ContractBook
@@ -203,3 +204,19 @@ def test_a_sellers_kept_room_is_its_room_worked_out_again():
     finally:
         mp.undo()
     assert sum(checked) > 100
+
+
+def test_every_term_a_lab_chooses_is_among_its_possible_terms(monkeypatch):
+    term_for = Lab.term_for
+    chosen = []
+
+    def checked_term_for(self: Lab, training: bool, start: int) -> tuple[int, int]:
+        term, longest = term_for(self, training, start)
+        assert term in self.possible_terms()
+        assert longest == 0 or longest in self.possible_terms()
+        chosen.append(term)
+        return term, longest
+
+    monkeypatch.setattr(Lab, "term_for", checked_term_for)
+    run("baseline", 1, 4)
+    assert len(set(chosen)) > 1

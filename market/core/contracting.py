@@ -224,14 +224,15 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
     notice would run, on the term the lab would choose now; cancel and sign the
     replacement when the quoted deals cover all of it and save, with the fee. Asking
     is not unserved demand: the sellers' count of it is left as it was."""
-    start = model.month + c.cancellation_notice_months
-    term, longest = lab.term_for(False, start)
     # a seller quotes on the request's term or, wanting long terms, on the longest the
-    # lab accepts: when not even the lowest ask on any site anyone owns saves enough,
-    # none of the sellers the lab knows can (their lowest asks are among those)
-    anywhere = lowest_ask_anywhere(model, (term, max(term, longest)), lab.credit_rating)
+    # lab accepts, both among the lab's possible terms: when not even the lowest ask on
+    # any site anyone owns, on any of those terms, saves enough, none of the sellers the
+    # lab knows can (their lowest asks are among those)
+    anywhere = lowest_ask_anywhere(model, lab.possible_terms(), lab.credit_rating)
     if not cancel_decision(model, c, c.capacity_h100e, anywhere * LOWEST_ASK_ROUNDING).cancel:
         return
+    start = model.month + c.cancellation_notice_months
+    term, longest = lab.term_for(False, start)
     rfq = RFQ(
         buyer_id=lab.unique_id,
         capacity_h100e=c.capacity_h100e,
