@@ -29,6 +29,95 @@ from market.mechanisms import pricing, spot, spot_cost, terms, valuation
 # the buyer's credit assumed where no buyer is known yet (spot asks): midway between
 # speculative (0) and investment grade (1)
 NEUTRAL_CREDIT = 0.5
+# the key, in the model's quote memo, of the sellers whose sites changed while a
+# contracting round runs (a list; absent: nobody keeps count)
+CHANGED_SELLERS = "sellers changed"
+
+
+def site_floor(
+    model: World,
+    chip_cost_usd_per_h100e: float,
+    generation: int,
+    region: str,
+    annual_rate: float,
+    buyer_credit: float,
+) -> float:
+    """The cost floor of a site with chips of this cost and generation in ``region``,
+    for an owner at ``annual_rate`` and a buyer of this credit. While the contracting
+    stage runs it is kept per those inputs: the same for every seller and buyer with
+    them."""
+    if model.quote_epoch < 0:
+        return _site_floor(
+            model, chip_cost_usd_per_h100e, generation, region, annual_rate, buyer_credit
+        )
+    key = ("floor", chip_cost_usd_per_h100e, generation, region, annual_rate, buyer_credit)
+    floor = model.quote_memo.get(key)
+    if floor is None:
+        floor = model.quote_memo[key] = _site_floor(
+            model, chip_cost_usd_per_h100e, generation, region, annual_rate, buyer_credit
+        )
+    return floor
+
+
+def _site_floor(
+    model: World,
+    chip_cost_usd_per_h100e: float,
+    generation: int,
+    region: str,
+    annual_rate: float,
+    buyer_credit: float,
+) -> float:
+    tech = model.tech
+    return tech.cost_floor_usd_per_h100e_hour(
+        chip_cost_usd_per_h100e=chip_cost_usd_per_h100e,
+        h100e_per_mw=tech.h100e_per_mw(generation),
+        region=region,
+        annual_rate=annual_rate,
+        credit_premium=model.p.credit_premium_per_credit_gap * (1.0 - buyer_credit),
+    )
+
+
+def site_ask(model: World, floor: float, term: int, exclusive: bool) -> float:
+    """The ask on a floor; kept per floor, term and exclusivity while the contracting
+    stage runs (the markup and the premiums do not change then)."""
+    if model.quote_epoch < 0:
+        return _site_ask(model, floor, term, exclusive)
+    key = ("ask", floor, term, exclusive)
+    ask = model.quote_memo.get(key)
+    if ask is None:
+        ask = model.quote_memo[key] = _site_ask(model, floor, term, exclusive)
+    return ask
+
+
+def _site_ask(model: World, floor: float, term: int, exclusive: bool) -> float:
+    p = model.p
+    return pricing.ask_usd_per_h100e_hour(
+        floor,
+        markup=model.scarcity_markup,
+        base_margin=p.base_margin,
+        term_months=term,
+        short_term_premium=p.short_term_premium,
+        full_term_months=p.full_term_months,
+        cancellable=p.cancellation_notice_months > 0,
+        cancellation_premium=p.cancellation_premium,
+        exclusive=exclusive,
+        exclusivity_premium=p.exclusivity_premium,
+    )
+
+
+class _Room:
+    """A seller's sites with room in one month, kept while the contracting stage runs:
+    the expected capacity of all its sites, [(site, expected capacity, H100e committed
+    in the month, the latest month a contract there starts)], and the free sites over
+    every window from the month when no contract at any of them starts later (None:
+    not known yet, or they differ by window)."""
+
+    __slots__ = ("every_window", "sites", "total")
+
+    def __init__(self, total: float, sites: list) -> None:
+        self.total = total
+        self.sites = sites
+        self.every_window: list | None = None
 
 
 class Firm(mesa.Agent):
@@ -54,13 +143,15 @@ class Firm(mesa.Agent):
         self.unquoted_h100e = 0.0  # requests it could not serve lately (a demand signal)
         # cash going out net of cash coming in per month, smoothed over recent months
         self.burn_usd_per_month = 0.0
-        self._sites_free: dict[int, tuple[float, list]] = {}
+        self._sites_free: dict[int, _Room] = {}
         self._sites_free_epoch = -1
         # free_sites' answers per window while the stage runs, until anything here changes
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
         self._selling_order: list[Facility] | None = None  # its sites in selling order
         # lowest_site_ask's answers per (term, buyer credit) while the stage runs
         self._lowest_asks: dict[tuple[int, float], float] = {}
+        # quotes on its sites per (window, term, buyer credit, spare) while the stage runs
+        self._quotes_kept: dict[tuple, tuple[list[Quote], float]] = {}
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -106,61 +197,19 @@ class Firm(mesa.Agent):
         return rfq.buyer_id != self.unique_id
 
     def facility_floor(self, f: Facility, buyer_credit: float) -> float:
-        """The site's cost floor for a buyer of this credit. While the contracting stage
-        runs it is kept per chip cost, generation, region, rate and credit: the same
-        for every seller and buyer with those."""
-        m = self.model
-        if m.quote_epoch < 0:
-            return self._facility_floor(f, buyer_credit)
-        key = (
-            "floor",
+        """The site's cost floor for a buyer of this credit (``site_floor``)."""
+        return site_floor(
+            self.model,
             f.chip_cost_usd_per_h100e,
             f.ordered_generation,
             f.region,
             self.annual_rate(),
             buyer_credit,
         )
-        floor = m.quote_memo.get(key)
-        if floor is None:
-            floor = m.quote_memo[key] = self._facility_floor(f, buyer_credit)
-        return floor
-
-    def _facility_floor(self, f: Facility, buyer_credit: float) -> float:
-        tech = self.model.tech
-        return tech.cost_floor_usd_per_h100e_hour(
-            chip_cost_usd_per_h100e=f.chip_cost_usd_per_h100e,
-            h100e_per_mw=tech.h100e_per_mw(f.ordered_generation),
-            region=f.region,
-            annual_rate=self.annual_rate(),
-            credit_premium=self.model.p.credit_premium_per_credit_gap * (1.0 - buyer_credit),
-        )
 
     def _ask(self, floor: float, term: int, exclusive: bool) -> float:
-        """The ask on a floor; kept per floor, term and exclusivity while the
-        contracting stage runs (the markup and the premiums do not change then)."""
-        m = self.model
-        if m.quote_epoch < 0:
-            return self._ask_now(floor, term, exclusive)
-        key = ("ask", floor, term, exclusive)
-        ask = m.quote_memo.get(key)
-        if ask is None:
-            ask = m.quote_memo[key] = self._ask_now(floor, term, exclusive)
-        return ask
-
-    def _ask_now(self, floor: float, term: int, exclusive: bool) -> float:
-        p = self.model.p
-        return pricing.ask_usd_per_h100e_hour(
-            floor,
-            markup=self.model.scarcity_markup,
-            base_margin=p.base_margin,
-            term_months=term,
-            short_term_premium=p.short_term_premium,
-            full_term_months=p.full_term_months,
-            cancellable=p.cancellation_notice_months > 0,
-            cancellation_premium=p.cancellation_premium,
-            exclusive=exclusive,
-            exclusivity_premium=p.exclusivity_premium,
-        )
+        """The ask on a floor (``site_ask``)."""
+        return site_ask(self.model, floor, term, exclusive)
 
     def free_sites(self, start: int, end: int) -> tuple[float, list]:
         """(expected capacity at ``start``, [(site, H100e free over [start, end), whether
@@ -172,41 +221,55 @@ class Firm(mesa.Agent):
         While the model's contracting stage runs, the sites with room in the month
         ``start`` are kept per start month until one of this firm's sites or their
         contracts change (``forget_free_sites``): every lab asks about the same start
-        months, and a site full in the first month of a window is full over it."""
+        months, and a site full in the first month of a window is full over it. A site
+        where no contract starts after ``start`` has the same room over every window
+        from ``start``: when that holds for every site with room, one answer serves
+        every window from that month."""
         m = self.model
         epoch = m.quote_epoch
-        if epoch >= 0:
-            if self._sites_free_epoch != epoch:
-                self.forget_free_sites()
-                self._sites_free_epoch = epoch
-            kept = self._windows_free.get((start, end))
-            if kept is None:
-                kept = self._windows_free[(start, end)] = self._free_sites(start, end)
-            return kept
-        return self._free_sites(start, end)
+        if epoch < 0:
+            return self._free_sites(start, end, self._room_at(start, keep=False))
+        if self._sites_free_epoch != epoch:
+            self._forget_kept()
+            self._sites_free_epoch = epoch
+        kept = self._windows_free.get((start, end))
+        if kept is None:
+            room = self._sites_free.get(start)
+            if room is None:
+                room = self._sites_free[start] = self._room_at(start, keep=True)
+            kept = self._windows_free[(start, end)] = self._free_sites(start, end, room)
+        return kept
 
-    def _free_sites(self, start: int, end: int) -> tuple[float, list]:
-        m = self.model
-        epoch = m.quote_epoch
-        hit = self._sites_free.get(start) if epoch >= 0 else None
-        if hit is None:
-            room = []
-            for f in self._sites_in_selling_order(epoch >= 0):
-                expected = f.expected_capacity_h100e(start)
-                if expected - m.book.committed_h100e(f.facility_id, start, start + 1) >= 1.0:
-                    room.append((f, expected))
-            hit = (self.expected_capacity_h100e(start), room)
-            if epoch >= 0:
-                self._sites_free[start] = hit
-        total, room = hit
+    def _room_at(self, start: int, keep: bool) -> _Room:
+        """The sites with at least 1 H100e free in the month ``start``."""
+        book = self.model.book
+        # each site's expected capacity once, in the order the firm's total adds them
+        expected_at = {id(f): f.expected_capacity_h100e(start) for f in self.facilities}
         sites = []
-        for f, expected in room:
-            committed = m.book.committed_h100e(f.facility_id, start, end)
+        for f in self._sites_in_selling_order(keep):
+            expected = expected_at[id(f)]
+            committed = book.committed_h100e(f.facility_id, start, start + 1)
+            if expected - committed >= 1.0:
+                sites.append((f, expected, committed, book.last_start_month(f.facility_id)))
+        return _Room(sum(expected_at.values()), sites)
+
+    def _free_sites(self, start: int, end: int, room: _Room) -> tuple[float, list]:
+        if room.every_window is not None:
+            return room.total, room.every_window
+        book = self.model.book
+        sites = []
+        same_for_every_window = True
+        for f, expected, committed, last_start in room.sites:
+            if last_start > start:  # a contract starts within the window: look it up
+                same_for_every_window = False
+                committed = book.committed_h100e(f.facility_id, start, end)
             free = max(0.0, expected - committed)
             if free >= 1.0:
                 # every contract has capacity > 0, so nothing sold means no overlap
                 sites.append((f, free, committed == 0.0, expected))
-        return total, sites
+        if same_for_every_window:
+            room.every_window = sites
+        return room.total, sites
 
     def _sites_in_selling_order(self, keep: bool) -> list[Facility]:
         order = self._selling_order
@@ -217,25 +280,42 @@ class Firm(mesa.Agent):
         return order
 
     def forget_free_sites(self) -> None:
+        """One of its sites or their contracts changed: forget what was kept about them
+        (and tell a contracting round's bound on the lowest ask anywhere)."""
+        self._forget_kept()
+        self._note_change()
+
+    def _note_change(self) -> None:
+        changed = self.model.quote_memo.get(CHANGED_SELLERS)
+        if changed is not None:
+            changed.append(self)
+
+    def _forget_kept(self) -> None:
         self._sites_free = {}
         self._windows_free = {}
         self._selling_order = None
         self._lowest_asks = {}
+        self._quotes_kept = {}
 
     def site_sold(self, site: Facility) -> None:
-        """A sale only takes room away, and only at ``site``: drop it from the kept
-        start months where it is now full. (A sale on a new site comes after the site
-        and its chip order: the lowest asks are found again.)"""
+        """A sale only takes room away, and only at ``site``: find its room again in the
+        kept start months, dropping it where it is now full. (A sale on a new site comes
+        after the site and its chip order: the lowest asks are found again.)"""
         self._windows_free = {}
         self._lowest_asks = {}
-        for start, (total, room) in list(self._sites_free.items()):
-            for i, (f, expected) in enumerate(room):
+        self._quotes_kept = {}
+        self._note_change()
+        book = self.model.book
+        for start, room in self._sites_free.items():
+            for i, (f, expected, _, _) in enumerate(room.sites):
                 if f is site:
-                    if (
-                        expected - self.model.book.committed_h100e(f.facility_id, start, start + 1)
-                        < 1.0
-                    ):
-                        self._sites_free[start] = (total, room[:i] + room[i + 1 :])
+                    committed = book.committed_h100e(f.facility_id, start, start + 1)
+                    if expected - committed < 1.0:
+                        del room.sites[i]
+                    else:
+                        last_start = book.last_start_month(f.facility_id)
+                        room.sites[i] = (f, expected, committed, last_start)
+                    room.every_window = None
                     break
 
     def lowest_site_ask(self, rfq: RFQ) -> float:
@@ -249,7 +329,7 @@ class Firm(mesa.Agent):
         m = self.model
         if m.quote_epoch >= 0:
             if self._sites_free_epoch != m.quote_epoch:
-                self.forget_free_sites()
+                self._forget_kept()
                 self._sites_free_epoch = m.quote_epoch
             key = (term, rfq.buyer_credit)
             kept = self._lowest_asks.get(key)
@@ -277,8 +357,42 @@ class Firm(mesa.Agent):
             self.unquoted_h100e += max(0.0, rfq.capacity_h100e - build.capacity_h100e)
             return [build]
         spare = expected - self.own_reservation_h100e(start) if sites else 0.0
+        out, served = self.site_quotes(sites, spare, start, end, term, rfq.buyer_credit)
+        quoted = served
+        if served < rfq.capacity_h100e:
+            build = self.build_to_suit_quote(rfq, rfq.capacity_h100e - served)
+            if build is not None:
+                out.append(build)
+                quoted = sum(q.capacity_h100e for q in out)
+        self.unquoted_h100e += max(0.0, rfq.capacity_h100e - quoted)
+        return out
+
+    def site_quotes(
+        self, sites: list, spare: float, start: int, end: int, term: int, buyer_credit: float
+    ) -> tuple[list[Quote], float]:
+        """(quotes on its free ``sites`` up to ``spare`` H100e, the H100e they offer).
+        While the contracting stage runs they are kept per window, term, buyer credit
+        and spare until one of its sites or their contracts change, like ``free_sites``
+        (a quote on a site it owns is never changed by a buyer); a new list each call."""
+        if self.model.quote_epoch < 0:
+            return self._site_quotes(sites, spare, start, term, buyer_credit)
+        key = (start, end, term, buyer_credit, spare)
+        kept = self._quotes_kept.get(key)
+        if kept is None:
+            kept = self._quotes_kept[key] = self._site_quotes(
+                sites, spare, start, term, buyer_credit
+            )
+        return list(kept[0]), kept[1]
+
+    def _site_quotes(
+        self, sites: list, spare: float, start: int, term: int, buyer_credit: float
+    ) -> tuple[list[Quote], float]:
         out: list[Quote] = []
-        notice = self.model.p.cancellation_notice_months
+        m = self.model
+        p, tech = m.p, m.tech
+        notice = p.cancellation_notice_months
+        whole_sites = self.offers_whole_sites()
+        rate, seller_id = self.annual_rate(), self.unique_id
         for f, free_here, untouched, site_expected in sites:
             if spare <= 0:
                 break
@@ -286,33 +400,27 @@ class Firm(mesa.Agent):
             if free < 1.0:
                 continue
             whole_site = (
-                self.offers_whole_sites()
-                and untouched
-                and free >= self.model.p.whole_site_offer_share * site_expected
+                whole_sites and untouched and free >= p.whole_site_offer_share * site_expected
             )
-            floor = self.facility_floor(f, rfq.buyer_credit)
+            floor = site_floor(
+                m, f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate, buyer_credit
+            )
             out.append(
                 Quote(
-                    seller_id=self.unique_id,
+                    seller_id=seller_id,
                     facility_id=f.facility_id,
                     capacity_h100e=free,
                     start_month=start,
                     term_months=term,
-                    ask_usd_per_h100e_hour=self._ask(floor, term, whole_site),
+                    ask_usd_per_h100e_hour=site_ask(m, floor, term, whole_site),
                     floor_usd_per_h100e_hour=floor,
                     exclusive=whole_site,
                     cancellation_notice_months=notice,
-                    h100e_per_mw=self.model.tech.h100e_per_mw(f.ordered_generation),
+                    h100e_per_mw=tech.h100e_per_mw(f.ordered_generation),
                 )
             )
             spare -= free
-        served = sum(q.capacity_h100e for q in out)
-        if served < rfq.capacity_h100e:
-            build = self.build_to_suit_quote(rfq, rfq.capacity_h100e - served)
-            if build is not None:
-                out.append(build)
-        self.unquoted_h100e += max(0.0, rfq.capacity_h100e - sum(q.capacity_h100e for q in out))
-        return out
+        return out, sum(q.capacity_h100e for q in out)
 
     def offers_whole_sites(self) -> bool:
         return False

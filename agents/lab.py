@@ -256,6 +256,13 @@ class Lab(Firm):
             chosen = m.quote_memo[key] = self._terms(shortest, outlook)
         return chosen
 
+    def possible_terms(self) -> tuple[int, ...]:
+        """Every term ``term_for`` can return, preferred or longest: the lab's fixed term,
+        or the standard terms on the menu."""
+        if self.fixed_term_months:
+            return (self.fixed_term_months,)
+        return terms.term_menu(self.model.p.longest_term_months)
+
     def _terms(self, shortest: int, outlook: dict[str, float]) -> tuple[int, int]:
         p = self.model.p
         factor = {
@@ -474,13 +481,19 @@ class Lab(Firm):
         cover = p.procurement_coverage
         horizon = p.rfq_horizon_months
         infer_only = self.training_need_h100e() if asked_training else 0.0
-        for start in (m.month + 1, m.month + horizon):
+        starts = (m.month + 1, m.month + horizon)
+        self.contract_sums_ahead(starts)  # what is secured in both months, in one pass
+        for start in starts:
+            need = self.need_h100e(start)
+            gap = cover * (need - infer_only) - self.secured_h100e(start)
+            gap -= sum(r.capacity_h100e for r in out)
+            least = max(1.0, p.min_request_share_of_need * need)
+            if gap < least:  # covered: the budget could only make the gap smaller
+                continue
             term, longest = self.term_for(False, start)
             res = self.reservation_usd_per_h100e_hour(False, term)
-            gap = cover * (self.need_h100e(start) - infer_only) - self.secured_h100e(start)
-            gap -= sum(r.capacity_h100e for r in out)
             gap = min(gap, max(0.0, budget_left) / (res * HOURS_PER_MONTH))
-            if gap >= max(1.0, p.min_request_share_of_need * self.need_h100e(start)):
+            if gap >= least:
                 out.append(
                     RFQ(
                         buyer_id=self.unique_id,

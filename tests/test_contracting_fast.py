@@ -6,8 +6,11 @@ quote given."""
 import pytest
 
 from agents.base import Firm
+from agents.lab import Lab
 from market import ComputeMarket
-from market.io.records import RFQ
+from market.core import contracting
+from market.core.book import ContractBook
+from market.io.records import RFQ, Purpose
 
 # (scenario, seed, years): runs in which labs cancel leases to replace them, some of
 # them lease to rival labs, and some sellers are brokers
@@ -120,3 +123,100 @@ def test_a_labs_kept_contract_sums_are_the_sums_over_its_contracts():
                 )
                 checked += resold > 0
     assert checked > 0  # labs resold some of what they bought
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)
+def test_kept_rooms_quotes_and_the_lowest_ask_anywhere_change_nothing(
+    monkeypatch, scenario, seed, years
+):
+    fast = run(scenario, seed, years)
+    # every site looks up every window; no seller keeps its quotes; no replacement
+    # search is skipped on the bound over all sites
+    monkeypatch.setattr(ContractBook, "last_start_month", lambda self, site_id: 10**9)
+    monkeypatch.setattr(
+        Firm,
+        "site_quotes",
+        lambda self, sites, spare, start, end, term, credit: self._site_quotes(
+            sites, spare, start, term, credit
+        ),
+    )
+    monkeypatch.setattr(contracting, "lowest_ask_anywhere", lambda model, terms, credit: 0.0)
+    full = run(scenario, seed, years)
+    assert fingerprint(fast) == fingerprint(full)
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
+def test_the_lowest_ask_anywhere_is_below_every_sellers_lowest_site_ask(
+    monkeypatch, scenario, seed, years
+):
+    """Checked at every replacement search, after the round's sales have changed
+    sellers' sites and rates (build-to-suit loans move a neocloud's rate)."""
+    bound = contracting.lowest_ask_anywhere
+    checked = []
+
+    def checked_bound(model: ComputeMarket, terms: tuple[int, ...], credit: float) -> float:
+        low = bound(model, terms, credit)
+        for firm in model.firms():
+            for term in terms:
+                rfq = RFQ(
+                    buyer_id=-1,
+                    capacity_h100e=1.0,
+                    start_month=model.month,
+                    term_months=term,
+                    contiguous=False,
+                    purpose=Purpose.INFERENCE,
+                    reservation_usd_per_h100e_hour=1.0,
+                    buyer_credit=credit,
+                    buyer_is_lab=False,
+                )
+                assert low <= firm.lowest_site_ask(rfq)
+        checked.append(low)
+        return low
+
+    monkeypatch.setattr(contracting, "lowest_ask_anywhere", checked_bound)
+    run(scenario, seed, years)
+    assert len(checked) > 10
+
+
+def test_a_sellers_kept_room_is_its_room_worked_out_again():
+    """While the round runs, each seller's free sites for every window it was asked
+    about equal those worked out from the book and its sites at that moment."""
+    m = ComputeMarket(scenario="baseline", rng=1, years=3)
+    quotes = Firm.quotes
+    checked = []
+
+    def checked_quotes(self: Firm, rfq: RFQ):
+        term = self.quote_term_months(rfq)
+        start, end = rfq.start_month, rfq.start_month + term
+        kept = self.free_sites(start, end)
+        epoch, m.quote_epoch = m.quote_epoch, -1
+        try:
+            assert kept == self.free_sites(start, end)
+        finally:
+            m.quote_epoch = epoch
+        checked.append(bool(kept[1]))
+        return quotes(self, rfq)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Firm, "quotes", checked_quotes)
+    try:
+        m.run_months(m.horizon_months)
+    finally:
+        mp.undo()
+    assert sum(checked) > 100
+
+
+def test_every_term_a_lab_chooses_is_among_its_possible_terms(monkeypatch):
+    term_for = Lab.term_for
+    chosen = []
+
+    def checked_term_for(self: Lab, training: bool, start: int) -> tuple[int, int]:
+        term, longest = term_for(self, training, start)
+        assert term in self.possible_terms()
+        assert longest == 0 or longest in self.possible_terms()
+        chosen.append(term)
+        return term, longest
+
+    monkeypatch.setattr(Lab, "term_for", checked_term_for)
+    run("baseline", 1, 4)
+    assert len(set(chosen)) > 1

@@ -60,6 +60,14 @@ class SiteTotals:
         over = end_sums[bisect_right(end_months, start)]
         return (began - over) / _ONE  # int / int is correctly rounded
 
+    def last_start_month(self) -> int:
+        """The latest month an open contract here starts (-1: none): over any window
+        from a month at or after it, the capacity committed is the first month's."""
+        if self._prefix is None:
+            self._prefix = (*_prefix_sums(self._by_start), *_prefix_sums(self._by_end))
+        start_months = self._prefix[0]
+        return start_months[-1] if start_months else -1
+
 
 _ONE = 1 << 1074  # 1.0 in units of the smallest float step
 
@@ -162,6 +170,11 @@ class ContractBook:
             totals = self._totals.get(site_id)
             value = kept[key] = totals.committed_h100e(start, end) if totals else 0.0
         return value
+
+    def last_start_month(self, site_id: int) -> int:
+        """The latest month an open contract at the site starts (-1: none)."""
+        totals = self._totals.get(site_id)
+        return totals.last_start_month() if totals else -1
 
     # ------------------------------------------------------------------ changes
     def add(self, c: Contract) -> None:

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING
 
 from agents import Firm, Lab
+from agents.base import CHANGED_SELLERS, site_ask, site_floor
 from market.core import building, credit
 from market.core.calendar import month_label
 from market.io.records import (
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 # an average of prices, each at least a bound, is at least the bound less rounding
 LOWEST_ASK_ROUNDING = 1.0 - 1e-9
+# the key, in the model's quote memo, of the round's ``LowestAskAnywhere``
+LOWEST_ASK_ANYWHERE = "lowest ask anywhere"
 
 
 def seller_power(model: ComputeMarket) -> float:
@@ -176,19 +179,23 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     lets_surplus = bool(lab.facilities) and bool(p.lease_to_rival_labs)
     excess_by_notice: dict[int, float] = {}  # until a notice changes what is secured
     for c in [] if lets_surplus else mine:
+        # the cheaper question first: a lease kept even when none of it is needed
+        # (the fee costs more than keeping it saves) is kept whatever is secured
+        decision = cancel_decision(model, c, 0.0, 0.0)
+        if not decision.cancel:
+            continue
         # need must stay below what is secured from the notice's end to the horizon
         notice = c.cancellation_notice_months
         excess = excess_by_notice.get(notice)
         if excess is None:
             months = (model.month + notice, model.month + p.rfq_horizon_months)
+            lab.contract_sums_ahead(months)  # both months' sums in one pass
             excess = excess_by_notice[notice] = min(
                 lab.secured_h100e(t) - lab.need_h100e(t) for t in months
             )
         if excess >= c.capacity_h100e:
-            decision = cancel_decision(model, c, 0.0, 0.0)
-            if decision.cancel:
-                give_notice(model, lab, c, decision, None)
-                excess_by_notice = {}
+            give_notice(model, lab, c, decision, None)
+            excess_by_notice = {}
     mine = [c for c in mine if c.cancel_month < 0]
     if mine:
         replace_if_cheaper(model, lab, mine[0], share)
@@ -217,6 +224,13 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
     notice would run, on the term the lab would choose now; cancel and sign the
     replacement when the quoted deals cover all of it and save, with the fee. Asking
     is not unserved demand: the sellers' count of it is left as it was."""
+    # a seller quotes on the request's term or, wanting long terms, on the longest the
+    # lab accepts, both among the lab's possible terms: when not even the lowest ask on
+    # any site anyone owns, on any of those terms, saves enough, none of the sellers the
+    # lab knows can (their lowest asks are among those)
+    anywhere = lowest_ask_anywhere(model, lab.possible_terms(), lab.credit_rating)
+    if not cancel_decision(model, c, c.capacity_h100e, anywhere * LOWEST_ASK_ROUNDING).cancel:
+        return
     start = model.month + c.cancellation_notice_months
     term, longest = lab.term_for(False, start)
     rfq = RFQ(
@@ -254,6 +268,59 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
         give_notice(model, lab, c, decision, price)
         for q, take, deal_price in deals:
             sign(model, lab, q, take, deal_price, Purpose.INFERENCE, Origin.NEGOTIATED)
+
+
+class LowestAskAnywhere:
+    """A bound, kept while a contracting round runs, under every ask a seller could
+    quote on a site it owns (``Firm.lowest_site_ask``): the lowest ask over the
+    distinct cost-floor inputs of every firm's sites (chip cost, generation, region,
+    the owner's rate), per buyer credit and set of terms. A firm whose sites, rates or
+    contracts change says so (``CHANGED_SELLERS``) and its inputs join the set: the
+    bound only falls, and stays below every ask of the round."""
+
+    def __init__(self, model: ComputeMarket) -> None:
+        self.model = model
+        self.inputs: set[tuple] = set()
+        self.bounds: dict[tuple, float] = {}
+        self.changed: list[Firm] = []
+        for firm in model.firms():
+            self.add(firm)
+
+    def add(self, firm: Firm) -> None:
+        rate = firm.annual_rate()
+        for f in firm.facilities:
+            key = (f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate)
+            if key not in self.inputs:
+                self.inputs.add(key)
+                for (terms, credit), bound in self.bounds.items():
+                    self.bounds[(terms, credit)] = min(bound, self.lowest(key, terms, credit))
+
+    def lowest(self, key: tuple, terms: tuple[int, ...], credit: float) -> float:
+        floor = site_floor(self.model, *key, credit)
+        return min(site_ask(self.model, floor, t, whole) for t in terms for whole in (False, True))
+
+    def bound(self, terms: tuple[int, ...], credit: float) -> float:
+        for firm in self.changed:
+            self.add(firm)
+        self.changed.clear()
+        bound = self.bounds.get((terms, credit))
+        if bound is None:
+            bound = min((self.lowest(k, terms, credit) for k in self.inputs), default=math.inf)
+            self.bounds[(terms, credit)] = bound
+        return bound
+
+
+def lowest_ask_anywhere(model: ComputeMarket, terms: tuple[int, ...], credit: float) -> float:
+    """No seller quotes a buyer of ``credit`` on any of ``terms`` below this, on a site
+    it owns (``LowestAskAnywhere``)."""
+    memo = model.quote_memo
+    kept = memo.get(LOWEST_ASK_ANYWHERE) if model.quote_epoch >= 0 else None
+    if kept is None:
+        kept = LowestAskAnywhere(model)
+        if model.quote_epoch >= 0:
+            memo[LOWEST_ASK_ANYWHERE] = kept
+            memo[CHANGED_SELLERS] = kept.changed
+    return kept.bound(terms, credit)
 
 
 def give_notice(

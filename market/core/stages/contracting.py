@@ -53,7 +53,7 @@ def sellers_asked(model: ComputeMarket, lab: Lab, seller_ids: list[int]) -> list
     known = [i for i in model.network.neighbours(lab.unique_id) if isinstance(model.firm(i), Firm)]
     k = min(model.p.discovered_sellers, len(seller_ids))
     found = (
-        [seller_ids[int(i)] for i in model.rng.choice(len(seller_ids), size=k, replace=False)]
+        [seller_ids[i] for i in model.rng.choice(len(seller_ids), size=k, replace=False).tolist()]
         if k
         else []
     )
