@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agents.broker import Broker, Offer, list_price, resale_offers, shortfall_bid
 from market.core import contracting
@@ -110,47 +110,47 @@ def orders_of_the_month(model: ComputeMarket, now: int):
     order (the submit sequence), with the holders' unused capacity by contract for the
     screen and their own use for the book's check. Holders resell only where an
     exchange trades (``broker_models`` both or exchange); dealers post only where
-    they trade (both or dealer)."""
+    they trade (both or dealer). Each lab's need by month is worked out once, for
+    its asks and its bid."""
     orders: list[BlockOrder] = []
     offers: dict[int, Offer] = {}
-    models = model.p.broker_models
-    holders: list = model.labs() if models in ("both", "exchange") else []
-    if models in ("both", "dealer"):
-        holders = holders + dealers(model)
-    for holder in holders:
-        posted = (
-            holder.offers(now, reference_price(model))
-            if isinstance(holder, Broker)
-            else resale_offers(holder, now)
-        )
-        for offer in posted:
+    p = model.p
+    labs = model.labs()
+    months = range(now, now + max(p.resale_offer_months, p.resale_block_months))
+    needs = [{t: lab.need_h100e(t) for t in months} for lab in labs]
+    posted: list[tuple[Any, list[Offer]]] = []
+    if p.broker_models in ("both", "exchange"):
+        posted = [
+            (lab, resale_offers(lab, now, need)) for lab, need in zip(labs, needs, strict=True)
+        ]
+    if p.broker_models in ("both", "dealer"):
+        price = reference_price(model)
+        posted += [(d, d.offers(now, price)) for d in dealers(model)]
+    for holder, holder_offers in posted:
+        for offer in holder_offers:
             c = offer.contract
             offers[c.contract_id] = offer
-            for start, months, h100e, price in offer.blocks:
+            for start, n, h100e, price in offer.blocks:
                 orders.append(
                     BlockOrder(
-                        Side.SELL, holder.unique_id, h100e, start, months, price,
+                        Side.SELL, holder.unique_id, h100e, start, n, price,
                         len(orders) + 1,
                         parent_contract_id=c.contract_id,
                         parent_start_month=c.start_month,
                         parent_end_month=c.end_month,
                     )
                 )  # fmt: skip
-    for lab in model.labs():
-        bid = shortfall_bid(lab, now)
+    for lab, need in zip(labs, needs, strict=True):
+        bid = shortfall_bid(lab, now, need)
         if bid is not None:
             h100e, limit = bid
-            months = model.p.resale_block_months
             orders.append(
-                BlockOrder(Side.BUY, lab.unique_id, h100e, now, months, limit, len(orders) + 1)
-            )
-    resellable = {
-        (o.contract.buyer_id, cid): {
-            t: o.contract.capacity_h100e - use - model.book.resold_h100e(cid, t)
-            for t, use in o.own_use_h100e.items()
-        }
-        for cid, o in offers.items()
-    }
+                BlockOrder(
+                    Side.BUY, lab.unique_id, h100e, now, p.resale_block_months, limit,
+                    len(orders) + 1,
+                )
+            )  # fmt: skip
+    resellable = {(o.contract.buyer_id, cid): o.resellable_h100e() for cid, o in offers.items()}
     return orders, offers, resellable
 
 
