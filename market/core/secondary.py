@@ -273,9 +273,7 @@ def publish_indices(model: ComputeMarket, month: MonthBook, now: int) -> None:
         if price is not None:
             survey.append(BlockOrder(Side.SELL, firm.unique_id, 1.0, now, months, price, 0))
     month.readings = {
-        "vwap": indices.publish(
-            "vwap", points=indices.points_from_fills(month.fills), previous=previous.get("vwap")
-        ),
+        "vwap": indices.vwap_of_fills(month.fills, previous.get("vwap")),
         "list_survey": indices.publish(
             "list_survey", asks=survey, previous=previous.get("list_survey")
         ),
@@ -293,17 +291,24 @@ def forward_orders(model: ComputeMarket, now: int, price: float) -> list[BlockOr
     share, months, prem = p.forward_hedge_share, p.forward_months, p.forward_hedge_premium
     orders: list[BlockOrder] = []
 
+    smallest = max(p.resale_min_block_h100e, 1.0)
+
     def post(side: Side, firm, h100e: float, limit: float) -> None:
-        if h100e > max(p.resale_min_block_h100e, 1.0) and not book.holds(firm.unique_id, now):
+        if h100e > smallest:
             orders.append(
                 BlockOrder(side, firm.unique_id, h100e, now, months, limit, len(orders) + 1)
             )
 
+    # a party to a running forward posts nothing, so its position is not worked out
     for lab in model.labs():
-        post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
+        if not book.holds(lab.unique_id, now):
+            post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
+    if not orders:  # no bid: no ask could trade (and the asks come after the bids)
+        return orders
     for firm in model.providers():
-        spare = firm.online_capacity_h100e() - firm.delivered_sold_h100e()
-        post(Side.SELL, firm, share * spare, price * (1.0 - prem))
+        if not book.holds(firm.unique_id, now):
+            spare = firm.online_capacity_h100e() - firm.delivered_sold_h100e()
+            post(Side.SELL, firm, share * spare, price * (1.0 - prem))
     return orders
 
 
@@ -314,8 +319,11 @@ def trade_forwards(model: ComputeMarket, venue: Broker, month: MonthBook, now: i
     price = expected_price(model, p.forward_months / 2)
     if not price > 0:
         return
+    orders = forward_orders(model, now, price)
+    if not orders:  # nothing to match, sign or pay
+        return
     result = orderbook.match(
-        forward_orders(model, now, price),
+        orders,
         now_month=now,
         rule=venue.strategy.matching_rule,
         fee_bps=p.forward_fee_bps,
