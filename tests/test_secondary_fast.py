@@ -150,3 +150,19 @@ def test_a_trial_clearing_copying_on_read_equals_one_copying_every_ask(seed, mon
     plain = orderbook.match(orders, now_month=1, rule="uniform_per_shape", fee_bps=5.0)
     assert fast.fills, "the book should trade"
     assert fast == plain
+
+
+def test_the_running_forwards_are_those_of_the_whole_book_in_the_order_signed():
+    from market.mechanisms.broker_records import Forward
+
+    rng = np.random.default_rng(4)
+    book = secondary.ForwardBook()
+    for month in range(40):
+        signed = [
+            Forward(len(book.forwards) + i + 1, 1, 2, "vwap", 1.0, 2.0, month, int(k))
+            for i, k in enumerate(rng.choice([1, 3, 12], size=int(rng.integers(0, 4))))
+        ]
+        book.add(signed)
+        for asked in (month, month + 1, max(0, month - 5)):  # the last goes back in time
+            assert book.live(asked) == [f for f in book.forwards if f.live(asked)]
+            assert book.running_after(asked) == [f for f in book.forwards if f.end_month > asked]

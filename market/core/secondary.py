@@ -61,9 +61,14 @@ class ForwardBook:
     reference_history: list[float] = field(default_factory=list)  # by month
     # each firm's forwards, in the order signed: a firm's questions never scan the book
     by_firm: dict[int, list[Forward]] = field(default_factory=dict)
+    # the forwards not run out by month ``running_from``, in the order signed: the
+    # monthly questions read these, not every forward ever signed
+    running: list[Forward] = field(default_factory=list)
+    running_from: int = 0
 
     def add(self, new: list[Forward]) -> None:
         self.forwards.extend(new)
+        self.running.extend(new)
         for f in new:
             self.by_firm.setdefault(f.buyer_id, []).append(f)
             if f.seller_id != f.buyer_id:
@@ -72,8 +77,17 @@ class ForwardBook:
     def of_firm(self, firm_id: int) -> list[Forward]:
         return self.by_firm.get(firm_id, [])
 
+    def running_after(self, month: int) -> list[Forward]:
+        """The forwards that end after ``month``, in the order signed (months only go
+        forward: those ended by an earlier question's month are dropped then)."""
+        if month < self.running_from:
+            return [f for f in self.forwards if f.end_month > month]
+        self.running = [f for f in self.running if f.end_month > month]
+        self.running_from = month
+        return self.running
+
     def live(self, month: int) -> list[Forward]:
-        return [f for f in self.forwards if f.live(month)]
+        return [f for f in self.running_after(month) if f.live(month)]
 
     def holds(self, firm_id: int, month: int) -> bool:
         """Whether the firm is party to a forward not yet run out at ``month``."""
@@ -476,8 +490,7 @@ def forward_metrics(model: ComputeMarket, month: MonthBook) -> dict[str, float]:
     nxt = model.month + 1
     open_interest = sum(
         f.notional_h100e_hours_per_month * forwards.remaining_months(f, nxt)
-        for f in model.forward_book.forwards
-        if f.end_month > nxt
+        for f in model.forward_book.running_after(nxt)
     )
     return {
         "forward_price_usd_per_h100e_hour": strike,
