@@ -193,16 +193,15 @@ class Broker(mesa.Agent):
             if not resellable(c, now, p):
                 continue
             window = [t for t in range(now, now + p.resale_offer_months) if c.overlaps(t, t + 1)]
-            free = {
-                t: max(0.0, c.capacity_h100e - book.resold_h100e(c.contract_id, t)) for t in window
-            }
+            resold = {t: book.resold_h100e(c.contract_id, t) for t in window}
+            free = {t: max(0.0, c.capacity_h100e - resold[t]) for t in window}
             blocks = resale.cut_blocks(free, shapes, p.resale_min_block_h100e)
             if blocks:
                 priced = [
                     (s, n, q, self.block_price(c, n, market_usd_per_h100e_hour))
                     for s, n, q in blocks
                 ]
-                out.append(Offer(c, priced, dict.fromkeys(window, 0.0)))
+                out.append(Offer(c, priced, dict.fromkeys(window, 0.0), resold))
         return out
 
     def close_month(self) -> None:
@@ -251,6 +250,13 @@ class Offer:
     contract: Contract
     blocks: list[tuple[int, int, float, float]]  # start, months, H100e, USD per H100e-hour
     own_use_h100e: dict[int, float] = field(default_factory=dict)
+    # what is resold of the contract already, by month (the same months)
+    resold_h100e: dict[int, float] = field(default_factory=dict)
+
+    def resellable_h100e(self) -> dict[int, float]:
+        """The contract's capacity neither used by its holder nor resold, by month."""
+        cap = self.contract.capacity_h100e
+        return {t: cap - use - self.resold_h100e[t] for t, use in self.own_use_h100e.items()}
 
 
 def resellable(c: Contract, month: int, p: Any) -> bool:
@@ -267,33 +273,72 @@ def resellable(c: Contract, month: int, p: Any) -> bool:
     )
 
 
-def resale_offers(lab: Any, now: int) -> list[Offer]:
+def resale_offers(lab: Any, now: int, need_h100e: Mapping[int, float] | None = None) -> list[Offer]:
     """The unused part of the lab's resellable contracts over the next
     ``resale_offer_months`` from ``now``: what it has secured beyond its own need each
     month, taken from its contracts in the order it bought them, cut into blocks.
-    None when labs may not lease capacity to rival labs (``lease_to_rival_labs``)."""
-    m, p = lab.model, lab.model.p
+    None when labs may not lease capacity to rival labs (``lease_to_rival_labs``).
+    ``need_h100e``: the lab's need by month over the window, if already worked out.
+
+    A lab that provably has nothing spare in any month of the window posts nothing
+    without working out what it has secured (``surely_nothing_spare``)."""
+    p = lab.model.p
     if not p.lease_to_rival_labs:  # a resale is a lease to another lab
         return []
     window = range(now, now + p.resale_offer_months)
+    if need_h100e is None:
+        need_h100e = {t: lab.need_h100e(t) for t in window}
+    if surely_nothing_spare(lab, window, need_h100e):
+        return []
     lab.contract_sums_ahead(window)
-    spare = {t: max(0.0, lab.secured_h100e(t) - lab.need_h100e(t)) for t in window}
+    spare = {t: max(0.0, lab.secured_h100e(t) - need_h100e[t]) for t in window}
+    if not any(spare.values()):
+        return []
+    return _offers_from_spare(lab, now, window, spare)
+
+
+# the relative margin by which the bound of ``surely_nothing_spare`` must stay below
+# the lab's need: far above the rounding of any sum of a lab's contracts, whatever
+# the order it is added in
+SPARE_BOUND_MARGIN = 1e-9
+
+
+def surely_nothing_spare(lab: Any, window: range, need_h100e: Mapping[int, float]) -> bool:
+    """Whether the lab's secured capacity cannot exceed its need in any month of the
+    window, from a bound that reads only its contracts: a lab without sites secures
+    in a month what it bought for that month less what it resold of it, so at most
+    the capacity of its contracts that overlap the window. (A lab with sites also
+    counts its own free capacity: it takes the full computation.)"""
+    if lab.facilities:
+        return False
+    start, end = window.start, window.stop
+    bound = sum(c.capacity_h100e for c in lab.bought if c.start_month < end and start < c.end_month)
+    least_need = min(need_h100e[t] for t in window)
+    return bound * (1.0 + SPARE_BOUND_MARGIN) < least_need
+
+
+def _offers_from_spare(lab: Any, now: int, window: range, spare: dict[int, float]) -> list[Offer]:
+    """``resale_offers`` of a lab with capacity spare beyond its need (by month)."""
+    m, p = lab.model, lab.model.p
     shapes = [(now, p.resale_offer_months), (now, p.resale_block_months)]
     offers = []
-    for c in lab.model.book.bought_by(lab.unique_id):
-        if not resellable(c, now, p) or not any(spare.values()):
+    for c in m.book.bought_by(lab.unique_id):
+        if not any(spare.values()):
+            break
+        if not resellable(c, now, p):
             continue
-        free, own = {}, {}
+        free, own, resold = {}, {}, {}
         for t in window:
             inside = c.start_month <= t < c.end_month
-            unsold = c.capacity_h100e - m.book.resold_h100e(c.contract_id, t) if inside else 0.0
+            resold[t] = m.book.resold_h100e(c.contract_id, t) if inside else 0.0
+            unsold = c.capacity_h100e - resold[t] if inside else 0.0
             free[t] = min(spare[t], max(0.0, unsold))
             spare[t] -= free[t]
             own[t] = unsold - free[t]
         blocks = resale.cut_blocks(free, shapes, p.resale_min_block_h100e)
         if blocks:
             priced = [(s, n, q, resale_price(lab, c, n)) for s, n, q in blocks]
-            offers.append(Offer(c, priced, own))
+            offers.append(Offer(c, priced, own, resold))
     return offers
 
 
@@ -310,13 +355,19 @@ def resale_price(lab: Any, c: Contract, months: int) -> float:
     return max(floor, index * ratio)
 
 
-def shortfall_bid(lab: Any, now: int) -> tuple[float, float] | None:
+def shortfall_bid(
+    lab: Any, now: int, need_h100e: Mapping[int, float] | None = None
+) -> tuple[float, float] | None:
     """(H100e, limit price) of the divisible block the lab bids for from ``now`` over
     ``resale_block_months``: the least, over the block's months, of its need beyond
-    what it has secured; None when that is below the smallest block."""
+    what it has secured; None when that is below the smallest block. ``need_h100e``:
+    the lab's need by month, if already worked out (it may cover more months)."""
     p = lab.model.p
     window = range(now, now + p.resale_block_months)
-    gap = min(lab.need_h100e(t) - lab.secured_h100e(t) for t in window)
+    if need_h100e is None:
+        need_h100e = {}
+    need = [need_h100e[t] if t in need_h100e else lab.need_h100e(t) for t in window]
+    gap = min(n - lab.secured_h100e(t) for t, n in zip(window, need, strict=True))
     if gap <= max(p.resale_min_block_h100e, 0.0):
         return None
     return gap, lab.reservation_usd_per_h100e_hour(False)

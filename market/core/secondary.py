@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agents.broker import Broker, Offer, list_price, resale_offers, shortfall_bid
 from market.core import contracting
@@ -61,9 +61,14 @@ class ForwardBook:
     reference_history: list[float] = field(default_factory=list)  # by month
     # each firm's forwards, in the order signed: a firm's questions never scan the book
     by_firm: dict[int, list[Forward]] = field(default_factory=dict)
+    # the forwards not run out by month ``running_from``, in the order signed: the
+    # monthly questions read these, not every forward ever signed
+    running: list[Forward] = field(default_factory=list)
+    running_from: int = 0
 
     def add(self, new: list[Forward]) -> None:
         self.forwards.extend(new)
+        self.running.extend(new)
         for f in new:
             self.by_firm.setdefault(f.buyer_id, []).append(f)
             if f.seller_id != f.buyer_id:
@@ -72,8 +77,17 @@ class ForwardBook:
     def of_firm(self, firm_id: int) -> list[Forward]:
         return self.by_firm.get(firm_id, [])
 
+    def running_after(self, month: int) -> list[Forward]:
+        """The forwards that end after ``month``, in the order signed (months only go
+        forward: those ended by an earlier question's month are dropped then)."""
+        if month < self.running_from:
+            return [f for f in self.forwards if f.end_month > month]
+        self.running = [f for f in self.running if f.end_month > month]
+        self.running_from = month
+        return self.running
+
     def live(self, month: int) -> list[Forward]:
-        return [f for f in self.forwards if f.live(month)]
+        return [f for f in self.running_after(month) if f.live(month)]
 
     def holds(self, firm_id: int, month: int) -> bool:
         """Whether the firm is party to a forward not yet run out at ``month``."""
@@ -110,47 +124,47 @@ def orders_of_the_month(model: ComputeMarket, now: int):
     order (the submit sequence), with the holders' unused capacity by contract for the
     screen and their own use for the book's check. Holders resell only where an
     exchange trades (``broker_models`` both or exchange); dealers post only where
-    they trade (both or dealer)."""
+    they trade (both or dealer). Each lab's need by month is worked out once, for
+    its asks and its bid."""
     orders: list[BlockOrder] = []
     offers: dict[int, Offer] = {}
-    models = model.p.broker_models
-    holders: list = model.labs() if models in ("both", "exchange") else []
-    if models in ("both", "dealer"):
-        holders = holders + dealers(model)
-    for holder in holders:
-        posted = (
-            holder.offers(now, reference_price(model))
-            if isinstance(holder, Broker)
-            else resale_offers(holder, now)
-        )
-        for offer in posted:
+    p = model.p
+    labs = model.labs()
+    months = range(now, now + max(p.resale_offer_months, p.resale_block_months))
+    needs = [{t: lab.need_h100e(t) for t in months} for lab in labs]
+    posted: list[tuple[Any, list[Offer]]] = []
+    if p.broker_models in ("both", "exchange"):
+        posted = [
+            (lab, resale_offers(lab, now, need)) for lab, need in zip(labs, needs, strict=True)
+        ]
+    if p.broker_models in ("both", "dealer"):
+        price = reference_price(model)
+        posted += [(d, d.offers(now, price)) for d in dealers(model)]
+    for holder, holder_offers in posted:
+        for offer in holder_offers:
             c = offer.contract
             offers[c.contract_id] = offer
-            for start, months, h100e, price in offer.blocks:
+            for start, n, h100e, price in offer.blocks:
                 orders.append(
                     BlockOrder(
-                        Side.SELL, holder.unique_id, h100e, start, months, price,
+                        Side.SELL, holder.unique_id, h100e, start, n, price,
                         len(orders) + 1,
                         parent_contract_id=c.contract_id,
                         parent_start_month=c.start_month,
                         parent_end_month=c.end_month,
                     )
                 )  # fmt: skip
-    for lab in model.labs():
-        bid = shortfall_bid(lab, now)
+    for lab, need in zip(labs, needs, strict=True):
+        bid = shortfall_bid(lab, now, need)
         if bid is not None:
             h100e, limit = bid
-            months = model.p.resale_block_months
             orders.append(
-                BlockOrder(Side.BUY, lab.unique_id, h100e, now, months, limit, len(orders) + 1)
-            )
-    resellable = {
-        (o.contract.buyer_id, cid): {
-            t: o.contract.capacity_h100e - use - model.book.resold_h100e(cid, t)
-            for t, use in o.own_use_h100e.items()
-        }
-        for cid, o in offers.items()
-    }
+                BlockOrder(
+                    Side.BUY, lab.unique_id, h100e, now, p.resale_block_months, limit,
+                    len(orders) + 1,
+                )
+            )  # fmt: skip
+    resellable = {(o.contract.buyer_id, cid): o.resellable_h100e() for cid, o in offers.items()}
     return orders, offers, resellable
 
 
@@ -273,9 +287,7 @@ def publish_indices(model: ComputeMarket, month: MonthBook, now: int) -> None:
         if price is not None:
             survey.append(BlockOrder(Side.SELL, firm.unique_id, 1.0, now, months, price, 0))
     month.readings = {
-        "vwap": indices.publish(
-            "vwap", points=indices.points_from_fills(month.fills), previous=previous.get("vwap")
-        ),
+        "vwap": indices.vwap_of_fills(month.fills, previous.get("vwap")),
         "list_survey": indices.publish(
             "list_survey", asks=survey, previous=previous.get("list_survey")
         ),
@@ -293,17 +305,24 @@ def forward_orders(model: ComputeMarket, now: int, price: float) -> list[BlockOr
     share, months, prem = p.forward_hedge_share, p.forward_months, p.forward_hedge_premium
     orders: list[BlockOrder] = []
 
+    smallest = max(p.resale_min_block_h100e, 1.0)
+
     def post(side: Side, firm, h100e: float, limit: float) -> None:
-        if h100e > max(p.resale_min_block_h100e, 1.0) and not book.holds(firm.unique_id, now):
+        if h100e > smallest:
             orders.append(
                 BlockOrder(side, firm.unique_id, h100e, now, months, limit, len(orders) + 1)
             )
 
+    # a party to a running forward posts nothing, so its position is not worked out
     for lab in model.labs():
-        post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
+        if not book.holds(lab.unique_id, now):
+            post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
+    if not orders:  # no bid: no ask could trade (and the asks come after the bids)
+        return orders
     for firm in model.providers():
-        spare = firm.online_capacity_h100e() - firm.delivered_sold_h100e()
-        post(Side.SELL, firm, share * spare, price * (1.0 - prem))
+        if not book.holds(firm.unique_id, now):
+            spare = firm.online_capacity_h100e() - firm.delivered_sold_h100e()
+            post(Side.SELL, firm, share * spare, price * (1.0 - prem))
     return orders
 
 
@@ -314,8 +333,11 @@ def trade_forwards(model: ComputeMarket, venue: Broker, month: MonthBook, now: i
     price = expected_price(model, p.forward_months / 2)
     if not price > 0:
         return
+    orders = forward_orders(model, now, price)
+    if not orders:  # nothing to match, sign or pay
+        return
     result = orderbook.match(
-        forward_orders(model, now, price),
+        orders,
         now_month=now,
         rule=venue.strategy.matching_rule,
         fee_bps=p.forward_fee_bps,
@@ -468,8 +490,7 @@ def forward_metrics(model: ComputeMarket, month: MonthBook) -> dict[str, float]:
     nxt = model.month + 1
     open_interest = sum(
         f.notional_h100e_hours_per_month * forwards.remaining_months(f, nxt)
-        for f in model.forward_book.forwards
-        if f.end_month > nxt
+        for f in model.forward_book.running_after(nxt)
     )
     return {
         "forward_price_usd_per_h100e_hour": strike,

@@ -39,6 +39,17 @@ def points_from_fills(fills: Iterable[Fill]) -> list[PricePoint]:
     return [PricePoint(f.price_usd_per_h100e_hour, f.h100e_hours, f.duration_months) for f in fills]
 
 
+def vwap_of_fills(fills: Sequence[Fill], previous: IndexReading | None = None) -> IndexReading:
+    """``vwap(points_from_fills(fills), previous)`` without a price point per fill: the
+    same sums, term by term in the same order."""
+    volume = sum(h for f in fills if (h := f.h100e_hours) > 0)
+    if volume <= 0:
+        return carried("vwap", previous)
+    used = [(f.price_usd_per_h100e_hour, h) for f in fills if (h := f.h100e_hours) > 0]
+    value = sum(price * h for price, h in used) / volume
+    return IndexReading("vwap", value, len(used), volume)
+
+
 def carried(method: str, previous: IndexReading | None) -> IndexReading:
     """No input this month: repeat the last value (None if there never was one)."""
     if previous is None or previous.value_usd_per_h100e_hour is None:

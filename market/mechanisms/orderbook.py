@@ -264,15 +264,29 @@ def _clear_shape(
     price and the asks' capacity left afterwards (``left`` itself is not changed)."""
     active = sorted(buys, key=_buy_key)
     while True:
-        trial = {seq: dict(months) for seq, months in left.items()}
+        trial = _CopyOnRead(left)
         taken = _allocate_all(active, asks, trial)
         if not taken:
             return {}, None, left
         price = max(a.price_usd_per_h100e_hour for t in taken.values() for a, _ in t)
         below = {b.seq for b in active if b.seq in taken and b.price_usd_per_h100e_hour < price}
         if not below:
-            return taken, price, trial
+            return taken, price, {**left, **trial}
         active = [b for b in active if b.seq not in below]
+
+
+class _CopyOnRead(dict):
+    """A trial copy of ``Left``: an ask's months are copied from the original the
+    first time the allocation reads them, so a trial costs the asks it looks at,
+    not every ask on the book (the original is never changed)."""
+
+    def __init__(self, original: Left) -> None:
+        super().__init__()
+        self.original = original
+
+    def __missing__(self, seq: int) -> dict[int, float]:
+        months = self[seq] = dict(self.original[seq])
+        return months
 
 
 def _match_uniform(
