@@ -171,7 +171,11 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
         capacity = 0.0
         for f in model.facilities.values():
             if f.status != FacilityStatus.RETIRED:
-                alive = sum(b.h100e for b in f.chips if b.installed_month > retire)
+                # with every batch alive the sum is the site's installed chips (same terms)
+                if f.oldest_installed_month > retire:
+                    alive = f.installed_h100e
+                else:
+                    alive = sum(b.h100e for b in f.chips if b.installed_month > retire)
                 capacity += alive + f.pending_h100e
         # users' demand as forecast, and training growing with it from what it used
         # last month (plans a lab cannot fund or place are not demand)
@@ -180,6 +184,13 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
         need = model.demand_forecast_h100e(months_ahead) * (1.0 + training / demand_now)
         hit = model.outlook_cache[key] = (need, capacity)
     return hit
+
+
+def outlook_kept(model: ComputeMarket, months_ahead: int) -> bool:
+    """Whether the outlook a builder reads ``months_ahead`` from now (``expected_utilisation``)
+    is kept for this month already: reading it again then changes nothing, as a first
+    read would (a first read sums the sites as they are, later builds are added to it)."""
+    return (model.month, min(months_ahead, model.p.chip_useful_life_months)) in model.outlook_cache
 
 
 def add_to_outlook(model: ComputeMarket, h100e: float) -> None:
@@ -399,3 +410,6 @@ class Appraisal:
 
     def chips_pay(self, firm: Firm, f: Facility, h100e: float) -> bool:
         return chips_pay(self.model, firm, f, h100e)
+
+    def outlook_kept(self, months_ahead: int) -> bool:
+        return outlook_kept(self.model, months_ahead)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -144,6 +145,10 @@ class Facility:
     # and length tell whether the cached sum is still right
     _installed_key: tuple = field(default=(), init=False, repr=False, compare=False)
     _installed: float = field(default=0.0, init=False, repr=False, compare=False)
+    _used_key: tuple = field(default=(), init=False, repr=False, compare=False)
+    _used_mw: float = field(default=0.0, init=False, repr=False, compare=False)
+    _oldest_key: tuple = field(default=(), init=False, repr=False, compare=False)
+    _oldest: float = field(default=0.0, init=False, repr=False, compare=False)
 
     @property
     def capacity_h100e(self) -> float:
@@ -160,7 +165,27 @@ class Facility:
         return self._installed
 
     def power_used_mw(self, density_of) -> float:
-        return sum(b.h100e / density_of(b.generation) for b in self.chips)
+        """MW its chips draw (each batch's H100e over its generation's H100e per MW).
+        Kept while the chips list is the same object of the same length and the same
+        density function is asked (the list is held, so its identity cannot be reused)."""
+        key = self._used_key
+        chips = self.chips
+        if key and key[0] is chips and key[1] == len(chips) and key[2] == density_of:
+            return self._used_mw
+        self._used_mw = sum(b.h100e / density_of(b.generation) for b in chips)
+        self._used_key = (chips, len(chips), density_of)
+        return self._used_mw
+
+    @property
+    def oldest_installed_month(self) -> float:
+        """The month its oldest chips were installed (infinity with none), kept like the
+        power in use while the chips list stays the same."""
+        key = self._oldest_key
+        chips = self.chips
+        if not (key and key[0] is chips and key[1] == len(chips)):
+            self._oldest = min((b.installed_month for b in chips), default=math.inf)
+            self._oldest_key = (chips, len(chips))
+        return self._oldest
 
     def expected_capacity_h100e(self, month: int) -> float:
         """Capacity the owner can count on at ``month``: installed plus ordered chips,
