@@ -658,7 +658,7 @@ class Firm(mesa.Agent):
         repeat of a value never changes a maximum."""
         tech = self.model.tech
         kinds = dict.fromkeys(
-            (min(b.generation for b in f.chips), f.region)
+            (f.lowest_generation, f.region)
             for f in self.facilities
             if f.status == FacilityStatus.ONLINE and f.chips
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import operator
+from functools import reduce
 from typing import TYPE_CHECKING
 
 from market.core.calendar import month_label
@@ -168,15 +170,23 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
             model.outlook_cache.clear()
         target = model.month + months_ahead
         retire = target - model.p.chip_useful_life_months
-        capacity = 0.0
-        for f in model.facilities.values():
-            if f.status != FacilityStatus.RETIRED:
-                # with every batch alive the sum is the site's installed chips (same terms)
-                if f.oldest_installed_month > retire:
-                    alive = f.installed_h100e
-                else:
-                    alive = sum(b.h100e for b in f.chips if b.installed_month > retire)
-                capacity += alive + f.pending_h100e
+        # each site's chips alive then plus those on order, added one after another
+        # (with every batch alive the sum is the site's installed chips: same terms)
+        retired = FacilityStatus.RETIRED
+        capacity = reduce(
+            operator.add,
+            [
+                (
+                    f.installed_h100e
+                    if f.oldest_installed_month > retire
+                    else sum(b.h100e for b in f.chips if b.installed_month > retire)
+                )
+                + f.pending_h100e
+                for f in model.facilities.values()
+                if f.status != retired
+            ],
+            0.0,
+        )
         # users' demand as forecast, and training growing with it from what it used
         # last month (plans a lab cannot fund or place are not demand)
         demand_now = max(model.demand_h100e, 1.0)

@@ -33,6 +33,7 @@ import pandas as pd
 
 # values Mesa's collector keeps as they are (it deep-copies anything else)
 IMMUTABLE_TYPES = (str, int, bool, float, tuple)
+_PLAIN_TYPES = frozenset(IMMUTABLE_TYPES)
 
 
 class Columnar:
@@ -62,7 +63,7 @@ def column_of(reporter) -> Callable[[Sequence], list]:
 
 
 def _as_mesa_keeps(values: list) -> list:
-    if all(isinstance(v, IMMUTABLE_TYPES) for v in values):
+    if set(map(type, values)) <= _PLAIN_TYPES:  # the usual case, checked in one pass
         return values
     return [v if isinstance(v, IMMUTABLE_TYPES) else deepcopy(v) for v in values]
 

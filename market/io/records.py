@@ -142,50 +142,65 @@ class Facility:
     chip_cost_usd_per_h100e: float = 0.0  # price per H100e of its chips (set with the site)
     paused: bool = False  # construction stopped by its owner (the investment stage)
     # chips are only ever appended or filtered into a new list, so the list's identity
-    # and length tell whether the cached sum is still right
-    _installed_key: tuple = field(default=(), init=False, repr=False, compare=False)
+    # and length tell whether what is kept about them is still right (the list seen is
+    # held, so its identity cannot pass to another list)
+    _seen: list | None = field(default=None, init=False, repr=False, compare=False)
+    _seen_len: int = field(default=-1, init=False, repr=False, compare=False)
     _installed: float = field(default=0.0, init=False, repr=False, compare=False)
-    _used_key: tuple = field(default=(), init=False, repr=False, compare=False)
-    _used_mw: float = field(default=0.0, init=False, repr=False, compare=False)
-    _oldest_key: tuple = field(default=(), init=False, repr=False, compare=False)
     _oldest: float = field(default=0.0, init=False, repr=False, compare=False)
+    _lowest_generation: float = field(default=0.0, init=False, repr=False, compare=False)
+    _used_by: Any = field(default=None, init=False, repr=False, compare=False)
+    _used_mw: float = field(default=0.0, init=False, repr=False, compare=False)
+
+    def _see(self, chips: list) -> None:
+        self._seen, self._seen_len = chips, len(chips)
+        self._installed = sum(b.h100e for b in chips)
+        self._oldest = min((b.installed_month for b in chips), default=math.inf)
+        self._lowest_generation = min((b.generation for b in chips), default=math.inf)
+        self._used_by = None
 
     @property
     def capacity_h100e(self) -> float:
         if self.status != FacilityStatus.ONLINE:
             return 0.0
-        return self.installed_h100e
+        chips = self.chips
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
+        return self._installed
 
     @property
     def installed_h100e(self) -> float:
-        key = (id(self.chips), len(self.chips))
-        if key != self._installed_key:
-            self._installed = sum(b.h100e for b in self.chips)
-            self._installed_key = key
-        return self._installed
-
-    def power_used_mw(self, density_of) -> float:
-        """MW its chips draw (each batch's H100e over its generation's H100e per MW).
-        Kept while the chips list is the same object of the same length and the same
-        density function is asked (the list is held, so its identity cannot be reused)."""
-        key = self._used_key
         chips = self.chips
-        if key and key[0] is chips and key[1] == len(chips) and key[2] == density_of:
-            return self._used_mw
-        self._used_mw = sum(b.h100e / density_of(b.generation) for b in chips)
-        self._used_key = (chips, len(chips), density_of)
-        return self._used_mw
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
+        return self._installed
 
     @property
     def oldest_installed_month(self) -> float:
-        """The month its oldest chips were installed (infinity with none), kept like the
-        power in use while the chips list stays the same."""
-        key = self._oldest_key
+        """The month its oldest chips were installed (infinity with none)."""
         chips = self.chips
-        if not (key and key[0] is chips and key[1] == len(chips)):
-            self._oldest = min((b.installed_month for b in chips), default=math.inf)
-            self._oldest_key = (chips, len(chips))
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
         return self._oldest
+
+    @property
+    def lowest_generation(self) -> float:
+        """The oldest generation among its chips (infinity with none)."""
+        chips = self.chips
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
+        return self._lowest_generation
+
+    def power_used_mw(self, density_of) -> float:
+        """MW its chips draw (each batch's H100e over its generation's H100e per MW),
+        kept with the chips for the density function asked."""
+        chips = self.chips
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
+        if self._used_by != density_of:
+            self._used_mw = sum(b.h100e / density_of(b.generation) for b in chips)
+            self._used_by = density_of
+        return self._used_mw
 
     def expected_capacity_h100e(self, month: int) -> float:
         """Capacity the owner can count on at ``month``: installed plus ordered chips,
