@@ -656,19 +656,29 @@ class Firm(mesa.Agent):
         """The highest short-run marginal cost among its online chips (the oldest
         generation at each online site). Each (generation, region) is costed once: a
         repeat of a value never changes a maximum."""
-        tech = self.model.tech
         kinds = dict.fromkeys(
             (f.lowest_generation, f.region)
             for f in self.facilities
             if f.status == FacilityStatus.ONLINE and f.chips
         )
-        return max(
-            (
-                tech.srmc_usd_per_h100e_hour(h100e_per_mw=tech.h100e_per_mw(gen), region=region)
-                for gen, region in kinds
-            ),
-            default=0.0,
-        )
+        return max((self._srmc(gen, region) for gen, region in kinds), default=0.0)
+
+    def _srmc(self, generation: int, region: str) -> float:
+        """``Costs.srmc_usd_per_h100e_hour`` of a generation's chips in a region, kept
+        per (generation, region) while the spot or a contracting stage runs."""
+        m = self.model
+        tech = m.tech
+        if m.quote_epoch < 0:
+            return tech.srmc_usd_per_h100e_hour(
+                h100e_per_mw=tech.h100e_per_mw(generation), region=region
+            )
+        key = ("srmc", generation, region)
+        srmc = m.quote_memo.get(key)
+        if srmc is None:
+            srmc = m.quote_memo[key] = tech.srmc_usd_per_h100e_hour(
+                h100e_per_mw=tech.h100e_per_mw(generation), region=region
+            )
+        return srmc
 
     def used_share(self) -> float:
         """Share of the compute it buys that it uses (owed in full on take-or-pay)."""

@@ -10,6 +10,8 @@ import pytest
 from agents import ChipSupplier, Hyperscaler, Lab, Neocloud
 from agents.base import Firm
 from market import ComputeMarket
+from market.core import building, stages
+from market.core.stages import spot
 from market.io.collector import Columnar, ColumnCollector
 from market.io.records import FacilityStatus
 
@@ -82,11 +84,13 @@ def _plain_planned_build_h100e(self) -> float:
 
 @pytest.mark.slow
 def test_investment_short_cuts_equal_the_plain_investment(monkeypatch):
-    """Skipping sites and builders without the cash for the smallest order or site
-    signs, builds and orders exactly what asking each of them does."""
+    """Skipping sites and builders without the cash for the smallest order or site, and
+    appraisals no builder could pass, signs, builds and orders exactly what asking each
+    of them does."""
     fast = [_outputs(_run(*run)) for run in RUNS]
     monkeypatch.setattr(Firm, "top_up_chips", _plain_top_up_chips)
     monkeypatch.setattr(Firm, "planned_build_h100e", _plain_planned_build_h100e)
+    monkeypatch.setattr(building, "new_chips_may_pay", lambda model, months, extra: True)
     plain = [_outputs(_run(*run)) for run in RUNS]
     for (ts_fast, events_fast, cash_fast), (ts_plain, events_plain, cash_plain) in zip(
         fast, plain, strict=True
@@ -96,18 +100,65 @@ def test_investment_short_cuts_equal_the_plain_investment(monkeypatch):
         assert ts_fast == ts_plain
 
 
+def test_appraisals_no_builder_could_pass_happen(monkeypatch):
+    """The bound of ``new_chips_may_pay`` is reached in a built-in run (so the test
+    above compares something), and every chip top-up and build it would stop is one
+    the full appraisal, run without it, rejects."""
+    bound = building.new_chips_may_pay
+    verdicts, stopped = [], []
+
+    def may_pay(model, months_ahead, extra):
+        verdicts.append(bound(model, months_ahead, extra))
+        return True  # the full appraisal runs
+
+    def watched(appraise):
+        def run(*args):
+            seen = len(verdicts)
+            answer = appraise(*args)
+            if not verdicts[seen]:
+                stopped.append(answer)
+            return answer
+
+        return run
+
+    monkeypatch.setattr(building, "new_chips_may_pay", may_pay)
+    monkeypatch.setattr(building, "chips_pay", watched(building.chips_pay))
+    monkeypatch.setattr(building, "build_pays", watched(building.build_pays))
+    _run("baseline", 1, 96, {})
+    assert len(stopped) > 100 and not any(stopped)
+
+
+@pytest.mark.slow
+def test_spot_with_kept_costs_equals_without(monkeypatch):
+    """Cost floors and spot costs kept per their inputs while the spot stage runs give
+    the asks of working each out per site."""
+    fast = [_outputs(_run(*run)) for run in RUNS[:2]]
+    plain_stages = tuple(
+        stages.Stage(s.name, spot.spot_round) if s.name == "spot" else s for s in stages.STAGES
+    )
+    monkeypatch.setattr(ComputeMarket, "stages", plain_stages)
+    plain = [_outputs(_run(*run)) for run in RUNS[:2]]
+    assert fast == plain
+
+
 def test_kept_site_power_and_contract_ties_equal_their_sums():
-    """Each month, every site's power in use (kept while its chips stay the same) and
-    the network's running count of ties with contracts equal summing them afresh, in a
-    market where firms are bought, merged and exit."""
+    """Each month, every site's power in use and chips alive by a month (kept while its
+    chips stay the same) and the network's running count of ties with contracts equal
+    summing them afresh, in a market where firms are bought, merged and exit."""
     m = ComputeMarket(scenario="lesson-consolidation", rng=5)
     exits = 0
     for _ in range(60):
         m.step()
         density_of = m.tech.h100e_per_mw
+        life = m.p.chip_useful_life_months
         for f in m.facilities.values():
             fresh = sum(b.h100e / density_of(b.generation) for b in f.chips)
             assert f.power_used_mw(density_of) == fresh
+            assert f.installed_h100e == sum(b.h100e for b in f.chips)
+            for ahead in (0, 6, 24, life):
+                retire = m.month + ahead - life
+                alive = sum(b.h100e for b in f.chips if b.installed_month > retire)
+                assert f.alive_h100e(retire) == alive
         g = m.network.graph
         ties = sum(1 for _, _, d in g.edges(data=True) if d["contract_h100e"] > 0)
         assert m.network.contract_ties() == ties

@@ -171,17 +171,11 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
         target = model.month + months_ahead
         retire = target - model.p.chip_useful_life_months
         # each site's chips alive then plus those on order, added one after another
-        # (with every batch alive the sum is the site's installed chips: same terms)
         retired = FacilityStatus.RETIRED
         capacity = reduce(
             operator.add,
             [
-                (
-                    f.installed_h100e
-                    if f.oldest_installed_month > retire
-                    else sum(b.h100e for b in f.chips if b.installed_month > retire)
-                )
-                + f.pending_h100e
+                f.alive_h100e(retire) + f.pending_h100e
                 for f in model.facilities.values()
                 if f.status != retired
             ],
@@ -207,6 +201,23 @@ def add_to_outlook(model: ComputeMarket, h100e: float) -> None:
     """Capacity just ordered counts in every later builder's outlook this month."""
     for key, (need, capacity) in model.outlook_cache.items():
         model.outlook_cache[key] = (need, capacity + h100e)
+
+
+def new_chips_may_pay(model: ComputeMarket, months_ahead: int, extra: float) -> bool:
+    """False when no builder can expect to use ``extra`` >= 0 H100e of new chips
+    ``months_ahead`` from now at ``chip_order_defer_utilisation``: even one whose own
+    capacity was all in use (a recent utilisation of 1, the most a firm reports) expects
+    less, before the new chips are counted, and counting them only lowers the market's
+    share in use. ``chips_pay`` and ``build_pays`` then defer at once, whoever asks, so
+    they answer without working out the builder's own utilisation. Reads the outlook
+    exactly where ``expected_utilisation`` would."""
+    p = model.p
+    need, capacity = outlook(model, min(months_ahead, p.chip_useful_life_months))
+    weight = p.utilisation_forecast_weight
+    if not (extra >= 0 and need >= 0 and capacity > 0 and 0.0 <= weight <= 1.0):
+        return True  # no bound to lean on
+    best = investment.expected_utilisation(1.0, need, capacity, weight)
+    return not best < p.chip_order_defer_utilisation
 
 
 def expected_utilisation(model: ComputeMarket, firm: Firm, months_ahead: int, extra: float):
@@ -264,6 +275,8 @@ def chips_pay(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> bo
     """Whether filling spare power at ``f`` with ``h100e`` of new chips clears the
     hurdle on the chips' cost (the building is there already)."""
     ahead = max(0, f.online_month - model.month)
+    if not new_chips_may_pay(model, ahead, h100e):
+        return False  # anyone would hold them at once
     u = expected_utilisation(model, firm, ahead, h100e)
     if u < model.p.chip_order_defer_utilisation:
         return False  # it would hold them at once
@@ -278,6 +291,8 @@ def build_pays(model: ComputeMarket, firm: Firm, h100e: float) -> bool:
     over the capex of the chips and of the building's share used over the chips' life."""
     p, tech = model.p, model.tech
     months = firm.build_months()
+    if not new_chips_may_pay(model, months, h100e):
+        return False  # anyone would hold the new site's chips at once
     u = expected_utilisation(model, firm, months, h100e)
     if u < p.chip_order_defer_utilisation:
         return False  # it would hold the new site's chips at once

@@ -175,13 +175,15 @@ class Facility:
             self._see(chips)
         return self._installed
 
-    @property
-    def oldest_installed_month(self) -> float:
-        """The month its oldest chips were installed (infinity with none)."""
+    def alive_h100e(self, retired_by: int) -> float:
+        """Its chips installed after month ``retired_by``: with every batch that young,
+        the installed sum itself (the same terms in the same order)."""
         chips = self.chips
         if chips is not self._seen or len(chips) != self._seen_len:
             self._see(chips)
-        return self._oldest
+        if self._oldest > retired_by:
+            return self._installed
+        return sum(b.h100e for b in chips if b.installed_month > retired_by)
 
     @property
     def lowest_generation(self) -> float:
