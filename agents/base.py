@@ -637,7 +637,17 @@ class Firm(mesa.Agent):
         )
         if recent:
             return 0.0
-        density = m.tech.density_now()
+        density, site_mw = m.tech.density_now(), self.max_site_mw()
+        least = p.min_build_share_of_site * site_mw * density  # the smallest site it starts
+        reserve = p.build_reserve_months_of_burn * max(self.burn_usd_per_month, 0.0)
+        free = self.free_cash_usd() - reserve
+        # a site costs more the larger it is: without the cash for the smallest, no build
+        # (asked first once the outlook its appraisal reads is kept for the month, so
+        # that skipping the appraisal cannot change when the outlook is first summed)
+        if free < m.tech.build_cost_usd(self, least) and m.appraisal.outlook_kept(
+            self.build_months()
+        ):
+            return 0.0
         floor = m.tech.cost_floor_usd_per_h100e_hour(
             chip_cost_usd_per_h100e=m.tech.best_chip_price(self),
             h100e_per_mw=density,
@@ -645,11 +655,8 @@ class Firm(mesa.Agent):
             annual_rate=self.annual_rate(),
         )
         want = self.build_want_h100e(floor, density)
-        h100e = min(want, self.max_site_mw() * density)
-        if h100e < p.min_build_share_of_site * self.max_site_mw() * density:
-            return 0.0
-        reserve = p.build_reserve_months_of_burn * max(self.burn_usd_per_month, 0.0)
-        if self.free_cash_usd() - reserve < m.tech.build_cost_usd(self, h100e):
+        h100e = min(want, site_mw * density)
+        if h100e < least or free < m.tech.build_cost_usd(self, h100e):
             return 0.0
         return h100e
 
@@ -705,18 +712,23 @@ class Firm(mesa.Agent):
         """Fill spare power at owned sites with chips, while cash allows and the chips
         are worth ordering."""
         m = self.model
+        if not self.facilities:
+            return
         density = m.tech.density_now()
+        # free cash and the chip price change only when it orders; both are read again then
+        free, price = self.free_cash_usd(), m.tech.best_chip_price(self)
         for f in self.facilities:
             if f.status == FacilityStatus.RETIRED or f.pending_h100e > 0 or f.paused:
                 continue
-            headroom = f.power_mw - f.power_used_mw(m.tech.h100e_per_mw)
-            h100e = headroom * density
-            if (
-                h100e >= m.p.chip_top_up_min_share * f.power_mw * density
-                and self.free_cash_usd() > h100e * m.tech.best_chip_price(self)
-                and self.chips_worth_ordering(f, h100e)
-            ):
+            least = m.p.chip_top_up_min_share * f.power_mw * density
+            # an order is at least ``least``: with no cash for that, none at this site
+            # (multiplying by the price keeps the order of the two sizes)
+            if not free > least * price:
+                continue
+            h100e = (f.power_mw - f.power_used_mw(m.tech.h100e_per_mw)) * density
+            if h100e >= least and free > h100e * price and self.chips_worth_ordering(f, h100e):
                 m.order_chips(self, f, h100e)
+                free, price = self.free_cash_usd(), m.tech.best_chip_price(self)
 
     def wants_sites(self) -> bool:
         """Whether it bids for sites at auction."""
@@ -734,12 +746,12 @@ class Firm(mesa.Agent):
         """Online capacity neither delivered under contract nor kept for itself,
         offered at a share of the cost floor of its largest site, never below the
         short-run marginal cost of its least efficient online chips."""
-        if not self.facilities:  # nothing online, nothing kept: no ask
+        if not self.facilities or not self.leases_on_spot():  # nothing online, or no lessor
             return None
         m = self.model
         free = self.online_capacity_h100e() - self.delivered_sold_h100e()
         free -= self.own_reservation_h100e(m.month)
-        if free <= 1.0 or not self.leases_on_spot():
+        if free <= 1.0:
             return None
         f = max(self.facilities, key=lambda f: f.capacity_h100e)
         floor = self.facility_floor(f, NEUTRAL_CREDIT)
@@ -750,19 +762,31 @@ class Firm(mesa.Agent):
 
     def spot_srmc_usd_per_h100e_hour(self) -> float:
         """The highest short-run marginal cost among its online chips (the oldest
-        generation at each online site)."""
-        tech = self.model.tech
-        return max(
-            (
-                tech.srmc_usd_per_h100e_hour(
-                    h100e_per_mw=tech.h100e_per_mw(min(b.generation for b in f.chips)),
-                    region=f.region,
-                )
-                for f in self.facilities
-                if f.status == FacilityStatus.ONLINE and f.chips
-            ),
-            default=0.0,
+        generation at each online site). Each (generation, region) is costed once: a
+        repeat of a value never changes a maximum."""
+        kinds = dict.fromkeys(
+            (f.lowest_generation, f.region)
+            for f in self.facilities
+            if f.status == FacilityStatus.ONLINE and f.chips
         )
+        return max((self._srmc(gen, region) for gen, region in kinds), default=0.0)
+
+    def _srmc(self, generation: int, region: str) -> float:
+        """``Costs.srmc_usd_per_h100e_hour`` of a generation's chips in a region, kept
+        per (generation, region) while the spot or a contracting stage runs."""
+        m = self.model
+        tech = m.tech
+        if m.quote_epoch < 0:
+            return tech.srmc_usd_per_h100e_hour(
+                h100e_per_mw=tech.h100e_per_mw(generation), region=region
+            )
+        key = ("srmc", generation, region)
+        srmc = m.quote_memo.get(key)
+        if srmc is None:
+            srmc = m.quote_memo[key] = tech.srmc_usd_per_h100e_hour(
+                h100e_per_mw=tech.h100e_per_mw(generation), region=region
+            )
+        return srmc
 
     def used_share(self) -> float:
         """Share of the compute it buys that it uses (owed in full on take-or-pay)."""

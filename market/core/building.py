@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import operator
+from functools import reduce
 from typing import TYPE_CHECKING
 
 from market.core.calendar import month_label
@@ -168,11 +170,17 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
             model.outlook_cache.clear()
         target = model.month + months_ahead
         retire = target - model.p.chip_useful_life_months
-        capacity = 0.0
-        for f in model.facilities.values():
-            if f.status != FacilityStatus.RETIRED:
-                alive = sum(b.h100e for b in f.chips if b.installed_month > retire)
-                capacity += alive + f.pending_h100e
+        # each site's chips alive then plus those on order, added one after another
+        retired = FacilityStatus.RETIRED
+        capacity = reduce(
+            operator.add,
+            [
+                f.alive_h100e(retire) + f.pending_h100e
+                for f in model.facilities.values()
+                if f.status != retired
+            ],
+            0.0,
+        )
         # users' demand as forecast, and training growing with it from what it used
         # last month (plans a lab cannot fund or place are not demand)
         demand_now = max(model.demand_h100e, 1.0)
@@ -182,10 +190,34 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
     return hit
 
 
+def outlook_kept(model: ComputeMarket, months_ahead: int) -> bool:
+    """Whether the outlook a builder reads ``months_ahead`` from now (``expected_utilisation``)
+    is kept for this month already: reading it again then changes nothing, as a first
+    read would (a first read sums the sites as they are, later builds are added to it)."""
+    return (model.month, min(months_ahead, model.p.chip_useful_life_months)) in model.outlook_cache
+
+
 def add_to_outlook(model: ComputeMarket, h100e: float) -> None:
     """Capacity just ordered counts in every later builder's outlook this month."""
     for key, (need, capacity) in model.outlook_cache.items():
         model.outlook_cache[key] = (need, capacity + h100e)
+
+
+def new_chips_may_pay(model: ComputeMarket, months_ahead: int, extra: float) -> bool:
+    """False when no builder can expect to use ``extra`` >= 0 H100e of new chips
+    ``months_ahead`` from now at ``chip_order_defer_utilisation``: even one whose own
+    capacity was all in use (a recent utilisation of 1, the most a firm reports) expects
+    less, before the new chips are counted, and counting them only lowers the market's
+    share in use. ``chips_pay`` and ``build_pays`` then defer at once, whoever asks, so
+    they answer without working out the builder's own utilisation. Reads the outlook
+    exactly where ``expected_utilisation`` would."""
+    p = model.p
+    need, capacity = outlook(model, min(months_ahead, p.chip_useful_life_months))
+    weight = p.utilisation_forecast_weight
+    if not (extra >= 0 and need >= 0 and capacity > 0 and 0.0 <= weight <= 1.0):
+        return True  # no bound to lean on
+    best = investment.expected_utilisation(1.0, need, capacity, weight)
+    return not best < p.chip_order_defer_utilisation
 
 
 def expected_utilisation(model: ComputeMarket, firm: Firm, months_ahead: int, extra: float):
@@ -243,6 +275,8 @@ def chips_pay(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> bo
     """Whether filling spare power at ``f`` with ``h100e`` of new chips clears the
     hurdle on the chips' cost (the building is there already)."""
     ahead = max(0, f.online_month - model.month)
+    if not new_chips_may_pay(model, ahead, h100e):
+        return False  # anyone would hold them at once
     u = expected_utilisation(model, firm, ahead, h100e)
     if u < model.p.chip_order_defer_utilisation:
         return False  # it would hold them at once
@@ -257,6 +291,8 @@ def build_pays(model: ComputeMarket, firm: Firm, h100e: float) -> bool:
     over the capex of the chips and of the building's share used over the chips' life."""
     p, tech = model.p, model.tech
     months = firm.build_months()
+    if not new_chips_may_pay(model, months, h100e):
+        return False  # anyone would hold the new site's chips at once
     u = expected_utilisation(model, firm, months, h100e)
     if u < p.chip_order_defer_utilisation:
         return False  # it would hold the new site's chips at once
@@ -399,3 +435,6 @@ class Appraisal:
 
     def chips_pay(self, firm: Firm, f: Facility, h100e: float) -> bool:
         return chips_pay(self.model, firm, f, h100e)
+
+    def outlook_kept(self, months_ahead: int) -> bool:
+        return outlook_kept(self.model, months_ahead)

@@ -26,6 +26,7 @@ class MarketNetwork:
     def __init__(self) -> None:
         self.graph = nx.Graph()
         self._sold: dict[int, float] = {}  # seller id -> active contracted H100e
+        self._contract_ties = 0  # edges with contract_h100e > 0, kept as they change
 
     def add_firm(self, firm_id: int, name: str, kind: str) -> None:
         self.graph.add_node(firm_id, name=name, kind=kind)
@@ -46,7 +47,7 @@ class MarketNetwork:
 
     def contract_started(self, buyer: int, seller: int, h100e: float, usd_per_month: float) -> None:
         e = self._edge(buyer, seller)
-        e["contract_h100e"] += h100e
+        self._set_contract_h100e(e, e["contract_h100e"] + h100e)
         e["contract_usd_per_month"] += usd_per_month
         e["acquainted"] = True
         self._sold[seller] = self._sold.get(seller, 0.0) + h100e
@@ -54,10 +55,18 @@ class MarketNetwork:
     def contract_ended(self, buyer: int, seller: int, h100e: float, usd_per_month: float) -> None:
         if self.graph.has_edge(buyer, seller):
             e = self.graph.edges[buyer, seller]
-            e["contract_h100e"] = max(0.0, e["contract_h100e"] - h100e)
+            self._set_contract_h100e(e, max(0.0, e["contract_h100e"] - h100e))
             e["contract_usd_per_month"] = max(0.0, e["contract_usd_per_month"] - usd_per_month)
         if seller in self._sold:
             self._sold[seller] = max(0.0, self._sold[seller] - h100e)
+
+    def _set_contract_h100e(self, e: dict, h100e: float) -> None:
+        self._contract_ties += (h100e > 0) - (e["contract_h100e"] > 0)
+        e["contract_h100e"] = h100e
+
+    def contract_ties(self) -> int:
+        """Ties with active contracts (``contract_h100e`` above 0), a running count."""
+        return self._contract_ties
 
     def supplied(self, supplier: int, buyer: int, h100e: float) -> None:
         self._edge(supplier, buyer)["supply_h100e"] += h100e
@@ -67,6 +76,9 @@ class MarketNetwork:
 
     def remove_firm(self, firm_id: int) -> None:
         if firm_id in self.graph:
+            self._contract_ties -= sum(
+                1 for d in self.graph[firm_id].values() if d["contract_h100e"] > 0
+            )
             self.graph.remove_node(firm_id)
         self._sold.pop(firm_id, None)
 
@@ -79,21 +91,23 @@ class MarketNetwork:
                 continue
             e = self._edge(keep, other)
             for key, value in data.items():
-                e[key] = (e[key] or value) if isinstance(value, bool) else e[key] + value
+                if key == "contract_h100e":
+                    self._set_contract_h100e(e, e[key] + value)
+                else:
+                    e[key] = (e[key] or value) if isinstance(value, bool) else e[key] + value
         self._sold[keep] = self._sold.get(keep, 0.0) + self._sold.get(gone, 0.0)
         self.remove_firm(gone)
 
     def metrics(self) -> dict[str, float]:
         g = self.graph
-        n = g.number_of_nodes()
-        m_contract = sum(1 for _, _, d in g.edges(data=True) if d["contract_h100e"] > 0)
+        n, ties = g.number_of_nodes(), g.number_of_edges()
         degrees = [d for _, d in g.degree()]
         total_sold = sum(self._sold.values())
         return {
             "network_firms": float(n),
-            "network_ties": float(g.number_of_edges()),
-            "network_contract_ties": float(m_contract),
-            "network_density": (2.0 * g.number_of_edges() / (n * (n - 1))) if n > 1 else 0.0,
+            "network_ties": float(ties),
+            "network_contract_ties": float(self._contract_ties),
+            "network_density": (2.0 * ties / (n * (n - 1))) if n > 1 else 0.0,
             "network_degree_centralisation": degree_centralisation(degrees),
             "largest_seller_share_of_contract_volume": (
                 max(self._sold.values()) / total_sold if total_sold > 0 else 0.0

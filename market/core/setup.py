@@ -4,6 +4,7 @@ who knows whom, and what the model records each month."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import mesa
@@ -14,7 +15,7 @@ from agents.broker import Broker
 from market.core import building, contracting, secondary
 from market.core.calendar import month_offset
 from market.core.secondary import ForwardBook, MonthBook
-from market.io.collector import ColumnCollector
+from market.io.collector import Columnar, ColumnCollector
 from market.io.outputs import OUTPUTS
 from market.io.records import HOURS_PER_MONTH, ChipBatch, FacilityStatus, Origin, Purpose, Quote
 from market.mechanisms import pricing
@@ -227,13 +228,9 @@ def datacollector(model: ComputeMarket) -> mesa.DataCollector:
                 "training_run_h100e": "run_h100e",
                 # hedges (market.core.secondary): notional still to settle, what the
                 # forwards have paid so far, and the basis they leave unhedged
-                "forward_exposure_h100e_hours": lambda a: secondary.forward_exposure_h100e_hours(
-                    a.model, a
-                ),
+                "forward_exposure_h100e_hours": Columnar(forward_exposure_column),
                 "forward_pnl_usd": lambda a: secondary.forward_pnl_usd(a.model, a),
-                "basis_usd_per_h100e_hour": lambda a: secondary.basis_usd_per_h100e_hour(
-                    a.model, a
-                ),
+                "basis_usd_per_h100e_hour": Columnar(basis_column),
             },
             Hyperscaler: providers,
             Neocloud: dict(providers),
@@ -260,13 +257,41 @@ def provider_reporters() -> dict:
         "debt_usd": "debt_usd",
         "capacity_h100e": lambda a: a.online_capacity_h100e(),
         "contracted_h100e": lambda a: a.delivered_sold_h100e(),
-        "forward_exposure_h100e_hours": lambda a: secondary.forward_exposure_h100e_hours(
-            a.model, a
-        ),
+        "forward_exposure_h100e_hours": Columnar(forward_exposure_column),
         "forward_pnl_usd": lambda a: secondary.forward_pnl_usd(a.model, a),
         "claims_recovered_usd": "claims_recovered_usd",
         "claims_written_off_usd": "claims_written_off_usd",
     }
+
+
+def forward_exposure_column(firms: Sequence) -> list[float]:
+    """Each firm's forward exposure (``secondary.forward_exposure_h100e_hours``); a firm
+    party to no forward has none."""
+    if not firms:
+        return []
+    model = firms[0].model
+    by_firm = model.forward_book.by_firm
+    return [
+        secondary.forward_exposure_h100e_hours(model, f) if f.unique_id in by_firm else 0.0
+        for f in firms
+    ]
+
+
+def basis_column(labs: Sequence) -> list[float]:
+    """Each lab's basis (``secondary.basis_usd_per_h100e_hour``): none (nan) without a
+    reference price above zero or without contracts it buys."""
+    if not labs:
+        return []
+    model = labs[0].model
+    if not secondary.reference_price(model) > 0:
+        return [math.nan] * len(labs)
+    bought = model.book.bought_view
+    return [
+        secondary.basis_usd_per_h100e_hour(model, lab)
+        if any(True for _ in bought(lab.unique_id))
+        else math.nan
+        for lab in labs
+    ]
 
 
 def _reporter(name: str):

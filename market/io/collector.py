@@ -9,6 +9,13 @@ kinds, flags) into a list that points at the value, usually an object the agent 
 holds. A column switches from packed to list the first time a value that is not a plain
 float arrives, keeping every value as it was.
 
+Each month it measures a column at a time, not an agent at a time: an attribute
+reporter reads the attribute of every agent of the type in one pass, a ``Columnar``
+reporter computes the whole column in one call (work shared by every agent, such as a
+price they are all compared with, is done once), and any other reporter is called once
+per agent, as Mesa calls it. Values Mesa would copy (anything not a str, int, bool,
+float or tuple) are deep-copied the same way.
+
 ``get_agenttype_vars_dataframe`` gives back the rows in the order they were measured
 and builds the table with Mesa's own call, so the tables (and the CSV files written from
 them) are the same as Mesa's collector would give.
@@ -17,10 +24,48 @@ them) are the same as Mesa's collector would give.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from copy import deepcopy
+from operator import attrgetter
 
 import mesa
 import pandas as pd
+
+# values Mesa's collector keeps as they are (it deep-copies anything else)
+IMMUTABLE_TYPES = (str, int, bool, float, tuple)
+_PLAIN_TYPES = frozenset(IMMUTABLE_TYPES)
+
+
+class Columnar:
+    """A reporter that measures every agent of a type in one call: ``column(agents)``
+    returns their values in the agents' order. Called on one agent (as Mesa's own
+    collector calls a reporter) it gives that agent's value."""
+
+    def __init__(self, column: Callable[[Sequence], list]) -> None:
+        self.column = column
+
+    def __call__(self, agent):
+        return self.column([agent])[0]
+
+
+def column_of(reporter) -> Callable[[Sequence], list]:
+    """The function measuring a whole column for a reporter as Mesa declares it: an
+    attribute name, a ``Columnar``, a function of the agent, or ``[function, params]``."""
+    if isinstance(reporter, str):
+        get = attrgetter(reporter)
+        return lambda agents: [get(a) for a in agents]
+    if isinstance(reporter, Columnar):
+        return reporter.column
+    if isinstance(reporter, list):
+        func, params = reporter[0], reporter[1]
+        return lambda agents: [func(a, *params) for a in agents]
+    return lambda agents: [reporter(a) for a in agents]
+
+
+def _as_mesa_keeps(values: list) -> list:
+    if set(map(type, values)) <= _PLAIN_TYPES:  # the usual case, checked in one pass
+        return values
+    return [v if isinstance(v, IMMUTABLE_TYPES) else deepcopy(v) for v in values]
 
 
 class _Column:
@@ -31,7 +76,7 @@ class _Column:
     def __init__(self) -> None:
         self.values: array | list = array("d")
 
-    def extend(self, values: tuple) -> None:
+    def extend(self, values: Sequence) -> None:
         if type(self.values) is array and any(type(v) is not float for v in values):
             self.values = list(self.values)
         self.values.extend(values)
@@ -53,6 +98,11 @@ class _TypeRows:
         for column, values in zip(self.columns, zip(*rows, strict=True), strict=True):
             column.extend(values)
 
+    def add_columns(self, columns: Sequence[Sequence]) -> None:
+        """Values column by column (Mesa's step and agent id first), equally long."""
+        for column, values in zip(self.columns, columns, strict=True):
+            column.extend(values)
+
     def rows(self) -> Iterator[tuple]:
         return zip(*(c.values for c in self.columns), strict=True)
 
@@ -71,6 +121,11 @@ class ColumnCollector(mesa.DataCollector):
             agent_type: _TypeRows(len(reporters))
             for agent_type, reporters in self.agenttype_reporters.items()
         }
+        # the declared reporters (Mesa keeps attribute names as functions of one agent)
+        self._column_of = {
+            agent_type: [column_of(r) for r in reporters.values()]
+            for agent_type, reporters in (agenttype_reporters or {}).items()
+        }
 
     def collect(self, model) -> None:
         reporters, self.agenttype_reporters = self.agenttype_reporters, {}
@@ -79,7 +134,18 @@ class ColumnCollector(mesa.DataCollector):
         finally:
             self.agenttype_reporters = reporters
         for agent_type, rows in self._type_rows.items():
-            rows.add(self._record_agenttype(model, agent_type))
+            if agent_type in model.agent_types:
+                agents = list(model.agents_by_type[agent_type])
+                step = model.time
+                rows.add_columns(
+                    [
+                        [step] * len(agents),
+                        [a.unique_id for a in agents],
+                        *(_as_mesa_keeps(column(agents)) for column in self._column_of[agent_type]),
+                    ]
+                )
+            else:  # no agent of the type yet, or a parent class: Mesa's search
+                rows.add(self._record_agenttype(model, agent_type))
 
     def get_agenttype_vars_dataframe(self, agent_type) -> pd.DataFrame:
         """The rows of ``agent_type``, as ``mesa.DataCollector`` gives them."""

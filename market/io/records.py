@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -141,26 +142,67 @@ class Facility:
     chip_cost_usd_per_h100e: float = 0.0  # price per H100e of its chips (set with the site)
     paused: bool = False  # construction stopped by its owner (the investment stage)
     # chips are only ever appended or filtered into a new list, so the list's identity
-    # and length tell whether the cached sum is still right
-    _installed_key: tuple = field(default=(), init=False, repr=False, compare=False)
+    # and length tell whether what is kept about them is still right (the list seen is
+    # held, so its identity cannot pass to another list)
+    _seen: list | None = field(default=None, init=False, repr=False, compare=False)
+    _seen_len: int = field(default=-1, init=False, repr=False, compare=False)
     _installed: float = field(default=0.0, init=False, repr=False, compare=False)
+    _oldest: float = field(default=0.0, init=False, repr=False, compare=False)
+    _lowest_generation: float = field(default=0.0, init=False, repr=False, compare=False)
+    _used_by: Any = field(default=None, init=False, repr=False, compare=False)
+    _used_mw: float = field(default=0.0, init=False, repr=False, compare=False)
+
+    def _see(self, chips: list) -> None:
+        self._seen, self._seen_len = chips, len(chips)
+        self._installed = sum(b.h100e for b in chips)
+        self._oldest = min((b.installed_month for b in chips), default=math.inf)
+        self._lowest_generation = min((b.generation for b in chips), default=math.inf)
+        self._used_by = None
 
     @property
     def capacity_h100e(self) -> float:
         if self.status != FacilityStatus.ONLINE:
             return 0.0
-        return self.installed_h100e
+        chips = self.chips
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
+        return self._installed
 
     @property
     def installed_h100e(self) -> float:
-        key = (id(self.chips), len(self.chips))
-        if key != self._installed_key:
-            self._installed = sum(b.h100e for b in self.chips)
-            self._installed_key = key
+        chips = self.chips
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
         return self._installed
 
+    def alive_h100e(self, retired_by: int) -> float:
+        """Its chips installed after month ``retired_by``: with every batch that young,
+        the installed sum itself (the same terms in the same order)."""
+        chips = self.chips
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
+        if self._oldest > retired_by:
+            return self._installed
+        return sum(b.h100e for b in chips if b.installed_month > retired_by)
+
+    @property
+    def lowest_generation(self) -> float:
+        """The oldest generation among its chips (infinity with none)."""
+        chips = self.chips
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
+        return self._lowest_generation
+
     def power_used_mw(self, density_of) -> float:
-        return sum(b.h100e / density_of(b.generation) for b in self.chips)
+        """MW its chips draw (each batch's H100e over its generation's H100e per MW),
+        kept with the chips for the density function asked."""
+        chips = self.chips
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
+        if self._used_by != density_of:
+            self._used_mw = sum(b.h100e / density_of(b.generation) for b in chips)
+            self._used_by = density_of
+        return self._used_mw
 
     def expected_capacity_h100e(self, month: int) -> float:
         """Capacity the owner can count on at ``month``: installed plus ordered chips,

@@ -36,13 +36,19 @@ def stage_settlement(model: ComputeMarket) -> None:
 
 
 def pay_contracts(model: ComputeMarket) -> None:
-    """Each active contract with something delivered is paid, in id order."""
+    """Each active contract with something delivered is paid, in id order. A buyer's
+    used share is read once: payments move cash, never what a buyer used."""
     firm_of, pay, month = model.firm, model.ledger.pay, model.month
+    used: dict[int, tuple] = {}  # buyer id -> (buyer, its used share)
     for c in model.book.in_state(ContractState.ACTIVE):
         if c.delivered_h100e <= 0:
             continue
-        buyer = firm_of(c.buyer_id)
-        amount = c.monthly_payment_usd(month, c.delivered_h100e, buyer.used_share())
+        kept = used.get(c.buyer_id)
+        if kept is None:
+            buyer = firm_of(c.buyer_id)
+            kept = used[c.buyer_id] = (buyer, buyer.used_share())
+        buyer, share = kept
+        amount = c.monthly_payment_usd(month, c.delivered_h100e, share)
         c.paid_usd += amount
         pay(buyer, firm_of(c.seller_id), amount, "contract")
 

@@ -12,6 +12,16 @@ if TYPE_CHECKING:
 
 
 def stage_spot(model: ComputeMarket) -> None:
+    # while the stage runs, sites' cost floors and spot costs are kept per their inputs
+    # (``Firm.facility_floor``): nothing here signs, ends or builds anything
+    model.begin_quoting()
+    try:
+        spot_round(model)
+    finally:
+        model.quote_epoch = -1
+
+
+def spot_round(model: ComputeMarket) -> None:
     bids, asks = [], []
     for lab in model.labs():
         lab.spot_bought_h100e = 0.0
