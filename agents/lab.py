@@ -342,16 +342,8 @@ class Lab(Firm):
         budget = p.training_budget_share_of_cash * (
             max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
         )
-        # the budget buys compute beyond the idle part of the cluster the lab holds
-        affordable = self.idle_block_h100e() + budget / (price * HOURS_PER_MONTH * months)
+        affordable = budget / (price * HOURS_PER_MONTH * months)
         self.run_plan_h100e = max(0.0, min(target, affordable))
-
-    def idle_block_h100e(self) -> float:
-        """The part of its largest cluster a lab holds beyond what its users need: paid
-        for (its own sites, its contracts) whether it trains on it or not, so the training
-        budget does not bound a run on it; the compute serving users earns revenue."""
-        spare = self.at_hand_h100e() - self.share * self.model.demand_h100e
-        return max(0.0, min(self.largest_block_h100e(), spare))
 
     def worthwhile_run_months(self) -> int:
         """The longest run worth training (``training.worthwhile_run_months``), between
