@@ -19,7 +19,7 @@ from market.io.records import (
     Quote,
     Strategy,
 )
-from market.mechanisms import pricing, terms
+from market.mechanisms import pricing, terms, training
 
 # rationing spells in the event log (reporting thresholds, not behaviour)
 SPELL_START_SHARE = 0.05
@@ -49,6 +49,7 @@ class Lab(Firm):
         self.run_h100e = 0.0  # size of the run in progress (0: none)
         self.run_months_done = 0
         self.run_months_planned = 0  # length of the run in progress
+        self.run_efficiency = 1.0  # share of the run's H100e it trains on (linked sites: less)
         self.run_goal_h100e_months = 0.0  # what the next run should reach
         self.run_stalled_months = 0  # months in a row the run in progress made no progress
         self.run_plan_h100e = 0.0
@@ -163,8 +164,8 @@ class Lab(Firm):
             return False
         return not rfq.buyer_is_lab or self.model.p.lease_to_rival_labs
 
-    def largest_block_h100e(self) -> float:
-        """Contiguous capacity at one site: own free capacity there plus bought there."""
+    def blocks_by_site(self) -> dict[int, float]:
+        """Contiguous capacity at each site: own free capacity there plus bought there."""
         blocks: dict[int, float] = {}
         for f in self.facilities:
             sold = sum(
@@ -176,7 +177,21 @@ class Lab(Firm):
         for c in self.bought:
             if c.state == ContractState.ACTIVE:
                 blocks[c.facility_id] = blocks.get(c.facility_id, 0.0) + c.delivered_h100e
-        return max(blocks.values(), default=0.0)
+        return blocks
+
+    def cluster(self) -> training.Cluster:
+        """The largest cluster the lab can train one run on: one site, or its sites in
+        one region linked (``training_linked_site_efficiency``)."""
+        sites = self.model.facilities
+        blocks = (
+            (sites[fid].region if fid in sites else f"site {fid}", h100e)
+            for fid, h100e in self.blocks_by_site().items()
+        )
+        return training.largest_cluster(blocks, self.model.p.training_linked_site_efficiency)
+
+    def largest_block_h100e(self) -> float:
+        """What the largest cluster gives a run, in H100e."""
+        return self.cluster().effective_h100e
 
     def committed_usd_per_month(self) -> float:
         return sum(
@@ -312,13 +327,17 @@ class Lab(Firm):
     def plan_training(self) -> None:
         """Size the next frontier run against the strongest rival's last run (or the
         lab's own run in progress), extrapolated a year ahead at the frontier's recent
-        growth, times the lab's ambition: labs plan the next run while training this one."""
+        growth, times the lab's ambition: labs plan the next run while training this one.
+        The cluster it plans for reaches that goal in the longest run worth training
+        (``worthwhile_run_months``), within its training budget."""
         m, p = self.model, self.model.p
-        months = p.training_run_months
+        months = self.worthwhile_run_months()
         rival = m.largest_last_run_h100e_months(exclude=self.unique_id)
         own = max(
             self.last_run_h100e_months,
-            self.run_h100e * (self.run_months_planned if self.run_h100e > 0 else months),
+            self.run_h100e * self.run_efficiency * self.run_months_planned
+            if self.run_h100e > 0
+            else 0.0,
         )
         self.run_goal_h100e_months = (
             max(rival, own) * p.race_ambition * m.frontier_growth_per_year()
@@ -333,6 +352,20 @@ class Lab(Firm):
         affordable = budget / (price * HOURS_PER_MONTH * months)
         self.run_plan_h100e = max(0.0, min(target, affordable))
 
+    def worthwhile_run_months(self) -> int:
+        """The longest run worth training (``training.worthwhile_run_months``), between
+        ``training_run_months`` and the longest run a lab commits to: the compute its
+        training budget commands grows as chip generations cut the price of compute and
+        as its revenue grows (over the last year, at most ``frontier_growth_max_per_year``)."""
+        p = self.model.p
+        cheaper = math.exp(
+            -terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
+        )
+        budget = min(max(1.0, self.revenue_growth_per_year()), p.frontier_growth_max_per_year)
+        return training.worthwhile_run_months(
+            cheaper * budget, p.training_run_months, self.longest_run_months()
+        )
+
     def min_block_h100e(self) -> float:
         """The smallest block worth a run: ``training_min_fill`` of the plan, or, when
         that is less, a block whose run beats the frontier the lab races against (its
@@ -344,7 +377,7 @@ class Lab(Firm):
         p = self.model.p
         if p.training_min_gain <= 0:
             return math.inf
-        return p.training_min_gain * self.frontier_h100e_months() / p.training_run_months
+        return p.training_min_gain * self.frontier_h100e_months() / self.worthwhile_run_months()
 
     def frontier_h100e_months(self) -> float:
         """The frontier the lab races against: its own best run or the strongest rival's
@@ -369,46 +402,54 @@ class Lab(Firm):
         return max(p.training_run_months, p.training_run_max_months)
 
     def try_start_run(self) -> None:
-        """Start the planned run on the largest contiguous block: at once if the block
-        holds the whole plan, on a partial block only after asking in vain. Where runs
-        may last longer than ``training_run_months``, also at once on a smaller block
-        that reaches the run's goal within the longest run allowed, training longer."""
+        """Start the planned run on the largest cluster (``cluster``): at once if it
+        holds the whole plan, reaches the run's goal within the longest run worth
+        training, or beats the frontier by ``training_min_gain``; on a smaller cluster
+        only after asking in vain. The run trains as long as its goal needs, between
+        ``training_run_months`` and that worthwhile length, within the budget."""
         if self.run_h100e > 0 or self.run_plan_h100e <= 0:
             return
         p = self.model.p
-        block = self.largest_block_h100e()
-        months, longest = p.training_run_months, self.longest_run_months()
+        cluster = self.cluster()
+        block = cluster.effective_h100e
+        if p.training_run_cap_h100e > 0:  # the cap counts the H100e a run occupies
+            block = min(block, p.training_run_cap_h100e * cluster.efficiency)
+        worth, goal = self.worthwhile_run_months(), self.run_goal_h100e_months
         full = block >= self.run_plan_h100e
-        partial = block >= self.min_block_h100e()
+        # a smaller block reaches the goal by training longer, where runs may stretch
+        reaches = worth > p.training_run_months and block * worth >= goal
         beats = block >= self.beating_block_h100e()
-        if longest > months:
-            usable = min(block, p.training_run_cap_h100e) if p.training_run_cap_h100e > 0 else block
-            goal = self.run_goal_h100e_months
-            stretch = usable > 0 and usable * longest >= goal
-            if not (
-                full or stretch or (partial and self.patience_spent() and not self.block_coming())
-            ):
-                return
-            months = min(longest, max(months, math.ceil(goal / max(usable, 1e-9) - 1e-9)))
-            run = min(usable, goal / months)
-        elif full or beats or (partial and self.patience_spent() and not self.block_coming()):
-            run = min(block, self.run_plan_h100e)
-        else:
+        partial = block >= self.min_block_h100e()
+        if not (
+            full
+            or reaches
+            or beats
+            or (partial and self.patience_spent() and not self.block_coming())
+        ):
             return
+        months = training.run_months(goal, block, p.training_run_months, worth)
+        # the plan's H100e-months (its budget and cap) spread over the run; a run that may
+        # stretch trains no more than its goal needs
+        run = min(block, self.run_plan_h100e * worth / months)
+        if worth > p.training_run_months:
+            run = min(run, goal / months)
+        h100e = run / cluster.efficiency  # what the run occupies
         if (
             self.strategy == Strategy.INFERENCE_FIRST
-            and self.at_hand_h100e() - self.share * self.model.demand_h100e < run
+            and self.at_hand_h100e() - self.share * self.model.demand_h100e < h100e
         ):
             return  # users come first: no run while they would take the block
-        self.run_h100e = run
+        self.run_h100e = h100e
+        self.run_efficiency = cluster.efficiency
         self.run_months_planned = months
         self.run_months_done = 0
         self.run_stalled_months = 0
         self.training_misses = 0
         self.model.log(
             "training",
-            f"{self.name} starts a training run on {run:,.0f} H100e"
-            + (f" for {months} months" if months != p.training_run_months else ""),
+            f"{self.name} starts a training run on {h100e:,.0f} H100e"
+            + (f" for {months} months" if months != p.training_run_months else "")
+            + (f" across {cluster.sites} linked sites" if cluster.sites > 1 else ""),
             self.name,
         )
 
@@ -698,7 +739,7 @@ class Lab(Firm):
         if run > 0 and training >= run - 1e-6:
             self.run_months_done += 1
             if self.run_months_done >= self.run_months_planned:
-                size = run * self.run_months_done
+                size = run * self.run_efficiency * self.run_months_done
                 self.capability_h100e_months = max(self.capability_h100e_months, size)
                 self.last_run_h100e_months = size
                 m.record_run(self, size)

@@ -224,21 +224,21 @@ QUOTED: dict[str, list[tuple[str, str, str]]] = {
         ("grid x0.5, wait 48", "rationed_mean", "67%"),
     ],
     "colossus-lease": [
-        ("lease allowed", "buyer_rationed_first_year", "2.7%"),
-        ("lease barred", "buyer_rationed_first_year", "15.2%"),
-        ("lease allowed", "buyer_revenue_busd", "155"),
-        ("lease barred", "buyer_revenue_busd", "111"),
-        ("lease allowed", "owner_user_revenue_busd", "11"),
-        ("lease barred", "owner_user_revenue_busd", "83"),
-        ("lease allowed", "owner_cash_busd", "25"),
-        ("lease barred", "owner_cash_busd", "88"),
-        ("lease allowed", "owner_sales_to_labs", "17"),
-        ("lease allowed", "owner_buyers", "6.5"),
-        ("lease allowed", "owner_lease_income_busd", "52"),
-        ("lease allowed", "owner_sale_price_usd", "2.94"),
-        ("lease allowed, revenue 3.1", "owner_sale_price_usd", "3.80"),
-        ("lease allowed, revenue 3.1", "spot_mean_usd", "3.01"),
-        ("lease allowed", "spot_mean_usd", "1.80"),
+        ("lease allowed", "buyer_rationed_first_year", "2.4%"),
+        ("lease barred", "buyer_rationed_first_year", "11.5%"),
+        ("lease allowed", "buyer_revenue_busd", "154"),
+        ("lease barred", "buyer_revenue_busd", "120"),
+        ("lease allowed", "owner_user_revenue_busd", "68"),
+        ("lease barred", "owner_user_revenue_busd", "69"),
+        ("lease allowed", "owner_cash_busd", "48"),
+        ("lease barred", "owner_cash_busd", "131"),
+        ("lease allowed", "owner_sales_to_labs", "12.5"),
+        ("lease allowed", "owner_buyers", "6"),
+        ("lease allowed", "owner_lease_income_busd", "23"),
+        ("lease allowed", "owner_sale_price_usd", "3.04"),
+        ("lease allowed, revenue 3.1", "owner_sale_price_usd", "4.34"),
+        ("lease allowed, revenue 3.1", "spot_mean_usd", "3.40"),
+        ("lease allowed", "spot_mean_usd", "1.94"),
     ],
     "brokers": [
         ("resale", "resales", "22.5"),
@@ -806,15 +806,18 @@ def a_grid_queue_hurts_at_once(c: Claims) -> None:
 @claim("colossus-lease")
 def xai_turns_seller_and_anthropic_stops_rationing(c: Claims) -> None:
     """Lesson 5: xAI sells capacity to other labs in every seed, the first deal signed by
-    2026-03 in 9 of 10, to Anthropic in 9 of 10 seeds; Anthropic's users, growing faster
-    than the market (S7), are rationed in 2026 a median 15.2% with the lease barred and
-    2.7% with it (lower in 10 of 10), and its revenue over 2026-2028 rises (10 of 10; by a
-    median 34 billion USD). xAI also buys capacity in 2026 in every seed."""
+    2026-03 in 6 of 10 and by 2026-09 in every seed, to Anthropic in 7 of 10 seeds;
+    Anthropic's users, growing faster than the market (S7), are rationed in 2026 a median
+    11.5% with the lease barred and 2.4% with it (lower in 10 of 10), and its revenue over
+    2026-2028 rises (9 of 10; by a median 31 billion USD). xAI also buys capacity in 2026
+    in every seed."""
     a, b = "lease allowed", "lease barred"
     c.count(a, "owner_sales_to_labs", lambda v: v > 0, "xAI sells to labs, seeds", ">=", 10)
     c.count(b, "owner_sales_to_labs", lambda v: v > 0, "xAI sells to labs, seeds", "<=", 0)
     c.count(a, "owner_first_sale_month_index", lambda v: v <= 2,
-            "first sale by 2026-03, seeds", ">=", 9)  # fmt: skip
+            "first sale by 2026-03, seeds", ">=", 5)  # fmt: skip
+    c.count(a, "owner_first_sale_month_index", lambda v: v <= 8,
+            "first sale by 2026-09, seeds", ">=", 10)  # fmt: skip
     c.count(a, "owner_sold_to_buyer", lambda v: v > 0, "xAI sells to Anthropic, seeds", ">=", 6)
     # the buyers vary with the seed: Google DeepMind and Meta are among them in some
     c.count(a, "owner_sold_to_google_deepmind", lambda v: v > 0,
@@ -822,7 +825,7 @@ def xai_turns_seller_and_anthropic_stops_rationing(c: Claims) -> None:
     c.count(a, "owner_sold_to_meta", lambda v: v > 0, "xAI sells to Meta, seeds", ">=", 3)
     c.below(a, b, "buyer_rationed_first_year", ">=", 9)
     c.median_of(a, "buyer_rationed_first_year", "<", 0.05)
-    c.median_of(b, "buyer_rationed_first_year", "in", (0.10, 0.20))
+    c.median_of(b, "buyer_rationed_first_year", "in", (0.08, 0.20))
     c.above(a, b, "buyer_revenue_busd", ">=", 8)
     gain = c.values(a, "buyer_revenue_busd") - c.values(b, "buyer_revenue_busd")
     c.check("Anthropic's revenue gain, median billion USD", np.median(gain), "in", (15, 60))
@@ -831,16 +834,19 @@ def xai_turns_seller_and_anthropic_stops_rationing(c: Claims) -> None:
 
 
 @claim("colossus-lease")
-def the_seller_trades_users_for_tenants(c: Claims) -> None:
-    """Lesson 5, the surprise: with the lease xAI's revenue from its own users over
-    2026-2028 falls (10 of 10; median 11 vs 83 billion USD) while its lease income is a
-    median 52 billion; it ends with less cash in 9 of 10 seeds. Its lease price, a median
-    2.94 USD per H100e-hour (2.7-3.4), is far below the reported 7.8 USD per GPU-hour."""
+def the_seller_keeps_its_users_and_adds_tenants(c: Claims) -> None:
+    """Lesson 5, the surprise: xAI's revenue from its own users over 2026-2028 is about
+    the same with the lease as without it (lower in 6 of 10, higher in 4; medians 68 and
+    69 billion USD): it leases what its users and its own training runs leave, a median
+    23 billion USD of lease income, far less than its users bring. It ends with less cash
+    in 6 of 10 seeds. Its lease price, a median 3.04 USD per H100e-hour (2.4-4.0), is far
+    below the reported 7.8 USD per GPU-hour."""
     a, b = "lease allowed", "lease barred"
-    c.below(a, b, "owner_user_revenue_busd", ">=", 7)
-    c.median_of(a, "owner_lease_income_busd", ">", c.median(a, "owner_user_revenue_busd"))
-    c.median_of(a, "owner_lease_income_busd", "in", (25, 100))
-    c.below(a, b, "owner_cash_busd", ">=", 6)
+    c.below(a, b, "owner_user_revenue_busd", "<=", 8)
+    c.above(a, b, "owner_user_revenue_busd", ">=", 2)
+    c.median_of(a, "owner_lease_income_busd", "<", c.median(a, "owner_user_revenue_busd"))
+    c.median_of(a, "owner_lease_income_busd", "in", (10, 40))
+    c.below(a, b, "owner_cash_busd", ">=", 5)
     c.median_of(a, "owner_sale_price_usd", "in", (1.5, 3.5))
     c.check(
         "owner_sale_price_usd: highest seed", c.values(a, "owner_sale_price_usd").max(), "<", 5.0
@@ -850,8 +856,8 @@ def the_seller_trades_users_for_tenants(c: Claims) -> None:
 @claim("colossus-lease")
 def richer_users_raise_the_lease_price(c: Claims) -> None:
     """Lesson 5, extension (revenue_usd_per_h100e_hour = 3.1): xAI's lease price rises
-    (10 of 10; median 3.80 vs 2.94 USD per H100e-hour) and the spot index with it (10 of
-    10; 3.01 vs 1.80)."""
+    (9 of 10; median 4.34 vs 3.04 USD per H100e-hour) and the spot index with it (10 of
+    10; 3.40 vs 1.94)."""
     a, b = "lease allowed, revenue 3.1", "lease allowed"
     c.above(a, b, "owner_sale_price_usd", ">=", 6)
     c.above(a, b, "spot_mean_usd", ">=", 8)

@@ -98,7 +98,8 @@ OUTPUTS: tuple[Output, ...] = (
     _O(
         "frontier_ceiling_h100e_months",
         "Largest run a lab could start now: the largest online "
-        "site for the longest run allowed (a run starts on one site).",
+        "site, or the online sites of one region linked (training_linked_site_efficiency), "
+        "for the longest run allowed.",
     ),
     _O(
         "capex_usd_12m_hyperscaler",

@@ -309,9 +309,11 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "training_run_max_months",
         0,
         "months",
-        "Longest a lab stretches a run on a block smaller than its plan, training longer to "
-        "reach the run's goal (frontier runs lengthen about 1.4x a year, to 9-12 months at "
-        "most, per Epoch AI); 0 = every run lasts training_run_months.",
+        "Longest run a lab commits to: it trains as long as its run's goal needs, up to the "
+        "longest run worth training (12 / ln of the yearly growth of what its training budget "
+        "buys) and at most this (Epoch AI: frontier runs lengthen about 1.4x a year; runs "
+        "longer than about 9 months are outclassed by later ones); 0 = every run lasts "
+        "training_run_months.",
         "training",
         0,
         36,
@@ -1918,6 +1920,20 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "demand",
         0.5,
         120.0,
+    ),
+    # ---------------------------------------------------------------------------------
+    # Frontier runs: when a lab starts a run, how long it trains and how large a cluster
+    # it assembles (docs/odd.md, "Training runs"; docs/calibration.md, "Training runs")
+    _p(
+        "training_linked_site_efficiency",
+        0.0,
+        "share",
+        "A lab may train one run on all the sites it holds in one region, linked by the "
+        "region's network; the run gets this share of their compute (synchronising across "
+        "buildings costs throughput). 0 = a run stays at one site.",
+        "training",
+        0.0,
+        1.0,
     ),
 )
 

@@ -10,7 +10,7 @@ from agents import Hyperscaler, Neocloud
 from market.core import secondary
 from market.io.outputs import TERM_BUCKETS, term_bucket
 from market.io.records import HOURS_PER_MONTH, ContractState, FacilityStatus, FirmKind, Sentiment
-from market.mechanisms import metrics
+from market.mechanisms import metrics, training
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
@@ -149,12 +149,15 @@ def chips_and_firms(model: ComputeMarket) -> dict[str, float]:
 def frontier_and_capex(model: ComputeMarket) -> dict[str, float]:
     p, labs = model.p, model.labs()
     longest = max(p.training_run_months, p.training_run_max_months)
-    largest_site = max((f.capacity_h100e for f in model.facilities.values()), default=0.0)
+    largest = training.largest_cluster(
+        ((f.region, f.capacity_h100e) for f in model.facilities.values()),
+        p.training_linked_site_efficiency,
+    ).effective_h100e
     return {
         "largest_run_h100e_months": model.run_history[-1],
         "largest_run_growth_12m": metrics.growth_factor(model.run_history, 12),
         "largest_active_run_h100e": max((lab.run_h100e for lab in labs), default=0.0),
-        "frontier_ceiling_h100e_months": longest * largest_site,
+        "frontier_ceiling_h100e_months": longest * largest,
         "capex_usd_12m_hyperscaler": sum(model.capex_history[FirmKind.HYPERSCALER][-12:]),
         "capex_usd_12m_neocloud": sum(model.capex_history[FirmKind.NEOCLOUD][-12:]),
         "capex_usd_12m_lab": sum(model.capex_history[FirmKind.LAB][-12:]),
