@@ -150,8 +150,6 @@ class Firm(mesa.Agent):
         self._selling_order: list[Facility] | None = None  # its sites in selling order
         # lowest_site_ask's answers per (term, buyer credit) while the stage runs
         self._lowest_asks: dict[tuple[int, float], float] = {}
-        # quotes on its sites per (window, term, buyer credit, spare) while the stage runs
-        self._quotes_kept: dict[tuple, tuple[list[Quote], float]] = {}
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -295,7 +293,6 @@ class Firm(mesa.Agent):
         self._windows_free = {}
         self._selling_order = None
         self._lowest_asks = {}
-        self._quotes_kept = {}
 
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: find its room again in the
@@ -303,7 +300,6 @@ class Firm(mesa.Agent):
         after the site and its chip order: the lowest asks are found again.)"""
         self._windows_free = {}
         self._lowest_asks = {}
-        self._quotes_kept = {}
         self._note_change()
         book = self.model.book
         for start, room in self._sites_free.items():
@@ -357,7 +353,7 @@ class Firm(mesa.Agent):
             self.unquoted_h100e += max(0.0, rfq.capacity_h100e - build.capacity_h100e)
             return [build]
         spare = expected - self.own_reservation_h100e(start) if sites else 0.0
-        out, served = self.site_quotes(sites, spare, start, end, term, rfq.buyer_credit)
+        out, served = self.site_quotes(sites, spare, start, term, rfq.buyer_credit)
         quoted = served
         if served < rfq.capacity_h100e:
             build = self.build_to_suit_quote(rfq, rfq.capacity_h100e - served)
@@ -368,25 +364,9 @@ class Firm(mesa.Agent):
         return out
 
     def site_quotes(
-        self, sites: list, spare: float, start: int, end: int, term: int, buyer_credit: float
-    ) -> tuple[list[Quote], float]:
-        """(quotes on its free ``sites`` up to ``spare`` H100e, the H100e they offer).
-        While the contracting stage runs they are kept per window, term, buyer credit
-        and spare until one of its sites or their contracts change, like ``free_sites``
-        (a quote on a site it owns is never changed by a buyer); a new list each call."""
-        if self.model.quote_epoch < 0:
-            return self._site_quotes(sites, spare, start, term, buyer_credit)
-        key = (start, end, term, buyer_credit, spare)
-        kept = self._quotes_kept.get(key)
-        if kept is None:
-            kept = self._quotes_kept[key] = self._site_quotes(
-                sites, spare, start, term, buyer_credit
-            )
-        return list(kept[0]), kept[1]
-
-    def _site_quotes(
         self, sites: list, spare: float, start: int, term: int, buyer_credit: float
     ) -> tuple[list[Quote], float]:
+        """(quotes on its free ``sites`` up to ``spare`` H100e, the H100e they offer)."""
         out: list[Quote] = []
         m = self.model
         p, tech = m.p, m.tech

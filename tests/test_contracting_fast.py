@@ -126,20 +126,11 @@ def test_a_labs_kept_contract_sums_are_the_sums_over_its_contracts():
 
 
 @pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)
-def test_kept_rooms_quotes_and_the_lowest_ask_anywhere_change_nothing(
-    monkeypatch, scenario, seed, years
-):
+def test_kept_rooms_and_the_lowest_ask_anywhere_change_nothing(monkeypatch, scenario, seed, years):
     fast = run(scenario, seed, years)
-    # every site looks up every window; no seller keeps its quotes; no replacement
-    # search is skipped on the bound over all sites
+    # every site looks up every window; no replacement search is skipped on the bound
+    # over all sites
     monkeypatch.setattr(ContractBook, "last_start_month", lambda self, site_id: 10**9)
-    monkeypatch.setattr(
-        Firm,
-        "site_quotes",
-        lambda self, sites, spare, start, end, term, credit: self._site_quotes(
-            sites, spare, start, term, credit
-        ),
-    )
     monkeypatch.setattr(contracting, "lowest_ask_anywhere", lambda model, terms, credit: 0.0)
     full = run(scenario, seed, years)
     assert fingerprint(fast) == fingerprint(full)
