@@ -66,10 +66,9 @@ def test_scaled_market_has_about_the_asked_agents_and_scales_the_market():
     base = scale.scenario_dict("baseline")
     merchants = scale.shared_agent_count(base)
     per_copy = scale.firm_count(base) - merchants
-    scenario, copies, capped = scale.market_for_size(base, 10 * per_copy + merchants)
-    assert copies == 10 and capped == {}
-    spec = load_scenario(scenario)  # the scaled market is a valid scenario
-    model = ComputeMarket(scenario=scenario, rng=3)
+    spec, copies = scale.market_for_size(base, 10 * per_copy + merchants)
+    assert copies == 10
+    model = ComputeMarket(scenario=spec, rng=3)
     assert len(model.agents) == 10 * per_copy + merchants
     assert len(model.contracts) == 10 * len(base["contract"])
     assert len(model.facilities) == 10 * len(ComputeMarket(scenario=base, rng=3).facilities)
@@ -95,18 +94,31 @@ def test_scaled_market_has_about_the_asked_agents_and_scales_the_market():
     assert len(parents) == len(set(parents)) == 10
 
 
-def test_a_huge_market_holds_totals_at_their_declared_maximum():
+def test_a_huge_market_is_the_same_market_per_agent():
+    """Totals of the built market pass the ranges declared for scenario files (they are
+    k times one copy's), and the model takes them as they are."""
     from market.io.params import PARAMS
 
     base = scale.scenario_dict("baseline")
-    # 40,000 agents: past the size where demand reaches its declared maximum (about
-    # 28,000), within the scenario limits (a row holds at most 10,000 firms)
-    scenario, _, capped = scale.market_for_size(base, 40_000)
+    base_spec = load_scenario(base)
+    spec, copies = scale.market_for_size(base, 40_000)
     demand = PARAMS["inference_demand_h100e_initial"]
-    assert scenario["params"][demand.name] == demand.max
-    assert capped[f"params {demand.name}"]["scaled"] > demand.max
-    load_scenario(scenario)  # still a valid scenario
-    assert scale.firm_count(scenario) == pytest.approx(40_000, rel=0.001)
+    assert spec.params[demand.name] == copies * base_spec.params[demand.name] > demand.max
+    grid = [r["grid_mw_per_year"] for r in spec.tables["region"]]
+    assert grid == [copies * r["grid_mw_per_year"] for r in base_spec.tables["region"]]
+    assert max(grid) > 1e7  # the declared maximum of one region's grant in a file
+    assert spec.firm_count() == pytest.approx(40_000, rel=0.001)
+    model = ComputeMarket(scenario=scale.with_horizon(spec, 1), rng=3)
+    assert model.p.inference_demand_h100e_initial == spec.params[demand.name]
+
+
+def test_a_copy_outside_the_declared_ranges_is_refused():
+    """Each copy is checked as a scenario file is: the builder multiplies only values
+    that are within their ranges in one copy."""
+    base = scale.scenario_dict("baseline")
+    base["params"]["inference_demand_h100e_initial"] = 2e8
+    with pytest.raises(scale.ScaleError, match="inference_demand_h100e_initial"):
+        scale.market_for_size(base, 300)
 
 
 def test_rows_past_the_row_limit_are_split_into_parts_with_their_sites_and_contracts(
@@ -115,15 +127,15 @@ def test_rows_past_the_row_limit_are_split_into_parts_with_their_sites_and_contr
     import market.io.scenario as scenario_module
 
     base = scale.scenario_dict("baseline")
-    whole, _, _ = scale.market_for_size(base, 300)
-    # a row limit of 7 firms splits every multiplied archetype into parts
+    whole, _ = scale.market_for_size(base, 300)
+    # a row limit of 7 firms splits every multiplied archetype into parts; the builder
+    # validates the result: every owner, party and parent names a firm of the market
     monkeypatch.setattr(scenario_module, "COUNT_MAX", 7)
-    split, _, _ = scale.market_for_size(base, 300)
-    assert scale.firm_count(split) == scale.firm_count(whole)
+    split, _ = scale.market_for_size(base, 300)
+    assert split.firm_count() == whole.firm_count()
     for section in ("hyperscaler", "neocloud", "lab"):
-        assert all(row["count"] <= 7 for row in split[section])
-        assert len(split[section]) > len(whole[section])
-    load_scenario(split)  # every owner, party and parent names a firm of the market
+        assert all(row["count"] <= 7 for row in split.tables[section])
+        assert len(split.tables[section]) > len(whole.tables[section])
     a, b = ComputeMarket(scenario=whole, rng=3), ComputeMarket(scenario=split, rng=3)
     assert len(b.agents) == len(a.agents)
     assert len(b.facilities) == len(a.facilities)
@@ -142,12 +154,10 @@ def test_rows_past_the_row_limit_are_split_into_parts_with_their_sites_and_contr
 def test_a_market_of_100000_agents_is_a_valid_scenario():
     from market.io.scenario import COUNT_MAX
 
-    scenario, copies, _ = scale.market_for_size(scale.scenario_dict("baseline"), 100_000)
-    assert scale.firm_count(scenario) == pytest.approx(100_000, rel=0.001)
-    rows = [r for s in scale.FIRM_SECTIONS for r in scenario.get(s, [])]
-    assert max(r.get("count", 1) for r in rows) <= COUNT_MAX
-    spec = load_scenario(scenario)
-    assert spec.firm_count() == scale.firm_count(scenario) - len(scenario.get("broker", []))
+    spec, copies = scale.market_for_size(scale.scenario_dict("baseline"), 100_000)
+    assert spec.firm_count() + len(spec.tables["broker"]) == pytest.approx(100_000, rel=0.001)
+    rows = [r for s in scale.FIRM_SECTIONS for r in spec.tables[s]]
+    assert max(r["count"] for r in rows) <= COUNT_MAX
     assert len(spec.tables["contract"]) == copies * 4
 
 
@@ -193,7 +203,7 @@ def test_scale_run_prints_its_figures(capsys):
     assert result["months"] == 2 and len(result["s_per_month"]) == 2
     assert abs(result["agents"] - 60) <= scale.firm_count(scale.scenario_dict("baseline"))
     assert result["peak_rss_mb"] > 0 and result["us_per_agent_month"] > 0
-    assert result["gc"] == "freeze" and result["capped"] == {}
+    assert result["gc"] == "freeze"
 
 
 @pytest.mark.parametrize(

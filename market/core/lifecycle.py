@@ -63,13 +63,14 @@ def settle(model: ComputeMarket) -> None:
         investors.close()
     for firm in [*model.labs(), *model.of_type(Neocloud)]:
         credit.borrow_against_assets(model, firm)  # short of cash: borrow before exiting
+    kept = KeptSizes()  # merger review's table of sizes, from one auction to the next
     for lab in model.labs():
         if lab.cash_usd < 0:
-            exit_firm(model, lab, "runs out of cash and exits")
+            exit_firm(model, lab, "runs out of cash and exits", kept)
     for neo in model.of_type(Neocloud):
         if neo.cash_usd < 0:
             model.counters["defaults"] += 1
-            exit_firm(model, neo, "defaults on its debt")
+            exit_firm(model, neo, "defaults on its debt", kept)
     acquisitions(model)
 
 
@@ -225,7 +226,7 @@ def circular_deal(model: ComputeMarket, investor, lab: Lab, amount: float) -> No
 
 
 # ---------------------------------------------------------------------- exits
-def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
+def exit_firm(model: ComputeMarket, firm: Firm, why: str, kept: KeptSizes | None = None) -> None:
     """The firm leaves: its sellers file claims for the purchases it walks away from,
     which then end; its sites (with the contracts sold from them) are auctioned, the
     proceeds to the firm; its estate is paid out to lenders, sellers and owners
@@ -237,13 +238,15 @@ def exit_firm(model: ComputeMarket, firm: Firm, why: str) -> None:
     for c in model.book.bought_by(firm.unique_id):
         model.book.end(c, EndReason.BUYER_EXIT, model.month)
     for f in list(firm.facilities):
-        claims.proceeds_usd += auction_site(model, firm, f)
+        claims.proceeds_usd += auction_site(model, firm, f, kept)
     for c in model.book.sold_by(firm.unique_id):  # contracts whose site found no buyer
         model.book.end(c, EndReason.SELLER_EXIT, model.month)
     estate.pay_out(model, firm, claims)
     if isinstance(firm, Lab):
         users_to_rivals(model, firm)
     remove(model, firm)
+    if kept is not None:
+        kept.stale(firm)
 
 
 def users_to_rivals(model: ComputeMarket, lab: Lab) -> None:
@@ -265,9 +268,10 @@ def remove(model: ComputeMarket, firm) -> None:
     firm.remove()
 
 
-def auction_site(model: ComputeMarket, seller, f) -> float:
+def auction_site(model: ComputeMarket, seller, f, kept: KeptSizes | None = None) -> float:
     """Second-price auction among firms that can pay; merger review applies. The
-    winner pays the seller; returns the price (0 when the site finds no buyer)."""
+    winner pays the seller; returns the price (0 when the site finds no buyer).
+    ``kept``: firms' sizes kept from the auction before (``KeptSizes``)."""
     p = model.p
     value = site_value_usd(model, f) * (1.0 - p.distressed_asset_discount)
     bids = auction_bids(model, seller, value)
@@ -279,12 +283,14 @@ def auction_site(model: ComputeMarket, seller, f) -> float:
         winner_id, price = won
         winner = model.firm(winner_id)
         if p.merger_review != "off" and not sizes:  # only a review reads them
-            sizes = {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
+            sizes = kept.current(model) if kept is not None else firm_sizes(model)
         if review_blocks(model, sizes, winner_id, f.capacity_h100e, f"{f.name} to {winner.name}"):
             bids = [b for b in bids if b[1] != winner_id]
             continue
         model.ledger.pay(winner, seller, price, "asset purchase")
         transfer_site(model, seller, winner, f)
+        if kept is not None:
+            kept.stale(seller, winner)
         model.counters["acquisitions"] += 1
         model.log(
             "auction",
@@ -295,6 +301,8 @@ def auction_site(model: ComputeMarket, seller, f) -> float:
         )
         return price
     f.status = FacilityStatus.RETIRED
+    if kept is not None:
+        kept.stale(seller)
     for c in model.book.at_site(f.facility_id):
         model.book.end(c, EndReason.SELLER_EXIT, model.month)
     seller.facilities.remove(f)
@@ -320,6 +328,44 @@ def auction_bids(model: ComputeMarket, seller, value: float) -> list[tuple[float
         for firm, bid in zip(bidders, amounts, strict=True)
         if firm.cash_usd >= bid
     ]
+
+
+class KeptSizes:
+    """Every firm's online capacity as merger review of an auction reads it
+    (``firm_sizes``), kept from one auction to the next while a run of exits is
+    auctioned. Only an auction moves or closes a site there, so only its seller's and
+    winner's sizes change, and a firm that exits drops out: each of those is worked out
+    again the way the whole table is, in place, so the table equals a fresh one, in
+    the same order (at 10,000 agents a month with many defaults auctioned hundreds of
+    sites, and every auction summed the sites of every firm)."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[int, float] | None = None
+        self._stale: dict[int, Firm] = {}
+
+    def stale(self, *firms: Firm) -> None:
+        """Firms whose sites moved or closed, or that left the market."""
+        for firm in firms:
+            self._stale[firm.unique_id] = firm
+
+    def current(self, model: ComputeMarket) -> dict[int, float]:
+        if self.sizes is None:
+            self.sizes = firm_sizes(model)
+            self._stale.clear()
+        for uid, firm in self._stale.items():
+            if uid not in self.sizes:
+                continue
+            if model.firm(uid) is firm:
+                self.sizes[uid] = firm.online_capacity_h100e()
+            else:  # it left the market
+                del self.sizes[uid]
+        self._stale.clear()
+        return self.sizes
+
+
+def firm_sizes(model: ComputeMarket) -> dict[int, float]:
+    """Each firm's online capacity, in ``model.firms()`` order: for merger review."""
+    return {x.unique_id: x.online_capacity_h100e() for x in model.firms()}
 
 
 def transfer_site(model: ComputeMarket, old, new, f) -> None:

@@ -14,7 +14,7 @@ import copy
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -410,6 +410,14 @@ def load_scenario(
     forced exit) and validate everything. Raises ScenarioError with a message naming the
     file, the field, the value and what is allowed."""
     folder = Path.cwd()  # where a base file may be (a dict's: the working folder and below)
+    if isinstance(scenario, Scenario) and not overrides and not interventions:
+        # validated when it was made; a market built of many copies of a scenario
+        # (market.run.scale) has totals that may pass the ranges declared for files
+        return replace(
+            scenario,
+            params=dict(scenario.params),
+            tables={k: [dict(r) for r in v] for k, v in scenario.tables.items()},
+        )
     if isinstance(scenario, Scenario):
         data, source = scenario.as_dict(), scenario.source
     elif isinstance(scenario, dict):

@@ -16,10 +16,15 @@ archetype multiplied past that becomes several rows of the same firms, ``"{name}
 contracts and chip programs of one member go to that member's copy in whichever part
 it falls.
 
-A total that would pass its declared maximum (the baseline's inference demand passes
-1e10 H100e at about 28,000 agents, its regions' grid connections 1e7 MW a year at
-about 28,000 too) is held at that maximum, and the result says which: beyond that
-size the market has more firms per unit of demand or grid than the scenario.
+The market is the same per agent at every size. The ranges declared for scenario
+files are for what a user writes about one market: the initial inference demand is at
+most 1e8 H100e, about ten times the world's compute of 2026, and a region grants at most
+1e7 MW of connections a year. The builder checks each copy against them (the market
+with its totals at one copy's values is validated as a scenario file is, rows, names,
+sites and contracts included) and then multiplies the totals by ``k``, so a total of
+the built market may pass a declared maximum by up to ``k`` times: the baseline's
+demand (9e6 H100e a copy) passes 1e8 from 12 copies (about 300 agents). The result is
+a validated ``Scenario`` that the model takes as it is.
 
     python -m market.run.scale --agents 100000 --months 24
     python -m market.run.scale --scenario classroom --agents 5000 --months 12 --gc default
@@ -37,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import gc
 import json
 import math
@@ -44,15 +50,23 @@ import resource
 import sys
 import time
 import tomllib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from market.io.flags import whole_number
+
+if TYPE_CHECKING:
+    from market.io.scenario import Scenario
 
 FIRM_SECTIONS = ("chip_supplier", "hyperscaler", "neocloud", "lab")
 GC_MODES = ("freeze", "default")
 # Young-generation threshold while a scaled market runs: a month allocates many short-lived
 # records, and with everything long-lived frozen a young collection is the only cost left.
 GC_YOUNG_THRESHOLD = 200_000
+# Market-size totals: one copy's value is checked against its declared range, the market
+# has ``k`` times it.
+SCALED_PARAMS = ("inference_demand_h100e_initial",)
+SCALED_REGION_FIELDS = ("grid_mw_per_year", "queue_mw")
+SCALED_MERCHANT_FIELDS = ("production_h100e_per_month", "cash_usd")
 
 
 class ScaleError(ValueError):
@@ -72,24 +86,6 @@ def scenario_dict(name: str = "baseline") -> dict[str, Any]:
     if "base" in data.get("scenario", {}):
         raise ScaleError(f"--scenario {name!r} derives from another scenario; scale that one")
     return data
-
-
-def _declared(section: str, field: str):
-    from market.io.scenario import SECTIONS
-
-    return next(f for f in SECTIONS[section] if f.name == field)
-
-
-def _default(section: str, field: str) -> Any:
-    return _declared(section, field).default
-
-
-def _scaled(value: float, k: int, limit: float | None, where: str, capped: dict) -> float:
-    """``value * k``, held at the declared maximum ``limit`` (noted in ``capped``)."""
-    if limit is not None and value * k > limit:
-        capped[where] = {"scaled": value * k, "declared_max": limit}
-        return limit
-    return value * k
 
 
 def firm_count(data: dict[str, Any]) -> int:
@@ -153,18 +149,13 @@ def _scale_firms(out: dict[str, Any], k: int) -> tuple[dict[str, list[str]], dic
     return rename, rows_of
 
 
-def _scale_suppliers(
-    base: dict[str, Any], k: int, rename: dict[str, list[str]], capped: dict
-) -> list[dict]:
+def _scale_suppliers(base: dict[str, Any], k: int, rename: dict[str, list[str]]) -> list[dict]:
+    """Merchant suppliers as they are (their output is multiplied after the check);
+    each copy's captive chip program, owned by that copy's firm."""
     suppliers = []
     for row in base.get("chip_supplier", []):
         if _merchant(row):
-            r = copy.deepcopy(row)
-            for field in ("production_h100e_per_month", "cash_usd"):
-                decl = _declared("chip_supplier", field)
-                where = f"chip_supplier {row['name']!r} {field}"
-                r[field] = _scaled(r.get(field, decl.default), k, decl.max, where, capped)
-            suppliers.append(r)
+            suppliers.append(copy.deepcopy(row))
             continue
         for i in range(k):
             r = copy.deepcopy(row)
@@ -175,20 +166,47 @@ def _scale_suppliers(
     return suppliers
 
 
-def scaled_scenario(base: dict[str, Any], copies: int) -> tuple[dict[str, Any], dict[str, dict]]:
-    """``base`` copied ``copies`` times into one market (see the module docstring), and
-    the market-size totals that were held at their declared maximum (empty if none).
+def scaled_scenario(base: dict[str, Any], copies: int) -> Scenario:
+    """``base`` copied ``copies`` times into one market (see the module docstring), as a
+    validated scenario: checked with each market-size total at one copy's value, which
+    is then multiplied by ``copies``.
 
     Firms named in other tables (contract parties, a captive program's parent and
     partners, a site owned by one member of an archetype) are renamed to the copy's firm."""
+    from market.io.scenario import ScenarioError, load_scenario
+
     if copies < 1:
         raise ValueError(f"copies must be at least 1, got {copies}")
-    k = copies
+    out = _copied(base, copies)
+    try:
+        spec = load_scenario(out)
+    except ScenarioError as exc:
+        raise ScaleError(f"the scenario copied {copies} times is not valid: {exc}") from None
+    return _times_totals(spec, copies)
+
+
+def _times_totals(spec: Scenario, k: int) -> Scenario:
+    """``spec`` with its market-size totals multiplied by ``k``."""
+    params = {**spec.params}
+    for name in SCALED_PARAMS:
+        params[name] = params[name] * k
+    tables = {section: [dict(row) for row in rows] for section, rows in spec.tables.items()}
+    for region in tables.get("region", []):
+        for name in SCALED_REGION_FIELDS:
+            region[name] = region[name] * k
+    for row in tables.get("chip_supplier", []):
+        if _merchant(row):
+            for name in SCALED_MERCHANT_FIELDS:
+                row[name] = row[name] * k
+    return dataclasses.replace(spec, params=params, tables=tables)
+
+
+def _copied(base: dict[str, Any], k: int) -> dict[str, Any]:
+    """The scenario file of ``k`` copies of ``base``, market-size totals as in one copy."""
     out = copy.deepcopy(base)
     rename, rows_of = _scale_firms(out, k)
-    capped: dict[str, dict] = {}
     if "chip_supplier" in base:
-        out["chip_supplier"] = _scale_suppliers(base, k, rename, capped)
+        out["chip_supplier"] = _scale_suppliers(base, k, rename)
     archetypes = {
         row["name"] for s in ("hyperscaler", "neocloud", "lab") for row in base.get(s, [])
     }
@@ -212,44 +230,28 @@ def scaled_scenario(base: dict[str, Any], copies: int) -> tuple[dict[str, Any], 
             for i in range(k)
             for row in base["contract"]
         ]
-    for region in out.get("region", []):
-        for field in ("grid_mw_per_year", "queue_mw"):
-            decl = _declared("region", field)
-            where = f"region {region['name']!r} {field}"
-            region[field] = _scaled(region.get(field, decl.default), k, decl.max, where, capped)
-
-    from market.io.params import PARAMS
-
-    params = out.setdefault("params", {})
-    demand = PARAMS["inference_demand_h100e_initial"]
-    params[demand.name] = _scaled(
-        params.get(demand.name, demand.default), k, demand.max, f"params {demand.name}", capped
-    )
     head = out.setdefault("scenario", {})
     name = head.get("name", "baseline")
     head["name"] = f"{name}-x{k}"
     head["description"] = f"{k} copies of {name} in one market ({firm_count(out)} firms)"
-    return out, capped
+    return out
 
 
-def market_for_size(base: dict[str, Any], agents: int) -> tuple[dict[str, Any], int, dict]:
-    """A scaled market with about ``agents`` agents, its number of copies, and the
-    market-size totals held at their declared maximum."""
+def market_for_size(base: dict[str, Any], agents: int) -> tuple[Scenario, int]:
+    """A scaled market with about ``agents`` agents (a validated scenario), and its
+    number of copies."""
     fixed = shared_agent_count(base)
     per_copy = firm_count(base) - fixed
     if per_copy < 1:
         raise ScaleError("the scenario has no labs, neoclouds or hyperscalers to multiply")
     copies = max(1, round((agents - fixed) / per_copy))
-    data, capped = scaled_scenario(base, copies)
-    return data, copies, capped
+    return scaled_scenario(base, copies), copies
 
 
-def with_horizon(scenario: dict[str, Any], months: int) -> dict[str, Any]:
+def with_horizon(scenario: Scenario, months: int) -> Scenario:
     """The scenario with a horizon of at least ``months`` so a model never runs past it."""
-    s = copy.deepcopy(scenario)
-    params = s.setdefault("params", {})
-    params["years"] = max(float(params.get("years", 10.0)), math.ceil(months / 12) + 1.0)
-    return s
+    years = max(float(scenario.params["years"]), math.ceil(months / 12) + 1.0)
+    return dataclasses.replace(scenario, params={**scenario.params, "years": years})
 
 
 def tune_gc(mode: str) -> None:
@@ -293,7 +295,7 @@ def scale_run(
     from market.core.model import ComputeMarket
 
     base = scenario_dict(scenario)
-    data, copies, capped = market_for_size(base, agents)
+    data, copies = market_for_size(base, agents)
     t0 = time.process_time()
     model = ComputeMarket(scenario=with_horizon(data, months), rng=seed)
     build_s = time.process_time() - t0
@@ -318,7 +320,6 @@ def scale_run(
         "us_per_agent_month": round(run_s / months / n * 1e6, 2),
         "s_per_month": [round(s, 3) for s in per_month],
         "peak_rss_mb": round(peak_rss_mb(), 1),
-        "capped": capped,
     }
 
 
