@@ -213,3 +213,20 @@ def test_model_rows_equal_mesa_rows_with_forwards():
             reference.get_agenttype_vars_dataframe(cls),
             check_exact=True,
         )
+
+
+@pytest.mark.parametrize(("scenario", "seed", "months", "overrides"), RUNS[:3])
+def test_a_captive_programs_sellable_share_is_the_sum_over_every_lab(
+    scenario, seed, months, overrides
+):
+    """The lookup by name gives, to the last bit, the share of every lab the supplier
+    sells to, month after month, while labs merge, exit and change share."""
+    m = ComputeMarket(scenario=scenario, rng=seed, **overrides)
+    captive_seen = False
+    for _ in range(months):
+        m.step()
+        for s in m.of_type(ChipSupplier):
+            plain = sum(lab.share for lab in m.labs() if s.sells_to(lab))
+            assert building.sellable_share(m, s) == plain
+            captive_seen = captive_seen or (s.captive and plain > 0)
+    assert captive_seen, "no captive program sold to a lab: the test checks nothing"

@@ -8,7 +8,7 @@ from functools import reduce
 from typing import TYPE_CHECKING
 
 from market.core.calendar import month_label
-from market.io.records import ChipBatch, ChipOrder, Facility, FacilityStatus
+from market.io.records import ChipBatch, ChipOrder, Facility, FacilityStatus, FirmKind
 from market.mechanisms import investment
 
 if TYPE_CHECKING:
@@ -131,8 +131,22 @@ def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float, use
 
 def sellable_share(model: ComputeMarket, supplier: ChipSupplier) -> float:
     """Share of users served by labs that run ``supplier``'s chips (all labs for a
-    merchant; a captive program's parent and partners among labs for an ASIC)."""
-    return sum(lab.share for lab in model.labs() if supplier.sells_to(lab))
+    merchant; a captive program's parent and partners among labs for an ASIC).
+
+    A captive program looks up its parent and partners by name instead of asking every
+    lab: the same labs, added in the same (id) order, so the same float; asking every
+    lab made a market with a program per copy quadratic in its size."""
+    if not supplier.captive:
+        return sum(lab.share for lab in model.labs())
+    named = (
+        model.firms_by_name.get(n) for n in (supplier.captive_parent_name, *supplier.partner_names)
+    )
+    labs = {
+        f.unique_id: f
+        for f in named
+        if f is not None and f.kind == FirmKind.LAB and model.firm(f.unique_id) is f
+    }
+    return sum(labs[uid].share for uid in sorted(labs))
 
 
 def order_alive(model: ComputeMarket, o: ChipOrder) -> bool:
