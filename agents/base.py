@@ -749,7 +749,7 @@ class Firm(mesa.Agent):
             for f in self.facilities
             if f.status == FacilityStatus.ONLINE and f.chips
         )
-        return max((self._srmc(gen, region) for gen, region in kinds), default=0.0)
+        return max((self._srmc(int(gen), region) for gen, region in kinds), default=0.0)
 
     def _srmc(self, generation: int, region: str) -> float:
         """``Costs.srmc_usd_per_h100e_hour`` of a generation's chips in a region, kept

@@ -296,7 +296,8 @@ class LowestAskAnywhere:
                     self.bounds[(terms, credit)] = min(bound, self.lowest(key, terms, credit))
 
     def lowest(self, key: tuple, terms: tuple[int, ...], credit: float) -> float:
-        floor = site_floor(self.model, *key, credit)
+        cost, generation, region, rate = key
+        floor = site_floor(self.model, cost, generation, region, rate, credit)
         return min(site_ask(self.model, floor, t, whole) for t in terms for whole in (False, True))
 
     def bound(self, terms: tuple[int, ...], credit: float) -> float:
