@@ -46,35 +46,21 @@ def site_floor(
     for an owner at ``annual_rate`` and a buyer of this credit. While the contracting
     stage runs it is kept per those inputs: the same for every seller and buyer with
     them."""
-    if model.quote_epoch < 0:
-        return _site_floor(
-            model, chip_cost_usd_per_h100e, generation, region, annual_rate, buyer_credit
-        )
+    memo = model.quote_memo if model.quote_epoch >= 0 else None
     key = ("floor", chip_cost_usd_per_h100e, generation, region, annual_rate, buyer_credit)
-    floor = model.quote_memo.get(key)
+    floor = memo.get(key) if memo is not None else None
     if floor is None:
-        floor = model.quote_memo[key] = _site_floor(
-            model, chip_cost_usd_per_h100e, generation, region, annual_rate, buyer_credit
+        tech = model.tech
+        floor = tech.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=chip_cost_usd_per_h100e,
+            h100e_per_mw=tech.h100e_per_mw(generation),
+            region=region,
+            annual_rate=annual_rate,
+            credit_premium=model.p.credit_premium_per_credit_gap * (1.0 - buyer_credit),
         )
+        if memo is not None:
+            memo[key] = floor
     return floor
-
-
-def _site_floor(
-    model: World,
-    chip_cost_usd_per_h100e: float,
-    generation: int,
-    region: str,
-    annual_rate: float,
-    buyer_credit: float,
-) -> float:
-    tech = model.tech
-    return tech.cost_floor_usd_per_h100e_hour(
-        chip_cost_usd_per_h100e=chip_cost_usd_per_h100e,
-        h100e_per_mw=tech.h100e_per_mw(generation),
-        region=region,
-        annual_rate=annual_rate,
-        credit_premium=model.p.credit_premium_per_credit_gap * (1.0 - buyer_credit),
-    )
 
 
 def site_ask(model: World, floor: float, term: int, exclusive: bool) -> float:
