@@ -428,10 +428,21 @@ class Firm(mesa.Agent):
         (none: it builds from cash)."""
         return 0.0, 0.0
 
+    def soonest_build_online(self) -> float:
+        """No site it started now would come online before this month, whatever its
+        size: not before its build time, the grid's least wait, nor the month its
+        region's queue clears (``Region.ready_month`` finishes from there on)."""
+        m = self.model
+        region = m.regions[self.region]
+        soonest = m.month + max(self.build_months(), region.min_wait_months)
+        return max(float(soonest), region.queue_clears_month)
+
     def build_to_suit_quote(self, rfq: RFQ, h100e: float) -> Quote | None:
         """A quote on a site the firm would build if the buyer signs (forward start only)."""
         m = self.model
         if not self.builds_to_suit or self.max_build_mw <= 0:
+            return None
+        if rfq.latest_start < self.soonest_build_online():  # too late whatever its size
             return None
         density = m.tech.density_now()
         h100e = min(h100e, self.max_site_mw() * density)

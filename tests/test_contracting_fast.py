@@ -3,13 +3,16 @@ switched off signs the same contracts, logs the same events and leaves every fir
 same cash as a run with it on; and the bounds the short cuts read hold for every
 quote given."""
 
+import math
+
 import pytest
 
-from agents.base import Firm
+from agents.base import Firm, site_ask, site_floor
 from agents.lab import Lab
 from market import ComputeMarket
 from market.core import contracting
 from market.core.book import ContractBook
+from market.core.grid import Region
 from market.io.records import RFQ, Purpose
 
 # (scenario, seed, years): runs in which labs cancel leases to replace them, some of
@@ -211,3 +214,58 @@ def test_every_term_a_lab_chooses_is_among_its_possible_terms(monkeypatch):
     monkeypatch.setattr(Lab, "term_for", checked_term_for)
     run("baseline", 1, 4)
     assert len(set(chosen)) > 1
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
+def test_the_lowest_ask_anywhere_is_the_lowest_ask_over_every_input(
+    monkeypatch, scenario, seed, years
+):
+    """The bound kept from the lowest and highest floor per buyer credit is the lowest
+    ask over every site input, term and exclusivity, worked out one by one."""
+    bound = contracting.lowest_ask_anywhere
+    checked = []
+
+    def checked_bound(model: ComputeMarket, terms: tuple[int, ...], credit: float) -> float:
+        low = bound(model, terms, credit)
+        kept = model.quote_memo[contracting.LOWEST_ASK_ANYWHERE]
+        plain = min(
+            (
+                site_ask(model, site_floor(model, *key, credit), t, whole)
+                for key in kept.inputs
+                for t in terms
+                for whole in (False, True)
+            ),
+            default=math.inf,
+        )
+        assert low == plain
+        checked.append(low)
+        return low
+
+    monkeypatch.setattr(contracting, "lowest_ask_anywhere", checked_bound)
+    run(scenario, seed, years)
+    assert len(checked) > 10
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
+def test_build_to_suit_turned_down_early_only_when_it_could_not_start_in_time(
+    monkeypatch, scenario, seed, years
+):
+    """A buyer starting before the soonest month any new site could come online gets no
+    build-to-suit quote without the site being sized: with that check switched off,
+    and with every site size the region's grid is asked about checked against it, the
+    run is the same."""
+    fast = run(scenario, seed, years)
+    ready_month = Region.ready_month
+    checked = []
+
+    def checked_ready(self: Region, month: int, mw: float) -> float:
+        ready = ready_month(self, month, mw)
+        assert ready >= max(month + self.min_wait_months, self.queue_clears_month)
+        checked.append(ready)
+        return ready
+
+    monkeypatch.setattr(Region, "ready_month", checked_ready)
+    monkeypatch.setattr(Firm, "soonest_build_online", lambda self: -math.inf)
+    full = run(scenario, seed, years)
+    assert fingerprint(fast) == fingerprint(full)
+    assert len(checked) > 100

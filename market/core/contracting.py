@@ -276,11 +276,18 @@ class LowestAskAnywhere:
     distinct cost-floor inputs of every firm's sites (chip cost, generation, region,
     the owner's rate), per buyer credit and set of terms. A firm whose sites, rates or
     contracts change says so (``CHANGED_SELLERS``) and its inputs join the set: the
-    bound only falls, and stays below every ask of the round."""
+    bound only falls, and stays below every ask of the round.
+
+    An ask is the floor times factors that do not depend on it (``site_ask``), each
+    product rounded monotonically, so for a term and exclusivity it is monotone in
+    the floor: the lowest over all inputs is the ask on the lowest or on the highest
+    of their floors. Only those two floors are kept per buyer credit."""
 
     def __init__(self, model: ComputeMarket) -> None:
         self.model = model
         self.inputs: set[tuple] = set()
+        # per buyer credit: (lowest floor, highest floor) over the inputs
+        self.floors: dict[float, tuple[float, float]] = {}
         self.bounds: dict[tuple, float] = {}
         self.changed: list[Firm] = []
         for firm in model.firms():
@@ -292,13 +299,19 @@ class LowestAskAnywhere:
             key = (f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate)
             if key not in self.inputs:
                 self.inputs.add(key)
-                for (terms, credit), bound in self.bounds.items():
-                    self.bounds[(terms, credit)] = min(bound, self.lowest(key, terms, credit))
+                for credit, (lo, hi) in self.floors.items():
+                    floor = site_floor(self.model, *key, credit)
+                    if floor < lo or floor > hi:
+                        self.floors[credit] = (min(lo, floor), max(hi, floor))
+                        self.bounds = {k: b for k, b in self.bounds.items() if k[1] != credit}
 
-    def lowest(self, key: tuple, terms: tuple[int, ...], credit: float) -> float:
-        cost, generation, region, rate = key
-        floor = site_floor(self.model, cost, generation, region, rate, credit)
-        return min(site_ask(self.model, floor, t, whole) for t in terms for whole in (False, True))
+    def floor_range(self, credit: float) -> tuple[float, float] | None:
+        """(lowest, highest) floor over the inputs for a buyer of this credit."""
+        kept = self.floors.get(credit)
+        if kept is None and self.inputs:
+            floors = [site_floor(self.model, *key, credit) for key in self.inputs]
+            kept = self.floors[credit] = (min(floors), max(floors))
+        return kept
 
     def bound(self, terms: tuple[int, ...], credit: float) -> float:
         for firm in self.changed:
@@ -306,7 +319,17 @@ class LowestAskAnywhere:
         self.changed.clear()
         bound = self.bounds.get((terms, credit))
         if bound is None:
-            bound = min((self.lowest(k, terms, credit) for k in self.inputs), default=math.inf)
+            span = self.floor_range(credit)
+            bound = (
+                math.inf
+                if span is None
+                else min(
+                    site_ask(self.model, floor, t, whole)
+                    for floor in span
+                    for t in terms
+                    for whole in (False, True)
+                )
+            )
             self.bounds[(terms, credit)] = bound
         return bound
 
