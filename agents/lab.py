@@ -279,16 +279,46 @@ class Lab(Firm):
         return terms.term_menu(self.model.p.longest_term_months)
 
     def _terms(self, shortest: int, outlook: dict[str, float]) -> tuple[int, int]:
-        p = self.model.p
-        factor = {
-            t: pricing.term_factor(t, p.short_term_premium, full_term_months=p.full_term_months)
-            for t in terms.term_menu(p.longest_term_months)
-            if t >= shortest
-        }
-        drift = terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
-        return terms.buyer_terms(
-            factor, buyer_drift_per_year=drift, tolerance=p.buyer_term_tolerance, **outlook
+        """``terms.buyer_terms`` on the term structure sellers ask by, with the prices
+        rolled over the longest term worked out once per round (``_rolled_terms``)."""
+        rolled = self._rolled_terms(shortest)
+        preferred = terms.buyer_preferred_term(rolled, **outlook)
+        tolerance = self.model.p.buyer_term_tolerance
+        return preferred, terms.buyer_longest_term(rolled, preferred, tolerance, **outlook)
+
+    def _rolled_terms(self, shortest: int) -> dict[int, float]:
+        """The term factor of every term on the menu from ``shortest`` on, rolled over
+        the longest at the drift chip generations bring (as ``terms.buyer_terms`` rolls
+        them): the same for every lab, so kept per its inputs while the contracting
+        stage runs, where most labs' outlooks differ."""
+        m, p = self.model, self.model.p
+        key = (
+            "rolled terms",
+            shortest,
+            p.short_term_premium,
+            p.full_term_months,
+            p.longest_term_months,
+            p.generation_cost_gain,
+            p.generation_interval_months,
         )
+        rolled = m.quote_memo.get(key) if m.quote_epoch >= 0 else None
+        if rolled is None:
+            factor = {
+                t: pricing.term_factor(t, p.short_term_premium, full_term_months=p.full_term_months)
+                for t in terms.term_menu(p.longest_term_months)
+                if t >= shortest
+            }
+            drift = terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
+            horizon = max(factor)
+            rolled = {
+                t: terms.rolled_price_usd_per_h100e_hour(
+                    f, t, horizon_months=horizon, buyer_drift_per_year=drift
+                )
+                for t, f in factor.items()
+            }
+            if m.quote_epoch >= 0:
+                m.quote_memo[key] = rolled
+        return rolled
 
     def term_outlook(self, training: bool, start: int) -> dict[str, float]:
         """How firm and how sure the need behind a request is: firm for

@@ -14,6 +14,7 @@ from market.core import contracting
 from market.core.book import ContractBook
 from market.core.grid import Region
 from market.io.records import RFQ, Purpose
+from market.mechanisms import pricing, terms
 
 # (scenario, seed, years): runs in which labs cancel leases to replace them, some of
 # them lease to rival labs, and some sellers are brokers
@@ -269,3 +270,35 @@ def test_build_to_suit_turned_down_early_only_when_it_could_not_start_in_time(
     full = run(scenario, seed, years)
     assert fingerprint(fast) == fingerprint(full)
     assert len(checked) > 100
+
+
+def test_a_labs_terms_from_the_kept_rolled_prices_are_buyer_terms():
+    """The prices a lab rolls over the longest term are worked out once per round; the
+    terms it chooses from them are ``terms.buyer_terms`` on the term structure."""
+    m = ComputeMarket(scenario="baseline", rng=1, years=1)
+    m.run_months(3)
+    p = m.p
+    drift = terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
+    lab = m.labs()[0]
+    m.begin_quoting()
+    checked = 0
+    for shortest in (1, 12):
+        factor = {
+            t: pricing.term_factor(t, p.short_term_premium, full_term_months=p.full_term_months)
+            for t in terms.term_menu(p.longest_term_months)
+            if t >= shortest
+        }
+        for firm in (0.0, 6.0, 30.0):
+            for uncertainty in (0.0, 0.3, 1.5):
+                outlook = {
+                    "firm_horizon_months": firm,
+                    "uncertainty_per_year": uncertainty,
+                    "take_or_pay_share": p.take_or_pay_share,
+                    "renewal_cost_months": p.renewal_cost_months,
+                }
+                plain = terms.buyer_terms(
+                    factor, buyer_drift_per_year=drift, tolerance=p.buyer_term_tolerance, **outlook
+                )
+                assert lab._terms(shortest, outlook) == plain
+                checked += 1
+    assert checked == 18
