@@ -133,7 +133,7 @@ class Firm(mesa.Agent):
         self._sites_free_epoch = -1
         # free_sites' answers per window while the stage runs, until anything here changes
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
-        self._selling_order: list[Facility] | None = None  # its sites in selling order
+        self._selling_order: list[tuple[int, Facility]] | None = None  # in selling order
         # lowest_site_ask's answers per (term, buyer credit) while the stage runs
         self._lowest_asks: dict[tuple[int, float], float] = {}
 
@@ -228,14 +228,17 @@ class Firm(mesa.Agent):
         """The sites with at least 1 H100e free in the month ``start``."""
         book = self.model.book
         # each site's expected capacity once, in the order the firm's total adds them
-        expected_at = {id(f): f.expected_capacity_h100e(start) for f in self.facilities}
+        expected_at = [f.expected_capacity_h100e(start) for f in self.facilities]
         sites = []
-        for f in self._sites_in_selling_order(keep):
-            expected = expected_at[id(f)]
+        for i, f in self._sites_in_selling_order(keep):
+            expected = expected_at[i]
+            # nothing committed is negative: a site expecting less than 1 H100e has no room
+            if expected < 1.0:
+                continue
             committed = book.committed_h100e(f.facility_id, start, start + 1)
             if expected - committed >= 1.0:
                 sites.append((f, expected, committed, book.last_start_month(f.facility_id)))
-        return _Room(sum(expected_at.values()), sites)
+        return _Room(sum(expected_at), sites)
 
     def _free_sites(self, start: int, end: int, room: _Room) -> tuple[float, list]:
         if room.every_window is not None:
@@ -255,11 +258,15 @@ class Firm(mesa.Agent):
             room.every_window = sites
         return room.total, sites
 
-    def _sites_in_selling_order(self, keep: bool) -> list[Facility]:
+    def _sites_in_selling_order(self, keep: bool) -> list[tuple[int, Facility]]:
+        """(index in ``facilities``, site) in selling order."""
         order = self._selling_order
         if order is None or not keep:
             sign = 1 if self.offers_whole_sites() else -1
-            order = sorted(self.facilities, key=lambda f: (sign * f.power_mw, f.facility_id))
+            order = sorted(
+                enumerate(self.facilities),
+                key=lambda item: (sign * item[1].power_mw, item[1].facility_id),
+            )
             self._selling_order = order if keep else None
         return order
 
