@@ -282,9 +282,7 @@ class Lab(Firm):
         """``terms.buyer_terms`` on the term structure sellers ask by, with the prices
         rolled over the longest term worked out once per round (``_rolled_terms``)."""
         rolled = self._rolled_terms(shortest)
-        preferred = terms.buyer_preferred_term(rolled, **outlook)
-        tolerance = self.model.p.buyer_term_tolerance
-        return preferred, terms.buyer_longest_term(rolled, preferred, tolerance, **outlook)
+        return terms.buyer_terms_of_rolled(rolled, self.model.p.buyer_term_tolerance, **outlook)
 
     def _rolled_terms(self, shortest: int) -> dict[int, float]:
         """The term factor of every term on the menu from ``shortest`` on, rolled over

@@ -273,8 +273,9 @@ def test_build_to_suit_turned_down_early_only_when_it_could_not_start_in_time(
 
 
 def test_a_labs_terms_from_the_kept_rolled_prices_are_buyer_terms():
-    """The prices a lab rolls over the longest term are worked out once per round; the
-    terms it chooses from them are ``terms.buyer_terms`` on the term structure."""
+    """The prices a lab rolls over the longest term are worked out once per round, and
+    each term's cost once for both choices: the terms chosen are the preferred and the
+    longest acceptable term worked out one after the other (``terms.buyer_terms``)."""
     m = ComputeMarket(scenario="baseline", rng=1, years=1)
     m.run_months(3)
     p = m.p
@@ -296,9 +297,19 @@ def test_a_labs_terms_from_the_kept_rolled_prices_are_buyer_terms():
                     "take_or_pay_share": p.take_or_pay_share,
                     "renewal_cost_months": p.renewal_cost_months,
                 }
-                plain = terms.buyer_terms(
-                    factor, buyer_drift_per_year=drift, tolerance=p.buyer_term_tolerance, **outlook
+                rolled = {
+                    t: terms.rolled_price_usd_per_h100e_hour(
+                        f, t, horizon_months=max(factor), buyer_drift_per_year=drift
+                    )
+                    for t, f in factor.items()
+                }
+                preferred = terms.buyer_preferred_term(rolled, **outlook)
+                longest = terms.buyer_longest_term(
+                    rolled, preferred, p.buyer_term_tolerance, **outlook
                 )
-                assert lab._terms(shortest, outlook) == plain
+                assert lab._terms(shortest, outlook) == (preferred, longest)
+                assert terms.buyer_terms(
+                    factor, buyer_drift_per_year=drift, tolerance=p.buyer_term_tolerance, **outlook
+                ) == (preferred, longest)
                 checked += 1
     assert checked == 18

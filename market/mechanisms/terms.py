@@ -336,5 +336,16 @@ def buyer_terms(
         )
         for t, p in prices_by_term.items()
     }
-    preferred = buyer_preferred_term(rolled, **buyer)
-    return preferred, buyer_longest_term(rolled, preferred, tolerance, **buyer)
+    return buyer_terms_of_rolled(rolled, tolerance, **buyer)
+
+
+def buyer_terms_of_rolled(
+    rolled: dict[int, float], tolerance: float, **buyer: float
+) -> tuple[int, int]:
+    """``buyer_preferred_term`` and ``buyer_longest_term`` of prices already rolled over
+    the horizon, with each term's cost per used H100e-hour worked out once for both."""
+    cost = {t: buyer_cost_per_used_unit(t, rolled[t], **buyer) for t in rolled}
+    preferred = min(sorted(rolled), key=cost.__getitem__)
+    best = cost[preferred]
+    ok = [t for t in rolled if cost[t] <= best * (1 + tolerance)]
+    return preferred, max([*ok, preferred])
