@@ -328,8 +328,15 @@ class Firm(mesa.Agent):
         return self._lowest_site_ask(term, rfq.buyer_credit)
 
     def _lowest_site_ask(self, term: int, buyer_credit: float) -> float:
-        floors = {self.facility_floor(f, buyer_credit) for f in self.facilities}
-        return min(self._ask(floor, term, whole) for floor in floors for whole in (False, True))
+        m, rate, credit = self.model, self.annual_rate(), buyer_credit
+        floors = [
+            site_floor(m, f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate, credit)
+            for f in self.facilities
+        ]
+        # an ask is its floor times factors that do not depend on it, so it is monotone
+        # in the floor: the lowest is on the lowest or the highest floor
+        span = (min(floors), max(floors))
+        return min(self._ask(floor, term, whole) for floor in span for whole in (False, True))
 
     def quotes(self, rfq: RFQ) -> list[Quote]:
         """Quotes from capacity free over the whole requested term, site by site."""

@@ -313,3 +313,25 @@ def test_a_labs_terms_from_the_kept_rolled_prices_are_buyer_terms():
                 ) == (preferred, longest)
                 checked += 1
     assert checked == 18
+
+
+def test_a_sellers_lowest_site_ask_is_the_lowest_over_every_site(monkeypatch):
+    """Read from its lowest and highest floor, it is the lowest ask over all its sites,
+    whole or not, worked out one by one."""
+    lowest = Firm._lowest_site_ask
+    checked = []
+
+    def checked_lowest(self: Firm, term: int, buyer_credit: float) -> float:
+        low = lowest(self, term, buyer_credit)
+        plain = min(
+            site_ask(self.model, self.facility_floor(f, buyer_credit), term, whole)
+            for f in self.facilities
+            for whole in (False, True)
+        )
+        assert low == plain
+        checked.append(len(self.facilities))
+        return low
+
+    monkeypatch.setattr(Firm, "_lowest_site_ask", checked_lowest)
+    run("lesson-brokers", 3, 4)
+    assert len(checked) > 100 and max(checked) > 1
