@@ -59,6 +59,26 @@ def test_committed_capacity_is_the_exactly_rounded_sum_of_overlapping_contracts(
     assert all(book.committed_h100e(s, 0, 100) == 0.0 for s in (1, 2, 3))
 
 
+def test_committed_capacity_stays_exact_when_a_finer_capacity_joins_a_site():
+    # a site's totals are kept in the unit of its finest capacity so far: a capacity with
+    # a finer binary step (down to the smallest subnormal) converts what is kept already
+    rng = random.Random(3)
+    net = MarketNetwork()
+    for firm in (1, 2):
+        net.add_firm(firm, str(firm), "neocloud")
+    book = ContractBook(net)
+    caps = [1e15, 3.0, 0.1, 1e-5, 2.5e-300, 5e-324, 1e300, 7.0 / 3.0]
+    for cid, cap in enumerate(caps * 6, start=1):
+        book.add(contract(cid, 1, cap * (1.0 + rng.random()), rng.randint(0, 30), 12))
+        if rng.random() < 0.3:
+            book.end(rng.choice(book.open()), "expired", 0)
+        for a in range(0, 45, 3):
+            for b in (a + 1, a + 7, a + 20):
+                assert book.committed_h100e(1, a, b) == brute_force(book, 1, a, b)
+        starts = [c.start_month for c in book.open()]
+        assert book.last_start_month(1) == max(starts, default=-1)
+
+
 def test_an_ended_contract_leaves_every_index_and_the_network():
     net = MarketNetwork()
     for firm in (1, 2):

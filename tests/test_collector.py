@@ -44,6 +44,24 @@ def test_mixed_values_keep_their_types():
     assert list(second.iloc[-4:]) == [3, None, "text", True]
 
 
+def test_text_built_anew_each_month_is_kept_once():
+    """A reporter that builds its text each month (as a firm's kind is reported) gives
+    Mesa's table, while the collector keeps one string per distinct text."""
+    model = mesa.Model(rng=1)
+    things = [_Thing(model, 1.0) for _ in range(3)]
+    reporters = {"kind": lambda a: "".join(["kind ", str(a.unique_id % 2)])}
+    mesa_dc, column_dc = _collectors(model, reporters)
+    for _ in range(4):
+        model.step()
+        for dc in (mesa_dc, column_dc):
+            dc.collect(model)
+    got = column_dc.get_agenttype_vars_dataframe(_Thing)
+    pd.testing.assert_frame_equal(got, mesa_dc.get_agenttype_vars_dataframe(_Thing))
+    kept = column_dc._type_rows[_Thing].columns[2].values
+    assert len(kept) == 4 * len(things)
+    assert len({id(v) for v in kept}) == 2
+
+
 def test_no_rows_gives_mesa_empty_table():
     model = mesa.Model(rng=1)
     mesa_dc, column_dc = _collectors(model, {"value": "value"})

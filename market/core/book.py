@@ -10,7 +10,6 @@ step with it.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 
@@ -26,64 +25,82 @@ def _usd_per_month(c: Contract) -> float:
     return c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH
 
 
+_WINDOW_KEY = 1 << 20  # windows [start, end) of months below this are kept under one integer
+
+
 class SiteTotals:
     """Running totals of one site's open contracts: capacity by start month and by end
-    month, kept exactly as integers in units of 2**-1074 (the smallest float step, so
-    every float converts without rounding), so the capacity committed over any window
-    is two prefix sums, rounded once, whatever the order the contracts were signed and
-    ended in."""
+    month, kept exactly as integers in units of ``2**-shift``, where ``shift`` is the
+    finest binary step of any capacity the site has seen (a float is an integer over a
+    power of two, so every capacity converts without rounding), so the capacity
+    committed over any window is two exact sums, rounded once, whatever the order the
+    contracts were signed and ended in.
 
-    __slots__ = ("_by_end", "_by_start", "_prefix")
+    Small on purpose: a market of 100,000 agents keeps totals for some 100,000 sites. The
+    unit follows the site's own capacities rather than the smallest float step
+    (2**-1074), which keeps each integer a few machine words long, and a window is
+    summed over the few months in the two dicts instead of over kept prefix sums (a
+    site has a handful of open contracts). The answer for each window asked about is
+    kept, as a float under one integer key, until the site's contracts change or the
+    book forgets it (``forget``)."""
+
+    __slots__ = ("_by_end", "_by_start", "_kept", "_shift")
 
     def __init__(self) -> None:
         self._by_start: dict[int, int] = {}
         self._by_end: dict[int, int] = {}
-        self._prefix: tuple | None = None  # sorted months and prefix sums, rebuilt lazily
+        self._shift = 0  # totals are in units of 2**-shift
+        self._kept: dict[int, float] | None = None  # answers by window key
 
     def add(self, c: Contract, sign: int) -> None:
-        h100e = _exact(c.capacity_h100e) * sign
+        num, den = c.capacity_h100e.as_integer_ratio()
+        shift = den.bit_length() - 1  # den is a power of two
+        if shift > self._shift:  # a finer capacity: every total in the finer unit
+            finer = shift - self._shift
+            for months in (self._by_start, self._by_end):
+                for month, total in months.items():
+                    months[month] = total << finer
+            self._shift = shift
+        h100e = (num << (self._shift - shift)) * sign
         for months, month in ((self._by_start, c.start_month), (self._by_end, c.end_month)):
             total = months.get(month, 0) + h100e
             if total:
                 months[month] = total
             else:
                 del months[month]
-        self._prefix = None
+        self._kept = None
+
+    def empty(self) -> bool:
+        return not self._by_start
+
+    def forget(self) -> None:
+        """Drop the kept answers."""
+        self._kept = None
 
     def committed_h100e(self, start: int, end: int) -> float:
+        """``summed_h100e``, kept per window (windows of months below ``_WINDOW_KEY``)."""
+        if not (0 <= start < _WINDOW_KEY and 0 <= end < _WINDOW_KEY):
+            return self.summed_h100e(start, end)
+        key = start * _WINDOW_KEY + end
+        kept = self._kept
+        if kept is None:
+            kept = self._kept = {}
+        value = kept.get(key)
+        if value is None:
+            value = kept[key] = self.summed_h100e(start, end)
+        return value
+
+    def summed_h100e(self, start: int, end: int) -> float:
         """Capacity of the contracts overlapping [start, end): those starting before
         ``end`` less those that ended by ``start`` (every term is a month or more)."""
-        if self._prefix is None:
-            self._prefix = (*_prefix_sums(self._by_start), *_prefix_sums(self._by_end))
-        start_months, start_sums, end_months, end_sums = self._prefix
-        began = start_sums[bisect_left(start_months, end)]
-        over = end_sums[bisect_right(end_months, start)]
-        return (began - over) / _ONE  # int / int is correctly rounded
+        began = sum([h100e for month, h100e in self._by_start.items() if month < end])
+        over = sum([h100e for month, h100e in self._by_end.items() if month <= start])
+        return (began - over) / (1 << self._shift)  # int / int is correctly rounded
 
     def last_start_month(self) -> int:
         """The latest month an open contract here starts (-1: none): over any window
         from a month at or after it, the capacity committed is the first month's."""
-        if self._prefix is None:
-            self._prefix = (*_prefix_sums(self._by_start), *_prefix_sums(self._by_end))
-        start_months = self._prefix[0]
-        return start_months[-1] if start_months else -1
-
-
-_ONE = 1 << 1074  # 1.0 in units of the smallest float step
-
-
-def _exact(x: float) -> int:
-    """``x`` in units of 2**-1074, exactly (a float is an integer over a power of two)."""
-    num, den = x.as_integer_ratio()
-    return num * (_ONE // den)
-
-
-def _prefix_sums(by_month: dict[int, int]) -> tuple[list[int], list[int]]:
-    months = sorted(by_month)
-    sums = [0]
-    for month in months:
-        sums.append(sums[-1] + by_month[month])
-    return months, sums
+        return max(self._by_start, default=-1)
 
 
 class ContractBook:
@@ -105,9 +122,9 @@ class ContractBook:
         self._by_seller: dict[int, dict[int, Contract]] = defaultdict(dict)
         self._by_buyer: dict[int, dict[int, Contract]] = defaultdict(dict)
         self._by_site: dict[int, dict[int, Contract]] = defaultdict(dict)
-        self._totals: dict[int, SiteTotals] = defaultdict(SiteTotals)
-        # committed capacity per site and window, as floats, until the site changes
-        self._committed: dict[int, dict[tuple[int, int], float]] = defaultdict(dict)
+        # running totals of the sites with open contracts (a site whose contracts have
+        # all ended has none: nothing is committed there)
+        self._totals: dict[int, SiteTotals] = {}
         # resale sub-contracts: indexed under their parent and their reseller, never
         # under the site (the site sold the capacity once, to the parent)
         self._by_parent: dict[int, dict[int, Contract]] = defaultdict(dict)
@@ -163,13 +180,8 @@ class ContractBook:
         """Capacity sold from the site over any part of [start, end): a contract that
         overlaps the window counts in full. A lookup in the site's running totals,
         exactly rounded; kept per window until the site's contracts change."""
-        kept = self._committed[site_id]
-        key = (start, end)
-        value = kept.get(key)
-        if value is None:
-            totals = self._totals.get(site_id)
-            value = kept[key] = totals.committed_h100e(start, end) if totals else 0.0
-        return value
+        totals = self._totals.get(site_id)
+        return totals.committed_h100e(start, end) if totals is not None else 0.0
 
     def last_start_month(self, site_id: int) -> int:
         """The latest month an open contract at the site starts (-1: none)."""
@@ -188,8 +200,10 @@ class ContractBook:
         self._by_seller[c.seller_id][c.contract_id] = c
         self._by_buyer[c.buyer_id][c.contract_id] = c
         self._by_site[c.facility_id][c.contract_id] = c
-        self._totals[c.facility_id].add(c, +1)
-        self._committed.pop(c.facility_id, None)
+        totals = self._totals.get(c.facility_id)
+        if totals is None:
+            totals = self._totals[c.facility_id] = SiteTotals()
+        totals.add(c, +1)
         self._touch(c)
         self.network.acquaint(c.buyer_id, c.seller_id)
 
@@ -215,8 +229,10 @@ class ContractBook:
         self._by_seller[c.seller_id].pop(c.contract_id, None)
         self._by_buyer[c.buyer_id].pop(c.contract_id, None)
         if self._by_site[c.facility_id].pop(c.contract_id, None) is not None:
-            self._totals[c.facility_id].add(c, -1)
-            self._committed.pop(c.facility_id, None)
+            totals = self._totals[c.facility_id]
+            totals.add(c, -1)
+            if totals.empty():
+                del self._totals[c.facility_id]
             if self.on_site_freed is not None:
                 self.on_site_freed(c.facility_id)
         self._end_resales(c, month)
@@ -233,7 +249,6 @@ class ContractBook:
         self._touch(c)  # the buyer's and seller's sums over their contracts change
         if listed:
             self._totals[c.facility_id].add(c, +1)
-            self._committed.pop(c.facility_id, None)
             if self.on_site_freed is not None:
                 self.on_site_freed(c.facility_id)
 
@@ -280,7 +295,8 @@ class ContractBook:
         self.new_this_month = []
         # windows asked about in earlier months are rarely asked again: start afresh so
         # the kept answers do not grow with every month a site stays unchanged
-        self._committed.clear()
+        for totals in self._totals.values():
+            totals.forget()
 
     # ------------------------------------------------------------------ inside
     def _change_party(self, c: Contract, **ids: int) -> None:

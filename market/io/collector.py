@@ -69,17 +69,25 @@ def _as_mesa_keeps(values: list) -> list:
 
 
 class _Column:
-    """One reporter's values, packed while every value is a plain float."""
+    """One reporter's values, packed while every value is a plain float. Once it holds
+    other values, a text value equal to one it already holds is kept as that one: a
+    reporter that builds its text anew each month (a firm's kind as ``str``) keeps one
+    string per distinct text instead of one per agent and month."""
 
-    __slots__ = ("values",)
+    __slots__ = ("_texts", "values")
 
     def __init__(self) -> None:
         self.values: array | list = array("d")
+        self._texts: dict[str, str] = {}
 
     def extend(self, values: Sequence) -> None:
-        if type(self.values) is array and any(type(v) is not float for v in values):
+        if type(self.values) is array:
+            if all(type(v) is float for v in values):
+                self.values.extend(values)
+                return
             self.values = list(self.values)
-        self.values.extend(values)
+        texts = self._texts
+        self.values.extend([texts.setdefault(v, v) if type(v) is str else v for v in values])
 
 
 class _TypeRows:
