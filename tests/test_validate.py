@@ -95,8 +95,15 @@ def test_report_numbers_come_from_the_seeds(short_validation):
         inside = (got >= low) if p.target.event else (low <= got <= high)
         assert patterns.at[p.target.key, "result"] == ("pass" if inside else "FAIL")
     growth = seeds["compute_stock_growth_per_year"]
-    ratio = seeds["capacity_h100e_last"] / seeds["capacity_h100e_first"]
+    ratio = seeds["delivered_stock_h100e_last"] / seeds["delivered_stock_h100e_first"]
     assert np.allclose(growth, ratio ** (12 / 11))  # 12 monthly rows: 11 months of growth
+    # online capacity, which waits for buildings and the grid, is reported beside it
+    online = seeds["capacity_h100e_last"] / seeds["capacity_h100e_first"]
+    assert np.allclose(seeds["online_capacity_growth_per_year"], online ** (12 / 11))
+    # the stock starts as the online fleet; chips delivered to sites not yet online add
+    assert np.allclose(seeds["delivered_stock_h100e_first"], seeds["capacity_h100e_first"])
+    assert (seeds["delivered_stock_h100e_last"] >= seeds["capacity_h100e_last"]).all()
+    assert (seeds["installed_h100e_last"] >= seeds["delivered_stock_h100e_last"]).all()
 
 
 def test_the_vendor_share_is_reported_year_by_year(short_validation):

@@ -138,9 +138,15 @@ PATTERNS: tuple[Metric, ...] = (
         2.5,
         4.0,
         _x,
-        "online capacity (capacity_h100e_total), last month over first month, annualised",
-        "chip output and its expansion, grid queues and build times, H100e per MW of each "
-        "chip generation, providers' build decisions",
+        "the stock of chips delivered (delivered_stock_h100e: online capacity plus the "
+        "chips delivered during the run to sites still waiting for their building or grid "
+        "connection, less retirements; G4 and G5 count chips sold, powered or not), last "
+        "month over first month, annualised. Online capacity (capacity_h100e_total) and "
+        "every chip at a site (installed_h100e_total, the opening sites under construction "
+        "included from the first month) are reported beside it",
+        "chip output and its expansion, builders' orders and their funding, H100e per MW "
+        "of each chip generation, providers' build decisions; online capacity also grid "
+        "queues and build times",
     ),
     _pattern(
         "frontier_run_growth",
@@ -410,7 +416,13 @@ def _rationing_values(frame: pd.DataFrame, leases: pd.DataFrame, short: str) -> 
 
 def _growth_values(ts: pd.DataFrame) -> dict[str, Any]:
     return {
-        "compute_stock_growth_per_year": _growth_per_year(ts["capacity_h100e_total"]),
+        "compute_stock_growth_per_year": _growth_per_year(ts["delivered_stock_h100e"]),
+        "delivered_stock_h100e_first": float(ts["delivered_stock_h100e"].iloc[0]),
+        "delivered_stock_h100e_last": float(ts["delivered_stock_h100e"].iloc[-1]),
+        "online_capacity_growth_per_year": _growth_per_year(ts["capacity_h100e_total"]),
+        "installed_growth_per_year": _growth_per_year(ts["installed_h100e_total"]),
+        "installed_h100e_first": float(ts["installed_h100e_total"].iloc[0]),
+        "installed_h100e_last": float(ts["installed_h100e_total"].iloc[-1]),
         "capacity_h100e_first": float(ts["capacity_h100e_total"].iloc[0]),
         "capacity_h100e_last": float(ts["capacity_h100e_total"].iloc[-1]),
         "frontier_run_growth_per_year": _growth_per_year(ts["largest_run_h100e_months"]),
@@ -699,6 +711,52 @@ def _yearly_lines(o: Outcome) -> list[str]:
     return lines
 
 
+def _stock_lines(seeds: pd.DataFrame) -> list[str]:
+    """The stock of chips delivered beside online capacity: first and last month and
+    growth a year (medians and 90% intervals across seeds)."""
+    cols = ("delivered_stock_h100e_first", "installed_h100e_first", "capacity_h100e_first")
+    if not len(seeds) or any(c not in seeds for c in cols):
+        return []
+
+    def cell(column: str, scale: float, fmt: str) -> str:
+        v = pd.to_numeric(seeds[column], errors="coerce").dropna().to_numpy(dtype=float)
+        if not len(v):
+            return "-"
+        lo, mid, hi = np.percentile(v, [5, 50, 95]) / scale
+        return f"{mid:{fmt}} ({lo:{fmt}} to {hi:{fmt}})"
+
+    lines = ["", "## The compute stock: chips delivered, capacity online, chips at sites", ""]
+    lines += [
+        "| measure | first month (M H100e) | last month (M H100e) | growth per year |",
+        "|---|---|---|---|",
+    ]
+    for label, first, last, growth in (
+        (
+            "chips delivered (the pattern)",
+            "delivered_stock_h100e_first",
+            "delivered_stock_h100e_last",
+            "compute_stock_growth_per_year",
+        ),
+        (
+            "capacity online",
+            "capacity_h100e_first",
+            "capacity_h100e_last",
+            "online_capacity_growth_per_year",
+        ),
+        (
+            "every chip at a site",
+            "installed_h100e_first",
+            "installed_h100e_last",
+            "installed_growth_per_year",
+        ),
+    ):
+        lines.append(
+            f"| {label} | {cell(first, 1e6, '.2f')} | {cell(last, 1e6, '.2f')} | "
+            f"{cell(growth, 1.0, '.2f')}x |"
+        )
+    return lines
+
+
 def _actors_lines(seeds: pd.DataFrame) -> list[str]:
     """Who the capacity-short lab and the leading vendor were, and the first leases."""
     if not len(seeds):
@@ -786,6 +844,7 @@ def report_markdown(v: Validation, figures: list[str]) -> str:
     )
     for o in v.outcomes:
         lines += _yearly_lines(o)
+    lines += _stock_lines(v.seeds)
     lines += ["", "## How each pattern is measured", ""]
     for p in v.outcomes:
         m = p.pattern

@@ -55,6 +55,18 @@ OUTPUTS: tuple[Output, ...] = (
     _O("capacity_h100e_neocloud", "Online capacity owned by neoclouds."),
     _O("capacity_h100e_lab", "Online capacity owned by labs."),
     _O("hyperscaler_share_of_capacity", "Hyperscalers' share of online capacity."),
+    _O(
+        "installed_h100e_total",
+        "Chips installed at every site not retired, online or waiting for its building or "
+        "grid connection, the chips an opening site under construction starts with "
+        "included.",
+    ),
+    _O(
+        "delivered_stock_h100e",
+        "Stock of chips delivered, less retirements: online capacity plus the chips "
+        "suppliers delivered during the run to sites not yet online (an opening site's "
+        "own chips count when it opens).",
+    ),
     _O("power_mw_online", "IT power of online sites."),
     _O("power_mw_under_construction", "IT power of sites being built or waiting for the grid."),
     _O("capacity_hhi", "HHI (0-10,000) of online capacity ownership."),

@@ -24,7 +24,12 @@ def _save(fig, path: Path) -> str:
 
 
 GROWTH_FIGURES = (
-    ("compute_stock_growth", "capacity_h100e_total", "online capacity (million H100e, log)", 1e6),
+    (
+        "compute_stock_growth",
+        "delivered_stock_h100e",
+        "chips delivered, online or not (million H100e, log)",
+        1e6,
+    ),
     (
         "frontier_run_growth",
         "largest_run_h100e_months",

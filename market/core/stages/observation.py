@@ -96,6 +96,18 @@ def capacity_by_type(model: ComputeMarket) -> tuple[dict[FirmKind, float], dict[
     return cap_by_type, cap_by_firm
 
 
+def delivered_stock_h100e(f) -> float:
+    """A site's part of the stock of chips delivered: all its chips once it is online;
+    before that, the chips a supplier delivered to it during the run (month 1 on: the
+    first orders are placed after the first month's deliveries). The chips an opening
+    site under construction starts with count when it opens, as if they shipped then."""
+    if f.status == FacilityStatus.ONLINE:
+        return f.installed_h100e
+    if f.status == FacilityStatus.RETIRED:
+        return 0.0
+    return sum(b.h100e for b in f.chips if b.installed_month > 0)
+
+
 def capacity(model: ComputeMarket) -> dict[str, float]:
     cap_by_type, cap_by_firm = capacity_by_type(model)
     total_cap = sum(cap_by_type.values())
@@ -108,6 +120,10 @@ def capacity(model: ComputeMarket) -> dict[str, float]:
         "hyperscaler_share_of_capacity": cap_by_type[FirmKind.HYPERSCALER] / total_cap
         if total_cap
         else 0.0,
+        "installed_h100e_total": sum(
+            f.installed_h100e for f in sites if f.status != FacilityStatus.RETIRED
+        ),
+        "delivered_stock_h100e": sum(delivered_stock_h100e(f) for f in sites),
         "power_mw_online": sum(f.power_mw for f in sites if f.status == FacilityStatus.ONLINE),
         "power_mw_under_construction": sum(
             f.power_mw for f in sites if f.status == FacilityStatus.UNDER_CONSTRUCTION
