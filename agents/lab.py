@@ -603,15 +603,68 @@ class Lab(Firm):
             self.training_misses = 0 if chosen else self.training_misses + 1
         deals = []
         for q, take in chosen:
-            price = pricing.bargain(
-                q.ask_usd_per_h100e_hour, self.reservation_for(rfq, q.term_months), seller_power
+            limit = (
+                self.whole_site_reservation(rfq, q, quotes)
+                if q.exclusive
+                else self.reservation_for(rfq, q.term_months)
             )
+            price = pricing.bargain(q.ask_usd_per_h100e_hour, limit, seller_power)
             if price is None:
                 continue
             if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * p.max_whole_site_ratio:
                 continue  # a whole site far larger than the need (or budget) is declined
             deals.append((q, take, price))
         return deals
+
+    def whole_site_reservation(self, rfq: RFQ, q: Quote, quotes: list[Quote]) -> float:
+        """The buyer's limit for a whole site, leased exclusive and taken whole. Its
+        outside option (spot, other quotes) caps only the part of the site that they
+        could deliver (``pricing.undeliverable_share``: other quotes on built sites
+        from the same start, and for divisible capacity last month's unsold spot);
+        beyond that depth an H100e-hour is worth what the lab loses without it.
+        Compute is one pool, whatever it was asked for: the part of the site that would
+        serve users the lab expects to turn away (``users_short_h100e``), and that
+        nothing else on offer could serve, is worth their lost revenue
+        (``users_lost_usd_per_h100e_hour``); the part the request itself needs beyond
+        its outside option is worth what the request's purpose is worth
+        (``value_usd_per_h100e_hour``: a training block its value in the race)."""
+        capped = self.reservation_for(rfq, q.term_months)
+        others = [
+            o.capacity_h100e
+            for o in quotes
+            if o is not q and o.facility_id is not None and o.start_month <= q.start_month
+        ]
+        spot = self.model.spot_result
+        divisible = sum(others) + (spot.unsold_h100e if spot is not None else 0.0)
+        elsewhere = max(others, default=0.0) if rfq.contiguous else divisible
+        block = q.capacity_h100e
+        needed = pricing.undeliverable_share(block, rfq.capacity_h100e, elsewhere, rfq.contiguous)
+        own = max(capped, self.value_usd_per_h100e_hour(rfq.contiguous))
+        rest = (1.0 - needed) * capped + needed * own
+        short = self.users_short_h100e(q.start_month)
+        served = pricing.undeliverable_share(block, short, divisible, False)
+        users = self.users_lost_usd_per_h100e_hour(q.term_months)
+        return max(rest, served * users + (1.0 - served) * rest)
+
+    def users_short_h100e(self, month: int) -> float:
+        """Users' demand the lab expects to turn away in ``month`` with what it has
+        secured: a lab that trains first serves its users from what its run under way
+        leaves, one that serves its users first from all of it (a planned run waits for
+        its block and takes nothing from them)."""
+        users = self.inference_forecast_h100e(month)
+        gap = users - self.secured_h100e(month)
+        if self.strategy == Strategy.TRAINING_FIRST:
+            gap += self.run_h100e
+        return min(users, max(0.0, gap))
+
+    def users_lost_usd_per_h100e_hour(self, term_months: int) -> float:
+        """What the lab loses per H100e-hour of users it turns away within a term: their
+        revenue plus that of the users rationing drives to rivals
+        (``churn_per_rationed_share`` of them, away as long as ``share_inertia`` keeps
+        them: ``pricing.lost_users_months``)."""
+        p = self.model.p
+        away = pricing.lost_users_months(p.churn_per_rationed_share, p.share_inertia, term_months)
+        return self.model.revenue_usd_per_h100e_hour * (1.0 + away)
 
     def reservation_for(self, rfq: RFQ, term_months: int) -> float:
         """The request's reservation moved to a quote's term along the sellers' term

@@ -103,6 +103,36 @@ def bargain(ask: float, reservation: float, seller_share: float) -> float | None
     return ask + seller_share * (reservation - ask)
 
 
+def lost_users_months(
+    churn_per_rationed_share: float, share_inertia: float, term_months: int
+) -> float:
+    """Months of revenue a lab loses per user it turns away, within a term of
+    ``term_months``: ``churn_per_rationed_share`` of them leave for rivals, and the
+    contest pulls shares back ``1 - share_inertia`` of the way a month, so a leaver is
+    away for the sum of ``share_inertia``**t over the term's months."""
+    months = max(0, term_months)
+    if share_inertia >= 1.0:
+        return churn_per_rationed_share * months
+    return churn_per_rationed_share * (1.0 - share_inertia**months) / (1.0 - share_inertia)
+
+
+def undeliverable_share(
+    block_h100e: float, need_h100e: float, elsewhere_h100e: float, contiguous: bool
+) -> float:
+    """Share of a block, taken whole, that nothing else on offer could deliver: what
+    the block adds to the buyer's need met over what it gets without it. Divisible
+    capacity adds to what is available elsewhere (``elsewhere_h100e``: other quotes
+    and unsold spot); a contiguous block replaces the largest other block
+    (``elsewhere_h100e``), so it adds only the part of the run that one is short of."""
+    if block_h100e <= 0 or need_h100e <= 0:
+        return 0.0
+    if contiguous:
+        added = min(need_h100e, block_h100e) - min(need_h100e, elsewhere_h100e)
+    else:
+        added = min(need_h100e, elsewhere_h100e + block_h100e) - min(need_h100e, elsewhere_h100e)
+    return min(1.0, max(0.0, added) / block_h100e)
+
+
 def choose_quotes(
     quotes: Sequence[Quote],
     need_h100e: float,
