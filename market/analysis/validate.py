@@ -230,7 +230,9 @@ PATTERNS: tuple[Metric, ...] = (
         _usd,
         "price of the first such lease (seeds without one are left out)",
         "the seller's cost floor and scarcity markup, the buyer's reservation price "
-        "(capped by the spot index times outside_option_markup), bargaining power",
+        "(the spot index times outside_option_markup for the part of the site other quotes "
+        "could deliver; beyond it the users the buyer would turn away, or the block's race "
+        "value), bargaining power",
     ),
 )
 
