@@ -26,6 +26,12 @@ class Book(Protocol):
     def version(self, firm_id: int) -> int: ...
 
 
+class SpotClearing(Protocol):
+    """The month's spot clearing as a buyer reads it."""
+
+    unsold_h100e: float
+
+
 class Payments(Protocol):
     def pay(self, payer: Any, payee: Any, amount: float, memo: str) -> None: ...
 
@@ -80,6 +86,7 @@ class World(Protocol):
     facilities: Mapping[int, Facility]  # every site by id
     default_region: str
     spot_index: float
+    spot_result: SpotClearing | None  # this month's clearing, once the spot stage has run
     tightness: float
     scarcity_markup: float
     demand_h100e: float

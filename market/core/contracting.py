@@ -285,7 +285,7 @@ class LowestAskAnywhere:
 
     def __init__(self, model: ComputeMarket) -> None:
         self.model = model
-        self.inputs: set[tuple] = set()
+        self.inputs: set[tuple[float, int, str, float]] = set()
         # per buyer credit: (lowest floor, highest floor) over the inputs
         self.floors: dict[float, tuple[float, float]] = {}
         self.bounds: dict[tuple, float] = {}
