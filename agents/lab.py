@@ -255,17 +255,7 @@ class Lab(Firm):
             return self._terms(shortest, outlook)
         # while the contracting stage runs, kept per its inputs: the same for every lab
         # with the same outlook
-        key = (
-            "terms",
-            shortest,
-            p.short_term_premium,
-            p.full_term_months,
-            p.longest_term_months,
-            p.generation_cost_gain,
-            p.generation_interval_months,
-            p.buyer_term_tolerance,
-            *outlook.items(),
-        )
+        key = ("terms", *self._term_structure(shortest), p.buyer_term_tolerance, *outlook.items())
         chosen = m.quote_memo.get(key)
         if chosen is None:
             chosen = m.quote_memo[key] = self._terms(shortest, outlook)
@@ -277,6 +267,19 @@ class Lab(Firm):
         if self.fixed_term_months:
             return (self.fixed_term_months,)
         return terms.term_menu(self.model.p.longest_term_months)
+
+    def _term_structure(self, shortest: int) -> tuple:
+        """What the term structure sellers ask by depends on, from ``shortest`` on: the
+        key under which term prices are kept while the contracting stage runs."""
+        p = self.model.p
+        return (
+            shortest,
+            p.short_term_premium,
+            p.full_term_months,
+            p.longest_term_months,
+            p.generation_cost_gain,
+            p.generation_interval_months,
+        )
 
     def _terms(self, shortest: int, outlook: dict[str, float]) -> tuple[int, int]:
         """``terms.buyer_terms`` on the term structure sellers ask by, with the prices
@@ -290,15 +293,7 @@ class Lab(Firm):
         them): the same for every lab, so kept per its inputs while the contracting
         stage runs, where most labs' outlooks differ."""
         m, p = self.model, self.model.p
-        key = (
-            "rolled terms",
-            shortest,
-            p.short_term_premium,
-            p.full_term_months,
-            p.longest_term_months,
-            p.generation_cost_gain,
-            p.generation_interval_months,
-        )
+        key = ("rolled terms", *self._term_structure(shortest))
         rolled = m.quote_memo.get(key) if m.quote_epoch >= 0 else None
         if rolled is None:
             factor = {

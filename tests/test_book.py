@@ -36,12 +36,16 @@ def brute_force(book, site, start, end):
     )
 
 
-def test_committed_capacity_is_the_exactly_rounded_sum_of_overlapping_contracts():
-    rng = random.Random(7)
+def two_seller_book():
     net = MarketNetwork()
     for firm in (1, 2):
         net.add_firm(firm, str(firm), "neocloud")
-    book = ContractBook(net)
+    return ContractBook(net)
+
+
+def test_committed_capacity_is_the_exactly_rounded_sum_of_overlapping_contracts():
+    rng = random.Random(7)
+    book = two_seller_book()
     for cid in range(1, 400):
         # capacities of very different sizes, so a naive running sum would drift
         cap = rng.choice([0.1, 0.7, 3.3, 1e7, 1e15]) * (1.0 + rng.random())
@@ -63,10 +67,7 @@ def test_committed_capacity_stays_exact_when_a_finer_capacity_joins_a_site():
     # a site's totals are kept in the unit of its finest capacity so far: a capacity with
     # a finer binary step (down to the smallest subnormal) converts what is kept already
     rng = random.Random(3)
-    net = MarketNetwork()
-    for firm in (1, 2):
-        net.add_firm(firm, str(firm), "neocloud")
-    book = ContractBook(net)
+    book = two_seller_book()
     caps = [1e15, 3.0, 0.1, 1e-5, 2.5e-300, 5e-324, 1e300, 7.0 / 3.0]
     for cid, cap in enumerate(caps * 6, start=1):
         book.add(contract(cid, 1, cap * (1.0 + rng.random()), rng.randint(0, 30), 12))
