@@ -172,20 +172,15 @@ def buyer_preferred_term(
     ``prices_by_term`` are the prices the buyer compares: quotes rolled over a common
     horizon with ``rolled_price_usd_per_h100e_hour``, so that a seller's view of future
     prices does not pass for a cheaper term."""
-    if not prices_by_term:
-        raise ValueError("no terms on offer")
-    return min(
-        sorted(prices_by_term),
-        key=lambda t: buyer_cost_per_used_unit(
-            t,
-            prices_by_term[t],
-            firm_horizon_months=firm_horizon_months,
-            uncertainty_per_year=uncertainty_per_year,
-            take_or_pay_share=take_or_pay_share,
-            renewal_cost_months=renewal_cost_months,
-            need_months=need_months,
-        ),
+    cost = _costs_per_used_unit(
+        prices_by_term,
+        firm_horizon_months=firm_horizon_months,
+        uncertainty_per_year=uncertainty_per_year,
+        take_or_pay_share=take_or_pay_share,
+        renewal_cost_months=renewal_cost_months,
+        need_months=need_months,
     )
+    return _cheapest(cost)
 
 
 def buyer_longest_term(
@@ -196,13 +191,26 @@ def buyer_longest_term(
 ) -> int:
     """The longest term whose cost per used H100e-hour is within ``tolerance`` (a share)
     of the preferred term's: how far the buyer will stretch to meet a seller."""
-    best = buyer_cost_per_used_unit(preferred, prices_by_term[preferred], **cost_kwargs)
-    ok = [
-        t
-        for t in prices_by_term
-        if buyer_cost_per_used_unit(t, prices_by_term[t], **cost_kwargs) <= best * (1 + tolerance)
-    ]
-    return max([*ok, preferred])
+    return _longest_within(
+        _costs_per_used_unit(prices_by_term, **cost_kwargs), preferred, tolerance
+    )
+
+
+def _costs_per_used_unit(
+    prices_by_term: dict[int, float], **cost_kwargs: float
+) -> dict[int, float]:
+    return {t: buyer_cost_per_used_unit(t, p, **cost_kwargs) for t, p in prices_by_term.items()}
+
+
+def _cheapest(cost: dict[int, float]) -> int:
+    if not cost:
+        raise ValueError("no terms on offer")
+    return min(sorted(cost), key=cost.__getitem__)
+
+
+def _longest_within(cost: dict[int, float], preferred: int, tolerance: float) -> int:
+    best = cost[preferred]
+    return max([*(t for t in cost if cost[t] <= best * (1 + tolerance)), preferred])
 
 
 def seller_minimum_term_months(
@@ -303,8 +311,7 @@ def choose_term(
         )
         for t, p in quotes.items()
     }
-    preferred = buyer_preferred_term(rolled, **buyer)
-    longest = buyer_longest_term(rolled, preferred, tolerance, **buyer)
+    preferred, longest = buyer_terms_of_rolled(rolled, tolerance, **buyer)
     term = agree_term(preferred, longest, seller_minimum, tuple(quotes))
     return None if term is None else (term, quotes[term])
 
@@ -344,8 +351,6 @@ def buyer_terms_of_rolled(
 ) -> tuple[int, int]:
     """``buyer_preferred_term`` and ``buyer_longest_term`` of prices already rolled over
     the horizon, with each term's cost per used H100e-hour worked out once for both."""
-    cost = {t: buyer_cost_per_used_unit(t, rolled[t], **buyer) for t in rolled}
-    preferred = min(sorted(rolled), key=cost.__getitem__)
-    best = cost[preferred]
-    ok = [t for t in rolled if cost[t] <= best * (1 + tolerance)]
-    return preferred, max([*ok, preferred])
+    cost = _costs_per_used_unit(rolled, **buyer)
+    preferred = _cheapest(cost)
+    return preferred, _longest_within(cost, preferred, tolerance)
