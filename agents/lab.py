@@ -302,13 +302,7 @@ class Lab(Firm):
                 if t >= shortest
             }
             drift = terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
-            horizon = max(factor)
-            rolled = {
-                t: terms.rolled_price_usd_per_h100e_hour(
-                    f, t, horizon_months=horizon, buyer_drift_per_year=drift
-                )
-                for t, f in factor.items()
-            }
+            rolled = terms.rolled_over_longest(factor, drift)
             if m.quote_epoch >= 0:
                 m.quote_memo[key] = rolled
         return rolled

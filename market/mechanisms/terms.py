@@ -336,14 +336,22 @@ def buyer_terms(
     term structure sellers ask by): each term's price is rolled over the longest term
     on offer at the buyer's expected drift, then ranked by its cost per used H100e-hour
     (``buyer`` as for ``buyer_preferred_term``)."""
+    rolled = rolled_over_longest(prices_by_term, buyer_drift_per_year)
+    return buyer_terms_of_rolled(rolled, tolerance, **buyer)
+
+
+def rolled_over_longest(
+    prices_by_term: dict[int, float], buyer_drift_per_year: float
+) -> dict[int, float]:
+    """Each term's price rolled over the longest term on offer at the buyer's expected
+    drift (``rolled_price_usd_per_h100e_hour``)."""
     horizon = max(prices_by_term)
-    rolled = {
+    return {
         t: rolled_price_usd_per_h100e_hour(
             p, t, horizon_months=horizon, buyer_drift_per_year=buyer_drift_per_year
         )
         for t, p in prices_by_term.items()
     }
-    return buyer_terms_of_rolled(rolled, tolerance, **buyer)
 
 
 def buyer_terms_of_rolled(
