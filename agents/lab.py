@@ -600,7 +600,9 @@ class Lab(Firm):
             price = pricing.bargain(q.ask_usd_per_h100e_hour, limit, seller_power)
             if price is None:
                 continue
-            if q.exclusive and q.capacity_h100e > rfq.capacity_h100e * p.max_whole_site_ratio:
+            if q.exclusive and q.capacity_h100e > self.whole_site_need_h100e(rfq, q) * (
+                p.max_whole_site_ratio
+            ):
                 continue  # a whole site far larger than the need (or budget) is declined
             deals.append((q, take, price))
         return deals
@@ -630,21 +632,39 @@ class Lab(Firm):
         needed = pricing.undeliverable_share(block, rfq.capacity_h100e, elsewhere, rfq.contiguous)
         own = max(capped, self.value_usd_per_h100e_hour(rfq.contiguous))
         rest = (1.0 - needed) * capped + needed * own
-        short = self.users_short_h100e(q.start_month)
+        short = self.users_short_h100e(q.start_month, q.term_months)
         served = pricing.undeliverable_share(block, short, divisible, False)
         users = self.users_lost_usd_per_h100e_hour(q.term_months)
         return max(rest, served * users + (1.0 - served) * rest)
 
-    def users_short_h100e(self, month: int) -> float:
-        """Users' demand the lab expects to turn away in ``month`` with what it has
-        secured: a lab that trains first serves its users from what its run under way
-        leaves, one that serves its users first from all of it (a planned run waits for
-        its block and takes nothing from them)."""
-        users = self.inference_forecast_h100e(month)
-        gap = users - self.secured_h100e(month)
-        if self.strategy == Strategy.TRAINING_FIRST:
-            gap += self.run_h100e
-        return min(users, max(0.0, gap))
+    def whole_site_need_h100e(self, rfq: RFQ, q: Quote) -> float:
+        """What a whole site would serve for the lab: the request and the users it
+        expects to turn away over the site's term beyond what the request covers
+        (compute is one pool)."""
+        short = self.users_short_h100e(q.start_month, q.term_months)
+        return rfq.capacity_h100e + max(
+            0.0, short - (0.0 if rfq.contiguous else rfq.capacity_h100e)
+        )
+
+    def users_short_h100e(self, start: int, term_months: int = 1) -> float:
+        """Users' demand the lab expects to turn away with what it has secured, a mean
+        over the months of a term from ``start``: its users' forecast for each month
+        less what it has secured for it. A lab that trains first serves its users from
+        what its run under way leaves while the run lasts; one that serves its users
+        first from all of it (a planned run waits for its block and takes nothing from
+        them)."""
+        months = range(start, start + max(1, term_months))
+        run_end = self.model.month + self.run_months_planned - self.run_months_done
+        trains_first = self.strategy == Strategy.TRAINING_FIRST
+        self.contract_sums_ahead(months)
+        total = 0.0
+        for month in months:
+            users = self.inference_forecast_h100e(month)
+            gap = users - self.secured_h100e(month)
+            if trains_first and month < run_end:
+                gap += self.run_h100e
+            total += min(users, max(0.0, gap))
+        return total / len(months)
 
     def users_lost_usd_per_h100e_hour(self, term_months: int) -> float:
         """What the lab loses per H100e-hour of users it turns away within a term: their

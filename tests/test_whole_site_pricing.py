@@ -70,7 +70,7 @@ def _site_and_rfq(model, lab, training: bool, h100e: float):
 
 
 def test_a_site_others_could_deliver_is_capped_by_the_outside_option(market):
-    lab = next(a for a in market.labs() if a.users_short_h100e(market.month + 1) <= 0)
+    lab = next(a for a in market.labs() if a.users_short_h100e(market.month + 1, 12) <= 0)
     rfq, site = _site_and_rfq(market, lab, True, 100_000.0)
     rival = Quote(
         seller_id=-2,
@@ -90,10 +90,10 @@ def test_a_site_others_could_deliver_is_capped_by_the_outside_option(market):
 
 
 def test_users_turned_away_are_worth_their_revenue_and_the_leavers(market):
-    """The short lab of early 2026 (S6) expects to turn users away; with nothing unsold
+    """The short lab of early 2026 (S6) expects to turn users away over a year; with nothing unsold
     on spot and no other quote, a site that serves them is worth their lost revenue."""
-    lab = max(market.labs(), key=lambda a: a.users_short_h100e(market.month + 1))
-    short = lab.users_short_h100e(market.month + 1)
+    lab = max(market.labs(), key=lambda a: a.users_short_h100e(market.month + 1, 12))
+    short = lab.users_short_h100e(market.month + 1, 12)
     assert short > 0
     rfq, site = _site_and_rfq(market, lab, False, short)
     spot, market.spot_result = market.spot_result, None
@@ -112,3 +112,45 @@ def test_users_turned_away_are_worth_their_revenue_and_the_leavers(market):
     finally:
         market.spot_result = spot
     assert lab.reservation_for(rfq2, 12) < half < limit
+
+
+def test_users_short_over_a_term_is_the_mean_of_its_months(market):
+    """A lab weighs the shortage it expects over a site's term, not only its first
+    month: the mean over the term of its users' forecast less what it has secured."""
+    lab = max(market.labs(), key=lambda a: a.users_short_h100e(market.month + 1, 12))
+    start = market.month + 1
+    months = [lab.users_short_h100e(start + i) for i in range(12)]
+    assert lab.users_short_h100e(start, 12) == pytest.approx(sum(months) / 12)
+    assert lab.users_short_h100e(start, 12) > 0
+    # what it has signed to start later in the term counts against those months only
+    assert lab.users_short_h100e(start, 12) != pytest.approx(lab.users_short_h100e(start))
+
+
+def test_a_whole_site_is_weighed_against_the_whole_need(market):
+    """A whole site far larger than a training request is still taken when the users
+    the lab expects to turn away over the term would use the rest; beyond the request
+    and that shortfall it is declined."""
+    lab = max(market.labs(), key=lambda a: a.users_short_h100e(market.month + 1, 12))
+    rfq, _ = _site_and_rfq(market, lab, True, 100_000.0)
+    short = lab.users_short_h100e(rfq.start_month, 12)
+    ratio = market.p.max_whole_site_ratio
+
+    def site(h100e):
+        return Quote(
+            seller_id=-1,
+            facility_id=1,
+            capacity_h100e=h100e,
+            start_month=rfq.start_month,
+            term_months=12,
+            ask_usd_per_h100e_hour=0.01,
+            floor_usd_per_h100e_hour=0.01,
+            exclusive=True,
+        )
+
+    need = lab.whole_site_need_h100e(rfq, site(1.0))
+    assert need == pytest.approx(rfq.capacity_h100e + short)
+    within = site(0.9 * ratio * need)
+    beyond = site(1.1 * ratio * need)
+    assert within.capacity_h100e > ratio * rfq.capacity_h100e
+    assert [d[0] for d in lab.accept(rfq, [within], 0.5)] == [within]
+    assert lab.accept(rfq, [beyond], 0.5) == []

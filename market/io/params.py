@@ -977,7 +977,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "max_whole_site_ratio",
         1.5,
         "x",
-        "A lab declines a whole-site quote larger than this multiple of what it asked for.",
+        "A lab declines a whole-site quote larger than this multiple of what the site would "
+        "serve for it: the request plus the users it expects to turn away over the term.",
         "contracting",
         1.0,
         1000.0,
