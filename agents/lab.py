@@ -618,7 +618,10 @@ class Lab(Firm):
         nothing else on offer could serve, is worth their lost revenue
         (``users_lost_usd_per_h100e_hour``); the part the request itself needs beyond
         its outside option is worth what the request's purpose is worth
-        (``value_usd_per_h100e_hour``: a training block its value in the race)."""
+        (``value_usd_per_h100e_hour``: a training block its value in the race). For a
+        training block the users get what the run leaves: the rest of the site, or,
+        without it, the other quotes less the block the run would take
+        (``pricing.users_share_beside_run``), so no H100e serves both."""
         capped = self.reservation_for(rfq, q.term_months)
         others = [
             o.capacity_h100e
@@ -633,8 +636,13 @@ class Lab(Firm):
         own = max(capped, self.value_usd_per_h100e_hour(rfq.contiguous))
         rest = (1.0 - needed) * capped + needed * own
         short = self.users_short_h100e(q.start_month, q.term_months)
-        served = pricing.undeliverable_share(block, short, divisible, False)
         users = self.users_lost_usd_per_h100e_hour(q.term_months)
+        if rfq.contiguous:  # the run's share and the users' share are apart
+            served = pricing.users_share_beside_run(
+                block, rfq.capacity_h100e, elsewhere, divisible, short
+            )
+            return rest + served * max(0.0, users - capped)
+        served = pricing.undeliverable_share(block, short, divisible, False)
         return max(rest, served * users + (1.0 - served) * rest)
 
     def whole_site_need_h100e(self, rfq: RFQ, q: Quote) -> float:

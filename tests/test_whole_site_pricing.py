@@ -27,6 +27,20 @@ def test_contiguous_block_replaces_the_largest_other_block():
     assert pricing.undeliverable_share(50.0, 0.0, 0.0, False) == 0.0
 
 
+def test_a_run_and_the_users_never_count_the_same_h100e():
+    # users short 100, 130 on offer elsewhere, the largest other block 60, a run of 50:
+    # without the site the run takes 50 of that block and the users get 80; with a
+    # site of 80 the run trains on it and the users get its 30 and all 130
+    assert pricing.users_share_beside_run(80.0, 50.0, 60.0, 130.0, 100.0) == pytest.approx(0.25)
+    # counted as if the run took nothing, the same site would serve the users nothing
+    assert pricing.undeliverable_share(80.0, 100.0, 130.0, False) == 0.0
+    # plenty elsewhere even after the run: the site serves no users
+    assert pricing.users_share_beside_run(80.0, 50.0, 60.0, 500.0, 100.0) == 0.0
+    assert pricing.users_share_beside_run(80.0, 50.0, 60.0, 130.0, 0.0) == 0.0
+    # nothing elsewhere: the site's rest after the run serves users
+    assert pricing.users_share_beside_run(80.0, 50.0, 0.0, 0.0, 100.0) == pytest.approx(30 / 80)
+
+
 def test_lost_users_months_sum_the_months_a_leaver_stays_away():
     assert pricing.lost_users_months(0.5, 0.9, 0) == 0.0
     assert pricing.lost_users_months(0.5, 0.9, 1) == pytest.approx(0.5)

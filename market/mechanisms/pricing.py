@@ -133,6 +133,26 @@ def undeliverable_share(
     return min(1.0, max(0.0, added) / block_h100e)
 
 
+def users_share_beside_run(
+    block_h100e: float,
+    run_h100e: float,
+    largest_other_h100e: float,
+    elsewhere_h100e: float,
+    short_h100e: float,
+) -> float:
+    """Share of a block, taken whole for a run, that serves users nothing else could
+    (compute is one pool): with the block the run trains on it and its rest and all the
+    other capacity on offer (``elsewhere_h100e``) serve users; without it the run takes
+    the largest other block and the users get what is left. The same H100e never
+    serves both."""
+    if block_h100e <= 0 or short_h100e <= 0:
+        return 0.0
+    with_block = min(short_h100e, elsewhere_h100e + block_h100e - min(run_h100e, block_h100e))
+    left = max(0.0, elsewhere_h100e - min(run_h100e, largest_other_h100e))
+    without = min(short_h100e, left)
+    return min(1.0, max(0.0, with_block - without) / block_h100e)
+
+
 def choose_quotes(
     quotes: Sequence[Quote],
     need_h100e: float,
