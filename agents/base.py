@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import mesa
 
@@ -32,6 +33,8 @@ NEUTRAL_CREDIT = 0.5
 # the key, in the model's quote memo, of the sellers whose sites changed while a
 # contracting round runs (a list; absent: nobody keeps count)
 CHANGED_SELLERS = "sellers changed"
+# the key, among a seller's kept lowest asks, of the sites with its extreme floors
+FLOOR_ENDS = "floor ends"
 
 
 def site_floor(
@@ -134,8 +137,9 @@ class Firm(mesa.Agent):
         # free_sites' answers per window while the stage runs, until anything here changes
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
         self._selling_order: list[tuple[int, Facility]] | None = None  # in selling order
-        # lowest_site_ask's answers per (term, buyer credit) while the stage runs
-        self._lowest_asks: dict[tuple[int, float], float] = {}
+        # lowest_site_ask's answers per (term, buyer credit) while the stage runs, and
+        # under FLOOR_ENDS (its annual rate, its ``_floor_ends``)
+        self._lowest_asks: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -323,15 +327,42 @@ class Firm(mesa.Agent):
             key = (term, rfq.buyer_credit)
             kept = self._lowest_asks.get(key)
             if kept is None:
-                kept = self._lowest_asks[key] = self._lowest_site_ask(term, rfq.buyer_credit)
+                ends = self._floor_ends()
+                kept = self._lowest_asks[key] = self._lowest_site_ask(term, rfq.buyer_credit, ends)
             return kept
         return self._lowest_site_ask(term, rfq.buyer_credit)
 
-    def _lowest_site_ask(self, term: int, buyer_credit: float) -> float:
+    def _floor_ends(self) -> list[Facility]:
+        """Its sites with the lowest and the highest floor for a buyer of credit 1 (no
+        credit premium), kept with its lowest asks. A buyer's credit premium multiplies
+        every floor by the same factor, and a rounded product by one factor keeps the
+        order of what it multiplies: for every buyer the lowest and the highest floor
+        are on these two sites."""
+        rate = self.annual_rate()
+        kept = self._lowest_asks.get(FLOOR_ENDS)
+        if kept is None or kept[0] != rate:
+            m = self.model
+            floors = [
+                (
+                    site_floor(
+                        m, f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate, 1.0
+                    ),
+                    i,
+                )
+                for i, f in enumerate(self.facilities)
+            ]
+            sites = [self.facilities[min(floors)[1]], self.facilities[max(floors)[1]]]
+            kept = self._lowest_asks[FLOOR_ENDS] = (rate, sites)
+        return kept[1]
+
+    def _lowest_site_ask(
+        self, term: int, buyer_credit: float, sites: list[Facility] | None = None
+    ) -> float:
+        """The lowest ask over ``sites`` (all its sites, or the two ``_floor_ends``)."""
         m, rate, credit = self.model, self.annual_rate(), buyer_credit
         floors = [
             site_floor(m, f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate, credit)
-            for f in self.facilities
+            for f in (self.facilities if sites is None else sites)
         ]
         # an ask is its floor times factors that do not depend on it, so it is monotone
         # in the floor: the lowest is on the lowest or the highest floor

@@ -321,8 +321,8 @@ def test_a_sellers_lowest_site_ask_is_the_lowest_over_every_site(monkeypatch):
     lowest = Firm._lowest_site_ask
     checked = []
 
-    def checked_lowest(self: Firm, term: int, buyer_credit: float) -> float:
-        low = lowest(self, term, buyer_credit)
+    def checked_lowest(self: Firm, term: int, buyer_credit: float, sites=None) -> float:
+        low = lowest(self, term, buyer_credit, sites)
         plain = min(
             site_ask(self.model, self.facility_floor(f, buyer_credit), term, whole)
             for f in self.facilities
@@ -335,3 +335,34 @@ def test_a_sellers_lowest_site_ask_is_the_lowest_over_every_site(monkeypatch):
     monkeypatch.setattr(Firm, "_lowest_site_ask", checked_lowest)
     run("lesson-brokers", 3, 4)
     assert len(checked) > 100 and max(checked) > 1
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)
+def test_leases_reviewed_for_need_only_when_one_may_be_given_up(monkeypatch, scenario, seed, years):
+    fast = run(scenario, seed, years)
+    # no bound: every lab with leases works out what it secures beyond its need
+    monkeypatch.setattr(contracting, "surely_all_needed", lambda model, lab, mine: not mine)
+    full = run(scenario, seed, years)
+    assert fingerprint(fast) == fingerprint(full)
+
+
+def test_a_lab_surely_needing_all_it_leases_secures_less_than_its_need_and_a_lease(
+    monkeypatch,
+):
+    """Where the bound says no lease can be given up for want of need, what the lab
+    secures at the horizon exceeds its need then by less than its smallest lease."""
+    bound = contracting.surely_all_needed
+    checked = []
+
+    def checked_bound(model, lab, mine) -> bool:
+        sure = bound(model, lab, mine)
+        if sure and mine:
+            t = model.month + model.p.rfq_horizon_months
+            excess = lab.secured_h100e(t) - lab.need_h100e(t)
+            assert excess < min(c.capacity_h100e for c in mine)
+            checked.append(lab.unique_id)
+        return sure
+
+    monkeypatch.setattr(contracting, "surely_all_needed", checked_bound)
+    run("baseline", 1, 3)
+    assert len(checked) > 100

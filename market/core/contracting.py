@@ -178,7 +178,7 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     # to cancel what it bought
     lets_surplus = bool(lab.facilities) and bool(p.lease_to_rival_labs)
     excess_by_notice: dict[int, float] = {}  # until a notice changes what is secured
-    for c in [] if lets_surplus else mine:
+    for c in [] if lets_surplus or surely_all_needed(model, lab, mine) else mine:
         # the cheaper question first: a lease kept even when none of it is needed
         # (the fee costs more than keeping it saves) is kept whatever is secured
         decision = cancel_decision(model, c, 0.0, 0.0)
@@ -199,6 +199,25 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     mine = [c for c in mine if c.cancel_month < 0]
     if mine:
         replace_if_cheaper(model, lab, mine[0], share)
+
+
+# the relative margin by which ``surely_all_needed``'s bound must stay below the lab's
+# need: far above the rounding of any sum of a lab's contracts, whatever their order
+NEED_BOUND_MARGIN = 1e-9
+
+
+def surely_all_needed(model: ComputeMarket, lab: Lab, mine: list[Contract]) -> bool:
+    """Whether no contract of ``mine`` can be given up for want of need, from a bound
+    that reads only the lab's contracts: a lab without sites secures in a month at
+    most the capacity of all it bought, and a notice needs what is secured at the
+    ``rfq_horizon_months`` horizon to exceed the need then by the contract's capacity.
+    (A lab with sites also counts its own free capacity: it takes the full review.)"""
+    if lab.facilities or not mine:
+        return not mine
+    bound = sum(c.capacity_h100e for c in lab.bought) * (1.0 + NEED_BOUND_MARGIN)
+    need = lab.need_h100e(model.month + model.p.rfq_horizon_months)
+    smallest = min(c.capacity_h100e for c in mine)
+    return bound < (need + smallest) * (1.0 - NEED_BOUND_MARGIN)
 
 
 def cancel_decision(
