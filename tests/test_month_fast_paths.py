@@ -7,6 +7,7 @@ import pytest
 
 from market import ComputeMarket
 from market.core import secondary, stages
+from market.core.stages import secondary as secondary_stage
 from market.mechanisms import orderbook
 from market.mechanisms.broker_records import BlockOrder, Side
 
@@ -79,6 +80,25 @@ def test_secondary_stage_with_kept_quotes_equals_without(scenario, seed, overrid
     )
     monkeypatch.setattr(ComputeMarket, "stages", plain_stages)
     plain = _outputs(_run(scenario, seed, 30, **overrides))
+    assert fast == plain
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seed", "overrides"),
+    [
+        ("lesson-brokers", 3, {"demand_growth_per_year": 0.7}),
+        ("lesson-brokers", 1, {"broker_models": "dealer"}),
+        ("baseline", 2, {}),
+    ],
+)
+def test_secondary_stage_reading_on_from_the_contract_round_equals_a_round_of_its_own(
+    scenario, seed, overrides, monkeypatch
+):
+    model = _run(scenario, seed, 24, **overrides)
+    assert secondary_stage.follows_contracting(model)
+    fast = _outputs(model)
+    monkeypatch.setattr(secondary_stage, "follows_contracting", lambda model: False)
+    plain = _outputs(_run(scenario, seed, 24, **overrides))
     assert fast == plain
 
 
