@@ -162,3 +162,20 @@ def test_investment_with_kept_utilisation_equals_without(monkeypatch):
     monkeypatch.setattr(ComputeMarket, "stages", plain_stages)
     plain = [_outputs(_run(s, seed, 48)) for s, seed in (("baseline", 1), ("colossus-2026", 2))]
     assert fast == plain
+
+
+def test_a_labs_needs_from_the_markets_forecast_equal_its_need_month_by_month(monkeypatch):
+    from agents.lab import Lab
+
+    needs = Lab.needs_h100e
+    checked = []
+
+    def checked_needs(lab, months, forecast):
+        got = needs(lab, months, forecast)
+        assert got == {t: lab.need_h100e(t) for t in months}
+        checked.append(lab.unique_id)
+        return got
+
+    monkeypatch.setattr(Lab, "needs_h100e", checked_needs)
+    _run("lesson-brokers", 3, 24, demand_growth_per_year=0.7)
+    assert len(checked) > 80
