@@ -138,7 +138,7 @@ class Firm(mesa.Agent):
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
         self._selling_order: list[tuple[int, Facility]] | None = None  # in selling order
         # lowest_site_ask's answers per (term, buyer credit) while the stage runs, and
-        # under FLOOR_ENDS (its annual rate, its ``_floor_ends``)
+        # under FLOOR_ENDS (its annual rate, its ``_floor_ends``, its ``_floor_inputs``)
         self._lowest_asks: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------ contracts
@@ -293,10 +293,13 @@ class Firm(mesa.Agent):
 
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: find its room again in the
-        kept start months, dropping it where it is now full. (A sale on a new site comes
-        after the site and its chip order: the lowest asks are found again.)"""
+        kept start months, dropping it where it is now full. A sale changes no floor:
+        the lowest asks kept hold unless its sites' chips or its rate changed since they
+        were found (a sale on a new site comes after the site, its chip order and its
+        loan: the lowest asks are found again)."""
         self._windows_free = {}
-        self._lowest_asks = {}
+        if not self._floors_unchanged():
+            self._lowest_asks = {}
         self._note_change()
         book = self.model.book
         for start, room in self._sites_free.items():
@@ -324,23 +327,38 @@ class Firm(mesa.Agent):
             if self._sites_free_epoch != m.quote_epoch:
                 self._forget_kept()
                 self._sites_free_epoch = m.quote_epoch
+            ends = self._floor_ends()  # first: a change of its rate forgets every answer
             key = (term, rfq.buyer_credit)
             kept = self._lowest_asks.get(key)
             if kept is None:
-                ends = self._floor_ends()
                 kept = self._lowest_asks[key] = self._lowest_site_ask(term, rfq.buyer_credit, ends)
             return kept
         return self._lowest_site_ask(term, rfq.buyer_credit)
 
+    def _floor_inputs(self) -> list[tuple[float, int, str]]:
+        return [
+            (f.chip_cost_usd_per_h100e, f.ordered_generation, f.region) for f in self.facilities
+        ]
+
+    def _floors_unchanged(self) -> bool:
+        """Whether its rate and its sites' floor inputs are those its kept lowest asks
+        were found with."""
+        kept = self._lowest_asks.get(FLOOR_ENDS)
+        return (
+            kept is not None and kept[0] == self.annual_rate() and kept[2] == self._floor_inputs()
+        )
+
     def _floor_ends(self) -> list[Facility]:
         """Its sites with the lowest and the highest floor for a buyer of credit 1 (no
-        credit premium), kept with its lowest asks. A buyer's credit premium multiplies
-        every floor by the same factor, and a rounded product by one factor keeps the
-        order of what it multiplies: for every buyer the lowest and the highest floor
-        are on these two sites."""
+        credit premium), kept with its lowest asks (found again, and the asks forgotten,
+        when its rate changes). A buyer's credit premium multiplies every floor by the
+        same factor, and a rounded product by one factor keeps the order of what it
+        multiplies: for every buyer the lowest and the highest floor are on these two
+        sites."""
         rate = self.annual_rate()
         kept = self._lowest_asks.get(FLOOR_ENDS)
         if kept is None or kept[0] != rate:
+            self._lowest_asks = {}
             m = self.model
             floors = [
                 (
@@ -352,7 +370,7 @@ class Firm(mesa.Agent):
                 for i, f in enumerate(self.facilities)
             ]
             sites = [self.facilities[min(floors)[1]], self.facilities[max(floors)[1]]]
-            kept = self._lowest_asks[FLOOR_ENDS] = (rate, sites)
+            kept = self._lowest_asks[FLOOR_ENDS] = (rate, sites, self._floor_inputs())
         return kept[1]
 
     def _lowest_site_ask(

@@ -366,3 +366,25 @@ def test_a_lab_surely_needing_all_it_leases_secures_less_than_its_need_and_a_lea
     monkeypatch.setattr(contracting, "surely_all_needed", checked_bound)
     run("baseline", 1, 3)
     assert len(checked) > 100
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)
+def test_a_sellers_kept_lowest_ask_is_the_one_found_again_over_every_site(
+    monkeypatch, scenario, seed, years
+):
+    """Kept through sales, new sites, chip orders and loans, a seller's lowest ask is
+    the one worked out again from all its sites as they are."""
+    kept = Firm.lowest_site_ask
+    checked = []
+
+    def checked_lowest(self: Firm, rfq: RFQ) -> float:
+        low = kept(self, rfq)
+        if low != math.inf:
+            again = Firm._lowest_site_ask(self, self.quote_term_months(rfq), rfq.buyer_credit)
+            assert low == again
+            checked.append(self.unique_id)
+        return low
+
+    monkeypatch.setattr(Firm, "lowest_site_ask", checked_lowest)
+    run(scenario, seed, years)
+    assert len(checked) > 100
