@@ -388,3 +388,23 @@ def test_a_sellers_kept_lowest_ask_is_the_one_found_again_over_every_site(
     monkeypatch.setattr(Firm, "lowest_site_ask", checked_lowest)
     run(scenario, seed, years)
     assert len(checked) > 100
+
+
+def test_the_lowest_ask_anywheres_floors_are_the_lowest_and_highest_over_every_input(
+    monkeypatch,
+):
+    """Read from the two inputs with the extreme floors for a buyer of credit 1, a
+    buyer's lowest and highest floor are those over every input, worked out one by one."""
+    floor_range = contracting.LowestAskAnywhere.floor_range
+    checked = []
+
+    def checked_range(self, credit: float):
+        span = floor_range(self, credit)
+        floors = [site_floor(self.model, *key, credit) for key in self.inputs]
+        assert span == (min(floors), max(floors))
+        checked.append(len(floors))
+        return span
+
+    monkeypatch.setattr(contracting.LowestAskAnywhere, "floor_range", checked_range)
+    run("lesson-brokers", 3, 4)
+    assert len(checked) > 10 and max(checked) > 1

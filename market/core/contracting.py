@@ -300,11 +300,15 @@ class LowestAskAnywhere:
     An ask is the floor times factors that do not depend on it (``site_ask``), each
     product rounded monotonically, so for a term and exclusivity it is monotone in
     the floor: the lowest over all inputs is the ask on the lowest or on the highest
-    of their floors. Only those two floors are kept per buyer credit."""
+    of their floors. Only those two floors are kept per buyer credit, found on the
+    inputs with the lowest and the highest floor for a buyer of credit 1: a buyer's
+    credit premium multiplies every floor by one factor, which keeps their order."""
 
     def __init__(self, model: ComputeMarket) -> None:
         self.model = model
         self.inputs: set[tuple[float, int, str, float]] = set()
+        # (floor, input) for a buyer of credit 1: the lowest and the highest
+        self.ends: tuple[tuple, tuple] | None = None
         # per buyer credit: (lowest floor, highest floor) over the inputs
         self.floors: dict[float, tuple[float, float]] = {}
         self.bounds: dict[tuple, float] = {}
@@ -318,6 +322,9 @@ class LowestAskAnywhere:
             key = (f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate)
             if key not in self.inputs:
                 self.inputs.add(key)
+                ends = (site_floor(self.model, *key, 1.0), key)
+                low, high = self.ends or (ends, ends)
+                self.ends = (min(low, ends), max(high, ends))
                 for credit, (lo, hi) in self.floors.items():
                     floor = site_floor(self.model, *key, credit)
                     if floor < lo or floor > hi:
@@ -327,8 +334,8 @@ class LowestAskAnywhere:
     def floor_range(self, credit: float) -> tuple[float, float] | None:
         """(lowest, highest) floor over the inputs for a buyer of this credit."""
         kept = self.floors.get(credit)
-        if kept is None and self.inputs:
-            floors = [site_floor(self.model, *key, credit) for key in self.inputs]
+        if kept is None and self.ends is not None:
+            floors = [site_floor(self.model, *key, credit) for _, key in self.ends]
             kept = self.floors[credit] = (min(floors), max(floors))
         return kept
 
