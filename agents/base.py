@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
 
 import mesa
 
@@ -33,8 +32,6 @@ NEUTRAL_CREDIT = 0.5
 # the key, in the model's quote memo, of the sellers whose sites changed while a
 # contracting round runs (a list; absent: nobody keeps count)
 CHANGED_SELLERS = "sellers changed"
-# the key, among a seller's kept lowest asks, of the sites with its extreme floors
-FLOOR_ENDS = "floor ends"
 
 
 def site_floor(
@@ -137,9 +134,8 @@ class Firm(mesa.Agent):
         # free_sites' answers per window while the stage runs, until anything here changes
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
         self._selling_order: list[tuple[int, Facility]] | None = None  # in selling order
-        # lowest_site_ask's answers per (term, buyer credit) while the stage runs, and
-        # under FLOOR_ENDS (its annual rate, its ``_floor_ends``, its ``_floor_inputs``)
-        self._lowest_asks: dict[Any, Any] = {}
+        # (its rate, its ``_floor_inputs``, its ``floor_extremes``) while the stage runs
+        self._floor_ends: tuple | None = None
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -289,17 +285,17 @@ class Firm(mesa.Agent):
         self._sites_free = {}
         self._windows_free = {}
         self._selling_order = None
-        self._lowest_asks = {}
+        self._floor_ends = None
 
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: find its room again in the
         kept start months, dropping it where it is now full. A sale changes no floor:
-        the lowest asks kept hold unless its sites' chips or its rate changed since they
-        were found (a sale on a new site comes after the site, its chip order and its
-        loan: the lowest asks are found again)."""
+        its kept ``floor_extremes`` hold unless its sites' chips or its rate changed
+        since they were found (a sale on a new site comes after the site, its chip
+        order and its loan: they are found again)."""
         self._windows_free = {}
         if not self._floors_unchanged():
-            self._lowest_asks = {}
+            self._floor_ends = None
         self._note_change()
         book = self.model.book
         for start, room in self._sites_free.items():
@@ -317,23 +313,22 @@ class Firm(mesa.Agent):
     def lowest_site_ask(self, rfq: RFQ) -> float:
         """No quote ``quotes(rfq)`` gives on a site it owns asks less than this (inf: it
         quotes on none): the lowest ask over all its sites, whole or not, free or not.
-        While the contracting stage runs it is kept per term and buyer credit until one
-        of its sites or their contracts change, like ``free_sites``."""
+        (A contracting round reads it for several sellers at once from their
+        ``floor_extremes``: ``contracting.lowest_ask_among``.)"""
         if not self.active or not self.sells_to(rfq) or not self.facilities:
             return math.inf
-        term = self.quote_term_months(rfq)
-        m = self.model
-        if m.quote_epoch >= 0:
-            if self._sites_free_epoch != m.quote_epoch:
-                self._forget_kept()
-                self._sites_free_epoch = m.quote_epoch
-            ends = self._floor_ends()  # first: a change of its rate forgets every answer
-            key = (term, rfq.buyer_credit)
-            kept = self._lowest_asks.get(key)
-            if kept is None:
-                kept = self._lowest_asks[key] = self._lowest_site_ask(term, rfq.buyer_credit, ends)
-            return kept
-        return self._lowest_site_ask(term, rfq.buyer_credit)
+        return self._lowest_site_ask(self.quote_term_months(rfq), rfq.buyer_credit)
+
+    def _lowest_site_ask(self, term: int, buyer_credit: float) -> float:
+        m, rate, credit = self.model, self.annual_rate(), buyer_credit
+        floors = [
+            site_floor(m, f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate, credit)
+            for f in self.facilities
+        ]
+        # an ask is its floor times factors that do not depend on it, so it is monotone
+        # in the floor: the lowest is on the lowest or the highest floor
+        span = (min(floors), max(floors))
+        return min(self._ask(floor, term, whole) for floor in span for whole in (False, True))
 
     def _floor_inputs(self) -> list[tuple[float, int, str]]:
         return [
@@ -341,51 +336,34 @@ class Firm(mesa.Agent):
         ]
 
     def _floors_unchanged(self) -> bool:
-        """Whether its rate and its sites' floor inputs are those its kept lowest asks
-        were found with."""
-        kept = self._lowest_asks.get(FLOOR_ENDS)
+        """Whether its rate and its sites' floor inputs are those its kept
+        ``floor_extremes`` were found with."""
+        kept = self._floor_ends
         return (
-            kept is not None and kept[0] == self.annual_rate() and kept[2] == self._floor_inputs()
+            kept is not None and kept[0] == self.annual_rate() and kept[1] == self._floor_inputs()
         )
 
-    def _floor_ends(self) -> list[Facility]:
-        """Its sites with the lowest and the highest floor for a buyer of credit 1 (no
-        credit premium), kept with its lowest asks (found again, and the asks forgotten,
-        when its rate changes). A buyer's credit premium multiplies every floor by the
-        same factor, and a rounded product by one factor keeps the order of what it
-        multiplies: for every buyer the lowest and the highest floor are on these two
-        sites."""
-        rate = self.annual_rate()
-        kept = self._lowest_asks.get(FLOOR_ENDS)
+    def floor_extremes(self) -> tuple[tuple, tuple]:
+        """((floor, inputs), (floor, inputs)) of its sites with the lowest and the highest
+        floor for a buyer of credit 1 (no credit premium), with the inputs of
+        ``site_floor`` but the buyer's credit (chip cost, generation, region, its rate).
+        A buyer's credit premium multiplies every floor by the same factor, and a
+        rounded product by one factor keeps the order of what it multiplies: for every
+        buyer the lowest and the highest floor are on these two sites. Kept while a
+        contracting round runs, through its sales (a sale changes no floor), until its
+        sites change or its rate does. For a firm with sites."""
+        epoch, rate = self.model.quote_epoch, self.annual_rate()
+        if self._sites_free_epoch != epoch or epoch < 0:
+            self._forget_kept()
+            self._sites_free_epoch = epoch
+        kept = self._floor_ends
         if kept is None or kept[0] != rate:
-            self._lowest_asks = {}
             m = self.model
-            floors = [
-                (
-                    site_floor(
-                        m, f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate, 1.0
-                    ),
-                    i,
-                )
-                for i, f in enumerate(self.facilities)
-            ]
-            sites = [self.facilities[min(floors)[1]], self.facilities[max(floors)[1]]]
-            kept = self._lowest_asks[FLOOR_ENDS] = (rate, sites, self._floor_inputs())
-        return kept[1]
-
-    def _lowest_site_ask(
-        self, term: int, buyer_credit: float, sites: list[Facility] | None = None
-    ) -> float:
-        """The lowest ask over ``sites`` (all its sites, or the two ``_floor_ends``)."""
-        m, rate, credit = self.model, self.annual_rate(), buyer_credit
-        floors = [
-            site_floor(m, f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate, credit)
-            for f in (self.facilities if sites is None else sites)
-        ]
-        # an ask is its floor times factors that do not depend on it, so it is monotone
-        # in the floor: the lowest is on the lowest or the highest floor
-        span = (min(floors), max(floors))
-        return min(self._ask(floor, term, whole) for floor in span for whole in (False, True))
+            ends = sorted(
+                (site_floor(m, *key, rate, 1.0), (*key, rate)) for key in self._floor_inputs()
+            )
+            kept = self._floor_ends = (rate, self._floor_inputs(), (ends[0], ends[-1]))
+        return kept[2]
 
     def quotes(self, rfq: RFQ) -> list[Quote]:
         """Quotes from capacity free over the whole requested term, site by site."""

@@ -270,7 +270,7 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
     # a deal's price is never below its quote's ask, nor their average below the
     # lowest; the lower the replacement's price the more cancelling saves: when even
     # the lowest ask any of them could quote saves too little, asking changes nothing
-    lowest = min((f.lowest_site_ask(rfq) for f in sellers), default=math.inf)
+    lowest = lowest_ask_among(model, sellers, rfq)
     if not cancel_decision(model, c, c.capacity_h100e, lowest * LOWEST_ASK_ROUNDING).cancel:
         return
     unquoted = [f.unquoted_h100e for f in sellers]
@@ -287,6 +287,32 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
         give_notice(model, lab, c, decision, price)
         for q, take, deal_price in deals:
             sign(model, lab, q, take, deal_price, Purpose.INFERENCE, Origin.NEGOTIATED)
+
+
+def lowest_ask_among(model: ComputeMarket, sellers: list[Firm], rfq: RFQ) -> float:
+    """``min(f.lowest_site_ask(rfq) for f in sellers)``, from two floors per term the
+    sellers quote on while a contracting round runs. For a term and exclusivity an ask
+    is monotone in its floor, so the lowest over the sellers' floors is the ask on the
+    lowest or the highest of them; a buyer's credit premium multiplies every floor by
+    one factor, so those are the floors of the inputs with the lowest and the highest
+    floor for a buyer of credit 1 (``Firm.floor_extremes``)."""
+    if model.quote_epoch < 0:
+        return min((f.lowest_site_ask(rfq) for f in sellers), default=math.inf)
+    spans: dict[int, tuple[tuple, tuple]] = {}  # per term: (lowest, highest) for credit 1
+    for f in sellers:
+        if not f.active or not f.sells_to(rfq) or not f.facilities:
+            continue
+        lo, hi = f.floor_extremes()
+        term = f.quote_term_months(rfq)
+        kept = spans.get(term)
+        spans[term] = (lo, hi) if kept is None else (min(kept[0], lo), max(kept[1], hi))
+    lowest = math.inf
+    for term, ends in spans.items():
+        floors = [site_floor(model, *key, rfq.buyer_credit) for _, key in ends]
+        for floor in (min(floors), max(floors)):
+            for whole in (False, True):
+                lowest = min(lowest, site_ask(model, floor, term, whole))
+    return lowest
 
 
 class LowestAskAnywhere:
