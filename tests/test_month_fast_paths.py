@@ -94,9 +94,10 @@ def test_secondary_stage_with_kept_quotes_equals_without(scenario, seed, overrid
 def test_secondary_stage_reading_on_from_the_contract_round_equals_a_round_of_its_own(
     scenario, seed, overrides, monkeypatch
 ):
-    model = _run(scenario, seed, 24, **overrides)
-    assert secondary_stage.follows_contracting(model)
-    fast = _outputs(model)
+    reads_on, read = secondary_stage.reads_on, []
+    monkeypatch.setattr(secondary_stage, "reads_on", lambda m: read.append(reads_on(m)) or read[-1])
+    fast = _outputs(_run(scenario, seed, 24, **overrides))
+    assert read and all(read)  # every month read on from the contract round
     monkeypatch.setattr(secondary_stage, "follows_contracting", lambda model: False)
     plain = _outputs(_run(scenario, seed, 24, **overrides))
     assert fast == plain

@@ -132,7 +132,7 @@ class ComputeMarket(mesa.Model):
         # (Firm.free_sites); -1 outside it
         self.quote_epoch = -1
         self._quote_epochs = 0
-        self._quote_ended = (-1, -1)  # (month, epoch) of the round ended last
+        self.quote_ended: tuple[int, int] | None = None  # (month, epoch) of a round ended
         self.quote_memo: dict = {}
         # firms' recent utilisation by id while the investment stage runs; None outside it
         self.utilisation_kept: dict[int, float] | None = None
@@ -196,21 +196,11 @@ class ComputeMarket(mesa.Model):
         self._quote_epochs += 1
         self.quote_epoch = self._quote_epochs
         self.quote_memo = {}
+        self.quote_ended = None
 
     def end_quoting(self) -> None:
-        """End a contracting round (``resume_quoting`` may reopen it)."""
-        self._quote_ended = (self.month, self.quote_epoch)
-        self.quote_epoch = -1
-
-    def resume_quoting(self) -> None:
-        """Reopen the round ended last, with what sellers kept in it, if it was the last
-        begun and ended this month; else begin one. For a stage that runs right after
-        the round's, when nothing can have changed since it ended."""
-        month, epoch = self._quote_ended
-        if month == self.month and epoch == self._quote_epochs and epoch >= 0:
-            self.quote_epoch = epoch
-        else:
-            self.begin_quoting()
+        """End a contracting round; ``quote_ended`` says which, until another begins."""
+        self.quote_ended, self.quote_epoch = (self.month, self.quote_epoch), -1
 
     # ================================================================== lookups
     def new_id(self, kind: str) -> int:

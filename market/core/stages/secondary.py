@@ -18,8 +18,8 @@ def stage_secondary(model: ComputeMarket) -> None:
     # the stage runs (a dealer's lease updates its seller's, as any sale does). Right
     # after the contracting stage nothing has changed since its round ended: what the
     # sellers kept in it still holds, and the stage reads on from there.
-    if follows_contracting(model):
-        model.resume_quoting()
+    if reads_on(model):
+        model.quote_epoch = model.quote_ended[1]  # type: ignore[index]
     else:
         model.begin_quoting()
     try:
@@ -33,3 +33,15 @@ def follows_contracting(model: ComputeMarket) -> bool:
     names = [stage[0] for stage in model.stages]
     at = names.index("secondary") if "secondary" in names else -1
     return at > 0 and names[at - 1] == "contracting"
+
+
+def reads_on(model: ComputeMarket) -> bool:
+    """Whether the stage reads on in the contract round's epoch: it runs right after the
+    contracting stage, whose round ended this month, and no round has begun since."""
+    ended = model.quote_ended  # (month, epoch), None once another round begins
+    return (
+        follows_contracting(model)
+        and ended is not None
+        and ended[0] == model.month
+        and ended[1] >= 0
+    )
