@@ -134,8 +134,8 @@ class Firm(mesa.Agent):
         # free_sites' answers per window while the stage runs, until anything here changes
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
         self._selling_order: list[tuple[int, Facility]] | None = None  # in selling order
-        # lowest_site_ask's answers per (term, buyer credit) while the stage runs
-        self._lowest_asks: dict[tuple[int, float], float] = {}
+        # (its rate, its ``_floor_inputs``, its ``floor_extremes``) while the stage runs
+        self._floor_ends: tuple | None = None
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -285,14 +285,17 @@ class Firm(mesa.Agent):
         self._sites_free = {}
         self._windows_free = {}
         self._selling_order = None
-        self._lowest_asks = {}
+        self._floor_ends = None
 
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: find its room again in the
-        kept start months, dropping it where it is now full. (A sale on a new site comes
-        after the site and its chip order: the lowest asks are found again.)"""
+        kept start months, dropping it where it is now full. A sale changes no floor:
+        its kept ``floor_extremes`` hold unless its sites' chips or its rate changed
+        since they were found (a sale on a new site comes after the site, its chip
+        order and its loan: they are found again)."""
         self._windows_free = {}
-        self._lowest_asks = {}
+        if not self._floors_unchanged():
+            self._floor_ends = None
         self._note_change()
         book = self.model.book
         for start, room in self._sites_free.items():
@@ -310,22 +313,11 @@ class Firm(mesa.Agent):
     def lowest_site_ask(self, rfq: RFQ) -> float:
         """No quote ``quotes(rfq)`` gives on a site it owns asks less than this (inf: it
         quotes on none): the lowest ask over all its sites, whole or not, free or not.
-        While the contracting stage runs it is kept per term and buyer credit until one
-        of its sites or their contracts change, like ``free_sites``."""
+        (A contracting round reads it for several sellers at once from their
+        ``floor_extremes``: ``contracting.lowest_ask_among``.)"""
         if not self.active or not self.sells_to(rfq) or not self.facilities:
             return math.inf
-        term = self.quote_term_months(rfq)
-        m = self.model
-        if m.quote_epoch >= 0:
-            if self._sites_free_epoch != m.quote_epoch:
-                self._forget_kept()
-                self._sites_free_epoch = m.quote_epoch
-            key = (term, rfq.buyer_credit)
-            kept = self._lowest_asks.get(key)
-            if kept is None:
-                kept = self._lowest_asks[key] = self._lowest_site_ask(term, rfq.buyer_credit)
-            return kept
-        return self._lowest_site_ask(term, rfq.buyer_credit)
+        return self._lowest_site_ask(self.quote_term_months(rfq), rfq.buyer_credit)
 
     def _lowest_site_ask(self, term: int, buyer_credit: float) -> float:
         m, rate, credit = self.model, self.annual_rate(), buyer_credit
@@ -337,6 +329,41 @@ class Firm(mesa.Agent):
         # in the floor: the lowest is on the lowest or the highest floor
         span = (min(floors), max(floors))
         return min(self._ask(floor, term, whole) for floor in span for whole in (False, True))
+
+    def _floor_inputs(self) -> list[tuple[float, int, str]]:
+        return [
+            (f.chip_cost_usd_per_h100e, f.ordered_generation, f.region) for f in self.facilities
+        ]
+
+    def _floors_unchanged(self) -> bool:
+        """Whether its rate and its sites' floor inputs are those its kept
+        ``floor_extremes`` were found with."""
+        kept = self._floor_ends
+        return (
+            kept is not None and kept[0] == self.annual_rate() and kept[1] == self._floor_inputs()
+        )
+
+    def floor_extremes(self) -> tuple[tuple, tuple]:
+        """((floor, inputs), (floor, inputs)) of its sites with the lowest and the highest
+        floor for a buyer of credit 1 (no credit premium), with the inputs of
+        ``site_floor`` but the buyer's credit (chip cost, generation, region, its rate).
+        A buyer's credit premium multiplies every floor by the same factor, and a
+        rounded product by one factor keeps the order of what it multiplies: for every
+        buyer the lowest and the highest floor are on these two sites. Kept while a
+        contracting round runs, through its sales (a sale changes no floor), until its
+        sites change or its rate does. For a firm with sites."""
+        epoch, rate = self.model.quote_epoch, self.annual_rate()
+        if self._sites_free_epoch != epoch or epoch < 0:
+            self._forget_kept()
+            self._sites_free_epoch = epoch
+        kept = self._floor_ends
+        if kept is None or kept[0] != rate:
+            m = self.model
+            ends = sorted(
+                (site_floor(m, *key, rate, 1.0), (*key, rate)) for key in self._floor_inputs()
+            )
+            kept = self._floor_ends = (rate, self._floor_inputs(), (ends[0], ends[-1]))
+        return kept[2]
 
     def quotes(self, rfq: RFQ) -> list[Quote]:
         """Quotes from capacity free over the whole requested term, site by site."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from agents.base import Firm
 from agents.world import World
@@ -91,6 +91,12 @@ class Lab(Firm):
 
     def need_h100e(self, month: int) -> float:
         return self.inference_forecast_h100e(month) + self.training_need_h100e()
+
+    def needs_h100e(self, months: range, forecast: Sequence[float]) -> dict[int, float]:
+        """``need_h100e`` for each of ``months`` (from this month on), given the market's
+        demand forecast for each (``demand_forecast_h100e``, the same for every lab)."""
+        training = self.training_need_h100e()
+        return {t: self.share * f + training for t, f in zip(months, forecast, strict=True)}
 
     def _contract_sums(self, month: int) -> tuple[float, float]:
         """(bought less resold, sold) for ``month``, kept per month until the contracts

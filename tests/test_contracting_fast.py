@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from agents.base import Firm, site_ask, site_floor
+from agents.base import NEUTRAL_CREDIT, Firm, site_ask, site_floor
 from agents.lab import Lab
 from market import ComputeMarket
 from market.core import contracting
@@ -57,7 +57,7 @@ def test_replacement_search_skipped_only_when_it_would_change_nothing(
 ):
     fast = run(scenario, seed, years)
     # a lowest ask of 0 saves everything: every replacement search asks the sellers
-    monkeypatch.setattr(Firm, "lowest_site_ask", lambda self, rfq: 0.0)
+    monkeypatch.setattr(contracting, "lowest_ask_among", lambda model, sellers, rfq: 0.0)
     full = run(scenario, seed, years)
     assert fingerprint(fast) == fingerprint(full)
 
@@ -315,23 +315,128 @@ def test_a_labs_terms_from_the_kept_rolled_prices_are_buyer_terms():
     assert checked == 18
 
 
-def test_a_sellers_lowest_site_ask_is_the_lowest_over_every_site(monkeypatch):
-    """Read from its lowest and highest floor, it is the lowest ask over all its sites,
-    whole or not, worked out one by one."""
-    lowest = Firm._lowest_site_ask
+def test_a_sellers_floor_extremes_give_its_lowest_and_highest_floor_for_every_buyer(
+    monkeypatch,
+):
+    """Read from its sites with the extreme floors for a buyer of credit 1, a seller's
+    lowest and highest floor for a buyer of any credit are those over every site."""
+    extremes = Firm.floor_extremes
     checked = []
 
-    def checked_lowest(self: Firm, term: int, buyer_credit: float) -> float:
-        low = lowest(self, term, buyer_credit)
-        plain = min(
-            site_ask(self.model, self.facility_floor(f, buyer_credit), term, whole)
-            for f in self.facilities
-            for whole in (False, True)
-        )
-        assert low == plain
+    def checked_extremes(self: Firm):
+        ends = extremes(self)
+        for credit in (0.0, 0.3, NEUTRAL_CREDIT, 0.9, 1.0):
+            floors = [self.facility_floor(f, credit) for f in self.facilities]
+            span = [site_floor(self.model, *key, credit) for _, key in ends]
+            assert (min(span), max(span)) == (min(floors), max(floors))
         checked.append(len(self.facilities))
-        return low
+        return ends
 
-    monkeypatch.setattr(Firm, "_lowest_site_ask", checked_lowest)
+    monkeypatch.setattr(Firm, "floor_extremes", checked_extremes)
     run("lesson-brokers", 3, 4)
     assert len(checked) > 100 and max(checked) > 1
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)
+def test_leases_reviewed_for_need_only_when_one_may_be_given_up(monkeypatch, scenario, seed, years):
+    fast = run(scenario, seed, years)
+    # no bound: every lab with leases works out what it secures beyond its need
+    monkeypatch.setattr(contracting, "surely_all_needed", lambda model, lab, mine: not mine)
+    full = run(scenario, seed, years)
+    assert fingerprint(fast) == fingerprint(full)
+
+
+def test_a_lab_surely_needing_all_it_leases_secures_less_than_its_need_and_a_lease(
+    monkeypatch,
+):
+    """Where the bound says no lease can be given up for want of need, what the lab
+    secures at the horizon exceeds its need then by less than its smallest lease."""
+    bound = contracting.surely_all_needed
+    checked = []
+
+    def checked_bound(model, lab, mine) -> bool:
+        sure = bound(model, lab, mine)
+        if sure and mine:
+            t = model.month + model.p.rfq_horizon_months
+            excess = lab.secured_h100e(t) - lab.need_h100e(t)
+            assert excess < min(c.capacity_h100e for c in mine)
+            checked.append(lab.unique_id)
+        return sure
+
+    monkeypatch.setattr(contracting, "surely_all_needed", checked_bound)
+    run("baseline", 1, 3)
+    assert len(checked) > 100
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)
+def test_a_sellers_kept_floor_extremes_are_those_found_again_over_every_site(
+    monkeypatch, scenario, seed, years
+):
+    """Kept through sales, new sites, chip orders and loans, a seller's floor extremes
+    are those worked out again from all its sites as they are."""
+    extremes = Firm.floor_extremes
+    checked = []
+
+    def checked_extremes(self: Firm):
+        ends = extremes(self)
+        rate = self.annual_rate()
+        again = sorted(
+            (self.facility_floor(f, 1.0), (*key, rate))
+            for f, key in zip(self.facilities, self._floor_inputs(), strict=True)
+        )
+        assert [x for x, _ in ends] == [again[0][0], again[-1][0]]
+        assert all(site_floor(self.model, *key, 1.0) == x for x, key in ends)
+        checked.append(self.unique_id)
+        return ends
+
+    monkeypatch.setattr(Firm, "floor_extremes", checked_extremes)
+    run(scenario, seed, years)
+    assert len(checked) > 100
+
+
+def test_the_lowest_ask_anywheres_floors_are_the_lowest_and_highest_over_every_input(
+    monkeypatch,
+):
+    """Read from the two inputs with the extreme floors for a buyer of credit 1, a
+    buyer's lowest and highest floor are those over every input, worked out one by one."""
+    floor_range = contracting.LowestAskAnywhere.floor_range
+    checked = []
+
+    def checked_range(self, credit: float):
+        span = floor_range(self, credit)
+        floors = [site_floor(self.model, *key, credit) for key in self.inputs]
+        assert span == (min(floors), max(floors))
+        checked.append(len(floors))
+        return span
+
+    monkeypatch.setattr(contracting.LowestAskAnywhere, "floor_range", checked_range)
+    run("lesson-brokers", 3, 4)
+    assert len(checked) > 10 and max(checked) > 1
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)
+def test_the_lowest_ask_among_a_labs_sellers_is_the_lowest_of_their_lowest_asks(
+    monkeypatch, scenario, seed, years
+):
+    """Read from two floors per term quoted on, the lowest ask among the sellers a lab
+    asks for a replacement is the lowest of each seller's lowest ask over its sites."""
+    among = contracting.lowest_ask_among
+    checked = []
+
+    def checked_among(model, sellers, rfq) -> float:
+        low = among(model, sellers, rfq)
+        plain = min(
+            (
+                f._lowest_site_ask(f.quote_term_months(rfq), rfq.buyer_credit)
+                for f in sellers
+                if f.lowest_site_ask(rfq) < math.inf
+            ),
+            default=math.inf,
+        )
+        assert low == plain
+        checked.append(len(sellers))
+        return low
+
+    monkeypatch.setattr(contracting, "lowest_ask_among", checked_among)
+    run(scenario, seed, years)
+    assert len(checked) > 20 and max(checked) > 1

@@ -7,6 +7,7 @@ import pytest
 
 from market import ComputeMarket
 from market.core import secondary, stages
+from market.core.stages import secondary as secondary_stage
 from market.mechanisms import orderbook
 from market.mechanisms.broker_records import BlockOrder, Side
 
@@ -82,6 +83,26 @@ def test_secondary_stage_with_kept_quotes_equals_without(scenario, seed, overrid
     assert fast == plain
 
 
+@pytest.mark.parametrize(
+    ("scenario", "seed", "overrides"),
+    [
+        ("lesson-brokers", 3, {"demand_growth_per_year": 0.7}),
+        ("lesson-brokers", 1, {"broker_models": "dealer"}),
+        ("baseline", 2, {}),
+    ],
+)
+def test_secondary_stage_reading_on_from_the_contract_round_equals_a_round_of_its_own(
+    scenario, seed, overrides, monkeypatch
+):
+    reads_on, read = secondary_stage.reads_on, []
+    monkeypatch.setattr(secondary_stage, "reads_on", lambda m: read.append(reads_on(m)) or read[-1])
+    fast = _outputs(_run(scenario, seed, 24, **overrides))
+    assert read and all(read)  # every month read on from the contract round
+    monkeypatch.setattr(secondary_stage, "follows_contracting", lambda model: False)
+    plain = _outputs(_run(scenario, seed, 24, **overrides))
+    assert fast == plain
+
+
 def test_a_labs_sums_worked_out_ahead_equal_those_worked_out_month_by_month():
     m = _run("lesson-brokers", 3, 14, demand_growth_per_year=0.7)
     checked = 0
@@ -142,3 +163,20 @@ def test_investment_with_kept_utilisation_equals_without(monkeypatch):
     monkeypatch.setattr(ComputeMarket, "stages", plain_stages)
     plain = [_outputs(_run(s, seed, 48)) for s, seed in (("baseline", 1), ("colossus-2026", 2))]
     assert fast == plain
+
+
+def test_a_labs_needs_from_the_markets_forecast_equal_its_need_month_by_month(monkeypatch):
+    from agents.lab import Lab
+
+    needs = Lab.needs_h100e
+    checked = []
+
+    def checked_needs(lab, months, forecast):
+        got = needs(lab, months, forecast)
+        assert got == {t: lab.need_h100e(t) for t in months}
+        checked.append(lab.unique_id)
+        return got
+
+    monkeypatch.setattr(Lab, "needs_h100e", checked_needs)
+    _run("lesson-brokers", 3, 24, demand_growth_per_year=0.7)
+    assert len(checked) > 80

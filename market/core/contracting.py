@@ -178,7 +178,7 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     # to cancel what it bought
     lets_surplus = bool(lab.facilities) and bool(p.lease_to_rival_labs)
     excess_by_notice: dict[int, float] = {}  # until a notice changes what is secured
-    for c in [] if lets_surplus else mine:
+    for c in [] if lets_surplus or surely_all_needed(model, lab, mine) else mine:
         # the cheaper question first: a lease kept even when none of it is needed
         # (the fee costs more than keeping it saves) is kept whatever is secured
         decision = cancel_decision(model, c, 0.0, 0.0)
@@ -199,6 +199,25 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     mine = [c for c in mine if c.cancel_month < 0]
     if mine:
         replace_if_cheaper(model, lab, mine[0], share)
+
+
+# the relative margin by which ``surely_all_needed``'s bound must stay below the lab's
+# need: far above the rounding of any sum of a lab's contracts, whatever their order
+NEED_BOUND_MARGIN = 1e-9
+
+
+def surely_all_needed(model: ComputeMarket, lab: Lab, mine: list[Contract]) -> bool:
+    """Whether no contract of ``mine`` can be given up for want of need, from a bound
+    that reads only the lab's contracts: a lab without sites secures in a month at
+    most the capacity of all it bought, and a notice needs what is secured at the
+    ``rfq_horizon_months`` horizon to exceed the need then by the contract's capacity.
+    (A lab with sites also counts its own free capacity: it takes the full review.)"""
+    if lab.facilities or not mine:
+        return not mine
+    bound = sum(c.capacity_h100e for c in lab.bought) * (1.0 + NEED_BOUND_MARGIN)
+    need = lab.need_h100e(model.month + model.p.rfq_horizon_months)
+    smallest = min(c.capacity_h100e for c in mine)
+    return bound < (need + smallest) * (1.0 - NEED_BOUND_MARGIN)
 
 
 def cancel_decision(
@@ -251,7 +270,7 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
     # a deal's price is never below its quote's ask, nor their average below the
     # lowest; the lower the replacement's price the more cancelling saves: when even
     # the lowest ask any of them could quote saves too little, asking changes nothing
-    lowest = min((f.lowest_site_ask(rfq) for f in sellers), default=math.inf)
+    lowest = lowest_ask_among(model, sellers, rfq)
     if not cancel_decision(model, c, c.capacity_h100e, lowest * LOWEST_ASK_ROUNDING).cancel:
         return
     unquoted = [f.unquoted_h100e for f in sellers]
@@ -270,6 +289,32 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
             sign(model, lab, q, take, deal_price, Purpose.INFERENCE, Origin.NEGOTIATED)
 
 
+def lowest_ask_among(model: ComputeMarket, sellers: list[Firm], rfq: RFQ) -> float:
+    """``min(f.lowest_site_ask(rfq) for f in sellers)``, from two floors per term the
+    sellers quote on while a contracting round runs. For a term and exclusivity an ask
+    is monotone in its floor, so the lowest over the sellers' floors is the ask on the
+    lowest or the highest of them; a buyer's credit premium multiplies every floor by
+    one factor, so those are the floors of the inputs with the lowest and the highest
+    floor for a buyer of credit 1 (``Firm.floor_extremes``)."""
+    if model.quote_epoch < 0:
+        return min((f.lowest_site_ask(rfq) for f in sellers), default=math.inf)
+    spans: dict[int, tuple[tuple, tuple]] = {}  # per term: (lowest, highest) for credit 1
+    for f in sellers:
+        if not f.active or not f.sells_to(rfq) or not f.facilities:
+            continue
+        lo, hi = f.floor_extremes()
+        term = f.quote_term_months(rfq)
+        kept = spans.get(term)
+        spans[term] = (lo, hi) if kept is None else (min(kept[0], lo), max(kept[1], hi))
+    lowest = math.inf
+    for term, ends in spans.items():
+        floors = [site_floor(model, *key, rfq.buyer_credit) for _, key in ends]
+        for floor in (min(floors), max(floors)):
+            for whole in (False, True):
+                lowest = min(lowest, site_ask(model, floor, term, whole))
+    return lowest
+
+
 class LowestAskAnywhere:
     """A bound, kept while a contracting round runs, under every ask a seller could
     quote on a site it owns (``Firm.lowest_site_ask``): the lowest ask over the
@@ -281,11 +326,15 @@ class LowestAskAnywhere:
     An ask is the floor times factors that do not depend on it (``site_ask``), each
     product rounded monotonically, so for a term and exclusivity it is monotone in
     the floor: the lowest over all inputs is the ask on the lowest or on the highest
-    of their floors. Only those two floors are kept per buyer credit."""
+    of their floors. Only those two floors are kept per buyer credit, found on the
+    inputs with the lowest and the highest floor for a buyer of credit 1: a buyer's
+    credit premium multiplies every floor by one factor, which keeps their order."""
 
     def __init__(self, model: ComputeMarket) -> None:
         self.model = model
         self.inputs: set[tuple[float, int, str, float]] = set()
+        # (floor, input) for a buyer of credit 1: the lowest and the highest
+        self.ends: tuple[tuple, tuple] | None = None
         # per buyer credit: (lowest floor, highest floor) over the inputs
         self.floors: dict[float, tuple[float, float]] = {}
         self.bounds: dict[tuple, float] = {}
@@ -299,6 +348,9 @@ class LowestAskAnywhere:
             key = (f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate)
             if key not in self.inputs:
                 self.inputs.add(key)
+                ends = (site_floor(self.model, *key, 1.0), key)
+                low, high = self.ends or (ends, ends)
+                self.ends = (min(low, ends), max(high, ends))
                 for credit, (lo, hi) in self.floors.items():
                     floor = site_floor(self.model, *key, credit)
                     if floor < lo or floor > hi:
@@ -308,8 +360,8 @@ class LowestAskAnywhere:
     def floor_range(self, credit: float) -> tuple[float, float] | None:
         """(lowest, highest) floor over the inputs for a buyer of this credit."""
         kept = self.floors.get(credit)
-        if kept is None and self.inputs:
-            floors = [site_floor(self.model, *key, credit) for key in self.inputs]
+        if kept is None and self.ends is not None:
+            floors = [site_floor(self.model, *key, credit) for _, key in self.ends]
             kept = self.floors[credit] = (min(floors), max(floors))
         return kept
 

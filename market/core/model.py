@@ -132,6 +132,7 @@ class ComputeMarket(mesa.Model):
         # (Firm.free_sites); -1 outside it
         self.quote_epoch = -1
         self._quote_epochs = 0
+        self.quote_ended: tuple[int, int] | None = None  # (month, epoch) of a round ended
         self.quote_memo: dict = {}
         # firms' recent utilisation by id while the investment stage runs; None outside it
         self.utilisation_kept: dict[int, float] | None = None
@@ -195,6 +196,11 @@ class ComputeMarket(mesa.Model):
         self._quote_epochs += 1
         self.quote_epoch = self._quote_epochs
         self.quote_memo = {}
+        self.quote_ended = None
+
+    def end_quoting(self) -> None:
+        """End a contracting round; ``quote_ended`` says which, until another begins."""
+        self.quote_ended, self.quote_epoch = (self.month, self.quote_epoch), -1
 
     # ================================================================== lookups
     def new_id(self, kind: str) -> int:

@@ -131,7 +131,9 @@ def orders_of_the_month(model: ComputeMarket, now: int):
     p = model.p
     labs = model.labs()
     months = range(now, now + max(p.resale_offer_months, p.resale_block_months))
-    needs = [{t: lab.need_h100e(t) for t in months} for lab in labs]
+    # the market's forecast is read once for every lab's need
+    forecast = [model.demand_forecast_h100e(max(0, t - model.month)) for t in months]
+    needs = [lab.needs_h100e(months, forecast) for lab in labs]
     posted: list[tuple[Any, list[Offer]]] = []
     if p.broker_models in ("both", "exchange"):
         posted = [

@@ -21,7 +21,7 @@ def stage_contracting(model: ComputeMarket) -> None:
     try:
         contract_round(model)
     finally:
-        model.quote_epoch = -1
+        model.end_quoting()
 
 
 def contract_round(model: ComputeMarket) -> None:

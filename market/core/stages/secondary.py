@@ -15,9 +15,33 @@ if TYPE_CHECKING:
 def stage_secondary(model: ComputeMarket) -> None:
     # the dealers' requests and the list-price survey ask the providers for quotes:
     # as in the contracting stage, sellers keep their free capacity per window while
-    # the stage runs (a dealer's lease updates its seller's, as any sale does)
-    model.begin_quoting()
+    # the stage runs (a dealer's lease updates its seller's, as any sale does). Right
+    # after the contracting stage nothing has changed since its round ended: what the
+    # sellers kept in it still holds, and the stage reads on from there.
+    if reads_on(model):
+        model.quote_epoch = model.quote_ended[1]  # type: ignore[index]
+    else:
+        model.begin_quoting()
     try:
         model.secondary_month = secondary.run_month(model)
     finally:
         model.quote_epoch = -1
+
+
+def follows_contracting(model: ComputeMarket) -> bool:
+    """Whether this stage runs right after the contracting stage in the model's month."""
+    names = [stage[0] for stage in model.stages]
+    at = names.index("secondary") if "secondary" in names else -1
+    return at > 0 and names[at - 1] == "contracting"
+
+
+def reads_on(model: ComputeMarket) -> bool:
+    """Whether the stage reads on in the contract round's epoch: it runs right after the
+    contracting stage, whose round ended this month, and no round has begun since."""
+    ended = model.quote_ended  # (month, epoch), None once another round begins
+    return (
+        follows_contracting(model)
+        and ended is not None
+        and ended[0] == model.month
+        and ended[1] >= 0
+    )
