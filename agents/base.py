@@ -235,9 +235,9 @@ class Firm(mesa.Agent):
             # nothing committed is negative: a site expecting less than 1 H100e has no room
             if expected < 1.0:
                 continue
-            committed = book.committed_h100e(f.facility_id, start, start + 1)
+            committed, last_start = book.committed_and_last_start(f.facility_id, start, start + 1)
             if expected - committed >= 1.0:
-                sites.append((f, expected, committed, book.last_start_month(f.facility_id)))
+                sites.append((f, expected, committed, last_start))
         return _Room(sum(expected_at), sites)
 
     def _free_sites(self, start: int, end: int, room: _Room) -> tuple[float, list]:

@@ -71,6 +71,7 @@ class Lab(Firm):
         self._sums: dict[int, tuple[float, float]] = {}
         self._sums_version = -1
         self._swing: tuple[tuple[float, ...], float] = ((), 0.0)  # (history, its swing)
+        self._cluster_kept: tuple[tuple, training.Cluster | None] = ((), None)  # (key, cluster)
 
     # ------------------------------------------------------------------ views
     @property
@@ -181,7 +182,20 @@ class Lab(Firm):
 
     def cluster(self) -> training.Cluster:
         """The largest cluster the lab can train one run on: one site, or its sites in
-        one region linked (``training_linked_site_efficiency``)."""
+        one region linked (``training_linked_site_efficiency``). While the contracting
+        stage runs it is kept until the lab's contracts or sites change: nothing there
+        brings chips online or starts, ends or delivers a contract."""
+        m = self.model
+        if m.quote_epoch < 0:
+            return self._cluster()
+        key = (m.quote_epoch, m.book.version(self.unique_id), len(self.facilities))
+        kept_key, kept = self._cluster_kept
+        if kept is None or kept_key != key:
+            kept = self._cluster()
+            self._cluster_kept = (key, kept)
+        return kept
+
+    def _cluster(self) -> training.Cluster:
         sites = self.model.facilities
         blocks = (
             (sites[fid].region if fid in sites else f"site {fid}", h100e)

@@ -135,6 +135,11 @@ def test_kept_rooms_and_the_lowest_ask_anywhere_change_nothing(monkeypatch, scen
     # every site looks up every window; no replacement search is skipped on the bound
     # over all sites
     monkeypatch.setattr(ContractBook, "last_start_month", lambda self, site_id: 10**9)
+    monkeypatch.setattr(
+        ContractBook,
+        "committed_and_last_start",
+        lambda self, site_id, start, end: (self.committed_h100e(site_id, start, end), 10**9),
+    )
     monkeypatch.setattr(contracting, "lowest_ask_anywhere", lambda model, terms, credit: 0.0)
     full = run(scenario, seed, years)
     assert fingerprint(fast) == fingerprint(full)
@@ -335,3 +340,22 @@ def test_a_sellers_lowest_site_ask_is_the_lowest_over_every_site(monkeypatch):
     monkeypatch.setattr(Firm, "_lowest_site_ask", checked_lowest)
     run("lesson-brokers", 3, 4)
     assert len(checked) > 100 and max(checked) > 1
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
+def test_a_labs_cluster_kept_while_contracting_is_its_cluster_worked_out_again(
+    monkeypatch, scenario, seed, years
+):
+    kept_cluster = Lab.cluster
+    checked = []
+
+    def checked_cluster(self: Lab):
+        kept = kept_cluster(self)
+        assert kept == self._cluster()
+        checked.append(self.model.quote_epoch >= 0 and kept.h100e > 0)
+        return kept
+
+    monkeypatch.setattr(Lab, "cluster", checked_cluster)
+    m = run(scenario, seed, years)
+    assert sum(checked) > 100  # clusters asked for while contracting
+    assert any("starts a training run" in e.text for e in m.events)
