@@ -153,9 +153,11 @@ class Lab(Firm):
     def secured_h100e(self, month: int) -> float:
         return self.own_free_h100e(month) + self.bought_h100e(month)
 
-    def own_reservation_h100e(self, month: int) -> float:
+    def own_reservation_h100e(self, month: int, expected_h100e: float | None = None) -> float:
         need = self.need_h100e(month) - self.bought_h100e(month)
-        return min(self.expected_capacity_h100e(month), max(0.0, need))
+        if expected_h100e is None:
+            expected_h100e = self.expected_capacity_h100e(month)
+        return min(expected_h100e, max(0.0, need))
 
     def offers_whole_sites(self) -> bool:
         return True

@@ -133,7 +133,13 @@ def test_a_labs_kept_contract_sums_are_the_sums_over_its_contracts():
 def test_kept_rooms_and_the_lowest_ask_anywhere_change_nothing(monkeypatch, scenario, seed, years):
     fast = run(scenario, seed, years)
     # every site looks up every window; no replacement search is skipped on the bound
-    # over all sites
+    # over all sites; a seller kept with no room still asks for its free sites; a lab
+    # sums its expected capacity again for its own reservation
+    monkeypatch.setattr(Firm, "_no_room_kept", lambda self, start: False)
+    reservation = Lab.own_reservation_h100e
+    monkeypatch.setattr(
+        Lab, "own_reservation_h100e", lambda self, month, expected=None: reservation(self, month)
+    )
     monkeypatch.setattr(ContractBook, "last_start_month", lambda self, site_id: 10**9)
     monkeypatch.setattr(
         ContractBook,
