@@ -185,12 +185,14 @@ class Lab(Firm):
     def cluster(self) -> training.Cluster:
         """The largest cluster the lab can train one run on: one site, or its sites in
         one region linked (``training_linked_site_efficiency``). While the contracting
-        stage runs it is kept until the lab's contracts or sites change: nothing there
-        brings chips online or starts, ends or delivers a contract."""
+        stage runs it is kept until a contract the lab buys or sells starts or stops
+        delivery (``ContractBook.delivery_version``) or its sites change: nothing there
+        brings chips online or changes what a contract delivers, and the contracts it
+        signs are not yet delivered."""
         m = self.model
         if m.quote_epoch < 0:
             return self._cluster()
-        key = (m.quote_epoch, m.book.version(self.unique_id), len(self.facilities))
+        key = (m.quote_epoch, m.book.delivery_version(self.unique_id), len(self.facilities))
         kept_key, kept = self._cluster_kept
         if kept is None or kept_key != key:
             kept = self._cluster()
@@ -390,14 +392,22 @@ class Lab(Firm):
         ``training_run_months`` and the longest run a lab commits to: the compute its
         training budget commands grows as chip generations cut the price of compute and
         as its revenue grows (over the last year, at most ``frontier_growth_max_per_year``)."""
-        p = self.model.p
-        cheaper = math.exp(
-            -terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
-        )
-        budget = min(max(1.0, self.revenue_growth_per_year()), p.frontier_growth_max_per_year)
-        return training.worthwhile_run_months(
-            cheaper * budget, p.training_run_months, self.longest_run_months()
-        )
+        m, p = self.model, self.model.p
+        growth = self.revenue_growth_per_year()
+        # while the contracting stage runs, kept per revenue growth (the rest are parameters)
+        key = ("worthwhile run months", growth)
+        months = m.quote_memo.get(key) if m.quote_epoch >= 0 else None
+        if months is None:
+            cheaper = math.exp(
+                -terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
+            )
+            budget = min(max(1.0, growth), p.frontier_growth_max_per_year)
+            months = training.worthwhile_run_months(
+                cheaper * budget, p.training_run_months, self.longest_run_months()
+            )
+            if m.quote_epoch >= 0:
+                m.quote_memo[key] = months
+        return months
 
     def min_block_h100e(self) -> float:
         """The smallest block worth a run: ``training_min_fill`` of the plan, or, when

@@ -157,6 +157,9 @@ class ContractBook:
         # per firm, a count that grows whenever a contract it buys, sells or resells
         # joins or leaves its indexes: a firm's sums over its contracts keep while it holds
         self._versions: dict[int, int] = defaultdict(int)
+        # per firm, a count that grows whenever a contract it buys or sells starts or
+        # stops delivery or changes parties (what it has in delivery may change)
+        self._delivery_versions: dict[int, int] = defaultdict(int)
 
     # ------------------------------------------------------------------ questions
     def version(self, firm_id: int) -> int:
@@ -164,9 +167,19 @@ class ContractBook:
         one of them starts delivery."""
         return self._versions[firm_id]
 
+    def delivery_version(self, firm_id: int) -> int:
+        """Grows whenever a contract the firm buys or sells starts or stops delivery or
+        changes parties; a signature or a notice leaves it (nothing is delivered on a
+        contract not yet started, and a notice ends delivery only when it has run)."""
+        return self._delivery_versions[firm_id]
+
     def _touch(self, c: Contract) -> None:
         self._versions[c.buyer_id] += 1
         self._versions[c.seller_id] += 1
+
+    def _touch_delivery(self, c: Contract) -> None:
+        self._delivery_versions[c.buyer_id] += 1
+        self._delivery_versions[c.seller_id] += 1
 
     def __len__(self) -> int:
         return len(self.all)
@@ -244,6 +257,7 @@ class ContractBook:
         """Delivery starts: the contract becomes a tie of the network."""
         c.state = ContractState.ACTIVE
         self._touch(c)  # what the buyer and seller have in delivery changes
+        self._touch_delivery(c)
         self.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c))
 
     def end(self, c: Contract, reason: EndReason, month: int) -> None:
@@ -256,6 +270,7 @@ class ContractBook:
             )
         c.state = ContractState.ENDED
         self._touch(c)
+        self._touch_delivery(c)
         c.end_reason = reason
         c.ended_month = month
         c.delivered_h100e = 0.0
@@ -336,6 +351,7 @@ class ContractBook:
     def _change_party(self, c: Contract, **ids: int) -> None:
         active = c.state == ContractState.ACTIVE
         self._touch(c)
+        self._touch_delivery(c)
         if active:
             self.network.contract_ended(
                 c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
@@ -343,6 +359,7 @@ class ContractBook:
         for name, value in ids.items():
             setattr(c, name, value)
         self._touch(c)
+        self._touch_delivery(c)
         if active:
             self.network.contract_started(
                 c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
