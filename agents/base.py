@@ -283,10 +283,14 @@ class Firm(mesa.Agent):
             changed.append(self)
 
     def _forget_kept(self) -> None:
-        self._sites_free = {}
-        self._windows_free = {}
+        # (an empty memo is kept as it is: most sellers asked kept nothing)
+        if self._sites_free:
+            self._sites_free = {}
+        if self._windows_free:
+            self._windows_free = {}
         self._selling_order = None
-        self._lowest_asks = {}
+        if self._lowest_asks:
+            self._lowest_asks = {}
 
     def site_sold(self, site: Facility) -> None:
         """A sale only takes room away, and only at ``site``: find its room again in the
@@ -372,7 +376,11 @@ class Firm(mesa.Agent):
     def _build_quotes(self, rfq: RFQ) -> list[Quote]:
         """The quotes of a seller with no site free over the request's window: a site it
         would build to suit, if any."""
-        build = self.build_to_suit_quote(rfq, rfq.capacity_h100e)
+        build = (
+            self.build_to_suit_quote(rfq, rfq.capacity_h100e)
+            if self.builds_to_suit and self.max_build_mw > 0
+            else None
+        )
         if build is None:
             self.unquoted_h100e += rfq.capacity_h100e
             return []
