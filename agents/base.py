@@ -355,7 +355,10 @@ class Firm(mesa.Agent):
         if not sites and rfq.capacity_h100e > 0:
             return self._build_quotes(rfq)
         spare = expected - self.own_reservation_h100e(start, expected) if sites else 0.0
-        out, served = self.site_quotes(sites, spare, start, term, rfq.buyer_credit)
+        # (nothing spare, as for most labs with sites: no site quotes)
+        out, served = (
+            ([], 0) if spare <= 0 else self.site_quotes(sites, spare, start, term, rfq.buyer_credit)
+        )
         quoted = served
         if served < rfq.capacity_h100e:
             build = self.build_to_suit_quote(rfq, rfq.capacity_h100e - served)
@@ -376,11 +379,14 @@ class Firm(mesa.Agent):
     def _build_quotes(self, rfq: RFQ) -> list[Quote]:
         """The quotes of a seller with no site free over the request's window: a site it
         would build to suit, if any."""
-        build = (
-            self.build_to_suit_quote(rfq, rfq.capacity_h100e)
-            if self.builds_to_suit and self.max_build_mw > 0
-            else None
+        # most sellers asked cannot build at all, or not in time whatever the size (the
+        # first two questions of ``build_to_suit_quote``, asked here without the call)
+        may_build = (
+            self.builds_to_suit
+            and self.max_build_mw > 0
+            and rfq.latest_start >= self.soonest_build_online()
         )
+        build = self.build_to_suit_quote(rfq, rfq.capacity_h100e) if may_build else None
         if build is None:
             self.unquoted_h100e += rfq.capacity_h100e
             return []
