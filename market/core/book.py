@@ -163,8 +163,8 @@ class ContractBook:
 
     # ------------------------------------------------------------------ questions
     def version(self, firm_id: int) -> int:
-        """Grows whenever the open contracts the firm buys, sells or resells change, or
-        one of them starts delivery."""
+        """Grows whenever the open contracts the firm buys, sells or resells change (a
+        contract starting delivery changes none of the months it covers)."""
         return self._versions[firm_id]
 
     def delivery_version(self, firm_id: int) -> int:
@@ -232,7 +232,10 @@ class ContractBook:
         totals = self._totals.get(site_id)
         if totals is None:
             return 0.0, -1
-        return totals.committed_h100e(start, end), totals.last_start_month()
+        last_start, first_end, whole = totals.span()
+        if last_start < end and start < first_end:  # every open contract overlaps
+            return whole, last_start
+        return totals.committed_h100e(start, end), last_start
 
     # ------------------------------------------------------------------ changes
     def add(self, c: Contract) -> None:
@@ -256,8 +259,7 @@ class ContractBook:
     def activate(self, c: Contract) -> None:
         """Delivery starts: the contract becomes a tie of the network."""
         c.state = ContractState.ACTIVE
-        self._touch(c)  # what the buyer and seller have in delivery changes
-        self._touch_delivery(c)
+        self._touch_delivery(c)  # what the buyer and seller have in delivery changes
         self.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c))
 
     def end(self, c: Contract, reason: EndReason, month: int) -> None:
