@@ -158,8 +158,9 @@ class Firm(mesa.Agent):
     def delivered_sold_h100e(self) -> float:
         return sum(c.delivered_h100e for c in self.sold if c.state == ContractState.ACTIVE)
 
-    def own_reservation_h100e(self, month: int) -> float:
-        """Capacity the firm keeps for itself at ``month``; providers keep none."""
+    def own_reservation_h100e(self, month: int, expected_h100e: float | None = None) -> float:
+        """Capacity the firm keeps for itself at ``month`` (``expected_h100e``: its
+        expected capacity then, when already summed); providers keep none."""
         return 0.0
 
     def annual_rate(self) -> float:
@@ -235,9 +236,9 @@ class Firm(mesa.Agent):
             # nothing committed is negative: a site expecting less than 1 H100e has no room
             if expected < 1.0:
                 continue
-            committed = book.committed_h100e(f.facility_id, start, start + 1)
+            committed, last_start = book.committed_and_last_start(f.facility_id, start, start + 1)
             if expected - committed >= 1.0:
-                sites.append((f, expected, committed, book.last_start_month(f.facility_id)))
+                sites.append((f, expected, committed, last_start))
         return _Room(sum(expected_at), sites)
 
     def _free_sites(self, start: int, end: int, room: _Room) -> tuple[float, list]:
@@ -282,8 +283,11 @@ class Firm(mesa.Agent):
             changed.append(self)
 
     def _forget_kept(self) -> None:
-        self._sites_free = {}
-        self._windows_free = {}
+        # (an empty memo is kept as it is: most sellers asked kept nothing)
+        if self._sites_free:
+            self._sites_free = {}
+        if self._windows_free:
+            self._windows_free = {}
         self._selling_order = None
         self._floor_ends = None
 
@@ -369,18 +373,18 @@ class Firm(mesa.Agent):
         """Quotes from capacity free over the whole requested term, site by site."""
         if not self.active or not self.sells_to(rfq):
             return []
+        if rfq.capacity_h100e > 0 and self._no_room_kept(rfq.start_month):
+            return self._build_quotes(rfq)  # most sellers: nothing free, at most a build
         term = self.quote_term_months(rfq)
         start, end = rfq.start_month, rfq.start_month + term
         expected, sites = self.free_sites(start, end)
-        if not sites and rfq.capacity_h100e > 0:  # most sellers: nothing free, at most a build
-            build = self.build_to_suit_quote(rfq, rfq.capacity_h100e)
-            if build is None:
-                self.unquoted_h100e += rfq.capacity_h100e
-                return []
-            self.unquoted_h100e += max(0.0, rfq.capacity_h100e - build.capacity_h100e)
-            return [build]
-        spare = expected - self.own_reservation_h100e(start) if sites else 0.0
-        out, served = self.site_quotes(sites, spare, start, term, rfq.buyer_credit)
+        if not sites and rfq.capacity_h100e > 0:
+            return self._build_quotes(rfq)
+        spare = expected - self.own_reservation_h100e(start, expected) if sites else 0.0
+        # (nothing spare, as for most labs with sites: no site quotes)
+        out, served = (
+            ([], 0) if spare <= 0 else self.site_quotes(sites, spare, start, term, rfq.buyer_credit)
+        )
         quoted = served
         if served < rfq.capacity_h100e:
             build = self.build_to_suit_quote(rfq, rfq.capacity_h100e - served)
@@ -389,6 +393,31 @@ class Firm(mesa.Agent):
                 quoted = sum(q.capacity_h100e for q in out)
         self.unquoted_h100e += max(0.0, rfq.capacity_h100e - quoted)
         return out
+
+    def _no_room_kept(self, start: int) -> bool:
+        """Whether the sites with room in the month ``start`` are kept for this round and
+        there are none: then no site has room over any window from ``start``."""
+        if self._sites_free_epoch != self.model.quote_epoch or self._sites_free_epoch < 0:
+            return False
+        room = self._sites_free.get(start)
+        return room is not None and not room.sites
+
+    def _build_quotes(self, rfq: RFQ) -> list[Quote]:
+        """The quotes of a seller with no site free over the request's window: a site it
+        would build to suit, if any."""
+        # most sellers asked cannot build at all, or not in time whatever the size (the
+        # first two questions of ``build_to_suit_quote``, asked here without the call)
+        may_build = (
+            self.builds_to_suit
+            and self.max_build_mw > 0
+            and rfq.latest_start >= self.soonest_build_online()
+        )
+        build = self.build_to_suit_quote(rfq, rfq.capacity_h100e) if may_build else None
+        if build is None:
+            self.unquoted_h100e += rfq.capacity_h100e
+            return []
+        self.unquoted_h100e += max(0.0, rfq.capacity_h100e - build.capacity_h100e)
+        return [build]
 
     def site_quotes(
         self, sites: list, spare: float, start: int, term: int, buyer_credit: float

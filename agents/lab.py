@@ -71,6 +71,7 @@ class Lab(Firm):
         self._sums: dict[int, tuple[float, float]] = {}
         self._sums_version = -1
         self._swing: tuple[tuple[float, ...], float] = ((), 0.0)  # (history, its swing)
+        self._cluster_kept: tuple[tuple, training.Cluster | None] = ((), None)  # (key, cluster)
 
     # ------------------------------------------------------------------ views
     @property
@@ -158,9 +159,11 @@ class Lab(Firm):
     def secured_h100e(self, month: int) -> float:
         return self.own_free_h100e(month) + self.bought_h100e(month)
 
-    def own_reservation_h100e(self, month: int) -> float:
+    def own_reservation_h100e(self, month: int, expected_h100e: float | None = None) -> float:
         need = self.need_h100e(month) - self.bought_h100e(month)
-        return min(self.expected_capacity_h100e(month), max(0.0, need))
+        if expected_h100e is None:
+            expected_h100e = self.expected_capacity_h100e(month)
+        return min(expected_h100e, max(0.0, need))
 
     def offers_whole_sites(self) -> bool:
         return True
@@ -187,7 +190,22 @@ class Lab(Firm):
 
     def cluster(self) -> training.Cluster:
         """The largest cluster the lab can train one run on: one site, or its sites in
-        one region linked (``training_linked_site_efficiency``)."""
+        one region linked (``training_linked_site_efficiency``). While the contracting
+        stage runs it is kept until a contract the lab buys or sells starts or stops
+        delivery (``ContractBook.delivery_version``) or its sites change: nothing there
+        brings chips online or changes what a contract delivers, and the contracts it
+        signs are not yet delivered."""
+        m = self.model
+        if m.quote_epoch < 0:
+            return self._cluster()
+        key = (m.quote_epoch, m.book.delivery_version(self.unique_id), len(self.facilities))
+        kept_key, kept = self._cluster_kept
+        if kept is None or kept_key != key:
+            kept = self._cluster()
+            self._cluster_kept = (key, kept)
+        return kept
+
+    def _cluster(self) -> training.Cluster:
         sites = self.model.facilities
         blocks = (
             (sites[fid].region if fid in sites else f"site {fid}", h100e)
@@ -380,14 +398,22 @@ class Lab(Firm):
         ``training_run_months`` and the longest run a lab commits to: the compute its
         training budget commands grows as chip generations cut the price of compute and
         as its revenue grows (over the last year, at most ``frontier_growth_max_per_year``)."""
-        p = self.model.p
-        cheaper = math.exp(
-            -terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
-        )
-        budget = min(max(1.0, self.revenue_growth_per_year()), p.frontier_growth_max_per_year)
-        return training.worthwhile_run_months(
-            cheaper * budget, p.training_run_months, self.longest_run_months()
-        )
+        m, p = self.model, self.model.p
+        growth = self.revenue_growth_per_year()
+        # while the contracting stage runs, kept per revenue growth (the rest are parameters)
+        key = ("worthwhile run months", growth)
+        months = m.quote_memo.get(key) if m.quote_epoch >= 0 else None
+        if months is None:
+            cheaper = math.exp(
+                -terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
+            )
+            budget = min(max(1.0, growth), p.frontier_growth_max_per_year)
+            months = training.worthwhile_run_months(
+                cheaper * budget, p.training_run_months, self.longest_run_months()
+            )
+            if m.quote_epoch >= 0:
+                m.quote_memo[key] = months
+        return months
 
     def min_block_h100e(self) -> float:
         """The smallest block worth a run: ``training_min_fill`` of the plan, or, when

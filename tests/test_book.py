@@ -80,6 +80,35 @@ def test_committed_capacity_stays_exact_when_a_finer_capacity_joins_a_site():
         assert book.last_start_month(1) == max(starts, default=-1)
 
 
+def test_a_window_every_open_contract_overlaps_reads_the_kept_whole_capacity_exactly():
+    # a site with a few long contracts: most windows lie inside the span where every
+    # contract overlaps, whose whole capacity is kept across months until the contracts
+    # change (a signature, an end, a notice)
+    rng = random.Random(11)
+    book = two_seller_book()
+    cid = 0
+    for month in range(60):
+        book.start_month()
+        if rng.random() < 0.3 or not book.open():
+            cid += 1
+            cap = rng.choice([0.1, 3.3, 1e7]) * (1.0 + rng.random())
+            book.add(contract(cid, 1, cap, month + rng.randint(0, 3), rng.randint(12, 36)))
+        live = [c for c in book.open() if month < c.end_month - 1]
+        if rng.random() < 0.1 and live:
+            c = rng.choice(live)
+            if c.start_month < month + 1 < c.end_month:
+                book.give_notice(c, month + 1)
+        if rng.random() < 0.1 and book.open():
+            book.end(rng.choice(book.open()), "expired", month)
+        for a in range(month, month + 40, 2):
+            for b in (a + 1, a + 5):
+                assert book.committed_h100e(1, a, b) == brute_force(book, 1, a, b)
+                assert book.committed_and_last_start(1, a, b) == (
+                    brute_force(book, 1, a, b),
+                    max((c.start_month for c in book.open()), default=-1),
+                )
+
+
 def test_an_ended_contract_leaves_every_index_and_the_network():
     net = MarketNetwork()
     for firm in (1, 2):

@@ -133,8 +133,19 @@ def test_a_labs_kept_contract_sums_are_the_sums_over_its_contracts():
 def test_kept_rooms_and_the_lowest_ask_anywhere_change_nothing(monkeypatch, scenario, seed, years):
     fast = run(scenario, seed, years)
     # every site looks up every window; no replacement search is skipped on the bound
-    # over all sites
+    # over all sites; a seller kept with no room still asks for its free sites; a lab
+    # sums its expected capacity again for its own reservation
+    monkeypatch.setattr(Firm, "_no_room_kept", lambda self, start: False)
+    reservation = Lab.own_reservation_h100e
+    monkeypatch.setattr(
+        Lab, "own_reservation_h100e", lambda self, month, expected=None: reservation(self, month)
+    )
     monkeypatch.setattr(ContractBook, "last_start_month", lambda self, site_id: 10**9)
+    monkeypatch.setattr(
+        ContractBook,
+        "committed_and_last_start",
+        lambda self, site_id, start, end: (self.committed_h100e(site_id, start, end), 10**9),
+    )
     monkeypatch.setattr(contracting, "lowest_ask_anywhere", lambda model, terms, credit: 0.0)
     full = run(scenario, seed, years)
     assert fingerprint(fast) == fingerprint(full)
@@ -440,3 +451,22 @@ def test_the_lowest_ask_among_a_labs_sellers_is_the_lowest_of_their_lowest_asks(
     monkeypatch.setattr(contracting, "lowest_ask_among", checked_among)
     run(scenario, seed, years)
     assert len(checked) > 20 and max(checked) > 1
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
+def test_a_labs_cluster_kept_while_contracting_is_its_cluster_worked_out_again(
+    monkeypatch, scenario, seed, years
+):
+    kept_cluster = Lab.cluster
+    checked = []
+
+    def checked_cluster(self: Lab):
+        kept = kept_cluster(self)
+        assert kept == self._cluster()
+        checked.append(self.model.quote_epoch >= 0 and kept.h100e > 0)
+        return kept
+
+    monkeypatch.setattr(Lab, "cluster", checked_cluster)
+    m = run(scenario, seed, years)
+    assert sum(checked) > 100  # clusters asked for while contracting
+    assert any("starts a training run" in e.text for e in m.events)

@@ -42,15 +42,21 @@ class SiteTotals:
     summed over the few months in the two dicts instead of over kept prefix sums (a
     site has a handful of open contracts). The answer for each window asked about is
     kept, as a float under one integer key, until the site's contracts change or the
-    book forgets it (``forget``)."""
+    book forgets it (``forget``).
 
-    __slots__ = ("_by_end", "_by_start", "_kept", "_shift")
+    Over any window from before the earliest end month to after the latest start month
+    every open contract overlaps, so the answer is their whole capacity: that sum and
+    the two months (``_span``) are kept, across months, until the contracts change."""
+
+    __slots__ = ("_by_end", "_by_start", "_kept", "_shift", "_span")
 
     def __init__(self) -> None:
         self._by_start: dict[int, int] = {}
         self._by_end: dict[int, int] = {}
         self._shift = 0  # totals are in units of 2**-shift
         self._kept: dict[int, float] | None = None  # answers by window key
+        # (latest start month, earliest end month, capacity of every open contract)
+        self._span: tuple[int, int, float] | None = None
 
     def add(self, c: Contract, sign: int) -> None:
         num, den = c.capacity_h100e.as_integer_ratio()
@@ -69,6 +75,7 @@ class SiteTotals:
             else:
                 del months[month]
         self._kept = None
+        self._span = None
 
     def empty(self) -> bool:
         return not self._by_start
@@ -77,8 +84,26 @@ class SiteTotals:
         """Drop the kept answers."""
         self._kept = None
 
+    def span(self) -> tuple[int, int, float]:
+        """(latest start month, earliest end month, capacity of every open contract):
+        over a window from before that end to after that start, every contract overlaps
+        and ``summed_h100e`` is the capacity of all of them (the same exact sum)."""
+        span = self._span
+        if span is None:
+            if self._by_start:
+                whole = sum(self._by_start.values()) / (1 << self._shift)
+                span = (max(self._by_start), min(self._by_end), whole)
+            else:
+                span = (-1, -1, 0.0)
+            self._span = span
+        return span
+
     def committed_h100e(self, start: int, end: int) -> float:
-        """``summed_h100e``, kept per window (windows of months below ``_WINDOW_KEY``)."""
+        """``summed_h100e``, kept per window (windows of months below ``_WINDOW_KEY``);
+        over a window every open contract overlaps, their whole capacity (``span``)."""
+        last_start, first_end, whole = self.span()
+        if last_start < end and start < first_end:
+            return whole
         if not (0 <= start < _WINDOW_KEY and 0 <= end < _WINDOW_KEY):
             return self.summed_h100e(start, end)
         key = start * _WINDOW_KEY + end
@@ -100,7 +125,7 @@ class SiteTotals:
     def last_start_month(self) -> int:
         """The latest month an open contract here starts (-1: none): over any window
         from a month at or after it, the capacity committed is the first month's."""
-        return max(self._by_start, default=-1)
+        return self.span()[0]
 
 
 class ContractBook:
@@ -132,15 +157,29 @@ class ContractBook:
         # per firm, a count that grows whenever a contract it buys, sells or resells
         # joins or leaves its indexes: a firm's sums over its contracts keep while it holds
         self._versions: dict[int, int] = defaultdict(int)
+        # per firm, a count that grows whenever a contract it buys or sells starts or
+        # stops delivery or changes parties (what it has in delivery may change)
+        self._delivery_versions: dict[int, int] = defaultdict(int)
 
     # ------------------------------------------------------------------ questions
     def version(self, firm_id: int) -> int:
-        """Grows whenever the open contracts the firm buys, sells or resells change."""
+        """Grows whenever the open contracts the firm buys, sells or resells change (a
+        contract starting delivery changes none of the months it covers)."""
         return self._versions[firm_id]
+
+    def delivery_version(self, firm_id: int) -> int:
+        """Grows whenever a contract the firm buys or sells starts or stops delivery or
+        changes parties; a signature or a notice leaves it (nothing is delivered on a
+        contract not yet started, and a notice ends delivery only when it has run)."""
+        return self._delivery_versions[firm_id]
 
     def _touch(self, c: Contract) -> None:
         self._versions[c.buyer_id] += 1
         self._versions[c.seller_id] += 1
+
+    def _touch_delivery(self, c: Contract) -> None:
+        self._delivery_versions[c.buyer_id] += 1
+        self._delivery_versions[c.seller_id] += 1
 
     def __len__(self) -> int:
         return len(self.all)
@@ -188,6 +227,16 @@ class ContractBook:
         totals = self._totals.get(site_id)
         return totals.last_start_month() if totals else -1
 
+    def committed_and_last_start(self, site_id: int, start: int, end: int) -> tuple[float, int]:
+        """(``committed_h100e``, ``last_start_month``) of the site in one lookup."""
+        totals = self._totals.get(site_id)
+        if totals is None:
+            return 0.0, -1
+        last_start, first_end, whole = totals.span()
+        if last_start < end and start < first_end:  # every open contract overlaps
+            return whole, last_start
+        return totals.committed_h100e(start, end), last_start
+
     # ------------------------------------------------------------------ changes
     def add(self, c: Contract) -> None:
         """A contract is signed."""
@@ -210,6 +259,7 @@ class ContractBook:
     def activate(self, c: Contract) -> None:
         """Delivery starts: the contract becomes a tie of the network."""
         c.state = ContractState.ACTIVE
+        self._touch_delivery(c)  # what the buyer and seller have in delivery changes
         self.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c))
 
     def end(self, c: Contract, reason: EndReason, month: int) -> None:
@@ -222,6 +272,7 @@ class ContractBook:
             )
         c.state = ContractState.ENDED
         self._touch(c)
+        self._touch_delivery(c)
         c.end_reason = reason
         c.ended_month = month
         c.delivered_h100e = 0.0
@@ -302,6 +353,7 @@ class ContractBook:
     def _change_party(self, c: Contract, **ids: int) -> None:
         active = c.state == ContractState.ACTIVE
         self._touch(c)
+        self._touch_delivery(c)
         if active:
             self.network.contract_ended(
                 c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
@@ -309,6 +361,7 @@ class ContractBook:
         for name, value in ids.items():
             setattr(c, name, value)
         self._touch(c)
+        self._touch_delivery(c)
         if active:
             self.network.contract_started(
                 c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)

@@ -39,9 +39,9 @@ def contract_round(model: ComputeMarket) -> None:
         rfqs = lab.requests()
         if not rfqs:
             continue
-        asked = sellers_asked(model, lab, seller_ids)
+        asked = [model.firm(sid) for sid in sellers_asked(model, lab, seller_ids)]
         for rfq in rfqs:
-            quotes = [q for sid in asked for q in model.firm(sid).quotes(rfq)]
+            quotes = [q for seller in asked for q in seller.quotes(rfq)]
             for q, take, price in lab.accept(rfq, quotes, share):
                 contracting.sign(model, lab, q, take, price, rfq.purpose, Origin.NEGOTIATED)
         lab.try_start_run()
