@@ -104,5 +104,22 @@ class ChipSupplier(mesa.Agent):
             adjust=p.chip_output_adjust_share,
             min_share=p.chip_min_output_share_per_month,
         )
+        if p.chip_guidance_weight > 0:
+            target = max(target, self._guided_output())
         self.pipeline.append(target)
         self.production_h100e_per_month = self.pipeline.pop(0)
+
+    def _guided_output(self) -> float:
+        """Output booked on buyers' guidance (``chips.guided_output``): the growth per
+        month of the demand buyers forecast over the year after the expansion lag."""
+        p = self.model.p
+        lag = max(1, p.chip_expansion_lag_months)
+        then = self.model.demand_forecast_h100e(lag)
+        later = self.model.demand_forecast_h100e(lag + 12)
+        growth = (later / then) ** (1.0 / 12.0) if then > 0 and later > 0 else 1.0
+        return chips.guided_output(
+            max(self.pipeline[-1], 1.0),
+            growth,
+            p.chip_guidance_weight,
+            p.chip_max_expansion_per_month,
+        )
