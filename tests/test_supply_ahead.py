@@ -3,6 +3,7 @@ several suppliers, and opening sites that hold chips of a stated generation."""
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from importlib import resources
 
@@ -82,3 +83,23 @@ def test_an_opening_site_holds_as_many_h100e_as_its_generation_fits():
 def test_a_negative_chip_generation_is_refused_naming_the_field():
     with pytest.raises(ScenarioError, match="chip_generation"):
         load_scenario(_colossus_with_generation(-1))
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_output_booked_before_the_start_grows_with_the_guidance(weight):
+    m = ComputeMarket(scenario="colossus-2026", rng=1, chip_guidance_weight=weight)
+    opening = {s.name: s.production_h100e_per_month for s in m.suppliers()}
+    m.step()
+    grows = m.demand_forecast_h100e(18) > m.demand_forecast_h100e(6)
+    assert grows
+    for s in m.suppliers():
+        booked = s.pipeline
+        if weight == 0:
+            # without guidance the opening output is booked until backlog moves it
+            assert booked[0] <= opening[s.name] * (1 + m.p.chip_max_expansion_per_month)
+        else:
+            assert all(b >= a for a, b in itertools.pairwise(booked))
+            assert booked[-1] > opening[s.name] * 1.1
+            assert booked[-1] <= opening[s.name] * (1 + m.p.chip_max_expansion_per_month) ** (
+                len(booked) + 1
+            ) * (1 + 1e-9)
