@@ -30,6 +30,8 @@ class ChipSupplier(mesa.Agent):
             1, model.p.chip_expansion_lag_months
         )
         self.delivered_last_month_h100e = 0.0
+        # whether the opening pipeline has been booked on buyers' guidance
+        self.booked_before_start = False
         self.delivered_12m: list[float] = []
         self.active = True
 
@@ -104,5 +106,34 @@ class ChipSupplier(mesa.Agent):
             adjust=p.chip_output_adjust_share,
             min_share=p.chip_min_output_share_per_month,
         )
+        if p.chip_guidance_weight > 0:
+            if not self.booked_before_start:
+                self._book_opening_pipeline()
+            target = max(target, self._guided_output())
         self.pipeline.append(target)
         self.production_h100e_per_month = self.pipeline.pop(0)
+
+    def _book_opening_pipeline(self) -> None:
+        """The output already booked when the run starts, on the same guidance: each
+        month of the expansion lag grows on the last as the demand buyers forecast
+        (``chips.guided_output``), instead of staying at the opening output."""
+        self.booked_before_start = True
+        planned = self.production_h100e_per_month
+        for k in range(len(self.pipeline)):
+            planned = max(self.pipeline[k], self._guided_output(planned))
+            self.pipeline[k] = planned
+
+    def _guided_output(self, planned: float | None = None) -> float:
+        """Output booked on buyers' guidance (``chips.guided_output``): the growth per
+        month of the demand buyers forecast over the year after the expansion lag."""
+        p = self.model.p
+        lag = max(1, p.chip_expansion_lag_months)
+        then = self.model.demand_forecast_h100e(lag)
+        later = self.model.demand_forecast_h100e(lag + 12)
+        growth = (later / then) ** (1.0 / 12.0) if then > 0 and later > 0 else 1.0
+        return chips.guided_output(
+            max(self.pipeline[-1] if planned is None else planned, 1.0),
+            growth,
+            p.chip_guidance_weight,
+            p.chip_max_expansion_per_month,
+        )

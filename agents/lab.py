@@ -383,15 +383,30 @@ class Lab(Firm):
         self.run_goal_h100e_months = (
             max(rival, own) * p.race_ambition * m.frontier_growth_per_year()
         )
-        target = self.run_goal_h100e_months / months
+        # no cluster larger than the largest site online: a plan past it asks for a block
+        # no seller holds, and the lab would wait for it instead of training
+        target = min(self.run_goal_h100e_months / months, m.largest_site_h100e())
         if p.training_run_cap_h100e > 0:
             target = min(target, p.training_run_cap_h100e)
-        price = max(m.spot_index, p.training_min_price_usd_per_h100e_hour)
+        price = max(
+            self.compute_price_usd_per_h100e_hour(), p.training_min_price_usd_per_h100e_hour
+        )
         budget = p.training_budget_share_of_cash * (
             max(0.0, self.cash_usd) + 12 * max(0.0, self.revenue_usd)
         )
         affordable = budget / (price * HOURS_PER_MONTH * months)
         self.run_plan_h100e = max(0.0, min(target, affordable))
+
+    def compute_price_usd_per_h100e_hour(self) -> float:
+        """What an H100e-hour of compute costs the lab: the mean price of the capacity it
+        holds under contract, or the spot index if that is lower or it holds none."""
+        held = price = 0.0
+        for c in self.bought:
+            if c.state == ContractState.ACTIVE:
+                held += c.capacity_h100e
+                price += c.capacity_h100e * c.price_usd_per_h100e_hour
+        spot = self.model.spot_index
+        return spot if held <= 0 else min(spot, price / held)
 
     def worthwhile_run_months(self) -> int:
         """The longest run worth training (``training.worthwhile_run_months``), between

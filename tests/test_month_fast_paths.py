@@ -141,10 +141,10 @@ def test_auction_bids_drawn_at_once_equal_one_draw_per_bidder(monkeypatch):
         return batched(model, seller, value)
 
     monkeypatch.setattr(lifecycle, "auction_bids", counted)
-    fast = _outputs(_run("lesson-consolidation", 5, 120))
+    fast = _outputs(_run("lesson-consolidation", 7, 120))
     assert calls, "the scenario should auction sites"
     monkeypatch.setattr(lifecycle, "auction_bids", _auction_bids_one_draw_each)
-    plain = _outputs(_run("lesson-consolidation", 5, 120))
+    plain = _outputs(_run("lesson-consolidation", 7, 120))
     assert fast == plain
 
 

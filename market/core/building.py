@@ -92,41 +92,70 @@ def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float, use
     site built for a buyer gets chips that buyer's software runs on: merchant GPUs, or
     a captive program's ASICs only when the buyer is that program's parent or
     partner. A provider building to sell to whoever comes values ASICs by the share
-    of users whose labs can run them (``sellable_share``)."""
-    backlog_cost = model.p.chip_backlog_cost_per_month
+    of users whose labs can run them (``sellable_share``). The order is placed in
+    ``chip_order_lots`` equal lots, each with the supplier that is cheapest once the
+    lots of this order already placed with it are counted in its backlog: a large
+    order is spread over several suppliers rather than queued at one (1: one
+    supplier takes the whole order)."""
     options = model.tech.suppliers_for(firm)
     if user is not None:
         options = [s for s in options if s.sells_to(user)] or options
     if not options or h100e <= 0:
         return
-    for_market = user is None and firm.reviews_investments()
+    placed = _lots_by_supplier(model, firm, options, h100e, user is None)
+    gen = model.tech.generation
+    prices = []
+    for s, lot_h100e in placed:
+        o = ChipOrder(
+            model.new_id("order"),
+            firm.unique_id,
+            s.unique_id,
+            f.facility_id,
+            lot_h100e,
+            model.month,
+            s.quote_price(firm),
+            long_term_agreement=firm.long_term_chip_deals or s.captive,
+            generation=gen,
+        )
+        s.add_order(o)
+        prices.append((lot_h100e, o.price_usd_per_h100e))
+    f.pending_h100e += h100e
+    add_to_outlook(model, h100e)
+    f.ordered_generation = gen
+    # what the site's chips cost per H100e, the lots' prices weighted by their size
+    f.chip_cost_usd_per_h100e = (
+        prices[0][1] if len(prices) == 1 else sum(q * p for q, p in prices) / h100e
+    )
+
+
+def _lots_by_supplier(
+    model: ComputeMarket, firm: Firm, options: list, h100e: float, for_market: bool
+) -> list[tuple[ChipSupplier, float]]:
+    """(supplier, H100e) for each supplier that takes lots of the order, in the order
+    they were first chosen (``order_chips``)."""
+    backlog_cost = model.p.chip_backlog_cost_per_month
+    lots = max(1, int(model.p.chip_order_lots))
+    lot_h100e = h100e / lots
+    taken: dict[int, float] = {}
+    order: list = []
 
     def cost(s) -> tuple[float, int]:
+        queued = s.backlog_h100e() + taken.get(s.unique_id, 0.0)
         price = s.quote_price(firm) * (
-            1 + backlog_cost * s.backlog_h100e() / max(s.production_h100e_per_month, 1.0)
+            1 + backlog_cost * queued / max(s.production_h100e_per_month, 1.0)
         )
         if for_market and s.captive:
             price /= max(sellable_share(model, s), 1e-9)
         return price, s.unique_id
 
-    s = min(options, key=cost)
-    gen = model.tech.generation
-    o = ChipOrder(
-        model.new_id("order"),
-        firm.unique_id,
-        s.unique_id,
-        f.facility_id,
-        h100e,
-        model.month,
-        s.quote_price(firm),
-        long_term_agreement=firm.long_term_chip_deals or s.captive,
-        generation=gen,
-    )
-    s.add_order(o)
-    f.pending_h100e += h100e
-    add_to_outlook(model, h100e)
-    f.ordered_generation = gen
-    f.chip_cost_usd_per_h100e = o.price_usd_per_h100e
+    for _ in range(lots):
+        s = min(options, key=cost)
+        if s.unique_id not in taken:
+            order.append(s)
+        taken[s.unique_id] = taken.get(s.unique_id, 0.0) + lot_h100e
+    if lots == 1:
+        return [(order[0], h100e)]
+    return [(s, taken[s.unique_id]) for s in order]
 
 
 def sellable_share(model: ComputeMarket, supplier: ChipSupplier) -> float:

@@ -130,7 +130,9 @@ def opening_facility(model: ComputeMarket, owner: Firm, spec: dict, scale: float
     status = FacilityStatus.ONLINE if online <= 0 else FacilityStatus.UNDER_CONSTRUCTION
     region = spec["region"] or owner.region
     f = building.new_facility(model, owner, name, region, power, status, max(online, 0), 0.0)
-    density = model.tech.h100e_per_mw(0)
+    gen = spec["chip_generation"]
+    f.ordered_generation = gen
+    density = model.tech.h100e_per_mw(gen)
     h100e = spec["capacity_h100e"] * scale if spec["capacity_h100e"] >= 0 else power * density
     h100e = min(h100e, power * density)
     cost = model.tech.merchant_price_usd_per_h100e()
@@ -139,7 +141,7 @@ def opening_facility(model: ComputeMarket, owner: Firm, spec: dict, scale: float
         life = model.p.chip_useful_life_months
         for share in OPENING_FLEET_AGE_SHARES:
             age = min(round(spec["chip_age_months"] * share), life - 1)
-            f.chips.append(ChipBatch(0, h100e / len(OPENING_FLEET_AGE_SHARES), -age, cost))
+            f.chips.append(ChipBatch(gen, h100e / len(OPENING_FLEET_AGE_SHARES), -age, cost))
 
 
 def opening_contract(model: ComputeMarket, spec: dict) -> None:

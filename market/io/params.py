@@ -1936,6 +1936,34 @@ MODEL_PARAMS: tuple[Param, ...] = (
         0.0,
         1.0,
     ),
+    # ---------------------------------------------------------------------------------
+    # Chip supply planned ahead: builders that spread a large order over several
+    # suppliers (docs/odd.md, "Chip supply"; docs/calibration.md, "The stock of chips
+    # delivered")
+    _p(
+        "chip_order_lots",
+        1,
+        "lots",
+        "A builder places a chip order in this many equal lots, each with the supplier "
+        "that is cheapest once its backlog, the lots of this order already placed with it "
+        "included, is counted (chip_backlog_cost_per_month): a large order is spread over "
+        "several suppliers instead of waiting at one. 1 = one supplier takes the whole order.",
+        "supply",
+        1,
+        20,
+    ),
+    _p(
+        "chip_guidance_weight",
+        0.0,
+        "share",
+        "Share of the growth its buyers forecast for the demand they serve (over the year "
+        "after chip_expansion_lag_months) that a supplier books in output ahead, whatever "
+        "its backlog, within chip_max_expansion_per_month. 0 = output follows the backlog "
+        "only; 1 = output also grows as fast as the demand buyers forecast.",
+        "supply",
+        0.0,
+        1.0,
+    ),
 )
 
 PARAMS: dict[str, Param] = {p.name: p for p in MODEL_PARAMS}

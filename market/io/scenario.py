@@ -253,6 +253,17 @@ SECTIONS: dict[str, tuple[Param, ...]] = {
             600,
             integer=True,
         ),
+        _f(
+            "chip_generation",
+            0,
+            "generation",
+            "Generation of the installed chips (0: the H100 class; 1: the next, which "
+            "fits generation_density_gain times the H100e in a MW). A site's power holds "
+            "as many H100e as its generation allows.",
+            0,
+            20,
+            integer=True,
+        ),
     ),
     "contract": (
         _f("buyer", "", "-", "Buying firm.", required=True),

@@ -91,3 +91,18 @@ def production_target(
     today's output, never below ``min_share`` of it."""
     wanted = backlog_h100e / max(target_backlog_months, 1e-9) * adjust + production * (1.0 - adjust)
     return min(production * (1.0 + max_expansion), max(production * min_share, wanted))
+
+
+def guided_output(
+    planned: float,
+    forecast_growth_per_month: float,
+    weight: float,
+    max_expansion: float,
+) -> float:
+    """Output a supplier books on its buyers' guidance, whatever its backlog: the latest
+    output it has planned, grown by a share ``weight`` of the growth per month its
+    buyers forecast for the demand they serve (0: none), never more than
+    ``max_expansion`` a month. Foundry and packaging capacity is booked a year or more
+    ahead on that guidance, so it does not wait for orders to queue."""
+    growth = 1.0 + weight * (max(forecast_growth_per_month, 1.0) - 1.0)
+    return planned * min(growth, 1.0 + max_expansion)
