@@ -365,12 +365,13 @@ class Lab(Firm):
         return math.sqrt(12.0 * sum((x - mean) ** 2 for x in steps) / (len(steps) - 1))
 
     # ------------------------------------------------------------------ training
-    def plan_training(self) -> None:
+    def plan_training(self, largest_site_h100e: float) -> None:
         """Size the next frontier run against the strongest rival's last run (or the
         lab's own run in progress), extrapolated a year ahead at the frontier's recent
         growth, times the lab's ambition: labs plan the next run while training this one.
         The cluster it plans for reaches that goal in the longest run worth training
-        (``worthwhile_run_months``), within its training budget."""
+        (``worthwhile_run_months``), within its training budget and no larger than the
+        largest site online (``largest_site_h100e``, found once a month for all labs)."""
         m, p = self.model, self.model.p
         months = self.worthwhile_run_months()
         rival = m.largest_last_run_h100e_months(exclude=self.unique_id)
@@ -385,7 +386,7 @@ class Lab(Firm):
         )
         # no cluster larger than the largest site online: a plan past it asks for a block
         # no seller holds, and the lab would wait for it instead of training
-        target = min(self.run_goal_h100e_months / months, m.largest_site_h100e())
+        target = min(self.run_goal_h100e_months / months, largest_site_h100e)
         if p.training_run_cap_h100e > 0:
             target = min(target, p.training_run_cap_h100e)
         price = max(

@@ -263,10 +263,6 @@ class ComputeMarket(mesa.Model):
         self._top_runs = [(size, -neg) for size, neg in runs]
         self._leader_capability = max((lab.capability for lab in self.labs()), default=0.0)
 
-    def largest_site_h100e(self) -> float:
-        """The capacity of the largest site online, in H100e."""
-        return max((f.capacity_h100e for f in self.facilities.values()), default=0.0)
-
     def largest_last_run_h100e_months(self, exclude: int | None = None) -> float:
         for size, lab_id in self._top_runs:
             if lab_id != exclude:

@@ -28,8 +28,9 @@ def stage_demand(model: ComputeMarket) -> None:
         for lab in labs:
             lab.share = shares[lab.unique_id]
     model.refresh_leaders()
+    largest_site_h100e = max((f.capacity_h100e for f in model.facilities.values()), default=0.0)
     for lab in labs:
-        lab.plan_training()
+        lab.plan_training(largest_site_h100e)
 
 
 def grow_demand(model: ComputeMarket) -> None:
