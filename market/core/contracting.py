@@ -31,6 +31,12 @@ LOWEST_ASK_ROUNDING = 1.0 - 1e-9
 LOWEST_ASK_ANYWHERE = "lowest ask anywhere"
 
 
+def _floor_key(key: tuple) -> tuple[float, int, str, float]:
+    """The inputs of ``site_floor`` but the buyer's credit, as ``Firm.floor_extremes``
+    keeps them (chip cost, generation, region, the seller's rate)."""
+    return key[0], key[1], key[2], key[3]
+
+
 def seller_power(model: ComputeMarket) -> float:
     """Sellers' share of the surplus this month (rises with scarcity)."""
     p = model.p
@@ -308,7 +314,7 @@ def lowest_ask_among(model: ComputeMarket, sellers: list[Firm], rfq: RFQ) -> flo
         spans[term] = (lo, hi) if kept is None else (min(kept[0], lo), max(kept[1], hi))
     lowest = math.inf
     for term, ends in spans.items():
-        floors = [site_floor(model, *key, rfq.buyer_credit) for _, key in ends]
+        floors = [site_floor(model, *_floor_key(key), rfq.buyer_credit) for _, key in ends]
         for floor in (min(floors), max(floors)):
             for whole in (False, True):
                 lowest = min(lowest, site_ask(model, floor, term, whole))
@@ -361,7 +367,7 @@ class LowestAskAnywhere:
         """(lowest, highest) floor over the inputs for a buyer of this credit."""
         kept = self.floors.get(credit)
         if kept is None and self.ends is not None:
-            floors = [site_floor(self.model, *key, credit) for _, key in self.ends]
+            floors = [site_floor(self.model, *_floor_key(key), credit) for _, key in self.ends]
             kept = self.floors[credit] = (min(floors), max(floors))
         return kept
 
