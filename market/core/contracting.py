@@ -34,7 +34,8 @@ LOWEST_ASK_ANYWHERE = "lowest ask anywhere"
 def _floor_key(key: tuple) -> tuple[float, int, str, float]:
     """The inputs of ``site_floor`` but the buyer's credit, as ``Firm.floor_extremes``
     keeps them (chip cost, generation, region, the seller's rate)."""
-    return key[0], key[1], key[2], key[3]
+    cost, generation, region, rate = key
+    return cost, generation, region, rate
 
 
 def seller_power(model: ComputeMarket) -> float:
