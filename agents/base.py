@@ -32,6 +32,10 @@ NEUTRAL_CREDIT = 0.5
 # the key, in the model's quote memo, of the sellers whose sites changed while a
 # contracting round runs (a list; absent: nobody keeps count)
 CHANGED_SELLERS = "sellers changed"
+# a site's inputs of ``site_floor`` but the buyer's credit: chip cost, generation, region,
+# the seller's rate; and (floor for a buyer of credit 1, those inputs)
+FloorInputs = tuple[float, int, str, float]
+FloorEnd = tuple[float, FloorInputs]
 
 
 def site_floor(
@@ -135,7 +139,7 @@ class Firm(mesa.Agent):
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
         self._selling_order: list[tuple[int, Facility]] | None = None  # in selling order
         # (its rate, its ``_floor_inputs``, its ``floor_extremes``) while the stage runs
-        self._floor_ends: tuple | None = None
+        self._floor_ends: tuple[float, list, tuple[FloorEnd, FloorEnd]] | None = None
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -347,7 +351,7 @@ class Firm(mesa.Agent):
             kept is not None and kept[0] == self.annual_rate() and kept[1] == self._floor_inputs()
         )
 
-    def floor_extremes(self) -> tuple[tuple, tuple]:
+    def floor_extremes(self) -> tuple[FloorEnd, FloorEnd]:
         """((floor, inputs), (floor, inputs)) of its sites with the lowest and the highest
         floor for a buyer of credit 1 (no credit premium), with the inputs of
         ``site_floor`` but the buyer's credit (chip cost, generation, region, its rate).
@@ -362,11 +366,11 @@ class Firm(mesa.Agent):
             self._sites_free_epoch = epoch
         kept = self._floor_ends
         if kept is None or kept[0] != rate:
-            m = self.model
-            ends = sorted(
-                (site_floor(m, *key, rate, 1.0), (*key, rate)) for key in self._floor_inputs()
+            m, inputs = self.model, self._floor_inputs()
+            ends: list[FloorEnd] = sorted(
+                (site_floor(m, *key, rate, 1.0), (*key, rate)) for key in inputs
             )
-            kept = self._floor_ends = (rate, self._floor_inputs(), (ends[0], ends[-1]))
+            kept = self._floor_ends = (rate, inputs, (ends[0], ends[-1]))
         return kept[2]
 
     def quotes(self, rfq: RFQ) -> list[Quote]:

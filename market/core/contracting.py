@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING
 
 from agents import Firm, Lab
-from agents.base import CHANGED_SELLERS, site_ask, site_floor
+from agents.base import CHANGED_SELLERS, FloorEnd, FloorInputs, site_ask, site_floor
 from market.core import building, credit
 from market.core.calendar import month_label
 from market.io.records import (
@@ -29,13 +29,6 @@ if TYPE_CHECKING:
 LOWEST_ASK_ROUNDING = 1.0 - 1e-9
 # the key, in the model's quote memo, of the round's ``LowestAskAnywhere``
 LOWEST_ASK_ANYWHERE = "lowest ask anywhere"
-
-
-def _floor_key(key: tuple) -> tuple[float, int, str, float]:
-    """The inputs of ``site_floor`` but the buyer's credit, as ``Firm.floor_extremes``
-    keeps them (chip cost, generation, region, the seller's rate)."""
-    cost, generation, region, rate = key
-    return cost, generation, region, rate
 
 
 def seller_power(model: ComputeMarket) -> float:
@@ -305,7 +298,7 @@ def lowest_ask_among(model: ComputeMarket, sellers: list[Firm], rfq: RFQ) -> flo
     floor for a buyer of credit 1 (``Firm.floor_extremes``)."""
     if model.quote_epoch < 0:
         return min((f.lowest_site_ask(rfq) for f in sellers), default=math.inf)
-    spans: dict[int, tuple[tuple, tuple]] = {}  # per term: (lowest, highest) for credit 1
+    spans: dict[int, tuple[FloorEnd, FloorEnd]] = {}  # per term: (lowest, highest) for credit 1
     for f in sellers:
         if not f.active or not f.sells_to(rfq) or not f.facilities:
             continue
@@ -315,7 +308,7 @@ def lowest_ask_among(model: ComputeMarket, sellers: list[Firm], rfq: RFQ) -> flo
         spans[term] = (lo, hi) if kept is None else (min(kept[0], lo), max(kept[1], hi))
     lowest = math.inf
     for term, ends in spans.items():
-        floors = [site_floor(model, *_floor_key(key), rfq.buyer_credit) for _, key in ends]
+        floors = [site_floor(model, *key, rfq.buyer_credit) for _, key in ends]
         for floor in (min(floors), max(floors)):
             for whole in (False, True):
                 lowest = min(lowest, site_ask(model, floor, term, whole))
@@ -339,9 +332,9 @@ class LowestAskAnywhere:
 
     def __init__(self, model: ComputeMarket) -> None:
         self.model = model
-        self.inputs: set[tuple[float, int, str, float]] = set()
+        self.inputs: set[FloorInputs] = set()
         # (floor, input) for a buyer of credit 1: the lowest and the highest
-        self.ends: tuple[tuple, tuple] | None = None
+        self.ends: tuple[FloorEnd, FloorEnd] | None = None
         # per buyer credit: (lowest floor, highest floor) over the inputs
         self.floors: dict[float, tuple[float, float]] = {}
         self.bounds: dict[tuple, float] = {}
@@ -368,7 +361,7 @@ class LowestAskAnywhere:
         """(lowest, highest) floor over the inputs for a buyer of this credit."""
         kept = self.floors.get(credit)
         if kept is None and self.ends is not None:
-            floors = [site_floor(self.model, *_floor_key(key), credit) for _, key in self.ends]
+            floors = [site_floor(self.model, *key, credit) for _, key in self.ends]
             kept = self.floors[credit] = (min(floors), max(floors))
         return kept
 
