@@ -232,10 +232,7 @@ class ContractBook:
         totals = self._totals.get(site_id)
         if totals is None:
             return 0.0, -1
-        last_start, first_end, whole = totals.span()
-        if last_start < end and start < first_end:  # every open contract overlaps
-            return whole, last_start
-        return totals.committed_h100e(start, end), last_start
+        return totals.committed_h100e(start, end), totals.last_start_month()
 
     # ------------------------------------------------------------------ changes
     def add(self, c: Contract) -> None:
