@@ -585,6 +585,65 @@ def test_elasticity_from_history_inverts_the_demand_curve():
     assert e == pytest.approx(1.3)
 
 
+def test_the_clearing_price_rises_with_users_rationed_and_falls_with_idle_compute():
+    same = demand_response.clearing_price_ratio(1.2, 10.0, 10.0, 1.2)
+    short = demand_response.clearing_price_ratio(1.2, 20.0, 10.0, 1.0)
+    slack = demand_response.clearing_price_ratio(1.2, 10.0, 15.0, 1.2)
+    assert same == pytest.approx(1.2) and short == pytest.approx(2.4) and slack < 1.2
+    # users who do not answer the price, or no demand seen: no clearing price
+    assert demand_response.clearing_price_ratio(1.2, 20.0, 10.0, 0.0) == 0.0
+    assert demand_response.clearing_price_ratio(1.2, 0.0, 10.0, 1.2) == 0.0
+    assert demand_response.clearing_price_ratio(1.2, 5.0, 0.0, 1.2) == math.inf
+
+
+@given(
+    st.floats(0.2, 5.0),  # cost ratio
+    st.floats(1.0, 4.0),  # efficiency
+    st.floats(0.3, 2.5),  # elasticity
+    st.floats(1.0, 3.0),  # demand over the compute that could serve it
+)
+def test_pricing_at_the_clearing_price_matches_demand_to_the_compute_that_served_it(
+    cost, eff, elasticity, short
+):
+    kw = {
+        "compute_cost_ratio": cost,
+        "efficiency": eff,
+        "elasticity": elasticity,
+        "pass_through": 0.8,
+        "reference_revenue_usd_per_h100e_hour": 3.0,
+    }
+    seen = demand_response.respond(**kw)
+    potential_h100e = 100.0
+    demand_h100e = potential_h100e * seen.compute_demand_ratio
+    servable_h100e = demand_h100e / short
+    clearing = demand_response.clearing_price_ratio(
+        seen.token_price_ratio, demand_h100e, servable_h100e, elasticity
+    )
+    priced = demand_response.respond(**kw, clearing_price=clearing, max_premium=50.0)
+    assert potential_h100e * priced.compute_demand_ratio == pytest.approx(servable_h100e)
+    assert priced.token_price_ratio >= seen.token_price_ratio
+    assert priced.revenue_usd_per_h100e_hour >= seen.revenue_usd_per_h100e_hour
+    # planners still see the demand at the cost-based price
+    assert priced.compute_demand_ratio_at_cost == pytest.approx(seen.compute_demand_ratio)
+
+
+def test_the_scarcity_premium_is_bounded_and_never_cuts_below_the_cost_based_price():
+    cost_based = _respond(1.0).token_price_ratio
+    low = demand_response.respond(
+        compute_cost_ratio=1.0,
+        efficiency=1.0,
+        elasticity=1.2,
+        pass_through=0.8,
+        reference_revenue_usd_per_h100e_hour=3.0,
+        clearing_price=0.5,
+        max_premium=6.0,
+    )
+    assert low.token_price_ratio == cost_based
+    assert demand_response.scarcity_premium(1.0, 100.0, 6.0) == 6.0
+    assert demand_response.scarcity_premium(2.0, 3.0, 6.0) == pytest.approx(1.5)
+    assert demand_response.scarcity_premium(2.0, math.inf, 6.0) == 6.0
+
+
 # ------------------------------------------------------------------ technology
 def test_generation_gains_slow_and_the_cumulative_gain_is_bounded():
     gains = [technology.generation_gain(1.6, g, 3.0) for g in range(1, 26)]

@@ -65,7 +65,9 @@ def test_cheaper_compute_lowers_revenue_per_hour_and_raises_compute_demand():
     assert m.demand_h100e == pytest.approx(m.potential_demand_h100e)  # the first month
     assert m.revenue_usd_per_h100e_hour == pytest.approx(m.p.revenue_usd_per_h100e_hour)
     base_demand, base_revenue = m.demand_h100e, m.revenue_usd_per_h100e_hour
-    # the same month with compute costing half as much as in the first month
+    # the same month with compute costing half as much as in the first month, and
+    # capacity enough to serve what users then want (no scarcity premium)
+    m.online_at_use_h100e *= 10.0
     m.reference_compute_cost_usd_per_h100e_hour *= 2.0
     respond_to_price(m)
     assert m.demand_h100e > 1.5 * base_demand
@@ -75,6 +77,34 @@ def test_cheaper_compute_lowers_revenue_per_hour_and_raises_compute_demand():
     m.reference_compute_cost_usd_per_h100e_hour /= 4.0
     respond_to_price(m)
     assert m.demand_h100e < base_demand
+
+
+def test_labs_price_users_out_when_they_rationed_them_and_plan_for_demand_at_cost():
+    from market.core.stages.demand import respond_to_price
+
+    m = ComputeMarket(scenario="colossus-2026", rng=1)
+    m.step()
+    respond_to_price(m)
+    cost_based_price, cost_based_demand = m.token_price_ratio, m.demand_h100e
+    revenue = m.revenue_usd_per_h100e_hour
+    # last month every lab served half its users and no capacity stood idle
+    for lab in m.labs():
+        lab.demand_h100e = 2.0 * lab.used_inference_h100e
+    m.online_at_use_h100e = sum(
+        lab.used_inference_h100e + lab.used_training_h100e for lab in m.labs()
+    )
+    m.token_price_ratio = cost_based_price
+    respond_to_price(m)
+    assert m.token_price_ratio > 1.5 * cost_based_price
+    assert m.revenue_usd_per_h100e_hour > 1.5 * revenue
+    assert m.demand_h100e < 0.6 * cost_based_demand
+    # labs and builders plan for the demand users would have at the cost-based price
+    assert m.demand_at_cost_h100e == pytest.approx(cost_based_demand)
+    assert m.demand_forecast_h100e(0) == pytest.approx(cost_based_demand)
+    # with several times as much capacity idle as users were served, the premium goes
+    m.online_at_use_h100e *= 10.0
+    respond_to_price(m)
+    assert m.token_price_ratio == pytest.approx(cost_based_price)
 
 
 def test_labs_earn_the_revenue_per_hour_the_demand_stage_sets():
@@ -98,7 +128,7 @@ def _provider_market(**overrides):
 
 
 def _set_demand(m, h100e):
-    m.demand_h100e = h100e
+    m.demand_h100e = m.demand_at_cost_h100e = h100e  # the forecast reads the latter
     m.outlook_cache.clear()
 
 

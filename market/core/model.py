@@ -145,6 +145,9 @@ class ComputeMarket(mesa.Model):
         self.demand_index = 1.0
         self.potential_demand_h100e = p.inference_demand_h100e_initial
         self.demand_h100e = self.potential_demand_h100e
+        # users' demand at the cost-based token price, without labs' scarcity premium:
+        # what labs and builders plan capacity for (the demand stage)
+        self.demand_at_cost_h100e = self.potential_demand_h100e
         # users' answer to price and technology (the demand stage): token price relative
         # to the start, and what labs earn per H100e-hour they serve
         self.token_price_ratio = 1.0
@@ -358,7 +361,7 @@ def _kept_forecast_h100e(model: ComputeMarket, months_ahead: int) -> float:
     key = (
         model.month,
         months_ahead,
-        model.demand_h100e,
+        model.demand_at_cost_h100e,
         p.demand_growth_per_year,
         p.demand_growth_halflife_years,
         p.agentic_share_initial,
@@ -385,4 +388,4 @@ def _forecast_h100e(model: ComputeMarket, months_ahead: int) -> float:
         ),
         p.agentic_compute_multiplier,
     )
-    return model.demand_h100e * users * later / now
+    return model.demand_at_cost_h100e * users * later / now

@@ -136,7 +136,9 @@ OUTPUTS: tuple[Output, ...] = (
     _O(
         "token_price_index",
         "Users' token price relative to the first month: the cost of serving a token "
-        "(rental index over tokens per H100e-hour) passed on by cost_pass_through.",
+        "(rental index over tokens per H100e-hour) passed on by cost_pass_through, "
+        "raised toward the price that would have matched last month's users' demand to "
+        "the compute that could serve it when users were rationed.",
     ),
     _O(
         "revenue_usd_per_h100e_hour",

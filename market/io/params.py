@@ -427,7 +427,8 @@ MODEL_PARAMS: tuple[Param, ...] = (
         "max_scarcity_markup",
         6.0,
         "x",
-        "Upper bound of the scarcity markup.",
+        "Upper bound of the scarcity markup, on sellers' asks and on the token price "
+        "labs charge users when they ration them.",
         "contracting",
         1.0,
         50.0,

@@ -8,7 +8,10 @@ the token price with a constant elasticity; compute demand is token demand over
 tokens per H100e-hour; a lab's revenue per H100e-hour is the token price times tokens
 per H100e-hour. So when the cost of compute halves, labs earn less per H100e-hour and
 serve more of them (how much more depends on the elasticity), instead of earning the
-same per H100e-hour forever. Plain functions; no model. All quantities are ratios to
+same per H100e-hour forever. Labs that could not serve all their users also ration by
+price: the token price is the larger of that cost-based price and the price that would
+have matched last month's users' demand to the compute that could serve it
+(``clearing_price_ratio``, ``scarcity_premium``). Plain functions; no model. All quantities are ratios to
 a reference month (the scenario's start) unless their names carry a unit.
 """
 
@@ -38,12 +41,39 @@ def token_price_ratio(compute_cost_ratio: float, efficiency: float, pass_through
     return (compute_cost_ratio / efficiency) ** pass_through
 
 
+def clearing_price_ratio(
+    price_ratio: float, demand_h100e: float, servable_h100e: float, elasticity: float
+) -> float:
+    """The token price (relative to the reference) that would have matched a month's
+    users' demand, seen at ``price_ratio``, to the compute that could serve it
+    (``servable_h100e``: what users were served plus capacity that stood idle): at a
+    constant elasticity, price_ratio * (demand / servable) ** (1 / elasticity). 0 (no
+    clearing price: cost alone sets the price) when users do not answer the price or
+    no demand was seen; infinite when nothing could serve them."""
+    if elasticity <= 0 or demand_h100e <= 0 or price_ratio <= 0:
+        return 0.0
+    if servable_h100e <= 0:
+        return math.inf
+    return price_ratio * (demand_h100e / servable_h100e) ** (1.0 / elasticity)
+
+
+def scarcity_premium(cost_price_ratio: float, clearing_price_ratio: float, cap: float) -> float:
+    """What labs add to the cost-based token price when compute is short: the factor
+    that lifts it to the clearing price, within [1, ``cap``] (labs do not price below
+    cost for want of users, and a premium has the scarcity markup's bound)."""
+    if cost_price_ratio <= 0:
+        raise ValueError("the cost-based price ratio must be positive")
+    return min(cap, max(1.0, clearing_price_ratio / cost_price_ratio))
+
+
 @dataclass(frozen=True)
 class DemandResponse:
     token_price_ratio: float
     token_demand_ratio: float  # tokens users buy, relative to the reference
     compute_demand_ratio: float  # H100e needed to serve them, relative to the reference
     revenue_usd_per_h100e_hour: float  # what a lab earns per H100e-hour it serves
+    # H100e users would need at the cost-based token price (no scarcity premium)
+    compute_demand_ratio_at_cost: float = 0.0
 
 
 def respond(
@@ -53,23 +83,30 @@ def respond(
     elasticity: float,
     pass_through: float,
     reference_revenue_usd_per_h100e_hour: float,
+    clearing_price: float = 0.0,
+    max_premium: float = 1.0,
 ) -> DemandResponse:
     """Demand and revenue after compute cost and serving efficiency have moved by the
     given ratios since the reference month (potential demand growth is applied
-    separately, as a multiplier on the compute demand ratio).
+    separately, as a multiplier on the compute demand ratio), with the token price
+    lifted toward ``clearing_price`` (a ratio, ``clearing_price_ratio``) by at most
+    ``max_premium``.
 
-    - token price ratio p = (cost ratio / efficiency) ** pass_through
+    - token price ratio p = (cost ratio / efficiency) ** pass_through * premium
     - token demand ratio q = p ** -elasticity
     - compute demand ratio = q / efficiency
     - revenue per H100e-hour = reference revenue * p * efficiency
     """
-    p = token_price_ratio(compute_cost_ratio, efficiency, pass_through)
+    cost_based = token_price_ratio(compute_cost_ratio, efficiency, pass_through)
+    p = cost_based * scarcity_premium(cost_based, clearing_price, max_premium)
     q = p**-elasticity if elasticity > 0 else 1.0
+    at_cost = cost_based**-elasticity if elasticity > 0 else 1.0
     return DemandResponse(
         token_price_ratio=p,
         token_demand_ratio=q,
         compute_demand_ratio=q / efficiency,
         revenue_usd_per_h100e_hour=reference_revenue_usd_per_h100e_hour * p * efficiency,
+        compute_demand_ratio_at_cost=at_cost / efficiency,
     )
 
 

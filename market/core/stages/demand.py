@@ -81,10 +81,13 @@ def respond_to_price(model: ComputeMarket) -> None:
     token: the cost of compute (``compute_cost_usd_per_h100e_hour``, relative to the
     first month) over tokens per H100e-hour, which grow with
     ``serving_efficiency_gain_per_year``, with ``cost_pass_through``; token demand
-    answers it with ``token_price_elasticity``. Compute demand is potential demand times
-    the response's compute ratio; labs earn the token price times tokens per H100e-hour
-    (``revenue_usd_per_h100e_hour`` at the start)."""
+    answers it with ``token_price_elasticity``. Labs that rationed users last month
+    price toward the token price that would have matched them (``clearing_token_price``),
+    by at most ``max_scarcity_markup`` over the cost-based price. Compute demand is
+    potential demand times the response's compute ratio; labs earn the token price times
+    tokens per H100e-hour (``revenue_usd_per_h100e_hour`` at the start)."""
     p = model.p
+    clearing = clearing_token_price(model)
     model.compute_cost_usd_per_h100e_hour = compute_cost_usd_per_h100e_hour(model)
     if model.reference_compute_cost_usd_per_h100e_hour <= 0:
         model.reference_compute_cost_usd_per_h100e_hour = model.compute_cost_usd_per_h100e_hour
@@ -98,10 +101,32 @@ def respond_to_price(model: ComputeMarket) -> None:
         elasticity=p.token_price_elasticity,
         pass_through=p.cost_pass_through,
         reference_revenue_usd_per_h100e_hour=p.revenue_usd_per_h100e_hour,
+        clearing_price=clearing,
+        max_premium=p.max_scarcity_markup,
     )
     model.token_price_ratio = r.token_price_ratio
     model.revenue_usd_per_h100e_hour = r.revenue_usd_per_h100e_hour
     model.demand_h100e = model.potential_demand_h100e * r.compute_demand_ratio
+    model.demand_at_cost_h100e = model.potential_demand_h100e * r.compute_demand_ratio_at_cost
+
+
+def clearing_token_price(model: ComputeMarket) -> float:
+    """Labs ration users by price as well as by limits: the token price (a ratio to the
+    first month's) that would have matched last month's users' demand, at last month's
+    token price, to the compute that could have served it, what users were served plus
+    online capacity nobody used (``demand_response.clearing_price_ratio``). Users
+    rationed put it above last month's price, idle capacity below."""
+    labs = model.labs()
+    demand_h100e = sum(lab.demand_h100e for lab in labs)
+    served_h100e = sum(lab.used_inference_h100e for lab in labs)
+    used_h100e = served_h100e + sum(lab.used_training_h100e for lab in labs)
+    idle_h100e = max(0.0, model.online_at_use_h100e - used_h100e)
+    return demand_response.clearing_price_ratio(
+        model.token_price_ratio,
+        demand_h100e,
+        served_h100e + idle_h100e,
+        model.p.token_price_elasticity,
+    )
 
 
 def compute_cost_usd_per_h100e_hour(model: ComputeMarket) -> float:
