@@ -594,6 +594,9 @@ def test_the_clearing_price_rises_with_users_rationed_and_falls_with_idle_comput
     assert demand_response.clearing_price_ratio(1.2, 20.0, 10.0, 0.0) == 0.0
     assert demand_response.clearing_price_ratio(1.2, 0.0, 10.0, 1.2) == 0.0
     assert demand_response.clearing_price_ratio(1.2, 5.0, 0.0, 1.2) == math.inf
+    # users all but deaf to the price: no finite price clears, and nothing overflows
+    assert demand_response.clearing_price_ratio(1.0, 1e8, 6e5, 6e-8) == math.inf
+    assert demand_response.clearing_price_ratio(1.0, 6e5, 1e8, 6e-8) == 0.0
 
 
 @given(

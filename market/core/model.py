@@ -145,9 +145,7 @@ class ComputeMarket(mesa.Model):
         self.demand_index = 1.0
         self.potential_demand_h100e = p.inference_demand_h100e_initial
         self.demand_h100e = self.potential_demand_h100e
-        # users' demand at the cost-based token price, without labs' scarcity premium:
-        # what labs and builders plan capacity for (the demand stage)
-        self.demand_at_cost_h100e = self.potential_demand_h100e
+        self.demand_at_cost_h100e = self.potential_demand_h100e  # without labs' premium
         # users' answer to price and technology (the demand stage): token price relative
         # to the start, and what labs earn per H100e-hour they serve
         self.token_price_ratio = 1.0

@@ -25,6 +25,8 @@ from market.io.params import Param
 # declared in market.io.params (the investment and demand block)
 PARAMS: tuple[Param, ...] = ()
 
+MAX_EXPONENT = 700.0  # exp() of more overflows a float
+
 
 def efficiency_ratio(months: float, gain_per_year: float) -> float:
     """Tokens per H100e-hour relative to the reference month, after ``months``."""
@@ -54,7 +56,13 @@ def clearing_price_ratio(
         return 0.0
     if servable_h100e <= 0:
         return math.inf
-    return price_ratio * (demand_h100e / servable_h100e) ** (1.0 / elasticity)
+    ratio = demand_h100e / servable_h100e
+    exponent = math.log(ratio) / elasticity  # users all but deaf to the price: past a
+    if exponent > MAX_EXPONENT:  # float's range, no price clears (or any price does)
+        return math.inf
+    if exponent < -MAX_EXPONENT:
+        return 0.0
+    return price_ratio * ratio ** (1.0 / elasticity)
 
 
 def scarcity_premium(cost_price_ratio: float, clearing_price_ratio: float, cap: float) -> float:
