@@ -110,7 +110,7 @@ def test_no_quote_asks_less_than_its_sellers_lowest_site_ask(monkeypatch, scenar
 
 
 def test_a_labs_kept_contract_sums_are_the_sums_over_its_contracts():
-    m = ComputeMarket(scenario="lesson-brokers", rng=3, years=4)
+    m = ComputeMarket(scenario="lesson-brokers", rng=1, years=4)  # a seed whose labs resell
     checked = 0
     for _ in range(m.horizon_months):
         m.step()

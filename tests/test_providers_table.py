@@ -26,7 +26,7 @@ PROVIDER_COLUMNS = [
 
 
 def test_baseline_run_writes_providers_csv(tmp_path):
-    r = runner.run("baseline", seed=7, years=3, out=tmp_path / "run")
+    r = runner.run("baseline", seed=1, years=3, out=tmp_path / "run")  # forwards settle
     assert "providers.csv" in r.files
     prov = pd.read_csv(tmp_path / "run" / "providers.csv")
     assert list(prov.columns) == PROVIDER_COLUMNS
@@ -63,7 +63,7 @@ def _record_forward_cash(model):
 
 
 def test_forward_pnl_is_the_ledgers_forward_cash_and_sums_to_zero():
-    model = runner.build_model("baseline", seed=7, years=3)
+    model = runner.build_model("baseline", seed=1, years=3)  # a seed whose forwards settle
     received = _record_forward_cash(model)
     by_step: dict[int, dict[int, float]] = {}
     model.run_months(

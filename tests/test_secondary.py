@@ -23,7 +23,7 @@ def resales(m):
     return [c for c in m.contracts if c.origin == Origin.RESALE]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [2, 6])  # seeds whose labs resell in five years
 def test_resales_link_to_parents_they_fit_inside_and_money_is_conserved(seed):
     m = run(seed)
     subs = resales(m)
@@ -86,7 +86,7 @@ def test_a_bad_broker_field_is_one_error_line_and_nothing_is_written(
 
 
 def test_the_trade_and_survey_indices_are_published_and_differ():
-    m = ComputeMarket(scenario=EXCHANGE, rng=1, years=5)
+    m = ComputeMarket(scenario=EXCHANGE, rng=2, years=5)  # a seed whose labs resell
     vwap, survey = [], []
     for _ in range(m.horizon_months):
         m.step()
