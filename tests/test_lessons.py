@@ -225,50 +225,50 @@ QUOTED: dict[str, list[tuple[str, str, str]]] = {
         ("grid x0.5, wait 48", "rationed_mean", "68%"),
     ],
     "colossus-lease": [
-        ("lease allowed", "buyer_rationed_first_year", "8.0%"),
-        ("lease barred", "buyer_rationed_first_year", "16.8%"),
-        ("lease allowed", "buyer_revenue_busd", "157"),
-        ("lease barred", "buyer_revenue_busd", "130"),
-        ("lease allowed", "owner_user_revenue_busd", "87"),
-        ("lease barred", "owner_user_revenue_busd", "82"),
-        ("lease allowed", "owner_cash_busd", "486"),
-        ("lease barred", "owner_cash_busd", "160"),
-        ("lease allowed", "owner_sales_to_labs", "7.5"),
-        ("lease allowed", "owner_buyers", "4"),
-        ("lease allowed", "owner_lease_income_busd", "34"),
-        ("lease allowed", "owner_sale_price_usd", "4.24"),
+        ("lease allowed", "buyer_rationed_first_year", "7.2%"),
+        ("lease barred", "buyer_rationed_first_year", "17.0%"),
+        ("lease allowed", "buyer_revenue_busd", "227"),
+        ("lease barred", "buyer_revenue_busd", "198"),
+        ("lease allowed", "owner_user_revenue_busd", "148"),
+        ("lease barred", "owner_user_revenue_busd", "137"),
+        ("lease allowed", "owner_cash_busd", "1,136"),
+        ("lease barred", "owner_cash_busd", "637"),
+        ("lease allowed", "owner_sales_to_labs", "6.5"),
+        ("lease allowed", "owner_buyers", "3.5"),
+        ("lease allowed", "owner_lease_income_busd", "36"),
+        ("lease allowed", "owner_sale_price_usd", "4.14"),
         ("lease allowed, revenue 3.1", "owner_sale_price_usd", "4.94"),
-        ("lease allowed, revenue 3.1", "spot_mean_usd", "4.98"),
-        ("lease allowed", "spot_mean_usd", "2.74"),
+        ("lease allowed, revenue 3.1", "spot_mean_usd", "5.91"),
+        ("lease allowed", "spot_mean_usd", "3.00"),
     ],
     "brokers": [
-        ("resale", "resales", "3.5"),
-        ("resale, shrinking demand", "resales", "263"),
+        ("resale", "resales", "4.5"),
+        ("resale, shrinking demand", "resales", "180"),
         ("resale", "months_with_trades", "1.5"),
-        ("resale, shrinking demand", "months_with_trades", "69.5"),
-        ("resale", "resale_share_mean", "0.04%"),
-        ("resale, shrinking demand", "resale_share_mean", "3.3%"),
-        ("resale, shrinking demand", "resale_share_max", "21%"),
-        ("resale", "fill_rate_mean", "0.06%"),
-        ("resale, shrinking demand", "fill_rate_mean", "34%"),
-        ("resale", "rationed_mean", "44.8%"),
-        ("no resale", "rationed_mean", "44.6%"),
-        ("resale", "utilisation_mean", "96.6%"),
-        ("no resale", "utilisation_mean", "97.0%"),
-        ("resale", "spot_mean_usd", "4.19"),
-        ("no resale", "spot_mean_usd", "3.98"),
-        ("resale", "vwap_minus_survey_usd", "+0.38"),
-        ("resale, shrinking demand", "vwap_minus_survey_usd", "-0.79"),
-        ("resale", "lab_cash_busd", "1,153"),
-        ("no resale", "lab_cash_busd", "895"),
-        ("resale, shrinking demand", "spot_mean_usd", "1.68"),
-        ("no resale, shrinking demand", "spot_mean_usd", "1.61"),
-        ("resale, shrinking demand", "lab_cash_busd", "100"),
-        ("no resale, shrinking demand", "lab_cash_busd", "88"),
-        ("resale, shrinking demand", "rationed_mean", "7.1%"),
-        ("no resale, shrinking demand", "rationed_mean", "7.0%"),
-        ("resale, shrinking demand", "utilisation_mean", "76%"),
-        ("no resale, shrinking demand", "utilisation_mean", "75%"),
+        ("resale, shrinking demand", "months_with_trades", "62"),
+        ("resale", "resale_share_mean", "0.05%"),
+        ("resale, shrinking demand", "resale_share_mean", "2.2%"),
+        ("resale, shrinking demand", "resale_share_max", "16%"),
+        ("resale", "fill_rate_mean", "0.11%"),
+        ("resale, shrinking demand", "fill_rate_mean", "44%"),
+        ("resale", "rationed_mean", "6.3%"),
+        ("no resale", "rationed_mean", "6.5%"),
+        ("resale", "utilisation_mean", "92.5%"),
+        ("no resale", "utilisation_mean", "92.4%"),
+        ("resale", "spot_mean_usd", "3.99"),
+        ("no resale", "spot_mean_usd", "4.18"),
+        ("resale", "vwap_minus_survey_usd", "+0.31"),
+        ("resale, shrinking demand", "vwap_minus_survey_usd", "-0.69"),
+        ("resale", "lab_cash_busd", "1,049"),
+        ("no resale", "lab_cash_busd", "2,020"),
+        ("resale, shrinking demand", "spot_mean_usd", "1.70"),
+        ("no resale, shrinking demand", "spot_mean_usd", "1.68"),
+        ("resale, shrinking demand", "lab_cash_busd", "93"),
+        ("no resale, shrinking demand", "lab_cash_busd", "91"),
+        ("resale, shrinking demand", "rationed_mean", "1.9%"),
+        ("no resale, shrinking demand", "rationed_mean", "2.1%"),
+        ("resale, shrinking demand", "utilisation_mean", "67%"),
+        ("no resale, shrinking demand", "utilisation_mean", "70%"),
     ],
 }
 ABS_TOL = {
@@ -859,11 +859,11 @@ def a_grid_queue_hurts_at_once(c: Claims) -> None:
 @claim("colossus-lease")
 def xai_turns_seller_and_anthropic_rations_less(c: Claims) -> None:
     """Lesson 5: xAI sells capacity to other labs in every seed, the first deal signed by
-    2026-03 in 7 of 10 and by 2026-09 in every seed, to Anthropic in 6 of 10 seeds (Google
-    DeepMind 6, Meta 7); Anthropic's users, growing faster than the market (S7), are
-    rationed in 2026 a median 16.8% with the lease barred and 8.0% with it, about half
-    (lower in 9 of 10), and its revenue over 2026-2028 rises (9 of 10; by a median 24
-    billion USD). xAI also buys capacity in 2026 in every seed."""
+    2026-03 in 7 of 10 and by 2026-09 in every seed, to Anthropic in only 4 of 10 seeds
+    (Google DeepMind 6, Meta 6); Anthropic's users, growing faster than the market (S7),
+    are rationed in 2026 a median 17.0% with the lease barred and 7.2% with it, less than
+    half (lower in 10 of 10), and its revenue over 2026-2028 rises (9 of 10; by a median
+    31 billion USD). xAI also buys capacity in 2026 in every seed."""
     a, b = "lease allowed", "lease barred"
     c.count(a, "owner_sales_to_labs", lambda v: v > 0, "xAI sells to labs, seeds", ">=", 10)
     c.count(b, "owner_sales_to_labs", lambda v: v > 0, "xAI sells to labs, seeds", "<=", 0)
@@ -871,17 +871,19 @@ def xai_turns_seller_and_anthropic_rations_less(c: Claims) -> None:
             "first sale by 2026-03, seeds", ">=", 5)  # fmt: skip
     c.count(a, "owner_first_sale_month_index", lambda v: v <= 8,
             "first sale by 2026-09, seeds", ">=", 10)  # fmt: skip
-    c.count(a, "owner_sold_to_buyer", lambda v: v > 0, "xAI sells to Anthropic, seeds", ">=", 5)
+    # Anthropic is among xAI's buyers in some seeds only: its leases come as often from others
+    c.count(a, "owner_sold_to_buyer", lambda v: v > 0, "xAI sells to Anthropic, seeds", ">=", 2)
+    c.count(a, "owner_sold_to_buyer", lambda v: v > 0, "xAI sells to Anthropic, seeds", "<=", 6)
     # the buyers vary with the seed: Google DeepMind and Meta are among them in some
     c.count(a, "owner_sold_to_google_deepmind", lambda v: v > 0,
             "xAI sells to Google DeepMind, seeds", ">=", 3)  # fmt: skip
     c.count(a, "owner_sold_to_meta", lambda v: v > 0, "xAI sells to Meta, seeds", ">=", 3)
-    c.below(a, b, "buyer_rationed_first_year", ">=", 8)
+    c.below(a, b, "buyer_rationed_first_year", ">=", 9)
     c.median_of(a, "buyer_rationed_first_year", "in", (0.03, 0.12))
     c.median_of(b, "buyer_rationed_first_year", "in", (0.12, 0.25))
     ratio = c.median(a, "buyer_rationed_first_year") / c.median(b, "buyer_rationed_first_year")
     c.check("buyer_rationed_first_year: median allowed over median barred", ratio, "in",
-            (0.3, 0.7))  # fmt: skip
+            (0.25, 0.55))  # fmt: skip
     c.above(a, b, "buyer_revenue_busd", ">=", 8)
     gain = c.values(a, "buyer_revenue_busd") - c.values(b, "buyer_revenue_busd")
     c.check("Anthropic's revenue gain, median billion USD", np.median(gain), "in", (15, 60))
@@ -891,18 +893,19 @@ def xai_turns_seller_and_anthropic_rations_less(c: Claims) -> None:
 
 @claim("colossus-lease")
 def the_seller_keeps_its_users_and_adds_tenants(c: Claims) -> None:
-    """Lesson 5, the surprise: xAI's revenue from its own users over 2026-2028 is about
-    the same with the lease as without it (lower in 5 of 10, higher in 5; medians 87 and
-    82 billion USD): it leases what its users and its own training runs leave, a median
-    34 billion USD of lease income, far less than its users bring. Leasing does not
-    reliably make it richer: its cash at 2028-12 is higher in 5 of 10 seeds, lower in 5
-    (medians 486 vs 160 billion USD), the same seed's cash differing by a median of about
-    380 billion USD either way against at most 52 of lease income. Its lease price, a
-    median 4.24 USD per H100e-hour (2.8-5.0), is about half the reported 7.8 USD per
-    GPU-hour and below it in every seed."""
+    """Lesson 5, the surprise: leasing costs xAI no users: its revenue from its own users
+    over 2026-2028 is, if anything, a little higher with the lease (higher in 7 of 10,
+    lower in 3; medians 148 and 137 billion USD): it leases what its users and its own
+    training runs leave, a median 36 billion USD of lease income, far less than its users
+    bring. Leasing does not reliably make it richer: its cash at 2028-12 is higher in 6 of
+    10 seeds, lower in 4 (medians 1,136 vs 637 billion USD), the same seed's cash
+    differing by a median of about 950 billion USD either way against at most 52 of lease
+    income. Its lease price, a median 4.14 USD per H100e-hour (2.9-5.0), is about half the
+    reported 7.8 USD per GPU-hour and below it in every seed."""
     a, b = "lease allowed", "lease barred"
-    c.below(a, b, "owner_user_revenue_busd", "<=", 8)
-    c.above(a, b, "owner_user_revenue_busd", ">=", 2)
+    # no lower with the lease: higher in at least half the seeds, lower in at most half
+    c.above(a, b, "owner_user_revenue_busd", ">=", 5)
+    c.below(a, b, "owner_user_revenue_busd", "<=", 5)
     c.median_of(a, "owner_lease_income_busd", "<", c.median(a, "owner_user_revenue_busd"))
     c.median_of(a, "owner_lease_income_busd", "in", (15, 50))
     # no consistent gain in cash: neither way in more than 7 of 10 seeds
@@ -920,8 +923,8 @@ def the_seller_keeps_its_users_and_adds_tenants(c: Claims) -> None:
 @claim("colossus-lease")
 def richer_users_raise_the_lease_price(c: Claims) -> None:
     """Lesson 5, extension (revenue_usd_per_h100e_hour = 3.1): xAI's lease price rises
-    (8 of 10; median 4.94 vs 4.24 USD per H100e-hour) and the spot index with it (10 of
-    10; 4.98 vs 2.74)."""
+    (7 of 10; median 4.94 vs 4.14 USD per H100e-hour) and the spot index with it (10 of
+    10; 5.91 vs 3.00)."""
     a, b = "lease allowed, revenue 3.1", "lease allowed"
     c.above(a, b, "owner_sale_price_usd", ">=", 6)
     c.above(a, b, "spot_mean_usd", ">=", 8)
@@ -929,20 +932,25 @@ def richer_users_raise_the_lease_price(c: Claims) -> None:
 
 @claim("brokers")
 def a_tight_market_leaves_little_to_resell(c: Claims) -> None:
-    """Lesson 6: in the growing classroom market labs resell on the exchange in 6 of 10
-    seeds (a median 3.5 resales, in 1.5 of 120 months), but resold capacity is a median
-    0.04% of the labs' compute (1.8% in the busiest seed) and under 1% of the capacity bid
-    is filled: almost every lab is short, so few have capacity to spare. Rationing, the
-    spot index and utilisation show no consistent change against the market without
-    resale (higher in 5 or fewer seeds, lower in 5 or fewer; utilisation higher in 3,
-    lower in 3); the seeds without resales run exactly as without the secondary market."""
+    """Lesson 6: in the growing classroom market labs resell on the exchange in 7 of 10
+    seeds (a median 4.5 resales, in 1.5 of 120 months), but resold capacity is a median
+    0.05% of the labs' compute (0.5% in the busiest seed) and under 1% of the capacity bid
+    is filled: almost every lab is short, so few have capacity to spare (short labs raise
+    their users' price, so only about 6% of users go unserved, with or without resale).
+    Rationing, the spot index and utilisation show no consistent change against the
+    market without resale (higher in 5 or fewer seeds, lower in 5 or fewer; utilisation
+    higher in 3, lower in 4); the seeds without resales run exactly as without the
+    secondary market."""
     a, b = "resale", "no resale"
     c.count(a, "resales", lambda v: v > 0, "seeds with resales", ">=", 5)
     c.count(b, "resales", lambda v: v > 0, "seeds with resales", "<=", 0)
     c.median_of(a, "resale_share_mean", "<", 0.01)
     c.check("resale_share_mean: highest seed (resale)",
-            c.values(a, "resale_share_mean").max(), "<", 0.06)  # fmt: skip
-    c.median_of(a, "fill_rate_mean", "<", 0.05)
+            c.values(a, "resale_share_mean").max(), "<", 0.02)  # fmt: skip
+    c.median_of(a, "fill_rate_mean", "<", 0.01)
+    # few users go unserved, with or without resale
+    c.median_of(a, "rationed_mean", "<", 0.12)
+    c.median_of(b, "rationed_mean", "<", 0.12)
     for key in ("rationed_mean", "spot_mean_usd", "utilisation_mean"):
         c.above(a, b, key, "<=", 5)
         c.below(a, b, key, "<=", 5)
@@ -959,8 +967,8 @@ def a_tight_market_leaves_little_to_resell(c: Claims) -> None:
 @claim("brokers")
 def in_a_tight_market_trades_clear_above_list_prices(c: Claims) -> None:
     """Lesson 6, the indices: in the growing market, in the seeds with trades, the trade
-    index (VWAP) reads above the survey of providers' list prices in 4 of 6 seeds, by a
-    median 0.38 USD per H100e-hour over the months with trades: buyers short of compute
+    index (VWAP) reads above the survey of providers' list prices in 6 of 7 seeds, by a
+    median 0.31 USD per H100e-hour over the months with trades: buyers short of compute
     pay more for a month's block than providers with room list."""
     gap = c.values("resale", "vwap_minus_survey_usd")
     traded = gap[~np.isnan(gap)]
@@ -973,19 +981,19 @@ def in_a_tight_market_trades_clear_above_list_prices(c: Claims) -> None:
 @claim("brokers")
 def idle_reservations_are_resold_but_do_not_leave_labs_richer(c: Claims) -> None:
     """Lesson 6, extension (demand_growth_per_year = 0.7): with demand shrinking, labs
-    hold reservations they no longer need and resell them in every seed (a median 263
-    resales, in 69.5 of 120 months; 3.3% of the labs' compute on average, 21% in the
-    busiest month) and about a third of the capacity bid is filled. Resale does not leave
+    hold reservations they no longer need and resell them in every seed (a median 180
+    resales, in 62 of 120 months; 2.2% of the labs' compute on average, 16% in the
+    busiest month) and a median 44% of the capacity bid is filled. Resale does not leave
     labs consistently richer: they end with less cash than without it in 4 of 10 seeds
-    and more in 6 (median 100 vs 88 billion USD; resales clear near a spot index far below
-    what holders pay, and more labs exit with resale); users are rationed no less (lower
-    in 5, higher in 5; 7.1% vs 7.0%) and no more of the capacity is used (utilisation
-    higher in 6 of 10, lower in 4; 76% vs 75%)."""
+    and more in 6 (median 93 vs 91 billion USD; resales clear near a spot index far below
+    what holders pay, and which labs exit changes with resale); users are rationed no
+    less (lower in 5, higher in 5; 1.9% vs 2.1%) and no more of the capacity is used, if
+    anything less (utilisation higher in 3 of 10, lower in 7; 67% vs 70%)."""
     a, b = "resale, shrinking demand", "no resale, shrinking demand"
     c.count(a, "resales", lambda v: v > 0, "seeds with resales", ">=", 10)
     c.median_of(a, "resale_share_mean", "in", (0.01, 0.08))
     c.median_of(a, "resale_share_max", ">", 0.1)
-    c.median_of(a, "fill_rate_mean", "in", (0.2, 0.6))
+    c.median_of(a, "fill_rate_mean", "in", (0.3, 0.6))
     # no consistent change in cash: neither way in more than 7 of 10 seeds
     c.below(a, b, "lab_cash_busd", "<=", 7)
     c.above(a, b, "lab_cash_busd", "<=", 7)
@@ -993,18 +1001,18 @@ def idle_reservations_are_resold_but_do_not_leave_labs_richer(c: Claims) -> None
     c.above(a, b, "rationed_mean", "<=", 7)
     drop = c.median(b, "rationed_mean") - c.median(a, "rationed_mean")
     c.check("rationed_mean: median drop with resale, share points", drop, "<", 0.01)
-    # no more of the capacity used: no consistent change either way, medians within 3 points
-    c.above(a, b, "utilisation_mean", "<=", 7)
-    c.below(a, b, "utilisation_mean", "<=", 7)
+    # no more of the capacity used, if anything less: higher in at most half the seeds,
+    # the median with resale not above the median without by more than a point
+    c.above(a, b, "utilisation_mean", "<=", 5)
     gap = c.median(a, "utilisation_mean") - c.median(b, "utilisation_mean")
-    c.check("utilisation_mean: median gap with resale, share points", abs(gap), "<", 0.03)
+    c.check("utilisation_mean: median gap with resale, share points", gap, "<", 0.01)
 
 
 @claim("brokers")
 def with_idle_reservations_trades_clear_below_list_prices(c: Claims) -> None:
     """Lesson 6, extension, the indices: with demand shrinking the trade index reads
-    below the survey in 10 of 10 seeds (median gap -0.79 USD per H100e-hour, against
-    +0.38 in the growing market), below it in a median 97% of the months with trades:
+    below the survey in 10 of 10 seeds (median gap -0.69 USD per H100e-hour, against
+    +0.31 in the growing market), below it in a median 82% of the months with trades:
     resale asks follow the spot index, which in a glut falls far below the list prices
     providers still post."""
     gap = c.values("resale, shrinking demand", "vwap_minus_survey_usd")
