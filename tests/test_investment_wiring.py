@@ -210,3 +210,21 @@ def test_a_site_built_for_a_lab_gets_chips_that_lab_can_run():
     assert 0.0 < building.sellable_share(m, trainium) < 1.0
     assert building.sellable_share(m, m.firms_by_name["Maia"]) == 0.0
     assert building.sellable_share(m, m.firms_by_name["Nvidia"]) == pytest.approx(1.0)
+
+
+def test_a_provider_values_a_site_from_when_the_grid_connects_it():
+    """A site runs only once it is built and its power is connected: a builder whose
+    region's grid queue is decades long does not start a site that would pay if it ran
+    after its build time alone."""
+    from market.core import building
+
+    m, firm = _provider_market()
+    size = 0.25 * firm.max_site_mw() * m.tech.density_now()
+    _set_demand(m, 1e12)  # every H100e will be used
+    assert building.months_to_online(m, firm, size) == firm.build_months()
+    assert building.build_pays(m, firm, size)
+    region = m.regions[firm.region]
+    region.queue_clears_month = m.month + 30 * 12  # 30 years of sites booked ahead
+    m.outlook_cache.clear()
+    assert building.months_to_online(m, firm, size) > 30 * 12
+    assert not building.build_pays(m, firm, size)

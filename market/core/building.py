@@ -8,6 +8,7 @@ from functools import reduce
 from typing import TYPE_CHECKING
 
 from market.core.calendar import month_label
+from market.core.grid import NEVER_MONTH
 from market.io.records import ChipBatch, ChipOrder, Facility, FacilityStatus, FirmKind
 from market.mechanisms import investment
 
@@ -328,12 +329,25 @@ def chips_pay(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> bo
     return value - capex > model.p.investment_hurdle * capex
 
 
+def months_to_online(model: ComputeMarket, firm: Firm, h100e: float) -> int:
+    """Months until a site of ``h100e`` started now would run: its build time, or the
+    wait for its region's grid to connect its power if that is longer (the site comes
+    online when both are done, ``start_build``). A connection that never comes counts
+    as ``NEVER_MONTH`` months."""
+    mw = h100e / model.tech.density_now()
+    ready = model.regions[firm.region].ready_month(model.month, mw)
+    grid = math.ceil(ready) - model.month if math.isfinite(ready) else NEVER_MONTH
+    return max(firm.build_months(), min(grid, NEVER_MONTH))
+
+
 def build_pays(model: ComputeMarket, firm: Firm, h100e: float) -> bool:
     """Whether a new site of ``h100e`` clears the hurdle: the value of its margin at the
-    utilisation expected once it is online (itself counted in the market's capacity)
-    over the capex of the chips and of the building's share used over the chips' life."""
+    utilisation expected once it is online (itself counted in the market's capacity),
+    discounted over the months until it is built and connected to the grid
+    (``months_to_online``), over the capex of the chips and of the building's share used
+    over the chips' life."""
     p, tech = model.p, model.tech
-    months = firm.build_months()
+    months = months_to_online(model, firm, h100e)
     if not new_chips_may_pay(model, months, h100e):
         return False  # anyone would hold the new site's chips at once
     u = expected_utilisation(model, firm, months, h100e)
