@@ -23,7 +23,7 @@ def resales(m):
     return [c for c in m.contracts if c.origin == Origin.RESALE]
 
 
-@pytest.mark.parametrize("seed", [2, 6])  # seeds whose labs resell in five years
+@pytest.mark.parametrize("seed", [0, 2])  # seeds whose labs resell in five years
 def test_resales_link_to_parents_they_fit_inside_and_money_is_conserved(seed):
     m = run(seed)
     subs = resales(m)
