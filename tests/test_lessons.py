@@ -185,44 +185,44 @@ QUOTED: dict[str, list[tuple[str, str, str]]] = {
         ("ambition 2", "rationed_mean", "6.5%"),
     ],
     "consolidation": [
-        ("winter", "exits", "2.5"),
-        ("normal", "exits", "5"),
-        ("winter", "active_labs", "9"),
-        ("normal", "active_labs", "8"),
-        ("winter", "acquisitions", "4.5"),
-        ("normal", "acquisitions", "5"),
-        ("winter", "capacity_mh100e", "37"),
-        ("normal", "capacity_mh100e", "49"),
-        ("winter", "capacity_hhi", "1,654"),
-        ("normal", "capacity_hhi", "1,610"),
-        ("winter", "lab_cash_busd", "1,882"),
-        ("normal", "lab_cash_busd", "1,411"),
+        ("winter", "exits", "1"),
+        ("normal", "exits", "1"),
+        ("winter", "active_labs", "10.5"),
+        ("normal", "active_labs", "10"),
+        ("winter", "acquisitions", "13.5"),
+        ("normal", "acquisitions", "8.5"),
+        ("winter", "capacity_mh100e", "56"),
+        ("normal", "capacity_mh100e", "57"),
+        ("winter", "capacity_hhi", "1,572"),
+        ("normal", "capacity_hhi", "1,343"),
+        ("winter", "lab_cash_busd", "3,201"),
+        ("normal", "lab_cash_busd", "1,514"),
         ("winter", "blocked_mergers", "0"),
-        ("winter, 10 years", "capacity_hhi", "1,764"),
-        ("winter, 10 years", "acquisitions", "11.5"),
-        ("winter, 10 years", "active_labs", "5"),
-        ("winter, 10 years", "capacity_mh100e", "159"),
+        ("winter, 10 years", "capacity_hhi", "2,043"),
+        ("winter, 10 years", "acquisitions", "24.5"),
+        ("winter, 10 years", "active_labs", "8"),
+        ("winter, 10 years", "capacity_mh100e", "172"),
     ],
     "power-grid": [
-        ("grid x0.5", "capacity_month60_mh100e", "3.6"),
-        ("grid x1", "capacity_month60_mh100e", "6.8"),
-        ("grid x2", "capacity_month60_mh100e", "7.1"),
-        ("grid x0.5", "capacity_mh100e", "9.1"),
-        ("grid x1", "capacity_mh100e", "21.4"),
-        ("grid x2", "capacity_mh100e", "38.2"),
-        ("grid x0.5", "spot_mean_usd", "4.61"),
-        ("grid x1", "spot_mean_usd", "3.98"),
-        ("grid x2", "spot_mean_usd", "3.72"),
-        ("grid x0.5", "rationed_mean", "59%"),
-        ("grid x1", "rationed_mean", "45%"),
-        ("grid x2", "rationed_mean", "36%"),
-        ("grid x0.5", "largest_run_mh100e_months", "6.0"),
-        ("grid x1", "largest_run_mh100e_months", "11.4"),
-        ("grid x2", "largest_run_mh100e_months", "18.5"),
-        ("grid x0.5, wait 48", "capacity_month60_mh100e", "1.74"),
-        ("grid x0.5, wait 48", "capacity_mh100e", "9.7"),
-        ("grid x0.5, wait 48", "spot_mean_usd", "4.82"),
-        ("grid x0.5, wait 48", "rationed_mean", "68%"),
+        ("grid x0.5", "capacity_month60_mh100e", "4.6"),
+        ("grid x1", "capacity_month60_mh100e", "7.6"),
+        ("grid x2", "capacity_month60_mh100e", "9.4"),
+        ("grid x0.5", "capacity_mh100e", "10.5"),
+        ("grid x1", "capacity_mh100e", "21.6"),
+        ("grid x2", "capacity_mh100e", "44.8"),
+        ("grid x0.5", "spot_mean_usd", "5.32"),
+        ("grid x1", "spot_mean_usd", "3.44"),
+        ("grid x2", "spot_mean_usd", "3.35"),
+        ("grid x0.5", "rationed_mean", "7.2%"),
+        ("grid x1", "rationed_mean", "5.8%"),
+        ("grid x2", "rationed_mean", "5.4%"),
+        ("grid x0.5", "largest_run_mh100e_months", "5.4"),
+        ("grid x1", "largest_run_mh100e_months", "17.3"),
+        ("grid x2", "largest_run_mh100e_months", "23.1"),
+        ("grid x0.5, wait 48", "capacity_month60_mh100e", "1.94"),
+        ("grid x0.5, wait 48", "capacity_mh100e", "8.6"),
+        ("grid x0.5, wait 48", "spot_mean_usd", "8.64"),
+        ("grid x0.5, wait 48", "rationed_mean", "12.9%"),
     ],
     "colossus-lease": [
         ("lease allowed", "buyer_rationed_first_year", "7.2%"),
@@ -740,120 +740,146 @@ def a_cap_on_training_runs_damps_the_race(c: Claims) -> None:
 
 
 @claim("consolidation")
-def a_funding_winter_leaves_less_capacity_but_does_not_thin_the_market(c: Claims) -> None:
-    """Lesson 3: starting in a funding winter, less capacity is online five years later (8
-    of 10; median 37 vs 49 million H100e) and ownership is a little more concentrated (7
-    of 10; HHI 1,654 vs 1,610). The winter does not thin the market or leave the labs
-    poorer: their cash shows no consistent difference (lower in 6 of 10, higher in 4;
-    median 1,882 vs 1,411 billion USD), exits are not more frequent (more in 4, fewer in
-    5; median 2.5 vs 5), about as many labs are left (fewer in 5, more in 5; 9 vs 8), and
-    acquisitions are not more frequent (fewer in 6, more in 4)."""
+def a_funding_winter_leaves_no_lasting_mark_on_capacity_after_five_years(c: Claims) -> None:
+    """Lesson 3: starting in a funding winter leaves no consistent difference in capacity
+    five years later (lower in 5 of 10, higher in 5; median 56 vs 57 million H100e);
+    ownership is more concentrated (HHI 1,572 vs 1,343; higher in 7 of 10). The labs
+    end richer, not poorer: their cash is higher in 8 of 10 and lower in 2 (median
+    3,201 vs 1,514 billion USD). Exits are few either way and not more frequent (more
+    in 4, fewer in 5; median 1 vs 1), about as many labs are left (fewer in 3, more in
+    3; 10.5 vs 10), and acquisitions differ in no consistent direction (more in 6,
+    fewer in 4; median 13.5 vs 8.5)."""
     a, b = "winter", "normal"
     c.above(a, b, "exits", "<=", 6)
     c.below(a, b, "exits", "<=", 7)
-    c.median_of(a, "exits", "<", c.median(b, "exits"))
+    c.median_of(a, "exits", "<=", c.median(b, "exits"))
+    c.median_of(a, "exits", "<=", 3)
+    c.median_of(b, "exits", "<=", 3)
     c.below(a, b, "active_labs", "<=", 7)
     c.above(a, b, "active_labs", "<=", 7)
-    c.above(a, b, "acquisitions", "<=", 5)
-    c.below(a, b, "acquisitions", "<=", 8)
-    c.below(a, b, "lab_cash_busd", "<=", 8)
-    c.above(a, b, "lab_cash_busd", "<=", 7)
-    c.below(a, b, "capacity_mh100e", ">=", 6)
+    c.above(a, b, "acquisitions", "<=", 8)
+    c.below(a, b, "acquisitions", "<=", 7)
+    c.above(a, b, "lab_cash_busd", ">=", 6)
+    c.below(a, b, "lab_cash_busd", "<=", 4)
+    c.median_of(a, "lab_cash_busd", ">", c.median(b, "lab_cash_busd"))
+    c.below(a, b, "capacity_mh100e", "<=", 7)
+    c.above(a, b, "capacity_mh100e", "<=", 7)
+    ratio = c.median(a, "capacity_mh100e") / c.median(b, "capacity_mh100e")
+    c.check("capacity_mh100e: median winter over median normal", ratio, "in", (0.85, 1.2))
     c.above(a, b, "capacity_hhi", ">=", 5)
     c.median_of(a, "capacity_hhi", ">", c.median(b, "capacity_hhi"))
 
 
 @claim("consolidation")
 def merger_review_rarely_binds_in_five_years(c: Claims) -> None:
-    """Lesson 3: the HHI review blocks no deal in five years in most seeds (at most 2 in
-    one); switching it off leaves the end's capacity HHI within 10% in 10 of 10 seeds."""
+    """Lesson 3: the HHI review blocks no deal in five years in 9 of 10 seeds (1 in the
+    other); switching it off leaves the end's capacity HHI within 10% in 9 of 10 seeds."""
     blocked = c.values("winter", "blocked_mergers")
-    c.check("blocked_mergers: most in a seed (winter)", blocked.max(), "<=", 4)
+    c.check("blocked_mergers: most in a seed (winter)", blocked.max(), "<=", 3)
     c.median_of("winter", "blocked_mergers", "<=", 1)
     above, below = paired(c.runs, "winter, no review", "winter", "capacity_hhi", rel=0.10)
-    c.check("capacity_hhi: no review differs from review by >10%, seeds", above + below, "<=", 2)
+    c.check("capacity_hhi: no review differs from review by >10%, seeds", above + below, "<=", 3)
 
 
 @claim("consolidation")
-def a_longer_winter_thins_the_labs_and_spreads_concentration(c: Claims) -> None:
+def a_longer_winter_thins_the_labs_and_concentrates_capacity(c: Claims) -> None:
     """Lesson 3, extension (years = 10): labs keep leaving (fewer by 2035-12 than at
-    2030-12 in 7 of 10, more in none; median 5 vs 9) and acquisitions keep coming (more
-    in 10 of 10; median 11.5 vs 4.5), but ownership of capacity does not concentrate in
-    every seed: the HHI is higher than at 2030-12 in only 6 of 10 and lower in 4 (median
-    1,764 vs 1,654); the seeds drift apart, 5 of 10 ending above the 1,800 line (2 of 10
-    at 2030-12). Capacity grows more than fourfold (10 of 10; 159 vs 37 million H100e)."""
+    2030-12 in 9 of 10, more in none; median 8 vs 10.5) and acquisitions keep coming
+    (more in 10 of 10; median 24.5 vs 13.5), and ownership of capacity concentrates:
+    the HHI is higher than at 2030-12 in 9 of 10 and lower in 1 (median 2,043 vs
+    1,572); 7 of 10 seeds end above the 1,800 line (3 of 10 at 2030-12). Capacity grows
+    about threefold (10 of 10; 172 vs 56 million H100e)."""
     a, b = "winter, 10 years", "winter"
-    c.below(a, b, "active_labs", ">=", 6)
+    c.below(a, b, "active_labs", ">=", 7)
     c.above(a, b, "active_labs", "<=", 1)
     c.above(a, b, "acquisitions", ">=", 8)
-    c.above(a, b, "capacity_hhi", "<=", 8)
-    c.below(a, b, "capacity_hhi", ">=", 2)
-    c.count(a, "capacity_hhi", lambda v: v > 1800, "HHI above 1,800, seeds", ">=", 4)
-    c.count(b, "capacity_hhi", lambda v: v > 1800, "HHI above 1,800, seeds", "<=", 3)
+    c.above(a, b, "capacity_hhi", ">=", 7)
+    c.below(a, b, "capacity_hhi", "<=", 3)
+    c.median_of(a, "capacity_hhi", ">", c.median(b, "capacity_hhi"))
+    c.count(a, "capacity_hhi", lambda v: v > 1800, "HHI above 1,800, seeds", ">=", 5)
+    c.count(b, "capacity_hhi", lambda v: v > 1800, "HHI above 1,800, seeds", "<=", 4)
     ratio = c.median(a, "capacity_mh100e") / c.median(b, "capacity_mh100e")
-    c.check("capacity_mh100e: median 2035 over median 2030", ratio, "in", (3.0, 10.0))
+    c.check("capacity_mh100e: median 2035 over median 2030", ratio, "in", (2.5, 4.0))
     c.above(a, b, "capacity_mh100e", ">=", 9)
 
 
 @claim("power-grid")
 def the_grid_sets_how_much_capacity_comes_online(c: Claims) -> None:
-    """Lesson 4: with half the grid, capacity by 2035-12 is lower (10 of 10 by more than
-    10%; median 9.1 vs 21.4 million H100e), the spot index higher (9 of 10; mean 4.61 vs
-    3.98 USD per H100e-hour), more users rationed (10 of 10; 59% vs 45%) and the largest
-    run smaller (7 of 10; 6.0 vs 11.4 million H100e-months). Doubling the grid adds
-    capacity by 2035 (10 of 10; 38.2 million), lowers the spot index (9 of 10) and the
-    rationing (8 of 10; 36%); the largest run is larger in the median (18.5 vs 11.4
-    million) but not seed by seed (larger in 5 of 10, smaller in 3)."""
+    """Lesson 4: with half the grid, capacity by 2035-12 is lower (8 of 10 by more than
+    10%; median 10.5 vs 21.6 million H100e), the spot index higher (10 of 10; mean 5.32
+    vs 3.44 USD per H100e-hour) and the largest run smaller (10 of 10; 5.4 vs 17.3
+    million H100e-months); few users are rationed on any grid, and the half grid
+    rations more in every seed but only a little more (7.2% vs 5.8%): short labs raise
+    their users' price instead. Doubling the grid adds capacity by 2035 (10 of 10; 44.8
+    million, about twice) and lowers the rationing (9 of 10; 5.4%), but not reliably
+    the spot index (lower in 6 of 10, higher in 4; 3.35 vs 3.44); the largest run is
+    larger in the median (23.1 vs 17.3 million) and in 8 of 10 seeds, but smaller in 2."""
     half, one, two = "grid x0.5", "grid x1", "grid x2"
     c.above(one, half, "capacity_mh100e", ">=", 7, rel=0.10)
     ratio = c.median(one, "capacity_mh100e") / c.median(half, "capacity_mh100e")
     c.check("capacity_mh100e: median x1 over median x0.5", ratio, "in", (1.4, 3.0))
     c.below(one, half, "spot_mean_usd", ">=", 8)
-    c.below(one, half, "rationed_mean", ">=", 7)
-    c.above(one, half, "largest_run_mh100e_months", ">=", 6)
-    c.above(two, one, "capacity_mh100e", ">=", 7, rel=0.05)
-    c.below(two, one, "spot_mean_usd", ">=", 6)
+    for arm in (half, one, two):
+        c.median_of(arm, "rationed_mean", "<", 0.12)
+    c.below(one, half, "rationed_mean", ">=", 8)
+    c.above(one, half, "rationed_mean", "<=", 2)
+    gap = c.median(half, "rationed_mean") - c.median(one, "rationed_mean")
+    c.check("rationed_mean: median x0.5 minus median x1", gap, "in", (0.0, 0.04))
+    c.above(one, half, "largest_run_mh100e_months", ">=", 8)
+    c.above(two, one, "capacity_mh100e", ">=", 8, rel=0.05)
+    ratio = c.median(two, "capacity_mh100e") / c.median(one, "capacity_mh100e")
+    c.check("capacity_mh100e: median x2 over median x1", ratio, "in", (1.5, 2.6))
+    c.below(two, one, "spot_mean_usd", "<=", 8)
+    c.above(two, one, "spot_mean_usd", ">=", 2)
+    ratio = c.median(two, "spot_mean_usd") / c.median(one, "spot_mean_usd")
+    c.check("spot_mean_usd: median x2 over median x1", ratio, "in", (0.85, 1.15))
     c.below(two, one, "rationed_mean", ">=", 7)
     above, below = paired(c.runs, two, one, "largest_run_mh100e_months")
-    c.check("largest_run_mh100e_months: x2 above x1, seeds", above, "<=", 7)
-    c.check("largest_run_mh100e_months: x2 below x1, seeds", below, ">=", 2)
+    c.check("largest_run_mh100e_months: x2 above x1, seeds", above, ">=", 6)
+    c.check("largest_run_mh100e_months: x2 below x1, seeds", below, ">=", 1)
+    c.median_of(two, "largest_run_mh100e_months", ">", c.median(one, "largest_run_mh100e_months"))
 
 
 @claim("power-grid")
-def more_grid_helps_only_after_the_build_lag(c: Claims) -> None:
-    """Lesson 4, the asymmetry: at 2030-12 half the grid has already cut capacity (by
-    more than 10% in 9 of 10; 3.6 vs 6.8 million H100e) while double the grid has added
-    little (within 10% in 6 of 10 seeds, higher in the other 4; median 7.1 vs 6.8)."""
-    c.below("grid x0.5", "grid x1", "capacity_month60_mh100e", ">=", 9, rel=0.10)
-    above, below = paired(c.runs, "grid x2", "grid x1", "capacity_month60_mh100e", rel=0.10)
-    c.check("capacity_month60_mh100e: x2 differs from x1 by >10%, seeds", above + below, "<=", 5)
-    c.check("capacity_month60_mh100e: x2 below x1 by >10%, seeds", below, "<=", 1)
-    ratio = c.median("grid x2", "capacity_month60_mh100e") / c.median(
-        "grid x1", "capacity_month60_mh100e"
-    )
-    c.check("capacity_month60_mh100e: median x2 over median x1", ratio, "in", (0.9, 1.15))
+def less_grid_bites_at_once_more_grid_pays_off_partly_at_once(c: Claims) -> None:
+    """Lesson 4, the asymmetry: at 2030-12 half the grid has cut capacity (by more than
+    10% in 9 of 10; median 4.6 vs 7.6 million H100e, about two fifths less), while
+    double the grid has added less (higher by more than 10% in 8 of 10, lower by more
+    than 10% in 1; median 9.4 vs 7.6, about a fifth more); by 2035-12 each step about
+    doubles capacity."""
+    half, one, two = "grid x0.5", "grid x1", "grid x2"
+    key = "capacity_month60_mh100e"
+    c.below(half, one, key, ">=", 8, rel=0.10)
+    above, below = paired(c.runs, two, one, key, rel=0.10)
+    c.check("capacity_month60_mh100e: x2 above x1 by >10%, seeds", above, ">=", 6)
+    c.check("capacity_month60_mh100e: x2 below x1 by >10%, seeds", below, "<=", 2)
+    gain = c.median(two, key) / c.median(one, key)
+    loss = c.median(one, key) / c.median(half, key)
+    c.check("capacity_month60_mh100e: median x2 over median x1", gain, "in", (1.1, 1.45))
+    c.check("capacity_month60_mh100e: median x0.5 over median x1", 1 / loss, "in", (0.45, 0.75))
+    c.check("capacity_month60_mh100e: what halving takes over what doubling adds",
+            loss / gain, ">", 1.15)  # fmt: skip
 
 
 @claim("power-grid")
-def a_grid_queue_hurts_at_once(c: Claims) -> None:
+def a_grid_queue_hurts_at_once_and_to_the_end(c: Claims) -> None:
     """Lesson 4, extension (grid_min_wait_months = 48 on the half grid): capacity at
-    2030-12 is lower (10 of 10; 1.74 vs 3.6 million H100e), but over the whole run the
-    spot index and the rationing are higher only in the median (4.82 vs 4.61, higher in
-    5 of 10 and lower in 5; 68% vs 59%, higher in 6 and lower in 4), and by 2035-12
-    capacity is back level (median 9.7 vs 9.1 million H100e; higher in 5, lower in 5):
-    the queue delays capacity more than it removes it."""
+    2030-12 is lower (10 of 10; 1.94 vs 4.6 million H100e), and over the whole run the
+    spot index is higher (10 of 10; mean 8.64 vs 5.32) and more users are rationed (9
+    of 10; 12.9% vs 7.2%); by 2035-12 capacity has not caught up (lower in 8 of 10,
+    higher in 2; median 8.6 vs 10.5 million H100e, about a fifth less)."""
     a, b = "grid x0.5, wait 48", "grid x0.5"
     c.below(a, b, "capacity_month60_mh100e", ">=", 9, rel=0.05)
     c.median_of(a, "spot_mean_usd", ">", c.median(b, "spot_mean_usd"))
-    c.above(a, b, "spot_mean_usd", "<=", 8)
-    c.below(a, b, "spot_mean_usd", "<=", 8)
+    c.above(a, b, "spot_mean_usd", ">=", 8)
+    c.below(a, b, "spot_mean_usd", "<=", 2)
     c.median_of(a, "rationed_mean", ">", c.median(b, "rationed_mean"))
-    c.above(a, b, "rationed_mean", ">=", 4)
-    c.below(a, b, "rationed_mean", "<=", 6)
+    c.above(a, b, "rationed_mean", ">=", 7)
+    c.below(a, b, "rationed_mean", "<=", 3)
     ratio = c.median(a, "capacity_mh100e") / c.median(b, "capacity_mh100e")
-    c.check("capacity_mh100e: median wait 48 over median no wait", ratio, "in", (0.8, 1.25))
-    c.above(a, b, "capacity_mh100e", "<=", 8)
-    c.below(a, b, "capacity_mh100e", "<=", 8)
+    c.check("capacity_mh100e: median wait 48 over median no wait", ratio, "in", (0.6, 0.95))
+    c.below(a, b, "capacity_mh100e", ">=", 6)
+    c.above(a, b, "capacity_mh100e", "<=", 4)
 
 
 @claim("colossus-lease")
