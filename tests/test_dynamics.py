@@ -57,27 +57,37 @@ def test_arms_race_grows_the_largest_run_and_damping_stops_it():
     assert np.mean(capped) < np.mean(on) - 0.3, (capped, on)
 
 
+def _raised_usd_b(result) -> float:
+    """Billions of USD raised in all rounds, as the raise log tells them."""
+    texts = result.events.loc[result.events["kind"] == "raise", "text"]
+    amounts = texts.str.extract(r" raises \$([\d.,]+)B")[0].dropna()
+    return float(amounts.str.replace(",", "").astype(float).sum())
+
+
 @pytest.mark.slow
-def test_a_sentiment_winter_raises_exits():
-    winter = [
-        r.timeseries["cumulative_exits"].iloc[-1]
-        for r in _runs("classroom", 5, sentiment_initial="winter", sentiment_persistence=1.0)
+def test_a_sentiment_winter_cuts_funding_but_no_longer_raises_exits():
+    """Classroom, 5 years, sentiment held (persistence 1), 10 seeds. A winter cuts what
+    labs raise in every seed ($19B against $523B in all rounds on average; 20 of 20
+    seeds 0-19) and more rounds fail (9 of 10 seeds, none fewer), but exits no longer
+    rise: 0.5 against 0.4 a run (more in 2 seeds, fewer in 2; over seeds 0-59 0.43
+    against 0.48), and no lab runs out of cash in seeds 0-19 in either setting. Labs
+    that price their users to the capacity they hold live on users' revenue, and the
+    exits that remain are neoclouds defaulting on their loans. Before, a winter raised
+    exits by more than half an exit a run."""
+    settings = {"sentiment_persistence": 1.0}
+    winter = _runs("classroom", 5, sentiment_initial="winter", **settings)
+    boom = _runs("classroom", 5, sentiment_initial="boom", **settings)
+    raised = [(_raised_usd_b(w), _raised_usd_b(b)) for w, b in zip(winter, boom, strict=True)]
+    assert sum(w < b for w, b in raised) >= 9, raised
+    assert np.sum([w for w, _ in raised]) < 0.2 * np.sum([b for _, b in raised]), raised
+    exits = [
+        (w.timeseries["cumulative_exits"].iloc[-1], b.timeseries["cumulative_exits"].iloc[-1])
+        for w, b in zip(winter, boom, strict=True)
     ]
-    boom = [
-        r.timeseries["cumulative_exits"].iloc[-1]
-        for r in _runs("classroom", 5, sentiment_initial="boom", sentiment_persistence=1.0)
-    ]
-    assert np.mean(winter) > np.mean(boom) + 0.5, (winter, boom)
+    assert abs(np.mean([w - b for w, b in exits])) < 0.5, exits
     # the raise log tells the story in plain words
-    r = run(
-        "classroom",
-        seed=0,
-        years=5,
-        overrides={"sentiment_initial": "winter", "sentiment_persistence": 1.0},
-    )
-    texts = " ".join(r.events["text"])
+    texts = " ".join(winter[0].events["text"])
     assert "fails to raise money (winter market)" in texts
-    assert "runs out of cash and exits" in texts
 
 
 @pytest.mark.slow
