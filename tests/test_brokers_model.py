@@ -70,7 +70,7 @@ def test_the_dealer_leases_long_resells_short_and_its_margin_is_its_cash():
     """The dealer leases only when the index's trend beats its cost, so it stays out of
     most markets and which seeds it trades in moves with the model; search a fixed list
     of seeds, check the book in every seed whose dealer is still there, and require at
-    least one where it leased and resold (5, 6 and 8 of 1-8 on the current model)."""
+    least one where it leased and resold (1, 2 and 6 of 1-8 on the current model)."""
     traded = []
     for seed in DEALER_SEEDS:
         m, rows = run(seed=seed)
@@ -202,7 +202,11 @@ def test_each_arm_trades_only_through_its_own_broker_model(arms):
 
 @pytest.mark.slow
 def test_with_an_exchange_resales_happen_and_link_to_live_parents(arms):
-    with_resale = 0
+    """Holders resell only capacity they leave idle, and labs that price their users to
+    the capacity they hold leave little idle: in baseline resales happen in 4 of seeds
+    0-9 (0, 1, 2 and 6; 214 sub-contracts in all) and in 20 of seeds 0-39. Every
+    sub-contract in every seed links to a parent live when it was signed."""
+    with_resale = subs_total = 0
     for seed in SEEDS:
         m, rows = arms["both", seed]
         subs = [c for c in m.contracts if c.parent_id is not None]
@@ -212,15 +216,18 @@ def test_with_an_exchange_resales_happen_and_link_to_live_parents(arms):
             assert parent.signed_month <= c.signed_month
             assert parent.ended_month < 0 or parent.ended_month >= c.signed_month
         with_resale += bool(subs) and sum(r["secondary_volume_h100e"] for r in rows) > 0
-    assert with_resale >= 8, f"resales in only {with_resale} of 10 seeds"
+        subs_total += len(subs)
+    assert with_resale >= 3, f"resales in only {with_resale} of 10 seeds"
+    assert subs_total >= 100, subs_total
 
 
 @pytest.mark.slow
 def test_the_dealer_makes_or_loses_money_in_some_seeds(arms):
-    """It leases only when the index's trend beats its cost: it held capacity in 5 of 10
-    seeds of baseline (0, 2, 5, 6, 8). Where it held capacity its profit is not zero,
-    read in the last month it held any (a dealer that ran out of cash and left, as in
-    seed 2, no longer counts in the month's dealer columns)."""
+    """It leases only when the index's trend beats its cost: it held capacity in 4 of 10
+    seeds of baseline (0, 1, 2, 6; it made money in seed 0 and lost it in the others).
+    Where it held capacity its profit is not zero, read in the last month it held any
+    (a dealer that ran out of cash and left no longer counts in the month's dealer
+    columns)."""
     held = 0
     for s in SEEDS:
         holding = [r for r in arms["both", s][1] if r["dealer_holdings_h100e"] > 0]
@@ -232,6 +239,9 @@ def test_the_dealer_makes_or_loses_money_in_some_seeds(arms):
 
 @pytest.mark.slow
 def test_the_indices_differ_on_average(arms):
+    """Both indices read only where resales trade (4 of 10 seeds, see above); there the
+    highest and lowest index are $0.78 an H100e-hour apart on average ($0.46 to $1.10
+    by seed's mean)."""
     spreads = []
     for seed in SEEDS:
         _, rows = arms["both", seed]
@@ -239,7 +249,8 @@ def test_the_indices_differ_on_average(arms):
         finite = [x for x in spread if math.isfinite(x)]
         if finite:
             spreads.append(float(np.mean(finite)))
-    assert len(spreads) >= 8 and np.mean(spreads) > 0.05
+    assert len(spreads) >= 3, spreads
+    assert min(spreads) > 0.2 and np.mean(spreads) > 0.4, spreads
 
 
 @pytest.mark.slow

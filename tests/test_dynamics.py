@@ -57,38 +57,55 @@ def test_arms_race_grows_the_largest_run_and_damping_stops_it():
     assert np.mean(capped) < np.mean(on) - 0.3, (capped, on)
 
 
+def _raised_usd_b(result) -> float:
+    """Billions of USD raised in all rounds, as the raise log tells them."""
+    texts = result.events.loc[result.events["kind"] == "raise", "text"]
+    amounts = texts.str.extract(r" raises \$([\d.,]+)B")[0].dropna()
+    return float(amounts.str.replace(",", "").astype(float).sum())
+
+
 @pytest.mark.slow
-def test_a_sentiment_winter_raises_exits():
-    winter = [
-        r.timeseries["cumulative_exits"].iloc[-1]
-        for r in _runs("classroom", 5, sentiment_initial="winter", sentiment_persistence=1.0)
+def test_a_sentiment_winter_cuts_funding_but_no_longer_raises_exits():
+    """Classroom, 5 years, sentiment held (persistence 1), 10 seeds. A winter cuts what
+    labs raise in every seed ($19B against $523B in all rounds on average; 20 of 20
+    seeds 0-19) and more rounds fail (9 of 10 seeds, none fewer), but exits no longer
+    rise: 0.5 against 0.4 a run (more in 2 seeds, fewer in 2; over seeds 0-59 0.43
+    against 0.48), and no lab runs out of cash in seeds 0-19 in either setting. Labs
+    that price their users to the capacity they hold live on users' revenue, and the
+    exits that remain are neoclouds defaulting on their loans. Before, a winter raised
+    exits by more than half an exit a run."""
+    settings = {"sentiment_persistence": 1.0}
+    winter = _runs("classroom", 5, sentiment_initial="winter", **settings)
+    boom = _runs("classroom", 5, sentiment_initial="boom", **settings)
+    raised = [(_raised_usd_b(w), _raised_usd_b(b)) for w, b in zip(winter, boom, strict=True)]
+    assert sum(w < b for w, b in raised) >= 9, raised
+    assert np.sum([w for w, _ in raised]) < 0.2 * np.sum([b for _, b in raised]), raised
+    exits = [
+        (w.timeseries["cumulative_exits"].iloc[-1], b.timeseries["cumulative_exits"].iloc[-1])
+        for w, b in zip(winter, boom, strict=True)
     ]
-    boom = [
-        r.timeseries["cumulative_exits"].iloc[-1]
-        for r in _runs("classroom", 5, sentiment_initial="boom", sentiment_persistence=1.0)
-    ]
-    assert np.mean(winter) > np.mean(boom) + 0.5, (winter, boom)
+    assert abs(np.mean([w - b for w, b in exits])) < 0.5, exits
     # the raise log tells the story in plain words
-    r = run(
-        "classroom",
-        seed=0,
-        years=5,
-        overrides={"sentiment_initial": "winter", "sentiment_persistence": 1.0},
-    )
-    texts = " ".join(r.events["text"])
+    texts = " ".join(winter[0].events["text"])
     assert "fails to raise money (winter market)" in texts
-    assert "runs out of cash and exits" in texts
 
 
 @pytest.mark.slow
-def test_merger_review_lowers_concentration_where_acquisitions_happen():
+def test_merger_review_blocks_deals_but_does_not_lower_concentration_seed_by_seed():
     """Frequent acquisitions and a weak contest for users, so that deals rather than the
-    race decide who ends up large; 20 seeds, since a lab's final share of compute varies
-    a lot from seed to seed (with 10 the sign of the lab-compute comparison is noise).
-    Review lowers the mean final lab concentration (about 6,000 against 6,500 points);
-    seed by seed it is lower in about as many seeds as it is higher (9 lower, 8 higher,
-    3 the same), since a blocked deal also changes who wins the race later, so the test
-    asks only that it is lower at least as often as higher."""
+    race decide who ends up large; baseline, 10 years, 20 seeds, since a lab's final
+    share of compute varies a lot from seed to seed. Review blocks deals (4.2 a run,
+    in 17 of 20 seeds) but no longer lowers final concentration seed by seed:
+    acquisitions go through about as often (20.2 against 20.9 a run: a blocked buyer
+    buys another firm), lab-compute HHI is higher with review in 12 seeds and lower in
+    only 5, capacity HHI is higher on average (2,517 against 2,277; lower in 9 seeds,
+    higher in 8) and as many labs are active at the end (3.5 against 3.5). The mean
+    lab-compute HHI is lower (4,831 against 5,089) only through a few seeds where
+    without review one lab is left (seed 0); over seeds 0-39 it is 4,491 against 5,193,
+    higher with review in 21 seeds and lower in 13, with 4.0 labs active against 3.5.
+    Before labs priced their users to the capacity they hold, review lowered the mean
+    lab-compute HHI (about 6,000 against 6,500) and was lower in as many seeds as it
+    was higher."""
     kwargs = {"acquisition_rate": 0.3, "contest_intensity": 0.5}
     seeds = range(20)
     off = [
@@ -99,24 +116,25 @@ def test_merger_review_lowers_concentration_where_acquisitions_happen():
         run("baseline", seed=s, years=10, overrides=dict(merger_review="hhi", **kwargs))
         for s in seeds
     ]
-    acquisitions_off = np.mean([r.timeseries["cumulative_acquisitions"].iloc[-1] for r in off])
-    blocked_on = np.mean([r.timeseries["cumulative_blocked_mergers"].iloc[-1] for r in on])
-    assert acquisitions_off >= 2, acquisitions_off
-    assert blocked_on >= 1, blocked_on
+
+    def last(runs, column):
+        return np.array([r.timeseries[column].iloc[-1] for r in runs])
+
+    assert last(off, "cumulative_acquisitions").mean() >= 10, last(off, "cumulative_acquisitions")
+    assert last(off, "cumulative_blocked_mergers").sum() == 0
+    blocked = last(on, "cumulative_blocked_mergers")
+    assert blocked.mean() >= 2 and (blocked > 0).sum() >= 14, blocked
+    acquisitions = last(on, "cumulative_acquisitions") - last(off, "cumulative_acquisitions")
+    assert abs(acquisitions.mean()) < 5, acquisitions
+    # no consistent effect on concentration: within a fifth either way on average, and
+    # lab-compute HHI is not lower with review in more seeds than it is higher
     for segment in ("lab_compute_hhi", "capacity_hhi"):
-        hhi_off = np.mean([r.timeseries[segment].iloc[-1] for r in off])
-        hhi_on = np.mean([r.timeseries[segment].iloc[-1] for r in on])
-        assert hhi_on < hhi_off, (segment, hhi_on, hhi_off)
-    final = [
-        (a.timeseries["lab_compute_hhi"].iloc[-1], b.timeseries["lab_compute_hhi"].iloc[-1])
-        for a, b in zip(on, off, strict=False)
-    ]
-    lower = sum(with_review < without for with_review, without in final)
-    higher = sum(with_review > without for with_review, without in final)
-    assert lower >= higher, (lower, higher)
-    labs_off = np.mean([r.timeseries["active_labs"].iloc[-1] for r in off])
-    labs_on = np.mean([r.timeseries["active_labs"].iloc[-1] for r in on])
-    assert labs_on > labs_off, (labs_on, labs_off)
+        hhi_off, hhi_on = last(off, segment), last(on, segment)
+        assert abs(hhi_on.mean() / hhi_off.mean() - 1) < 0.2, (segment, hhi_on, hhi_off)
+    lab_on, lab_off = last(on, "lab_compute_hhi"), last(off, "lab_compute_hhi")
+    assert (lab_on < lab_off).sum() <= (lab_on > lab_off).sum(), (lab_on, lab_off)
+    labs = last(on, "active_labs") - last(off, "active_labs")
+    assert abs(labs.mean()) < 1, labs
 
 
 @pytest.mark.slow
