@@ -143,7 +143,7 @@ def measure_size(
         sample.agents = len(model.agents)
         reference = boltzmann(sample.agents, seed)
         steps = REFERENCE_MIN_STEPS
-        with gc_tuned(gc_mode):
+        with gc_tuned(gc_mode, sample.agents):
             for _ in range(warmup):
                 model.step()
                 _reference_steps(reference, steps)
@@ -229,7 +229,7 @@ def profile_market(
     model = ComputeMarket(scenario=data, rng=seed)
     n = len(model.agents)
     prof = cProfile.Profile()
-    with gc_tuned(gc_mode):
+    with gc_tuned(gc_mode, n):
         model.run_months(warmup)
         prof.enable()
         model.run_months(months)
