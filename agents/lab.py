@@ -869,11 +869,13 @@ class Lab(Firm):
         resold = sum(c.delivered_h100e for c in self.model.book.resold_view(self.unique_id))
         return max(0.0, own) + max(0.0, bought - resold)
 
-    def step_use(self) -> None:
-        """Run training and serve users from the capacity at hand; ration the rest. A
+    def step_use(self, at_hand_h100e: float | None = None) -> None:
+        """Run training and serve users from the capacity at hand (``at_hand_h100e()``,
+        unless the caller read it since nothing changed it); ration the rest. A
         run that has made no progress for as long as it would take is shelved."""
         m = self.model
-        pool = max(0.0, self.at_hand_h100e() + self.spot_bought_h100e - self.spot_sold_h100e)
+        at_hand = self.at_hand_h100e() if at_hand_h100e is None else at_hand_h100e
+        pool = max(0.0, at_hand + self.spot_bought_h100e - self.spot_sold_h100e)
         demand = self.share * m.demand_h100e
         run = self.run_h100e
         if self.strategy == Strategy.TRAINING_FIRST:
@@ -960,10 +962,12 @@ class Lab(Firm):
         if self.revenue_usd > 0:
             self.model.ledger.pay(None, self, self.revenue_usd, "revenue")
 
-    def spot_bid(self) -> tuple[float, float]:
-        """(H100e wanted now, price) for the spot market."""
+    def spot_bid(self, at_hand_h100e: float | None = None) -> tuple[float, float]:
+        """(H100e wanted now, price) for the spot market, given the compute at hand
+        (``at_hand_h100e()`` unless the caller read it)."""
         m = self.model
-        want = self.share * m.demand_h100e + self.run_h100e - self.at_hand_h100e()
+        at_hand = self.at_hand_h100e() if at_hand_h100e is None else at_hand_h100e
+        want = self.share * m.demand_h100e + self.run_h100e - at_hand
         if want <= 0:
             return 0.0, 0.0
         price = self.value_usd_per_h100e_hour(False)

@@ -18,7 +18,9 @@ programs on a shared machine do not count. For each size one market and one Mesa
 many blocks of reference steps) run untimed; then each of ``--months`` timed months
 is followed at once by a timed block of reference steps, so the two alternate and see
 the same machine. That is repeated ``--repeats`` times with fresh models of the same
-seed; the figures are medians over every timed month and every reference block.
+seed, the sizes taking turns (one repeat of each size, then the next), so a change of
+the machine's load during the run falls on every size alike; the figures are medians
+over every timed month and every reference block.
 Garbage collection: ``--gc freeze`` (the default) freezes everything built before
 the first month (see ``market.run.scale``); ``--gc default`` leaves Python's settings.
 
@@ -50,7 +52,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from market.io.flags import whole_number
 from market.run.scale import (
@@ -61,6 +63,9 @@ from market.run.scale import (
     scenario_dict,
     with_horizon,
 )
+
+if TYPE_CHECKING:
+    from market.io.scenario import Scenario
 
 QUESTION = (
     "How many microseconds of CPU per agent-month does the engine take at about 1,000 and "
@@ -122,44 +127,35 @@ def _reference_steps(model, steps: int) -> None:
         model.step()
 
 
-def measure_size(
-    scenario: dict[str, Any],
-    agents: int,
-    months: int,
-    warmup: int,
-    repeats: int,
-    seed: int,
-    gc_mode: str,
-) -> Sample:
-    """One size: fresh market and reference per repeat, months and reference blocks alternated."""
+def measure_repeat(
+    sample: Sample, data: Scenario, months: int, warmup: int, seed: int, gc_mode: str
+) -> None:
+    """One repeat of one size into ``sample``: a fresh market and reference, ``warmup``
+    untimed months, then ``months`` timed months each followed by a timed reference block."""
     from market.core.model import ComputeMarket
 
-    data = with_horizon(market_for_size(scenario, agents)[0], warmup + months)
-    sample = Sample(agents=0)
-    for _ in range(repeats):
-        t0 = time.process_time()
-        model = ComputeMarket(scenario=data, rng=seed)
-        sample.build_s.append(time.process_time() - t0)
-        sample.agents = len(model.agents)
-        reference = boltzmann(sample.agents, seed)
-        steps = REFERENCE_MIN_STEPS
-        with gc_tuned(gc_mode):
-            for _ in range(warmup):
-                model.step()
-                _reference_steps(reference, steps)
-            for _ in range(months):
-                month_s = _cpu(model.step)
-                # size the block to about half a month, from this month's own cost
-                per_step = _cpu(_reference_steps, reference, steps) / steps
-                steps = max(
-                    REFERENCE_MIN_STEPS,
-                    round(REFERENCE_BLOCK_SHARE * month_s / max(per_step, 1e-9)),
-                )
-                sample.month_s.append(month_s)
-                sample.reference_step_s.append(per_step)
-        del model, reference
-        gc.collect()
-    return sample
+    t0 = time.process_time()
+    model = ComputeMarket(scenario=data, rng=seed)
+    sample.build_s.append(time.process_time() - t0)
+    sample.agents = len(model.agents)
+    reference = boltzmann(sample.agents, seed)
+    steps = REFERENCE_MIN_STEPS
+    with gc_tuned(gc_mode, sample.agents):
+        for _ in range(warmup):
+            model.step()
+            _reference_steps(reference, steps)
+        for _ in range(months):
+            month_s = _cpu(model.step)
+            # size the block to about half a month, from this month's own cost
+            per_step = _cpu(_reference_steps, reference, steps) / steps
+            steps = max(
+                REFERENCE_MIN_STEPS,
+                round(REFERENCE_BLOCK_SHARE * month_s / max(per_step, 1e-9)),
+            )
+            sample.month_s.append(month_s)
+            sample.reference_step_s.append(per_step)
+    del model, reference
+    gc.collect()
 
 
 def exponent(rows: list[dict[str, Any]]) -> float:
@@ -229,7 +225,7 @@ def profile_market(
     model = ComputeMarket(scenario=data, rng=seed)
     n = len(model.agents)
     prof = cProfile.Profile()
-    with gc_tuned(gc_mode):
+    with gc_tuned(gc_mode, n):
         model.run_months(warmup)
         prof.enable()
         model.run_months(months)
@@ -333,16 +329,20 @@ def run(args: argparse.Namespace, log=None) -> dict[str, Any]:
     log = log or (lambda msg: None)
     scenario = scenario_dict(args.scenario)
     sizes = [args.agents] if args.agents else args.sizes
-    rows = []
-    for n in sizes:
-        log(
-            f"{n} agents: {args.repeats} x ({args.warmup} + {args.months} months), alternating with the reference"
-        )
-        rows.append(
-            measure_size(
-                scenario, n, args.months, args.warmup, args.repeats, args.seed, args.gc
-            ).row()
-        )
+    # the sizes take turns, one repeat each, so a change of the machine's load over the
+    # run falls on every size alike instead of on the size measured last
+    data = {
+        n: with_horizon(market_for_size(scenario, n)[0], args.warmup + args.months) for n in sizes
+    }
+    samples = {n: Sample(agents=0) for n in sizes}
+    for repeat in range(args.repeats):
+        for n in sizes:
+            log(
+                f"{n} agents, repeat {repeat + 1} of {args.repeats}: {args.warmup} + "
+                f"{args.months} months, alternating with the reference"
+            )
+            measure_repeat(samples[n], data[n], args.months, args.warmup, args.seed, args.gc)
+    rows = [samples[n].row() for n in sizes]
     return {
         "rows": rows,
         "exponent": exponent(rows),

@@ -220,3 +220,33 @@ def test_scale_run_refuses_bad_flags_with_one_line(flags, field):
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1
     assert field in r.stderr
+
+
+def test_gc_freeze_collects_as_often_per_agent_at_every_size():
+    """The young-generation threshold grows with the market, so a larger market does not
+    collect more often per agent-month; the block restores Python's settings after."""
+    import gc
+
+    before = gc.get_threshold()
+    assert scale.young_threshold(10_000) == 10 * scale.young_threshold(1_000)
+    assert scale.young_threshold(1) == scale.GC_YOUNG_THRESHOLD
+    with scale.gc_tuned("freeze", 50_000):
+        assert gc.get_threshold()[0] == 50_000 * scale.GC_YOUNG_PER_AGENT
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_a_scaled_market_leaves_no_cyclic_garbage():
+    """``--gc freeze`` collects rarely in a large market; that costs no memory only while
+    the months leave no reference cycles behind, which this checks."""
+    import gc
+
+    data = scale.with_horizon(scale.market_for_size(scale.scenario_dict("baseline"), 300)[0], 4)
+    model = ComputeMarket(scenario=data, rng=3)
+    with scale.gc_tuned("freeze", len(model.agents)):
+        gc.disable()
+        try:
+            model.run_months(4)
+        finally:
+            gc.enable()
+    assert gc.collect() == 0

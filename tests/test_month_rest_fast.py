@@ -230,3 +230,43 @@ def test_a_captive_programs_sellable_share_is_the_sum_over_every_lab(
             assert building.sellable_share(m, s) == plain
             captive_seen = captive_seen or (s.captive and plain > 0)
     assert captive_seen, "no captive program sold to a lab: the test checks nothing"
+
+
+def test_use_reads_each_labs_compute_at_hand_as_spot_found_it(monkeypatch):
+    """The use stage reads each lab's compute at hand from the spot stage right before
+    it: every value read is the one worked out again at use."""
+    from market.core.stages import use
+
+    plain_step_use = Lab.step_use
+    read = []
+
+    def checked(self, at_hand_h100e=None):
+        if at_hand_h100e is not None:
+            assert at_hand_h100e == self.at_hand_h100e()
+            read.append(at_hand_h100e)
+        return plain_step_use(self, at_hand_h100e)
+
+    monkeypatch.setattr(Lab, "step_use", checked)
+    for run in RUNS:
+        _run(*run[:2], 24, run[3])
+    assert len(read) > 1000
+    # with a stage between spot and use, or none before it, each lab works it out
+    m = _run("baseline", 1, 2, {})
+    assert use.at_hand_from_spot(m)
+    m.stages = tuple(s for s in m.stages if s.name != "spot")
+    assert use.at_hand_from_spot(m) == {}
+    m.month += 1
+    m.stages = stages.STAGES
+    assert use.at_hand_from_spot(m) == {}
+
+
+@pytest.mark.slow
+def test_use_reading_on_from_spot_equals_working_it_out(monkeypatch):
+    """Runs with the use stage reading each lab's compute at hand from the spot stage
+    give the outputs of runs where every lab works it out again."""
+    from market.core.stages import use
+
+    fast = [_outputs(_run(*run)) for run in RUNS]
+    monkeypatch.setattr(use, "READ_ON_FROM_SPOT", False)
+    plain = [_outputs(_run(*run)) for run in RUNS]
+    assert fast == plain

@@ -155,6 +155,7 @@ class ComputeMarket(mesa.Model):
         self.reference_compute_cost_usd_per_h100e_hour = 0.0
         self.revenue_usd_per_h100e_hour = p.revenue_usd_per_h100e_hour
         self.spot_result: SpotResult | None = None  # this month's clearing (the spot stage)
+        self.spot_at_hand: tuple[int, dict] | None = None  # (month, labs' at hand) for use
         self.spot_volume_h100e = 0.0
         self.spot_price = math.nan
         self.spot_index = math.nan

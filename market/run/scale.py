@@ -33,8 +33,13 @@ Garbage collection: a market holds millions of long-lived objects (agents, sites
 contracts, the network). CPython's cyclic collector walks all of them on every
 full collection although none of them is garbage. ``--gc freeze`` (the default)
 moves everything alive after the build into the permanent generation
-(``gc.freeze()``) and collects the young generation less often, so a month only
-walks what it created; ``--gc default`` leaves Python's settings alone.
+(``gc.freeze()``) and collects the young generation once the objects created since
+the last collection reach ``GC_YOUNG_PER_AGENT`` per agent (at least
+``GC_YOUNG_THRESHOLD``), so a month only walks what it created and a market of any
+size collects as often per agent-month. (A threshold fixed at 200,000 objects made a
+larger market collect more often per agent: about every month and a half at 10,000
+agents, never in the first dozen months at 1,000.) ``--gc default`` leaves Python's
+settings alone.
 """
 
 from __future__ import annotations
@@ -61,7 +66,10 @@ FIRM_SECTIONS = ("chip_supplier", "hyperscaler", "neocloud", "lab")
 GC_MODES = ("freeze", "default")
 # Young-generation threshold while a scaled market runs: a month allocates many short-lived
 # records, and with everything long-lived frozen a young collection is the only cost left.
+# It grows with the market (the threshold a 1,000-agent market had, per agent), so every
+# size collects as often per agent-month; never below the least.
 GC_YOUNG_THRESHOLD = 200_000
+GC_YOUNG_PER_AGENT = 200
 # Market-size totals: one copy's value is checked against its declared range, the market
 # has ``k`` times it.
 SCALED_PARAMS = ("inference_demand_h100e_initial",)
@@ -254,22 +262,29 @@ def with_horizon(scenario: Scenario, months: int) -> Scenario:
     return dataclasses.replace(scenario, params={**scenario.params, "years": years})
 
 
-def tune_gc(mode: str) -> None:
-    """Apply a garbage-collection mode (see the module docstring) after a model is built."""
+def young_threshold(agents: int) -> int:
+    """Young-generation threshold of ``--gc freeze`` for a market of ``agents`` agents."""
+    return max(GC_YOUNG_THRESHOLD, GC_YOUNG_PER_AGENT * agents)
+
+
+def tune_gc(mode: str, agents: int = 0) -> None:
+    """Apply a garbage-collection mode (see the module docstring) after a model of
+    ``agents`` agents is built."""
     if mode not in GC_MODES:
         raise ScaleError(f"--gc {mode!r} is not allowed: expected one of {', '.join(GC_MODES)}")
     if mode == "freeze":
         gc.collect()
         gc.freeze()
-        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+        gc.set_threshold(young_threshold(agents), *gc.get_threshold()[1:])
 
 
 @contextlib.contextmanager
-def gc_tuned(mode: str):
-    """Apply a garbage-collection mode for a block; afterwards unfreeze (so the frozen
-    cycles of a model that is gone can be collected) and restore the thresholds."""
+def gc_tuned(mode: str, agents: int = 0):
+    """Apply a garbage-collection mode for a block of a model of ``agents`` agents;
+    afterwards unfreeze (so the frozen cycles of a model that is gone can be collected)
+    and restore the thresholds."""
     threshold = gc.get_threshold()
-    tune_gc(mode)
+    tune_gc(mode, agents)
     try:
         yield
     finally:
@@ -300,7 +315,7 @@ def scale_run(
     model = ComputeMarket(scenario=with_horizon(data, months), rng=seed)
     build_s = time.process_time() - t0
     n = len(model.agents)
-    tune_gc(gc_mode)
+    tune_gc(gc_mode, n)
     per_month = []
     for month in range(months):
         t0 = time.process_time()

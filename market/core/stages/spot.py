@@ -23,10 +23,12 @@ def stage_spot(model: ComputeMarket) -> None:
 
 def spot_round(model: ComputeMarket) -> None:
     bids, asks = [], []
+    at_hand: dict[int, float] = {}  # each lab's compute at hand, read on by the use stage
     for lab in model.labs():
         lab.spot_bought_h100e = 0.0
         lab.spot_sold_h100e = 0.0
-        q, price = lab.spot_bid()
+        at_hand[lab.unique_id] = held = lab.at_hand_h100e()
+        q, price = lab.spot_bid(held)
         if q > 0:
             bids.append(spot.Order(lab.unique_id, q, price))
     for firm in model.firms():
@@ -39,6 +41,7 @@ def spot_round(model: ComputeMarket) -> None:
     for lab in model.labs():  # a lab's spot sale comes out of its own pool
         lab.spot_sold_h100e = result.sold.get(lab.unique_id, 0.0)
     model.spot_result = result
+    model.spot_at_hand = (model.month, at_hand)
     model.spot_volume_h100e = result.volume_h100e
     # a month without trade prints no price, and the index carries over
     traded = result.price_usd_per_h100e_hour if result.volume_h100e > 0 else None
