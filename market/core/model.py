@@ -149,8 +149,7 @@ class ComputeMarket(mesa.Model):
         # users' answer to price and technology (the demand stage): token price relative
         # to the start, and what labs earn per H100e-hour they serve
         self.token_price_ratio = 1.0
-        # what buyers pay per H100e-hour under active contracts, now and in the first
-        # month (the reference of the token price); 0 until measured
+        # the cost of compute the token price follows, now and in the first month; 0 until set
         self.compute_cost_usd_per_h100e_hour = 0.0
         self.reference_compute_cost_usd_per_h100e_hour = 0.0
         self.revenue_usd_per_h100e_hour = p.revenue_usd_per_h100e_hour
