@@ -91,21 +91,18 @@ def test_a_sentiment_winter_cuts_funding_but_no_longer_raises_exits():
 
 
 @pytest.mark.slow
-def test_merger_review_blocks_deals_but_does_not_lower_concentration_seed_by_seed():
+def test_merger_review_blocks_deals_and_lowers_lab_concentration_on_average():
     """Frequent acquisitions and a weak contest for users, so that deals rather than the
     race decide who ends up large; baseline, 10 years, 20 seeds, since a lab's final
-    share of compute varies a lot from seed to seed. Review blocks deals (4.2 a run,
-    in 17 of 20 seeds) but no longer lowers final concentration seed by seed:
-    acquisitions go through about as often (20.2 against 20.9 a run: a blocked buyer
-    buys another firm), lab-compute HHI is higher with review in 12 seeds and lower in
-    only 5, capacity HHI is higher on average (2,517 against 2,277; lower in 9 seeds,
-    higher in 8) and as many labs are active at the end (3.5 against 3.5). The mean
-    lab-compute HHI is lower (4,831 against 5,089) only through a few seeds where
-    without review one lab is left (seed 0); over seeds 0-39 it is 4,491 against 5,193,
-    higher with review in 21 seeds and lower in 13, with 4.0 labs active against 3.5.
-    Before labs priced their users to the capacity they hold, review lowered the mean
-    lab-compute HHI (about 6,000 against 6,500) and was lower in as many seeds as it
-    was higher."""
+    share of compute varies a lot from seed to seed. Review blocks deals (5.5 a run, in
+    19 of 20 seeds); acquisitions still go through almost as often (19.6 against 22.9 a
+    run: a blocked buyer buys another firm). The mean final lab-compute HHI is lower
+    with review (4,569 against 5,262), but seed by seed the effect is mixed: lower in 11
+    seeds, higher in 8. Capacity HHI does not move (2,387 against 2,313; lower in 10
+    seeds, higher in 9), and a few more labs are active at the end (3.5 against 3.1).
+    Measured with builders valuing a site from when the grid connects it and labs
+    pricing their users to the capacity they hold; the seed-by-seed count has gone
+    either way as the model changed, the lower mean has not."""
     kwargs = {"acquisition_rate": 0.3, "contest_intensity": 0.5}
     seeds = range(20)
     off = [
@@ -126,13 +123,12 @@ def test_merger_review_blocks_deals_but_does_not_lower_concentration_seed_by_see
     assert blocked.mean() >= 2 and (blocked > 0).sum() >= 14, blocked
     acquisitions = last(on, "cumulative_acquisitions") - last(off, "cumulative_acquisitions")
     assert abs(acquisitions.mean()) < 5, acquisitions
-    # no consistent effect on concentration: within a fifth either way on average, and
-    # lab-compute HHI is not lower with review in more seeds than it is higher
-    for segment in ("lab_compute_hhi", "capacity_hhi"):
-        hhi_off, hhi_on = last(off, segment), last(on, segment)
-        assert abs(hhi_on.mean() / hhi_off.mean() - 1) < 0.2, (segment, hhi_on, hhi_off)
     lab_on, lab_off = last(on, "lab_compute_hhi"), last(off, "lab_compute_hhi")
-    assert (lab_on < lab_off).sum() <= (lab_on > lab_off).sum(), (lab_on, lab_off)
+    # lower on average, by less than a third; seed by seed mixed, not one-sided
+    assert 0.67 < lab_on.mean() / lab_off.mean() < 0.97, (lab_on, lab_off)
+    assert (lab_on < lab_off).sum() >= 8 and (lab_on > lab_off).sum() >= 4, (lab_on, lab_off)
+    cap_on, cap_off = last(on, "capacity_hhi"), last(off, "capacity_hhi")
+    assert abs(cap_on.mean() / cap_off.mean() - 1) < 0.1, (cap_on, cap_off)
     labs = last(on, "active_labs") - last(off, "active_labs")
     assert abs(labs.mean()) < 1, labs
 
