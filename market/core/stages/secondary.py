@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from market.core import secondary
+from market.core.stages.order import runs_right_after
 
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
@@ -30,9 +31,7 @@ def stage_secondary(model: ComputeMarket) -> None:
 
 def follows_contracting(model: ComputeMarket) -> bool:
     """Whether this stage runs right after the contracting stage in the model's month."""
-    names = [stage[0] for stage in model.stages]
-    at = names.index("secondary") if "secondary" in names else -1
-    return at > 0 and names[at - 1] == "contracting"
+    return runs_right_after(model, "secondary", "contracting")
 
 
 def reads_on(model: ComputeMarket) -> bool:

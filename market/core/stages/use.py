@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from market.core.stages.order import runs_right_after
+
 if TYPE_CHECKING:
     from market.core.model import ComputeMarket
 
@@ -31,6 +33,4 @@ def at_hand_from_spot(model: ComputeMarket) -> dict[int, float]:
     kept = model.spot_at_hand
     if not READ_ON_FROM_SPOT or kept is None or kept[0] != model.month:
         return {}
-    names = [stage[0] for stage in model.stages]
-    i = names.index("use") if "use" in names else -1
-    return kept[1] if i > 0 and names[i - 1] == "spot" else {}
+    return kept[1] if runs_right_after(model, "use", "spot") else {}
