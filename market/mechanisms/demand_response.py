@@ -11,8 +11,9 @@ serve more of them (how much more depends on the elasticity), instead of earning
 same per H100e-hour forever. Labs that could not serve all their users also ration by
 price: the token price is the larger of that cost-based price and the price that would
 have matched last month's users' demand to the compute that could serve it
-(``clearing_price_ratio``, ``scarcity_premium``). Plain functions; no model. All quantities are ratios to
-a reference month (the scenario's start) unless their names carry a unit.
+(``clearing_price_ratio``, ``scarcity_premium``). Plain functions; no model. All
+quantities are ratios to a reference month (the scenario's start) unless their names
+carry a unit.
 """
 
 from __future__ import annotations
