@@ -535,13 +535,14 @@ def test_a_month_without_trade_carries_the_index_over_and_says_so():
 
 
 # ------------------------------------------------------------------ demand response
-def _respond(cost, eff=1.0, elasticity=1.2, pass_through=0.8):
+def _respond(cost, eff=1.0, elasticity=1.2, pass_through=0.8, **premium):
     return demand_response.respond(
         compute_cost_ratio=cost,
         efficiency=eff,
         elasticity=elasticity,
         pass_through=pass_through,
         reference_revenue_usd_per_h100e_hour=3.0,
+        **premium,
     )
 
 
@@ -632,15 +633,7 @@ def test_pricing_at_the_clearing_price_matches_demand_to_the_compute_that_served
 
 def test_the_scarcity_premium_is_bounded_and_never_cuts_below_the_cost_based_price():
     cost_based = _respond(1.0).token_price_ratio
-    low = demand_response.respond(
-        compute_cost_ratio=1.0,
-        efficiency=1.0,
-        elasticity=1.2,
-        pass_through=0.8,
-        reference_revenue_usd_per_h100e_hour=3.0,
-        clearing_price=0.5,
-        max_premium=6.0,
-    )
+    low = _respond(1.0, clearing_price=0.5, max_premium=6.0)
     assert low.token_price_ratio == cost_based
     assert demand_response.scarcity_premium(1.0, 100.0, 6.0) == 6.0
     assert demand_response.scarcity_premium(2.0, 3.0, 6.0) == pytest.approx(1.5)
