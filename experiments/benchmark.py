@@ -28,8 +28,10 @@ What it writes: the table on the terminal (agents, µs per agent-month, referenc
 per agent-step, ratio) and the growth exponent from the smallest to the largest
 size; with ``--json PATH`` the same figures as
 ``{"rows": [{"agents", "us_per_agent_month", "reference_us_per_agent_step", "ratio"}, ...],
-"exponent": ...}``; with ``--profile PATH`` a cProfile of the largest market's timed
-months (time by stage of the month, then functions by cumulative and own time).
+"exponent": ..., "reference_exponent": ...}`` (the second is the same exponent for the
+reference's own step, which is no less linear in its work: what it adds over 1 is the
+machine's, e.g. its caches); with ``--profile PATH`` a cProfile of the largest market's
+timed months (time by stage of the month, then functions by cumulative and own time).
 
     python -m experiments.benchmark                          # 1,000 and 10,000 agents
     python -m experiments.benchmark --sizes 1000,10000 --json runs/benchmark.json
@@ -158,13 +160,15 @@ def measure_repeat(
     gc.collect()
 
 
-def exponent(rows: list[dict[str, Any]]) -> float:
+def exponent(rows: list[dict[str, Any]], per_agent: str = "us_per_agent_month") -> float:
     """Growth exponent of the time per month from the smallest to the largest size:
-    time ∝ agents ** exponent (1 = linear). NaN with fewer than two sizes."""
+    time ∝ agents ** exponent (1 = linear). NaN with fewer than two sizes. With
+    ``per_agent="reference_us_per_agent_step"`` the same for the reference's step, whose
+    work per agent does not grow with agents."""
     if len(rows) < 2 or rows[-1]["agents"] <= rows[0]["agents"]:
         return math.nan
     a, b = rows[0], rows[-1]
-    time_ratio = (b["us_per_agent_month"] * b["agents"]) / (a["us_per_agent_month"] * a["agents"])
+    time_ratio = (b[per_agent] * b["agents"]) / (a[per_agent] * a["agents"])
     return math.log(time_ratio) / math.log(b["agents"] / a["agents"])
 
 
@@ -346,6 +350,7 @@ def run(args: argparse.Namespace, log=None) -> dict[str, Any]:
     return {
         "rows": rows,
         "exponent": exponent(rows),
+        "reference_exponent": exponent(rows, "reference_us_per_agent_step"),
         "settings": {
             "scenario": args.scenario,
             "months": args.months,
@@ -382,7 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(result["rows"]))
     exp = result["exponent"]
     if not math.isnan(exp):
-        print(f"growth exponent: {exp:.2f}")
+        print(
+            f"growth exponent: {exp:.2f} (the reference's own: {result['reference_exponent']:.2f})"
+        )
     print()
     for line in verdicts(result["rows"], exp):
         print(line)
@@ -391,7 +398,13 @@ def main(argv: list[str] | None = None) -> int:
         f"repeats, medians; gc {args.gc}; {result['settings']['environment']}"
     )
     if args.json is not None:
-        out = {**result, "exponent": None if math.isnan(exp) else exp}
+        out = {
+            **result,
+            **{
+                key: None if math.isnan(result[key]) else result[key]
+                for key in ("exponent", "reference_exponent")
+            },
+        }
         args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     if args.profile is not None:

@@ -45,6 +45,11 @@ def test_runs_and_writes_every_figure_as_json(tmp_path, capsys):
         (b["us_per_agent_month"] * b["agents"]) / (a["us_per_agent_month"] * a["agents"])
     ) / math.log(b["agents"] / a["agents"])
     assert data["exponent"] == pytest.approx(expected)
+    expected_reference = math.log(
+        (b["reference_us_per_agent_step"] * b["agents"])
+        / (a["reference_us_per_agent_step"] * a["agents"])
+    ) / math.log(b["agents"] / a["agents"])
+    assert data["reference_exponent"] == pytest.approx(expected_reference)
     assert data["settings"]["clock"] == "process_time"
 
 
@@ -53,6 +58,7 @@ def test_one_size_with_agents_has_no_exponent(tmp_path):
     assert benchmark.main(["--agents", "40", *TINY, "--json", str(path)]) == 0
     data = json.loads(path.read_text(encoding="utf-8"))
     assert len(data["rows"]) == 1 and data["exponent"] is None
+    assert data["reference_exponent"] is None
 
 
 def test_profile_is_written_on_request(tmp_path):
