@@ -36,6 +36,15 @@ CHANGED_SELLERS = "sellers changed"
 # the seller's rate; and (floor for a buyer of credit 1, those inputs)
 FloorInputs = tuple[float, int, str, float]
 FloorEnd = tuple[float, FloorInputs]
+# what a request's answer from a seller with no room depends on but its latest start and
+# its capacity: (the round's ``quote_epoch``, start month, term, longest term, whether
+# the buyer is a lab)
+QuietKey = tuple[int, int, int, int, bool]
+
+
+def quiet_key(epoch: int, rfq: RFQ) -> QuietKey:
+    """The key of ``rfq`` in the sellers' ``no_quote_bars`` in the round ``epoch``."""
+    return (epoch, rfq.start_month, rfq.term_months, rfq.longest_term_months, rfq.buyer_is_lab)
 
 
 def site_floor(
@@ -140,6 +149,14 @@ class Firm(mesa.Agent):
         self._selling_order: list[tuple[int, Facility]] | None = None  # in selling order
         # (its rate, its ``_floor_inputs``, its ``floor_extremes``) while the stage runs
         self._floor_ends: tuple[float, list, tuple[FloorEnd, FloorEnd]] | None = None
+        # while the stage runs, per kind of request (``quiet_key``): a month such that a
+        # request of that kind whose latest start is earlier gets no quote here and only
+        # counts as unquoted. Kept when no site had room over the request's window and
+        # building could not start in time (the soonest build only moves later while
+        # the stage runs, a sale only takes room away); forgotten with the free sites
+        # (``forget_free_sites``) and in a new round (the epoch is in the key)
+        self.no_quote_bars: dict[QuietKey, float] = {}
+        self._build_kept: tuple[int, float, float, float] | None = None  # (epoch, build_inputs)
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -292,6 +309,9 @@ class Firm(mesa.Agent):
             self._sites_free = {}
         if self._windows_free:
             self._windows_free = {}
+        if self.no_quote_bars:
+            self.no_quote_bars = {}
+        self._build_kept = None
         self._selling_order = None
         self._floor_ends = None
 
@@ -411,12 +431,18 @@ class Firm(mesa.Agent):
         would build to suit, if any."""
         # most sellers asked cannot build at all, or not in time whatever the size (the
         # first two questions of ``build_to_suit_quote``, asked here without the call)
-        may_build = (
-            self.builds_to_suit
-            and self.max_build_mw > 0
-            and rfq.latest_start >= self.soonest_build_online()
+        soonest = (
+            self.soonest_build_online()
+            if self.builds_to_suit and self.max_build_mw > 0
+            else math.inf
         )
-        build = self.build_to_suit_quote(rfq, rfq.capacity_h100e) if may_build else None
+        if rfq.latest_start < soonest:
+            self.unquoted_h100e += rfq.capacity_h100e
+            epoch = self.model.quote_epoch
+            if epoch >= 0:
+                self.no_quote_bars[quiet_key(epoch, rfq)] = soonest
+            return []
+        build = self.build_to_suit_quote(rfq, rfq.capacity_h100e)
         if build is None:
             self.unquoted_h100e += rfq.capacity_h100e
             return []
@@ -481,19 +507,21 @@ class Firm(mesa.Agent):
         the build (and gives its lenders the cover they require) within it, else the
         shortest standard term that does and that the buyer accepts; None when none
         does (``terms.seller_minimum_term_months``, ``terms.agree_term``)."""
-        m, p = self.model, self.model.p
+        p = self.model.p
         if rfq.longest_term_months <= 0:  # a buyer with one term: take it or leave it
             return rfq.term_months
         debt_share, cover = self.build_debt_share_and_cover()
         minimum = terms.seller_minimum_term_months(
             new_build=True,
-            capex_usd=m.tech.build_cost_usd(self, h100e),
+            capex_usd=self.build_capex_usd(h100e),
             monthly_revenue_usd=h100e * self._ask(floor, rfq.term_months, False) * HOURS_PER_MONTH,
             debt_share=debt_share,
             lender_contract_cover=cover,
             annual_rate=self.annual_rate(),
             useful_life_months=p.chip_useful_life_months,
         )
+        if rfq.term_months >= minimum:  # the buyer's term (``agree_term``'s first answer)
+            return rfq.term_months
         menu = tuple(sorted({*terms.term_menu(p.longest_term_months), rfq.term_months}))
         return terms.agree_term(rfq.term_months, rfq.longest_term_months, minimum, menu)
 
@@ -501,6 +529,37 @@ class Firm(mesa.Agent):
         """Share of a build it borrows and the contract cover its lenders require
         (none: it builds from cash)."""
         return 0.0, 0.0
+
+    def build_inputs(self) -> tuple[float, float, float]:
+        """(H100e per MW of today's chips, H100e of the largest site it starts, its best
+        chip price) for a site it would build now. While a contracting round runs they
+        are kept per round until its sites change (``forget_free_sites``): the chips on
+        sale and their prices change in other stages."""
+        m = self.model
+        kept = self._build_kept
+        if kept is None or kept[0] != m.quote_epoch or kept[0] < 0:
+            tech = m.tech
+            density = tech.density_now()
+            kept = (
+                m.quote_epoch,
+                density,
+                self.max_site_mw() * density,
+                tech.best_chip_price(self),
+            )
+            self._build_kept = kept
+        return kept[1], kept[2], kept[3]
+
+    def build_capex_usd(self, h100e: float) -> float:
+        """``Technology.build_cost_usd`` of a site of ``h100e`` it builds now (from its
+        ``build_inputs``)."""
+        density, _, chip_price = self.build_inputs()
+        return h100e / density * self.model.p.facility_cost_usd_per_mw + h100e * chip_price
+
+    def may_finance(self, h100e: float) -> bool:
+        """False only when ``can_finance`` is False for a build of ``h100e`` whatever the
+        contract's price and term (asked before the price and the term are worked out);
+        a firm that builds from cash finances a build whatever the contract."""
+        return True
 
     def soonest_build_online(self) -> float:
         """No site it started now would come online before this month, whatever its
@@ -518,8 +577,8 @@ class Firm(mesa.Agent):
             return None
         if rfq.latest_start < self.soonest_build_online():  # too late whatever its size
             return None
-        density = m.tech.density_now()
-        h100e = min(h100e, self.max_site_mw() * density)
+        density, largest, chip_price = self.build_inputs()
+        h100e = min(h100e, largest)
         if h100e < 1.0:
             return None
         # the site's own power waits in the grid queue (a large site waits longer)
@@ -527,15 +586,12 @@ class Firm(mesa.Agent):
             float(m.month + self.build_months()),
             m.regions[self.region].ready_month(m.month, h100e / density),
         )
-        if rfq.latest_start < online:
+        if rfq.latest_start < online or not self.may_finance(h100e):
             return None
         start = max(rfq.start_month, math.ceil(online))
-        floor = m.tech.cost_floor_usd_per_h100e_hour(
-            chip_cost_usd_per_h100e=m.tech.best_chip_price(self),
-            h100e_per_mw=density,
-            region=self.region,
-            annual_rate=self.annual_rate(),
-            credit_premium=m.p.credit_premium_per_credit_gap * (1.0 - rfq.buyer_credit),
+        # (``site_floor`` of today's chips at its price: the floor of a site built now)
+        floor = site_floor(
+            m, chip_price, m.tech.generation, self.region, self.annual_rate(), rfq.buyer_credit
         )
         term = self.build_term_months(rfq, h100e, floor)
         if term is None:
@@ -657,7 +713,7 @@ class Firm(mesa.Agent):
         return self.cash_usd + self.undrawn_usd() - self.pending_chip_cost_usd()
 
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
-        return self.free_cash_usd() >= self.model.tech.build_cost_usd(self, h100e)
+        return self.free_cash_usd() >= self.build_capex_usd(h100e)
 
     def finance_build(
         self,

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agents import Firm
+from agents.base import quiet_key
 from market.core import contracting
-from market.io.records import Origin
+from market.io.records import RFQ, Origin, Quote
 
 if TYPE_CHECKING:
     from agents import Lab
@@ -41,10 +42,29 @@ def contract_round(model: ComputeMarket) -> None:
             continue
         asked = [model.firm(sid) for sid in sellers_asked(model, lab, seller_ids)]
         for rfq in rfqs:
-            quotes = [q for seller in asked for q in seller.quotes(rfq)]
+            quotes = gather_quotes(model, asked, rfq)
             for q, take, price in lab.accept(rfq, quotes, share):
                 contracting.sign(model, lab, q, take, price, rfq.purpose, Origin.NEGOTIATED)
         lab.try_start_run()
+
+
+def gather_quotes(model: ComputeMarket, asked: list[Firm], rfq: RFQ) -> list[Quote]:
+    """``[q for seller in asked for q in seller.quotes(rfq)]``, without asking the sellers
+    known to quote nothing: a seller whose ``no_quote_bars`` hold a month after the
+    request's latest start for requests like it has no room over the request's window
+    and cannot build in time, so it only counts the request as unquoted."""
+    h100e = rfq.capacity_h100e
+    if h100e <= 0:
+        return [q for seller in asked for q in seller.quotes(rfq)]
+    key, latest, buyer_id = quiet_key(model.quote_epoch, rfq), rfq.latest_start, rfq.buyer_id
+    quotes: list[Quote] = []
+    for seller in asked:
+        bar = seller.no_quote_bars.get(key)
+        if bar is not None and latest < bar and seller.unique_id != buyer_id:
+            seller.unquoted_h100e += h100e
+        else:
+            quotes += seller.quotes(rfq)
+    return quotes
 
 
 def sellers_asked(model: ComputeMarket, lab: Lab, seller_ids: list[int]) -> list[int]:
