@@ -36,6 +36,8 @@ CHANGED_SELLERS = "sellers changed"
 # the seller's rate; and (floor for a buyer of credit 1, those inputs)
 FloorInputs = tuple[float, int, str, float]
 FloorEnd = tuple[float, FloorInputs]
+# a seller's sites in selling order, and when each comes online with what it expects
+SitesAhead = tuple[list[tuple[int, Facility]], list[tuple[int, float]]]
 # what a request's answer from a seller with no room depends on but its latest start and
 # its capacity: (the round's ``quote_epoch``, start month, term, longest term, whether
 # the buyer is a lab)
@@ -146,7 +148,9 @@ class Firm(mesa.Agent):
         self._sites_free_epoch = -1
         # free_sites' answers per window while the stage runs, until anything here changes
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
-        self._selling_order: list[tuple[int, Facility]] | None = None  # in selling order
+        self._selling_order: SitesAhead | None = None  # ``_sites_in_selling_order``
+        # (its sites, [(index, site)] in selling order) for ``_sites_in_selling_order``
+        self._order_kept: tuple[tuple[Facility, ...], list[tuple[int, Facility]]] = ((), [])
         # (its rate, its ``_floor_inputs``, its ``floor_extremes``) while the stage runs
         self._floor_ends: tuple[float, list, tuple[FloorEnd, FloorEnd]] | None = None
         # while the stage runs, per kind of request (``quiet_key``): a month such that a
@@ -248,16 +252,19 @@ class Firm(mesa.Agent):
 
     def _room_at(self, start: int, keep: bool) -> _Room:
         """The sites with at least 1 H100e free in the month ``start``."""
-        book = self.model.book
-        # each site's expected capacity once, in the order the firm's total adds them
-        expected_at = [f.expected_capacity_h100e(start) for f in self.facilities]
+        order, ahead = self._sites_in_selling_order(keep)
+        # each site's expected capacity once (``Facility.expected_capacity_h100e``), in
+        # the order the firm's total adds them
+        expected_at = [h100e if online <= start else 0.0 for online, h100e in ahead]
+        committed_and_last_start = self.model.book.committed_and_last_start
+        end = start + 1
         sites = []
-        for i, f in self._sites_in_selling_order(keep):
+        for i, f in order:
             expected = expected_at[i]
             # nothing committed is negative: a site expecting less than 1 H100e has no room
             if expected < 1.0:
                 continue
-            committed, last_start = book.committed_and_last_start(f.facility_id, start, start + 1)
+            committed, last_start = committed_and_last_start(f.facility_id, start, end)
             if expected - committed >= 1.0:
                 sites.append((f, expected, committed, last_start))
         return _Room(sum(expected_at), sites)
@@ -280,17 +287,34 @@ class Firm(mesa.Agent):
             room.every_window = sites
         return room.total, sites
 
-    def _sites_in_selling_order(self, keep: bool) -> list[tuple[int, Facility]]:
-        """(index in ``facilities``, site) in selling order."""
-        order = self._selling_order
-        if order is None or not keep:
-            sign = 1 if self.offers_whole_sites() else -1
-            order = sorted(
-                enumerate(self.facilities),
-                key=lambda item: (sign * item[1].power_mw, item[1].facility_id),
-            )
-            self._selling_order = order if keep else None
-        return order
+    def _sites_in_selling_order(self, keep: bool) -> SitesAhead:
+        """([(index in ``facilities``, site)] in selling order, [(the month each site comes
+        online, the H100e it expects from then: none once retired)] in ``facilities``
+        order). Kept while the stage runs until its sites change (``forget_free_sites``):
+        their chips, chip orders and opening months change in other stages. The selling
+        order itself is kept across rounds while ``facilities`` holds the same sites in
+        the same order (a site's power and id never change)."""
+        kept = self._selling_order
+        if kept is None or not keep:
+            sites = tuple(self.facilities)
+            if self._order_kept[0] != sites:
+                sign = 1 if self.offers_whole_sites() else -1
+                order = sorted(
+                    enumerate(sites),
+                    key=lambda item: (sign * item[1].power_mw, item[1].facility_id),
+                )
+                self._order_kept = (sites, order)
+            retired = FacilityStatus.RETIRED
+            ahead = [
+                (
+                    f.online_month,
+                    0.0 if f.status == retired else f.installed_h100e + f.pending_h100e,
+                )
+                for f in sites
+            ]
+            kept = (self._order_kept[1], ahead)
+            self._selling_order = kept if keep else None
+        return kept
 
     def forget_free_sites(self) -> None:
         """One of its sites or their contracts changed: forget what was kept about them
@@ -442,7 +466,7 @@ class Firm(mesa.Agent):
             if epoch >= 0:
                 self.no_quote_bars[quiet_key(epoch, rfq)] = soonest
             return []
-        build = self.build_to_suit_quote(rfq, rfq.capacity_h100e)
+        build = self._build_to_suit(rfq, rfq.capacity_h100e)
         if build is None:
             self.unquoted_h100e += rfq.capacity_h100e
             return []
@@ -572,11 +596,16 @@ class Firm(mesa.Agent):
 
     def build_to_suit_quote(self, rfq: RFQ, h100e: float) -> Quote | None:
         """A quote on a site the firm would build if the buyer signs (forward start only)."""
-        m = self.model
         if not self.builds_to_suit or self.max_build_mw <= 0:
             return None
         if rfq.latest_start < self.soonest_build_online():  # too late whatever its size
             return None
+        return self._build_to_suit(rfq, h100e)
+
+    def _build_to_suit(self, rfq: RFQ, h100e: float) -> Quote | None:
+        """``build_to_suit_quote`` of a firm that builds to suit, for a buyer whose latest
+        start is no earlier than its ``soonest_build_online``."""
+        m = self.model
         density, largest, chip_price = self.build_inputs()
         h100e = min(h100e, largest)
         if h100e < 1.0:

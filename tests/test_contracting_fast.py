@@ -521,19 +521,18 @@ def test_a_build_to_suit_turned_down_on_finance_early_only_when_none_finances(
     out again: with the early check off and every kept input checked, the run is the
     same."""
     fast = run(scenario, seed, years)
-    build_to_suit_quote = Firm.build_to_suit_quote
+    build_to_suit = Firm._build_to_suit
     checked = []
 
     def checked_quote(self: Firm, rfq: RFQ, h100e: float):
-        if self.builds_to_suit and self.max_build_mw > 0:
-            tech = self.model.tech
-            density = tech.density_now()
-            fresh = (density, self.max_site_mw() * density, tech.best_chip_price(self))
-            assert self.build_inputs() == fresh
-            checked.append(fresh)
-        return build_to_suit_quote(self, rfq, h100e)
+        tech = self.model.tech
+        density = tech.density_now()
+        fresh = (density, self.max_site_mw() * density, tech.best_chip_price(self))
+        assert self.build_inputs() == fresh
+        checked.append(fresh)
+        return build_to_suit(self, rfq, h100e)
 
-    monkeypatch.setattr(Firm, "build_to_suit_quote", checked_quote)
+    monkeypatch.setattr(Firm, "_build_to_suit", checked_quote)
     monkeypatch.setattr(Neocloud, "may_finance", lambda self, h100e: True)
     full = run(scenario, seed, years)
     assert fingerprint_with_unquoted(fast) == fingerprint_with_unquoted(full)

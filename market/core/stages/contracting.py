@@ -27,7 +27,6 @@ def stage_contracting(model: ComputeMarket) -> None:
 
 def contract_round(model: ComputeMarket) -> None:
     sellers = [f for f in model.firms() if f.facilities or f.builds_to_suit]
-    seller_ids = [f.unique_id for f in sellers]
     share = contracting.seller_power(model)
     for f in sellers:
         f.unquoted_h100e *= model.p.unquoted_memory
@@ -40,7 +39,7 @@ def contract_round(model: ComputeMarket) -> None:
         rfqs = lab.requests()
         if not rfqs:
             continue
-        asked = [model.firm(sid) for sid in sellers_asked(model, lab, seller_ids)]
+        asked = sellers_asked(model, lab, sellers)
         for rfq in rfqs:
             quotes = gather_quotes(model, asked, rfq)
             for q, take, price in lab.accept(rfq, quotes, share):
@@ -67,14 +66,18 @@ def gather_quotes(model: ComputeMarket, asked: list[Firm], rfq: RFQ) -> list[Quo
     return quotes
 
 
-def sellers_asked(model: ComputeMarket, lab: Lab, seller_ids: list[int]) -> list[int]:
-    """The lab's acquaintances that sell compute, and ``discovered_sellers`` more
-    drawn at random."""
-    known = [i for i in model.network.neighbours(lab.unique_id) if isinstance(model.firm(i), Firm)]
-    k = min(model.p.discovered_sellers, len(seller_ids))
-    found = (
-        [seller_ids[i] for i in model.rng.choice(len(seller_ids), size=k, replace=False).tolist()]
-        if k
-        else []
-    )
-    return sorted(set(known) | set(found))
+def sellers_asked(model: ComputeMarket, lab: Lab, sellers: list[Firm]) -> list[Firm]:
+    """The lab's acquaintances that sell compute, and ``discovered_sellers`` more of
+    ``sellers`` drawn at random, in the order of their ids."""
+    firm = model.firm
+    asked: dict[int, Firm] = {}
+    for i in model.network.neighbours(lab.unique_id):
+        f = firm(i)
+        if isinstance(f, Firm):
+            asked[i] = f
+    k = min(model.p.discovered_sellers, len(sellers))
+    if k:
+        for i in model.rng.choice(len(sellers), size=k, replace=False).tolist():
+            f = sellers[i]
+            asked[f.unique_id] = f
+    return [asked[i] for i in sorted(asked)]
