@@ -738,8 +738,10 @@ class Firm(mesa.Agent):
 
     def free_cash_usd(self) -> float:
         """Cash not spoken for by chips on order, counting what lenders have committed
-        to pay for them."""
-        return self.cash_usd + self.undrawn_usd() - self.pending_chip_cost_usd()
+        to pay for them (``undrawn_usd`` less ``pending_chip_cost_usd``, summed alike)."""
+        undrawn = sum([loan.undrawn_usd for loan in self.loans])
+        pending = sum([f.pending_h100e * f.chip_cost_usd_per_h100e for f in self.facilities])
+        return self.cash_usd + undrawn - pending
 
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
         return self.free_cash_usd() >= self.build_capex_usd(h100e)

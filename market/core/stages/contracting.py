@@ -31,15 +31,16 @@ def contract_round(model: ComputeMarket) -> None:
     for f in sellers:
         f.unquoted_h100e *= model.p.unquoted_memory
     labs = model.labs()
+    discovered = min(model.p.discovered_sellers, len(sellers))
     # buyers take turns in a random order each month, so no lab always asks first
-    for i in model.rng.permutation(len(labs)):
-        lab = labs[int(i)]
+    for i in model.rng.permutation(len(labs)).tolist():
+        lab = labs[i]
         contracting.review_contracts(model, lab, share)
         lab.try_start_run()
         rfqs = lab.requests()
         if not rfqs:
             continue
-        asked = sellers_asked(model, lab, sellers)
+        asked = sellers_asked(model, lab, sellers, discovered)
         for rfq in rfqs:
             quotes = gather_quotes(model, asked, rfq)
             for q, take, price in lab.accept(rfq, quotes, share):
@@ -66,16 +67,15 @@ def gather_quotes(model: ComputeMarket, asked: list[Firm], rfq: RFQ) -> list[Quo
     return quotes
 
 
-def sellers_asked(model: ComputeMarket, lab: Lab, sellers: list[Firm]) -> list[Firm]:
-    """The lab's acquaintances that sell compute, and ``discovered_sellers`` more of
-    ``sellers`` drawn at random, in the order of their ids."""
+def sellers_asked(model: ComputeMarket, lab: Lab, sellers: list[Firm], k: int) -> list[Firm]:
+    """The lab's acquaintances that sell compute, and ``k`` more of ``sellers`` drawn at
+    random (``discovered_sellers``, at most all of them), in the order of their ids."""
     firm = model.firm
     asked: dict[int, Firm] = {}
     for i in model.network.neighbours(lab.unique_id):
         f = firm(i)
         if isinstance(f, Firm):
             asked[i] = f
-    k = min(model.p.discovered_sellers, len(sellers))
     if k:
         for i in model.rng.choice(len(sellers), size=k, replace=False).tolist():
             f = sellers[i]
