@@ -153,13 +153,15 @@ class Firm(mesa.Agent):
         self._order_kept: tuple[tuple[Facility, ...], list[tuple[int, Facility]]] = ((), [])
         # (its rate, its ``_floor_inputs``, its ``floor_extremes``) while the stage runs
         self._floor_ends: tuple[float, list, tuple[FloorEnd, FloorEnd]] | None = None
-        # while the stage runs, per kind of request (``quiet_key``): a month such that a
-        # request of that kind whose latest start is earlier gets no quote here and only
-        # counts as unquoted. Kept when no site had room over the request's window and
-        # building could not start in time (the soonest build only moves later while
-        # the stage runs, a sale only takes room away); forgotten with the free sites
+        # while the stage runs, per kind of request (``quiet_key``): (a month, None or its
+        # ``reservation_inputs``) such that a request of that kind whose latest start is
+        # earlier gets no quote here and only counts as unquoted (while its reservation
+        # inputs, if given, are those). Kept when no site had room over the request's
+        # window, or its own reservation took all it expected, and building could not
+        # start in time (the soonest build only moves later while the stage runs, a
+        # sale only takes room away); forgotten with the free sites
         # (``forget_free_sites``) and in a new round (the epoch is in the key)
-        self.no_quote_bars: dict[QuietKey, float] = {}
+        self.no_quote_bars: dict[QuietKey, tuple[float, tuple | None]] = {}
         self._build_kept: tuple[int, float, float, float] | None = None  # (epoch, build_inputs)
 
     # ------------------------------------------------------------------ contracts
@@ -187,6 +189,13 @@ class Firm(mesa.Agent):
         """Capacity the firm keeps for itself at ``month`` (``expected_h100e``: its
         expected capacity then, when already summed); providers keep none."""
         return 0.0
+
+    def reservation_inputs(self) -> tuple | None:
+        """What ``own_reservation_h100e`` reads besides the month and the expected capacity
+        while a contracting round runs (None: nothing; it reserves none). A firm that
+        reserves capacity for itself says what, so a seller that kept nothing spare for
+        a request is asked again once it changes."""
+        return None
 
     def annual_rate(self) -> float:
         return self.model.p.base_rate + self.model.p.hyperscaler_spread
@@ -429,7 +438,9 @@ class Firm(mesa.Agent):
         if not sites and rfq.capacity_h100e > 0:
             return self._build_quotes(rfq)
         spare = expected - self.own_reservation_h100e(start, expected) if sites else 0.0
-        # (nothing spare, as for most labs with sites: no site quotes)
+        if spare <= 0 and rfq.capacity_h100e > 0:
+            # nothing spare, as for most labs with sites: no site quotes, at most a build
+            return self._build_quotes(rfq, self.reservation_inputs())
         out, served = (
             ([], 0) if spare <= 0 else self.site_quotes(sites, spare, start, term, rfq.buyer_credit)
         )
@@ -450,9 +461,10 @@ class Firm(mesa.Agent):
         room = self._sites_free.get(start)
         return room is not None and not room.sites
 
-    def _build_quotes(self, rfq: RFQ) -> list[Quote]:
-        """The quotes of a seller with no site free over the request's window: a site it
-        would build to suit, if any."""
+    def _build_quotes(self, rfq: RFQ, reserved: tuple | None = None) -> list[Quote]:
+        """The quotes of a seller with no site free over the request's window (or with
+        all its free capacity reserved for itself, as its ``reservation_inputs``, then
+        ``reserved``, say): a site it would build to suit, if any."""
         # most sellers asked cannot build at all, or not in time whatever the size (the
         # first two questions of ``build_to_suit_quote``, asked here without the call)
         soonest = (
@@ -464,7 +476,7 @@ class Firm(mesa.Agent):
             self.unquoted_h100e += rfq.capacity_h100e
             epoch = self.model.quote_epoch
             if epoch >= 0:
-                self.no_quote_bars[quiet_key(epoch, rfq)] = soonest
+                self.no_quote_bars[quiet_key(epoch, rfq)] = (soonest, reserved)
             return []
         build = self._build_to_suit(rfq, rfq.capacity_h100e)
         if build is None:

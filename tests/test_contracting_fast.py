@@ -494,8 +494,9 @@ def test_a_seller_skipped_on_its_no_quote_bars_quotes_nothing(monkeypatch, scena
             skipped = (
                 rfq.capacity_h100e > 0
                 and bar is not None
-                and rfq.latest_start < bar
+                and rfq.latest_start < bar[0]
                 and seller.unique_id != rfq.buyer_id
+                and (bar[1] is None or bar[1] == seller.reservation_inputs())
             )
             before = seller.unquoted_h100e
             quotes = seller.quotes(rfq)

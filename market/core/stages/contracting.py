@@ -51,8 +51,9 @@ def contract_round(model: ComputeMarket) -> None:
 def gather_quotes(model: ComputeMarket, asked: list[Firm], rfq: RFQ) -> list[Quote]:
     """``[q for seller in asked for q in seller.quotes(rfq)]``, without asking the sellers
     known to quote nothing: a seller whose ``no_quote_bars`` hold a month after the
-    request's latest start for requests like it has no room over the request's window
-    and cannot build in time, so it only counts the request as unquoted."""
+    request's latest start for requests like it (with its reservation inputs as they
+    were, if kept) has no room over the request's window, or none spare, and cannot
+    build in time, so it only counts the request as unquoted."""
     h100e = rfq.capacity_h100e
     if h100e <= 0:
         return [q for seller in asked for q in seller.quotes(rfq)]
@@ -60,7 +61,12 @@ def gather_quotes(model: ComputeMarket, asked: list[Firm], rfq: RFQ) -> list[Quo
     quotes: list[Quote] = []
     for seller in asked:
         bar = seller.no_quote_bars.get(key)
-        if bar is not None and latest < bar and seller.unique_id != buyer_id:
+        if (
+            bar is not None
+            and latest < bar[0]
+            and seller.unique_id != buyer_id
+            and (bar[1] is None or bar[1] == seller.reservation_inputs())
+        ):
             seller.unquoted_h100e += h100e
         else:
             quotes += seller.quotes(rfq)
