@@ -36,6 +36,17 @@ CHANGED_SELLERS = "sellers changed"
 # the seller's rate; and (floor for a buyer of credit 1, those inputs)
 FloorInputs = tuple[float, int, str, float]
 FloorEnd = tuple[float, FloorInputs]
+# a seller's sites in selling order, and when each comes online with what it expects
+SitesAhead = tuple[list[tuple[int, Facility]], list[tuple[int, float]]]
+# what a request's answer from a seller with no room depends on but its latest start and
+# its capacity: (the round's ``quote_epoch``, start month, term, longest term, whether
+# the buyer is a lab)
+QuietKey = tuple[int, int, int, int, bool]
+
+
+def quiet_key(epoch: int, rfq: RFQ) -> QuietKey:
+    """The key of ``rfq`` in the sellers' ``no_quote_bars`` in the round ``epoch``."""
+    return (epoch, rfq.start_month, rfq.term_months, rfq.longest_term_months, rfq.buyer_is_lab)
 
 
 def site_floor(
@@ -137,9 +148,21 @@ class Firm(mesa.Agent):
         self._sites_free_epoch = -1
         # free_sites' answers per window while the stage runs, until anything here changes
         self._windows_free: dict[tuple[int, int], tuple[float, list]] = {}
-        self._selling_order: list[tuple[int, Facility]] | None = None  # in selling order
+        self._selling_order: SitesAhead | None = None  # ``_sites_in_selling_order``
+        # (its sites, [(index, site)] in selling order) for ``_sites_in_selling_order``
+        self._order_kept: tuple[tuple[Facility, ...], list[tuple[int, Facility]]] = ((), [])
         # (its rate, its ``_floor_inputs``, its ``floor_extremes``) while the stage runs
         self._floor_ends: tuple[float, list, tuple[FloorEnd, FloorEnd]] | None = None
+        # while the stage runs, per kind of request (``quiet_key``): (a month, None or its
+        # ``reservation_inputs``) such that a request of that kind whose latest start is
+        # earlier gets no quote here and only counts as unquoted (while its reservation
+        # inputs, if given, are those). Kept when no site had room over the request's
+        # window, or its own reservation took all it expected, and building could not
+        # start in time (the soonest build only moves later while the stage runs, a
+        # sale only takes room away); forgotten with the free sites
+        # (``forget_free_sites``) and in a new round (the epoch is in the key)
+        self.no_quote_bars: dict[QuietKey, tuple[float, tuple | None]] = {}
+        self._build_kept: tuple[int, float, float, float] | None = None  # (epoch, build_inputs)
 
     # ------------------------------------------------------------------ contracts
     @property
@@ -166,6 +189,13 @@ class Firm(mesa.Agent):
         """Capacity the firm keeps for itself at ``month`` (``expected_h100e``: its
         expected capacity then, when already summed); providers keep none."""
         return 0.0
+
+    def reservation_inputs(self) -> tuple | None:
+        """What ``own_reservation_h100e`` reads besides the month and the expected capacity
+        while a contracting round runs (None: nothing; it reserves none). A firm that
+        reserves capacity for itself says what, so a seller that kept nothing spare for
+        a request is asked again once it changes."""
+        return None
 
     def annual_rate(self) -> float:
         return self.model.p.base_rate + self.model.p.hyperscaler_spread
@@ -231,16 +261,19 @@ class Firm(mesa.Agent):
 
     def _room_at(self, start: int, keep: bool) -> _Room:
         """The sites with at least 1 H100e free in the month ``start``."""
-        book = self.model.book
-        # each site's expected capacity once, in the order the firm's total adds them
-        expected_at = [f.expected_capacity_h100e(start) for f in self.facilities]
+        order, ahead = self._sites_in_selling_order(keep)
+        # each site's expected capacity once (``Facility.expected_capacity_h100e``), in
+        # the order the firm's total adds them
+        expected_at = [h100e if online <= start else 0.0 for online, h100e in ahead]
+        committed_and_last_start = self.model.book.committed_and_last_start
+        end = start + 1
         sites = []
-        for i, f in self._sites_in_selling_order(keep):
+        for i, f in order:
             expected = expected_at[i]
             # nothing committed is negative: a site expecting less than 1 H100e has no room
             if expected < 1.0:
                 continue
-            committed, last_start = book.committed_and_last_start(f.facility_id, start, start + 1)
+            committed, last_start = committed_and_last_start(f.facility_id, start, end)
             if expected - committed >= 1.0:
                 sites.append((f, expected, committed, last_start))
         return _Room(sum(expected_at), sites)
@@ -263,17 +296,34 @@ class Firm(mesa.Agent):
             room.every_window = sites
         return room.total, sites
 
-    def _sites_in_selling_order(self, keep: bool) -> list[tuple[int, Facility]]:
-        """(index in ``facilities``, site) in selling order."""
-        order = self._selling_order
-        if order is None or not keep:
-            sign = 1 if self.offers_whole_sites() else -1
-            order = sorted(
-                enumerate(self.facilities),
-                key=lambda item: (sign * item[1].power_mw, item[1].facility_id),
-            )
-            self._selling_order = order if keep else None
-        return order
+    def _sites_in_selling_order(self, keep: bool) -> SitesAhead:
+        """([(index in ``facilities``, site)] in selling order, [(the month each site comes
+        online, the H100e it expects from then: none once retired)] in ``facilities``
+        order). Kept while the stage runs until its sites change (``forget_free_sites``):
+        their chips, chip orders and opening months change in other stages. The selling
+        order itself is kept across rounds while ``facilities`` holds the same sites in
+        the same order (a site's power and id never change)."""
+        kept = self._selling_order
+        if kept is None or not keep:
+            sites = tuple(self.facilities)
+            if self._order_kept[0] != sites:
+                sign = 1 if self.offers_whole_sites() else -1
+                order = sorted(
+                    enumerate(sites),
+                    key=lambda item: (sign * item[1].power_mw, item[1].facility_id),
+                )
+                self._order_kept = (sites, order)
+            retired = FacilityStatus.RETIRED
+            ahead = [
+                (
+                    f.online_month,
+                    0.0 if f.status == retired else f.installed_h100e + f.pending_h100e,
+                )
+                for f in sites
+            ]
+            kept = (self._order_kept[1], ahead)
+            self._selling_order = kept if keep else None
+        return kept
 
     def forget_free_sites(self) -> None:
         """One of its sites or their contracts changed: forget what was kept about them
@@ -292,6 +342,9 @@ class Firm(mesa.Agent):
             self._sites_free = {}
         if self._windows_free:
             self._windows_free = {}
+        if self.no_quote_bars:
+            self.no_quote_bars = {}
+        self._build_kept = None
         self._selling_order = None
         self._floor_ends = None
 
@@ -385,7 +438,9 @@ class Firm(mesa.Agent):
         if not sites and rfq.capacity_h100e > 0:
             return self._build_quotes(rfq)
         spare = expected - self.own_reservation_h100e(start, expected) if sites else 0.0
-        # (nothing spare, as for most labs with sites: no site quotes)
+        if spare <= 0 and rfq.capacity_h100e > 0:
+            # nothing spare, as for most labs with sites: no site quotes, at most a build
+            return self._build_quotes(rfq, self.reservation_inputs())
         out, served = (
             ([], 0) if spare <= 0 else self.site_quotes(sites, spare, start, term, rfq.buyer_credit)
         )
@@ -406,17 +461,24 @@ class Firm(mesa.Agent):
         room = self._sites_free.get(start)
         return room is not None and not room.sites
 
-    def _build_quotes(self, rfq: RFQ) -> list[Quote]:
-        """The quotes of a seller with no site free over the request's window: a site it
-        would build to suit, if any."""
+    def _build_quotes(self, rfq: RFQ, reserved: tuple | None = None) -> list[Quote]:
+        """The quotes of a seller with no site free over the request's window (or with
+        all its free capacity reserved for itself, as its ``reservation_inputs``, then
+        ``reserved``, say): a site it would build to suit, if any."""
         # most sellers asked cannot build at all, or not in time whatever the size (the
         # first two questions of ``build_to_suit_quote``, asked here without the call)
-        may_build = (
-            self.builds_to_suit
-            and self.max_build_mw > 0
-            and rfq.latest_start >= self.soonest_build_online()
+        soonest = (
+            self.soonest_build_online()
+            if self.builds_to_suit and self.max_build_mw > 0
+            else math.inf
         )
-        build = self.build_to_suit_quote(rfq, rfq.capacity_h100e) if may_build else None
+        if rfq.latest_start < soonest:
+            self.unquoted_h100e += rfq.capacity_h100e
+            epoch = self.model.quote_epoch
+            if epoch >= 0:
+                self.no_quote_bars[quiet_key(epoch, rfq)] = (soonest, reserved)
+            return []
+        build = self._build_to_suit(rfq, rfq.capacity_h100e)
         if build is None:
             self.unquoted_h100e += rfq.capacity_h100e
             return []
@@ -481,19 +543,21 @@ class Firm(mesa.Agent):
         the build (and gives its lenders the cover they require) within it, else the
         shortest standard term that does and that the buyer accepts; None when none
         does (``terms.seller_minimum_term_months``, ``terms.agree_term``)."""
-        m, p = self.model, self.model.p
+        p = self.model.p
         if rfq.longest_term_months <= 0:  # a buyer with one term: take it or leave it
             return rfq.term_months
         debt_share, cover = self.build_debt_share_and_cover()
         minimum = terms.seller_minimum_term_months(
             new_build=True,
-            capex_usd=m.tech.build_cost_usd(self, h100e),
+            capex_usd=self.build_capex_usd(h100e),
             monthly_revenue_usd=h100e * self._ask(floor, rfq.term_months, False) * HOURS_PER_MONTH,
             debt_share=debt_share,
             lender_contract_cover=cover,
             annual_rate=self.annual_rate(),
             useful_life_months=p.chip_useful_life_months,
         )
+        if rfq.term_months >= minimum:  # the buyer's term (``agree_term``'s first answer)
+            return rfq.term_months
         menu = tuple(sorted({*terms.term_menu(p.longest_term_months), rfq.term_months}))
         return terms.agree_term(rfq.term_months, rfq.longest_term_months, minimum, menu)
 
@@ -501,6 +565,37 @@ class Firm(mesa.Agent):
         """Share of a build it borrows and the contract cover its lenders require
         (none: it builds from cash)."""
         return 0.0, 0.0
+
+    def build_inputs(self) -> tuple[float, float, float]:
+        """(H100e per MW of today's chips, H100e of the largest site it starts, its best
+        chip price) for a site it would build now. While a contracting round runs they
+        are kept per round until its sites change (``forget_free_sites``): the chips on
+        sale and their prices change in other stages."""
+        m = self.model
+        kept = self._build_kept
+        if kept is None or kept[0] != m.quote_epoch or kept[0] < 0:
+            tech = m.tech
+            density = tech.density_now()
+            kept = (
+                m.quote_epoch,
+                density,
+                self.max_site_mw() * density,
+                tech.best_chip_price(self),
+            )
+            self._build_kept = kept
+        return kept[1], kept[2], kept[3]
+
+    def build_capex_usd(self, h100e: float) -> float:
+        """``Technology.build_cost_usd`` of a site of ``h100e`` it builds now (from its
+        ``build_inputs``)."""
+        density, _, chip_price = self.build_inputs()
+        return h100e / density * self.model.p.facility_cost_usd_per_mw + h100e * chip_price
+
+    def may_finance(self, h100e: float) -> bool:
+        """False only when ``can_finance`` is False for a build of ``h100e`` whatever the
+        contract's price and term (asked before the price and the term are worked out);
+        a firm that builds from cash finances a build whatever the contract."""
+        return True
 
     def soonest_build_online(self) -> float:
         """No site it started now would come online before this month, whatever its
@@ -513,13 +608,18 @@ class Firm(mesa.Agent):
 
     def build_to_suit_quote(self, rfq: RFQ, h100e: float) -> Quote | None:
         """A quote on a site the firm would build if the buyer signs (forward start only)."""
-        m = self.model
         if not self.builds_to_suit or self.max_build_mw <= 0:
             return None
         if rfq.latest_start < self.soonest_build_online():  # too late whatever its size
             return None
-        density = m.tech.density_now()
-        h100e = min(h100e, self.max_site_mw() * density)
+        return self._build_to_suit(rfq, h100e)
+
+    def _build_to_suit(self, rfq: RFQ, h100e: float) -> Quote | None:
+        """``build_to_suit_quote`` of a firm that builds to suit, for a buyer whose latest
+        start is no earlier than its ``soonest_build_online``."""
+        m = self.model
+        density, largest, chip_price = self.build_inputs()
+        h100e = min(h100e, largest)
         if h100e < 1.0:
             return None
         # the site's own power waits in the grid queue (a large site waits longer)
@@ -527,15 +627,12 @@ class Firm(mesa.Agent):
             float(m.month + self.build_months()),
             m.regions[self.region].ready_month(m.month, h100e / density),
         )
-        if rfq.latest_start < online:
+        if rfq.latest_start < online or not self.may_finance(h100e):
             return None
         start = max(rfq.start_month, math.ceil(online))
-        floor = m.tech.cost_floor_usd_per_h100e_hour(
-            chip_cost_usd_per_h100e=m.tech.best_chip_price(self),
-            h100e_per_mw=density,
-            region=self.region,
-            annual_rate=self.annual_rate(),
-            credit_premium=m.p.credit_premium_per_credit_gap * (1.0 - rfq.buyer_credit),
+        # (``site_floor`` of today's chips at its price: the floor of a site built now)
+        floor = site_floor(
+            m, chip_price, m.tech.generation, self.region, self.annual_rate(), rfq.buyer_credit
         )
         term = self.build_term_months(rfq, h100e, floor)
         if term is None:
@@ -653,11 +750,13 @@ class Firm(mesa.Agent):
 
     def free_cash_usd(self) -> float:
         """Cash not spoken for by chips on order, counting what lenders have committed
-        to pay for them."""
-        return self.cash_usd + self.undrawn_usd() - self.pending_chip_cost_usd()
+        to pay for them (``undrawn_usd`` less ``pending_chip_cost_usd``, summed alike)."""
+        undrawn = sum([loan.undrawn_usd for loan in self.loans])
+        pending = sum([f.pending_h100e * f.chip_cost_usd_per_h100e for f in self.facilities])
+        return self.cash_usd + undrawn - pending
 
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
-        return self.free_cash_usd() >= self.model.tech.build_cost_usd(self, h100e)
+        return self.free_cash_usd() >= self.build_capex_usd(h100e)
 
     def finance_build(
         self,

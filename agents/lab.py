@@ -165,6 +165,17 @@ class Lab(Firm):
             expected_h100e = self.expected_capacity_h100e(month)
         return min(expected_h100e, max(0.0, need))
 
+    def reservation_inputs(self) -> tuple:
+        """(its contracts' ``version``, share, run and planned run): with the month's
+        demand forecast, which a contracting round leaves as it is, what
+        ``own_reservation_h100e`` reads besides the month and its expected capacity."""
+        return (
+            self.model.book.version(self.unique_id),
+            self.share,
+            self.run_h100e,
+            self.run_plan_h100e,
+        )
+
     def offers_whole_sites(self) -> bool:
         return True
 

@@ -47,11 +47,18 @@ class Neocloud(Firm):
 
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
         """Lenders advance a share of the signed contract's revenue; the rest is equity."""
-        capex = self.model.tech.build_cost_usd(self, h100e)
+        capex = self.build_capex_usd(h100e)
         contract_value = h100e * price * HOURS_PER_MONTH * term
         p = self.model.p
         debt = min(capex * (1 - p.neocloud_equity_share), p.debt_advance_rate * contract_value)
         return self.free_cash_usd() >= capex - debt
+
+    def may_finance(self, h100e: float) -> bool:
+        """Lenders advance at most (1 - equity share) of the capex: without the cash for
+        the rest, no contract finances the build (the debt ``can_finance`` counts is
+        never more, so the cash it asks for never less)."""
+        capex = self.build_capex_usd(h100e)
+        return self.free_cash_usd() >= capex - capex * (1 - self.model.p.neocloud_equity_share)
 
     def finance_build(
         self,

@@ -7,12 +7,14 @@ import math
 
 import pytest
 
-from agents.base import NEUTRAL_CREDIT, Firm, site_ask, site_floor
+from agents.base import NEUTRAL_CREDIT, Firm, quiet_key, site_ask, site_floor
 from agents.lab import Lab
+from agents.neocloud import Neocloud
 from market import ComputeMarket
 from market.core import contracting
 from market.core.book import ContractBook
 from market.core.grid import Region
+from market.core.stages import contracting as stages_contracting
 from market.io.records import RFQ, Purpose
 from market.mechanisms import pricing, terms
 
@@ -470,3 +472,69 @@ def test_a_labs_cluster_kept_while_contracting_is_its_cluster_worked_out_again(
     m = run(scenario, seed, years)
     assert sum(checked) > 100  # clusters asked for while contracting
     assert any("starts a training run" in e.text for e in m.events)
+
+
+def fingerprint_with_unquoted(m: ComputeMarket) -> tuple:
+    return fingerprint(m), sorted((f.unique_id, f.unquoted_h100e) for f in m.firms())
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
+def test_a_seller_skipped_on_its_no_quote_bars_quotes_nothing(monkeypatch, scenario, seed, years):
+    """A seller the round does not ask for quotes, on its ``no_quote_bars``, quotes
+    nothing when asked and only counts the request as unquoted: a round asking every
+    seller runs the same."""
+    fast = run(scenario, seed, years)
+    checked = []
+
+    def asking_all(model: ComputeMarket, asked: list[Firm], rfq: RFQ) -> list:
+        key = quiet_key(model.quote_epoch, rfq)
+        out = []
+        for seller in asked:
+            bar = seller.no_quote_bars.get(key)
+            skipped = (
+                rfq.capacity_h100e > 0
+                and bar is not None
+                and rfq.latest_start < bar[0]
+                and seller.unique_id != rfq.buyer_id
+                and (bar[1] is None or bar[1] == seller.reservation_inputs())
+            )
+            before = seller.unquoted_h100e
+            quotes = seller.quotes(rfq)
+            if skipped:
+                assert quotes == []
+                assert seller.unquoted_h100e == before + rfq.capacity_h100e
+                checked.append(seller.unique_id)
+            out += quotes
+        return out
+
+    monkeypatch.setattr(stages_contracting, "gather_quotes", asking_all)
+    full = run(scenario, seed, years)
+    assert fingerprint_with_unquoted(fast) == fingerprint_with_unquoted(full)
+    assert len(checked) > 100
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
+def test_a_build_to_suit_turned_down_on_finance_early_only_when_none_finances(
+    monkeypatch, scenario, seed, years
+):
+    """A build to suit turned down before its floor and term are worked out could not
+    have been financed on them; the build inputs kept while quoting are those worked
+    out again: with the early check off and every kept input checked, the run is the
+    same."""
+    fast = run(scenario, seed, years)
+    build_to_suit = Firm._build_to_suit
+    checked = []
+
+    def checked_quote(self: Firm, rfq: RFQ, h100e: float):
+        tech = self.model.tech
+        density = tech.density_now()
+        fresh = (density, self.max_site_mw() * density, tech.best_chip_price(self))
+        assert self.build_inputs() == fresh
+        checked.append(fresh)
+        return build_to_suit(self, rfq, h100e)
+
+    monkeypatch.setattr(Firm, "_build_to_suit", checked_quote)
+    monkeypatch.setattr(Neocloud, "may_finance", lambda self, h100e: True)
+    full = run(scenario, seed, years)
+    assert fingerprint_with_unquoted(fast) == fingerprint_with_unquoted(full)
+    assert len(checked) > 100

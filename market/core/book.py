@@ -115,6 +115,15 @@ class SiteTotals:
             value = kept[key] = self.summed_h100e(start, end)
         return value
 
+    def committed_and_last_start(self, start: int, end: int) -> tuple[float, int]:
+        """(``committed_h100e``, ``last_start_month``), reading the span once."""
+        span = self._span
+        if span is None:
+            span = self.span()
+        if span[0] < end and start < span[1]:
+            return span[2], span[0]
+        return self.committed_h100e(start, end), span[0]
+
     def summed_h100e(self, start: int, end: int) -> float:
         """Capacity of the contracts overlapping [start, end): those starting before
         ``end`` less those that ended by ``start`` (every term is a month or more)."""
@@ -232,7 +241,7 @@ class ContractBook:
         totals = self._totals.get(site_id)
         if totals is None:
             return 0.0, -1
-        return totals.committed_h100e(start, end), totals.last_start_month()
+        return totals.committed_and_last_start(start, end)
 
     # ------------------------------------------------------------------ changes
     def add(self, c: Contract) -> None:
