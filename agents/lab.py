@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from agents.base import Firm
 from agents.world import World
@@ -29,6 +30,7 @@ SPELL_QUIET_MONTHS = 3
 REVENUE_HISTORY_MONTHS = 13
 MIN_REVENUE_HISTORY_MONTHS = 4
 NEVER_RAISED_MONTH = -99  # last_raise_month before any attempt: long enough ago
+_MISSING = object()  # not kept yet (``Lab.held``)
 
 
 class Lab(Firm):
@@ -68,10 +70,16 @@ class Lab(Firm):
         self.spell_start_month = -1
         self.spell_worst_share = 0.0
         self.spell_quiet_months = 0
+        # kept until the lab's open contracts change (``_kept_for_version``): its contract
+        # sums by month, and what ``held`` keeps
         self._sums: dict[int, tuple[float, float]] = {}
+        self._held: dict[str, Any] = {}
         self._sums_version = -1
         self._swing: tuple[tuple[float, ...], float] = ((), 0.0)  # (history, its swing)
         self._cluster_kept: tuple[tuple, training.Cluster | None] = ((), None)  # (key, cluster)
+        # (round, the revenue history it was found on, worthwhile_run_months): the history
+        # is replaced, never changed in place, when the use stage records a month
+        self._worthwhile_kept: tuple[int, list[float] | None, int] = (-1, None, 0)
 
     # ------------------------------------------------------------------ views
     @property
@@ -103,10 +111,7 @@ class Lab(Firm):
         """(bought less resold, sold) for ``month``, kept per month until the contracts
         the lab buys, sells or resells change (the book's ``version``)."""
         book = self.model.book
-        version = book.version(self.unique_id)
-        if version != self._sums_version:
-            self._sums = {}
-            self._sums_version = version
+        self._kept_for_version()
         sums = self._sums.get(month)
         if sums is None:
             end = month + 1
@@ -122,10 +127,7 @@ class Lab(Firm):
         over the lab's contracts, so asking for each month after it is a lookup (the
         same sums: each month's terms are added in the same order)."""
         book = self.model.book
-        version = book.version(self.unique_id)
-        if version != self._sums_version:
-            self._sums = {}
-            self._sums_version = version
+        self._kept_for_version()
         missing = [t for t in months if t not in self._sums]
         if len(missing) < 2:
             return
@@ -144,6 +146,27 @@ class Lab(Firm):
         for t, (bought, resold, sold) in terms.items():
             self._sums[t] = (sum(bought) - sum(resold), sum(sold))
 
+    def _kept_for_version(self) -> None:
+        """Forget the sums and values kept about the lab's open contracts once they
+        change: the book's ``version`` of the lab grows whenever a contract it buys, sells
+        or resells joins or leaves its indexes, changes parties or gets notice, and no
+        other field a kept value reads changes after signing."""
+        version = self.model.book.version(self.unique_id)
+        if version != self._sums_version:
+            self._sums = {}
+            self._held = {}
+            self._sums_version = version
+
+    def held(self, name: str, work_out: Callable[[Lab], Any]) -> Any:
+        """``work_out(self)``, a value read off the lab's open contracts alone (not their
+        state of delivery, nor the month), kept under ``name`` until they change
+        (``_kept_for_version``)."""
+        self._kept_for_version()
+        value = self._held.get(name, _MISSING)
+        if value is _MISSING:
+            value = self._held[name] = work_out(self)
+        return value
+
     def bought_h100e(self, month: int) -> float:
         """Capacity bought for ``month``, less what the lab has resold of it."""
         return self._contract_sums(month)[0]
@@ -157,7 +180,9 @@ class Lab(Firm):
         return max(0.0, self.expected_capacity_h100e(month) - sold)
 
     def secured_h100e(self, month: int) -> float:
-        return self.own_free_h100e(month) + self.bought_h100e(month)
+        """``own_free_h100e(month) + bought_h100e(month)``, from one lookup of the sums."""
+        bought, sold = self._contract_sums(month)
+        return max(0.0, self.expected_capacity_h100e(month) - sold) + bought
 
     def own_reservation_h100e(self, month: int, expected_h100e: float | None = None) -> float:
         need = self.need_h100e(month) - self.bought_h100e(month)
@@ -218,9 +243,8 @@ class Lab(Firm):
         return self.cluster().effective_h100e
 
     def committed_usd_per_month(self) -> float:
-        return sum(
-            c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH for c in self.bought
-        )
+        """What its contracts commit it to pay per month (kept: ``held``)."""
+        return self.held("committed", _committed_usd_per_month)
 
     def budget_usd_per_month(self) -> float:
         """What the lab can commit to spend on compute per month: revenue plus a
@@ -273,15 +297,16 @@ class Lab(Firm):
             return self.fixed_term_months, 0
         # a training block is held at least for the run: no shorter term is on its menu
         shortest = self.longest_run_months() if training else 1
-        outlook = self.term_outlook(training, start)
-        m, p = self.model, self.model.p
+        m = self.model
         if m.quote_epoch < 0:
-            return self._terms(shortest, outlook)
+            return self._terms(shortest, self.term_outlook(training, start))
         # while the contracting stage runs, kept per its inputs: the same for every lab
-        # with the same outlook
-        key = ("terms", *self._term_structure(shortest), p.buyer_term_tolerance, *outlook.items())
+        # with the same outlook (the parameters do not change while a round runs)
+        firm, uncertainty = self._outlook_inputs(training, start)
+        key = ("terms", training, firm, uncertainty)
         chosen = m.quote_memo.get(key)
         if chosen is None:
+            outlook = self._outlook(firm, uncertainty)
             chosen = m.quote_memo[key] = self._terms(shortest, outlook)
         return chosen
 
@@ -337,12 +362,21 @@ class Lab(Firm):
         never beyond the months its cash lasts, less the months until the request
         starts; beyond that uncertain by the larger of ``forecast_uncertainty_per_year``
         and the yearly swings of its own revenue."""
+        return self._outlook(*self._outlook_inputs(training, start))
+
+    def _outlook_inputs(self, training: bool, start: int) -> tuple[float, float]:
+        """(firm horizon, uncertainty per year) of ``term_outlook``: what in it is the
+        lab's own (the rest are parameters)."""
         p = self.model.p
         firm = self.longest_run_months() if training else p.buyer_firm_horizon_months
         firm = min(firm, self.runway_months()) - max(0, start - self.model.month - 1)
+        return max(0.0, firm), max(p.forecast_uncertainty_per_year, self.revenue_swing())
+
+    def _outlook(self, firm_horizon_months: float, uncertainty_per_year: float) -> dict:
+        p = self.model.p
         return {
-            "firm_horizon_months": max(0.0, firm),
-            "uncertainty_per_year": max(p.forecast_uncertainty_per_year, self.revenue_swing()),
+            "firm_horizon_months": firm_horizon_months,
+            "uncertainty_per_year": uncertainty_per_year,
             "take_or_pay_share": p.take_or_pay_share,
             "renewal_cost_months": p.renewal_cost_months,
         }
@@ -415,10 +449,15 @@ class Lab(Firm):
         training budget commands grows as chip generations cut the price of compute and
         as its revenue grows (over the last year, at most ``frontier_growth_max_per_year``)."""
         m, p = self.model, self.model.p
+        # while the contracting stage runs, kept per lab until its revenue history changes
+        epoch, history = m.quote_epoch, self.revenue_history
+        kept_epoch, kept_history, kept = self._worthwhile_kept
+        if epoch >= 0 and kept_epoch == epoch and kept_history is history:
+            return kept
         growth = self.revenue_growth_per_year()
-        # while the contracting stage runs, kept per revenue growth (the rest are parameters)
+        # and kept per revenue growth (the rest are parameters)
         key = ("worthwhile run months", growth)
-        months = m.quote_memo.get(key) if m.quote_epoch >= 0 else None
+        months = m.quote_memo.get(key) if epoch >= 0 else None
         if months is None:
             cheaper = math.exp(
                 -terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
@@ -427,8 +466,10 @@ class Lab(Firm):
             months = training.worthwhile_run_months(
                 cheaper * budget, p.training_run_months, self.longest_run_months()
             )
-            if m.quote_epoch >= 0:
+            if epoch >= 0:
                 m.quote_memo[key] = months
+        if epoch >= 0:
+            self._worthwhile_kept = (epoch, history, months)
         return months
 
     def min_block_h100e(self) -> float:
@@ -976,3 +1017,7 @@ class Lab(Firm):
 
     def surplus_h100e(self) -> float:
         return max(0.0, self.pool_h100e - self.used_inference_h100e - self.used_training_h100e)
+
+
+def _committed_usd_per_month(lab: Lab) -> float:
+    return sum(c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH for c in lab.bought)
