@@ -31,6 +31,7 @@ REVENUE_HISTORY_MONTHS = 13
 MIN_REVENUE_HISTORY_MONTHS = 4
 NEVER_RAISED_MONTH = -99  # last_raise_month before any attempt: long enough ago
 _MISSING = object()  # not kept yet (``Lab.held``)
+_TERM_MENUS: dict[int, tuple[int, ...]] = {}  # terms.term_menu by longest term (a pure function)
 
 
 class Lab(Firm):
@@ -76,6 +77,7 @@ class Lab(Firm):
         self._held: dict[str, Any] = {}
         self._sums_version = -1
         self._swing: tuple[tuple[float, ...], float] = ((), 0.0)  # (history, its swing)
+        self._swing_kept: tuple[list[float] | None, float] = (None, 0.0)  # (the list, swing)
         self._cluster_kept: tuple[tuple, training.Cluster | None] = ((), None)  # (key, cluster)
         # (round, the revenue history it was found on, worthwhile_run_months): the history
         # is replaced, never changed in place, when the use stage records a month
@@ -315,7 +317,11 @@ class Lab(Firm):
         or the standard terms on the menu."""
         if self.fixed_term_months:
             return (self.fixed_term_months,)
-        return terms.term_menu(self.model.p.longest_term_months)
+        longest = self.model.p.longest_term_months
+        menu = _TERM_MENUS.get(longest)
+        if menu is None:
+            menu = _TERM_MENUS[longest] = terms.term_menu(longest)
+        return menu
 
     def _term_structure(self, shortest: int) -> tuple:
         """What the term structure sellers ask by depends on, from ``shortest`` on: the
@@ -383,10 +389,15 @@ class Lab(Firm):
 
     def revenue_swing(self) -> float:
         """Yearly standard deviation of the monthly log changes of its revenue (0 with
-        too short a history). Kept until the history changes."""
+        too short a history). Kept until the history changes: the list is replaced,
+        never changed in place, when a month is recorded."""
+        kept_list, kept = self._swing_kept
+        if kept_list is self.revenue_history:
+            return kept
         history = tuple(self.revenue_history)
         if history != self._swing[0]:
             self._swing = (history, self._revenue_swing(history))
+        self._swing_kept = (self.revenue_history, self._swing[1])
         return self._swing[1]
 
     @staticmethod
