@@ -263,6 +263,35 @@ def test_a_higher_fee_makes_cancelling_rarer():
     assert not _cancel(needed_h100e=400.0, fee_share=1.0).cancel
 
 
+@settings(max_examples=300)
+@given(
+    st.integers(0, 60),
+    st.integers(-1, 80),
+    st.integers(-1, 12),
+    st.floats(1.0, 1e6),
+    st.floats(0.0, 1.0),
+    st.floats(0.01, 20.0),
+    st.floats(0.0, 30.0),
+)
+def test_the_cancel_test_by_replacement_price_answers_as_the_decision(
+    month, end, notice, h100e, needed_share, price, replacement
+):
+    kw = {
+        "month": month,
+        "end_month": end,
+        "notice_months": notice,
+        "h100e": h100e,
+        "needed_h100e": h100e * needed_share,
+        "price_usd_per_h100e_hour": price,
+        "take_or_pay_share": 0.8,
+        "fee_share": 0.25,
+        "min_saving_share": 0.05,
+    }
+    cancels = cancellation.cancels_at(**kw)
+    for r in (replacement, price, price * (1 - 1e-12), 0.0):
+        assert cancels(r) == _cancel(**kw, replacement_usd_per_h100e_hour=r).cancel
+
+
 # ------------------------------------------------------------------ default claims
 claims_st = st.lists(
     st.tuples(money, money).map(lambda t: default_claims.Claim("x", t[0], t[1])),
