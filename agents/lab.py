@@ -112,41 +112,23 @@ class Lab(Firm):
     def _contract_sums(self, month: int) -> tuple[float, float]:
         """(bought less resold, sold) for ``month``, kept per month until the contracts
         the lab buys, sells or resells change (the book's ``version``)."""
-        book = self.model.book
         self._kept_for_version()
         sums = self._sums.get(month)
         if sums is None:
-            end = month + 1
-            bought = sum(c.capacity_h100e for c in self.bought if c.overlaps(month, end))
-            resales = book.resold_view(self.unique_id)
-            resold = sum(c.capacity_h100e for c in resales if c.overlaps(month, end))
-            sold = sum(c.capacity_h100e for c in self.sold if c.overlaps(month, end))
-            sums = self._sums[month] = (bought - resold, sold)
+            sums = self._sums[month] = _sums_in(self.held("spans", _contract_spans), month)
         return sums
 
     def contract_sums_ahead(self, months: Iterable[int]) -> None:
-        """Work out the sums ``_contract_sums`` keeps for several months in one pass
-        over the lab's contracts, so asking for each month after it is a lookup (the
-        same sums: each month's terms are added in the same order)."""
-        book = self.model.book
+        """Work out the sums ``_contract_sums`` keeps for several months at once, so
+        asking for each month after it is a lookup (the same sums: each month's terms
+        are added in the same order)."""
         self._kept_for_version()
         missing = [t for t in months if t not in self._sums]
         if len(missing) < 2:
             return
-        terms: dict[int, tuple[list[float], list[float], list[float]]] = {
-            t: ([], [], []) for t in missing
-        }
-        held = (self.bought, book.resold_view(self.unique_id), self.sold)
-        for i, contracts in enumerate(held):
-            for c in contracts:
-                if c.state == ContractState.ENDED:
-                    continue
-                start, end = c.start_month, c.end_month  # overlaps [t, t + 1): start <= t < end
-                for t in missing:
-                    if start <= t < end:
-                        terms[t][i].append(c.capacity_h100e)
-        for t, (bought, resold, sold) in terms.items():
-            self._sums[t] = (sum(bought) - sum(resold), sum(sold))
+        spans = self.held("spans", _contract_spans)
+        for t in missing:
+            self._sums[t] = _sums_in(spans, t)
 
     def _kept_for_version(self) -> None:
         """Forget the sums and values kept about the lab's open contracts once they
@@ -1032,3 +1014,28 @@ class Lab(Firm):
 
 def _committed_usd_per_month(lab: Lab) -> float:
     return sum(c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH for c in lab.bought)
+
+
+Spans = list[tuple[int, int, float]]  # (start month, end month, H100e) of contracts
+
+
+def _contract_spans(lab: Lab) -> tuple[Spans, Spans, Spans]:
+    """(start month, end month, H100e) of the open contracts the lab buys, resells and
+    sells, each in the book's order (``Lab.held`` keeps them)."""
+    ended = ContractState.ENDED
+    resales = lab.model.book.resold_view(lab.unique_id)
+    return (
+        [(c.start_month, c.end_month, c.capacity_h100e) for c in lab.bought if c.state != ended],
+        [(c.start_month, c.end_month, c.capacity_h100e) for c in resales if c.state != ended],
+        [(c.start_month, c.end_month, c.capacity_h100e) for c in lab.sold if c.state != ended],
+    )
+
+
+def _sums_in(spans: tuple[Spans, Spans, Spans], month: int) -> tuple[float, float]:
+    """(bought less resold, sold) over the contracts that overlap ``month``, each sum
+    in the contracts' order (an empty sum is 0)."""
+    bought, resold, sold = spans
+    total = sum([h for start, end, h in bought if start <= month < end])
+    if resold:  # (less nothing is the same number)
+        total -= sum([h for start, end, h in resold if start <= month < end])
+    return total, sum([h for start, end, h in sold if start <= month < end]) if sold else 0
