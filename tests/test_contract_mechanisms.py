@@ -80,6 +80,27 @@ def test_idle_share_is_a_share(horizon, unc, term, need):
     assert 0.0 <= terms.expected_idle_share(term, horizon, unc, need) <= 1.0
 
 
+@settings(max_examples=300)
+@given(
+    st.sampled_from([0.0, 3.0, 10, 12.0, 35.5, 60]),
+    st.floats(0.0, 5.0),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 3.0),
+    st.sampled_from([math.inf, 0.0, 3, 7.5, 24]),
+)
+def test_the_costs_of_all_terms_at_once_are_each_terms_cost(firm, unc, top, renewal, need):
+    prices = {1: 1.31, 12: 1.1, 24: 1.07, 36: 1.02, 60: 0.97}
+    kw = {
+        "firm_horizon_months": firm,
+        "uncertainty_per_year": unc,
+        "take_or_pay_share": top,
+        "renewal_cost_months": renewal,
+        "need_months": need,
+    }
+    each = {t: terms.buyer_cost_per_used_unit(t, p, **kw) for t, p in prices.items()}
+    assert terms._costs_per_used_unit(prices, **kw) == each
+
+
 def test_short_terms_cost_more_unless_prices_are_expected_to_rise_fast():
     flat = terms.quoted_term_prices(
         2.0, (1, 12, 36, 60), seller_drift_per_year=0.0, relet_vacancy_months=0.5
