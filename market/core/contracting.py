@@ -399,12 +399,21 @@ def lowest_ask_bound(
     if bound is None:
         floors = [site_floor(model, *low[1], credit), site_floor(model, *high[1], credit)]
         bound = model.quote_memo[key] = min(
-            site_ask(model, floor, t, whole)
-            for floor in (min(floors), max(floors))
-            for t in terms
-            for whole in (False, True)
+            lowest_ask_on(model, min(floors), terms), lowest_ask_on(model, max(floors), terms)
         )
     return bound
+
+
+def lowest_ask_on(model: ComputeMarket, floor: float, terms: tuple[int, ...]) -> float:
+    """The lowest ask on a floor over ``terms``, whole site or not; kept in the round's
+    memo per floor and terms."""
+    key = ("lowest ask on", floor, terms)
+    ask = model.quote_memo.get(key)
+    if ask is None:
+        ask = model.quote_memo[key] = min(
+            site_ask(model, floor, t, whole) for t in terms for whole in (False, True)
+        )
+    return ask
 
 
 class LowestAskAnywhere:
