@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from agents.base import Firm
 from agents.world import World
@@ -29,6 +30,8 @@ SPELL_QUIET_MONTHS = 3
 REVENUE_HISTORY_MONTHS = 13
 MIN_REVENUE_HISTORY_MONTHS = 4
 NEVER_RAISED_MONTH = -99  # last_raise_month before any attempt: long enough ago
+_MISSING = object()  # not kept yet (``Lab.held``)
+_TERM_MENUS: dict[int, tuple[int, ...]] = {}  # terms.term_menu by longest term (a pure function)
 
 
 class Lab(Firm):
@@ -68,10 +71,17 @@ class Lab(Firm):
         self.spell_start_month = -1
         self.spell_worst_share = 0.0
         self.spell_quiet_months = 0
+        # kept until the lab's open contracts change (``_kept_for_version``): its contract
+        # sums by month, and what ``held`` keeps
         self._sums: dict[int, tuple[float, float]] = {}
+        self._held: dict[str, Any] = {}
         self._sums_version = -1
         self._swing: tuple[tuple[float, ...], float] = ((), 0.0)  # (history, its swing)
+        self._swing_kept: tuple[list[float] | None, float] = (None, 0.0)  # (the list, swing)
         self._cluster_kept: tuple[tuple, training.Cluster | None] = ((), None)  # (key, cluster)
+        # (round, the revenue history it was found on, worthwhile_run_months): the history
+        # is replaced, never changed in place, when the use stage records a month
+        self._worthwhile_kept: tuple[int, list[float] | None, int] = (-1, None, 0)
 
     # ------------------------------------------------------------------ views
     @property
@@ -102,47 +112,44 @@ class Lab(Firm):
     def _contract_sums(self, month: int) -> tuple[float, float]:
         """(bought less resold, sold) for ``month``, kept per month until the contracts
         the lab buys, sells or resells change (the book's ``version``)."""
-        book = self.model.book
-        version = book.version(self.unique_id)
-        if version != self._sums_version:
-            self._sums = {}
-            self._sums_version = version
+        self._kept_for_version()
         sums = self._sums.get(month)
         if sums is None:
-            end = month + 1
-            bought = sum(c.capacity_h100e for c in self.bought if c.overlaps(month, end))
-            resales = book.resold_view(self.unique_id)
-            resold = sum(c.capacity_h100e for c in resales if c.overlaps(month, end))
-            sold = sum(c.capacity_h100e for c in self.sold if c.overlaps(month, end))
-            sums = self._sums[month] = (bought - resold, sold)
+            sums = self._sums[month] = _sums_in(self.held("spans", _contract_spans), month)
         return sums
 
     def contract_sums_ahead(self, months: Iterable[int]) -> None:
-        """Work out the sums ``_contract_sums`` keeps for several months in one pass
-        over the lab's contracts, so asking for each month after it is a lookup (the
-        same sums: each month's terms are added in the same order)."""
-        book = self.model.book
-        version = book.version(self.unique_id)
-        if version != self._sums_version:
-            self._sums = {}
-            self._sums_version = version
+        """Work out the sums ``_contract_sums`` keeps for several months at once, so
+        asking for each month after it is a lookup (the same sums: each month's terms
+        are added in the same order)."""
+        self._kept_for_version()
         missing = [t for t in months if t not in self._sums]
         if len(missing) < 2:
             return
-        terms: dict[int, tuple[list[float], list[float], list[float]]] = {
-            t: ([], [], []) for t in missing
-        }
-        held = (self.bought, book.resold_view(self.unique_id), self.sold)
-        for i, contracts in enumerate(held):
-            for c in contracts:
-                if c.state == ContractState.ENDED:
-                    continue
-                start, end = c.start_month, c.end_month  # overlaps [t, t + 1): start <= t < end
-                for t in missing:
-                    if start <= t < end:
-                        terms[t][i].append(c.capacity_h100e)
-        for t, (bought, resold, sold) in terms.items():
-            self._sums[t] = (sum(bought) - sum(resold), sum(sold))
+        spans = self.held("spans", _contract_spans)
+        for t in missing:
+            self._sums[t] = _sums_in(spans, t)
+
+    def _kept_for_version(self) -> None:
+        """Forget the sums and values kept about the lab's open contracts once they
+        change: the book's ``version`` of the lab grows whenever a contract it buys, sells
+        or resells joins or leaves its indexes, changes parties or gets notice, and no
+        other field a kept value reads changes after signing."""
+        version = self.model.book.version(self.unique_id)
+        if version != self._sums_version:
+            self._sums = {}
+            self._held = {}
+            self._sums_version = version
+
+    def held(self, name: str, work_out: Callable[[Lab], Any]) -> Any:
+        """``work_out(self)``, a value read off the lab's open contracts alone (not their
+        state of delivery, nor the month), kept under ``name`` until they change
+        (``_kept_for_version``)."""
+        self._kept_for_version()
+        value = self._held.get(name, _MISSING)
+        if value is _MISSING:
+            value = self._held[name] = work_out(self)
+        return value
 
     def bought_h100e(self, month: int) -> float:
         """Capacity bought for ``month``, less what the lab has resold of it."""
@@ -157,7 +164,9 @@ class Lab(Firm):
         return max(0.0, self.expected_capacity_h100e(month) - sold)
 
     def secured_h100e(self, month: int) -> float:
-        return self.own_free_h100e(month) + self.bought_h100e(month)
+        """``own_free_h100e(month) + bought_h100e(month)``, from one lookup of the sums."""
+        bought, sold = self._contract_sums(month)
+        return max(0.0, self.expected_capacity_h100e(month) - sold) + bought
 
     def own_reservation_h100e(self, month: int, expected_h100e: float | None = None) -> float:
         need = self.need_h100e(month) - self.bought_h100e(month)
@@ -229,9 +238,8 @@ class Lab(Firm):
         return self.cluster().effective_h100e
 
     def committed_usd_per_month(self) -> float:
-        return sum(
-            c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH for c in self.bought
-        )
+        """What its contracts commit it to pay per month (kept: ``held``)."""
+        return self.held("committed", _committed_usd_per_month)
 
     def budget_usd_per_month(self) -> float:
         """What the lab can commit to spend on compute per month: revenue plus a
@@ -284,15 +292,16 @@ class Lab(Firm):
             return self.fixed_term_months, 0
         # a training block is held at least for the run: no shorter term is on its menu
         shortest = self.longest_run_months() if training else 1
-        outlook = self.term_outlook(training, start)
-        m, p = self.model, self.model.p
+        m = self.model
         if m.quote_epoch < 0:
-            return self._terms(shortest, outlook)
+            return self._terms(shortest, self.term_outlook(training, start))
         # while the contracting stage runs, kept per its inputs: the same for every lab
-        # with the same outlook
-        key = ("terms", *self._term_structure(shortest), p.buyer_term_tolerance, *outlook.items())
+        # with the same outlook (the parameters do not change while a round runs)
+        firm, uncertainty = self._outlook_inputs(training, start)
+        key = ("terms", training, firm, uncertainty)
         chosen = m.quote_memo.get(key)
         if chosen is None:
+            outlook = self._outlook(firm, uncertainty)
             chosen = m.quote_memo[key] = self._terms(shortest, outlook)
         return chosen
 
@@ -301,7 +310,11 @@ class Lab(Firm):
         or the standard terms on the menu."""
         if self.fixed_term_months:
             return (self.fixed_term_months,)
-        return terms.term_menu(self.model.p.longest_term_months)
+        longest = self.model.p.longest_term_months
+        menu = _TERM_MENUS.get(longest)
+        if menu is None:
+            menu = _TERM_MENUS[longest] = terms.term_menu(longest)
+        return menu
 
     def _term_structure(self, shortest: int) -> tuple:
         """What the term structure sellers ask by depends on, from ``shortest`` on: the
@@ -348,22 +361,36 @@ class Lab(Firm):
         never beyond the months its cash lasts, less the months until the request
         starts; beyond that uncertain by the larger of ``forecast_uncertainty_per_year``
         and the yearly swings of its own revenue."""
+        return self._outlook(*self._outlook_inputs(training, start))
+
+    def _outlook_inputs(self, training: bool, start: int) -> tuple[float, float]:
+        """(firm horizon, uncertainty per year) of ``term_outlook``: what in it is the
+        lab's own (the rest are parameters)."""
         p = self.model.p
         firm = self.longest_run_months() if training else p.buyer_firm_horizon_months
         firm = min(firm, self.runway_months()) - max(0, start - self.model.month - 1)
+        return max(0.0, firm), max(p.forecast_uncertainty_per_year, self.revenue_swing())
+
+    def _outlook(self, firm_horizon_months: float, uncertainty_per_year: float) -> dict:
+        p = self.model.p
         return {
-            "firm_horizon_months": max(0.0, firm),
-            "uncertainty_per_year": max(p.forecast_uncertainty_per_year, self.revenue_swing()),
+            "firm_horizon_months": firm_horizon_months,
+            "uncertainty_per_year": uncertainty_per_year,
             "take_or_pay_share": p.take_or_pay_share,
             "renewal_cost_months": p.renewal_cost_months,
         }
 
     def revenue_swing(self) -> float:
         """Yearly standard deviation of the monthly log changes of its revenue (0 with
-        too short a history). Kept until the history changes."""
+        too short a history). Kept until the history changes: the list is replaced,
+        never changed in place, when a month is recorded."""
+        kept_list, kept = self._swing_kept
+        if kept_list is self.revenue_history:
+            return kept
         history = tuple(self.revenue_history)
         if history != self._swing[0]:
             self._swing = (history, self._revenue_swing(history))
+        self._swing_kept = (self.revenue_history, self._swing[1])
         return self._swing[1]
 
     @staticmethod
@@ -426,10 +453,15 @@ class Lab(Firm):
         training budget commands grows as chip generations cut the price of compute and
         as its revenue grows (over the last year, at most ``frontier_growth_max_per_year``)."""
         m, p = self.model, self.model.p
+        # while the contracting stage runs, kept per lab until its revenue history changes
+        epoch, history = m.quote_epoch, self.revenue_history
+        kept_epoch, kept_history, kept = self._worthwhile_kept
+        if epoch >= 0 and kept_epoch == epoch and kept_history is history:
+            return kept
         growth = self.revenue_growth_per_year()
-        # while the contracting stage runs, kept per revenue growth (the rest are parameters)
+        # and kept per revenue growth (the rest are parameters)
         key = ("worthwhile run months", growth)
-        months = m.quote_memo.get(key) if m.quote_epoch >= 0 else None
+        months = m.quote_memo.get(key) if epoch >= 0 else None
         if months is None:
             cheaper = math.exp(
                 -terms.price_drift_per_year(p.generation_cost_gain, p.generation_interval_months)
@@ -438,8 +470,10 @@ class Lab(Firm):
             months = training.worthwhile_run_months(
                 cheaper * budget, p.training_run_months, self.longest_run_months()
             )
-            if m.quote_epoch >= 0:
+            if epoch >= 0:
                 m.quote_memo[key] = months
+        if epoch >= 0:
+            self._worthwhile_kept = (epoch, history, months)
         return months
 
     def min_block_h100e(self) -> float:
@@ -987,3 +1021,32 @@ class Lab(Firm):
 
     def surplus_h100e(self) -> float:
         return max(0.0, self.pool_h100e - self.used_inference_h100e - self.used_training_h100e)
+
+
+def _committed_usd_per_month(lab: Lab) -> float:
+    return sum(c.capacity_h100e * c.price_usd_per_h100e_hour * HOURS_PER_MONTH for c in lab.bought)
+
+
+Spans = list[tuple[int, int, float]]  # (start month, end month, H100e) of contracts
+
+
+def _contract_spans(lab: Lab) -> tuple[Spans, Spans, Spans]:
+    """(start month, end month, H100e) of the open contracts the lab buys, resells and
+    sells, each in the book's order (``Lab.held`` keeps them)."""
+    ended = ContractState.ENDED
+    resales = lab.model.book.resold_view(lab.unique_id)
+    return (
+        [(c.start_month, c.end_month, c.capacity_h100e) for c in lab.bought if c.state != ended],
+        [(c.start_month, c.end_month, c.capacity_h100e) for c in resales if c.state != ended],
+        [(c.start_month, c.end_month, c.capacity_h100e) for c in lab.sold if c.state != ended],
+    )
+
+
+def _sums_in(spans: tuple[Spans, Spans, Spans], month: int) -> tuple[float, float]:
+    """(bought less resold, sold) over the contracts that overlap ``month``, each sum
+    in the contracts' order (an empty sum is 0)."""
+    bought, resold, sold = spans
+    total = sum([h for start, end, h in bought if start <= month < end])
+    if resold:  # (less nothing is the same number)
+        total -= sum([h for start, end, h in resold if start <= month < end])
+    return total, sum([h for start, end, h in sold if start <= month < end]) if sold else 0

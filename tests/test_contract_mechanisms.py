@@ -80,6 +80,27 @@ def test_idle_share_is_a_share(horizon, unc, term, need):
     assert 0.0 <= terms.expected_idle_share(term, horizon, unc, need) <= 1.0
 
 
+@settings(max_examples=300)
+@given(
+    st.sampled_from([0.0, 3.0, 10, 12.0, 35.5, 60]),
+    st.floats(0.0, 5.0),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 3.0),
+    st.sampled_from([math.inf, 0.0, 3, 7.5, 24]),
+)
+def test_the_costs_of_all_terms_at_once_are_each_terms_cost(firm, unc, top, renewal, need):
+    prices = {1: 1.31, 12: 1.1, 24: 1.07, 36: 1.02, 60: 0.97}
+    kw = {
+        "firm_horizon_months": firm,
+        "uncertainty_per_year": unc,
+        "take_or_pay_share": top,
+        "renewal_cost_months": renewal,
+        "need_months": need,
+    }
+    each = {t: terms.buyer_cost_per_used_unit(t, p, **kw) for t, p in prices.items()}
+    assert terms._costs_per_used_unit(prices, **kw) == each
+
+
 def test_short_terms_cost_more_unless_prices_are_expected_to_rise_fast():
     flat = terms.quoted_term_prices(
         2.0, (1, 12, 36, 60), seller_drift_per_year=0.0, relet_vacancy_months=0.5
@@ -261,6 +282,35 @@ def test_no_cancellation_without_a_notice_right_or_inside_the_notice():
 def test_a_higher_fee_makes_cancelling_rarer():
     assert _cancel(needed_h100e=400.0, fee_share=0.1).cancel
     assert not _cancel(needed_h100e=400.0, fee_share=1.0).cancel
+
+
+@settings(max_examples=300)
+@given(
+    st.integers(0, 60),
+    st.integers(-1, 80),
+    st.integers(-1, 12),
+    st.floats(1.0, 1e6),
+    st.floats(0.0, 1.0),
+    st.floats(0.01, 20.0),
+    st.floats(0.0, 30.0),
+)
+def test_the_cancel_test_by_replacement_price_answers_as_the_decision(
+    month, end, notice, h100e, needed_share, price, replacement
+):
+    kw = {
+        "month": month,
+        "end_month": end,
+        "notice_months": notice,
+        "h100e": h100e,
+        "needed_h100e": h100e * needed_share,
+        "price_usd_per_h100e_hour": price,
+        "take_or_pay_share": 0.8,
+        "fee_share": 0.25,
+        "min_saving_share": 0.05,
+    }
+    cancels = cancellation.cancels_at(**kw)
+    for r in (replacement, price, price * (1 - 1e-12), 0.0):
+        assert cancels(r) == _cancel(**kw, replacement_usd_per_h100e_hour=r).cancel
 
 
 # ------------------------------------------------------------------ default claims

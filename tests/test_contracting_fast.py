@@ -60,8 +60,63 @@ def test_replacement_search_skipped_only_when_it_would_change_nothing(
     fast = run(scenario, seed, years)
     # a lowest ask of 0 saves everything: every replacement search asks the sellers
     monkeypatch.setattr(contracting, "lowest_ask_among", lambda model, sellers, rfq: 0.0)
+    monkeypatch.setattr(contracting, "lowest_ask_bound", lambda model, sellers, terms, credit: 0.0)
     full = run(scenario, seed, years)
     assert fingerprint(fast) == fingerprint(full)
+
+
+@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
+def test_the_ask_bound_on_a_labs_sellers_is_below_each_of_their_lowest_asks(
+    monkeypatch, scenario, seed, years
+):
+    """The bound a replacement search reads before the lab chooses its term is below
+    every seller's lowest ask on each of the lab's possible terms."""
+    bound = contracting.lowest_ask_bound
+    checked = []
+
+    def checked_bound(model, sellers, terms, credit) -> float:
+        low = bound(model, sellers, terms, credit)
+        for term in terms:
+            rfq = RFQ(
+                buyer_id=-1,
+                capacity_h100e=1.0,
+                start_month=model.month,
+                term_months=term,
+                contiguous=False,
+                purpose=Purpose.INFERENCE,
+                reservation_usd_per_h100e_hour=1.0,
+                buyer_credit=credit,
+                longest_term_months=max(terms),
+            )
+            for f in sellers:
+                assert low <= f.lowest_site_ask(rfq)
+        checked.append(len(sellers))
+        return low
+
+    monkeypatch.setattr(contracting, "lowest_ask_bound", checked_bound)
+    run(scenario, seed, years)
+    assert len(checked) > 20 and max(checked) > 1
+
+
+def test_a_labs_notice_candidates_kept_are_its_cancellable_leases_found_again(monkeypatch):
+    """The leases a lab reviews, kept until its contracts change, are those
+    ``cancellable`` finds among all it bought, dearest first."""
+    cancellable_now = contracting.cancellable_now
+    checked = []
+
+    def checked_cancellable(model, lab) -> list:
+        mine = cancellable_now(model, lab)
+        plain = sorted(
+            (c for c in lab.bought if contracting.cancellable(model, c)),
+            key=lambda c: (-c.price_usd_per_h100e_hour, c.contract_id),
+        )
+        assert mine == plain
+        checked.append(len(mine))
+        return mine
+
+    monkeypatch.setattr(contracting, "cancellable_now", checked_cancellable)
+    run("baseline", 1, 4)
+    assert sum(checked) > 100
 
 
 class Forgetful(dict):

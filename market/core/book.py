@@ -378,6 +378,12 @@ class ContractBook:
         """Open resale sub-contracts of a contract, in the order signed."""
         return list(self._by_parent.get(parent_id, _NONE).values())
 
+    def has_open_children(self, parent_id: int) -> bool:
+        """Whether the contract has an open resale sub-contract."""
+        return any(
+            k.state != ContractState.ENDED for k in self._by_parent.get(parent_id, _NONE).values()
+        )
+
     def resold_view(self, firm_id: int) -> Iterable[Contract]:
         """Open sub-contracts this firm sells out of contracts it holds (read only)."""
         return self._resold_by.get(firm_id, _NONE).values()

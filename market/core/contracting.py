@@ -4,6 +4,7 @@ builds the contract from an accepted quote (starting a build-to-suit site first)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from agents import Firm, Lab
@@ -161,6 +162,38 @@ def cancellable(model: ComputeMarket, c: Contract) -> bool:
     )
 
 
+def notice_candidates(lab: Lab) -> list[Contract]:
+    """The lab's purchases that ``cancellable`` may admit, dearest first (ties by id):
+    inference purchases with a notice right that are not resales nor circular deals.
+    None of that changes after signing: kept until its contracts change (``Lab.held``)."""
+    return sorted(
+        (
+            c
+            for c in lab.bought
+            if c.purpose == Purpose.INFERENCE
+            and c.cancellation_notice_months > 0
+            and c.parent_id is None
+            and c.origin != Origin.CIRCULAR_DEAL
+        ),
+        key=lambda c: (-c.price_usd_per_h100e_hour, c.contract_id),
+    )
+
+
+def cancellable_now(model: ComputeMarket, lab: Lab) -> list[Contract]:
+    """The lab's ``cancellable`` purchases, dearest first (ties by id): its kept
+    ``notice_candidates`` that are in delivery, without notice, run beyond their notice
+    and have no open resale."""
+    month, book = model.month, model.book
+    return [
+        c
+        for c in lab.held("notice candidates", notice_candidates)
+        if c.state == ContractState.ACTIVE
+        and c.cancel_month < 0
+        and c.end_month > month + c.cancellation_notice_months
+        and not book.has_open_children(c.contract_id)
+    ]
+
+
 def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     """A lab gives notice on contracts it no longer wants, each decision on facts in
     hand: first on the dearest contracts its need no longer covers when their notice
@@ -170,10 +203,7 @@ def review_contracts(model: ComputeMarket, lab: Lab, share: float) -> None:
     remaining contract if the sellers it knows quote a replacement that, with the fee,
     saves more than ``cancel_min_saving_share`` (``cancellation.decide_cancellation``)."""
     p = model.p
-    mine = sorted(
-        (c for c in lab.bought if cancellable(model, c)),
-        key=lambda c: (-c.price_usd_per_h100e_hour, c.contract_id),
-    )
+    mine = cancellable_now(model, lab)
     # a lab that owns sites and may let them to rivals lets its surplus rather than pay
     # to cancel what it bought
     lets_surplus = bool(lab.facilities) and bool(p.lease_to_rival_labs)
@@ -214,10 +244,14 @@ def surely_all_needed(model: ComputeMarket, lab: Lab, mine: list[Contract]) -> b
     (A lab with sites also counts its own free capacity: it takes the full review.)"""
     if lab.facilities or not mine:
         return not mine
-    bound = sum(c.capacity_h100e for c in lab.bought) * (1.0 + NEED_BOUND_MARGIN)
+    bound = lab.held("bought capacity", _bought_h100e) * (1.0 + NEED_BOUND_MARGIN)
     need = lab.need_h100e(model.month + model.p.rfq_horizon_months)
     smallest = min(c.capacity_h100e for c in mine)
     return bound < (need + smallest) * (1.0 - NEED_BOUND_MARGIN)
+
+
+def _bought_h100e(lab: Lab) -> float:
+    return sum(c.capacity_h100e for c in lab.bought)
 
 
 def cancel_decision(
@@ -238,6 +272,23 @@ def cancel_decision(
     )
 
 
+def replacement_saves(model: ComputeMarket, c: Contract) -> Callable[[float], bool]:
+    """``cancel_decision(model, c, c.capacity_h100e, price).cancel`` as a function of the
+    replacement's price (``cancellation.cancels_at``)."""
+    p = model.p
+    return cancellation.cancels_at(
+        month=model.month,
+        end_month=c.end_month,
+        notice_months=c.cancellation_notice_months,
+        h100e=c.capacity_h100e,
+        needed_h100e=c.capacity_h100e,
+        price_usd_per_h100e_hour=c.price_usd_per_h100e_hour,
+        take_or_pay_share=c.take_or_pay_share,
+        fee_share=p.cancellation_fee_share,
+        min_saving_share=p.cancel_min_saving_share,
+    )
+
+
 def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float) -> None:
     """Ask the sellers the lab knows for the contract's capacity from the month its
     notice would run, on the term the lab would choose now; cancel and sign the
@@ -247,8 +298,16 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
     # lab accepts, both among the lab's possible terms: when not even the lowest ask on
     # any site anyone owns, on any of those terms, saves enough, none of the sellers the
     # lab knows can (their lowest asks are among those)
+    saves = replacement_saves(model, c)  # cancel_decision's answer at a replacement price
     anywhere = lowest_ask_anywhere(model, lab.possible_terms(), lab.credit_rating)
-    if not cancel_decision(model, c, c.capacity_h100e, anywhere * LOWEST_ASK_ROUNDING).cancel:
+    if not saves(anywhere * LOWEST_ASK_ROUNDING):
+        return
+    known = [model.firm(i) for i in model.network.neighbours(lab.unique_id)]
+    sellers = [f for f in known if isinstance(f, Firm) and f.unique_id != c.seller_id]
+    # the same question on the sellers the lab knows, before its term is chosen: the
+    # lowest ask of any of them, on any of its possible terms
+    bound = lowest_ask_bound(model, sellers, lab.possible_terms(), lab.credit_rating)
+    if not saves(bound * LOWEST_ASK_ROUNDING):
         return
     start = model.month + c.cancellation_notice_months
     term, longest = lab.term_for(False, start)
@@ -265,13 +324,11 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
         buyer_credit=lab.credit_rating,
         longest_term_months=longest,
     )
-    known = [model.firm(i) for i in model.network.neighbours(lab.unique_id)]
-    sellers = [f for f in known if isinstance(f, Firm) and f.unique_id != c.seller_id]
     # a deal's price is never below its quote's ask, nor their average below the
     # lowest; the lower the replacement's price the more cancelling saves: when even
     # the lowest ask any of them could quote saves too little, asking changes nothing
     lowest = lowest_ask_among(model, sellers, rfq)
-    if not cancel_decision(model, c, c.capacity_h100e, lowest * LOWEST_ASK_ROUNDING).cancel:
+    if not saves(lowest * LOWEST_ASK_ROUNDING):
         return
     unquoted = [f.unquoted_h100e for f in sellers]
     quotes = [q for f in sellers for q in f.quotes(rfq) if q.facility_id is not None]
@@ -313,6 +370,50 @@ def lowest_ask_among(model: ComputeMarket, sellers: list[Firm], rfq: RFQ) -> flo
             for whole in (False, True):
                 lowest = min(lowest, site_ask(model, floor, term, whole))
     return lowest
+
+
+def lowest_ask_bound(
+    model: ComputeMarket, sellers: list[Firm], terms: tuple[int, ...], credit: float
+) -> float:
+    """A bound under ``lowest_ask_among(model, sellers, rfq)`` for every request of a
+    buyer of ``credit`` whose sellers quote on one of ``terms``: the lowest ask, on any
+    of them, on the lowest or the highest floor over the sites of all the active
+    sellers with sites, whether or not they sell to the buyer (more sellers and more
+    terms only lower it). The same floors and asks, so an ask it stands for is the
+    same number. While a contracting round runs (``Firm.floor_extremes``)."""
+    if model.quote_epoch < 0:
+        return -math.inf
+    low: FloorEnd | None = None
+    high: FloorEnd | None = None
+    for f in sellers:
+        if f.active and f.facilities:
+            lo, hi = f.floor_extremes()
+            low = lo if low is None else min(low, lo)
+            high = hi if high is None else max(high, hi)
+    if low is None or high is None:
+        return math.inf
+    # kept in the round's memo per those two sites' inputs, credit and terms: most labs
+    # know the same large sellers
+    key = ("ask bound", low[1], high[1], credit, terms)
+    bound = model.quote_memo.get(key)
+    if bound is None:
+        floors = [site_floor(model, *low[1], credit), site_floor(model, *high[1], credit)]
+        bound = model.quote_memo[key] = min(
+            lowest_ask_on(model, min(floors), terms), lowest_ask_on(model, max(floors), terms)
+        )
+    return bound
+
+
+def lowest_ask_on(model: ComputeMarket, floor: float, terms: tuple[int, ...]) -> float:
+    """The lowest ask on a floor over ``terms``, whole site or not; kept in the round's
+    memo per floor and terms."""
+    key = ("lowest ask on", floor, terms)
+    ask = model.quote_memo.get(key)
+    if ask is None:
+        ask = model.quote_memo[key] = min(
+            site_ask(model, floor, t, whole) for t in terms for whole in (False, True)
+        )
+    return ask
 
 
 class LowestAskAnywhere:

@@ -41,6 +41,8 @@ from market.mechanisms.spot import SpotResult
 
 # forecasts kept at once (a month asks for a few horizons; older months are dropped)
 FORECASTS_KEPT = 256
+# the key, in a contracting round's quote memo, of the forecasts by horizon
+ROUND_FORECASTS = "forecasts"
 
 __all__ = [
     "STAGES",
@@ -355,6 +357,20 @@ class ComputeMarket(mesa.Model):
 
 
 def _kept_forecast_h100e(model: ComputeMarket, months_ahead: int) -> float:
+    if model.quote_epoch >= 0:
+        # while a contracting round runs the month, the demand and the parameters stay
+        # as they are: kept per horizon in the round's memo
+        in_round = model.quote_memo.get(ROUND_FORECASTS)
+        if in_round is None:
+            in_round = model.quote_memo[ROUND_FORECASTS] = {}
+        value = in_round.get(months_ahead)
+        if value is None:
+            value = in_round[months_ahead] = _forecast_kept_by_inputs(model, months_ahead)
+        return value
+    return _forecast_kept_by_inputs(model, months_ahead)
+
+
+def _forecast_kept_by_inputs(model: ComputeMarket, months_ahead: int) -> float:
     p = model.p
     key = (
         model.month,

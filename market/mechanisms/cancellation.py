@@ -10,6 +10,7 @@ no model. Money in USD, prices in USD per H100e-hour, time in months.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from market.io.params import Param
@@ -72,6 +73,67 @@ def decide_cancellation(
     ``min_saving_share`` of the cost of keeping it. A contract without a notice right
     (``notice_months < 0``) cannot be cancelled.
     """
+    left, fee, needed, hours, keep, allowed = _cancel_parts(
+        month,
+        end_month,
+        notice_months,
+        h100e,
+        needed_h100e,
+        price_usd_per_h100e_hour,
+        take_or_pay_share,
+        fee_share,
+    )
+    leave = fee + needed * replacement_usd_per_h100e_hour * hours
+    saving = keep - leave
+    cancel = allowed and saving > min_saving_share * keep
+    last = month + min(left, notice_months) if allowed else end_month
+    return CancelDecision(cancel, fee if allowed else 0.0, saving, last)
+
+
+def cancels_at(
+    *,
+    month: int,
+    end_month: int,
+    notice_months: int,
+    h100e: float,
+    needed_h100e: float,
+    price_usd_per_h100e_hour: float,
+    take_or_pay_share: float,
+    fee_share: float,
+    min_saving_share: float,
+) -> Callable[[float], bool]:
+    """``decide_cancellation(...).cancel`` as a function of the replacement price, the
+    parts that do not depend on it worked out once (the same arithmetic)."""
+    _, fee, needed, hours, keep, allowed = _cancel_parts(
+        month,
+        end_month,
+        notice_months,
+        h100e,
+        needed_h100e,
+        price_usd_per_h100e_hour,
+        take_or_pay_share,
+        fee_share,
+    )
+    least = min_saving_share * keep
+
+    def cancels(replacement_usd_per_h100e_hour: float) -> bool:
+        return allowed and keep - (fee + needed * replacement_usd_per_h100e_hour * hours) > least
+
+    return cancels
+
+
+def _cancel_parts(
+    month: int,
+    end_month: int,
+    notice_months: int,
+    h100e: float,
+    needed_h100e: float,
+    price_usd_per_h100e_hour: float,
+    take_or_pay_share: float,
+    fee_share: float,
+) -> tuple[int, float, float, float, float, bool]:
+    """(months left, fee, H100e needed, hours after the notice, cost of keeping it,
+    whether it may be cancelled) for ``decide_cancellation``."""
     left = remaining_months(month, end_month)
     after = max(0, left - max(notice_months, 0))
     fee = cancellation_fee_usd(
@@ -86,9 +148,5 @@ def decide_cancellation(
     idle = h100e - needed
     hours = HOURS_PER_MONTH * after
     keep = (needed + idle * take_or_pay_share) * price_usd_per_h100e_hour * hours
-    leave = fee + needed * replacement_usd_per_h100e_hour * hours
-    saving = keep - leave
     allowed = notice_months >= 0 and after > 0
-    cancel = allowed and saving > min_saving_share * keep
-    last = month + min(left, notice_months) if allowed else end_month
-    return CancelDecision(cancel, fee if allowed else 0.0, saving, last)
+    return left, fee, needed, hours, keep, bool(allowed)

@@ -28,6 +28,7 @@ from market.io.params import Param
 # the terms the market quotes besides the longest: a month, a year and three years
 STANDARD_TERMS_MONTHS = (1, 12, 36)
 MEAN_OF_SQRT = 2.0 / 3.0  # the mean of sqrt(t) over [0, T] is (2/3) sqrt(T)
+SQRT_TWO_PI = math.sqrt(2.0 * math.pi)  # a normal's expected shortfall is its sd over this
 
 #: The standard terms on offer (months): a monthly rental, a one-year reservation,
 #: three- and five-year take-or-pay deals (CALIBRATION B8, B10, S4, K1-K5).
@@ -80,7 +81,7 @@ def expected_idle_share(
     if beyond > 0 and uncertainty_per_year > 0:
         # mean of sqrt(t) over t in [0, beyond] is (2/3) sqrt(beyond)
         mean_sd = uncertainty_per_year * MEAN_OF_SQRT * math.sqrt(beyond / 12.0)
-        uncertain = min(1.0, mean_sd / math.sqrt(2.0 * math.pi)) * beyond
+        uncertain = min(1.0, mean_sd / SQRT_TWO_PI) * beyond
     return min(1.0, (uncertain + (term_months - used)) / term_months)
 
 
@@ -197,9 +198,35 @@ def buyer_longest_term(
 
 
 def _costs_per_used_unit(
-    prices_by_term: dict[int, float], **cost_kwargs: float
+    prices_by_term: dict[int, float],
+    *,
+    firm_horizon_months: float,
+    uncertainty_per_year: float,
+    take_or_pay_share: float,
+    renewal_cost_months: float,
+    need_months: float = math.inf,
 ) -> dict[int, float]:
-    return {t: buyer_cost_per_used_unit(t, p, **cost_kwargs) for t, p in prices_by_term.items()}
+    """``buyer_cost_per_used_unit`` of each term, with ``expected_idle_share`` written
+    out in the loop: the same operations in the same order, so the same numbers (a
+    buyer chooses its terms this way once or twice a month, a lab among thousands)."""
+    cost: dict[int, float] = {}
+    needed = max(need_months, 0.0)
+    spread = uncertainty_per_year * MEAN_OF_SQRT
+    for t, price in prices_by_term.items():
+        if t <= 0:
+            raise ValueError("a term must be positive")
+        used = min(t, needed)
+        beyond = max(0.0, used - firm_horizon_months)
+        uncertain = 0.0
+        if beyond > 0 and uncertainty_per_year > 0:
+            uncertain = min(1.0, spread * math.sqrt(beyond / 12.0) / SQRT_TWO_PI) * beyond
+        idle = min(1.0, (uncertain + (t - used)) / t)
+        if idle >= 1.0:
+            cost[t] = math.inf
+            continue
+        wasted = take_or_pay_share * idle / (1.0 - idle)
+        cost[t] = price * (1.0 + wasted + renewal_cost_months / t)
+    return cost
 
 
 def _cheapest(cost: dict[int, float]) -> int:
