@@ -45,6 +45,7 @@ def new_facility(
     f.chip_cost_usd_per_h100e = model.tech.merchant_price_usd_per_h100e()
     model.facilities[f.facility_id] = f
     owner.facilities.append(f)
+    forget_sites_scan(model)
     owner.forget_free_sites()
     return f
 
@@ -194,6 +195,7 @@ def deliver_chips(model: ComputeMarket, supplier: ChipSupplier, o: ChipOrder, h1
         return
     o.delivered_h100e += h100e
     f.pending_h100e = max(0.0, f.pending_h100e - h100e)
+    forget_sites_scan(model)
     f.chips.append(ChipBatch(o.generation, h100e, model.month, o.price_usd_per_h100e))
     buyer.draw_loans(f.facility_id, h100e * o.price_usd_per_h100e)  # a build loan pays its share
     model.ledger.pay(buyer, supplier, h100e * o.price_usd_per_h100e, "chips")
@@ -213,18 +215,7 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
         if model.outlook_cache and next(iter(model.outlook_cache))[0] != model.month:
             model.outlook_cache.clear()
         target = model.month + months_ahead
-        retire = target - model.p.chip_useful_life_months
-        # each site's chips alive then plus those on order, added one after another
-        retired = FacilityStatus.RETIRED
-        capacity = reduce(
-            operator.add,
-            [
-                f.alive_h100e(retire) + f.pending_h100e
-                for f in model.facilities.values()
-                if f.status != retired
-            ],
-            0.0,
-        )
+        capacity = sites_capacity_h100e(model, target - model.p.chip_useful_life_months)
         # users' demand as forecast, and training growing with it from what it used
         # last month (plans a lab cannot fund or place are not demand)
         demand_now = max(model.demand_h100e, 1.0)
@@ -232,6 +223,31 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
         need = model.demand_forecast_h100e(months_ahead) * (1.0 + training / demand_now)
         hit = model.outlook_cache[key] = (need, capacity)
     return hit
+
+
+def sites_capacity_h100e(model: ComputeMarket, retire: int) -> float:
+    """Every site's chips installed after month ``retire`` plus those on order, added
+    one after another in the sites' order. While the investment stage runs the sum is
+    kept (``Appraisal.sites_scan``) and given again for another ``retire`` when both fall
+    before the oldest chips of any site: every site's alive chips are then all its chips,
+    the same terms in the same order, so the same float."""
+    appraisal = model.appraisal
+    scan = appraisal.sites_scan
+    if scan is not None and retire < scan[0]:
+        return scan[1]
+    retired = FacilityStatus.RETIRED
+    sites = [f for f in model.facilities.values() if f.status != retired]
+    capacity = reduce(operator.add, [f.alive_h100e(retire) + f.pending_h100e for f in sites], 0.0)
+    if appraisal.keeps_scan:
+        oldest = min((f.oldest_installed_month for f in sites), default=math.inf)
+        if retire < oldest:
+            appraisal.sites_scan = (oldest, capacity)
+    return capacity
+
+
+def forget_sites_scan(model: ComputeMarket) -> None:
+    """A site was added, or its chips on order or its status changed."""
+    model.appraisal.sites_scan = None
 
 
 def outlook_kept(model: ComputeMarket, months_ahead: int) -> bool:
@@ -243,6 +259,7 @@ def outlook_kept(model: ComputeMarket, months_ahead: int) -> bool:
 
 def add_to_outlook(model: ComputeMarket, h100e: float) -> None:
     """Capacity just ordered counts in every later builder's outlook this month."""
+    forget_sites_scan(model)
     for key, (need, capacity) in model.outlook_cache.items():
         model.outlook_cache[key] = (need, capacity + h100e)
 
@@ -434,6 +451,7 @@ def construction(model: ComputeMarket, firm: Firm, f: Facility, choice, site_ord
         if f.installed_h100e < 1.0:
             f.status = FacilityStatus.RETIRED
             firm.forget_free_sites()
+            forget_sites_scan(model)
         model.log(
             "build",
             f"{firm.name} cancels building {f.name} ({f.power_mw:,.0f} MW; "
@@ -482,10 +500,23 @@ def pay_penalty(model: ComputeMarket, firm: Firm, payee, amount: float, memo: st
 
 class Appraisal:
     """The hurdle tests of this module as a service the agents reach through their
-    World interface (agents never import the model's modules)."""
+    World interface (agents never import the model's modules).
+
+    While the investment stage runs (``keeps_scan``) it keeps the outlook's last sum of
+    the sites (``sites_scan``: the oldest chips' installation month then, and the sum;
+    ``sites_capacity_h100e``). Sites change during the stage only through this module
+    (a new site, chips ordered or cancelled, a site given up), which forgets the sum;
+    the stage forgets it when it ends."""
 
     def __init__(self, model: ComputeMarket) -> None:
         self.model = model
+        self.keeps_scan = False
+        self.sites_scan: tuple[float, float] | None = None
+
+    def keep_scan(self, keep: bool) -> None:
+        """Start (True) or end (False) keeping the sum of the sites; either forgets it."""
+        self.keeps_scan = keep
+        self.sites_scan = None
 
     def build_pays(self, firm: Firm, h100e: float) -> bool:
         return build_pays(self.model, firm, h100e)
