@@ -45,7 +45,6 @@ def new_facility(
     f.chip_cost_usd_per_h100e = model.tech.merchant_price_usd_per_h100e()
     model.facilities[f.facility_id] = f
     owner.facilities.append(f)
-    forget_sites_scan(model)
     owner.forget_free_sites()
     return f
 
@@ -122,6 +121,7 @@ def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float, use
         s.add_order(o)
         prices.append((lot_h100e, o.price_usd_per_h100e))
     f.pending_h100e += h100e
+    forget_sites_scan(model, f)
     add_to_outlook(model, h100e)
     f.ordered_generation = gen
     # what the site's chips cost per H100e, the lots' prices weighted by their size
@@ -195,7 +195,7 @@ def deliver_chips(model: ComputeMarket, supplier: ChipSupplier, o: ChipOrder, h1
         return
     o.delivered_h100e += h100e
     f.pending_h100e = max(0.0, f.pending_h100e - h100e)
-    forget_sites_scan(model)
+    forget_sites_scan(model, f)
     f.chips.append(ChipBatch(o.generation, h100e, model.month, o.price_usd_per_h100e))
     buyer.draw_loans(f.facility_id, h100e * o.price_usd_per_h100e)  # a build loan pays its share
     model.ledger.pay(buyer, supplier, h100e * o.price_usd_per_h100e, "chips")
@@ -227,27 +227,48 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
 
 def sites_capacity_h100e(model: ComputeMarket, retire: int) -> float:
     """Every site's chips installed after month ``retire`` plus those on order, added
-    one after another in the sites' order. While the investment stage runs the sum is
-    kept (``Appraisal.sites_scan``) and given again for another ``retire`` when both fall
-    before the oldest chips of any site: every site's alive chips are then all its chips,
-    the same terms in the same order, so the same float."""
+    one after another in the sites' order (the order of their ids: sites are only ever
+    added, each with the next id). While the investment stage runs the sum is kept
+    (``Appraisal.sites_scan``) and given again for another ``retire`` when both fall
+    before the oldest chips of any site then (every site's alive chips are all its
+    chips, the same terms), with the sites added since summed on after it."""
     appraisal = model.appraisal
     scan = appraisal.sites_scan
     if scan is not None and retire < scan[0]:
-        return scan[1]
-    retired = FacilityStatus.RETIRED
-    sites = [f for f in model.facilities.values() if f.status != retired]
-    capacity = reduce(operator.add, [f.alive_h100e(retire) + f.pending_h100e for f in sites], 0.0)
-    if appraisal.keeps_scan:
-        oldest = min((f.oldest_installed_month for f in sites), default=math.inf)
-        if retire < oldest:
-            appraisal.sites_scan = (oldest, capacity)
+        oldest, capacity, last_id = scan
+        sites = _sites_after(model, last_id)
+    else:
+        oldest, capacity, last_id = math.inf, 0.0, -1
+        retired = FacilityStatus.RETIRED
+        sites = [f for f in model.facilities.values() if f.status != retired]
+    if sites:
+        capacity = reduce(
+            operator.add, [f.alive_h100e(retire) + f.pending_h100e for f in sites], capacity
+        )
+        oldest = min(oldest, min(f.oldest_installed_month for f in sites))
+    if appraisal.keeps_scan and retire < oldest and model.facilities:
+        appraisal.sites_scan = (oldest, capacity, next(reversed(model.facilities)))
     return capacity
 
 
-def forget_sites_scan(model: ComputeMarket) -> None:
-    """A site was added, or its chips on order or its status changed."""
-    model.appraisal.sites_scan = None
+def _sites_after(model: ComputeMarket, last_id: int) -> list[Facility]:
+    """The sites not retired with an id above ``last_id``, in the sites' order."""
+    tail = []
+    for f in reversed(model.facilities.values()):
+        if f.facility_id <= last_id:
+            break
+        if f.status != FacilityStatus.RETIRED:
+            tail.append(f)
+    tail.reverse()
+    return tail
+
+
+def forget_sites_scan(model: ComputeMarket, f: Facility) -> None:
+    """Site ``f``'s chips on order or its status changed: a kept sum of the sites that
+    counts it no longer holds (``sites_capacity_h100e``)."""
+    scan = model.appraisal.sites_scan
+    if scan is not None and f.facility_id <= scan[2]:
+        model.appraisal.sites_scan = None
 
 
 def outlook_kept(model: ComputeMarket, months_ahead: int) -> bool:
@@ -259,7 +280,6 @@ def outlook_kept(model: ComputeMarket, months_ahead: int) -> bool:
 
 def add_to_outlook(model: ComputeMarket, h100e: float) -> None:
     """Capacity just ordered counts in every later builder's outlook this month."""
-    forget_sites_scan(model)
     for key, (need, capacity) in model.outlook_cache.items():
         model.outlook_cache[key] = (need, capacity + h100e)
 
@@ -451,7 +471,7 @@ def construction(model: ComputeMarket, firm: Firm, f: Facility, choice, site_ord
         if f.installed_h100e < 1.0:
             f.status = FacilityStatus.RETIRED
             firm.forget_free_sites()
-            forget_sites_scan(model)
+            forget_sites_scan(model, f)
         model.log(
             "build",
             f"{firm.name} cancels building {f.name} ({f.power_mw:,.0f} MW; "
@@ -481,6 +501,7 @@ def cancel_orders(model: ComputeMarket, firm: Firm, f: Facility, site_orders) ->
         pay_penalty(model, firm, s, share * left * o.price_usd_per_h100e, "chip order penalty")
         cancelled += left
     f.pending_h100e = max(0.0, f.pending_h100e - cancelled)
+    forget_sites_scan(model, f)
     model.counters["chip_orders_cancelled_h100e"] += cancelled
     add_to_outlook(model, -cancelled)
     if cancelled >= 1.0:
@@ -503,15 +524,16 @@ class Appraisal:
     World interface (agents never import the model's modules).
 
     While the investment stage runs (``keeps_scan``) it keeps the outlook's last sum of
-    the sites (``sites_scan``: the oldest chips' installation month then, and the sum;
-    ``sites_capacity_h100e``). Sites change during the stage only through this module
-    (a new site, chips ordered or cancelled, a site given up), which forgets the sum;
-    the stage forgets it when it ends."""
+    the sites (``sites_scan``: the oldest chips' installation month then, the sum, and
+    the last site's id; ``sites_capacity_h100e``). Sites change during the stage only
+    through this module (a new site, chips ordered or cancelled, a site given up),
+    which forgets the sum when the site changed is one it counts; the stage forgets it
+    when it ends."""
 
     def __init__(self, model: ComputeMarket) -> None:
         self.model = model
         self.keeps_scan = False
-        self.sites_scan: tuple[float, float] | None = None
+        self.sites_scan: tuple[float, float, int] | None = None
 
     def keep_scan(self, keep: bool) -> None:
         """Start (True) or end (False) keeping the sum of the sites; either forgets it."""
