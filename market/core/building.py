@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from agents import ChipSupplier, Firm
     from market.core.model import ComputeMarket
 
+# a site's oldest chips' installation month (``sites_capacity_h100e``)
+_OLDEST = operator.attrgetter("oldest_installed_month")
+
 # a buyer whose credit is not known when a build starts (no contract behind it)
 NEUTRAL_CREDIT = 0.5
 
@@ -245,7 +248,7 @@ def sites_capacity_h100e(model: ComputeMarket, retire: int) -> float:
         capacity = reduce(
             operator.add, [f.alive_h100e(retire) + f.pending_h100e for f in sites], capacity
         )
-        oldest = min(oldest, min(f.oldest_installed_month for f in sites))
+        oldest = min(oldest, min(map(_OLDEST, sites)))
     if appraisal.keeps_scan and retire < oldest and model.facilities:
         appraisal.sites_scan = (oldest, capacity, next(reversed(model.facilities)))
     return capacity
@@ -423,8 +426,10 @@ def review_investments(model: ComputeMarket, firm: Firm, orders: dict[int, list]
     cancelled (``investment.construction_choice``; the money spent is sunk), and the
     chips still on order for a site in service are taken, deferred or cancelled
     (``investment.chip_order_choice``). Sites sold under contract are left alone."""
+    retired = FacilityStatus.RETIRED
     for f in list(firm.facilities):
-        if not reviewable(model, f):
+        # (most sites have no chips on order: ``reviewable``'s first test, inline)
+        if f.pending_h100e < 1.0 or f.status == retired or not reviewable(model, f):
             continue
         ahead = max(0, f.online_month - model.month)
         u = expected_utilisation(model, firm, ahead, 0.0)

@@ -21,6 +21,7 @@ class Technology:
         self.merchants: list = []  # merchant chip suppliers, in id order
         self.captives_by_client: dict[str, list] = defaultdict(list)
         self._density_gains: dict[int, float] = {}
+        self._densities: dict[int, float] = {}  # H100e per MW by generation
         # the best chip price by captive client ("" for a firm that is none), while
         # chip prices hold still (``keep_chip_prices``); None when not kept
         self._best_prices: dict[str, float] | None = None
@@ -57,11 +58,19 @@ class Technology:
         )
 
     def h100e_per_mw(self, generation: int) -> float:
-        return self.p.h100e_per_mw_initial * self.density_gain(generation)
+        """H100e per MW of ``generation``, kept per generation (the parameters it reads
+        hold for the model's life, as for ``density_gain``)."""
+        density = self._densities.get(generation)
+        if density is None:
+            density = self._densities[generation] = self.p.h100e_per_mw_initial * self.density_gain(
+                generation
+            )
+        return density
 
     def density_now(self) -> float:
         """H100e per MW of the generation on sale now."""
-        return self.h100e_per_mw(self.generation)
+        density = self._densities.get(self.generation)
+        return density if density is not None else self.h100e_per_mw(self.generation)
 
     # ------------------------------------------------------------------ chips
     def merchant_price_usd_per_h100e(self) -> float:
