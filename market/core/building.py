@@ -333,26 +333,48 @@ def margin_value_usd(
 ) -> float:
     """Present value of the margin ``h100e`` of new chips at ``firm``'s site would earn
     over their life at the expected price and ``utilisation`` (no capex)."""
-    tech = model.tech
-    density = tech.density_now()
-    floor = tech.cost_floor_usd_per_h100e_hour(
-        chip_cost_usd_per_h100e=tech.best_chip_price(firm),
-        h100e_per_mw=density,
-        region=firm.region,
-        annual_rate=firm.annual_rate(),
+    rate = firm.annual_rate()
+    price, running_cost = price_and_running_cost(
+        model, model.tech.best_chip_price(firm), firm.region, rate
     )
     return investment.build_npv_usd(
         h100e=h100e,
         capex_usd=0.0,
-        price_usd_per_h100e_hour=expected_price_usd_per_h100e_hour(model, floor),
+        price_usd_per_h100e_hour=price,
         utilisation=utilisation,
-        running_cost_usd_per_h100e_hour=tech.srmc_usd_per_h100e_hour(
-            h100e_per_mw=density, region=firm.region
-        ),
-        annual_rate=firm.annual_rate(),
+        running_cost_usd_per_h100e_hour=running_cost,
+        annual_rate=rate,
         life_months=model.p.chip_useful_life_months,
         build_months=max(0, months_to_online),
     )
+
+
+def price_and_running_cost(
+    model: ComputeMarket, chip_price: float, region: str, rate: float
+) -> tuple[float, float]:
+    """(the rental price expected over a new chip's life, its short-run running cost)
+    per H100e-hour for today's chips bought at ``chip_price`` in ``region`` at ``rate``.
+    Kept while the investment stage runs (``Appraisal.prices``), keyed by everything
+    they are worked out from that can change during a run."""
+    tech = model.tech
+    density = tech.density_now()
+    kept = model.appraisal.prices
+    key = (chip_price, region, rate, density, model.spot_index)
+    hit = kept.get(key) if kept is not None else None
+    if hit is None:
+        floor = tech.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=chip_price,
+            h100e_per_mw=density,
+            region=region,
+            annual_rate=rate,
+        )
+        hit = (
+            expected_price_usd_per_h100e_hour(model, floor),
+            tech.srmc_usd_per_h100e_hour(h100e_per_mw=density, region=region),
+        )
+        if kept is not None:
+            kept[key] = hit
+    return hit
 
 
 def chips_pay(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> bool:
@@ -533,17 +555,23 @@ class Appraisal:
     the last site's id; ``sites_capacity_h100e``). Sites change during the stage only
     through this module (a new site, chips ordered or cancelled, a site given up),
     which forgets the sum when the site changed is one it counts; the stage forgets it
-    when it ends."""
+    when it ends. It keeps the expected rental price and running cost of new chips
+    (``prices``, ``price_and_running_cost``) for the stage too: their inputs are its key,
+    and the parameters and regions' power prices they also read hold for the run."""
 
     def __init__(self, model: ComputeMarket) -> None:
         self.model = model
         self.keeps_scan = False
         self.sites_scan: tuple[float, float, int] | None = None
+        # (expected price, running cost) by their inputs (``price_and_running_cost``)
+        self.prices: dict[tuple, tuple[float, float]] | None = None
 
     def keep_scan(self, keep: bool) -> None:
-        """Start (True) or end (False) keeping the sum of the sites; either forgets it."""
+        """Start (True) or end (False) keeping the sum of the sites and the expected
+        prices; either forgets them."""
         self.keeps_scan = keep
         self.sites_scan = None
+        self.prices = {} if keep else None
 
     def build_pays(self, firm: Firm, h100e: float) -> bool:
         return build_pays(self.model, firm, h100e)
