@@ -198,7 +198,7 @@ def deliver_chips(model: ComputeMarket, supplier: ChipSupplier, o: ChipOrder, h1
         return
     o.delivered_h100e += h100e
     f.pending_h100e = max(0.0, f.pending_h100e - h100e)
-    forget_sites_scan(model, f)
+    model.appraisal.forget_sites()  # new chips at the site
     f.chips.append(ChipBatch(o.generation, h100e, model.month, o.price_usd_per_h100e))
     buyer.draw_loans(f.facility_id, h100e * o.price_usd_per_h100e)  # a build loan pays its share
     model.ledger.pay(buyer, supplier, h100e * o.price_usd_per_h100e, "chips")
@@ -240,17 +240,25 @@ def sites_capacity_h100e(model: ComputeMarket, retire: int) -> float:
     if scan is not None and retire < scan[0]:
         oldest, capacity, last_id = scan
         sites = _sites_after(model, last_id)
+        new = sites
     else:
-        oldest, capacity, last_id = math.inf, 0.0, -1
         retired = FacilityStatus.RETIRED
         sites = [f for f in model.facilities.values() if f.status != retired]
+        capacity = 0.0
+        # the oldest chips found before, at the sites then (``chips_oldest``)
+        oldest, last_id = appraisal.chips_oldest or (math.inf, -1)
+        new = _sites_after(model, last_id) if last_id >= 0 else sites
     if sites:
         capacity = reduce(
             operator.add, [f.alive_h100e(retire) + f.pending_h100e for f in sites], capacity
         )
-        oldest = min(oldest, min(map(_OLDEST, sites)))
-    if appraisal.keeps_scan and retire < oldest and model.facilities:
-        appraisal.sites_scan = (oldest, capacity, next(reversed(model.facilities)))
+    if new:
+        oldest = min(oldest, min(map(_OLDEST, new)))
+    if appraisal.keeps_scan and model.facilities:
+        last_id = next(reversed(model.facilities))
+        appraisal.chips_oldest = (oldest, last_id)
+        if retire < oldest:
+            appraisal.sites_scan = (oldest, capacity, last_id)
     return capacity
 
 
@@ -268,7 +276,8 @@ def _sites_after(model: ComputeMarket, last_id: int) -> list[Facility]:
 
 def forget_sites_scan(model: ComputeMarket, f: Facility) -> None:
     """Site ``f``'s chips on order or its status changed: a kept sum of the sites that
-    counts it no longer holds (``sites_capacity_h100e``)."""
+    counts it no longer holds (``sites_capacity_h100e``). Its chips are the same, so the
+    oldest chips found stay a bound (a site given up only leaves younger ones)."""
     scan = model.appraisal.sites_scan
     if scan is not None and f.facility_id <= scan[2]:
         model.appraisal.sites_scan = None
@@ -552,10 +561,10 @@ class Appraisal:
 
     While the investment stage runs (``keeps_scan``) it keeps the outlook's last sum of
     the sites (``sites_scan``: the oldest chips' installation month then, the sum, and
-    the last site's id; ``sites_capacity_h100e``). Sites change during the stage only
-    through this module (a new site, chips ordered or cancelled, a site given up),
-    which forgets the sum when the site changed is one it counts; the stage forgets it
-    when it ends. It keeps the expected rental price and running cost of new chips
+    the last site's id; ``sites_capacity_h100e``) and the oldest chips it found
+    (``chips_oldest``). Sites change during the stage only through this module (a new
+    site, chips ordered or cancelled, a site given up), which forgets the sum when the
+    site changed is one it counts; chips arriving forget both, as does the stage's end. It keeps the expected rental price and running cost of new chips
     (``prices``, ``price_and_running_cost``) for the stage too: their inputs are its key,
     and the parameters and regions' power prices they also read hold for the run."""
 
@@ -563,6 +572,8 @@ class Appraisal:
         self.model = model
         self.keeps_scan = False
         self.sites_scan: tuple[float, float, int] | None = None
+        # the oldest chips' installation month at the sites up to an id, or below it
+        self.chips_oldest: tuple[float, int] | None = None
         # (expected price, running cost) by their inputs (``price_and_running_cost``)
         self.prices: dict[tuple, tuple[float, float]] | None = None
 
@@ -570,8 +581,13 @@ class Appraisal:
         """Start (True) or end (False) keeping the sum of the sites and the expected
         prices; either forgets them."""
         self.keeps_scan = keep
-        self.sites_scan = None
+        self.forget_sites()
         self.prices = {} if keep else None
+
+    def forget_sites(self) -> None:
+        """Forget the sum of the sites and the oldest chips found."""
+        self.sites_scan = None
+        self.chips_oldest = None
 
     def build_pays(self, firm: Firm, h100e: float) -> bool:
         return build_pays(self.model, firm, h100e)
