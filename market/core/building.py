@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from agents import ChipSupplier, Firm
     from market.core.model import ComputeMarket
 
+# a site's oldest chips' installation month (``sites_capacity_h100e``)
+_OLDEST = operator.attrgetter("oldest_installed_month")
+
 # a buyer whose credit is not known when a build starts (no contract behind it)
 NEUTRAL_CREDIT = 0.5
 
@@ -121,6 +124,7 @@ def order_chips(model: ComputeMarket, firm: Firm, f: Facility, h100e: float, use
         s.add_order(o)
         prices.append((lot_h100e, o.price_usd_per_h100e))
     f.pending_h100e += h100e
+    forget_sites_scan(model, f)
     add_to_outlook(model, h100e)
     f.ordered_generation = gen
     # what the site's chips cost per H100e, the lots' prices weighted by their size
@@ -194,6 +198,7 @@ def deliver_chips(model: ComputeMarket, supplier: ChipSupplier, o: ChipOrder, h1
         return
     o.delivered_h100e += h100e
     f.pending_h100e = max(0.0, f.pending_h100e - h100e)
+    model.appraisal.forget_sites()  # new chips at the site
     f.chips.append(ChipBatch(o.generation, h100e, model.month, o.price_usd_per_h100e))
     buyer.draw_loans(f.facility_id, h100e * o.price_usd_per_h100e)  # a build loan pays its share
     model.ledger.pay(buyer, supplier, h100e * o.price_usd_per_h100e, "chips")
@@ -213,18 +218,7 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
         if model.outlook_cache and next(iter(model.outlook_cache))[0] != model.month:
             model.outlook_cache.clear()
         target = model.month + months_ahead
-        retire = target - model.p.chip_useful_life_months
-        # each site's chips alive then plus those on order, added one after another
-        retired = FacilityStatus.RETIRED
-        capacity = reduce(
-            operator.add,
-            [
-                f.alive_h100e(retire) + f.pending_h100e
-                for f in model.facilities.values()
-                if f.status != retired
-            ],
-            0.0,
-        )
+        capacity = sites_capacity_h100e(model, target - model.p.chip_useful_life_months)
         # users' demand as forecast, and training growing with it from what it used
         # last month (plans a lab cannot fund or place are not demand)
         demand_now = max(model.demand_h100e, 1.0)
@@ -232,6 +226,61 @@ def outlook(model: ComputeMarket, months_ahead: int) -> tuple[float, float]:
         need = model.demand_forecast_h100e(months_ahead) * (1.0 + training / demand_now)
         hit = model.outlook_cache[key] = (need, capacity)
     return hit
+
+
+def sites_capacity_h100e(model: ComputeMarket, retire: int) -> float:
+    """Every site's chips installed after month ``retire`` plus those on order, added
+    one after another in the sites' order (the order of their ids: sites are only ever
+    added, each with the next id). While the investment stage runs the sum is kept
+    (``Appraisal.sites_scan``) and given again for another ``retire`` when both fall
+    before the oldest chips of any site then (every site's alive chips are all its
+    chips, the same terms), with the sites added since summed on after it."""
+    appraisal = model.appraisal
+    scan = appraisal.sites_scan
+    if scan is not None and retire < scan[0]:
+        oldest, capacity, last_id = scan
+        sites = _sites_after(model, last_id)
+        new = sites
+    else:
+        retired = FacilityStatus.RETIRED
+        sites = [f for f in model.facilities.values() if f.status != retired]
+        capacity = 0.0
+        # the oldest chips found before, at the sites then (``chips_oldest``)
+        oldest, last_id = appraisal.chips_oldest or (math.inf, -1)
+        new = _sites_after(model, last_id) if last_id >= 0 else sites
+    if sites:
+        capacity = reduce(
+            operator.add, [f.alive_h100e(retire) + f.pending_h100e for f in sites], capacity
+        )
+    if new:
+        oldest = min(oldest, min(map(_OLDEST, new)))
+    if appraisal.keeps_scan and model.facilities:
+        last_id = next(reversed(model.facilities))
+        appraisal.chips_oldest = (oldest, last_id)
+        if retire < oldest:
+            appraisal.sites_scan = (oldest, capacity, last_id)
+    return capacity
+
+
+def _sites_after(model: ComputeMarket, last_id: int) -> list[Facility]:
+    """The sites not retired with an id above ``last_id``, in the sites' order."""
+    tail = []
+    for f in reversed(model.facilities.values()):
+        if f.facility_id <= last_id:
+            break
+        if f.status != FacilityStatus.RETIRED:
+            tail.append(f)
+    tail.reverse()
+    return tail
+
+
+def forget_sites_scan(model: ComputeMarket, f: Facility) -> None:
+    """Site ``f``'s chips on order or its status changed: a kept sum of the sites that
+    counts it no longer holds (``sites_capacity_h100e``). Its chips are the same, so the
+    oldest chips found stay a bound (a site given up only leaves younger ones)."""
+    scan = model.appraisal.sites_scan
+    if scan is not None and f.facility_id <= scan[2]:
+        model.appraisal.sites_scan = None
 
 
 def outlook_kept(model: ComputeMarket, months_ahead: int) -> bool:
@@ -293,26 +342,48 @@ def margin_value_usd(
 ) -> float:
     """Present value of the margin ``h100e`` of new chips at ``firm``'s site would earn
     over their life at the expected price and ``utilisation`` (no capex)."""
-    tech = model.tech
-    density = tech.density_now()
-    floor = tech.cost_floor_usd_per_h100e_hour(
-        chip_cost_usd_per_h100e=tech.best_chip_price(firm),
-        h100e_per_mw=density,
-        region=firm.region,
-        annual_rate=firm.annual_rate(),
+    rate = firm.annual_rate()
+    price, running_cost = price_and_running_cost(
+        model, model.tech.best_chip_price(firm), firm.region, rate
     )
     return investment.build_npv_usd(
         h100e=h100e,
         capex_usd=0.0,
-        price_usd_per_h100e_hour=expected_price_usd_per_h100e_hour(model, floor),
+        price_usd_per_h100e_hour=price,
         utilisation=utilisation,
-        running_cost_usd_per_h100e_hour=tech.srmc_usd_per_h100e_hour(
-            h100e_per_mw=density, region=firm.region
-        ),
-        annual_rate=firm.annual_rate(),
+        running_cost_usd_per_h100e_hour=running_cost,
+        annual_rate=rate,
         life_months=model.p.chip_useful_life_months,
         build_months=max(0, months_to_online),
     )
+
+
+def price_and_running_cost(
+    model: ComputeMarket, chip_price: float, region: str, rate: float
+) -> tuple[float, float]:
+    """(the rental price expected over a new chip's life, its short-run running cost)
+    per H100e-hour for today's chips bought at ``chip_price`` in ``region`` at ``rate``.
+    Kept while the investment stage runs (``Appraisal.prices``), keyed by everything
+    they are worked out from that can change during a run."""
+    tech = model.tech
+    density = tech.density_now()
+    kept = model.appraisal.prices
+    key = (chip_price, region, rate, density, model.spot_index)
+    hit = kept.get(key) if kept is not None else None
+    if hit is None:
+        floor = tech.cost_floor_usd_per_h100e_hour(
+            chip_cost_usd_per_h100e=chip_price,
+            h100e_per_mw=density,
+            region=region,
+            annual_rate=rate,
+        )
+        hit = (
+            expected_price_usd_per_h100e_hour(model, floor),
+            tech.srmc_usd_per_h100e_hour(h100e_per_mw=density, region=region),
+        )
+        if kept is not None:
+            kept[key] = hit
+    return hit
 
 
 def chips_pay(model: ComputeMarket, firm: Firm, f: Facility, h100e: float) -> bool:
@@ -386,8 +457,10 @@ def review_investments(model: ComputeMarket, firm: Firm, orders: dict[int, list]
     cancelled (``investment.construction_choice``; the money spent is sunk), and the
     chips still on order for a site in service are taken, deferred or cancelled
     (``investment.chip_order_choice``). Sites sold under contract are left alone."""
+    retired = FacilityStatus.RETIRED
     for f in list(firm.facilities):
-        if not reviewable(model, f):
+        # (most sites have no chips on order: ``reviewable``'s first test, inline)
+        if f.pending_h100e < 1.0 or f.status == retired or not reviewable(model, f):
             continue
         ahead = max(0, f.online_month - model.month)
         u = expected_utilisation(model, firm, ahead, 0.0)
@@ -434,6 +507,7 @@ def construction(model: ComputeMarket, firm: Firm, f: Facility, choice, site_ord
         if f.installed_h100e < 1.0:
             f.status = FacilityStatus.RETIRED
             firm.forget_free_sites()
+            forget_sites_scan(model, f)
         model.log(
             "build",
             f"{firm.name} cancels building {f.name} ({f.power_mw:,.0f} MW; "
@@ -463,6 +537,7 @@ def cancel_orders(model: ComputeMarket, firm: Firm, f: Facility, site_orders) ->
         pay_penalty(model, firm, s, share * left * o.price_usd_per_h100e, "chip order penalty")
         cancelled += left
     f.pending_h100e = max(0.0, f.pending_h100e - cancelled)
+    forget_sites_scan(model, f)
     model.counters["chip_orders_cancelled_h100e"] += cancelled
     add_to_outlook(model, -cancelled)
     if cancelled >= 1.0:
@@ -482,10 +557,37 @@ def pay_penalty(model: ComputeMarket, firm: Firm, payee, amount: float, memo: st
 
 class Appraisal:
     """The hurdle tests of this module as a service the agents reach through their
-    World interface (agents never import the model's modules)."""
+    World interface (agents never import the model's modules).
+
+    While the investment stage runs (``keeps_scan``) it keeps the outlook's last sum of
+    the sites (``sites_scan``: the oldest chips' installation month then, the sum, and
+    the last site's id; ``sites_capacity_h100e``) and the oldest chips it found
+    (``chips_oldest``). Sites change during the stage only through this module (a new
+    site, chips ordered or cancelled, a site given up), which forgets the sum when the
+    site changed is one it counts; chips arriving forget both, as does the stage's end. It keeps the expected rental price and running cost of new chips
+    (``prices``, ``price_and_running_cost``) for the stage too: their inputs are its key,
+    and the parameters and regions' power prices they also read hold for the run."""
 
     def __init__(self, model: ComputeMarket) -> None:
         self.model = model
+        self.keeps_scan = False
+        self.sites_scan: tuple[float, float, int] | None = None
+        # the oldest chips' installation month at the sites up to an id, or below it
+        self.chips_oldest: tuple[float, int] | None = None
+        # (expected price, running cost) by their inputs (``price_and_running_cost``)
+        self.prices: dict[tuple, tuple[float, float]] | None = None
+
+    def keep_scan(self, keep: bool) -> None:
+        """Start (True) or end (False) keeping the sum of the sites and the expected
+        prices; either forgets them."""
+        self.keeps_scan = keep
+        self.forget_sites()
+        self.prices = {} if keep else None
+
+    def forget_sites(self) -> None:
+        """Forget the sum of the sites and the oldest chips found."""
+        self.sites_scan = None
+        self.chips_oldest = None
 
     def build_pays(self, firm: Firm, h100e: float) -> bool:
         return build_pays(self.model, firm, h100e)

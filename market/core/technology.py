@@ -21,6 +21,10 @@ class Technology:
         self.merchants: list = []  # merchant chip suppliers, in id order
         self.captives_by_client: dict[str, list] = defaultdict(list)
         self._density_gains: dict[int, float] = {}
+        self._densities: dict[int, float] = {}  # H100e per MW by generation
+        # the best chip price by captive client ("" for a firm that is none), while
+        # chip prices hold still (``keep_chip_prices``); None when not kept
+        self._best_prices: dict[str, float] | None = None
 
     def generation_at(self, month: int) -> int:
         """Generation on sale at ``month``: 0 at the start, 1 from
@@ -54,11 +58,19 @@ class Technology:
         )
 
     def h100e_per_mw(self, generation: int) -> float:
-        return self.p.h100e_per_mw_initial * self.density_gain(generation)
+        """H100e per MW of ``generation``, kept per generation (the parameters it reads
+        hold for the model's life, as for ``density_gain``)."""
+        density = self._densities.get(generation)
+        if density is None:
+            density = self._densities[generation] = self.p.h100e_per_mw_initial * self.density_gain(
+                generation
+            )
+        return density
 
     def density_now(self) -> float:
         """H100e per MW of the generation on sale now."""
-        return self.h100e_per_mw(self.generation)
+        density = self._densities.get(self.generation)
+        return density if density is not None else self.h100e_per_mw(self.generation)
 
     # ------------------------------------------------------------------ chips
     def merchant_price_usd_per_h100e(self) -> float:
@@ -71,8 +83,25 @@ class Technology:
         return self.merchants + self.captives_by_client.get(firm.name, [])
 
     def best_chip_price(self, firm) -> float:
+        kept = self._best_prices
+        if kept is None:
+            return self._best_chip_price(firm)
+        client = firm.name if firm.name in self.captives_by_client else ""
+        price = kept.get(client)
+        if price is None:
+            price = kept[client] = self._best_chip_price(firm)
+        return price
+
+    def _best_chip_price(self, firm) -> float:
         prices = [s.quote_price(firm) for s in self.suppliers_for(firm)]
         return min(prices) if prices else self.merchant_price_usd_per_h100e()
+
+    def keep_chip_prices(self, keep: bool) -> None:
+        """Keep each firm's best chip price (True) while no supplier reprices and no
+        generation ships, or stop keeping them (False). A supplier's quote is the
+        same to every firm it sells to, so firms that are no captive program's client
+        share one price: the lowest merchant price."""
+        self._best_prices = {} if keep else None
 
     # ------------------------------------------------------------------ sites
     def build_cost_usd(self, firm, h100e: float) -> float:

@@ -34,6 +34,8 @@ import pandas as pd
 # values Mesa's collector keeps as they are (it deep-copies anything else)
 IMMUTABLE_TYPES = (str, int, bool, float, tuple)
 _PLAIN_TYPES = frozenset(IMMUTABLE_TYPES)
+_FLOAT_ONLY = frozenset((float,))
+_UNIQUE_ID = attrgetter("unique_id")
 
 
 class Columnar:
@@ -53,7 +55,7 @@ def column_of(reporter) -> Callable[[Sequence], list]:
     attribute name, a ``Columnar``, a function of the agent, or ``[function, params]``."""
     if isinstance(reporter, str):
         get = attrgetter(reporter)
-        return lambda agents: [get(a) for a in agents]
+        return lambda agents: list(map(get, agents))
     if isinstance(reporter, Columnar):
         return reporter.column
     if isinstance(reporter, list):
@@ -62,10 +64,12 @@ def column_of(reporter) -> Callable[[Sequence], list]:
     return lambda agents: [reporter(a) for a in agents]
 
 
-def _as_mesa_keeps(values: list) -> list:
-    if set(map(type, values)) <= _PLAIN_TYPES:  # the usual case, checked in one pass
-        return values
-    return [v if isinstance(v, IMMUTABLE_TYPES) else deepcopy(v) for v in values]
+def _as_mesa_keeps(values: list) -> tuple[list, bool]:
+    """The values as Mesa keeps them, and whether every one is a plain ``float``."""
+    types = set(map(type, values))
+    if types <= _PLAIN_TYPES:  # the usual case, checked in one pass
+        return values, types <= _FLOAT_ONLY
+    return [v if isinstance(v, IMMUTABLE_TYPES) else deepcopy(v) for v in values], False
 
 
 class _Column:
@@ -80,9 +84,11 @@ class _Column:
         self.values: array | list = array("d")
         self._texts: dict[str, str] = {}
 
-    def extend(self, values: Sequence) -> None:
+    def extend(self, values: Sequence, floats: bool | None = None) -> None:
+        """Add ``values``; ``floats`` says whether every one is a plain ``float`` (None:
+        not known, looked at here)."""
         if type(self.values) is array:
-            if all(type(v) is float for v in values):
+            if floats if floats is not None else all(type(v) is float for v in values):
                 self.values.extend(values)
                 return
             self.values = list(self.values)
@@ -106,10 +112,11 @@ class _TypeRows:
         for column, values in zip(self.columns, zip(*rows, strict=True), strict=True):
             column.extend(values)
 
-    def add_columns(self, columns: Sequence[Sequence]) -> None:
-        """Values column by column (Mesa's step and agent id first), equally long."""
-        for column, values in zip(self.columns, columns, strict=True):
-            column.extend(values)
+    def add_columns(self, columns: Sequence[tuple[Sequence, bool | None]]) -> None:
+        """Values column by column (Mesa's step and agent id first), equally long, each
+        with whether every value is a plain ``float`` (None: not known)."""
+        for column, (values, floats) in zip(self.columns, columns, strict=True):
+            column.extend(values, floats)
 
     def rows(self) -> Iterator[tuple]:
         return zip(*(c.values for c in self.columns), strict=True)
@@ -147,8 +154,8 @@ class ColumnCollector(mesa.DataCollector):
                 step = model.time
                 rows.add_columns(
                     [
-                        [step] * len(agents),
-                        [a.unique_id for a in agents],
+                        ([step] * len(agents), None),
+                        (list(map(_UNIQUE_ID, agents)), None),
                         *(_as_mesa_keeps(column(agents)) for column in self._column_of[agent_type]),
                     ]
                 )

@@ -186,6 +186,14 @@ class Facility:
         return sum(b.h100e for b in chips if b.installed_month > retired_by)
 
     @property
+    def oldest_installed_month(self) -> float:
+        """The month its oldest chips were installed (infinity with none)."""
+        chips = self.chips
+        if chips is not self._seen or len(chips) != self._seen_len:
+            self._see(chips)
+        return self._oldest
+
+    @property
     def lowest_generation(self) -> float:
         """The oldest generation among its chips (infinity with none)."""
         chips = self.chips

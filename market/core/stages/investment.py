@@ -16,14 +16,27 @@ if TYPE_CHECKING:
 def stage_investment(model: ComputeMarket) -> None:
     # each firm's recent utilisation is kept while the stage runs (``Firm.recent_utilisation``)
     model.utilisation_kept = {}
+    model.appraisal.keep_scan(True)
     try:
         invest(model)
     finally:
         model.utilisation_kept = None
+        model.appraisal.keep_scan(False)
 
 
 def invest(model: ComputeMarket) -> None:
     orders = building.orders_by_site(model)
+    # chip prices hold still until the suppliers reprice, after the firms
+    model.tech.keep_chip_prices(True)
+    try:
+        firms_invest(model, orders)
+    finally:
+        model.tech.keep_chip_prices(False)
+    for s in model.suppliers():
+        s.step_investment()
+
+
+def firms_invest(model: ComputeMarket, orders: dict) -> None:
     for firm in model.firms():
         if firm.reviews_investments():
             building.review_investments(model, firm, orders)
@@ -33,5 +46,3 @@ def invest(model: ComputeMarket) -> None:
             building.start_build(model, firm, h100e)
     for firm in model.firms():
         firm.top_up_chips()
-    for s in model.suppliers():
-        s.step_investment()

@@ -108,10 +108,38 @@ def delivered_stock_h100e(f) -> float:
     return sum(b.h100e for b in f.chips if b.installed_month > 0)
 
 
+def site_totals(model: ComputeMarket) -> tuple[float, float, float, float]:
+    """Over every site: chips installed at sites not retired, the stock of chips
+    delivered (``delivered_stock_h100e``), and the power of sites online and under
+    construction. Each is the ``sum`` of the same terms in the sites' order, gathered in
+    one pass over the sites."""
+    online, retired = FacilityStatus.ONLINE, FacilityStatus.RETIRED
+    building = FacilityStatus.UNDER_CONSTRUCTION
+    installed: list[float] = []
+    stock: list[float] = []
+    online_mw: list[float] = []
+    building_mw: list[float] = []
+    for f in model.facilities.values():
+        status = f.status
+        if status == online:
+            chips = f.installed_h100e
+            installed.append(chips)
+            stock.append(chips)
+            online_mw.append(f.power_mw)
+        elif status == retired:
+            stock.append(0.0)  # delivered_stock_h100e of a retired site
+        else:
+            installed.append(f.installed_h100e)
+            stock.append(delivered_stock_h100e(f))
+            if status == building:
+                building_mw.append(f.power_mw)
+    return sum(installed), sum(stock), sum(online_mw), sum(building_mw)
+
+
 def capacity(model: ComputeMarket) -> dict[str, float]:
     cap_by_type, cap_by_firm = capacity_by_type(model)
     total_cap = sum(cap_by_type.values())
-    sites = model.facilities.values()
+    installed, stock, online_mw, building_mw = site_totals(model)
     return {
         "capacity_h100e_total": total_cap,
         "capacity_h100e_hyperscaler": cap_by_type[FirmKind.HYPERSCALER],
@@ -120,14 +148,10 @@ def capacity(model: ComputeMarket) -> dict[str, float]:
         "hyperscaler_share_of_capacity": cap_by_type[FirmKind.HYPERSCALER] / total_cap
         if total_cap
         else 0.0,
-        "installed_h100e_total": sum(
-            f.installed_h100e for f in sites if f.status != FacilityStatus.RETIRED
-        ),
-        "delivered_stock_h100e": sum(delivered_stock_h100e(f) for f in sites),
-        "power_mw_online": sum(f.power_mw for f in sites if f.status == FacilityStatus.ONLINE),
-        "power_mw_under_construction": sum(
-            f.power_mw for f in sites if f.status == FacilityStatus.UNDER_CONSTRUCTION
-        ),
+        "installed_h100e_total": installed,
+        "delivered_stock_h100e": stock,
+        "power_mw_online": online_mw,
+        "power_mw_under_construction": building_mw,
         "capacity_hhi": metrics.hhi(cap_by_firm.values()),
         "capacity_top4_share": metrics.top_k_share(cap_by_firm.values()),
     }
