@@ -93,6 +93,12 @@ class ForwardBook:
         """Whether the firm is party to a forward not yet run out at ``month``."""
         return any(f.end_month > month for f in self.of_firm(firm_id))
 
+    def holders(self, month: int) -> set[int]:
+        """The firms that ``holds`` at ``month``: the parties to the forwards not yet
+        run out then (read, not dropped: an earlier month may still be asked about)."""
+        ahead = self.running if month >= self.running_from else self.forwards
+        return {i for f in ahead if f.end_month > month for i in (f.buyer_id, f.seller_id)}
+
 
 # the index publishers: a volume-weighted average of the exchange's trades, and a
 # survey of the providers' list prices for a block of ``resale_block_months``
@@ -316,13 +322,14 @@ def forward_orders(model: ComputeMarket, now: int, price: float) -> list[BlockOr
             )
 
     # a party to a running forward posts nothing, so its position is not worked out
+    holders = book.holders(now)
     for lab in model.labs():
-        if not book.holds(lab.unique_id, now):
+        if lab.unique_id not in holders:
             post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
     if not orders:  # no bid: no ask could trade (and the asks come after the bids)
         return orders
     for firm in model.providers():
-        if not book.holds(firm.unique_id, now):
+        if firm.unique_id not in holders:
             spare = firm.online_capacity_h100e() - firm.delivered_sold_h100e()
             post(Side.SELL, firm, share * spare, price * (1.0 - prem))
     return orders
