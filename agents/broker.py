@@ -367,7 +367,8 @@ def shortfall_bid(
     if need_h100e is None:
         need_h100e = {}
     need = [need_h100e[t] if t in need_h100e else lab.need_h100e(t) for t in window]
-    lab.contract_sums_ahead(window)  # what it has secured each month, in one pass
+    if len(window) > 1:  # what it has secured each month, in one pass
+        lab.contract_sums_ahead(window)
     gap = min(n - lab.secured_h100e(t) for t, n in zip(window, need, strict=True))
     if gap <= max(p.resale_min_block_h100e, 0.0):
         return None

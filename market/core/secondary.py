@@ -289,16 +289,14 @@ def publish_indices(model: ComputeMarket, month: MonthBook, now: int) -> None:
     """This month's reading of each index; a month without input repeats the last."""
     previous = model.secondary_month.readings
     months = model.p.resale_block_months
-    survey = []
+    survey: dict[int, float] = {}  # each provider's list price, asked once
     for firm in model.providers():
         price = list_price(firm, now, months)
         if price is not None:
-            survey.append(BlockOrder(Side.SELL, firm.unique_id, 1.0, now, months, price, 0))
+            survey[firm.unique_id] = price
     month.readings = {
         "vwap": indices.vwap_of_fills(month.fills, previous.get("vwap")),
-        "list_survey": indices.publish(
-            "list_survey", asks=survey, previous=previous.get("list_survey")
-        ),
+        "list_survey": indices.survey_of_lowest(survey, previous.get("list_survey")),
     }
 
 
