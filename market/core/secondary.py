@@ -319,17 +319,25 @@ def forward_orders(model: ComputeMarket, now: int, price: float) -> list[BlockOr
                 BlockOrder(side, firm.unique_id, h100e, now, months, limit, len(orders) + 1)
             )
 
-    # a party to a running forward posts nothing, so its position is not worked out
+    # a party to a running forward posts nothing, so its position is not worked out;
+    # the providers' asks are worked out first (reading only): with none, no bid could
+    # trade, so no lab's is; with no bid, no ask is posted (the asks come after the bids)
     holders = book.holders(now)
-    for lab in model.labs():
-        if lab.unique_id not in holders:
-            post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
-    if not orders:  # no bid: no ask could trade (and the asks come after the bids)
-        return orders
+    asks = []
     for firm in model.providers():
         if firm.unique_id not in holders:
             spare = firm.online_capacity_h100e() - firm.delivered_sold_h100e()
-            post(Side.SELL, firm, share * spare, price * (1.0 - prem))
+            if share * spare > smallest:
+                asks.append((firm, share * spare))
+    if not asks:
+        return orders
+    for lab in model.labs():
+        if lab.unique_id not in holders:
+            post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
+    if not orders:
+        return orders
+    for firm, h100e in asks:
+        post(Side.SELL, firm, h100e, price * (1.0 - prem))
     return orders
 
 
