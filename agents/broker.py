@@ -305,14 +305,14 @@ SPARE_BOUND_MARGIN = 1e-9
 
 def surely_nothing_spare(lab: Any, window: range, need_h100e: Mapping[int, float]) -> bool:
     """Whether the lab's secured capacity cannot exceed its need in any month of the
-    window, from a bound that reads only its contracts: a lab without sites secures
-    in a month what it bought for that month less what it resold of it, so at most
-    the capacity of its contracts that overlap the window. (A lab with sites also
-    counts its own free capacity: it takes the full computation.)"""
-    if lab.facilities:
-        return False
+    window, from a bound that reads only its contracts and its sites: a lab secures in
+    a month what it bought for that month less what it resold of it, so at most the
+    capacity of its contracts that overlap the window, plus its own free capacity,
+    which is at most every chip installed or on order at its sites."""
     start, end = window.start, window.stop
     bound = sum(c.capacity_h100e for c in lab.bought if c.start_month < end and start < c.end_month)
+    if lab.facilities:
+        bound += sum(f.installed_h100e + f.pending_h100e for f in lab.facilities)
     least_need = min(need_h100e[t] for t in window)
     return bound * (1.0 + SPARE_BOUND_MARGIN) < least_need
 
@@ -367,7 +367,8 @@ def shortfall_bid(
     if need_h100e is None:
         need_h100e = {}
     need = [need_h100e[t] if t in need_h100e else lab.need_h100e(t) for t in window]
-    lab.contract_sums_ahead(window)  # what it has secured each month, in one pass
+    if len(window) > 1:  # what it has secured each month, in one pass
+        lab.contract_sums_ahead(window)
     gap = min(n - lab.secured_h100e(t) for t, n in zip(window, need, strict=True))
     if gap <= max(p.resale_min_block_h100e, 0.0):
         return None

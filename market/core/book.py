@@ -137,6 +137,18 @@ class SiteTotals:
         return self.span()[0]
 
 
+class _Delivery:
+    """A site's active contracts in the order they joined the site, their capacity
+    summed in that order, and the ratio they were last delivered at (None: not yet)."""
+
+    __slots__ = ("active", "ratio", "sold_h100e")
+
+    def __init__(self, active: list[Contract]) -> None:
+        self.active = active
+        self.sold_h100e = sum(c.capacity_h100e for c in active)
+        self.ratio: float | None = None
+
+
 class ContractBook:
     """Contracts by id, seller, buyer, site and state.
 
@@ -163,6 +175,9 @@ class ContractBook:
         # under the site (the site sold the capacity once, to the parent)
         self._by_parent: dict[int, dict[int, Contract]] = defaultdict(dict)
         self._resold_by: dict[int, dict[int, Contract]] = defaultdict(dict)
+        # per site with open contracts, what ``deliver`` last worked out: dropped
+        # whenever a contract at the site is signed, starts delivery or ends
+        self._delivering: dict[int, _Delivery] = {}
         # per firm, a count that grows whenever a contract it buys, sells or resells
         # joins or leaves its indexes: a firm's sums over its contracts keep while it holds
         self._versions: dict[int, int] = defaultdict(int)
@@ -255,6 +270,7 @@ class ContractBook:
         self._by_seller[c.seller_id][c.contract_id] = c
         self._by_buyer[c.buyer_id][c.contract_id] = c
         self._by_site[c.facility_id][c.contract_id] = c
+        self._delivering.pop(c.facility_id, None)
         totals = self._totals.get(c.facility_id)
         if totals is None:
             totals = self._totals[c.facility_id] = SiteTotals()
@@ -265,6 +281,7 @@ class ContractBook:
     def activate(self, c: Contract) -> None:
         """Delivery starts: the contract becomes a tie of the network."""
         c.state = ContractState.ACTIVE
+        self._delivering.pop(c.facility_id, None)
         self._touch_delivery(c)  # what the buyer and seller have in delivery changes
         self.network.contract_started(c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c))
 
@@ -277,6 +294,7 @@ class ContractBook:
                 c.buyer_id, c.seller_id, c.capacity_h100e, _usd_per_month(c)
             )
         c.state = ContractState.ENDED
+        self._delivering.pop(c.facility_id, None)
         self._touch(c)
         self._touch_delivery(c)
         c.end_reason = reason
@@ -332,17 +350,26 @@ class ContractBook:
     def deliver(self, capacity_of: Callable[[int], float]) -> dict[int, float]:
         """Each site delivers its active contracts pro rata when it has fewer chips
         online than it has sold; ``capacity_of(site_id)`` is its online capacity.
-        Returns the shortfall (sold less online, H100e) of every site that falls short."""
+        Returns the shortfall (sold less online, H100e) of every site that falls short.
+        A site whose active contracts and delivery ratio are those it delivered at last
+        time leaves what they receive as it is (only the book writes it)."""
         short: dict[int, float] = {}
+        kept_by_site = self._delivering
         for site_id, contracts in self._by_site.items():
-            active = [c for c in contracts.values() if c.state == ContractState.ACTIVE]
+            kept = kept_by_site.get(site_id)
+            if kept is None:
+                active = [c for c in contracts.values() if c.state == ContractState.ACTIVE]
+                kept = kept_by_site[site_id] = _Delivery(active)
+            active = kept.active
             if not active:
                 continue
-            sold = sum(c.capacity_h100e for c in active)
+            sold = kept.sold_h100e
             online = capacity_of(site_id)
             ratio = min(1.0, online / sold) if sold > 0 else 0.0
-            for c in active:
-                c.delivered_h100e = c.capacity_h100e * ratio
+            if ratio != kept.ratio:
+                for c in active:
+                    c.delivered_h100e = c.capacity_h100e * ratio
+                kept.ratio = ratio
             if sold > online:
                 short[site_id] = sold - online
         self._deliver_resales()

@@ -104,6 +104,46 @@ class Ledger:
         if memo in CAPEX_MEMOS and payer is not None:
             self.flows["capex:" + payer.kind] += amount
 
+    def pay_each(
+        self, payments: Iterable[tuple[Account | None, Account | None, float]], memo: str
+    ) -> None:
+        """``pay`` each of ``payments`` (payer, payee, amount), in order, under one memo:
+        the same cash moves, added in the same order, as paying them one by one."""
+        category = MEMOS.get(memo)
+        if category is None:
+            raise ValueError(f"payment memo {memo!r} is not one of {sorted(MEMOS)}")
+        if memo in CAPEX_MEMOS:  # counted per payer kind as well: one at a time
+            for payer, payee, amount in payments:
+                self.pay(payer, payee, amount, memo)
+            return
+        touched, paid_out, paid_in = self.touched, self._out, self._in
+        # read without a default: a memo nothing is paid under must not appear
+        flow = self.flows.get(memo, 0.0)
+        by_category = self.by_category.get(category, 0.0)
+        external, paid = self.external_net_usd, False
+        for payer, payee, amount in payments:
+            if amount <= 0:
+                continue
+            paid = True
+            if touched is not None:
+                touched.update(a.unique_id for a in (payer, payee) if a is not None)
+            if payer is not None:
+                payer.cash_usd -= amount
+                paid_out[payer.unique_id] += amount
+            else:
+                external += amount
+            if payee is not None:
+                payee.cash_usd += amount
+                paid_in[payee.unique_id] += amount
+            else:
+                external -= amount
+            flow += amount
+            by_category += amount
+        if paid:  # the totals of a memo nothing was paid under stay unwritten
+            self.external_net_usd = external
+            self.flows[memo] = flow
+            self.by_category[category] = by_category
+
     def write_off(self, firm: Account) -> None:
         """A firm leaves the market: whatever cash it holds (or owes) is written off."""
         self.written_off_usd += firm.cash_usd

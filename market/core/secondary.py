@@ -93,6 +93,12 @@ class ForwardBook:
         """Whether the firm is party to a forward not yet run out at ``month``."""
         return any(f.end_month > month for f in self.of_firm(firm_id))
 
+    def holders(self, month: int) -> set[int]:
+        """The firms that ``holds`` at ``month``: the parties to the forwards not yet
+        run out then (read, not dropped: an earlier month may still be asked about)."""
+        ahead = self.running if month >= self.running_from else self.forwards
+        return {i for f in ahead if f.end_month > month for i in (f.buyer_id, f.seller_id)}
+
 
 # the index publishers: a volume-weighted average of the exchange's trades, and a
 # survey of the providers' list prices for a block of ``resale_block_months``
@@ -283,16 +289,14 @@ def publish_indices(model: ComputeMarket, month: MonthBook, now: int) -> None:
     """This month's reading of each index; a month without input repeats the last."""
     previous = model.secondary_month.readings
     months = model.p.resale_block_months
-    survey = []
+    survey: dict[int, float] = {}  # each provider's list price, asked once
     for firm in model.providers():
         price = list_price(firm, now, months)
         if price is not None:
-            survey.append(BlockOrder(Side.SELL, firm.unique_id, 1.0, now, months, price, 0))
+            survey[firm.unique_id] = price
     month.readings = {
         "vwap": indices.vwap_of_fills(month.fills, previous.get("vwap")),
-        "list_survey": indices.publish(
-            "list_survey", asks=survey, previous=previous.get("list_survey")
-        ),
+        "list_survey": indices.survey_of_lowest(survey, previous.get("list_survey")),
     }
 
 
@@ -315,16 +319,25 @@ def forward_orders(model: ComputeMarket, now: int, price: float) -> list[BlockOr
                 BlockOrder(side, firm.unique_id, h100e, now, months, limit, len(orders) + 1)
             )
 
-    # a party to a running forward posts nothing, so its position is not worked out
-    for lab in model.labs():
-        if not book.holds(lab.unique_id, now):
-            post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
-    if not orders:  # no bid: no ask could trade (and the asks come after the bids)
-        return orders
+    # a party to a running forward posts nothing, so its position is not worked out;
+    # the providers' asks are worked out first (reading only): with none, no bid could
+    # trade, so no lab's is; with no bid, no ask is posted (the asks come after the bids)
+    holders = book.holders(now)
+    asks = []
     for firm in model.providers():
-        if not book.holds(firm.unique_id, now):
+        if firm.unique_id not in holders:
             spare = firm.online_capacity_h100e() - firm.delivered_sold_h100e()
-            post(Side.SELL, firm, share * spare, price * (1.0 - prem))
+            if share * spare > smallest:
+                asks.append((firm, share * spare))
+    if not asks:
+        return orders
+    for lab in model.labs():
+        if lab.unique_id not in holders:
+            post(Side.BUY, lab, share * lab.need_h100e(now), price * (1.0 + prem))
+    if not orders:
+        return orders
+    for firm, h100e in asks:
+        post(Side.SELL, firm, h100e, price * (1.0 - prem))
     return orders
 
 

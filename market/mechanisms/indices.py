@@ -25,7 +25,7 @@ never had an input reads None.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from market.mechanisms.broker_records import BlockOrder, Fill, IndexReading, PricePoint, Side
 from market.mechanisms.pricing import term_factor
@@ -148,6 +148,14 @@ def list_survey(
             continue
         p = a.price_usd_per_h100e_hour
         lowest[a.trader_id] = min(p, lowest.get(a.trader_id, p))
+    return survey_of_lowest(lowest, previous)
+
+
+def survey_of_lowest(
+    lowest: Mapping[int, float], previous: IndexReading | None = None
+) -> IndexReading:
+    """``list_survey`` from each seller's lowest list price (by seller id), for a
+    survey that asks each seller once instead of reading a book of asks."""
     if not lowest:
         return carried("list_survey", previous)
     return IndexReading("list_survey", statistics.median(lowest.values()), len(lowest))

@@ -332,7 +332,8 @@ def match(
         a.seq: dict.fromkeys(range(a.start_month, a.end_month), a.capacity_h100e) for a in asks
     }
     run = _match_price_time if rule == "price_time" else _match_uniform
-    fills, prices = run(buys, asks, left, fee_bps)
+    # without an ask nothing trades under either rule: the buys are not gone through
+    fills, prices = run(buys, asks, left, fee_bps) if asks else ([], {})
     filled: dict[int, float] = {}
     for f in fills:
         filled[f.buy_seq] = filled.get(f.buy_seq, 0.0) + f.capacity_h100e

@@ -5,7 +5,7 @@ declared interventions (``market.core.interventions``), loan covenants
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agents.broker import Broker
 from market.core import covenants, interventions, lifecycle
@@ -37,9 +37,12 @@ def stage_settlement(model: ComputeMarket) -> None:
 
 def pay_contracts(model: ComputeMarket) -> None:
     """Each active contract with something delivered is paid, in id order. A buyer's
-    used share is read once: payments move cash, never what a buyer used."""
-    firm_of, pay, month = model.firm, model.ledger.pay, model.month
+    used share is read once: payments move cash, never what a buyer used (nor who is
+    in the market), so the payments are worked out first and then made in order."""
+    firm_of, month = model.firm, model.month
     used: dict[int, tuple] = {}  # buyer id -> (buyer, its used share)
+    sellers: dict[int, Any] = {}
+    payments = []
     for c in model.book.in_state(ContractState.ACTIVE):
         if c.delivered_h100e <= 0:
             continue
@@ -50,7 +53,11 @@ def pay_contracts(model: ComputeMarket) -> None:
         buyer, share = kept
         amount = c.monthly_payment_usd(month, c.delivered_h100e, share)
         c.paid_usd += amount
-        pay(buyer, firm_of(c.seller_id), amount, "contract")
+        seller = sellers.get(c.seller_id)
+        if seller is None:
+            seller = sellers[c.seller_id] = firm_of(c.seller_id)
+        payments.append((buyer, seller, amount))
+    model.ledger.pay_each(payments, "contract")
 
 
 def pay_spot(model: ComputeMarket) -> None:

@@ -63,9 +63,10 @@ def new_generation(model: ComputeMarket) -> None:
 
 
 def sites_online_and_chips_retired(model: ComputeMarket) -> None:
-    life = model.p.chip_useful_life_months
+    month, building = model.month, FacilityStatus.UNDER_CONSTRUCTION
+    retired_by = month - model.p.chip_useful_life_months  # installed then or earlier
     for f in list(model.facilities.values()):
-        if f.status == FacilityStatus.UNDER_CONSTRUCTION and f.online_month <= model.month:
+        if f.status == building and f.online_month <= month:
             f.status = FacilityStatus.ONLINE
             owner = model.firm(f.owner_id)
             chips = f"{f.installed_h100e:,.0f} H100e"
@@ -78,5 +79,6 @@ def sites_online_and_chips_retired(model: ComputeMarket) -> None:
                 f"{owner.name} brings {f.name} online ({f.power_mw:,.0f} MW, {chips})",
                 owner.name,
             )
-        if f.chips and f.chips[0].installed_month + life <= model.month:
-            f.chips = [b for b in f.chips if b.installed_month + life > model.month]
+        batches = f.chips
+        if batches and batches[0].installed_month <= retired_by:
+            f.chips = [b for b in batches if b.installed_month > retired_by]
