@@ -583,7 +583,8 @@ class Firm(mesa.Agent):
                 tech.best_chip_price(self),
             )
             self._build_kept = kept
-        return kept[1], kept[2], kept[3]
+        _, density, largest_h100e, chip_price = kept
+        return density, largest_h100e, chip_price
 
     def build_capex_usd(self, h100e: float) -> float:
         """``Technology.build_cost_usd`` of a site of ``h100e`` it builds now (from its
