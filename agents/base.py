@@ -177,13 +177,15 @@ class Firm(mesa.Agent):
 
     # ------------------------------------------------------------------ capacity
     def online_capacity_h100e(self) -> float:
-        return sum(f.capacity_h100e for f in self.facilities)
+        return sum([f.capacity_h100e for f in self.facilities])
 
     def expected_capacity_h100e(self, month: int) -> float:
-        return sum(f.expected_capacity_h100e(month) for f in self.facilities)
+        return sum([f.expected_capacity_h100e(month) for f in self.facilities])
 
     def delivered_sold_h100e(self) -> float:
-        return sum(c.delivered_h100e for c in self.sold if c.state == ContractState.ACTIVE)
+        active = ContractState.ACTIVE
+        sold = self.model.book.sold_view(self.unique_id)
+        return sum([c.delivered_h100e for c in sold if c.state == active])
 
     def own_reservation_h100e(self, month: int, expected_h100e: float | None = None) -> float:
         """Capacity the firm keeps for itself at ``month`` (``expected_h100e``: its
@@ -205,7 +207,8 @@ class Firm(mesa.Agent):
         power it already runs, whichever is larger (big fleets build big campuses)."""
         if self.max_build_mw <= 0:
             return 0.0
-        fleet = sum(f.power_mw for f in self.facilities if f.status != FacilityStatus.RETIRED)
+        retired = FacilityStatus.RETIRED
+        fleet = sum([f.power_mw for f in self.facilities if f.status != retired])
         return max(self.max_build_mw, self.model.p.max_site_share_of_fleet * fleet)
 
     def build_months(self) -> int:
@@ -721,6 +724,8 @@ class Firm(mesa.Agent):
         """Interest on every loan's drawn part; repayment of principal on loans past
         their grace. A build loan's undrawn part lapses once its site has nothing left
         to pay for (built with no chips on order, or sold)."""
+        if not self.loans:  # nothing to pay, nothing to lapse
+            return
         m = self.model
         term = m.p.debt_term_months
         owned: dict[int | None, Facility] = {f.facility_id: f for f in self.facilities}
@@ -752,8 +757,10 @@ class Firm(mesa.Agent):
     def free_cash_usd(self) -> float:
         """Cash not spoken for by chips on order, counting what lenders have committed
         to pay for them (``undrawn_usd`` less ``pending_chip_cost_usd``, summed alike)."""
-        undrawn = sum([loan.undrawn_usd for loan in self.loans])
-        pending = sum([f.pending_h100e * f.chip_cost_usd_per_h100e for f in self.facilities])
+        # (an empty sum is 0: skipping it adds the same 0)
+        loans, sites = self.loans, self.facilities
+        undrawn = sum([loan.undrawn_usd for loan in loans]) if loans else 0
+        pending = sum([f.pending_h100e * f.chip_cost_usd_per_h100e for f in sites]) if sites else 0
         return self.cash_usd + undrawn - pending
 
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
@@ -781,13 +788,10 @@ class Firm(mesa.Agent):
         m, p = self.model, self.model.p
         if self.max_build_mw <= 0:
             return 0.0
-        recent = any(
-            f.status == FacilityStatus.UNDER_CONSTRUCTION
-            and m.month - f.build_started_month < p.build_cooldown_months
-            for f in self.facilities
-        )
-        if recent:
-            return 0.0
+        building, since = FacilityStatus.UNDER_CONSTRUCTION, m.month - p.build_cooldown_months
+        for f in self.facilities:  # a site started within the cooldown: no new one yet
+            if f.status == building and f.build_started_month > since:
+                return 0.0
         density, site_mw = m.tech.density_now(), self.max_site_mw()
         least = p.min_build_share_of_site * site_mw * density  # the smallest site it starts
         reserve = p.build_reserve_months_of_burn * max(self.burn_usd_per_month, 0.0)
@@ -844,10 +848,11 @@ class Firm(mesa.Agent):
         if online <= 0:
             return 1.0
         m = self.model
+        firm_of, active = m.firm, ContractState.ACTIVE
         used = 0.0
-        for c in self.sold:
-            if c.state == ContractState.ACTIVE:
-                buyer = m.firm(c.buyer_id)
+        for c in m.book.sold_view(self.unique_id):
+            if c.state == active:
+                buyer = firm_of(c.buyer_id)
                 used += c.delivered_h100e * (buyer.used_share() if buyer is not None else 0.0)
         return min(1.0, used / online)
 
@@ -957,13 +962,15 @@ class Firm(mesa.Agent):
     # ------------------------------------------------------------------ life cycle
     def step_settlement(self) -> None:
         """Running costs of owned sites."""
-        m = self.model
-        opex = 0.0
-        for f in self.facilities:
-            if f.status == FacilityStatus.ONLINE:
-                opex += m.tech.facility_opex_usd(f)
-        if opex:
-            m.ledger.pay(self, None, opex, "opex")
+        if self.facilities:
+            m = self.model
+            opex_of, online = m.tech.facility_opex_usd, FacilityStatus.ONLINE
+            opex = 0.0
+            for f in self.facilities:
+                if f.status == online:
+                    opex += opex_of(f)
+            if opex:
+                m.ledger.pay(self, None, opex, "opex")
         self.service_debt()
 
     def note_burn(self, net_out_usd: float) -> None:

@@ -73,13 +73,13 @@ class ChipSupplier(mesa.Agent):
         due = [o for o in self.orders if o.held_until_month < m.month]
         shares = chips.allocate(due, output, m.p.chip_allocation_policy)
         delivered = 0.0
-        for order in self.orders:
+        for order in due:  # (an order not due has no share)
             q = shares.get(order.order_id, 0.0)
             if q > 0:
                 m.deliver_chips(self, order, q)
                 delivered += q
         self.orders = [o for o in self.orders if o.open_h100e > 1e-6 and m.order_alive(o)]
-        self._backlog_h100e = sum(o.open_h100e for o in self.orders)
+        self._backlog_h100e = sum([o.open_h100e for o in self.orders])
         self.delivered_last_month_h100e = delivered
         self.delivered_12m = ([*self.delivered_12m, delivered])[-12:]
 
