@@ -29,9 +29,6 @@ from market.mechanisms import pricing, spot, spot_cost, terms, valuation
 # the buyer's credit assumed where no buyer is known yet (spot asks): midway between
 # speculative (0) and investment grade (1)
 NEUTRAL_CREDIT = 0.5
-# the key, in the model's quote memo, of the sellers whose sites changed while a
-# contracting round runs (a list; absent: nobody keeps count)
-CHANGED_SELLERS = "sellers changed"
 # a site's inputs of ``site_floor`` but the buyer's credit: chip cost, generation, region,
 # the seller's rate; and (floor for a buyer of credit 1, those inputs)
 FloorInputs = tuple[float, int, str, float]
@@ -329,15 +326,8 @@ class Firm(mesa.Agent):
         return kept
 
     def forget_free_sites(self) -> None:
-        """One of its sites or their contracts changed: forget what was kept about them
-        (and tell a contracting round's bound on the lowest ask anywhere)."""
+        """One of its sites or their contracts changed: forget what was kept about them."""
         self._forget_kept()
-        self._note_change()
-
-    def _note_change(self) -> None:
-        changed = self.model.quote_memo.get(CHANGED_SELLERS)
-        if changed is not None:
-            changed.append(self)
 
     def _forget_kept(self) -> None:
         # (an empty memo is kept as it is: most sellers asked kept nothing)
@@ -360,7 +350,6 @@ class Firm(mesa.Agent):
         self._windows_free = {}
         if not self._floors_unchanged():
             self._floor_ends = None
-        self._note_change()
         book = self.model.book
         for start, room in self._sites_free.items():
             for i, (f, expected, _, _) in enumerate(room.sites):

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from agents.base import NEUTRAL_CREDIT, Firm, quiet_key, site_ask, site_floor
+from agents.base import NEUTRAL_CREDIT, Firm, quiet_key, site_floor
 from agents.lab import Lab
 from agents.neocloud import Neocloud
 from market import ComputeMarket
@@ -187,11 +187,10 @@ def test_a_labs_kept_contract_sums_are_the_sums_over_its_contracts():
 
 
 @pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)
-def test_kept_rooms_and_the_lowest_ask_anywhere_change_nothing(monkeypatch, scenario, seed, years):
+def test_kept_rooms_change_nothing(monkeypatch, scenario, seed, years):
     fast = run(scenario, seed, years)
-    # every site looks up every window; no replacement search is skipped on the bound
-    # over all sites; a seller kept with no room still asks for its free sites; a lab
-    # sums its expected capacity again for its own reservation
+    # every site looks up every window; a seller kept with no room still asks for its
+    # free sites; a lab sums its expected capacity again for its own reservation
     monkeypatch.setattr(Firm, "_no_room_kept", lambda self, start: False)
     reservation = Lab.own_reservation_h100e
     monkeypatch.setattr(
@@ -203,42 +202,8 @@ def test_kept_rooms_and_the_lowest_ask_anywhere_change_nothing(monkeypatch, scen
         "committed_and_last_start",
         lambda self, site_id, start, end: (self.committed_h100e(site_id, start, end), 10**9),
     )
-    monkeypatch.setattr(contracting, "lowest_ask_anywhere", lambda model, terms, credit: 0.0)
     full = run(scenario, seed, years)
     assert fingerprint(fast) == fingerprint(full)
-
-
-@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
-def test_the_lowest_ask_anywhere_is_below_every_sellers_lowest_site_ask(
-    monkeypatch, scenario, seed, years
-):
-    """Checked at every replacement search, after the round's sales have changed
-    sellers' sites and rates (build-to-suit loans move a neocloud's rate)."""
-    bound = contracting.lowest_ask_anywhere
-    checked = []
-
-    def checked_bound(model: ComputeMarket, terms: tuple[int, ...], credit: float) -> float:
-        low = bound(model, terms, credit)
-        for firm in model.firms():
-            for term in terms:
-                rfq = RFQ(
-                    buyer_id=-1,
-                    capacity_h100e=1.0,
-                    start_month=model.month,
-                    term_months=term,
-                    contiguous=False,
-                    purpose=Purpose.INFERENCE,
-                    reservation_usd_per_h100e_hour=1.0,
-                    buyer_credit=credit,
-                    buyer_is_lab=False,
-                )
-                assert low <= firm.lowest_site_ask(rfq)
-        checked.append(low)
-        return low
-
-    monkeypatch.setattr(contracting, "lowest_ask_anywhere", checked_bound)
-    run(scenario, seed, years)
-    assert len(checked) > 10
 
 
 def test_a_sellers_kept_room_is_its_room_worked_out_again():
@@ -283,36 +248,6 @@ def test_every_term_a_lab_chooses_is_among_its_possible_terms(monkeypatch):
     monkeypatch.setattr(Lab, "term_for", checked_term_for)
     run("baseline", 1, 4)
     assert len(set(chosen)) > 1
-
-
-@pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
-def test_the_lowest_ask_anywhere_is_the_lowest_ask_over_every_input(
-    monkeypatch, scenario, seed, years
-):
-    """The bound kept from the lowest and highest floor per buyer credit is the lowest
-    ask over every site input, term and exclusivity, worked out one by one."""
-    bound = contracting.lowest_ask_anywhere
-    checked = []
-
-    def checked_bound(model: ComputeMarket, terms: tuple[int, ...], credit: float) -> float:
-        low = bound(model, terms, credit)
-        kept = model.quote_memo[contracting.LOWEST_ASK_ANYWHERE]
-        plain = min(
-            (
-                site_ask(model, site_floor(model, *key, credit), t, whole)
-                for key in kept.inputs
-                for t in terms
-                for whole in (False, True)
-            ),
-            default=math.inf,
-        )
-        assert low == plain
-        checked.append(low)
-        return low
-
-    monkeypatch.setattr(contracting, "lowest_ask_anywhere", checked_bound)
-    run(scenario, seed, years)
-    assert len(checked) > 10
 
 
 @pytest.mark.parametrize(("scenario", "seed", "years"), RUNS[:2])
@@ -460,26 +395,6 @@ def test_a_sellers_kept_floor_extremes_are_those_found_again_over_every_site(
     monkeypatch.setattr(Firm, "floor_extremes", checked_extremes)
     run(scenario, seed, years)
     assert len(checked) > 100
-
-
-def test_the_lowest_ask_anywheres_floors_are_the_lowest_and_highest_over_every_input(
-    monkeypatch,
-):
-    """Read from the two inputs with the extreme floors for a buyer of credit 1, a
-    buyer's lowest and highest floor are those over every input, worked out one by one."""
-    floor_range = contracting.LowestAskAnywhere.floor_range
-    checked = []
-
-    def checked_range(self, credit: float):
-        span = floor_range(self, credit)
-        floors = [site_floor(self.model, *key, credit) for key in self.inputs]
-        assert span == (min(floors), max(floors))
-        checked.append(len(floors))
-        return span
-
-    monkeypatch.setattr(contracting.LowestAskAnywhere, "floor_range", checked_range)
-    run("lesson-brokers", 3, 4)
-    assert len(checked) > 10 and max(checked) > 1
 
 
 @pytest.mark.parametrize(("scenario", "seed", "years"), RUNS)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from agents import Firm, Lab
-from agents.base import CHANGED_SELLERS, FloorEnd, FloorInputs, site_ask, site_floor
+from agents.base import FloorEnd, site_ask, site_floor
 from market.core import building, credit
 from market.core.calendar import month_label
 from market.io.records import (
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 # an average of prices, each at least a bound, is at least the bound less rounding
 LOWEST_ASK_ROUNDING = 1.0 - 1e-9
-# the key, in the model's quote memo, of the round's ``LowestAskAnywhere``
-LOWEST_ASK_ANYWHERE = "lowest ask anywhere"
 
 
 def seller_power(model: ComputeMarket) -> float:
@@ -294,18 +292,13 @@ def replace_if_cheaper(model: ComputeMarket, lab: Lab, c: Contract, share: float
     notice would run, on the term the lab would choose now; cancel and sign the
     replacement when the quoted deals cover all of it and save, with the fee. Asking
     is not unserved demand: the sellers' count of it is left as it was."""
-    # a seller quotes on the request's term or, wanting long terms, on the longest the
-    # lab accepts, both among the lab's possible terms: when not even the lowest ask on
-    # any site anyone owns, on any of those terms, saves enough, none of the sellers the
-    # lab knows can (their lowest asks are among those)
     saves = replacement_saves(model, c)  # cancel_decision's answer at a replacement price
-    anywhere = lowest_ask_anywhere(model, lab.possible_terms(), lab.credit_rating)
-    if not saves(anywhere * LOWEST_ASK_ROUNDING):
-        return
     known = [model.firm(i) for i in model.network.neighbours(lab.unique_id)]
     sellers = [f for f in known if isinstance(f, Firm) and f.unique_id != c.seller_id]
-    # the same question on the sellers the lab knows, before its term is chosen: the
-    # lowest ask of any of them, on any of its possible terms
+    # a seller quotes on the request's term or, wanting long terms, on the longest the
+    # lab accepts, both among the lab's possible terms: when not even the lowest ask of
+    # any of the sellers the lab knows, on any of those terms, saves enough, none of
+    # them can, and the search ends before the lab's term is chosen
     bound = lowest_ask_bound(model, sellers, lab.possible_terms(), lab.credit_rating)
     if not saves(bound * LOWEST_ASK_ROUNDING):
         return
@@ -414,90 +407,6 @@ def lowest_ask_on(model: ComputeMarket, floor: float, terms: tuple[int, ...]) ->
             site_ask(model, floor, t, whole) for t in terms for whole in (False, True)
         )
     return ask
-
-
-class LowestAskAnywhere:
-    """A bound, kept while a contracting round runs, under every ask a seller could
-    quote on a site it owns (``Firm.lowest_site_ask``): the lowest ask over the
-    distinct cost-floor inputs of every firm's sites (chip cost, generation, region,
-    the owner's rate), per buyer credit and set of terms. A firm whose sites, rates or
-    contracts change says so (``CHANGED_SELLERS``) and its inputs join the set: the
-    bound only falls, and stays below every ask of the round.
-
-    An ask is the floor times factors that do not depend on it (``site_ask``), each
-    product rounded monotonically, so for a term and exclusivity it is monotone in
-    the floor: the lowest over all inputs is the ask on the lowest or on the highest
-    of their floors. Only those two floors are kept per buyer credit, found on the
-    inputs with the lowest and the highest floor for a buyer of credit 1: a buyer's
-    credit premium multiplies every floor by one factor, which keeps their order."""
-
-    def __init__(self, model: ComputeMarket) -> None:
-        self.model = model
-        self.inputs: set[FloorInputs] = set()
-        # (floor, input) for a buyer of credit 1: the lowest and the highest
-        self.ends: tuple[FloorEnd, FloorEnd] | None = None
-        # per buyer credit: (lowest floor, highest floor) over the inputs
-        self.floors: dict[float, tuple[float, float]] = {}
-        self.bounds: dict[tuple, float] = {}
-        self.changed: list[Firm] = []
-        for firm in model.firms():
-            self.add(firm)
-
-    def add(self, firm: Firm) -> None:
-        rate = firm.annual_rate()
-        for f in firm.facilities:
-            key = (f.chip_cost_usd_per_h100e, f.ordered_generation, f.region, rate)
-            if key not in self.inputs:
-                self.inputs.add(key)
-                ends = (site_floor(self.model, *key, 1.0), key)
-                low, high = self.ends or (ends, ends)
-                self.ends = (min(low, ends), max(high, ends))
-                for credit, (lo, hi) in self.floors.items():
-                    floor = site_floor(self.model, *key, credit)
-                    if floor < lo or floor > hi:
-                        self.floors[credit] = (min(lo, floor), max(hi, floor))
-                        self.bounds = {k: b for k, b in self.bounds.items() if k[1] != credit}
-
-    def floor_range(self, credit: float) -> tuple[float, float] | None:
-        """(lowest, highest) floor over the inputs for a buyer of this credit."""
-        kept = self.floors.get(credit)
-        if kept is None and self.ends is not None:
-            floors = [site_floor(self.model, *key, credit) for _, key in self.ends]
-            kept = self.floors[credit] = (min(floors), max(floors))
-        return kept
-
-    def bound(self, terms: tuple[int, ...], credit: float) -> float:
-        for firm in self.changed:
-            self.add(firm)
-        self.changed.clear()
-        bound = self.bounds.get((terms, credit))
-        if bound is None:
-            span = self.floor_range(credit)
-            bound = (
-                math.inf
-                if span is None
-                else min(
-                    site_ask(self.model, floor, t, whole)
-                    for floor in span
-                    for t in terms
-                    for whole in (False, True)
-                )
-            )
-            self.bounds[(terms, credit)] = bound
-        return bound
-
-
-def lowest_ask_anywhere(model: ComputeMarket, terms: tuple[int, ...], credit: float) -> float:
-    """No seller quotes a buyer of ``credit`` on any of ``terms`` below this, on a site
-    it owns (``LowestAskAnywhere``)."""
-    memo = model.quote_memo
-    kept = memo.get(LOWEST_ASK_ANYWHERE) if model.quote_epoch >= 0 else None
-    if kept is None:
-        kept = LowestAskAnywhere(model)
-        if model.quote_epoch >= 0:
-            memo[LOWEST_ASK_ANYWHERE] = kept
-            memo[CHANGED_SELLERS] = kept.changed
-    return kept.bound(terms, credit)
 
 
 def give_notice(
