@@ -659,8 +659,10 @@ class Lab(Firm):
         infer_only = self.training_need_h100e() if asked_training else 0.0
         starts = (m.month + 1, m.month + horizon)
         self.contract_sums_ahead(starts)  # what is secured in both months, in one pass
+        training_need = self.training_need_h100e()
         for start in starts:
-            need = self.need_h100e(start)
+            # need_h100e(start), written out
+            need = self.share * m.demand_forecast_h100e(max(0, start - m.month)) + training_need
             gap = cover * (need - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)
             least = max(1.0, p.min_request_share_of_need * need)
