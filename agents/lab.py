@@ -290,17 +290,18 @@ class Lab(Firm):
         need beyond its firm horizon, and renewals."""
         if self.fixed_term_months:  # one term, take it or leave it
             return self.fixed_term_months, 0
-        # a training block is held at least for the run: no shorter term is on its menu
-        shortest = self.longest_run_months() if training else 1
         m = self.model
+        firm, uncertainty = self._outlook_inputs(training, start)
+        # a training block is held at least for the run: no shorter term is on its menu
         if m.quote_epoch < 0:
-            return self._terms(shortest, self.term_outlook(training, start))
+            shortest = self.longest_run_months() if training else 1
+            return self._terms(shortest, self._outlook(firm, uncertainty))
         # while the contracting stage runs, kept per its inputs: the same for every lab
         # with the same outlook (the parameters do not change while a round runs)
-        firm, uncertainty = self._outlook_inputs(training, start)
         key = ("terms", training, firm, uncertainty)
         chosen = m.quote_memo.get(key)
         if chosen is None:
+            shortest = self.longest_run_months() if training else 1
             outlook = self._outlook(firm, uncertainty)
             chosen = m.quote_memo[key] = self._terms(shortest, outlook)
         return chosen
@@ -331,9 +332,16 @@ class Lab(Firm):
 
     def _terms(self, shortest: int, outlook: dict[str, float]) -> tuple[int, int]:
         """``terms.buyer_terms`` on the term structure sellers ask by, with the prices
-        rolled over the longest term worked out once per round (``_rolled_terms``)."""
-        rolled = self._rolled_terms(shortest)
-        return terms.buyer_terms_of_rolled(rolled, self.model.p.buyer_term_tolerance, **outlook)
+        rolled over the longest term worked out once per round (``_rolled_terms``) and
+        the costs of the terms in one loop (``terms.buyer_terms_at``)."""
+        return terms.buyer_terms_at(
+            self._rolled_terms(shortest),
+            self.model.p.buyer_term_tolerance,
+            outlook["firm_horizon_months"],
+            outlook["uncertainty_per_year"],
+            outlook["take_or_pay_share"],
+            outlook["renewal_cost_months"],
+        )
 
     def _rolled_terms(self, shortest: int) -> dict[int, float]:
         """The term factor of every term on the menu from ``shortest`` on, rolled over
@@ -366,10 +374,20 @@ class Lab(Firm):
     def _outlook_inputs(self, training: bool, start: int) -> tuple[float, float]:
         """(firm horizon, uncertainty per year) of ``term_outlook``: what in it is the
         lab's own (the rest are parameters)."""
-        p = self.model.p
-        firm = self.longest_run_months() if training else p.buyer_firm_horizon_months
-        firm = min(firm, self.runway_months()) - max(0, start - self.model.month - 1)
-        return max(0.0, firm), max(p.forecast_uncertainty_per_year, self.revenue_swing())
+        m = self.model
+        p = m.p
+        if training:
+            firm = max(p.training_run_months, p.training_run_max_months)  # longest_run_months
+        else:
+            firm = p.buyer_firm_horizon_months
+        burn = self.burn_usd_per_month  # runway_months, written out
+        if burn > 0:
+            firm = min(firm, self.cash_usd / burn)
+        firm -= max(0, start - m.month - 1)
+        kept_list, swing = self._swing_kept  # revenue_swing, while its history is kept
+        if kept_list is not self.revenue_history:
+            swing = self.revenue_swing()
+        return max(0.0, firm), max(p.forecast_uncertainty_per_year, swing)
 
     def _outlook(self, firm_horizon_months: float, uncertainty_per_year: float) -> dict:
         p = self.model.p
@@ -497,15 +515,15 @@ class Lab(Firm):
             self.model.largest_last_run_h100e_months(exclude=self.unique_id),
         )
 
-    def block_coming(self) -> bool:
-        """A signed training contract, not yet started, big enough for a run."""
-        need = self.min_block_h100e()
-        return any(
-            c.state == ContractState.SIGNED
-            and c.purpose == Purpose.TRAINING
-            and c.capacity_h100e >= need
-            for c in self.bought
-        )
+    def block_coming(self, need_h100e: float | None = None) -> bool:
+        """A signed training contract, not yet started, big enough for a run (at least
+        ``need_h100e``: ``min_block_h100e()``, unless the caller worked it out)."""
+        signed, training = ContractState.SIGNED, Purpose.TRAINING
+        coming = [c for c in self.bought if c.state == signed and c.purpose == training]
+        if not coming:
+            return False
+        need = self.min_block_h100e() if need_h100e is None else need_h100e
+        return any(c.capacity_h100e >= need for c in coming)
 
     def longest_run_months(self) -> int:
         p = self.model.p
@@ -525,17 +543,7 @@ class Lab(Firm):
         if p.training_run_cap_h100e > 0:  # the cap counts the H100e a run occupies
             block = min(block, p.training_run_cap_h100e * cluster.efficiency)
         worth, goal = self.worthwhile_run_months(), self.run_goal_h100e_months
-        full = block >= self.run_plan_h100e
-        # a smaller block reaches the goal by training longer, where runs may stretch
-        reaches = worth > p.training_run_months and block * worth >= goal
-        beats = block >= self.beating_block_h100e()
-        partial = block >= self.min_block_h100e()
-        if not (
-            full
-            or reaches
-            or beats
-            or (partial and self.patience_spent() and not self.block_coming())
-        ):
+        if not self._starts_on(block, worth, goal):
             return
         months = training.run_months(goal, block, p.training_run_months, worth)
         # the plan's H100e-months (its budget and cap) spread over the run; a run that may
@@ -563,6 +571,23 @@ class Lab(Firm):
             self.name,
         )
 
+    def _starts_on(self, block: float, worth: int, goal: float) -> bool:
+        """Whether a run starts on ``block`` (effective H100e): it holds the whole plan,
+        reaches the goal within ``worth`` months where runs may stretch, beats the
+        frontier by ``training_min_gain``, or, after asking in vain, is at least the
+        smallest block worth a run (``min_block_h100e``) with none coming."""
+        p = self.model.p
+        if block >= self.run_plan_h100e:
+            return True
+        # a smaller block reaches the goal by training longer, where runs may stretch
+        if worth > p.training_run_months and block * worth >= goal:
+            return True
+        beating = self.beating_block_h100e()
+        if block >= beating:
+            return True
+        least = min(p.training_min_fill * self.run_plan_h100e, beating)  # min_block_h100e
+        return block >= least and self.patience_spent() and not self.block_coming(least)
+
     # ------------------------------------------------------------------ contracting
     def requests(self) -> list[RFQ]:
         """Requests for quotes from the gap between needed and secured capacity: a
@@ -586,8 +611,8 @@ class Lab(Firm):
         m, p = self.model, self.model.p
         if not (
             self.run_plan_h100e > 0
-            and not self.block_coming()
             and self.largest_block_h100e() < self.run_plan_h100e
+            and not self.block_coming()
         ):
             return None
         # during a run, or after asking in vain, a lab asks for a block to be
@@ -634,8 +659,10 @@ class Lab(Firm):
         infer_only = self.training_need_h100e() if asked_training else 0.0
         starts = (m.month + 1, m.month + horizon)
         self.contract_sums_ahead(starts)  # what is secured in both months, in one pass
+        training_need = self.training_need_h100e()
         for start in starts:
-            need = self.need_h100e(start)
+            # need_h100e(start), written out
+            need = self.share * m.demand_forecast_h100e(max(0, start - m.month)) + training_need
             gap = cover * (need - infer_only) - self.secured_h100e(start)
             gap -= sum(r.capacity_h100e for r in out)
             least = max(1.0, p.min_request_share_of_need * need)

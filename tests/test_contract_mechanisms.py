@@ -101,6 +101,31 @@ def test_the_costs_of_all_terms_at_once_are_each_terms_cost(firm, unc, top, rene
     assert terms._costs_per_used_unit(prices, **kw) == each
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([0.0, 3.0, 10, 12.0, 35.5, 60, 200.0]),
+    st.floats(0.0, 5.0),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 3.0),
+    st.floats(0.0, 0.5),
+    st.lists(st.floats(0.5, 2.0), min_size=4, max_size=4),
+)
+def test_the_buyers_terms_in_one_loop_are_the_same(firm, unc, top, renewal, tol, prices):
+    rolled = dict(zip((1, 12, 36, 60), prices, strict=True))
+    kw = {
+        "firm_horizon_months": firm,
+        "uncertainty_per_year": unc,
+        "take_or_pay_share": top,
+        "renewal_cost_months": renewal,
+    }
+    expected = terms.buyer_terms_of_rolled(rolled, tol, **kw)
+    assert terms.buyer_terms_at(rolled, tol, firm, unc, top, renewal) == expected
+    for shortest in (12, 36, 60):  # a training menu: no term shorter than the run
+        menu = {t: p for t, p in rolled.items() if t >= shortest}
+        expected = terms.buyer_terms_of_rolled(menu, tol, **kw)
+        assert terms.buyer_terms_at(menu, tol, firm, unc, top, renewal) == expected
+
+
 def test_short_terms_cost_more_unless_prices_are_expected_to_rise_fast():
     flat = terms.quoted_term_prices(
         2.0, (1, 12, 36, 60), seller_drift_per_year=0.0, relet_vacancy_months=0.5

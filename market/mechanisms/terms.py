@@ -389,3 +389,47 @@ def buyer_terms_of_rolled(
     cost = _costs_per_used_unit(rolled, **buyer)
     preferred = _cheapest(cost)
     return preferred, _longest_within(cost, preferred, tolerance)
+
+
+def buyer_terms_at(
+    rolled: dict[int, float],
+    tolerance: float,
+    firm_horizon_months: float,
+    uncertainty_per_year: float,
+    take_or_pay_share: float,
+    renewal_cost_months: float,
+) -> tuple[int, int]:
+    """``buyer_terms_of_rolled`` for a need with no end (``need_months`` left at inf),
+    written out in one loop: each term's cost is worked out by the same operations in
+    the same order as ``_costs_per_used_unit``, the preferred term is the first of the
+    cheapest in ascending order of term (as ``_cheapest``) and the longest acceptable
+    the longest within the tolerance (as ``_longest_within``), so the same terms (a lab
+    chooses its terms this way a few times a month, among thousands)."""
+    spread = uncertainty_per_year * MEAN_OF_SQRT
+    costs: list[tuple[int, float]] = []
+    for t, price in rolled.items():
+        if t <= 0:
+            raise ValueError("a term must be positive")
+        beyond = max(0.0, t - firm_horizon_months)  # the term is all used: no end to the need
+        uncertain = 0.0
+        if beyond > 0 and uncertainty_per_year > 0:
+            uncertain = min(1.0, spread * math.sqrt(beyond / 12.0) / SQRT_TWO_PI) * beyond
+        idle = min(1.0, (uncertain + 0) / t)
+        if idle >= 1.0:
+            costs.append((t, math.inf))
+            continue
+        wasted = take_or_pay_share * idle / (1.0 - idle)
+        costs.append((t, price * (1.0 + wasted + renewal_cost_months / t)))
+    if not costs:
+        raise ValueError("no terms on offer")
+    costs.sort()
+    preferred, best = costs[0]
+    for t, c in costs:
+        if c < best:
+            preferred, best = t, c
+    limit = best * (1 + tolerance)
+    longest = preferred
+    for t, c in costs:
+        if c <= limit and t > longest:
+            longest = t
+    return preferred, longest

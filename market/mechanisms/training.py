@@ -57,20 +57,28 @@ def largest_cluster(blocks: Iterable[tuple[str, float]], linked_efficiency: floa
     run gets ``linked_efficiency`` of their compute (the cost of synchronising a run
     across buildings; 0 = runs stay at one site). Linking is chosen only where it
     gives the run more compute than the largest single site."""
-    best = NO_CLUSTER
+    # the best cluster so far as (H100e, efficiency, sites) and what its run gets
+    # (``Cluster.effective_h100e``), made a ``Cluster`` once at the end
+    best, best_h100e = (0.0, 1.0, 0), 0.0
     by_region: dict[str, list[float]] = {}
     for region, h100e in blocks:
         if h100e <= 0:
             continue
-        by_region.setdefault(region, []).append(h100e)
-        if h100e > best.effective_h100e:
-            best = Cluster(h100e, 1.0, 1)
-    if linked_efficiency <= 0:
-        return best
-    for sizes in by_region.values():
-        if len(sizes) < 2:
-            continue
-        linked = Cluster(sum(sizes), linked_efficiency, len(sizes))
-        if linked.effective_h100e > best.effective_h100e:
-            best = linked
-    return best
+        sizes = by_region.get(region)
+        if sizes is None:
+            by_region[region] = [h100e]
+        else:
+            sizes.append(h100e)
+        if h100e > best_h100e:
+            best, best_h100e = (h100e, 1.0, 1), h100e * 1.0
+    if linked_efficiency > 0:
+        for sizes in by_region.values():
+            if len(sizes) < 2:
+                continue
+            linked = sum(sizes)
+            if linked * linked_efficiency > best_h100e:
+                best, best_h100e = (
+                    (linked, linked_efficiency, len(sizes)),
+                    linked * linked_efficiency,
+                )
+    return NO_CLUSTER if best[2] == 0 else Cluster(*best)
