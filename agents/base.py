@@ -582,7 +582,7 @@ class Firm(mesa.Agent):
         """``Technology.build_cost_usd`` of a site of ``h100e`` it builds now (from its
         ``build_inputs``)."""
         density, _, chip_price = self.build_inputs()
-        return h100e / density * self.model.p.facility_cost_usd_per_mw + h100e * chip_price
+        return self.model.tech.site_cost_usd(h100e, density, chip_price)
 
     def may_finance(self, h100e: float) -> bool:
         """False only when ``can_finance`` is False for a build of ``h100e`` whatever the
@@ -668,10 +668,14 @@ class Firm(mesa.Agent):
 
     def undrawn_usd(self, facility_id: int | None = None) -> float:
         """What lenders have committed to the firm's builds and not yet paid out."""
+        if not self.loans:  # most firms have none
+            return 0
         return sum(
-            loan.undrawn_usd
-            for loan in self.loans
-            if facility_id is None or loan.facility_id == facility_id
+            [
+                loan.undrawn_usd
+                for loan in self.loans
+                if facility_id is None or loan.facility_id == facility_id
+            ]
         )
 
     def open_build_loan(
@@ -741,16 +745,12 @@ class Firm(mesa.Agent):
 
     def pending_chip_cost_usd(self) -> float:
         """Cash already spoken for: chips on order, paid when they arrive."""
-        return sum(f.pending_h100e * f.chip_cost_usd_per_h100e for f in self.facilities)
+        return sum([f.pending_h100e * f.chip_cost_usd_per_h100e for f in self.facilities])
 
     def free_cash_usd(self) -> float:
         """Cash not spoken for by chips on order, counting what lenders have committed
-        to pay for them (``undrawn_usd`` less ``pending_chip_cost_usd``, summed alike)."""
-        # (an empty sum is 0: skipping it adds the same 0)
-        loans, sites = self.loans, self.facilities
-        undrawn = sum([loan.undrawn_usd for loan in loans]) if loans else 0
-        pending = sum([f.pending_h100e * f.chip_cost_usd_per_h100e for f in sites]) if sites else 0
-        return self.cash_usd + undrawn - pending
+        to pay for them."""
+        return self.cash_usd + self.undrawn_usd() - self.pending_chip_cost_usd()
 
     def can_finance(self, h100e: float, price: float, term: int, buyer_credit: float) -> bool:
         return self.free_cash_usd() >= self.build_capex_usd(h100e)

@@ -106,10 +106,12 @@ class Technology:
     # ------------------------------------------------------------------ sites
     def build_cost_usd(self, firm, h100e: float) -> float:
         """A new site for ``h100e`` of today's chips: the building and the chips."""
-        density = self.density_now()
-        return h100e / density * self.p.facility_cost_usd_per_mw + h100e * self.best_chip_price(
-            firm
-        )
+        return self.site_cost_usd(h100e, self.density_now(), self.best_chip_price(firm))
+
+    def site_cost_usd(self, h100e: float, h100e_per_mw: float, chip_price: float) -> float:
+        """The building for ``h100e`` at ``h100e_per_mw`` and its chips at ``chip_price``
+        per H100e."""
+        return h100e / h100e_per_mw * self.p.facility_cost_usd_per_mw + h100e * chip_price
 
     def facility_opex_usd(self, f: Facility) -> float:
         used_mw = min(f.power_mw, f.power_used_mw(self.h100e_per_mw))
